@@ -1,0 +1,27 @@
+// One runner, three tiers. Integration and e2e tiers share a global set-up that starts real
+// PostgreSQL, Kafka and an S3 server; the unit tier starts nothing.
+const { pathsToModuleNameMapper } = require('ts-jest');
+const { compilerOptions } = require('./tsconfig.json');
+
+const base = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
+  rootDir: __dirname,
+  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/test', '<rootDir>/migrations'],
+  setupFiles: ['reflect-metadata'],
+};
+const withServices = {
+  ...base,
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+};
+
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },
+    { ...withServices, displayName: 'int', testMatch: ['**/*.int.spec.ts'], testTimeout: 120000 },
+    { ...withServices, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'], testTimeout: 180000 },
+  ],
+};

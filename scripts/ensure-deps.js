@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Runs before `npm start` and `npm test`, so a fresh clone needs no separate install step.
+// Dependencies are (re)installed when node_modules is missing or was installed from another
+// package.json / package-lock.json than the one checked out now.
+const { createHash } = require('node:crypto');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const { execSync } = require('node:child_process');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const stampFile = join(root, 'node_modules', '.trellis-deps-stamp');
+const hash = createHash('sha256');
+for (const f of ['package.json', 'package-lock.json']) {
+  const p = join(root, f);
+  if (existsSync(p)) hash.update(readFileSync(p));
+}
+const wanted = hash.digest('hex');
+const current = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
+
+if (current !== wanted) {
+  const cmd = existsSync(join(root, 'package-lock.json')) ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund';
+  console.log(`[trellis] installing dependencies (${cmd}) ...`);
+  execSync(cmd, { cwd: root, stdio: 'inherit' });
+  writeFileSync(stampFile, wanted + '\n');
+}

@@ -1,0 +1,7 @@
+/** The roles a principal can hold. `service` is for events a service emits on its own behalf. */
+export const ROLES = ['steward', 'annotator', 'reviewer', 'engineer', 'approver', 'auditor', 'admin', 'service'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}

@@ -1,0 +1,5 @@
+import { CreateEventStore1764270000000 } from './1764270000000-CreateEventStore';
+import { CreateApiTokens1764270001000 } from './1764270001000-CreateApiTokens';
+
+/** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
+export const MIGRATIONS = [CreateEventStore1764270000000, CreateApiTokens1764270001000];

@@ -1,0 +1,182 @@
+import { DataSource, QueryRunner } from 'typeorm';
+import type { EventEnvelope } from '@trellis/contracts';
+import { PostgresEventStore } from './postgres-event-store';
+import { LogNotifier } from './log-notifier';
+
+/** Applies one event. Every write must go through `tx`, which also advances the checkpoint. */
+export type EventHandler = (event: EventEnvelope, tx: QueryRunner) => Promise<void>;
+
+export interface SubscriptionOptions {
+  /** Stable name; the checkpoint is stored under it. */
+  id: string;
+  log: string;
+  handler: EventHandler;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  /** Backoff after a failed handler, doubled per failure up to maxRetryDelayMs. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  onError?: (err: unknown, event: EventEnvelope, attempt: number) => void;
+}
+
+export interface SubscriptionStatus {
+  id: string;
+  log: string;
+  position: number;
+  running: boolean;
+  lastError?: string;
+}
+
+/**
+ * Starts at the stored checkpoint, catches up, then follows the log. Each event's effect and
+ * the checkpoint move commit in one transaction, with the checkpoint row locked, so a crash at
+ * any point neither loses nor repeats an effect, and two instances of one subscription never
+ * apply the same event twice.
+ */
+export class CatchUpSubscription {
+  private running = false;
+  private loop?: Promise<void>;
+  private position = 0;
+  private lastError?: string;
+  private wake?: () => void;
+  private readonly caughtUpWaiters: { position: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly store: PostgresEventStore,
+    private readonly notifier: LogNotifier | undefined,
+    private readonly options: SubscriptionOptions,
+  ) {}
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  status(): SubscriptionStatus {
+    return { id: this.options.id, log: this.options.log, position: this.position, running: this.running, lastError: this.lastError };
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.dataSource.query(
+      'INSERT INTO trellis_subscription_checkpoints (subscription_id, log, position) VALUES ($1, $2, 0) ON CONFLICT (subscription_id) DO NOTHING',
+      [this.options.id, this.options.log],
+    );
+    this.position = await this.loadCheckpoint();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Lets the in-flight event finish and commit, then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Resolves once every event up to `position` has been applied. */
+  waitFor(position: number): Promise<void> {
+    if (this.position >= position) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push({ position, resolve }));
+  }
+
+  private async run(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 100;
+    const poll = this.options.pollIntervalMs ?? 1000;
+    while (this.running) {
+      let batch: EventEnvelope[] = [];
+      try {
+        batch = await this.store.readLog(this.options.log, this.position, batchSize);
+      } catch (err) {
+        this.lastError = `reading the log failed: ${String(err)}`;
+      }
+      for (const event of batch) {
+        if (!this.running) break;
+        await this.applyWithRetry(event);
+      }
+      if (batch.length < batchSize && this.running) await this.idle(poll);
+    }
+  }
+
+  private async idle(ms: number): Promise<void> {
+    if (this.notifier) {
+      const w = this.notifier.wait(this.options.log, ms);
+      this.wake = w.cancel;
+      await w.promise;
+    } else {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    this.wake = undefined;
+  }
+
+  private async applyWithRetry(event: EventEnvelope): Promise<void> {
+    let delay = this.options.retryDelayMs ?? 200;
+    const maxDelay = this.options.maxRetryDelayMs ?? 30_000;
+    for (let attempt = 1; this.running; attempt++) {
+      try {
+        await this.apply(event);
+        this.lastError = undefined;
+        return;
+      } catch (err) {
+        // Never skip: an event that keeps failing holds the subscription here, visibly,
+        // rather than being lost. Dead-lettering is a policy of the messaging layer above.
+        this.lastError = `event ${event.position} (${event.type}) failed on attempt ${attempt}: ${String(err)}`;
+        this.options.onError?.(err, event, attempt);
+        await this.idle(delay);
+        delay = Math.min(delay * 2, maxDelay);
+      }
+    }
+  }
+
+  private async apply(event: EventEnvelope): Promise<void> {
+    const qr = this.dataSource.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      const rows: { position: string }[] = await qr.query(
+        'SELECT position FROM trellis_subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE',
+        [this.options.id],
+      );
+      const stored = Number(rows[0].position);
+      if (stored < event.position) {
+        await this.options.handler(event, qr);
+        await qr.query(
+          'UPDATE trellis_subscription_checkpoints SET position = $2, updated_at = now() WHERE subscription_id = $1',
+          [this.options.id, event.position],
+        );
+      }
+      await qr.commitTransaction();
+      this.advance(Math.max(stored, event.position));
+    } catch (err) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private advance(position: number): void {
+    this.position = position;
+    for (let i = this.caughtUpWaiters.length - 1; i >= 0; i--) {
+      if (this.caughtUpWaiters[i].position <= position) {
+        this.caughtUpWaiters[i].resolve();
+        this.caughtUpWaiters.splice(i, 1);
+      }
+    }
+  }
+
+  private async loadCheckpoint(): Promise<number> {
+    const rows: { position: string }[] = await this.dataSource.query(
+      'SELECT position FROM trellis_subscription_checkpoints WHERE subscription_id = $1',
+      [this.options.id],
+    );
+    return Number(rows[0].position);
+  }
+}

@@ -1,0 +1,7 @@
+export * from './event-store.exception';
+export * from './expected-version';
+export * from './event-hash';
+export * from './postgres-event-store';
+export * from './log-notifier';
+export * from './catch-up-subscription';
+export * from './projection-runner';

@@ -1,0 +1,82 @@
+import { EventEmitter } from 'node:events';
+import { Client } from 'pg';
+import { EVENTS_CHANNEL } from './postgres-event-store';
+
+/**
+ * One LISTEN connection per process, waking every subscription of a log when an append to it
+ * commits. Notifications are only a hint: subscriptions also poll, so a dropped connection
+ * delays delivery but never loses an event.
+ */
+export class LogNotifier {
+  private readonly emitter = new EventEmitter();
+  private client?: Client;
+  private closed = false;
+  private reconnectTimer?: NodeJS.Timeout;
+
+  constructor(private readonly url: string, private readonly log: (m: string) => void = () => undefined) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  async start(): Promise<void> {
+    this.closed = false;
+    await this.connect().catch((err) => {
+      this.log(`[log-notifier] LISTEN unavailable, polling only: ${String(err)}`);
+      this.scheduleReconnect();
+    });
+  }
+
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Resolves at the next append to `log`, or after `timeoutMs`, whichever comes first. */
+  wait(log: string, timeoutMs: number): { promise: Promise<void>; cancel: () => void } {
+    let timer: NodeJS.Timeout | undefined;
+    let onNotify: (() => void) | undefined;
+    const promise = new Promise<void>((resolve) => {
+      onNotify = () => resolve();
+      timer = setTimeout(resolve, timeoutMs);
+      this.emitter.once(log, onNotify);
+    }).finally(() => {
+      clearTimeout(timer);
+      if (onNotify) this.emitter.off(log, onNotify);
+    });
+    return { promise, cancel: () => onNotify?.() };
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    const c = this.client;
+    this.client = undefined;
+    await c?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({ connectionString: this.url });
+    client.on('notification', (msg) => {
+      if (msg.channel === EVENTS_CHANNEL && msg.payload) this.emitter.emit(msg.payload);
+    });
+    client.on('error', (err) => {
+      this.log(`[log-notifier] connection lost: ${err.message}`);
+      this.client = undefined;
+      client.end().catch(() => undefined);
+      this.scheduleReconnect();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    if (this.closed) {
+      await client.end();
+      return;
+    }
+    this.client = client;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closed) this.connect().catch(() => this.scheduleReconnect());
+    }, 2000);
+  }
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { createDataSource } from '@trellis/common';
+
+/** Set by test/setup/global-setup.ts for the int and e2e tiers. */
+export function testDatabaseUrl(): string {
+  const url = process.env.TRELLIS_TEST_DATABASE_URL;
+  if (!url) throw new Error('TRELLIS_TEST_DATABASE_URL is not set: run integration tests through `npm test` or `npm run test:int`');
+  return url;
+}
+
+export function openTestDataSource(poolSize = 10): Promise<DataSource> {
+  return createDataSource({ url: testDatabaseUrl(), poolSize, migrate: false });
+}
+
+/** A lowercase name unique to this test run, valid as a log, topic or table suffix. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails after timeoutMs. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export * from './event-builders';

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
+// Global set-up runs outside jest's module mapper: relative imports only, here and below.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDataSource, startEmbeddedPostgres } from '@trellis/common';
+import { createDataSource, startEmbeddedPostgres } from '../../libs/common/src';
 
 const root = join(__dirname, '..', '..');
 
@@ -37,7 +38,11 @@ export default async function globalSetup(): Promise<void> {
     KAFKA_CONTROLLER_PORT: process.env.KAFKA_CONTROLLER_PORT || '19093',
     S3_PORT: process.env.S3_PORT || '18333',
   };
-  for (const service of ['kafka', 's3'] as const) {
+  // TRELLIS_TEST_SERVICES narrows what is started while iterating on PostgreSQL-only code;
+  // `npm test` always starts both.
+  const services = (process.env.TRELLIS_TEST_SERVICES ?? 'kafka,s3').split(',').filter(Boolean);
+  for (const service of services) {
+    if (service !== 'kafka' && service !== 's3') throw new Error(`TRELLIS_TEST_SERVICES: unknown service ${service}`);
     const script = join(root, 'infra', `${service}.sh`);
     const alreadyRunning = spawnSync('bash', [script, 'status'], { env: infraEnv, stdio: 'ignore' }).status === 0;
     execFileSync('bash', [script, 'start'], { env: infraEnv, stdio: ['ignore', 'inherit', 'inherit'] });

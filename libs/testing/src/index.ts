@@ -35,3 +35,4 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
 }
 
 export * from './event-builders';
+export * from './child-process';

@@ -1,0 +1,177 @@
+import { DataSource } from 'typeorm';
+import { ContractErrorCode, ContractException } from '@trellis/contracts';
+import { openTestDataSource, testContext, testContracts, ThingEventBuilder, uniqueName } from '@trellis/testing';
+import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
+import { PostgresEventStore } from './postgres-event-store';
+
+async function rowCount(ds: DataSource, log: string): Promise<number> {
+  const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM trellis_events WHERE log = $1', [log]);
+  return n;
+}
+
+async function caught(p: Promise<unknown>): Promise<any> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe(PostgresEventStore.name, () => {
+  let ds: DataSource;
+  let store: PostgresEventStore;
+  let log: string;
+  const things = new ThingEventBuilder();
+
+  beforeAll(async () => {
+    ds = await openTestDataSource();
+    store = new PostgresEventStore(ds, testContracts());
+  });
+  afterAll(() => ds.destroy());
+  beforeEach(() => {
+    log = uniqueName('store');
+  });
+
+  describe('append', () => {
+    it('assigns stream versions, gap-free log positions and a chained hash', async () => {
+      const first = await store.append(log, 'thing-1', [things.recorded(), things.counted(1)], testContext, { expectedVersion: 'no_stream' });
+      const second = await store.append(log, 'thing-2', [things.recorded('other')], testContext, { expectedVersion: 'no_stream' });
+      const third = await store.append(log, 'thing-1', [things.counted(2)], testContext, { expectedVersion: 2 });
+
+      expect([first.firstPosition, first.lastPosition, second.lastPosition, third.lastPosition]).toEqual([1, 2, 3, 4]);
+      expect(third.streamVersion).toBe(3);
+      const all = await store.readLog(log);
+      expect(all.map((e) => e.position)).toEqual([1, 2, 3, 4]);
+      expect(all[0].prevHash).toBe('0'.repeat(64));
+      for (let i = 1; i < all.length; i++) expect(all[i].prevHash).toBe(all[i - 1].hash);
+      expect(all.every((e) => /^[0-9a-f-]{36}$/.test(e.eventId) && e.eventId[14] === '7')).toBe(true);
+      expect(all[0].actor).toEqual(testContext.actor);
+    });
+
+    it('rejects a conflicting expected version with a typed error and writes nothing', async () => {
+      await store.append(log, 'thing-1', [things.recorded()], testContext, { expectedVersion: 'no_stream' });
+      const headBefore = await store.headPosition(log);
+
+      for (const expectedVersion of [0, 2, 'no_stream'] as const) {
+        const err = await caught(store.append(log, 'thing-1', [things.counted(), things.counted()], testContext, { expectedVersion }));
+        expect(err).toBeInstanceOf(EventStoreException);
+        expect(err.code).toBe(EventStoreErrorCode.WrongExpectedVersion);
+        expect(err.details).toMatchObject({ streamId: 'thing-1', current: 1 });
+      }
+      const missing = await caught(store.append(log, 'thing-9', [things.counted()], testContext, { expectedVersion: 'stream_exists' }));
+      expect(missing.code).toBe(EventStoreErrorCode.WrongExpectedVersion);
+
+      expect(await rowCount(ds, log)).toBe(1);
+      expect(await store.headPosition(log)).toBe(headBefore);
+      expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 1 });
+    });
+
+    it('lets exactly one of two racing writers with the same expected version win', async () => {
+      await store.append(log, 'thing-1', [things.recorded()], testContext, { expectedVersion: 'no_stream' });
+      const results = await Promise.allSettled(
+        [1, 2, 3, 4].map(() => store.append(log, 'thing-1', [things.counted()], testContext, { expectedVersion: 1 })),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(await rowCount(ds, log)).toBe(2);
+    });
+
+    it('rejects malformed data naming the field, and writes nothing of the batch', async () => {
+      const err = await caught(
+        store.append(
+          log,
+          'thing-1',
+          [things.recorded(), { type: 'ThingCounted', data: { thingId: 'thing-1', count: -3 } }],
+          testContext,
+          { expectedVersion: 'any' },
+        ),
+      );
+      expect(err).toBeInstanceOf(ContractException);
+      expect(err.code).toBe(ContractErrorCode.InvalidEventData);
+      expect(err.fields).toEqual(['data.count']);
+      expect(err.message).toMatch(/ThingCounted v1 is invalid: data\.count/);
+
+      const unknown = await caught(store.append(log, 'thing-1', [{ type: 'Nope', data: {} }], testContext, { expectedVersion: 'any' }));
+      expect(unknown.code).toBe(ContractErrorCode.UnknownEventType);
+      expect(await rowCount(ds, log)).toBe(0);
+    });
+
+    it('refuses an empty batch, a bad stream id and an actor without a known role', async () => {
+      const cases = [
+        store.append(log, 'thing-1', [], testContext, { expectedVersion: 'any' }),
+        store.append(log, 'bad stream id!', [things.counted()], testContext, { expectedVersion: 'any' }),
+        store.append(log, 'thing-1', [things.counted()], { actor: { id: 'x', role: 'root' as any } }, { expectedVersion: 'any' }),
+      ];
+      for (const c of cases) expect((await caught(c)).code).toBe(EventStoreErrorCode.InvalidAppend);
+      expect(await rowCount(ds, log)).toBe(0);
+    });
+
+    it('commits with the caller transaction and disappears with its rollback', async () => {
+      const qr = ds.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      await store.append(log, 'thing-1', [things.recorded()], testContext, { expectedVersion: 'no_stream', queryRunner: qr });
+      await qr.rollbackTransaction();
+      await qr.release();
+      expect(await rowCount(ds, log)).toBe(0);
+      expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 0 });
+    });
+  });
+
+  describe('readStream', () => {
+    it('upcasts an old event version on read without rewriting the stored row', async () => {
+      await store.append(log, 'thing-1', [{ type: 'ThingRecorded', schemaVersion: 1, data: { thingId: 'thing-1', label: 'old' } }], testContext, {
+        expectedVersion: 'no_stream',
+      });
+      const [event] = await store.readStream(log, 'thing-1');
+      expect(event.schemaVersion).toBe(2);
+      expect(event.data).toEqual({ thingId: 'thing-1', name: 'old', tags: [] });
+
+      const [raw] = await ds.query('SELECT schema_version, data FROM trellis_events WHERE log = $1', [log]);
+      expect(raw).toEqual({ schema_version: 1, data: { thingId: 'thing-1', label: 'old' } });
+      expect(await store.verify(log)).toMatchObject({ ok: true });
+    });
+  });
+
+  describe('verify', () => {
+    async function seed(n: number): Promise<void> {
+      for (let i = 1; i <= n; i++) await store.append(log, `thing-${i % 3}`, [things.counted(i)], testContext, { expectedVersion: 'any' });
+    }
+
+    it('accepts an untouched log', async () => {
+      await seed(7);
+      expect(await store.verify(log, 3)).toEqual({ ok: true, log, lastPosition: 7, checked: 7 });
+    });
+
+    it('detects an edited row at its position', async () => {
+      await seed(7);
+      await ds.query(`UPDATE trellis_events SET data = jsonb_set(data, '{count}', '999') WHERE log = $1 AND position = 4`, [log]);
+      expect(await store.verify(log, 3)).toMatchObject({ ok: false, position: 4, reason: 'content does not match its hash' });
+    });
+
+    it('detects an edited actor at its position', async () => {
+      await seed(5);
+      await ds.query(`UPDATE trellis_events SET actor_id = 'someone-else' WHERE log = $1 AND position = 2`, [log]);
+      expect(await store.verify(log)).toMatchObject({ ok: false, position: 2 });
+    });
+
+    it('detects a deleted row at its position', async () => {
+      await seed(7);
+      await ds.query('DELETE FROM trellis_events WHERE log = $1 AND position = 5', [log]);
+      expect(await store.verify(log, 2)).toMatchObject({ ok: false, position: 5, reason: 'event at position 5 is missing' });
+    });
+
+    it('detects a deleted tail against the log head', async () => {
+      await seed(4);
+      await ds.query('DELETE FROM trellis_events WHERE log = $1 AND position = 4', [log]);
+      expect(await store.verify(log)).toMatchObject({ ok: false, position: 4 });
+    });
+
+    it('detects a forged hash at that row', async () => {
+      await seed(4);
+      await ds.query(`UPDATE trellis_events SET hash = repeat('a', 64) WHERE log = $1 AND position = 2`, [log]);
+      const result = await store.verify(log);
+      expect(result).toMatchObject({ ok: false, position: 2 });
+    });
+  });
+});

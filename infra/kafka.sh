@@ -6,7 +6,7 @@
 # Usage: infra/kafka.sh <install|start|stop|restart|status>
 #
 # Env (defaults in brackets):
-#   KAFKA_VERSION          [__DEFAULT_VERSION__]
+#   KAFKA_VERSION          [4.1.2]
 #   KAFKA_PORT             [9092]  PLAINTEXT listener on 127.0.0.1
 #   KAFKA_CONTROLLER_PORT  [9093]  KRaft controller listener on 127.0.0.1
 #   KAFKA_HEAP_OPTS        [-Xms256m -Xmx512m]
@@ -17,7 +17,23 @@
 # Version choice (KafkaJS 2.2.4 compatibility, checked by hand against this
 # script with a create-topic / produce / consume-with-group / commit /
 # resume-after-commit round trip):
-#   __VERSION_NOTES__
+#   - 4.1.2 (latest 4.1.x): works. Topic create/delete, keyed produce
+#     (plain, idempotent, transactional incl. sendOffsets/abort), consumer
+#     groups with eachMessage + autoCommit:false + manual commitOffsets,
+#     resume after the committed offset on rejoin, fetch/set/resetOffsets,
+#     describe/list/deleteGroups, and a live consumer surviving a broker
+#     stop/start all passed. KafkaJS negotiates request versions through
+#     ApiVersions, and every version it picks is still inside what 4.x kept
+#     after KIP-896 removed the old ones (JoinGroup v5, Fetch v11, Produce v7).
+#   - 3.9.2: the same checks pass too; KAFKA_VERSION=3.9.2 is the fallback
+#     (this script picks reload4j logging for 3.x, log4j2 for 4.x).
+#   - Not an incompatibility, seen on both: a group's *first* join against a
+#     fresh broker logs "group coordinator is not available" / "coordinator
+#     is loading" while __consumer_offsets is auto-created; both are
+#     retriable and KafkaJS recovers by itself (don't treat a consumer CRASH
+#     event with restart=true as fatal).
+#   Data formatted by 4.x cannot be opened by 3.x: switching versions down
+#   means deleting $TRELLIS_DATA_DIR/kafka-<port>.
 set -euo pipefail
 
 # Resolve the repo from the script's own location so any cwd works
@@ -25,7 +41,7 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 
-KAFKA_VERSION="${KAFKA_VERSION:-__DEFAULT_VERSION__}"
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
@@ -161,8 +177,9 @@ log_config_opt() {
 }
 
 cmd_install() {
+  local quiet="${1:-}"
   if [[ -f "$INSTALLED_MARKER" ]]; then
-    log "kafka $KAFKA_VERSION already installed in $KAFKA_HOME"
+    [[ -n "$quiet" ]] || log "kafka $KAFKA_VERSION already installed in $KAFKA_HOME"
     return 0
   fi
   command -v java >/dev/null || die "java not found (Kafka needs Java 17+)"
@@ -181,9 +198,13 @@ cmd_install() {
   # Start from an empty libs dir so a half-finished earlier attempt can't
   # leave a mix of jar versions on the classpath.
   rm -rf "$LIBS"
-  mvn -q -B -Dstyle.color=never -f "$KAFKA_HOME/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$LIBS" -DincludeScope=runtime \
-    || die "maven could not fetch kafka_2.13:$KAFKA_VERSION (see output above)"
+  # Maven's output goes to a file: it is noise on success (and full of
+  # terminal escapes even with -q), and only the tail matters on failure.
+  if ! mvn -B -f "$KAFKA_HOME/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$LIBS" -DincludeScope=runtime >"$KAFKA_HOME/install.log" 2>&1; then
+    grep -E 'ERROR|BUILD' "$KAFKA_HOME/install.log" | tail -n 20 >&2 || true
+    die "maven could not fetch kafka_2.13:$KAFKA_VERSION (full log: $KAFKA_HOME/install.log)"
+  fi
   ls "$LIBS"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 \
     || die "kafka_2.13-$KAFKA_VERSION.jar missing from $LIBS after maven ran"
   date -u +%FT%TZ >"$INSTALLED_MARKER"
@@ -266,7 +287,7 @@ wait_until_ready() {
 }
 
 cmd_start() {
-  cmd_install
+  cmd_install quiet
   mkdir -p "$DATA"
   # One start/stop at a time per data dir: two concurrent starts would both
   # see "not running" and launch two brokers on the same log.dirs.
@@ -307,7 +328,8 @@ cmd_start() {
   echo "==== infra/kafka.sh start $(date -u +%FT%TZ) kafka $KAFKA_VERSION ====" >>"$LOGFILE"
   # setsid+nohup detach the broker from the caller's session/terminal so it
   # outlives the shell (and jest's globalSetup) that started it; stdio goes
-  # to the log so the caller's pipes close and execSync() returns.
+  # to the log so the caller's pipes close and execSync() returns. The lock
+  # fds are closed too, or the broker would hold the start/stop lock forever.
   # The wrapper shell writes its own pid then execs java, so the pid file
   # names the JVM itself whether or not setsid had to fork.
   # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS is a list of JVM flags
@@ -316,7 +338,7 @@ cmd_start() {
     -Djava.awt.headless=true \
     "$(log_config_opt)" -Dkafka.logs.dir="$DATA" \
     -cp "$LIBS/*" kafka.Kafka "$PROPS" \
-    </dev/null >>"$LOGFILE" 2>&1 &
+    </dev/null >>"$LOGFILE" 2>&1 8>&- 9>&- &
 
   local i
   for i in $(seq 1 50); do

@@ -1,3 +1,6 @@
 export * from './database/data-source.factory';
 export * from './database/database.config';
 export * from './database/embedded-postgres.launcher';
+export * from './database/transaction';
+export * from './database/database.module';
+export * from './errors/domain.exception';

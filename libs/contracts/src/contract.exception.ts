@@ -1,3 +1,5 @@
+import { DomainException, ErrorClass, unreachable } from '@trellis/common';
+
 export enum ContractErrorCode {
   UnknownEventType = 'UNKNOWN_EVENT_TYPE',
   UnknownSchemaVersion = 'UNKNOWN_SCHEMA_VERSION',
@@ -6,14 +8,22 @@ export enum ContractErrorCode {
   DuplicateRegistration = 'DUPLICATE_REGISTRATION',
 }
 
-export class ContractException extends Error {
-  constructor(
-    readonly code: ContractErrorCode,
-    message: string,
-    /** Dotted paths of the offending fields, for INVALID_EVENT_DATA. */
-    readonly fields: string[] = [],
-  ) {
-    super(message);
-    this.name = 'ContractException';
+export class ContractException extends DomainException<ContractErrorCode> {
+  constructor(code: ContractErrorCode, message: string, fields: string[] = []) {
+    super(code, message, fields);
+  }
+
+  get errorClass(): ErrorClass {
+    switch (this.code) {
+      case ContractErrorCode.InvalidEventData:
+      case ContractErrorCode.UnknownEventType:
+      case ContractErrorCode.UnknownSchemaVersion:
+        return 'validation';
+      case ContractErrorCode.MissingUpcaster:
+      case ContractErrorCode.DuplicateRegistration:
+        return 'internal';
+      default:
+        return unreachable(this.code);
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
+import { withTransaction } from '@trellis/common';
 import type { EventEnvelope } from '@trellis/contracts';
 import { PostgresEventStore } from './postgres-event-store';
 import { LogNotifier } from './log-notifier';
@@ -136,30 +137,22 @@ export class CatchUpSubscription {
   }
 
   private async apply(event: EventEnvelope): Promise<void> {
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
-    try {
-      await qr.startTransaction();
-      const rows: { position: string }[] = await qr.query(
+    const applied = await withTransaction(this.dataSource, async (tx) => {
+      const rows: { position: string }[] = await tx.query(
         'SELECT position FROM trellis_subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE',
         [this.options.id],
       );
       const stored = Number(rows[0].position);
-      if (stored < event.position) {
-        await this.options.handler(event, qr);
-        await qr.query(
-          'UPDATE trellis_subscription_checkpoints SET position = $2, updated_at = now() WHERE subscription_id = $1',
-          [this.options.id, event.position],
-        );
-      }
-      await qr.commitTransaction();
-      this.advance(Math.max(stored, event.position));
-    } catch (err) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-      throw err;
-    } finally {
-      await qr.release();
-    }
+      // Another instance of this subscription got here first: nothing to do.
+      if (stored >= event.position) return stored;
+      await this.options.handler(event, tx);
+      await tx.query(
+        'UPDATE trellis_subscription_checkpoints SET position = $2, updated_at = now() WHERE subscription_id = $1',
+        [this.options.id, event.position],
+      );
+      return event.position;
+    });
+    this.advance(applied);
   }
 
   private advance(position: number): void {

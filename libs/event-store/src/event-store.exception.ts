@@ -1,15 +1,27 @@
+import { DomainException, ErrorClass, unreachable } from '@trellis/common';
+
 export enum EventStoreErrorCode {
   WrongExpectedVersion = 'WRONG_EXPECTED_VERSION',
   InvalidAppend = 'INVALID_APPEND',
 }
 
-export class EventStoreException extends Error {
+export class EventStoreException extends DomainException<EventStoreErrorCode> {
   constructor(
-    readonly code: EventStoreErrorCode,
+    code: EventStoreErrorCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
-    super(message);
-    this.name = 'EventStoreException';
+    super(code, message);
+  }
+
+  get errorClass(): ErrorClass {
+    switch (this.code) {
+      case EventStoreErrorCode.WrongExpectedVersion:
+        return 'conflict';
+      case EventStoreErrorCode.InvalidAppend:
+        return 'validation';
+      default:
+        return unreachable(this.code);
+    }
   }
 }

@@ -5,3 +5,4 @@ export * from './postgres-event-store';
 export * from './log-notifier';
 export * from './catch-up-subscription';
 export * from './projection-runner';
+export * from './event-store.module';

@@ -1,4 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
+import { withTransaction } from '@trellis/common';
 import { v7 as uuidv7 } from 'uuid';
 import {
   AppendContext,
@@ -69,19 +70,7 @@ export class PostgresEventStore {
     const prepared = this.prepare(log, streamId, events, context);
     if (options.queryRunner) return this.appendWith(options.queryRunner, log, streamId, prepared, context, options);
 
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
-    try {
-      await qr.startTransaction();
-      const result = await this.appendWith(qr, log, streamId, prepared, context, options);
-      await qr.commitTransaction();
-      return result;
-    } catch (err) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction();
-      throw err;
-    } finally {
-      await qr.release();
-    }
+    return withTransaction(this.dataSource, (tx) => this.appendWith(tx, log, streamId, prepared, context, options));
   }
 
   async readStream(log: string, streamId: string, fromVersion = 1): Promise<EventEnvelope[]> {

@@ -1,4 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
+import { withTransaction } from '@trellis/common';
 import type { EventEnvelope } from '@trellis/contracts';
 import { CatchUpSubscription } from './catch-up-subscription';
 import { LogNotifier } from './log-notifier';
@@ -45,23 +46,14 @@ export class ProjectionRunner {
   async rebuild(projection: Projection): Promise<void> {
     await this.running.get(projection.name)?.stop();
     this.running.delete(projection.name);
-    const qr = this.dataSource.createQueryRunner();
-    await qr.connect();
-    try {
-      await qr.startTransaction();
-      await projection.reset(qr);
-      await qr.query(
+    await withTransaction(this.dataSource, async (tx) => {
+      await projection.reset(tx);
+      await tx.query(
         `INSERT INTO trellis_subscription_checkpoints (subscription_id, log, position) VALUES ($1, $2, 0)
          ON CONFLICT (subscription_id) DO UPDATE SET position = 0, updated_at = now()`,
         [subscriptionId(projection), projection.log],
       );
-      await qr.commitTransaction();
-    } catch (err) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction();
-      throw err;
-    } finally {
-      await qr.release();
-    }
+    });
     await this.catchUp(projection);
   }
 

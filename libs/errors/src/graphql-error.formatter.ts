@@ -1,0 +1,15 @@
+import { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { asDomainException, GRAPHQL_CODE } from './domain-error.mapping';
+
+/** Maps domain errors to GraphQL error codes once, for every resolver (Apollo formatError). */
+export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const mapped = asDomainException(unwrapResolverError(error));
+  if (!mapped) return formatted;
+  return {
+    message: mapped.message,
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: GRAPHQL_CODE[mapped.errorClass], reason: mapped.code, ...(mapped.fields?.length ? { fields: mapped.fields } : {}) },
+  };
+}

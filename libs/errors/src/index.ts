@@ -1,0 +1,3 @@
+export * from './domain-error.mapping';
+export * from './http-exception.filter';
+export * from './graphql-error.formatter';

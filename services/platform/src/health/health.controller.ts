@@ -1,0 +1,45 @@
+import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Public } from '@trellis/auth';
+import { DATABASE_MODE, DatabaseMode } from '@trellis/common';
+import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+
+type ComponentHealth = { status: 'up' | 'down' | 'degraded'; [detail: string]: unknown };
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly store: PostgresEventStore,
+    private readonly notifier: LogNotifier,
+    @Inject(DATABASE_MODE) private readonly mode: DatabaseMode,
+  ) {}
+
+  /** Public on purpose: load balancers and `npm start` users probe it without a token. */
+  @Get()
+  @Public()
+  @HttpCode(200)
+  async health(@Res({ passthrough: true }) res: { status(code: number): unknown }) {
+    const components: Record<string, ComponentHealth> = {};
+    try {
+      await this.dataSource.query('SELECT 1');
+      const [{ n }] = await this.dataSource.query('SELECT count(*)::int AS n FROM trellis_migrations');
+      components.database = { status: 'up', mode: this.mode, migrations: n };
+    } catch (err) {
+      components.database = { status: 'down', mode: this.mode, error: (err as Error).message };
+    }
+    try {
+      components.eventStore = { status: 'up', logs: await this.store.logs() };
+    } catch (err) {
+      components.eventStore = { status: 'down', error: (err as Error).message };
+    }
+    components.notifications = this.notifier.listening
+      ? { status: 'up', mode: 'listen' }
+      : { status: 'degraded', mode: 'polling', detail: 'LISTEN connection unavailable; subscriptions poll' };
+
+    const statuses = Object.values(components).map((c) => c.status);
+    const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'up';
+    if (status === 'down') res.status(503);
+    return { status, components };
+  }
+}

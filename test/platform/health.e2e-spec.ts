@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MIGRATIONS } from '../../migrations';
 import { PlatformTestApp, startPlatformTestApp } from './platform-test-app';
 
 describe('GET /health', () => {
@@ -13,7 +14,7 @@ describe('GET /health', () => {
     expect(res.body).toEqual({
       status: 'up',
       components: {
-        database: { status: 'up', mode: 'external', migrations: 2 },
+        database: { status: 'up', mode: 'external', migrations: MIGRATIONS.length },
         eventStore: { status: 'up', logs: expect.any(Array) },
         notifications: { status: 'up', mode: 'listen' },
       },

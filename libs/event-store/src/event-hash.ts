@@ -3,21 +3,38 @@ import { canonicalJson, EventEnvelope } from '@trellis/contracts';
 
 export type HashedFields = Omit<EventEnvelope, 'hash' | 'prevHash'>;
 
-/** SHA-256 over the previous hash and the canonical form of every stored field of the event. */
+/**
+ * The canonical text of an event is canonicalJson of all its stored fields. Position and stream
+ * version are only known once the log head is locked, so the text is prepared in three pieces
+ * beforehand and only numbers and the previous hash are joined while the lock is held (by the
+ * trellis_append SQL function, which must produce exactly the same text).
+ * (Top-level keys in canonical order: actor, causationId, correlationId, data, eventId, log,
+ * occurredAt, position, schemaVersion, streamId, streamVersion, type.)
+ */
+export interface CanonicalPieces {
+  head: string;
+  middle: string;
+  tail: string;
+}
+
+export function canonicalPieces(e: Omit<HashedFields, 'position' | 'streamVersion'>): CanonicalPieces {
+  return {
+    head:
+      `{"actor":${canonicalJson({ id: e.actor.id, role: e.actor.role })},"causationId":${canonicalJson(e.causationId)},` +
+      `"correlationId":${canonicalJson(e.correlationId)},"data":${canonicalJson(e.data)},"eventId":${canonicalJson(e.eventId)},` +
+      `"log":${canonicalJson(e.log)},"occurredAt":${canonicalJson(e.occurredAt)},"position":`,
+    middle: `,"schemaVersion":${canonicalJson(e.schemaVersion)},"streamId":${canonicalJson(e.streamId)},"streamVersion":`,
+    tail: `,"type":${canonicalJson(e.type)}}`,
+  };
+}
+
+export function hashPieces(prevHash: string, p: CanonicalPieces, position: number, streamVersion: number): string {
+  return createHash('sha256')
+    .update(`${prevHash}\n${p.head}${canonicalJson(position)}${p.middle}${canonicalJson(streamVersion)}${p.tail}`)
+    .digest('hex');
+}
+
+/** SHA-256 over the previous hash, a newline and the canonical text of the event. */
 export function hashEvent(prevHash: string, e: HashedFields): string {
-  const body = canonicalJson({
-    log: e.log,
-    position: e.position,
-    eventId: e.eventId,
-    type: e.type,
-    schemaVersion: e.schemaVersion,
-    streamId: e.streamId,
-    streamVersion: e.streamVersion,
-    occurredAt: e.occurredAt,
-    actor: { id: e.actor.id, role: e.actor.role },
-    correlationId: e.correlationId,
-    causationId: e.causationId,
-    data: e.data,
-  });
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+  return hashPieces(prevHash, canonicalPieces(e), e.position, e.streamVersion);
 }

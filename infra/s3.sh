@@ -188,7 +188,7 @@ wait_until_ready() {
   local pid="$1" deadline=$((SECONDS + S3_START_TIMEOUT)) last_err=""
   while ((SECONDS < deadline)); do
     if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 40 "$LOGFILE" >&2 || true
+      tail -n 15 "$LOGFILE" >&2 || true
       die "weed (pid $pid) exited during startup (log: $LOGFILE)"
     fi
     if port_open "$S3_PORT"; then
@@ -198,7 +198,7 @@ wait_until_ready() {
     fi
     sleep 0.5
   done
-  tail -n 40 "$LOGFILE" >&2 || true
+  tail -n 15 "$LOGFILE" >&2 || true
   die "S3 not usable after ${S3_START_TIMEOUT}s (last probe: ${last_err:-port closed}; log: $LOGFILE)"
 }
 
@@ -214,7 +214,9 @@ cmd_start() {
       log "already running (pid $pid) at $ENDPOINT"
       return 0
     fi
-    log "pid $pid is starting; waiting for it"
+    # Still starting (another start launched it), or up but rejecting our
+    # signature because it was started with other S3_ACCESS_KEY/SECRET_KEY.
+    log "pid $pid is running but not usable yet; waiting (a lasting 403 means it was started with other credentials: restart it)"
     wait_until_ready "$pid"
     log "ready at $ENDPOINT (pid $pid)"
     return 0
@@ -243,6 +245,7 @@ cmd_start() {
   # -s3.port.iceberg/lance=0: extra catalog listeners we don't use, whose
   #   fixed default ports would clash between two instances.
   # -volume.preStopSeconds=0: no cluster to drain from; stop fast.
+  # -master.telemetry=false: a dev/test store must not phone home.
   # -master.resumeState=false, -master.electionTimeout=1s: with its raft
   #   state resumed, the lone master sits ~15 s as "not current leader" on
   #   every restart; a single master has nothing to reconcile (volume ids
@@ -251,13 +254,14 @@ cmd_start() {
   #   store), so restart readiness drops from ~24 s to ~5 s.
   # Detached like kafka.sh (setsid/nohup, stdio to the log, lock fds closed)
   # so it outlives whatever started it.
+  # shellcheck disable=SC2016 # $$ and $1 are for the inner shell
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
     "$WEED" -logtostderr server \
     -dir="$STORE" \
     -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port="$S3_MASTER_PORT" -master.port.grpc=$((S3_MASTER_PORT + GRPC_OFFSET)) \
     -master.volumeSizeLimitMB="$S3_VOLUME_SIZE_LIMIT_MB" \
-    -master.resumeState=false -master.electionTimeout=1s \
+    -master.resumeState=false -master.electionTimeout=1s -master.telemetry=false \
     -volume.port="$S3_VOLUME_PORT" -volume.port.grpc=$((S3_VOLUME_PORT + GRPC_OFFSET)) \
     -volume.max="$S3_VOLUME_MAX" \
     -volume.preStopSeconds=0 \
@@ -266,8 +270,8 @@ cmd_start() {
     -s3.port.iceberg=0 -s3.port.lance=0 \
     </dev/null >>"$LOGFILE" 2>&1 8>&- 9>&- &
 
-  local i
-  for i in $(seq 1 50); do
+  local _
+  for _ in $(seq 1 50); do
     [[ -s "$PIDFILE" ]] && break
     sleep 0.1
   done

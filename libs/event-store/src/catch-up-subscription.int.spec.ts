@@ -189,3 +189,27 @@ describe(CatchUpSubscription.name, () => {
     });
   });
 });
+
+describe(`${CatchUpSubscription.name} without LISTEN`, () => {
+  it('still delivers every event by polling', async () => {
+    const ds = await openTestDataSource(5);
+    const store = new PostgresEventStore(ds, testContracts());
+    const log = uniqueName('poll');
+    const seen: number[] = [];
+    const sub = new CatchUpSubscription(ds, store, undefined, {
+      id: uniqueName('sub'),
+      log,
+      pollIntervalMs: 50,
+      handler: async (e) => {
+        seen.push(e.position);
+      },
+    });
+    await sub.start();
+    await store.append(log, 'p-1', [new ThingEventBuilder('p-1').counted()], testContext, { expectedVersion: 'any' });
+    await store.append(log, 'p-2', [new ThingEventBuilder('p-2').counted(), new ThingEventBuilder('p-2').counted()], testContext, { expectedVersion: 'any' });
+    await sub.waitFor(3);
+    await sub.stop();
+    await ds.destroy();
+    expect(seen).toEqual([1, 2, 3]);
+  });
+});

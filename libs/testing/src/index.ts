@@ -36,3 +36,4 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
 
 export * from './event-builders';
 export * from './child-process';
+export * from './decider-specification';

@@ -104,13 +104,16 @@ export class PostgresEventStore {
     return rows.map((r) => this.upcast(rowToEnvelope(r)));
   }
 
-  /** Events of a log with position > `afterPosition`, in log order. */
-  async readLog(log: string, afterPosition = 0, limit = 1000, runner?: QueryRunner): Promise<EventEnvelope[]> {
+  /**
+   * Events of a log with position > `afterPosition`, in log order; upcast to the current
+   * versions unless `asStored` (the relay publishes events exactly as hashed).
+   */
+  async readLog(log: string, afterPosition = 0, limit = 1000, runner?: QueryRunner, asStored = false): Promise<EventEnvelope[]> {
     const rows: EventRow[] = await (runner ?? this.dataSource).query(
       `SELECT ${EVENT_COLUMNS} FROM trellis_events WHERE log = $1 AND position > $2 ORDER BY position LIMIT $3`,
       [log, afterPosition, limit],
     );
-    return rows.map((r) => this.upcast(rowToEnvelope(r)));
+    return rows.map((r) => (asStored ? rowToEnvelope(r) : this.upcast(rowToEnvelope(r))));
   }
 
   async headPosition(log: string): Promise<number> {

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { ContractException, EventContractRegistry, EventEnvelope, isRole } from '@trellis/contracts';
+
+const EnvelopeSchema = z.object({
+  eventId: z.string().uuid(),
+  type: z.string().min(1),
+  schemaVersion: z.number().int().positive(),
+  log: z.string().min(1),
+  streamId: z.string().min(1),
+  streamVersion: z.number().int().positive(),
+  position: z.number().int().positive(),
+  occurredAt: z.string().datetime(),
+  actor: z.object({ id: z.string().min(1), role: z.string().refine(isRole, 'unknown role') }),
+  correlationId: z.string().uuid(),
+  causationId: z.string().uuid().nullable(),
+  data: z.unknown(),
+  prevHash: z.string().regex(/^[0-9a-f]{64}$/),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export type Validated = { ok: true; event: EventEnvelope } | { ok: false; reason: string; event?: Partial<EventEnvelope> };
+
+/**
+ * Checks an envelope against its contract before any handler sees it: known type and version,
+ * data valid for that version, then upcast to the current version.
+ */
+export function validateEnvelope(candidate: unknown, registry: EventContractRegistry): Validated {
+  const parsed = EnvelopeSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'envelope'}: ${i.message}`).join('; ');
+    return { ok: false, reason: `malformed envelope: ${detail}`, event: candidate as Partial<EventEnvelope> };
+  }
+  const e = parsed.data as EventEnvelope;
+  try {
+    const data = registry.validate(e.type, e.schemaVersion, e.data);
+    const up = registry.upcast(e.type, e.schemaVersion, data);
+    return { ok: true, event: { ...e, schemaVersion: up.version, data: up.data } };
+  } catch (err) {
+    if (err instanceof ContractException) return { ok: false, reason: `${err.code}: ${err.message}`, event: e };
+    // An upcaster that chokes on data its schema accepted is a bug, but must not stall the consumer.
+    return { ok: false, reason: `upcasting ${e.type} v${e.schemaVersion} failed: ${(err as Error).message}`, event: e };
+  }
+}
+
+/** Parses the bytes of a Kafka message, then validates them like any envelope. */
+export function decodeMessage(value: Buffer | null, registry: EventContractRegistry): Validated {
+  if (!value || value.length === 0) return { ok: false, reason: 'malformed message: empty value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `malformed message: not JSON (${(err as Error).message})` };
+  }
+  return validateEnvelope(json, registry);
+}

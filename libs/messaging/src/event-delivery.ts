@@ -1,0 +1,16 @@
+/** What both deliveries report for health. */
+export interface DeliveryStatus {
+  mode: 'in-process' | 'kafka';
+  broker?: { reachable: boolean; error?: string };
+  relays: { log: string; topic: string; position: number; head: number; lastError?: string }[];
+  consumers: { consumer: string; context: string; group?: string; lag: number | null; lastError?: string }[];
+}
+
+/** Feeds EventHandlers from the logs, by Kafka or in-process; handlers cannot tell which. */
+export interface EventDelivery {
+  readonly mode: 'in-process' | 'kafka';
+  start(): Promise<void>;
+  /** Finishes the in-flight work and commits, then stops. */
+  stop(): Promise<void>;
+  status(): Promise<DeliveryStatus>;
+}

@@ -1,0 +1,142 @@
+import { Admin, Kafka, logLevel, Partitioners, Producer } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { EventContractRegistry, topicFor } from '@trellis/contracts';
+import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+import type { EventHandler } from '../event-handler';
+import type { DeliveryStatus, EventDelivery } from '../event-delivery';
+import { Inbox } from '../inbox';
+import type { MessagingConfig } from '../messaging.config';
+import { KafkaEventConsumer, KafkaConsumerOptions } from './kafka-event-consumer';
+import { dlqTopicOf } from './kafka-messages';
+import { KafkaRelay } from './kafka-relay';
+
+export interface KafkaDeliveryOptions {
+  /** Logs this process owns and relays to Kafka. */
+  relayLogs: string[];
+  handlers: EventHandler[];
+  consumer?: Partial<Pick<KafkaConsumerOptions, 'chunkSize' | 'sessionTimeout' | 'afterEffectsCommitted'>>;
+  relay?: { batchSize?: number; pollIntervalMs?: number };
+  log?: (message: string) => void;
+}
+
+export const consumerGroupOf = (consumer: string, topic: string) => `trellis.${consumer}.${topic}`;
+
+/** The distributed profile: relays for the logs this process owns, consumer groups for its handlers. */
+export class KafkaDelivery implements EventDelivery {
+  readonly mode = 'kafka' as const;
+  readonly kafka: Kafka;
+  private admin?: Admin;
+  private producer?: Producer;
+  private relays: KafkaRelay[] = [];
+  private consumers: { handler: EventHandler; consumer: KafkaEventConsumer; topic: string }[] = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly store: PostgresEventStore,
+    private readonly notifier: LogNotifier | undefined,
+    private readonly registry: EventContractRegistry,
+    private readonly inbox: Inbox,
+    private readonly config: MessagingConfig,
+    private readonly options: KafkaDeliveryOptions,
+  ) {
+    const log = options.log ?? (() => undefined);
+    this.kafka = new Kafka({
+      clientId: config.clientId,
+      brokers: config.brokers,
+      logLevel: logLevel.ERROR,
+      logCreator: () => ({ namespace, log: entry }) => log(`[kafkajs ${namespace}] ${entry.message}`),
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.ensureTopics();
+    // Idempotent producer with one request in flight: retries cannot reorder a stream.
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+    for (const log of this.options.relayLogs) {
+      const relay = new KafkaRelay(this.dataSource, this.store, this.producer, this.notifier, { log, topic: topicFor(log), ...this.options.relay });
+      this.relays.push(relay);
+      await relay.start();
+    }
+    for (const handler of this.options.handlers) {
+      const topic = topicFor(handler.context);
+      const consumer = new KafkaEventConsumer(this.dataSource, this.kafka, this.producer, this.registry, this.inbox, handler, {
+        topic,
+        groupId: consumerGroupOf(handler.consumer, topic),
+        ...this.options.consumer,
+      });
+      this.consumers.push({ handler, consumer, topic });
+      await consumer.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.consumers) await c.consumer.stop().catch(() => undefined);
+    for (const r of this.relays) await r.stop();
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    this.consumers = [];
+    this.relays = [];
+  }
+
+  relayFor(log: string): KafkaRelay | undefined {
+    return this.relays.find((r) => r.id === `relay:${log}:${topicFor(log)}`);
+  }
+
+  async status(): Promise<DeliveryStatus> {
+    const status: DeliveryStatus = { mode: this.mode, broker: { reachable: false }, relays: [], consumers: [] };
+    for (const r of this.relays) status.relays.push(await r.status());
+    try {
+      if (!this.admin) throw new Error('not started');
+      await withTimeout(this.admin.describeCluster(), 3000);
+      status.broker = { reachable: true };
+      for (const c of this.consumers) {
+        const [ends, committed] = await withTimeout(
+          Promise.all([this.admin.fetchTopicOffsets(c.topic), this.admin.fetchOffsets({ groupId: c.consumer.groupId, topics: [c.topic] })]),
+          3000,
+        );
+        const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+        let lag = 0n;
+        for (const p of ends) {
+          const at = done.get(p.partition) ?? -1n;
+          lag += BigInt(p.high) - (at < 0n ? BigInt(p.low) : at);
+        }
+        status.consumers.push({ consumer: c.handler.consumer, context: c.handler.context, group: c.consumer.groupId, lag: Number(lag), lastError: c.consumer.error });
+      }
+    } catch (err) {
+      status.broker = { reachable: false, error: (err as Error).message };
+      for (const c of this.consumers) {
+        status.consumers.push({ consumer: c.handler.consumer, context: c.handler.context, group: c.consumer.groupId, lag: null, lastError: c.consumer.error });
+      }
+    }
+    return status;
+  }
+
+  /** Each topic and its dead-letter topic, with the configured partitions and replication. */
+  private async ensureTopics(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const log of this.options.relayLogs) wanted.add(topicFor(log));
+    for (const h of this.options.handlers) wanted.add(topicFor(h.context));
+    for (const t of [...wanted]) wanted.add(dlqTopicOf(t));
+    const existing = new Set(await this.admin!.listTopics());
+    const missing = [...wanted].filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    await this.admin!.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({ topic, numPartitions: this.config.partitions, replicationFactor: this.config.replicationFactor })),
+    });
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer from the broker within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}

@@ -1,0 +1,37 @@
+import type { IHeaders, Message } from 'kafkajs';
+import type { EventEnvelope } from '@trellis/contracts';
+
+export const HEADER = {
+  eventType: 'trellis-event-type',
+  schemaVersion: 'trellis-schema-version',
+  correlationId: 'trellis-correlation-id',
+  eventId: 'trellis-event-id',
+  dlqReason: 'trellis-dlq-reason',
+  dlqConsumer: 'trellis-dlq-consumer',
+  dlqAttempts: 'trellis-dlq-attempts',
+  dlqSourceTopic: 'trellis-dlq-source-topic',
+  dlqSourcePartition: 'trellis-dlq-source-partition',
+  dlqSourceOffset: 'trellis-dlq-source-offset',
+} as const;
+
+export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
+
+/** An event as published: keyed by stream id (order per stream), the stored envelope as JSON. */
+export function toKafkaMessage(e: EventEnvelope): Message {
+  return {
+    key: e.streamId,
+    value: JSON.stringify(e),
+    headers: {
+      [HEADER.eventType]: e.type,
+      [HEADER.schemaVersion]: String(e.schemaVersion),
+      [HEADER.correlationId]: e.correlationId,
+      [HEADER.eventId]: e.eventId,
+    },
+  };
+}
+
+export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v.map(String).join(',') : String(v);
+}

@@ -1,0 +1,133 @@
+import type { Producer } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { withTransaction } from '@trellis/common';
+import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+import { toKafkaMessage } from './kafka-messages';
+
+export interface RelayOptions {
+  log: string;
+  topic: string;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  maxRetryDelayMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * The log is the outbox: publishes every event of one log to its topic, in log order, and
+ * records how far it got only after the broker acknowledged (acks from all in-sync replicas,
+ * idempotent producer). Killed at any point it loses nothing; it may publish a batch twice,
+ * which the consumers' inbox absorbs. The position row is locked while a batch is in flight,
+ * so relay replicas of one log take turns instead of racing.
+ */
+export class KafkaRelay {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private position = 0;
+  private lastError?: string;
+  private readonly waiters: { position: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly store: PostgresEventStore,
+    private readonly producer: Producer,
+    private readonly notifier: LogNotifier | undefined,
+    private readonly options: RelayOptions,
+  ) {}
+
+  get id(): string {
+    return `relay:${this.options.log}:${this.options.topic}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.dataSource.query(
+      'INSERT INTO trellis_relay_positions (relay_id, log, topic) VALUES ($1, $2, $3) ON CONFLICT (relay_id) DO NOTHING',
+      [this.id, this.options.log, this.options.topic],
+    );
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  async status(): Promise<{ log: string; topic: string; position: number; head: number; lastError?: string }> {
+    const [row] = await this.dataSource.query('SELECT position FROM trellis_relay_positions WHERE relay_id = $1', [this.id]);
+    return {
+      log: this.options.log,
+      topic: this.options.topic,
+      position: Number(row?.position ?? 0),
+      head: await this.store.headPosition(this.options.log),
+      lastError: this.lastError,
+    };
+  }
+
+  /** Resolves once everything up to `position` is acknowledged by the broker. */
+  waitFor(position: number): Promise<void> {
+    if (this.position >= position) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ position, resolve }));
+  }
+
+  private async run(): Promise<void> {
+    let delay = 100;
+    while (this.running) {
+      let published = 0;
+      try {
+        published = await this.publishBatch();
+        this.lastError = undefined;
+        delay = 100;
+      } catch (err) {
+        this.lastError = err instanceof Error ? err.message : String(err);
+        this.options.onError?.(err);
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5000);
+        continue;
+      }
+      if (published < (this.options.batchSize ?? 500)) await this.idle();
+    }
+  }
+
+  private async publishBatch(): Promise<number> {
+    const batchSize = this.options.batchSize ?? 500;
+    const result = await withTransaction(this.dataSource, async (tx) => {
+      const [row] = await tx.query('SELECT position FROM trellis_relay_positions WHERE relay_id = $1 FOR UPDATE', [this.id]);
+      const from = Number(row.position);
+      const events = await this.store.readLog(this.options.log, from, batchSize, tx, true);
+      if (events.length === 0) return { count: 0, position: from };
+      await this.producer.send({ topic: this.options.topic, acks: -1, messages: events.map(toKafkaMessage) });
+      const last = events[events.length - 1].position;
+      await tx.query('UPDATE trellis_relay_positions SET position = $2, updated_at = now() WHERE relay_id = $1', [this.id, last]);
+      return { count: events.length, position: last };
+    });
+    this.position = result.position;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].position <= this.position) this.waiters.splice(i, 1)[0].resolve();
+    }
+    return result.count;
+  }
+
+  private async idle(): Promise<void> {
+    const ms = this.options.pollIntervalMs ?? 1000;
+    if (this.notifier) {
+      const w = this.notifier.wait(this.options.log, ms);
+      this.wake = w.cancel;
+      await w.promise;
+    } else await this.sleep(ms);
+    this.wake = undefined;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}

@@ -39,18 +39,18 @@
 #   means deleting $TRELLIS_DATA_DIR/kafka-<port>.
 set -euo pipefail
 
-# Resolve the repo from the script's own location so any cwd works
-# (including jest's globalSetup running from elsewhere).
+# readlink -f: a symlink to this script must still find lib/ next to it.
 SCRIPT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+# log/die, pid file and lock handling, TRELLIS_*_DIR defaults, the CLI.
+SERVICE_NAME=kafka
+# shellcheck source-path=SCRIPTDIR source=lib/service.sh
+. "$SCRIPT_DIR/lib/service.sh"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
-TRELLIS_CACHE_DIR="${TRELLIS_CACHE_DIR:-$REPO_ROOT/.trellis/cache}"
-TRELLIS_DATA_DIR="${TRELLIS_DATA_DIR:-$REPO_ROOT/.trellis/data}"
 
 KAFKA_HOME="$TRELLIS_CACHE_DIR/kafka-$KAFKA_VERSION"
 LIBS="$KAFKA_HOME/libs"
@@ -63,29 +63,11 @@ PROPS="$DATA/server.properties"
 PIDFILE="$DATA/kafka.pid"
 LOGFILE="$DATA/kafka.log"
 
-log() { echo "[kafka] $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
 major_version() { echo "${KAFKA_VERSION%%.*}"; }
 
-port_open() {
-  # bash's /dev/tcp avoids depending on nc, which is not always installed.
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Only trust the pid file if that pid is still *our* broker: pids get reused
-# after reboots or long idle periods, and killing a stranger would be bad.
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  local cmdline
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-  [[ "$cmdline" == *"kafka.Kafka $PROPS"* ]] || return 1
-  echo "$pid"
-}
+# Ours = a JVM running kafka.Kafka on this data dir's server.properties.
+is_our_broker() { [[ "$1" == *"kafka.Kafka $PROPS"* ]]; }
+running_pid() { service_running_pid "$PIDFILE" is_our_broker; }
 
 # ---------------------------------------------------------------- install --
 
@@ -184,9 +166,7 @@ cmd_install() {
   command -v java >/dev/null || die "java not found (Kafka needs Java 17+)"
   command -v mvn >/dev/null || die "mvn not found (used to fetch the Kafka jars)"
   mkdir -p "$KAFKA_HOME"
-  # Serialise concurrent installs (e.g. two test workers starting at once).
-  exec 8>"$KAFKA_HOME/.install.lock"
-  flock 8
+  lock_install "$KAFKA_HOME/.install.lock"
   if [[ -f "$INSTALLED_MARKER" ]]; then
     log "kafka $KAFKA_VERSION installed by a concurrent run"
     return 0
@@ -291,11 +271,7 @@ wait_until_ready() {
 
 cmd_start() {
   cmd_install quiet
-  mkdir -p "$DATA"
-  # One start/stop at a time per data dir: two concurrent starts would both
-  # see "not running" and launch two brokers on the same log.dirs.
-  exec 9>"$DATA/.lock"
-  flock 9
+  lock_data_dir "$DATA"
 
   local pid
   if pid="$(running_pid)"; then
@@ -319,39 +295,19 @@ cmd_start() {
   fi
 
   write_server_properties
-  touch "$LOGFILE"
-  # Keep one previous run's log around, but don't let it grow forever.
-  if [[ $(stat -c %s "$LOGFILE") -gt 20000000 ]]; then
-    mv -f "$LOGFILE" "$LOGFILE.1"
-    touch "$LOGFILE"
-  fi
+  open_log "$LOGFILE"
   format_storage_once
 
   echo "$START_MARKER $(date -u +%FT%TZ) kafka $KAFKA_VERSION ====" >>"$LOGFILE"
   local since_line
   since_line="$(last_start_marker_line)"
-  # setsid+nohup detach the broker from the caller's session/terminal so it
-  # outlives the shell (and jest's globalSetup) that started it; stdio goes
-  # to the log so the caller's pipes close and execSync() returns. The lock
-  # fds are closed too, or the broker would hold the start/stop lock forever.
-  # The wrapper shell writes its own pid then execs java, so the pid file
-  # names the JVM itself whether or not setsid had to fork.
   # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS is a list of JVM flags
-  # shellcheck disable=SC2016 # $$ and $1 are for the inner shell
-  setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
+  service_spawn "$PIDFILE" "$LOGFILE" \
     java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Djava.awt.headless=true \
     "$(log_config_opt)" -Dkafka.logs.dir="$DATA" \
-    -cp "$LIBS/*" kafka.Kafka "$PROPS" \
-    </dev/null >>"$LOGFILE" 2>&1 8>&- 9>&- &
-
-  local _
-  for _ in $(seq 1 50); do
-    [[ -s "$PIDFILE" ]] && break
-    sleep 0.1
-  done
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ -n "$pid" ]] || die "broker did not report a pid"
+    -cp "$LIBS/*" kafka.Kafka "$PROPS"
+  pid="$(service_await_pid "$PIDFILE")" || die "broker did not report a pid"
   log "started kafka $KAFKA_VERSION (pid $pid), waiting up to ${KAFKA_START_TIMEOUT}s"
   wait_until_ready "$pid" "$since_line"
   log "ready on 127.0.0.1:$KAFKA_PORT (pid $pid, data $DATA)"
@@ -360,30 +316,9 @@ cmd_start() {
 # ------------------------------------------------------------------- stop --
 
 cmd_stop() {
-  mkdir -p "$DATA"
-  exec 9>"$DATA/.lock"
-  flock 9
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
   # SIGTERM triggers Kafka's controlled shutdown, which flushes logs and
   # writes a clean-shutdown marker, so the next start skips log recovery.
-  log "stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 60))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-    sleep 0.3
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid ignored SIGTERM for 60s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PIDFILE"
-  log "stopped"
+  service_stop "$DATA" "$PIDFILE" is_our_broker 60
 }
 
 cmd_status() {
@@ -392,7 +327,7 @@ cmd_status() {
     # Report the version actually running (from its classpath), which may
     # differ from this shell's KAFKA_VERSION.
     local running_version="$KAFKA_VERSION" cmdline
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+    cmdline="$(proc_cmdline "$pid")"
     [[ "$cmdline" =~ /kafka-([^/ ]+)/libs/ ]] && running_version="${BASH_REMATCH[1]}"
     echo "kafka $running_version running: pid $pid, 127.0.0.1:$KAFKA_PORT, data $DATA"
     return 0
@@ -401,14 +336,4 @@ cmd_status() {
   return 1
 }
 
-case "${1:-}" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  restart) cmd_stop; cmd_start ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 <install|start|stop|restart|status>" >&2
-    exit 2
-    ;;
-esac
+service_main "$@"

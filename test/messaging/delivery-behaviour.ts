@@ -57,11 +57,16 @@ export function describeDeliveryBehaviour(makeHarness: () => Promise<{ harness: 
       const r = await fx.rows();
       return r.length >= 2 && r;
     }, 60_000);
-    expect(rows.map((r) => r.stream_id)).toEqual(['before', 'after']);
+    // Different streams may travel on different partitions: compare as sets.
+    expect(rows.map((r) => r.stream_id).sort()).toEqual(['after', 'before']);
     expect(dead).toHaveLength(3);
-    expect(dead[0].reason).toMatch(/malformed|INVALID_EVENT_DATA/);
-    expect(dead[1].reason).toMatch(/UNKNOWN_EVENT_TYPE: unknown event type "ThingArchived"/);
-    expect(dead[2].reason).toMatch(/handler failed 3 times: poison event poison/);
+    expect(dead.map((d) => d.reason)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/malformed|INVALID_EVENT_DATA/),
+        expect.stringMatching(/UNKNOWN_EVENT_TYPE: unknown event type "ThingArchived"/),
+        expect.stringMatching(/handler failed 3 times: poison event poison/),
+      ]),
+    );
     // The poison event left no trace in the inbox, so a fixed handler could take it again.
     const [{ n }] = await shared.ds.query('SELECT count(*)::int AS n FROM trellis_processed_events WHERE consumer = $1', [fx.handler.consumer]);
     expect(n).toBe(2);

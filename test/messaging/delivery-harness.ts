@@ -41,9 +41,10 @@ export async function effectsHandler(
   ds: DataSource,
   context: string,
   poisonStream?: string,
-): Promise<{ handler: EventHandler; rows(): Promise<{ event_id: string; stream_id: string; stream_version: number; position: string }[]> }> {
-  const table = `fx_${uniqueName('t').replace(/-/g, '_')}`;
-  await ds.query(`CREATE TABLE ${table} (seq bigserial, event_id uuid, stream_id text, stream_version int, position bigint)`);
+  existingTable?: string,
+): Promise<{ handler: EventHandler; table: string; rows(): Promise<{ event_id: string; stream_id: string; stream_version: number; position: string }[]> }> {
+  const table = existingTable ?? `fx_${uniqueName('t').replace(/-/g, '_')}`;
+  if (!existingTable) await ds.query(`CREATE TABLE ${table} (seq bigserial, event_id uuid, stream_id text, stream_version int, position bigint)`);
   const handler: EventHandler = {
     consumer: uniqueName('consumer'),
     context,
@@ -57,5 +58,5 @@ export async function effectsHandler(
       ]);
     },
   };
-  return { handler, rows: () => ds.query(`SELECT event_id, stream_id, stream_version, position FROM ${table} ORDER BY seq`) };
+  return { handler, table, rows: () => ds.query(`SELECT event_id, stream_id, stream_version, position FROM ${table} ORDER BY seq`) };
 }

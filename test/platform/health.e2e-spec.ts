@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { MIGRATIONS } from '../../migrations';
+import { eventually } from '@trellis/testing';
 import { PlatformTestApp, startPlatformTestApp } from './platform-test-app';
 
 describe('GET /health', () => {
@@ -17,6 +18,7 @@ describe('GET /health', () => {
         database: { status: 'up', mode: 'external', migrations: MIGRATIONS.length },
         eventStore: { status: 'up', logs: expect.any(Array) },
         notifications: { status: 'up', mode: 'listen' },
+        messaging: { status: 'up', mode: 'in-process', relays: [], consumers: [] },
       },
     });
   });
@@ -30,5 +32,25 @@ describe('GET /health', () => {
     expect(res.body.status).toBe('down');
     expect(res.body.components.database.status).toBe('down');
     await broken.app.close();
+  });
+});
+
+describe('GET /health on the distributed profile', () => {
+  let t: PlatformTestApp;
+  beforeAll(async () => {
+    t = await startPlatformTestApp('kafka');
+  });
+  afterAll(() => t.close());
+
+  it('reports the broker reachable and the relay caught up with the log head', async () => {
+    await t.token(['auditor']); // one more event in the auth log for the relay to publish
+    const http = request(t.app.getHttpServer());
+    const body = await eventually(async () => {
+      const res = await http.get('/health').expect(200);
+      const relay = res.body.components.messaging.relays.find((r: { log: string }) => r.log === 'auth');
+      return relay && relay.position === relay.head && res.body;
+    });
+    expect(body.components.messaging).toMatchObject({ status: 'up', mode: 'kafka', broker: { reachable: true } });
+    expect(body.components.messaging.relays).toContainEqual(expect.objectContaining({ log: 'auth', topic: 'trellis.auth.v1' }));
   });
 });

@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { ApiTokenUseCases } from '@trellis/auth';
 import { Actor } from '@trellis/contracts';
+import { messagingConfigFromEnv } from '@trellis/messaging';
 import { openTestDataSource } from '@trellis/testing';
 import { PlatformModule } from '../../services/platform/src/platform.module';
 
@@ -28,10 +29,13 @@ export interface PlatformTestApp {
 
 const BOOTSTRAP: Actor = { id: 'test-bootstrap', role: 'admin' };
 
-export async function startPlatformTestApp(): Promise<PlatformTestApp> {
+export async function startPlatformTestApp(messaging: 'in-process' | 'kafka' = 'in-process'): Promise<PlatformTestApp> {
   const dataSource = await openTestDataSource();
   const moduleRef = await Test.createTestingModule({
-    imports: [PlatformModule.forRoot({ dataSource, databaseMode: 'external' }), UndeclaredModule],
+    imports: [
+      PlatformModule.forRoot({ dataSource, databaseMode: 'external', messaging: messagingConfigFromEnv({ ...process.env, TRELLIS_MESSAGING: messaging }) }),
+      UndeclaredModule,
+    ],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
   await app.init();

@@ -8,3 +8,4 @@ export * from './kafka/kafka-messages';
 export * from './kafka/kafka-relay';
 export * from './kafka/kafka-event-consumer';
 export * from './kafka/kafka-delivery';
+export * from './messaging.module';

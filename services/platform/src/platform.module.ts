@@ -7,18 +7,21 @@ import { AuthModule, authContracts } from '@trellis/auth';
 import { DatabaseModule, DatabaseMode } from '@trellis/common';
 import { formatGraphqlError, HttpExceptionFilter } from '@trellis/errors';
 import { EventStoreModule } from '@trellis/event-store';
+import { MessagingConfig, MessagingModule } from '@trellis/messaging';
+import { AUTH_LOG } from '@trellis/auth';
 import { AuditModule } from '../../lineage/src/audit/audit.module';
 import { HealthController } from './health/health.controller';
 
 /** Every service in one process: the embedded default (DESIGN.md "Runs on one laptop"). */
 @Module({})
 export class PlatformModule {
-  static forRoot(options: { dataSource: DataSource; databaseMode: DatabaseMode }): DynamicModule {
+  static forRoot(options: { dataSource: DataSource; databaseMode: DatabaseMode; messaging?: MessagingConfig }): DynamicModule {
     return {
       module: PlatformModule,
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
         EventStoreModule.forRoot({ contracts: [authContracts] }),
+        MessagingModule.forRoot({ relayLogs: [AUTH_LOG], config: options.messaging }),
         AuthModule,
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,

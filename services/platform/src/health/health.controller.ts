@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { Public } from '@trellis/auth';
 import { DATABASE_MODE, DatabaseMode } from '@trellis/common';
 import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+import { EVENT_DELIVERY, EventDelivery } from '@trellis/messaging';
 
 type ComponentHealth = { status: 'up' | 'down' | 'degraded'; [detail: string]: unknown };
 
@@ -13,6 +14,7 @@ export class HealthController {
     private readonly store: PostgresEventStore,
     private readonly notifier: LogNotifier,
     @Inject(DATABASE_MODE) private readonly mode: DatabaseMode,
+    @Inject(EVENT_DELIVERY) private readonly delivery: EventDelivery,
   ) {}
 
   /** Public on purpose: load balancers and `npm start` users probe it without a token. */
@@ -37,6 +39,16 @@ export class HealthController {
       ? { status: 'up', mode: 'listen' }
       : { status: 'degraded', mode: 'polling', detail: 'LISTEN connection unavailable; subscriptions poll' };
 
+    try {
+      const d = await this.delivery.status();
+      // A broker outage degrades the platform without stopping it: the log is the outbox and
+      // the relay catches up when the broker is back.
+      const stalled = d.relays.some((r) => r.lastError) || d.consumers.some((c) => c.lastError);
+      const status = d.broker && !d.broker.reachable ? 'degraded' : stalled ? 'degraded' : 'up';
+      components.messaging = { status, ...d };
+    } catch (err) {
+      components.messaging = { status: 'degraded', error: (err as Error).message };
+    }
     const statuses = Object.values(components).map((c) => c.status);
     const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'up';
     if (status === 'down') res.status(503);

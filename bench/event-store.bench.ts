@@ -8,12 +8,11 @@
  * PostgreSQL under .trellis/bench-data. Prints a table, then one JSON line.
  */
 import 'reflect-metadata';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { createDataSource, startEmbeddedPostgres } from '@trellis/common';
+import { createDataSource } from '@trellis/common';
+import { benchPostgres, printTable } from './bench-services';
 import { AppendContext, EventContractRegistry, NewEvent } from '@trellis/contracts';
 import { PostgresEventStore } from '@trellis/event-store';
 
@@ -81,15 +80,8 @@ async function baselineInsert(ds: DataSource, batch: NewEvent[], streamId: strin
 }
 
 async function main(): Promise<void> {
-  let url = process.env.DATABASE_URL;
-  let stop = async () => undefined as void;
-  if (!url) {
-    const dataDir = join(__dirname, '..', '.trellis', 'bench-data');
-    rmSync(dataDir, { recursive: true, force: true });
-    const pg = await startEmbeddedPostgres({ dataDir, port: Number(process.env.TRELLIS_BENCH_PG_PORT || 54349) });
-    url = pg.url;
-    stop = () => pg.stop();
-  }
+  const pg = await benchPostgres('event-store', Number(process.env.TRELLIS_BENCH_PG_PORT || 54349));
+  const url = pg.url;
   const ds = await createDataSource({ url, poolSize: 16 });
   const store = new PostgresEventStore(ds, contracts);
   await ds.query('DROP TABLE IF EXISTS bench_baseline');
@@ -158,12 +150,7 @@ async function main(): Promise<void> {
     ['read whole log (pages of 1000)', String(read), fmt(read / readSecs), fmt(baseRead / baseReadSecs), (baseReadSecs / readSecs).toFixed(2)],
     ['verify hash chain', String(read), fmt(read / verifySecs), '-', '-'],
   ];
-  const widths = lines[0].map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-  console.log('\nEvent store benchmark (baseline: plain INSERT / SELECT of the same rows, same pool, same run)\n');
-  for (const [i, l] of lines.entries()) {
-    console.log(l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  }
+  printTable('Event store benchmark (baseline: plain INSERT / SELECT of the same rows, same pool, same run)', lines);
   const get = (name: string) => rows.find((r) => r.scenario === name)!;
   const b8 = get('batch of 100, 8 writers');
   console.log(
@@ -184,7 +171,7 @@ async function main(): Promise<void> {
     }),
   );
   await ds.destroy();
-  await stop();
+  await pg.stop();
 }
 
 main().catch((err) => {

@@ -72,6 +72,34 @@ export function describeDeliveryBehaviour(makeHarness: () => Promise<{ harness: 
     expect(n).toBe(2);
   });
 
+  it('replays a failing batch handler one event at a time, so only the poison event is dead-lettered', async () => {
+    const log = uniqueName('batch');
+    const fx = await effectsHandler(shared.ds, log, 'poison');
+    let batchCalls = 0;
+    const handler = {
+      ...fx.handler,
+      // A batch handler that applies everything and then trips over the poison event.
+      handleBatch: async (events: import('@trellis/contracts').EventEnvelope[], tx: import('typeorm').QueryRunner) => {
+        batchCalls++;
+        for (const e of events) await fx.handler.handle(e, tx);
+      },
+    };
+    for (const s of ['a', 'b', 'poison', 'c']) {
+      await shared.store.append(log, s, [new ThingEventBuilder(s).counted()], ctx, { expectedVersion: 'no_stream' });
+    }
+    await harness.start([handler]);
+    await harness.drained(handler);
+    const rows = await fx.rows();
+    expect(rows.map((r) => r.stream_id).sort()).toEqual(['a', 'b', 'c']);
+    expect(batchCalls).toBeGreaterThan(0);
+    const dead = await eventually(async () => {
+      const d = await harness.deadLetters(handler.consumer, log);
+      return d.length >= 1 && d;
+    });
+    expect(dead).toHaveLength(1);
+    expect(dead[0].reason).toMatch(/poison event poison/);
+  });
+
   it('has no second effect when everything is delivered again', async () => {
     const log = uniqueName('again');
     const fx = await effectsHandler(shared.ds, log);

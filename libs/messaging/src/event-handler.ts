@@ -12,4 +12,10 @@ export interface EventHandler {
   /** The context (log) whose events it receives, e.g. `ingestion`. */
   context: string;
   handle(event: EventEnvelope, tx: QueryRunner): Promise<void>;
+  /**
+   * Optional: applies many events at once (e.g. one multi-row INSERT), for throughput. If it
+   * throws, the batch is undone and replayed through `handle`, one event at a time, so that a
+   * poison event is isolated and dead-lettered alone.
+   */
+  handleBatch?(events: EventEnvelope[], tx: QueryRunner): Promise<void>;
 }

@@ -16,10 +16,11 @@ export type DeliveryOutcome =
 export type Handle = (event: EventEnvelope, tx: QueryRunner) => Promise<void>;
 
 /**
- * Idempotent delivery of a batch of events inside the caller's transaction. Each event runs in
- * its own savepoint: its "processed by consumer" record and its effect stand or fall together;
- * a handler that throws is retried with backoff, and after the last attempt it is reported as
- * failed (with nothing of it kept) so that the caller can dead-letter it and move on.
+ * Idempotent delivery of a batch of events inside the caller's transaction: an event's
+ * "processed by consumer" record and its effect stand or fall together, so a redelivered event
+ * has no second effect. A handler that throws is retried with backoff, and after the last
+ * attempt the event is reported as failed (with nothing of it kept) so that the caller can
+ * dead-letter it and move on.
  */
 export class Inbox {
   constructor(
@@ -27,7 +28,37 @@ export class Inbox {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  async deliverBatch(tx: QueryRunner, consumer: string, events: EventEnvelope[], handle: Handle, beforeRetry?: () => Promise<void>): Promise<DeliveryOutcome[]> {
+  /**
+   * Fast path first: record the whole batch as processed in one statement and apply it without
+   * per-event savepoints (through `handleBatch` when the handler has one). Only if that throws is
+   * the batch undone and delivered again one event at a time, each in its own savepoint.
+   */
+  async deliverBatch(
+    tx: QueryRunner,
+    consumer: string,
+    events: EventEnvelope[],
+    handle: Handle,
+    beforeRetry?: () => Promise<void>,
+    handleBatch?: (events: EventEnvelope[], tx: QueryRunner) => Promise<void>,
+  ): Promise<DeliveryOutcome[]> {
+    if (events.length === 0) return [];
+    await tx.query('SAVEPOINT trellis_inbox_batch');
+    try {
+      const fresh: { event_id: string }[] = await tx.query(
+        `INSERT INTO trellis_processed_events (consumer, event_id, log, position)
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bigint[])
+         ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
+        [consumer, events.map((e) => e.eventId), events.map((e) => e.log), events.map((e) => e.position)],
+      );
+      const freshIds = new Set(fresh.map((r) => r.event_id));
+      const todo = events.filter((e) => freshIds.has(e.eventId));
+      if (handleBatch && todo.length > 0) await handleBatch(todo, tx);
+      else for (const e of todo) await handle(e, tx);
+      await tx.query('RELEASE SAVEPOINT trellis_inbox_batch');
+      return events.map((e) => (freshIds.has(e.eventId) ? { status: 'handled' } : { status: 'duplicate' }));
+    } catch {
+      await tx.query('ROLLBACK TO SAVEPOINT trellis_inbox_batch');
+    }
     const outcomes: DeliveryOutcome[] = [];
     for (const event of events) outcomes.push(await this.deliverOne(tx, consumer, event, handle, beforeRetry));
     return outcomes;

@@ -64,14 +64,15 @@ export class InProcessDelivery implements EventDelivery {
   }
 
   private async deliver(h: EventHandler, events: EventEnvelope[], tx: QueryRunner): Promise<void> {
+    const valid: EventEnvelope[] = [];
     for (const raw of events) {
       const checked = validateEnvelope(raw, this.registry);
-      if (!checked.ok) {
-        await this.deadLetter(tx, h, raw, checked.reason, 0);
-        continue;
-      }
-      const [outcome] = await this.inbox.deliverBatch(tx, h.consumer, [checked.event], (e, t) => h.handle(e, t));
-      if (outcome.status === 'failed') await this.deadLetter(tx, h, raw, outcome.reason, outcome.attempts);
+      if (checked.ok) valid.push(checked.event);
+      else await this.deadLetter(tx, h, raw, checked.reason, 0);
+    }
+    const outcomes = await this.inbox.deliverBatch(tx, h.consumer, valid, (e, t) => h.handle(e, t), undefined, h.handleBatch?.bind(h));
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'failed') await this.deadLetter(tx, h, valid[i], outcome.reason, outcome.attempts);
     }
   }
 

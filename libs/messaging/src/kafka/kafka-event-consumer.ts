@@ -96,6 +96,7 @@ export class KafkaEventConsumer {
         valid.map((v) => v.result.event),
         (e, t) => this.handler.handle(e, t),
         heartbeat,
+        this.handler.handleBatch?.bind(this.handler),
       ),
     );
     const dead: { message: KafkaMessage; reason: string; attempts: number }[] = [];

@@ -1,0 +1,221 @@
+/**
+ * npm run bench:messaging
+ *
+ * Events appended in one service and handled (effect committed in PostgreSQL) in another,
+ * through Kafka: relay -> topic -> consumer group -> inbox + effect. Beside it, in the same run,
+ * plain kafkajs produce -> consume of the same payloads with no store. Two phases:
+ *   saturated: BENCH_EVENTS (10,000) events as fast as each side can take them -> throughput;
+ *   paced:     events offered at half the raw throughput (or less, if the platform cannot take
+ *              that much) -> end-to-end latency p50/p99 at that rate.
+ * Uses DATABASE_URL / KAFKA_BROKERS if set, else starts embedded PostgreSQL and infra/kafka.sh.
+ * Prints a table, then one JSON line.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { z } from 'zod';
+import { createDataSource } from '@trellis/common';
+import { AppendContext, EventContractRegistry, EventEnvelope, topicFor } from '@trellis/contracts';
+import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+import { Inbox, KafkaDelivery, toKafkaMessage } from '@trellis/messaging';
+import { benchKafka, benchPostgres, percentile, printTable } from './bench-services';
+
+const N = Number(process.env.BENCH_EVENTS || 10_000);
+const PARTITIONS = 3;
+const ctx: AppendContext = { actor: { id: 'prn-bench', role: 'steward' } };
+const contracts = new EventContractRegistry().register({
+  type: 'AssetIngested',
+  version: 1,
+  schema: z.object({ assetId: z.string(), subjectId: z.string(), sha256: z.string(), bytes: z.number().int() }),
+});
+const data = (i: number) => ({ assetId: `asset-${i}`, subjectId: `subj-${i % 97}`, sha256: 'ab'.repeat(32), bytes: 1000 + i });
+
+interface Result {
+  scenario: string;
+  events: number;
+  eps: number;
+  latencies: number[];
+}
+
+/** Offers `count` items at `rate` per second (0 = as fast as possible) through `offer`. */
+async function offer(count: number, rate: number, batch: number, send: (from: number, n: number) => Promise<void>): Promise<void> {
+  const start = Date.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const n = Math.min(batch, count - i);
+    if (rate > 0) {
+      const due = start + (i / rate) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      inflight.push(send(i, n));
+      if (inflight.length > 64) await inflight.shift();
+    } else {
+      inflight.push(send(i, n));
+      if (inflight.length >= 4) await inflight.shift();
+    }
+  }
+  await Promise.all(inflight);
+}
+
+async function rawKafkajs(kafka: Kafka, count: number, rate: number, sample: string): Promise<Result> {
+  const topic = `bench-raw-${randomUUID().slice(0, 8)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS }] });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const consumer = kafka.consumer({ groupId: `${topic}-group`, sessionTimeout: 10_000 });
+  await Promise.all([producer.connect(), consumer.connect()]);
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const latencies: number[] = [];
+  let last = 0;
+  const done = new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        last = Date.now();
+        latencies.push(last - Number(message.timestamp));
+        if (latencies.length === count) resolve();
+      },
+    });
+  });
+  // Let the group settle before timing, as the platform's consumer also joins before its phase.
+  await new Promise((r) => setTimeout(r, 3000));
+  const t0 = Date.now();
+  await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 500, async (from, n) => {
+    const now = String(Date.now());
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: n }, (_, k) => ({ key: `s${(from + k) % 50}`, value: sample.replace('"asset-0"', `"asset-${from + k}"`), timestamp: now })),
+    });
+  });
+  await done;
+  await Promise.all([producer.disconnect(), consumer.disconnect()]);
+  return { scenario: 'raw kafkajs', events: count, eps: count / ((last - t0) / 1000), latencies };
+}
+
+async function platform(ds: import('typeorm').DataSource, brokers: string[], notifier: LogNotifier, count: number, rate: number): Promise<Result> {
+  const log = `bench-${randomUUID().slice(0, 8)}`;
+  const store = new PostgresEventStore(ds, contracts);
+  await ds.query(`CREATE TABLE IF NOT EXISTS bench_effects (event_id uuid PRIMARY KEY, asset_id text)`);
+  const latencies: number[] = [];
+  let pending: EventEnvelope[] = [];
+  let last = 0;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const retry = { maxAttempts: 5, retryDelayMs: 100, maxRetryDelayMs: 2000 };
+  const delivery = new KafkaDelivery(
+    ds,
+    store,
+    notifier,
+    contracts,
+    new Inbox(retry),
+    { mode: 'kafka', brokers, clientId: 'bench', partitions: PARTITIONS, replicationFactor: 1, retry },
+    {
+      relayLogs: [log],
+      relay: { batchSize: 500, pollIntervalMs: 1000 },
+      handlers: [
+        {
+          consumer: 'bench-sink',
+          context: log,
+          handle: async (e, tx) => {
+            await tx.query('INSERT INTO bench_effects (event_id, asset_id) VALUES ($1, $2)', [e.eventId, (e.data as { assetId: string }).assetId]);
+            pending.push(e);
+          },
+          // What a projection does for throughput: one multi-row statement per chunk.
+          handleBatch: async (events, tx) => {
+            await tx.query('INSERT INTO bench_effects (event_id, asset_id) SELECT * FROM unnest($1::uuid[], $2::text[])', [
+              events.map((e) => e.eventId),
+              events.map((e) => (e.data as { assetId: string }).assetId),
+            ]);
+            pending.push(...events);
+          },
+        },
+      ],
+      consumer: {
+        chunkSize: 500,
+        sessionTimeout: 10_000,
+        // The effects of the chunk are committed now: that is when an event counts as handled.
+        afterEffectsCommitted: async () => {
+          last = Date.now();
+          for (const e of pending) latencies.push(last - Date.parse(e.occurredAt));
+          pending = [];
+          if (latencies.length >= count) resolveDone();
+        },
+      },
+    },
+  );
+  await delivery.start();
+  await new Promise((r) => setTimeout(r, 3000));
+  const t0 = Date.now();
+  await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 100, async (from, n) => {
+    await store.append(log, `s${from % 50}-${from}`, Array.from({ length: n }, (_, k) => ({ type: 'AssetIngested', data: data(from + k) })), ctx, {
+      expectedVersion: 'no_stream',
+    });
+  });
+  await done;
+  await delivery.stop();
+  return { scenario: 'platform (append -> relay -> Kafka -> inbox + effect)', events: count, eps: count / ((last - t0) / 1000), latencies };
+}
+
+async function main(): Promise<void> {
+  const pg = await benchPostgres('messaging', Number(process.env.TRELLIS_BENCH_PG_PORT || 54359));
+  const kafkaServer = benchKafka(Number(process.env.TRELLIS_BENCH_KAFKA_PORT || 19392));
+  const ds = await createDataSource({ url: pg.url, poolSize: 16 });
+  const notifier = new LogNotifier(pg.url);
+  await notifier.start();
+  const kafka = new Kafka({ clientId: 'bench-raw', brokers: kafkaServer.brokers, logLevel: logLevel.NOTHING });
+  try {
+    // The same bytes the relay publishes: a stored envelope of this size.
+    const sample = JSON.stringify(toKafkaMessage({
+      eventId: randomUUID(), type: 'AssetIngested', schemaVersion: 1, log: 'bench', streamId: 's0', streamVersion: 1, position: 1,
+      occurredAt: new Date().toISOString(), actor: ctx.actor, correlationId: randomUUID(), causationId: null, data: data(0),
+      prevHash: '0'.repeat(64), hash: 'f'.repeat(64),
+    }).value);
+    const rawSat = await rawKafkajs(kafka, N, 0, JSON.parse(sample));
+    process.stderr.write(`  raw saturated: ${Math.round(rawSat.eps)} ev/s\n`);
+    const platSat = await platform(ds, kafkaServer.brokers, notifier, N, 0);
+    process.stderr.write(`  platform saturated: ${Math.round(platSat.eps)} ev/s\n`);
+    const rate = Math.max(100, Math.round(Math.min(rawSat.eps / 2, platSat.eps * 0.8)));
+    const paced = Math.min(N, rate * 10);
+    const rawPaced = await rawKafkajs(kafka, paced, rate, JSON.parse(sample));
+    const platPaced = await platform(ds, kafkaServer.brokers, notifier, paced, rate);
+
+    const row = (r: Result, phase: string) => {
+      const s = [...r.latencies].sort((a, b) => a - b);
+      return [`${r.scenario}, ${phase}`, String(r.events), Math.round(r.eps).toLocaleString('en-US'), String(percentile(s, 50)), String(percentile(s, 99))];
+    };
+    printTable(`Messaging benchmark: ${N} events saturated, ${paced} paced at ${rate} ev/s (baseline: plain kafkajs, same run)`, [
+      ['scenario', 'events', 'ev/s', 'p50 ms', 'p99 ms'],
+      row(rawSat, 'saturated'),
+      row(platSat, 'saturated'),
+      row(rawPaced, `paced ${rate}/s`),
+      row(platPaced, `paced ${rate}/s`),
+    ]);
+    const p = (r: Result, q: number) => percentile([...r.latencies].sort((a, b) => a - b), q);
+    console.log(
+      JSON.stringify({
+        events: N,
+        raw_throughput_eps: Math.round(rawSat.eps),
+        platform_throughput_eps: Math.round(platSat.eps),
+        throughput_ratio_vs_raw_kafkajs: Number((platSat.eps / rawSat.eps).toFixed(3)),
+        paced_rate_eps: rate,
+        p50_ms: p(platPaced, 50),
+        p99_ms: p(platPaced, 99),
+        raw_p50_ms: p(rawPaced, 50),
+        raw_p99_ms: p(rawPaced, 99),
+        saturated_p99_ms: p(platSat, 99),
+      }),
+    );
+  } finally {
+    await notifier.stop();
+    await ds.destroy();
+    await pg.stop();
+    kafkaServer.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -50,12 +50,19 @@ export class Inbox {
          ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
         [consumer, events.map((e) => e.eventId), events.map((e) => e.log), events.map((e) => e.position)],
       );
+      // A redelivered event can sit twice in one batch (a relay that published it again):
+      // only its first copy is fresh.
       const freshIds = new Set(fresh.map((r) => r.event_id));
-      const todo = events.filter((e) => freshIds.has(e.eventId));
+      const outcomes: DeliveryOutcome[] = events.map((e) => {
+        if (!freshIds.has(e.eventId)) return { status: 'duplicate' };
+        freshIds.delete(e.eventId);
+        return { status: 'handled' };
+      });
+      const todo = events.filter((_, i) => outcomes[i].status === 'handled');
       if (handleBatch && todo.length > 0) await handleBatch(todo, tx);
       else for (const e of todo) await handle(e, tx);
       await tx.query('RELEASE SAVEPOINT trellis_inbox_batch');
-      return events.map((e) => (freshIds.has(e.eventId) ? { status: 'handled' } : { status: 'duplicate' }));
+      return outcomes;
     } catch {
       await tx.query('ROLLBACK TO SAVEPOINT trellis_inbox_batch');
     }

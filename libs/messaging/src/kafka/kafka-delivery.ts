@@ -66,6 +66,7 @@ export class KafkaDelivery implements EventDelivery {
       const consumer = new KafkaEventConsumer(this.dataSource, this.kafka, this.producer, this.registry, this.inbox, handler, {
         topic,
         groupId: consumerGroupOf(handler.consumer, topic),
+        partitionsConcurrently: this.config.partitions,
         ...this.options.consumer,
       });
       this.consumers.push({ handler, consumer, topic });

@@ -13,6 +13,8 @@ export interface KafkaConsumerOptions {
   /** Messages handled per PostgreSQL transaction. */
   chunkSize?: number;
   sessionTimeout?: number;
+  /** Partitions handled at once, each in its own transactions; order holds within a partition. */
+  partitionsConcurrently?: number;
   /** Called after a chunk's effects committed and before its offsets are: an observation point. */
   afterEffectsCommitted?: (lastOffset: string) => Promise<void>;
   onError?: (err: unknown) => void;
@@ -63,6 +65,7 @@ export class KafkaEventConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const chunkSize = this.options.chunkSize ?? 200;
         for (let i = 0; i < batch.messages.length; i += chunkSize) {

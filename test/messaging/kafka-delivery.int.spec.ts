@@ -77,6 +77,30 @@ describe(`${KafkaDelivery.name} (distributed profile, real broker)`, () => {
       await expectExactlyOnce(fx, log, 420);
     });
 
+    it('finishes and commits the work in flight on graceful shutdown', async () => {
+      const log = uniqueName('graceful');
+      await append(log, 0, 120);
+      const fx = await effectsHandler(shared.ds, log);
+      // A slow handler, so that the stop lands while a chunk is being handled.
+      const slow: EventHandler = {
+        ...fx.handler,
+        handle: async (e, tx) => {
+          await tx.query('SELECT pg_sleep(0.02)');
+          await fx.handler.handle(e, tx);
+        },
+      };
+      await harness.startWith({ handlers: [slow], relayLogs: [log] });
+      await eventually(async () => (await fx.rows()).length >= 5, 60_000);
+      await harness.stop();
+      const handled = (await fx.rows()).length;
+      expect(handled).toBeLessThan(120);
+      // Everything whose effect committed has its offset committed too: nothing is in limbo.
+      expect(await harness.committedOffsets(slow)).toBe(handled);
+
+      await harness.startWith({ handlers: [slow], relayLogs: [log] });
+      await expectExactlyOnce(fx, log, 120);
+    });
+
     it('has no double effect when a consumer is killed after its effects committed and before its offsets did', async () => {
       const log = uniqueName('crash');
       await append(log, 0, 60);

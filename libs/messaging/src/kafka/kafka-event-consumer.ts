@@ -29,6 +29,9 @@ export interface KafkaConsumerOptions {
 export class KafkaEventConsumer {
   private consumer?: Consumer;
   private lastError?: string;
+  private stopping = false;
+  private inFlight = 0;
+  private drained?: () => void;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -67,26 +70,39 @@ export class KafkaEventConsumer {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrently ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const chunkSize = this.options.chunkSize ?? 200;
-        for (let i = 0; i < batch.messages.length; i += chunkSize) {
-          if (!isRunning() || isStale()) return;
-          const chunk = batch.messages.slice(i, i + chunkSize);
-          await this.handleChunk(batch.topic, batch.partition, chunk, heartbeat);
-          const last = chunk[chunk.length - 1].offset;
-          await this.options.afterEffectsCommitted?.(last);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-          resolveOffset(last);
-          await heartbeat();
+        if (this.stopping) return;
+        this.inFlight++;
+        try {
+          const chunkSize = this.options.chunkSize ?? 200;
+          for (let i = 0; i < batch.messages.length; i += chunkSize) {
+            if (this.stopping || !isRunning() || isStale()) return;
+            const chunk = batch.messages.slice(i, i + chunkSize);
+            await this.handleChunk(batch.topic, batch.partition, chunk, heartbeat);
+            const last = chunk[chunk.length - 1].offset;
+            await this.options.afterEffectsCommitted?.(last);
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+            resolveOffset(last);
+            await heartbeat();
+          }
+        } finally {
+          this.inFlight--;
+          if (this.inFlight === 0) this.drained?.();
         }
       },
     });
     this.consumer = consumer;
   }
 
-  /** kafkajs finishes the message in flight before the consumer leaves the group. */
+  /**
+   * Lets the chunk in flight finish and commit its offsets, then leaves the group. (kafkajs
+   * itself would finish the batch but silently drop offset commits made while it stops.)
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.consumer?.disconnect();
     this.consumer = undefined;
+    this.stopping = false;
   }
 
   private async handleChunk(topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<void> {

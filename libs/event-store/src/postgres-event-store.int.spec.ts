@@ -67,13 +67,30 @@ describe(PostgresEventStore.name, () => {
       expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 1 });
     });
 
-    it('lets exactly one of two racing writers with the same expected version win', async () => {
+    it('lets exactly one of racing writers with the same expected version win', async () => {
       await store.append(log, 'thing-1', [things.recorded()], testContext, { expectedVersion: 'no_stream' });
-      const results = await Promise.allSettled(
+      // Within one instance the race is decided while grouping appends...
+      const local = await Promise.allSettled(
         [1, 2, 3, 4].map(() => store.append(log, 'thing-1', [things.counted()], testContext, { expectedVersion: 1 })),
       );
-      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      expect(await rowCount(ds, log)).toBe(2);
+      expect(local.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      // ...across instances (processes) by trellis_append under the log lock.
+      const stores = [1, 2, 3, 4].map(() => new PostgresEventStore(ds, testContracts()));
+      const remote = await Promise.allSettled(stores.map((s) => s.append(log, 'thing-1', [things.counted()], testContext, { expectedVersion: 2 })));
+      expect(remote.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of remote) if (r.status === 'rejected') expect(r.reason.code).toBe(EventStoreErrorCode.WrongExpectedVersion);
+      expect(await rowCount(ds, log)).toBe(3);
+      expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 3 });
+    });
+
+    it('keeps one chain when several instances append to one log', async () => {
+      const stores = [1, 2, 3].map(() => new PostgresEventStore(ds, testContracts()));
+      await Promise.all(
+        stores.map(async (s, i) => {
+          for (let k = 0; k < 10; k++) await s.append(log, `t-${i}`, [things.counted()], testContext, { expectedVersion: k });
+        }),
+      );
+      expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 30 });
     });
 
     it('rejects malformed data naming the field, and writes nothing of the batch', async () => {
@@ -106,7 +123,18 @@ describe(PostgresEventStore.name, () => {
       expect(await rowCount(ds, log)).toBe(0);
     });
 
-    it('commits with the caller transaction and disappears with its rollback', async () => {
+    it('commits with the caller transaction', async () => {
+      const qr = ds.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      await store.append(log, 'thing-1', [things.recorded()], testContext, { expectedVersion: 'no_stream', queryRunner: qr });
+      expect(await rowCount(ds, log)).toBe(0); // not visible before the caller commits
+      await qr.commitTransaction();
+      await qr.release();
+      expect(await rowCount(ds, log)).toBe(1);
+    });
+
+    it('disappears with the caller transaction rollback', async () => {
       const qr = ds.createQueryRunner();
       await qr.connect();
       await qr.startTransaction();

@@ -146,6 +146,7 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
     },
   );
   await delivery.start();
+  await delivery.ready();
   await new Promise((r) => setTimeout(r, 3000));
   const t0 = Date.now();
   await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 100, async (from, n) => {

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     },
   });
   await delivery.start();
+  await delivery.ready();
 }
 
 main().catch((err) => {

@@ -49,6 +49,7 @@ export async function makeKafkaHarness(): Promise<{ harness: KafkaHarness; share
         relayLogs,
       });
       await current.start();
+      await current.ready();
       return current;
     },
     async start(handlers) {

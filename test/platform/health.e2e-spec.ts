@@ -54,3 +54,26 @@ describe('GET /health on the distributed profile', () => {
     expect(body.components.messaging.relays).toContainEqual(expect.objectContaining({ log: 'auth', topic: 'trellis.auth.v1' }));
   });
 });
+
+describe('GET /health with the broker unreachable', () => {
+  it('starts anyway, keeps accepting writes and reports messaging degraded', async () => {
+    // Nothing listens on port 1: the delivery keeps retrying in the background.
+    const t = await startPlatformTestApp('kafka', { KAFKA_BROKERS: '127.0.0.1:1' });
+    try {
+      const issued = await t.token(['auditor']);
+      expect(issued.token).toMatch(/^trl_/);
+      const res = await request(t.app.getHttpServer()).get('/health').expect(200);
+      expect(res.body.status).toBe('degraded');
+      expect(res.body.components.messaging).toMatchObject({ status: 'degraded', mode: 'kafka', broker: { reachable: false } });
+      // Once the first connection attempt has given up, health says why.
+      const error = await eventually(async () => {
+        const r = await request(t.app.getHttpServer()).get('/health').expect(200);
+        const e: string = r.body.components.messaging.broker.error;
+        return e !== 'connecting' && e;
+      }, 90_000, 500);
+      expect(error).toMatch(/cannot reach Kafka at 127\.0\.0\.1:1/);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -29,11 +29,11 @@ export interface PlatformTestApp {
 
 const BOOTSTRAP: Actor = { id: 'test-bootstrap', role: 'admin' };
 
-export async function startPlatformTestApp(messaging: 'in-process' | 'kafka' = 'in-process'): Promise<PlatformTestApp> {
+export async function startPlatformTestApp(messaging: 'in-process' | 'kafka' = 'in-process', env: NodeJS.ProcessEnv = {}): Promise<PlatformTestApp> {
   const dataSource = await openTestDataSource();
   const moduleRef = await Test.createTestingModule({
     imports: [
-      PlatformModule.forRoot({ dataSource, databaseMode: 'external', messaging: messagingConfigFromEnv({ ...process.env, TRELLIS_MESSAGING: messaging }) }),
+      PlatformModule.forRoot({ dataSource, databaseMode: 'external', messaging: messagingConfigFromEnv({ ...process.env, ...env, TRELLIS_MESSAGING: messaging }) }),
       UndeclaredModule,
     ],
   }).compile();

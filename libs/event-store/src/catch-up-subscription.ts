@@ -48,7 +48,7 @@ export class CatchUpSubscription {
   private position = 0;
   private lastError?: string;
   private wake?: () => void;
-  private readonly caughtUpWaiters: { position: number; resolve: () => void }[] = [];
+  private readonly caughtUpWaiters: { position: number; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -83,12 +83,13 @@ export class CatchUpSubscription {
     this.wake?.();
     await this.loop;
     this.loop = undefined;
+    for (const w of this.caughtUpWaiters.splice(0)) w.reject(new Error(`subscription ${this.options.id} stopped at ${this.position}`));
   }
 
   /** Resolves once every event up to `position` has been applied. */
   waitFor(position: number): Promise<void> {
     if (this.position >= position) return Promise.resolve();
-    return new Promise((resolve) => this.caughtUpWaiters.push({ position, resolve }));
+    return new Promise((resolve, reject) => this.caughtUpWaiters.push({ position, resolve, reject }));
   }
 
   private async run(): Promise<void> {
@@ -157,9 +158,11 @@ export class CatchUpSubscription {
         [this.options.id],
       );
       const stored = Number(rows[0].position);
-      // Another instance of this subscription may have got here first.
+      // Another instance of this subscription may have got here first, or the checkpoint was
+      // rewound (a projection rebuild): apply only what continues the stored checkpoint, and
+      // otherwise re-read from it.
       const fresh = events.filter((e) => e.position > stored);
-      if (fresh.length === 0) return stored;
+      if (fresh.length === 0 || fresh[0].position !== stored + 1) return stored;
       if (this.options.batchHandler) await this.options.batchHandler(fresh, tx);
       else for (const e of fresh) await this.options.handler!(e, tx);
       const last = fresh[fresh.length - 1].position;
@@ -173,6 +176,7 @@ export class CatchUpSubscription {
   }
 
   private advance(position: number): void {
+    // May move backwards, when the stored checkpoint was rewound under this instance.
     this.position = position;
     for (let i = this.caughtUpWaiters.length - 1; i >= 0; i--) {
       if (this.caughtUpWaiters[i].position <= position) {

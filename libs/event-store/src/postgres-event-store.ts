@@ -52,6 +52,18 @@ const MAX_GROUP_EVENTS = 2000;
 /** How often an append re-prepares after other processes moved the log under it. */
 const MAX_APPEND_ATTEMPTS = 50;
 
+/** Events carry ids and hashes, not content; this also keeps every event well inside a Kafka message. */
+export const MAX_EVENT_DATA_BYTES = 256 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Hashes cover ids as PostgreSQL stores them: lowercase, hyphenated. */
+function uuidOrThrow(value: string, field: string): string {
+  const v = String(value).toLowerCase();
+  if (!UUID.test(v)) throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `${field} must be a UUID, got ${JSON.stringify(value)}`);
+  return v;
+}
+
 function unwrap(outcome: AppendResult | EventStoreException): AppendResult {
   if (outcome instanceof EventStoreException) throw outcome;
   return outcome;
@@ -137,14 +149,22 @@ export class PostgresEventStore {
    * the head record.
    */
   async verify(log: string, batchSize = 2000): Promise<VerifyResult> {
+    // The head is read first: appends that commit during the scan lie beyond it and are
+    // checked next time, instead of raising a false alarm.
+    const head: { position: string; hash: string }[] = await this.dataSource.query(
+      'SELECT position, hash FROM trellis_log_heads WHERE log = $1',
+      [log],
+    );
+    const headPosition = head.length ? Number(head[0].position) : 0;
     let expectedPosition = 1;
     let prevHash = GENESIS_HASH;
     let checked = 0;
-    for (;;) {
+    while (expectedPosition <= headPosition) {
       const rows: EventRow[] = await this.dataSource.query(
-        `SELECT ${EVENT_COLUMNS} FROM trellis_events WHERE log = $1 AND position >= $2 ORDER BY position LIMIT $3`,
-        [log, expectedPosition, batchSize],
+        `SELECT ${EVENT_COLUMNS} FROM trellis_events WHERE log = $1 AND position >= $2 AND position <= $3 ORDER BY position LIMIT $4`,
+        [log, expectedPosition, headPosition, batchSize],
       );
+      if (rows.length === 0) break;
       for (const row of rows) {
         const e = rowToEnvelope(row);
         if (e.position !== expectedPosition) {
@@ -160,17 +180,14 @@ export class PostgresEventStore {
         expectedPosition += 1;
         checked += 1;
       }
-      if (rows.length < batchSize) break;
     }
-    const head: { position: string; hash: string }[] = await this.dataSource.query(
-      'SELECT position, hash FROM trellis_log_heads WHERE log = $1',
-      [log],
-    );
-    const headPosition = head.length ? Number(head[0].position) : 0;
-    if (headPosition !== expectedPosition - 1 || (head.length > 0 && head[0].hash !== prevHash)) {
-      return { ok: false, log, position: expectedPosition, reason: `log ends at ${expectedPosition - 1} but its head records ${headPosition}`, checked };
+    if (expectedPosition - 1 !== headPosition) {
+      return { ok: false, log, position: expectedPosition, reason: `event at position ${expectedPosition} is missing (the head records ${headPosition})`, checked };
     }
-    return { ok: true, log, lastPosition: expectedPosition - 1, checked };
+    if (head.length > 0 && head[0].hash !== prevHash) {
+      return { ok: false, log, position: headPosition, reason: 'the last event does not match the hash recorded in the head', checked };
+    }
+    return { ok: true, log, lastPosition: headPosition, checked };
   }
 
   private prepare(log: string, streamId: string, events: NewEvent[], context: AppendContext, expectedVersion: ExpectedVersion): PendingAppend {
@@ -191,14 +208,21 @@ export class PostgresEventStore {
     }
     // Everything that does not depend on the log head is done here, before the lock is taken.
     const occurredAt = this.clock.now().toISOString();
-    const correlationId = context.correlationId ?? this.newId();
+    const correlationId = uuidOrThrow(context.correlationId ?? this.newId(), 'correlationId');
     const actor = { id: context.actor.id, role: context.actor.role };
-    const causationId = context.causationId ?? null;
+    const causationId = context.causationId ? uuidOrThrow(context.causationId, 'causationId') : null;
     const prepared = events.map((e) => {
       const schemaVersion = e.schemaVersion ?? this.registry.currentVersion(e.type);
       const data = this.registry.validate(e.type, schemaVersion, e.data);
       const fields = { eventId: this.newId(), type: e.type, schemaVersion, log, streamId, occurredAt, actor, correlationId, causationId, data };
-      return { fields, json: JSON.stringify(data), pieces: canonicalPieces(fields) };
+      const json = JSON.stringify(data);
+      if (Buffer.byteLength(json) > MAX_EVENT_DATA_BYTES) {
+        throw new EventStoreException(
+          EventStoreErrorCode.InvalidAppend,
+          `${e.type} data is ${Buffer.byteLength(json)} bytes; events carry ids and hashes, at most ${MAX_EVENT_DATA_BYTES} bytes (put content in object storage)`,
+        );
+      }
+      return { fields, json, pieces: canonicalPieces(fields) };
     });
     return { streamId, expectedVersion, events: prepared };
   }

@@ -91,3 +91,36 @@ describe(ProjectionRunner.name, () => {
     });
   });
 });
+
+describe(`${ProjectionRunner.name} with two replicas`, () => {
+  it('rebuilds correctly while another replica of the projection keeps running', async () => {
+    const ds = await openTestDataSource(10);
+    const store = new PostgresEventStore(ds, testContracts());
+    const log = uniqueName('replica');
+    const projection = new ThingSummaryProjection(log);
+    await projection.create(ds);
+    const a = new ProjectionRunner(ds, store);
+    const b = new ProjectionRunner(ds, store);
+    await a.start(projection);
+    await b.start(projection);
+    for (let i = 0; i < 60; i++) {
+      await store.append(log, `thing-${i % 4}`, [new ThingEventBuilder(`thing-${i % 4}`).counted(i)], testContext, { expectedVersion: 'any' });
+    }
+    await a.catchUp(projection);
+    const live = await projection.rows(ds);
+    // Replica b is still subscribed while a truncates and rewinds: b must not carry the
+    // checkpoint past events the rebuilt model has not seen.
+    await a.rebuild(projection);
+    for (let i = 60; i < 70; i++) {
+      await store.append(log, `thing-${i % 4}`, [new ThingEventBuilder(`thing-${i % 4}`).counted(i)], testContext, { expectedVersion: 'any' });
+    }
+    await a.catchUp(projection);
+    await b.catchUp(projection);
+    const rows = (await projection.rows(ds)) as { thing_id: string; counts: number }[];
+    expect(rows.reduce((n, r) => n + r.counts, 0)).toBe(70);
+    expect(live.length).toBe(4);
+    await a.stopAll();
+    await b.stopAll();
+    await ds.destroy();
+  });
+});

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { ContractException, EventContractRegistry, EventEnvelope, isRole } from '@trellis/contracts';
 
+// Lowercase only: the inbox compares ids with what PostgreSQL returns.
+const uuid = () => z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lowercase UUID');
+
 const EnvelopeSchema = z.object({
-  eventId: z.string().uuid(),
+  eventId: uuid(),
   type: z.string().min(1),
   schemaVersion: z.number().int().positive(),
   log: z.string().min(1),
@@ -11,8 +14,8 @@ const EnvelopeSchema = z.object({
   position: z.number().int().positive(),
   occurredAt: z.string().datetime(),
   actor: z.object({ id: z.string().min(1), role: z.string().refine(isRole, 'unknown role') }),
-  correlationId: z.string().uuid(),
-  causationId: z.string().uuid().nullable(),
+  correlationId: uuid(),
+  causationId: uuid().nullable(),
   data: z.unknown(),
   prevHash: z.string().regex(/^[0-9a-f]{64}$/),
   hash: z.string().regex(/^[0-9a-f]{64}$/),

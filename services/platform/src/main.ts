@@ -16,13 +16,22 @@ async function main(): Promise<void> {
   logger.log(`Trellis platform listening on http://${process.env.HOST || '127.0.0.1'}:${port} (health: /health, GraphQL: /graphql)`);
 
   let closing = false;
+  // HTTP first, then consumers and subscriptions finish their in-flight work and commit, and
+  // only then does the database (the embedded server included) stop.
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     logger.log(`${signal}: shutting down`);
-    await app.close();
-    await db.close();
-    process.exit(0);
+    let code = 0;
+    try {
+      await app.close();
+    } catch (err) {
+      code = 1;
+      logger.error(`shutdown: ${(err as Error).message}`);
+    } finally {
+      await db.close().catch((err: Error) => logger.error(`closing the database: ${err.message}`));
+    }
+    process.exit(code);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

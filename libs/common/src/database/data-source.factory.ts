@@ -20,6 +20,17 @@ export async function createDataSource(options: DataSourceOptions): Promise<Data
     logging: ['error'],
   });
   await ds.initialize();
-  if (options.migrate ?? true) await ds.runMigrations();
+  if (options.migrate ?? true) {
+    // Replicas starting together on a fresh database take turns instead of racing the DDL.
+    const lock = ds.createQueryRunner();
+    await lock.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', ['trellis:migrations']);
+      await ds.runMigrations();
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', ['trellis:migrations']).catch(() => undefined);
+      await lock.release();
+    }
+  }
   return ds;
 }

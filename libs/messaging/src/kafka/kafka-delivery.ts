@@ -29,6 +29,11 @@ export class KafkaDelivery implements EventDelivery {
   private producer?: Producer;
   private relays: KafkaRelay[] = [];
   private consumers: { handler: EventHandler; consumer: KafkaEventConsumer; topic: string }[] = [];
+  private stopped = false;
+  private connected = false;
+  private startup?: Promise<void>;
+  private startError?: string;
+  private wakeRetry?: () => void;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -49,7 +54,48 @@ export class KafkaDelivery implements EventDelivery {
     });
   }
 
+  /**
+   * Connects in the background and keeps retrying while the broker is away: appends go on (the
+   * log is the outbox) and health says degraded. `ready()` resolves once connected.
+   */
   async start(): Promise<void> {
+    this.stopped = false;
+    this.startup = this.connectWithRetry();
+  }
+
+  ready(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.connected) resolve();
+        else if (this.stopped) reject(new Error('delivery stopped before it connected'));
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+  }
+
+  private async connectWithRetry(): Promise<void> {
+    let delay = 1000;
+    while (!this.stopped) {
+      try {
+        await this.connect();
+        this.connected = true;
+        this.startError = undefined;
+        return;
+      } catch (err) {
+        this.startError = `cannot reach Kafka at ${this.config.brokers.join(',')}: ${(err as Error).message}`;
+        this.options.log?.(`${this.startError}; retrying in ${delay} ms`);
+        await this.disconnectAll();
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          this.wakeRetry = () => (clearTimeout(t), resolve());
+        });
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
     await this.ensureTopics();
@@ -75,12 +121,22 @@ export class KafkaDelivery implements EventDelivery {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeRetry?.();
+    await this.startup;
+    await this.disconnectAll();
+    this.connected = false;
+  }
+
+  private async disconnectAll(): Promise<void> {
     for (const c of this.consumers) await c.consumer.stop().catch(() => undefined);
     for (const r of this.relays) await r.stop();
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     this.consumers = [];
     this.relays = [];
+    this.producer = undefined;
+    this.admin = undefined;
   }
 
   relayFor(log: string): KafkaRelay | undefined {
@@ -91,7 +147,7 @@ export class KafkaDelivery implements EventDelivery {
     const status: DeliveryStatus = { mode: this.mode, broker: { reachable: false }, relays: [], consumers: [] };
     for (const r of this.relays) status.relays.push(await r.status());
     try {
-      if (!this.admin) throw new Error('not started');
+      if (!this.connected || !this.admin) throw new Error(this.startError ?? 'connecting');
       await withTimeout(this.admin.describeCluster(), 3000);
       status.broker = { reachable: true };
       for (const c of this.consumers) {

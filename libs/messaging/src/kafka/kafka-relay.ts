@@ -1,8 +1,11 @@
-import type { Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { toKafkaMessage } from './kafka-messages';
+
+/** Bytes of event JSON per send; one event is at most MAX_EVENT_DATA_BYTES of data plus its envelope. */
+const MAX_SEND_BYTES = 512 * 1024;
 
 export interface RelayOptions {
   log: string;
@@ -97,9 +100,19 @@ export class KafkaRelay {
     const result = await withTransaction(this.dataSource, async (tx) => {
       const [row] = await tx.query('SELECT position FROM trellis_relay_positions WHERE relay_id = $1 FOR UPDATE', [this.id]);
       const from = Number(row.position);
-      const events = await this.store.readLog(this.options.log, from, batchSize, tx, true);
-      if (events.length === 0) return { count: 0, position: from };
-      await this.producer.send({ topic: this.options.topic, acks: -1, messages: events.map(toKafkaMessage) });
+      const read = await this.store.readLog(this.options.log, from, batchSize, tx, true);
+      if (read.length === 0) return { count: 0, position: from };
+      // Stay well under the broker's message.max.bytes (1 MiB by default) for any partition.
+      const messages: Message[] = [];
+      let bytes = 0;
+      for (const e of read) {
+        const m = toKafkaMessage(e);
+        bytes += (m.value as string).length;
+        if (messages.length > 0 && bytes > MAX_SEND_BYTES) break;
+        messages.push(m);
+      }
+      const events = read.slice(0, messages.length);
+      await this.producer.send({ topic: this.options.topic, acks: -1, messages });
       const last = events[events.length - 1].position;
       await tx.query('UPDATE trellis_relay_positions SET position = $2, updated_at = now() WHERE relay_id = $1', [this.id, last]);
       return { count: events.length, position: last };

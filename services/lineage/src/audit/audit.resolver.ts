@@ -28,7 +28,8 @@ export class AuditResolver {
     if (after < 0 || first < 1 || first > MAX_PAGE) {
       throw new LineageException(LineageErrorCode.InvalidQuery, `after must be >= 0 and first between 1 and ${MAX_PAGE}`);
     }
-    const events = await this.store.readLog(log, after, first);
+    // As stored (not upcast), so that an auditor can recompute every hash from this answer.
+    const events = await this.store.readLog(log, after, first, undefined, true);
     return events.map((e) => ({
       ...e,
       actorId: e.actor.id,

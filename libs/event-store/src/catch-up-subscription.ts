@@ -2,6 +2,7 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import type { EventEnvelope } from '@trellis/contracts';
 import { PostgresEventStore } from './postgres-event-store';
+import { LogFollower } from './log-follower';
 import { LogNotifier } from './log-notifier';
 
 /** Applies one event. Every write must go through `tx`, which also advances the checkpoint. */
@@ -45,24 +46,24 @@ export interface SubscriptionStatus {
 export class CatchUpSubscription {
   private running = false;
   private loop?: Promise<void>;
-  private position = 0;
   private lastError?: string;
-  private wake?: () => void;
-  private readonly caughtUpWaiters: { position: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private readonly follower: LogFollower;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
     private readonly notifier: LogNotifier | undefined,
     private readonly options: SubscriptionOptions,
-  ) {}
+  ) {
+    this.follower = new LogFollower(options.log, notifier);
+  }
 
   get id(): string {
     return this.options.id;
   }
 
   status(): SubscriptionStatus {
-    return { id: this.options.id, log: this.options.log, position: this.position, running: this.running, lastError: this.lastError };
+    return { id: this.options.id, log: this.options.log, position: this.follower.position, running: this.running, lastError: this.lastError };
   }
 
   async start(): Promise<void> {
@@ -72,7 +73,7 @@ export class CatchUpSubscription {
       'INSERT INTO trellis_subscription_checkpoints (subscription_id, log, position) VALUES ($1, $2, 0) ON CONFLICT (subscription_id) DO NOTHING',
       [this.options.id, this.options.log],
     );
-    this.position = await this.loadCheckpoint();
+    this.follower.advance(await this.loadCheckpoint());
     this.running = true;
     this.loop = this.run();
   }
@@ -80,16 +81,15 @@ export class CatchUpSubscription {
   /** Lets the in-flight event finish and commit, then stops. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.follower.wake();
     await this.loop;
     this.loop = undefined;
-    for (const w of this.caughtUpWaiters.splice(0)) w.reject(new Error(`subscription ${this.options.id} stopped at ${this.position}`));
+    this.follower.stopped(`subscription ${this.options.id} stopped at ${this.follower.position}`);
   }
 
   /** Resolves once every event up to `position` has been applied. */
   waitFor(position: number): Promise<void> {
-    if (this.position >= position) return Promise.resolve();
-    return new Promise((resolve, reject) => this.caughtUpWaiters.push({ position, resolve, reject }));
+    return this.follower.waitFor(position);
   }
 
   private async run(): Promise<void> {
@@ -98,7 +98,7 @@ export class CatchUpSubscription {
     while (this.running) {
       let batch: EventEnvelope[] = [];
       try {
-        batch = await this.store.readLog(this.options.log, this.position, batchSize, undefined, this.options.asStored);
+        batch = await this.store.readLog(this.options.log, this.follower.position, batchSize, undefined, this.options.asStored);
       } catch (err) {
         this.lastError = `reading the log failed: ${String(err)}`;
       }
@@ -110,25 +110,8 @@ export class CatchUpSubscription {
           await this.applyWithRetry([event]);
         }
       }
-      if (batch.length < batchSize && this.running) await this.idle(poll);
+      if (batch.length < batchSize && this.running) await this.follower.idle(poll);
     }
-  }
-
-  private async idle(ms: number): Promise<void> {
-    if (this.notifier) {
-      const w = this.notifier.wait(this.options.log, ms);
-      this.wake = w.cancel;
-      await w.promise;
-    } else {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, ms);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-    this.wake = undefined;
   }
 
   private async applyWithRetry(events: EventEnvelope[]): Promise<void> {
@@ -145,7 +128,7 @@ export class CatchUpSubscription {
         // rather than being lost. Dead-lettering is a policy of the messaging layer above.
         this.lastError = `event ${event.position} (${event.type}) failed on attempt ${attempt}: ${String(err)}`;
         this.options.onError?.(err, event, attempt);
-        await this.idle(delay);
+        await this.follower.idle(delay, false);
         delay = Math.min(delay * 2, maxDelay);
       }
     }
@@ -172,18 +155,7 @@ export class CatchUpSubscription {
       );
       return last;
     });
-    this.advance(applied);
-  }
-
-  private advance(position: number): void {
-    // May move backwards, when the stored checkpoint was rewound under this instance.
-    this.position = position;
-    for (let i = this.caughtUpWaiters.length - 1; i >= 0; i--) {
-      if (this.caughtUpWaiters[i].position <= position) {
-        this.caughtUpWaiters[i].resolve();
-        this.caughtUpWaiters.splice(i, 1);
-      }
-    }
+    this.follower.advance(applied);
   }
 
   private async loadCheckpoint(): Promise<number> {

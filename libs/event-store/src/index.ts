@@ -3,6 +3,7 @@ export * from './expected-version';
 export * from './event-hash';
 export * from './postgres-event-store';
 export * from './log-notifier';
+export * from './log-follower';
 export * from './catch-up-subscription';
 export * from './projection-runner';
 export * from './event-store.module';

@@ -1,4 +1,5 @@
 import { DataSource, QueryRunner } from 'typeorm';
+import { withTransaction } from '@trellis/common';
 import { v7 as uuidv7 } from 'uuid';
 import {
   AppendContext,
@@ -49,8 +50,8 @@ interface AppendQueue {
 
 /** Upper bound of events written in one group-commit transaction. */
 const MAX_GROUP_EVENTS = 2000;
-/** How often an append re-prepares after other processes moved the log under it. */
-const MAX_APPEND_ATTEMPTS = 50;
+/** A guard: under the log's lock the second attempt always succeeds. */
+const MAX_APPEND_ATTEMPTS = 3;
 
 /** Events carry ids and hashes, not content; this also keeps every event well inside a Kafka message. */
 export const MAX_EVENT_DATA_BYTES = 256 * 1024;
@@ -328,6 +329,17 @@ export class PostgresEventStore {
       this.heads.set(log, head);
       if (answer.ok) return plan.outcomes;
       (answer.streams ?? []).forEach((s, i) => known.set(s, answer.versions![i]));
+      if (runner instanceof DataSource) {
+        // Lost the race to another process. Retrying optimistically could lose again and again
+        // while other writers keep the log busy, so take the log's lock first: inside that
+        // transaction the next attempt sees the state it is checked against, and succeeds.
+        return withTransaction(this.dataSource, async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`trellis_log:${log}`]);
+          return this.writeBatch(tx, log, requests);
+        });
+      }
+      // Inside a transaction, trellis_append already holds the log's lock: the next attempt,
+      // prepared from the state it just answered, cannot lose.
       if (attempt >= MAX_APPEND_ATTEMPTS) {
         throw new Error(`append to ${log} lost the race to other writers ${attempt} times in a row; giving up`);
       }

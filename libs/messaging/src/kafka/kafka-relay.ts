@@ -1,7 +1,7 @@
 import type { Message, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { withTransaction } from '@trellis/common';
-import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+import { LogFollower, LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { toKafkaMessage } from './kafka-messages';
 
 /** Bytes of event JSON per send; one event is at most MAX_EVENT_DATA_BYTES of data plus its envelope. */
@@ -26,10 +26,8 @@ export interface RelayOptions {
 export class KafkaRelay {
   private running = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
-  private position = 0;
   private lastError?: string;
-  private readonly waiters: { position: number; resolve: () => void }[] = [];
+  private readonly follower: LogFollower;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -37,7 +35,9 @@ export class KafkaRelay {
     private readonly producer: Producer,
     private readonly notifier: LogNotifier | undefined,
     private readonly options: RelayOptions,
-  ) {}
+  ) {
+    this.follower = new LogFollower(options.log, notifier);
+  }
 
   get id(): string {
     return `relay:${this.options.log}:${this.options.topic}`;
@@ -55,8 +55,9 @@ export class KafkaRelay {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.follower.wake();
     await this.loop;
+    this.follower.stopped(`relay ${this.id} stopped at ${this.follower.position}`);
   }
 
   async status(): Promise<{ log: string; topic: string; position: number; head: number; lastError?: string }> {
@@ -72,8 +73,7 @@ export class KafkaRelay {
 
   /** Resolves once everything up to `position` is acknowledged by the broker. */
   waitFor(position: number): Promise<void> {
-    if (this.position >= position) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ position, resolve }));
+    return this.follower.waitFor(position);
   }
 
   private async run(): Promise<void> {
@@ -87,11 +87,11 @@ export class KafkaRelay {
       } catch (err) {
         this.lastError = err instanceof Error ? err.message : String(err);
         this.options.onError?.(err);
-        await this.sleep(delay);
+        await this.follower.idle(delay, false);
         delay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5000);
         continue;
       }
-      if (published < (this.options.batchSize ?? 500)) await this.idle();
+      if (published < (this.options.batchSize ?? 500) && this.running) await this.follower.idle(this.options.pollIntervalMs ?? 1000);
     }
   }
 
@@ -117,30 +117,7 @@ export class KafkaRelay {
       await tx.query('UPDATE trellis_relay_positions SET position = $2, updated_at = now() WHERE relay_id = $1', [this.id, last]);
       return { count: events.length, position: last };
     });
-    this.position = result.position;
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i].position <= this.position) this.waiters.splice(i, 1)[0].resolve();
-    }
+    this.follower.advance(result.position);
     return result.count;
-  }
-
-  private async idle(): Promise<void> {
-    const ms = this.options.pollIntervalMs ?? 1000;
-    if (this.notifier) {
-      const w = this.notifier.wait(this.options.log, ms);
-      this.wake = w.cancel;
-      await w.promise;
-    } else await this.sleep(ms);
-    this.wake = undefined;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
   }
 }

@@ -1,0 +1,57 @@
+import { LogNotifier } from './log-notifier';
+
+/**
+ * What every loop that follows a log shares (subscriptions, relays): its position, callers
+ * waiting for it to reach a position, and an idle wait that ends at the next append to the log
+ * (LISTEN/NOTIFY), after a poll interval, or when the loop is told to stop.
+ */
+export class LogFollower {
+  position = 0;
+  private readonly waiters: { position: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private wakeUp?: () => void;
+
+  constructor(
+    private readonly log: string,
+    private readonly notifier?: LogNotifier,
+  ) {}
+
+  /** Resolves once the position reaches `position`; rejects if the loop stops first. */
+  waitFor(position: number): Promise<void> {
+    if (this.position >= position) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ position, resolve, reject }));
+  }
+
+  /** May move backwards, when a stored checkpoint was rewound under the loop. */
+  advance(position: number): void {
+    this.position = position;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i].position <= position) this.waiters.splice(i, 1)[0].resolve();
+    }
+  }
+
+  stopped(reason: string): void {
+    for (const w of this.waiters.splice(0)) w.reject(new Error(reason));
+  }
+
+  /** Waits for the next append to the log (or just `ms` without a notifier), or for wake(). */
+  async idle(ms: number, listen = true): Promise<void> {
+    if (this.notifier && listen) {
+      const w = this.notifier.wait(this.log, ms);
+      this.wakeUp = w.cancel;
+      await w.promise;
+    } else {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    this.wakeUp = undefined;
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+}

@@ -1,15 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
-import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+import { PostgresEventStore } from '@trellis/event-store';
 import { EventHandler, Inbox, InProcessDelivery } from '@trellis/messaging';
-import { openTestDataSource, testContracts } from '@trellis/testing';
+import { openTestEventStore, testContracts } from '@trellis/testing';
 import { describeDeliveryBehaviour } from './delivery-behaviour';
 import { DeliveryHarness, producerContracts, RETRY, Shared } from './delivery-harness';
 
 async function makeHarness(): Promise<{ harness: DeliveryHarness; shared: Shared }> {
-  const ds = await openTestDataSource(20);
-  const notifier = new LogNotifier((ds.options as { url: string }).url);
-  await notifier.start();
-  const shared: Shared = { ds, store: new PostgresEventStore(ds, producerContracts()), notifier, inbox: new Inbox(RETRY), consumerRegistry: testContracts() };
+  const { ds, store, notifier, close } = await openTestEventStore(producerContracts(), 20);
+  const shared: Shared = { ds, store, notifier, inbox: new Inbox(RETRY), consumerRegistry: testContracts() };
   // The consuming side reads with its own store, which knows only its own contracts.
   const consumerStore = new PostgresEventStore(ds, shared.consumerRegistry);
   let delivery: InProcessDelivery | undefined;
@@ -50,8 +48,7 @@ async function makeHarness(): Promise<{ harness: DeliveryHarness; shared: Shared
     },
     async close() {
       await harness.stop();
-      await notifier.stop();
-      await ds.destroy();
+      await close();
     },
   };
   return { harness, shared };

@@ -2,9 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { topicFor } from '@trellis/contracts';
-import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { consumerGroupOf, dlqTopicOf, EventHandler, HEADER, Inbox, KafkaDelivery, KafkaDeliveryOptions, messagingConfigFromEnv } from '@trellis/messaging';
-import { openTestDataSource, testContracts } from '@trellis/testing';
+import { openTestEventStore, testContracts } from '@trellis/testing';
 import { DeliveryHarness, producerContracts, RETRY, Shared } from './delivery-harness';
 
 export const kafkaConfig = () => ({ ...messagingConfigFromEnv({ ...process.env, TRELLIS_MESSAGING: 'kafka' }), retry: RETRY });
@@ -24,10 +23,8 @@ export interface KafkaHarness extends DeliveryHarness {
 }
 
 export async function makeKafkaHarness(): Promise<{ harness: KafkaHarness; shared: Shared }> {
-  const ds = await openTestDataSource(20);
-  const notifier = new LogNotifier((ds.options as { url: string }).url);
-  await notifier.start();
-  const shared: Shared = { ds, store: new PostgresEventStore(ds, producerContracts()), notifier, inbox: new Inbox(RETRY), consumerRegistry: testContracts() };
+  const { ds, store, notifier, close } = await openTestEventStore(producerContracts(), 20);
+  const shared: Shared = { ds, store, notifier, inbox: new Inbox(RETRY), consumerRegistry: testContracts() };
   const kafka = new Kafka({ clientId: 'harness', brokers: kafkaConfig().brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -118,8 +115,7 @@ export async function makeKafkaHarness(): Promise<{ harness: KafkaHarness; share
       await harness.stop();
       await raw.disconnect();
       await admin.disconnect();
-      await notifier.stop();
-      await ds.destroy();
+      await close();
     },
   };
   return { harness, shared };

@@ -3,6 +3,7 @@ import type { EventEnvelope } from '@trellis/contracts';
 import {
   eventually,
   openTestDataSource,
+  openTestEventStore,
   spawnTs,
   testContext,
   testContracts,
@@ -20,16 +21,12 @@ describe(CatchUpSubscription.name, () => {
   let store: PostgresEventStore;
   let notifier: LogNotifier;
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    ds = await openTestDataSource(30);
-    store = new PostgresEventStore(ds, testContracts());
-    notifier = new LogNotifier((ds.options as any).url);
-    await notifier.start();
+    ({ ds, store, notifier, close } = await openTestEventStore(testContracts(), 30));
   });
-  afterAll(async () => {
-    await notifier.stop();
-    await ds.destroy();
-  });
+  afterAll(() => close());
 
   async function createEffects(): Promise<string> {
     const table = `effects_${uniqueName('t').replace(/-/g, '_')}`;

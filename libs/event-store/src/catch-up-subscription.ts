@@ -44,8 +44,6 @@ export interface SubscriptionStatus {
  * apply the same event twice.
  */
 export class CatchUpSubscription {
-  private running = false;
-  private loop?: Promise<void>;
   private lastError?: string;
   private readonly follower: LogFollower;
 
@@ -63,28 +61,23 @@ export class CatchUpSubscription {
   }
 
   status(): SubscriptionStatus {
-    return { id: this.options.id, log: this.options.log, position: this.follower.position, running: this.running, lastError: this.lastError };
+    return { id: this.options.id, log: this.options.log, position: this.follower.position, running: this.follower.running, lastError: this.lastError };
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.follower.running) return;
     if (!this.options.handler === !this.options.batchHandler) throw new Error('a subscription needs exactly one of handler and batchHandler');
     await this.dataSource.query(
       'INSERT INTO trellis_subscription_checkpoints (subscription_id, log, position) VALUES ($1, $2, 0) ON CONFLICT (subscription_id) DO NOTHING',
       [this.options.id, this.options.log],
     );
     this.follower.advance(await this.loadCheckpoint());
-    this.running = true;
-    this.loop = this.run();
+    this.follower.launch(() => this.run());
   }
 
   /** Lets the in-flight event finish and commit, then stops. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.follower.wake();
-    await this.loop;
-    this.loop = undefined;
-    this.follower.stopped(`subscription ${this.options.id} stopped at ${this.follower.position}`);
+    await this.follower.halt(`subscription ${this.options.id}`);
   }
 
   /** Resolves once every event up to `position` has been applied. */
@@ -95,7 +88,7 @@ export class CatchUpSubscription {
   private async run(): Promise<void> {
     const batchSize = this.options.batchSize ?? 100;
     const poll = this.options.pollIntervalMs ?? 1000;
-    while (this.running) {
+    while (this.follower.running) {
       let batch: EventEnvelope[] = [];
       try {
         batch = await this.store.readLog(this.options.log, this.follower.position, batchSize, undefined, this.options.asStored);
@@ -103,14 +96,14 @@ export class CatchUpSubscription {
         this.lastError = `reading the log failed: ${String(err)}`;
       }
       if (this.options.batchHandler) {
-        if (batch.length > 0 && this.running) await this.applyWithRetry(batch);
+        if (batch.length > 0 && this.follower.running) await this.applyWithRetry(batch);
       } else {
         for (const event of batch) {
-          if (!this.running) break;
+          if (!this.follower.running) break;
           await this.applyWithRetry([event]);
         }
       }
-      if (batch.length < batchSize && this.running) await this.follower.idle(poll);
+      if (batch.length < batchSize && this.follower.running) await this.follower.idle(poll);
     }
   }
 
@@ -118,7 +111,7 @@ export class CatchUpSubscription {
     const event = events[0];
     let delay = this.options.retryDelayMs ?? 200;
     const maxDelay = this.options.maxRetryDelayMs ?? 30_000;
-    for (let attempt = 1; this.running; attempt++) {
+    for (let attempt = 1; this.follower.running; attempt++) {
       try {
         await this.apply(events);
         this.lastError = undefined;

@@ -7,6 +7,8 @@ import { LogNotifier } from './log-notifier';
  */
 export class LogFollower {
   position = 0;
+  private active = false;
+  private loop?: Promise<void>;
   private readonly waiters: { position: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private wakeUp?: () => void;
 
@@ -14,6 +16,25 @@ export class LogFollower {
     private readonly log: string,
     private readonly notifier?: LogNotifier,
   ) {}
+
+  get running(): boolean {
+    return this.active;
+  }
+
+  /** Runs `body` (which loops while `running`) in the background. */
+  launch(body: () => Promise<void>): void {
+    this.active = true;
+    this.loop = body();
+  }
+
+  /** Ends the loop after its current step, then fails whoever still waits for a position. */
+  async halt(name: string): Promise<void> {
+    this.active = false;
+    this.wake();
+    await this.loop;
+    this.loop = undefined;
+    for (const w of this.waiters.splice(0)) w.reject(new Error(`${name} stopped at ${this.position}`));
+  }
 
   /** Resolves once the position reaches `position`; rejects if the loop stops first. */
   waitFor(position: number): Promise<void> {
@@ -27,10 +48,6 @@ export class LogFollower {
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       if (this.waiters[i].position <= position) this.waiters.splice(i, 1)[0].resolve();
     }
-  }
-
-  stopped(reason: string): void {
-    for (const w of this.waiters.splice(0)) w.reject(new Error(reason));
   }
 
   /** Waits for the next append to the log (or just `ms` without a notifier), or for wake(). */

@@ -1,6 +1,6 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '@trellis/contracts';
-import { openTestDataSource, testContext, testContracts, ThingEventBuilder, uniqueName } from '@trellis/testing';
+import { openTestDataSource, openTestEventStore, testContext, testContracts, ThingEventBuilder, uniqueName } from '@trellis/testing';
 import { PostgresEventStore } from './postgres-event-store';
 import { Projection, ProjectionRunner } from './projection-runner';
 import { LogNotifier } from './log-notifier';
@@ -45,16 +45,12 @@ describe(ProjectionRunner.name, () => {
   let store: PostgresEventStore;
   let notifier: LogNotifier;
 
+  let close: () => Promise<void>;
+
   beforeAll(async () => {
-    ds = await openTestDataSource();
-    store = new PostgresEventStore(ds, testContracts());
-    notifier = new LogNotifier((ds.options as any).url);
-    await notifier.start();
+    ({ ds, store, notifier, close } = await openTestEventStore(testContracts()));
   });
-  afterAll(async () => {
-    await notifier.stop();
-    await ds.destroy();
-  });
+  afterAll(() => close());
 
   describe('rebuild', () => {
     it('drops the read model and replays it to exactly the live state', async () => {

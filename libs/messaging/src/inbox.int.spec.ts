@@ -39,7 +39,7 @@ describe(Inbox.name, () => {
       const fx = await effects();
       const consumer = uniqueName('c');
       const a = event(1);
-      const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, consumer, [a, event(2), a], fx.handle));
+      const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, { consumer, handle: fx.handle }, [a, event(2), a]));
       expect(outcomes.map((o) => o.status)).toEqual(['handled', 'handled', 'duplicate']);
       expect(await fx.count()).toBe(2);
     });
@@ -48,8 +48,8 @@ describe(Inbox.name, () => {
       const fx = await effects();
       const consumer = uniqueName('c');
       const batch = [event(1), event(2)];
-      await withTransaction(ds, (tx) => inbox.deliverBatch(tx, consumer, batch, fx.handle));
-      const again = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, consumer, [...batch, event(3)], fx.handle));
+      await withTransaction(ds, (tx) => inbox.deliverBatch(tx, { consumer, handle: fx.handle }, batch));
+      const again = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, { consumer, handle: fx.handle }, [...batch, event(3)]));
       expect(again.map((o) => o.status)).toEqual(['duplicate', 'duplicate', 'handled']);
       expect(await fx.count()).toBe(3);
     });
@@ -58,7 +58,7 @@ describe(Inbox.name, () => {
       const fx = await effects();
       const consumer = uniqueName('c');
       const poison = event(13);
-      const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, consumer, [event(12), poison, event(14)], fx.handle));
+      const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, { consumer, handle: fx.handle }, [event(12), poison, event(14)]));
       expect(outcomes).toEqual([{ status: 'handled' }, { status: 'failed', reason: 'handler failed 3 times: unlucky', attempts: 3 }, { status: 'handled' }]);
       expect(await fx.count()).toBe(2);
       const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM trellis_processed_events WHERE consumer = $1 AND event_id = $2', [consumer, poison.eventId]);
@@ -71,7 +71,7 @@ describe(Inbox.name, () => {
       const batchHandler = async (events: EventEnvelope[], tx: import('typeorm').QueryRunner) => {
         for (const e of events) await fx.handle(e, tx);
       };
-      const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, consumer, [event(11), event(13)], fx.handle, undefined, batchHandler));
+      const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, { consumer, handle: fx.handle, handleBatch: batchHandler }, [event(11), event(13)]));
       expect(outcomes.map((o) => o.status)).toEqual(['handled', 'failed']);
       expect(await fx.count()).toBe(1);
     });

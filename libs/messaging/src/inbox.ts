@@ -1,5 +1,6 @@
 import type { QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '@trellis/contracts';
+import type { EventHandler } from './event-handler';
 
 export interface RetryPolicy {
   /** Attempts per event before it is dead-lettered (the first try counts). */
@@ -13,7 +14,8 @@ export type DeliveryOutcome =
   | { status: 'duplicate' }
   | { status: 'failed'; reason: string; attempts: number };
 
-export type Handle = (event: EventEnvelope, tx: QueryRunner) => Promise<void>;
+/** The part of an EventHandler the inbox needs. */
+export type InboxHandler = Pick<EventHandler, 'consumer' | 'handle' | 'handleBatch'>;
 
 /**
  * Idempotent delivery of a batch of events inside the caller's transaction: an event's
@@ -33,15 +35,9 @@ export class Inbox {
    * per-event savepoints (through `handleBatch` when the handler has one). Only if that throws is
    * the batch undone and delivered again one event at a time, each in its own savepoint.
    */
-  async deliverBatch(
-    tx: QueryRunner,
-    consumer: string,
-    events: EventEnvelope[],
-    handle: Handle,
-    beforeRetry?: () => Promise<void>,
-    handleBatch?: (events: EventEnvelope[], tx: QueryRunner) => Promise<void>,
-  ): Promise<DeliveryOutcome[]> {
+  async deliverBatch(tx: QueryRunner, handler: InboxHandler, events: EventEnvelope[], beforeRetry?: () => Promise<void>): Promise<DeliveryOutcome[]> {
     if (events.length === 0) return [];
+    const consumer = handler.consumer;
     await tx.query('SAVEPOINT trellis_inbox_batch');
     try {
       const fresh: { event_id: string }[] = await tx.query(
@@ -59,19 +55,19 @@ export class Inbox {
         return { status: 'handled' };
       });
       const todo = events.filter((_, i) => outcomes[i].status === 'handled');
-      if (handleBatch && todo.length > 0) await handleBatch(todo, tx);
-      else for (const e of todo) await handle(e, tx);
+      if (handler.handleBatch && todo.length > 0) await handler.handleBatch(todo, tx);
+      else for (const e of todo) await handler.handle(e, tx);
       await tx.query('RELEASE SAVEPOINT trellis_inbox_batch');
       return outcomes;
     } catch {
       await tx.query('ROLLBACK TO SAVEPOINT trellis_inbox_batch');
     }
     const outcomes: DeliveryOutcome[] = [];
-    for (const event of events) outcomes.push(await this.deliverOne(tx, consumer, event, handle, beforeRetry));
+    for (const event of events) outcomes.push(await this.deliverOne(tx, handler, event, beforeRetry));
     return outcomes;
   }
 
-  private async deliverOne(tx: QueryRunner, consumer: string, event: EventEnvelope, handle: Handle, beforeRetry?: () => Promise<void>): Promise<DeliveryOutcome> {
+  private async deliverOne(tx: QueryRunner, handler: InboxHandler, event: EventEnvelope, beforeRetry?: () => Promise<void>): Promise<DeliveryOutcome> {
     let delay = this.policy.retryDelayMs;
     let lastError = '';
     for (let attempt = 1; attempt <= this.policy.maxAttempts; attempt++) {
@@ -80,13 +76,13 @@ export class Inbox {
         const fresh: unknown[] = await tx.query(
           `INSERT INTO trellis_processed_events (consumer, event_id, log, position) VALUES ($1, $2, $3, $4)
            ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1`,
-          [consumer, event.eventId, event.log, event.position],
+          [handler.consumer, event.eventId, event.log, event.position],
         );
         if (fresh.length === 0) {
           await tx.query('RELEASE SAVEPOINT trellis_inbox');
           return { status: 'duplicate' };
         }
-        await handle(event, tx);
+        await handler.handle(event, tx);
         await tx.query('RELEASE SAVEPOINT trellis_inbox');
         return { status: 'handled' };
       } catch (err) {

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '@trellis/common';
+import { EventContractRegistry } from '@trellis/contracts';
+import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
+import { testContracts } from './event-builders';
 
 /** Set by test/setup/global-setup.ts for the int and e2e tiers. */
 export function testDatabaseUrl(): string {
@@ -37,3 +40,22 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
 export * from './event-builders';
 export * from './child-process';
 export * from './decider-specification';
+
+/** A data source, an event store over `contracts` and a started LISTEN notifier, closed together. */
+export async function openTestEventStore(
+  contracts: EventContractRegistry = testContracts(),
+  poolSize = 10,
+): Promise<{ ds: DataSource; store: PostgresEventStore; notifier: LogNotifier; close(): Promise<void> }> {
+  const ds = await openTestDataSource(poolSize);
+  const notifier = new LogNotifier(testDatabaseUrl());
+  await notifier.start();
+  return {
+    ds,
+    store: new PostgresEventStore(ds, contracts),
+    notifier,
+    close: async () => {
+      await notifier.stop();
+      await ds.destroy();
+    },
+  };
+}

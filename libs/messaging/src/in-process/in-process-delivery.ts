@@ -70,7 +70,7 @@ export class InProcessDelivery implements EventDelivery {
       if (checked.ok) valid.push(checked.event);
       else await this.deadLetter(tx, h, raw, checked.reason, 0);
     }
-    const outcomes = await this.inbox.deliverBatch(tx, h.consumer, valid, (e, t) => h.handle(e, t), undefined, h.handleBatch?.bind(h));
+    const outcomes = await this.inbox.deliverBatch(tx, h, valid);
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.status === 'failed') await this.deadLetter(tx, h, valid[i], outcome.reason, outcome.attempts);
     }

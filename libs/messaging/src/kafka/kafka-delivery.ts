@@ -140,7 +140,7 @@ export class KafkaDelivery implements EventDelivery {
   }
 
   relayFor(log: string): KafkaRelay | undefined {
-    return this.relays.find((r) => r.id === `relay:${log}:${topicFor(log)}`);
+    return this.relays.find((r) => r.log === log);
   }
 
   async status(): Promise<DeliveryStatus> {

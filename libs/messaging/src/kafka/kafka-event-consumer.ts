@@ -111,11 +111,9 @@ export class KafkaEventConsumer {
     const outcomes = await withTransaction(this.dataSource, (tx) =>
       this.inbox.deliverBatch(
         tx,
-        this.handler.consumer,
+        this.handler,
         valid.map((v) => v.result.event),
-        (e, t) => this.handler.handle(e, t),
         heartbeat,
-        this.handler.handleBatch?.bind(this.handler),
       ),
     );
     const dead: { message: KafkaMessage; reason: string; attempts: number }[] = [];

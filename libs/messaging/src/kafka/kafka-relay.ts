@@ -24,8 +24,6 @@ export interface RelayOptions {
  * so relay replicas of one log take turns instead of racing.
  */
 export class KafkaRelay {
-  private running = false;
-  private loop?: Promise<void>;
   private lastError?: string;
   private readonly follower: LogFollower;
 
@@ -43,21 +41,21 @@ export class KafkaRelay {
     return `relay:${this.options.log}:${this.options.topic}`;
   }
 
+  get log(): string {
+    return this.options.log;
+  }
+
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.follower.running) return;
     await this.dataSource.query(
       'INSERT INTO trellis_relay_positions (relay_id, log, topic) VALUES ($1, $2, $3) ON CONFLICT (relay_id) DO NOTHING',
       [this.id, this.options.log, this.options.topic],
     );
-    this.running = true;
-    this.loop = this.run();
+    this.follower.launch(() => this.run());
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.follower.wake();
-    await this.loop;
-    this.follower.stopped(`relay ${this.id} stopped at ${this.follower.position}`);
+    await this.follower.halt(`relay ${this.id}`);
   }
 
   async status(): Promise<{ log: string; topic: string; position: number; head: number; lastError?: string }> {
@@ -78,7 +76,7 @@ export class KafkaRelay {
 
   private async run(): Promise<void> {
     let delay = 100;
-    while (this.running) {
+    while (this.follower.running) {
       let published = 0;
       try {
         published = await this.publishBatch();
@@ -91,7 +89,7 @@ export class KafkaRelay {
         delay = Math.min(delay * 2, this.options.maxRetryDelayMs ?? 5000);
         continue;
       }
-      if (published < (this.options.batchSize ?? 500) && this.running) await this.follower.idle(this.options.pollIntervalMs ?? 1000);
+      if (published < (this.options.batchSize ?? 500) && this.follower.running) await this.follower.idle(this.options.pollIntervalMs ?? 1000);
     }
   }
 

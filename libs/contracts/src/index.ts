@@ -4,3 +4,4 @@ export * from './canonical-json';
 export * from './contract.exception';
 export * from './event-contract.registry';
 export * from './topics';
+export * from './ingestion.contracts';

@@ -1,0 +1,2 @@
+export * from './linear';
+export * from './seeded-random';

@@ -1,2 +1,3 @@
 export * from './linear';
 export * from './seeded-random';
+export * from './tf-gradients';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SeededRandom } from './seeded-random';
+import './tf-gradients';
 
 /**
  * What LoRA / QLoRA wrappers and plain linears have in common, so a model can call any of

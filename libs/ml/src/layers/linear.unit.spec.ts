@@ -100,5 +100,17 @@ describe(Linear.name, () => {
       expect(layer.weight.trainable).toBe(false);
       layer.dispose();
     });
+
+    it('lets gradients flow to the weight (matches the analytic gradient 1ᵀ·x)', () => {
+      const layer = new Linear('t', 3, 2, { seed: 4 });
+      const x = tf.tensor2d([
+        [1, 2, 3],
+        [-1, 0, 2],
+      ]);
+      const { grads } = tf.variableGrads(() => tf.sum(layer.apply(x)) as tf.Scalar, [layer.weight]);
+      // d/dW sum(x·Wᵀ) = 1ᵀ·x for each output row: [0, 2, 5] twice.
+      expect(Array.from(grads[layer.weight.name].dataSync())).toEqual([0, 2, 5, 0, 2, 5]);
+      layer.dispose();
+    });
   });
 });

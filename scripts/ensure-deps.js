@@ -23,3 +23,12 @@ if (current !== wanted) {
   execSync(cmd, { cwd: root, stdio: 'inherit' });
   writeFileSync(stampFile, wanted + '\n');
 }
+
+// OpenBLAS for the ML library's cpu-blas backend (infra/blas.sh: a PyPI wheel, a no-op once
+// installed). Best effort: without it the ML code still runs on slower kernels, so a failed
+// pip install only warns.
+try {
+  execSync('bash infra/blas.sh install', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+} catch {
+  console.warn('[trellis] warning: OpenBLAS could not be installed (bash infra/blas.sh install); ML matmuls fall back to slower kernels');
+}

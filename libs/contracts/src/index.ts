@@ -5,3 +5,4 @@ export * from './contract.exception';
 export * from './event-contract.registry';
 export * from './topics';
 export * from './ingestion.contracts';
+export * from './annotation.contracts';

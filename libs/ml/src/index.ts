@@ -1,1 +1,2 @@
 export * from './layers';
+export * from './backend';

@@ -1,0 +1,5 @@
+export * from './tfjs-registrations';
+export * from './blas-library';
+export * from './blas-kernels';
+export * from './ml-backend';
+export * from './gflops';

@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import './tfjs-registrations';
+import { loadBlas } from './blas-library';
+import { blasKernelsInstalled, installBlasKernels, uninstallBlasKernels } from './blas-kernels';
+
+export type MlBackendName = 'tensorflow-gpu' | 'tensorflow' | 'cpu-blas' | 'wasm' | 'cpu';
+
+export const ML_BACKEND_NAMES: readonly MlBackendName[] = ['tensorflow-gpu', 'tensorflow', 'cpu-blas', 'wasm', 'cpu'];
+
+export interface MlBackendReport {
+  name: MlBackendName;
+  /** tf.getBackend() after the choice: 'tensorflow', 'cpu' (also for cpu-blas) or 'wasm'. */
+  tfjsBackend: string;
+  blas: { library: string; threads: number } | null;
+  /** Why each preferred backend before the chosen one was passed over, and other facts. */
+  notes: string[];
+}
+
+export interface MlBackendOptions {
+  /** Backends to try, in order; default ML_BACKEND_NAMES. TRELLIS_ML_BACKEND overrides it. */
+  prefer?: MlBackendName[];
+}
+
+let report: MlBackendReport | null = null;
+
+/** Loads a package that is not a dependency (tfjs-node*), without the compiler resolving it. */
+function optionalRequire(name: string): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(name);
+}
+
+async function tryBackend(name: MlBackendName, notes: string[]): Promise<boolean> {
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      try {
+        optionalRequire(pkg);
+      } catch (err) {
+        notes.push(`${name}: ${pkg} not available (${firstLine(err)})`);
+        return false;
+      }
+      // Both packages register the backend as 'tensorflow'.
+      if (!(await setBackend('tensorflow', name, notes))) return false;
+      uninstallBlasKernels();
+      return true;
+    }
+    case 'cpu-blas': {
+      const { blas, notes: blasNotes } = loadBlas();
+      if (!blas) {
+        notes.push(...blasNotes.map((n) => `cpu-blas: ${n}`));
+        return false;
+      }
+      installBlasKernels(blas);
+      return setBackend('cpu', name, notes);
+    }
+    case 'wasm': {
+      try {
+        optionalRequire('@tensorflow/tfjs-backend-wasm');
+      } catch (err) {
+        notes.push(`wasm: @tensorflow/tfjs-backend-wasm not available (${firstLine(err)})`);
+        return false;
+      }
+      return setBackend('wasm', name, notes);
+    }
+    case 'cpu':
+      uninstallBlasKernels();
+      return setBackend('cpu', name, notes);
+  }
+}
+
+async function setBackend(tfjsName: string, name: MlBackendName, notes: string[]): Promise<boolean> {
+  try {
+    if (await tf.setBackend(tfjsName)) {
+      await tf.ready();
+      return true;
+    }
+    notes.push(`${name}: tf.setBackend('${tfjsName}') returned false`);
+  } catch (err) {
+    notes.push(`${name}: ${firstLine(err)}`);
+  }
+  return false;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+function parseForced(value: string): MlBackendName {
+  if ((ML_BACKEND_NAMES as readonly string[]).includes(value)) return value as MlBackendName;
+  throw new Error(`TRELLIS_ML_BACKEND=${value} is not a backend; valid: ${ML_BACKEND_NAMES.join(', ')}`);
+}
+
+/**
+ * Picks the fastest backend that works here: tfjs-node-gpu, tfjs-node (neither is a
+ * dependency: they need native TensorFlow, which cannot be downloaded everywhere), the cpu
+ * backend with OpenBLAS matmul kernels, wasm, then plain cpu. TRELLIS_ML_BACKEND=<name>
+ * forces one (and fails if it cannot be had). Safe to call again; each call re-decides.
+ */
+export async function initMlBackend(options: MlBackendOptions = {}): Promise<MlBackendReport> {
+  const forced = process.env.TRELLIS_ML_BACKEND;
+  const order = forced ? [parseForced(forced)] : (options.prefer ?? [...ML_BACKEND_NAMES]);
+  if (order.length === 0) throw new Error(`initMlBackend: prefer is empty; valid: ${ML_BACKEND_NAMES.join(', ')}`);
+  const notes: string[] = forced ? [`forced by TRELLIS_ML_BACKEND=${forced}`] : [];
+  for (const name of order) {
+    if (await tryBackend(name, notes)) {
+      const blas = name === 'cpu-blas' ? blasKernelsInstalled() : null;
+      if (name === 'cpu') notes.push('cpu: plain JavaScript kernels (matmul well under 1 GFLOP/s); install OpenBLAS with `bash infra/blas.sh install` for cpu-blas');
+      if (blas) notes.push(`cpu-blas: ${blas.config}`);
+      report = {
+        name,
+        tfjsBackend: tf.getBackend(),
+        blas: blas ? { library: blas.library, threads: blas.threads } : null,
+        notes,
+      };
+      return report;
+    }
+  }
+  throw new Error(`no ML backend could be initialised:\n${notes.join('\n')}`);
+}
+
+/** The report of the last initMlBackend call, or null before the first. */
+export function mlBackendReport(): MlBackendReport | null {
+  return report;
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { MAX_TEXT_LENGTH, TASK_TYPES, TaskType } from '@trellis/contracts';
+
+/** What the task rules need to know about a project. */
+export interface ProjectRules {
+  taskType: TaskType;
+  labels: string[];
+  annotationsPerItem: number;
+  agreementThreshold: number;
+  maxTextLength: number;
+}
+
+export const DEFAULT_MAX_TEXT_LENGTH = 1000;
+
+export const CreateProjectRequest = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    datasetId: z.string().uuid(),
+    datasetVersion: z.number().int().positive(),
+    taskType: z.enum(TASK_TYPES),
+    labels: z.array(z.string().trim().min(1).max(200)).max(500).optional(),
+    guidelines: z.string().trim().min(1).max(20_000),
+    annotationsPerItem: z.number().int().min(1).max(10),
+    agreementThreshold: z.number().min(0).max(1),
+    maxTextLength: z.number().int().min(1).max(MAX_TEXT_LENGTH).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const labels = p.labels ?? [];
+    if (p.taskType === 'classification') {
+      if (labels.length < 2) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'a classification project needs at least two labels' });
+      const dup = labels.find((l, i) => labels.indexOf(l) !== i);
+      if (dup) ctx.addIssue({ code: 'custom', path: ['labels'], message: `label ${JSON.stringify(dup)} appears twice` });
+    } else if (labels.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['labels'], message: `only classification projects have labels, not ${p.taskType}` });
+    }
+  });
+export type CreateProjectRequest = z.infer<typeof CreateProjectRequest>;

@@ -1,0 +1,58 @@
+import type { Answer } from '@trellis/contracts';
+import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
+import type { ProjectRules } from '../projects/project-rules';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function fail(field: string, message: string): never {
+  throw new AnnotationException(AnnotationErrorCode.InvalidAnswer, `${field}: ${message}`, [field]);
+}
+
+function text(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string') fail(field, 'must be a string');
+  const t = (value as string).trim();
+  if (t.length === 0) fail(field, 'must not be empty');
+  if (t.length > max) fail(field, `must be at most ${max} characters, got ${t.length}`);
+  return t;
+}
+
+/**
+ * Checks an annotator's answer against the project's task type: a non-empty caption within the
+ * length limit, question/answer pairs each with both parts, or a label from the set. Text is
+ * trimmed so that agreement is not spoiled by stray whitespace. `root` names the input in errors.
+ */
+export function validateAnswer(rules: ProjectRules, input: unknown, root = 'answer'): Answer {
+  if (!isObject(input)) fail(root, 'must be an object');
+  const a = input as Record<string, unknown>;
+  const allowed = { caption: ['kind', 'caption'], vqa: ['kind', 'pairs'], classification: ['kind', 'label'] }[rules.taskType];
+  const extra = Object.keys(a).filter((k) => !allowed.includes(k));
+  if (extra.length) fail(`${root}.${extra[0]}`, `is not a field of a ${rules.taskType} answer (expected ${allowed.slice(1).join(', ')})`);
+  if (a.kind !== undefined && a.kind !== rules.taskType) fail(`${root}.kind`, `this project takes ${rules.taskType} answers, not ${JSON.stringify(a.kind)}`);
+  switch (rules.taskType) {
+    case 'caption':
+      return { kind: 'caption', caption: text(a.caption, `${root}.caption`, rules.maxTextLength) };
+    case 'vqa': {
+      if (!Array.isArray(a.pairs) || a.pairs.length === 0) fail(`${root}.pairs`, 'must be a non-empty list of { question, answer }');
+      const pairs = a.pairs as unknown[];
+      if (pairs.length > 20) fail(`${root}.pairs`, `at most 20 pairs, got ${pairs.length}`);
+      return {
+        kind: 'vqa',
+        pairs: pairs.map((p, i) => {
+          if (!isObject(p)) fail(`${root}.pairs.${i}`, 'must be an object { question, answer }');
+          const pair = p as Record<string, unknown>;
+          const unknown = Object.keys(pair).find((k) => k !== 'question' && k !== 'answer');
+          if (unknown) fail(`${root}.pairs.${i}.${unknown}`, 'is not a field of a question/answer pair');
+          return {
+            question: text(pair.question, `${root}.pairs.${i}.question`, rules.maxTextLength),
+            answer: text(pair.answer, `${root}.pairs.${i}.answer`, rules.maxTextLength),
+          };
+        }),
+      };
+    }
+    case 'classification': {
+      const label = text(a.label, `${root}.label`, 200);
+      if (!rules.labels.includes(label)) fail(`${root}.label`, `${JSON.stringify(label)} is not in the label set (${rules.labels.join(', ')})`);
+      return { kind: 'classification', label };
+    }
+  }
+}

@@ -1,0 +1,246 @@
+import type { Answer, AnnotationTaskEvent, ExchangeFormat, LeaveOutReason } from '@trellis/contracts';
+import { itemAgreement } from '../agreement/item-agreement';
+import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
+import type { ProjectRules } from '../projects/project-rules';
+import { validateAnswer } from './answer.validation';
+
+export interface AssignmentState {
+  assignmentId: string;
+  annotatorId: string;
+  status: 'assigned' | 'submitted' | 'accepted' | 'rejected';
+  answer: Answer | null;
+  reviewerId: string | null;
+}
+
+export interface TaskFacts {
+  taskId: string;
+  projectId: string;
+  itemId: string;
+  subjectId: string;
+  imageKey: string;
+  reportAssetId: string | null;
+  reportKey: string | null;
+}
+
+export type TaskStatus = 'open' | 'adjudication' | 'final' | 'cancelled';
+
+export type TaskState =
+  | { status: 'none' }
+  | (TaskFacts & {
+      status: TaskStatus;
+      assignments: AssignmentState[];
+      /** Everyone who has seen this item's answers (reviewers, adjudicators): never its annotators. */
+      sawAnswers: string[];
+      final: Answer | null;
+      cancelReason: LeaveOutReason | null;
+    });
+
+export type TaskCommand =
+  | ({ type: 'CreateTask' } & TaskFacts)
+  | { type: 'AssignTask'; assignmentId: string; annotatorId: string; rules: ProjectRules }
+  | { type: 'SubmitAnnotation'; annotatorId: string; answer: unknown; rules: ProjectRules }
+  | { type: 'ReviewAnnotation'; assignmentId: string; reviewerId: string; verdict: 'accepted' | 'rejected'; reason: string | null; rules: ProjectRules }
+  | { type: 'AdjudicateItem'; adjudicatorId: string; chosenAssignmentId: string | null; answer: unknown; rules: ProjectRules }
+  | { type: 'ImportAnswer'; answer: Answer; format: ExchangeFormat; importId: string; rules: ProjectRules }
+  | { type: 'CancelTask'; reason: LeaveOutReason };
+
+export const initialTaskState: TaskState = { status: 'none' };
+
+const fail = (code: AnnotationErrorCode, message: string, fields?: string[]): never => {
+  throw new AnnotationException(code, message, fields);
+};
+
+type Existing = Exclude<TaskState, { status: 'none' }>;
+
+function existing(state: TaskState, taskId?: string): Existing {
+  if (state.status === 'none') return fail(AnnotationErrorCode.TaskNotFound, `no task ${taskId ?? ''}`.trim());
+  return state;
+}
+
+function mustBeOpen(s: Existing, doing: string): void {
+  if (s.status === 'cancelled') fail(AnnotationErrorCode.TaskNotOpen, `task ${s.taskId} was cancelled (${s.cancelReason}); cannot ${doing}`);
+  if (s.status === 'final') fail(AnnotationErrorCode.TaskNotOpen, `task ${s.taskId} already has its final answer; cannot ${doing}`);
+  if (s.status === 'adjudication') fail(AnnotationErrorCode.TaskNotOpen, `task ${s.taskId} is in adjudication; cannot ${doing}`);
+}
+
+/** Assignments that hold one of the item's required slots (a rejected one frees its slot). */
+const holdingSlot = (a: AssignmentState) => a.status !== 'rejected';
+
+/**
+ * The task lifecycle: one task per image, `annotationsPerItem` independent annotations, each
+ * reviewed; when enough are accepted the item is final if they agree, else it is adjudicated.
+ * Rules: no annotator gets the same item twice (not even after a rejection); annotators are blind
+ * (nobody who has seen the item's answers may annotate it); nobody reviews or adjudicates an item
+ * they annotated.
+ */
+export function decideTask(state: TaskState, command: TaskCommand): AnnotationTaskEvent[] {
+  switch (command.type) {
+    case 'CreateTask': {
+      if (state.status !== 'none') return fail(AnnotationErrorCode.AlreadyExists, `task ${command.taskId} already exists`);
+      const { type: _type, ...facts } = command;
+      return [{ type: 'AnnotationTaskCreated', data: facts }];
+    }
+    case 'AssignTask': {
+      const s = existing(state);
+      mustBeOpen(s, 'assign it');
+      if (s.assignments.some((a) => a.annotatorId === command.annotatorId)) {
+        fail(AnnotationErrorCode.AlreadyAnnotated, `annotator ${command.annotatorId} has already had item ${s.itemId}; nobody sees an item twice`);
+      }
+      if (s.sawAnswers.includes(command.annotatorId)) {
+        fail(AnnotationErrorCode.NotBlind, `${command.annotatorId} has seen the answers for item ${s.itemId} and cannot annotate it blind`);
+      }
+      if (s.assignments.filter(holdingSlot).length >= command.rules.annotationsPerItem) {
+        fail(AnnotationErrorCode.TaskFull, `task ${s.taskId} already has its ${command.rules.annotationsPerItem} annotator(s)`);
+      }
+      return [{ type: 'TaskAssigned', data: { taskId: s.taskId, projectId: s.projectId, assignmentId: command.assignmentId, annotatorId: command.annotatorId } }];
+    }
+    case 'SubmitAnnotation': {
+      const s = existing(state);
+      const mine = s.assignments.find((a) => a.annotatorId === command.annotatorId);
+      if (!mine) fail(AnnotationErrorCode.NotYourTask, `task ${s.taskId} is not assigned to ${command.annotatorId}`);
+      mustBeOpen(s, 'submit');
+      if (mine!.status !== 'assigned') fail(AnnotationErrorCode.AlreadySubmitted, `the annotation for task ${s.taskId} was already submitted`);
+      const answer = validateAnswer(command.rules, command.answer);
+      return [
+        {
+          type: 'AnnotationSubmitted',
+          data: { taskId: s.taskId, projectId: s.projectId, assignmentId: mine!.assignmentId, annotatorId: command.annotatorId, answer },
+        },
+      ];
+    }
+    case 'ReviewAnnotation': {
+      const s = existing(state);
+      const target = s.assignments.find((a) => a.assignmentId === command.assignmentId);
+      if (!target) return fail(AnnotationErrorCode.AssignmentNotFound, `task ${s.taskId} has no annotation ${command.assignmentId}`);
+      if (s.assignments.some((a) => a.annotatorId === command.reviewerId)) {
+        fail(AnnotationErrorCode.SelfReview, `${command.reviewerId} annotated item ${s.itemId} and cannot review its annotations`);
+      }
+      mustBeOpen(s, 'review');
+      if (target.status === 'assigned') fail(AnnotationErrorCode.TaskNotOpen, `annotation ${target.assignmentId} has not been submitted yet`);
+      if (target.status !== 'submitted') fail(AnnotationErrorCode.AlreadyReviewed, `annotation ${target.assignmentId} was already ${target.status}`);
+      const reason = command.reason?.trim() || null;
+      if (command.verdict === 'rejected' && !reason) fail(AnnotationErrorCode.InvalidRequest, 'reason: a rejection needs a reason', ['body.reason']);
+      const events: AnnotationTaskEvent[] = [
+        {
+          type: 'AnnotationReviewed',
+          data: { taskId: s.taskId, projectId: s.projectId, assignmentId: target.assignmentId, reviewerId: command.reviewerId, verdict: command.verdict, reason },
+        },
+      ];
+      if (command.verdict === 'accepted') {
+        const accepted = [...s.assignments.filter((a) => a.status === 'accepted'), target];
+        if (accepted.length >= command.rules.annotationsPerItem) {
+          const { agreement, consensus } = itemAgreement(accepted.map((a) => a.answer!));
+          const rounded = Math.round(agreement * 1e6) / 1e6;
+          if (consensus && agreement >= command.rules.agreementThreshold) {
+            events.push({
+              type: 'ItemAccepted',
+              data: { taskId: s.taskId, projectId: s.projectId, answer: consensus.answer, agreement: rounded, assignmentIds: accepted.map((a) => a.assignmentId) },
+            });
+          } else {
+            events.push({
+              type: 'ItemSentToAdjudication',
+              data: { taskId: s.taskId, projectId: s.projectId, agreement: rounded, threshold: command.rules.agreementThreshold },
+            });
+          }
+        }
+      }
+      return events;
+    }
+    case 'AdjudicateItem': {
+      const s = existing(state);
+      if (s.assignments.some((a) => a.annotatorId === command.adjudicatorId)) {
+        fail(AnnotationErrorCode.SelfReview, `${command.adjudicatorId} annotated item ${s.itemId} and cannot adjudicate it`);
+      }
+      if (s.status !== 'adjudication') fail(AnnotationErrorCode.NotInAdjudication, `task ${s.taskId} is ${s.status}, not in adjudication`);
+      if ((command.chosenAssignmentId === null) === (command.answer === undefined || command.answer === null)) {
+        fail(AnnotationErrorCode.InvalidRequest, 'give either chosenAssignmentId or answer, not both or neither', ['body.chosenAssignmentId', 'body.answer']);
+      }
+      let answer: Answer;
+      if (command.chosenAssignmentId !== null) {
+        const chosen = s.assignments.find((a) => a.assignmentId === command.chosenAssignmentId && a.status === 'accepted');
+        if (!chosen) return fail(AnnotationErrorCode.AssignmentNotFound, `task ${s.taskId} has no accepted annotation ${command.chosenAssignmentId}`);
+        answer = chosen.answer!;
+      } else {
+        answer = validateAnswer(command.rules, command.answer);
+      }
+      return [
+        {
+          type: 'ItemAdjudicated',
+          data: { taskId: s.taskId, projectId: s.projectId, adjudicatorId: command.adjudicatorId, answer, chosenAssignmentId: command.chosenAssignmentId },
+        },
+      ];
+    }
+    case 'ImportAnswer': {
+      const s = existing(state);
+      if (s.status === 'cancelled') fail(AnnotationErrorCode.TaskNotOpen, `task ${s.taskId} was cancelled (${s.cancelReason})`);
+      if (s.status === 'final') fail(AnnotationErrorCode.TaskNotOpen, `item ${s.itemId} already has a final answer`);
+      const answer = validateAnswer(command.rules, command.answer);
+      return [{ type: 'ItemImported', data: { taskId: s.taskId, projectId: s.projectId, answer, format: command.format, importId: command.importId } }];
+    }
+    case 'CancelTask': {
+      const s = existing(state);
+      // A final item stays final (it is left out when sets are published); cancelling twice is a no-op.
+      if (s.status === 'final' || s.status === 'cancelled') return [];
+      return [{ type: 'TaskCancelled', data: { taskId: s.taskId, projectId: s.projectId, reason: command.reason } }];
+    }
+    default: {
+      const never: never = command;
+      throw new Error(`unhandled command ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function evolveTask(state: TaskState, event: AnnotationTaskEvent): TaskState {
+  if (event.type === 'AnnotationTaskCreated') {
+    return { ...event.data, status: 'open', assignments: [], sawAnswers: [], final: null, cancelReason: null };
+  }
+  if (state.status === 'none') return state;
+  const update = (id: string, patch: Partial<AssignmentState>) => state.assignments.map((a) => (a.assignmentId === id ? { ...a, ...patch } : a));
+  const saw = (who: string) => (state.sawAnswers.includes(who) ? state.sawAnswers : [...state.sawAnswers, who]);
+  switch (event.type) {
+    case 'TaskAssigned':
+      return {
+        ...state,
+        assignments: [...state.assignments, { assignmentId: event.data.assignmentId, annotatorId: event.data.annotatorId, status: 'assigned', answer: null, reviewerId: null }],
+      };
+    case 'AnnotationSubmitted':
+      return { ...state, assignments: update(event.data.assignmentId, { status: 'submitted', answer: event.data.answer }) };
+    case 'AnnotationReviewed':
+      return {
+        ...state,
+        sawAnswers: saw(event.data.reviewerId),
+        assignments: update(event.data.assignmentId, { status: event.data.verdict, reviewerId: event.data.reviewerId }),
+      };
+    case 'ItemAccepted':
+      return { ...state, status: 'final', final: event.data.answer };
+    case 'ItemSentToAdjudication':
+      return { ...state, status: 'adjudication' };
+    case 'ItemAdjudicated':
+      return { ...state, status: 'final', final: event.data.answer, sawAnswers: saw(event.data.adjudicatorId) };
+    case 'ItemImported':
+      return { ...state, status: 'final', final: event.data.answer };
+    case 'TaskCancelled':
+      return { ...state, status: 'cancelled', cancelReason: event.data.reason };
+  }
+}
+
+/**
+ * What an annotator is shown: the item, its context and their own annotation, never anyone
+ * else's answer (blind annotation). Undefined when the task is not theirs.
+ */
+export function annotatorView(state: TaskState, annotatorId: string) {
+  if (state.status === 'none') return undefined;
+  const mine = state.assignments.find((a) => a.annotatorId === annotatorId);
+  if (!mine) return undefined;
+  return {
+    taskId: state.taskId,
+    projectId: state.projectId,
+    itemId: state.itemId,
+    imageKey: state.imageKey,
+    reportAssetId: state.reportAssetId,
+    reportKey: state.reportKey,
+    assignmentId: mine.assignmentId,
+    status: mine.status,
+    answer: mine.answer,
+  };
+}

@@ -1,0 +1,237 @@
+import type { Answer, AnnotationTaskEvent } from '@trellis/contracts';
+import { deciderSpec } from '@trellis/testing';
+import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
+import type { ProjectRules } from '../projects/project-rules';
+import { annotatorView, decideTask, evolveTask, initialTaskState, TaskCommand, TaskState } from './task.decider';
+
+const spec = deciderSpec<TaskState, TaskCommand, AnnotationTaskEvent>({ decide: decideTask, evolve: evolveTask, initialState: initialTaskState });
+
+const taskId = '01930000-0000-7000-8000-000000000001';
+const projectId = '01930000-0000-7000-8000-0000000000aa';
+const itemId = '01930000-0000-7000-8000-0000000000b1';
+const subjectId = '01930000-0000-7000-8000-0000000000c1';
+const asg = (n: number) => `01930000-0000-7000-8000-00000000010${n}`;
+
+const caption: ProjectRules = { taskType: 'caption', labels: [], annotationsPerItem: 2, agreementThreshold: 0.5, maxTextLength: 40 };
+const labels: ProjectRules = { taskType: 'classification', labels: ['normal', 'abnormal'], annotationsPerItem: 2, agreementThreshold: 1, maxTextLength: 40 };
+const vqa: ProjectRules = { ...caption, taskType: 'vqa', annotationsPerItem: 1 };
+
+/** Builder for the events of one task, the one style used in these specs. */
+class TaskEvents {
+  static created(): AnnotationTaskEvent {
+    return { type: 'AnnotationTaskCreated', data: { taskId, projectId, itemId, subjectId, imageKey: 'curated/img.png', reportAssetId: null, reportKey: null } };
+  }
+  static assigned(n: number, annotatorId: string): AnnotationTaskEvent {
+    return { type: 'TaskAssigned', data: { taskId, projectId, assignmentId: asg(n), annotatorId } };
+  }
+  static submitted(n: number, annotatorId: string, answer: Answer): AnnotationTaskEvent {
+    return { type: 'AnnotationSubmitted', data: { taskId, projectId, assignmentId: asg(n), annotatorId, answer } };
+  }
+  static reviewed(n: number, reviewerId: string, verdict: 'accepted' | 'rejected', reason: string | null = null): AnnotationTaskEvent {
+    return { type: 'AnnotationReviewed', data: { taskId, projectId, assignmentId: asg(n), reviewerId, verdict, reason } };
+  }
+}
+const E = TaskEvents;
+const cap = (caption: string) => ({ kind: 'caption' as const, caption });
+const lab = (label: string) => ({ kind: 'classification' as const, label });
+
+const code = (expected: AnnotationErrorCode, message?: RegExp) => (err: unknown) => {
+  expect(err).toBeInstanceOf(AnnotationException);
+  expect((err as AnnotationException).code).toBe(expected);
+  if (message) expect((err as Error).message).toMatch(message);
+};
+
+describe('decideTask', () => {
+  describe('AssignTask', () => {
+    it('assigns an open task to an annotator', () => {
+      spec.given([E.created()]).when({ type: 'AssignTask', assignmentId: asg(1), annotatorId: 'ann-1', rules: caption }).then([E.assigned(1, 'ann-1')]);
+    });
+
+    it('never gives the same item to an annotator twice, not even after their annotation was rejected', () => {
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'too short')])
+        .when({ type: 'AssignTask', assignmentId: asg(2), annotatorId: 'ann-1', rules: caption })
+        .thenThrows(code(AnnotationErrorCode.AlreadyAnnotated, /ann-1 has already had item/));
+    });
+
+    it('keeps annotation blind: someone who reviewed the item (and saw its answers) cannot annotate it', () => {
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'wrong')])
+        .when({ type: 'AssignTask', assignmentId: asg(2), annotatorId: 'rev-1', rules: caption })
+        .thenThrows(code(AnnotationErrorCode.NotBlind));
+    });
+
+    it('hands out no more slots than annotations per item, and reopens the slot of a rejected annotation', () => {
+      const two = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2')];
+      spec.given(two).when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-3', rules: caption }).thenThrows(code(AnnotationErrorCode.TaskFull));
+      spec
+        .given([...two, E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'wrong')])
+        .when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-3', rules: caption })
+        .then([E.assigned(3, 'ann-3')]);
+    });
+
+    it('refuses a task that does not exist or was cancelled', () => {
+      spec.given([]).when({ type: 'AssignTask', assignmentId: asg(1), annotatorId: 'ann-1', rules: caption }).thenThrows(code(AnnotationErrorCode.TaskNotFound));
+      spec
+        .given([E.created(), { type: 'TaskCancelled', data: { taskId, projectId, reason: 'consent-withdrawn:human-annotation' } }])
+        .when({ type: 'AssignTask', assignmentId: asg(1), annotatorId: 'ann-1', rules: caption })
+        .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /cancelled \(consent-withdrawn:human-annotation\)/));
+    });
+  });
+
+  describe('SubmitAnnotation', () => {
+    const assigned = [E.created(), E.assigned(1, 'ann-1')];
+
+    it('records a valid caption, trimmed, with its annotator', () => {
+      spec.given(assigned).when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: '  a dog on grass ' }, rules: caption }).then([E.submitted(1, 'ann-1', cap('a dog on grass'))]);
+    });
+
+    it('refuses an empty caption and one over the length limit, naming the field', () => {
+      spec.given(assigned).when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: '   ' }, rules: caption }).thenThrows((err) => {
+        code(AnnotationErrorCode.InvalidAnswer, /answer.caption: must not be empty/)(err);
+        expect((err as AnnotationException).fields).toEqual(['answer.caption']);
+      });
+      spec
+        .given(assigned)
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'x'.repeat(41) }, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.InvalidAnswer, /at most 40 characters, got 41/));
+    });
+
+    it('refuses a label outside the label set and a question without an answer', () => {
+      spec
+        .given(assigned)
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { label: 'unsure' }, rules: labels })
+        .thenThrows(code(AnnotationErrorCode.InvalidAnswer, /answer.label: "unsure" is not in the label set \(normal, abnormal\)/));
+      spec
+        .given(assigned)
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { pairs: [{ question: 'what organ?' }] }, rules: vqa })
+        .thenThrows(code(AnnotationErrorCode.InvalidAnswer, /answer.pairs.0.answer: must be a string/));
+    });
+
+    it('refuses a task that is not yours, and a second submission', () => {
+      spec.given(assigned).when({ type: 'SubmitAnnotation', annotatorId: 'ann-2', answer: { caption: 'a dog' }, rules: caption }).thenThrows(code(AnnotationErrorCode.NotYourTask));
+      spec
+        .given([...assigned, E.submitted(1, 'ann-1', cap('a dog'))])
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'a cat' }, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.AlreadySubmitted));
+    });
+  });
+
+  describe('ReviewAnnotation', () => {
+    const submittedBoth = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', cap('a small dog on grass')), E.submitted(2, 'ann-2', cap('a dog on the grass'))];
+
+    it('refuses a reviewer who annotated the item: nobody reviews their own work', () => {
+      spec
+        .given(submittedBoth)
+        .when({ type: 'ReviewAnnotation', assignmentId: asg(1), reviewerId: 'ann-1', verdict: 'accepted', reason: null, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.SelfReview));
+      spec
+        .given(submittedBoth)
+        .when({ type: 'ReviewAnnotation', assignmentId: asg(1), reviewerId: 'ann-2', verdict: 'accepted', reason: null, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.SelfReview));
+    });
+
+    it('requires a reason to reject', () => {
+      spec
+        .given(submittedBoth)
+        .when({ type: 'ReviewAnnotation', assignmentId: asg(1), reviewerId: 'rev-1', verdict: 'rejected', reason: ' ', rules: caption })
+        .thenThrows(code(AnnotationErrorCode.InvalidRequest, /needs a reason/));
+    });
+
+    it('accepts the item with the medoid answer when the last required acceptance agrees above the threshold', () => {
+      // token F1 of "small dog on grass" vs "dog on grass" = 2*(1*0.75)/(1.75) = 0.857 >= 0.5
+      spec
+        .given([...submittedBoth, E.reviewed(1, 'rev-1', 'accepted')])
+        .when({ type: 'ReviewAnnotation', assignmentId: asg(2), reviewerId: 'rev-1', verdict: 'accepted', reason: null, rules: caption })
+        .then([
+          E.reviewed(2, 'rev-1', 'accepted'),
+          { type: 'ItemAccepted', data: { taskId, projectId, answer: cap('a small dog on grass'), agreement: 0.857143, assignmentIds: [asg(1), asg(2)] } },
+        ]);
+    });
+
+    it('sends the item to adjudication when the accepted answers miss the threshold', () => {
+      const split = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', lab('normal')), E.submitted(2, 'ann-2', lab('abnormal')), E.reviewed(1, 'rev-1', 'accepted')];
+      spec
+        .given(split)
+        .when({ type: 'ReviewAnnotation', assignmentId: asg(2), reviewerId: 'rev-2', verdict: 'accepted', reason: null, rules: labels })
+        .then([E.reviewed(2, 'rev-2', 'accepted'), { type: 'ItemSentToAdjudication', data: { taskId, projectId, agreement: 0, threshold: 1 } }]);
+    });
+
+    it('refuses to review an annotation twice or one not yet submitted', () => {
+      spec
+        .given([...submittedBoth, E.reviewed(1, 'rev-1', 'rejected', 'off topic')])
+        .when({ type: 'ReviewAnnotation', assignmentId: asg(1), reviewerId: 'rev-2', verdict: 'accepted', reason: null, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.AlreadyReviewed));
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1')])
+        .when({ type: 'ReviewAnnotation', assignmentId: asg(1), reviewerId: 'rev-1', verdict: 'accepted', reason: null, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /not been submitted/));
+    });
+  });
+
+  describe('AdjudicateItem', () => {
+    const inAdjudication = [
+      E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', lab('normal')), E.submitted(2, 'ann-2', lab('abnormal')),
+      E.reviewed(1, 'rev-1', 'accepted'), E.reviewed(2, 'rev-1', 'accepted'),
+      { type: 'ItemSentToAdjudication', data: { taskId, projectId, agreement: 0, threshold: 1 } } as AnnotationTaskEvent,
+    ];
+
+    it('lets a reviewer choose one of the accepted answers', () => {
+      spec
+        .given(inAdjudication)
+        .when({ type: 'AdjudicateItem', adjudicatorId: 'rev-2', chosenAssignmentId: asg(2), answer: undefined, rules: labels })
+        .then([{ type: 'ItemAdjudicated', data: { taskId, projectId, adjudicatorId: 'rev-2', answer: lab('abnormal'), chosenAssignmentId: asg(2) } }]);
+    });
+
+    it('lets a reviewer write the final answer, validated like any answer', () => {
+      spec
+        .given(inAdjudication)
+        .when({ type: 'AdjudicateItem', adjudicatorId: 'rev-2', chosenAssignmentId: null, answer: { label: 'normal' }, rules: labels })
+        .then([{ type: 'ItemAdjudicated', data: { taskId, projectId, adjudicatorId: 'rev-2', answer: lab('normal'), chosenAssignmentId: null } }]);
+      spec
+        .given(inAdjudication)
+        .when({ type: 'AdjudicateItem', adjudicatorId: 'rev-2', chosenAssignmentId: null, answer: { label: 'maybe' }, rules: labels })
+        .thenThrows(code(AnnotationErrorCode.InvalidAnswer));
+    });
+
+    it('refuses an annotator of the item and an item not in adjudication', () => {
+      spec
+        .given(inAdjudication)
+        .when({ type: 'AdjudicateItem', adjudicatorId: 'ann-1', chosenAssignmentId: asg(1), answer: undefined, rules: labels })
+        .thenThrows(code(AnnotationErrorCode.SelfReview));
+      spec
+        .given(inAdjudication.slice(0, -1))
+        .when({ type: 'AdjudicateItem', adjudicatorId: 'rev-2', chosenAssignmentId: asg(1), answer: undefined, rules: labels })
+        .thenThrows(code(AnnotationErrorCode.NotInAdjudication));
+    });
+  });
+
+  describe('CancelTask', () => {
+    it('cancels an open task with its reason, and is a no-op the second time or on a final item', () => {
+      const cancelled: AnnotationTaskEvent = { type: 'TaskCancelled', data: { taskId, projectId, reason: 'subject-erased' } };
+      spec.given([E.created(), E.assigned(1, 'ann-1')]).when({ type: 'CancelTask', reason: 'subject-erased' }).then([cancelled]);
+      spec.given([E.created(), cancelled]).when({ type: 'CancelTask', reason: 'subject-erased' }).then([]);
+      spec
+        .given([E.created(), { type: 'ItemImported', data: { taskId, projectId, answer: cap('x'), format: 'jsonl', importId: asg(9) } }])
+        .when({ type: 'CancelTask', reason: 'subject-erased' })
+        .then([]);
+    });
+
+    it('stops a cancelled task from taking submissions', () => {
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1'), { type: 'TaskCancelled', data: { taskId, projectId, reason: 'consent-withdrawn:model-training' } }])
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'a dog' }, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /cancelled/));
+    });
+  });
+});
+
+describe('annotatorView', () => {
+  it("shows an annotator their own annotation and never another annotator's answer (blind)", () => {
+    const state = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', cap('a secret caption'))].reduce(evolveTask, initialTaskState);
+    const view = annotatorView(state, 'ann-2');
+    expect(view).toMatchObject({ taskId, assignmentId: asg(2), status: 'assigned', answer: null });
+    expect(JSON.stringify(view)).not.toContain('secret');
+    expect(annotatorView(state, 'ann-3')).toBeUndefined();
+  });
+});

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SeededRandom } from './seeded-random';
-import './tf-gradients';
+// tfjs-core's CommonJS bundle has no gradients; the backend module registers them.
+import '../backend/tfjs-registrations';
 
 /**
  * What LoRA / QLoRA wrappers and plain linears have in common, so a model can call any of

@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+function checkLastDim(kind: string, name: string, x: tf.Tensor, size: number): void {
+  const last = x.shape[x.shape.length - 1];
+  if (last !== size) {
+    throw new Error(`${kind} ${name}: input last dimension is ${last} (shape [${x.shape.join(', ')}]), expected ${size}`);
+  }
+}
+
+/**
+ * Root-mean-square norm as in Hugging Face MistralRMSNorm / LlamaRMSNorm:
+ * x · rsqrt(mean(x², -1) + eps) · w, computed in float32 (HF upcasts to float32 too).
+ * Weight starts at ones.
+ */
+export class RmsNorm {
+  readonly weight: tf.Variable;
+
+  constructor(
+    readonly name: string,
+    readonly size: number,
+    readonly eps: number,
+  ) {
+    if (!(eps > 0)) throw new Error(`RmsNorm ${name}: eps must be > 0, got ${eps}`);
+    const ones = tf.ones([size]);
+    this.weight = tf.variable(ones, true);
+    ones.dispose();
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    checkLastDim('RmsNorm', this.name, x, this.size);
+    return tf.tidy(() => {
+      const x32 = tf.cast(x, 'float32');
+      const variance = tf.mean(tf.square(x32), -1, true);
+      return tf.mul(tf.mul(x32, tf.rsqrt(tf.add(variance, this.eps))), this.weight);
+    });
+  }
+}
+
+/** LayerNorm over the last dimension (torch.nn.LayerNorm): (x - μ)/√(σ² + eps)·w + b, biased σ². */
+export class LayerNorm {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(
+    readonly name: string,
+    readonly size: number,
+    readonly eps: number,
+  ) {
+    if (!(eps > 0)) throw new Error(`LayerNorm ${name}: eps must be > 0, got ${eps}`);
+    const ones = tf.ones([size]);
+    const zeros = tf.zeros([size]);
+    this.weight = tf.variable(ones, true);
+    this.bias = tf.variable(zeros, true);
+    ones.dispose();
+    zeros.dispose();
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    checkLastDim('LayerNorm', this.name, x, this.size);
+    return tf.tidy(() => {
+      const mean = tf.mean(x, -1, true);
+      const centered = tf.sub(x, mean);
+      const variance = tf.mean(tf.square(centered), -1, true);
+      return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias);
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Rotary position embeddings in the Hugging Face Llama/Mistral convention (not the
+ * interleaved GPT-J one): inv_freq[i] = 1/θ^(2i/d), angles = position ⊗ inv_freq,
+ * cos/sin = [cos(angles), cos(angles)] (the two halves concatenated), and
+ * x' = x·cos + rotate_half(x)·sin with rotate_half([x1, x2]) = [-x2, x1].
+ * Checkpoints converted by HF permute q/k weights into this layout, so loading them needs it.
+ */
+export class RotaryEmbedding {
+  readonly invFreq: Float64Array;
+
+  constructor(
+    readonly headDim: number,
+    readonly theta: number,
+  ) {
+    if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
+      throw new Error(`RotaryEmbedding: headDim must be a positive even integer, got ${headDim}`);
+    }
+    if (!(theta > 0)) throw new Error(`RotaryEmbedding: theta must be > 0, got ${theta}`);
+    const half = headDim / 2;
+    this.invFreq = new Float64Array(half);
+    // HF computes inv_freq in float32: 1 / θ^(arange(0, d, 2) / d).
+    for (let i = 0; i < half; i++) this.invFreq[i] = Math.fround(1 / Math.pow(theta, (2 * i) / headDim));
+  }
+
+  /** cos and sin tables [length, headDim] for positions offset .. offset+length-1 (offset = KV-cache length). */
+  cosSin(length: number, offset = 0): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+    const d = this.headDim;
+    const half = d / 2;
+    const cos = new Float32Array(length * d);
+    const sin = new Float32Array(length * d);
+    for (let t = 0; t < length; t++) {
+      const position = offset + t;
+      for (let i = 0; i < half; i++) {
+        const angle = Math.fround(position * this.invFreq[i]);
+        const c = Math.cos(angle);
+        const s = Math.sin(angle);
+        cos[t * d + i] = c;
+        cos[t * d + half + i] = c;
+        sin[t * d + i] = s;
+        sin[t * d + half + i] = s;
+      }
+    }
+    return { cos: tf.tensor2d(cos, [length, d]), sin: tf.tensor2d(sin, [length, d]) };
+  }
+}
+
+/** rotate_half: [x1, x2] -> [-x2, x1] over the last dimension. */
+export function rotateHalf(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const [x1, x2] = tf.split(x, 2, -1);
+    return tf.concat([tf.neg(x2), x1], -1);
+  });
+}
+
+/** Applies the rotation to x [..., T, headDim] with cos/sin [T, headDim] (broadcast over leading dims). */
+export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin)));
+}

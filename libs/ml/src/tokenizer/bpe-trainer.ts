@@ -1,0 +1,105 @@
+import { TokenizerErrorCode, TokenizerException } from './tokenizer.exception';
+
+export interface BpeTrainingResult {
+  /** token -> id: special tokens first, then the alphabet by code point, then merges in order. */
+  vocab: Map<string, number>;
+  merges: [string, string][];
+}
+
+/**
+ * Byte-pair-encoding training as Hugging Face tokenizers' BpeTrainer does it, so the same
+ * corpus gives the same vocabulary and merges: each step merges the most frequent adjacent
+ * pair (counted over words weighted by their frequency); ties go to the pair whose
+ * (left id, right id) is smallest, ids being assigned in creation order; training stops when
+ * the vocabulary (special tokens included) reaches vocabSize, or the best pair occurs fewer
+ * than minFrequency times.
+ */
+export function trainBpe(
+  wordCounts: Map<string, number>,
+  options: { vocabSize: number; specialTokens: string[]; minFrequency: number; initialAlphabet: Iterable<string> },
+): BpeTrainingResult {
+  const vocab = new Map<string, number>();
+  const idToToken: string[] = [];
+  const add = (t: string): number => {
+    let id = vocab.get(t);
+    if (id === undefined) {
+      id = idToToken.length;
+      vocab.set(t, id);
+      idToToken.push(t);
+    }
+    return id;
+  };
+  for (const t of options.specialTokens) add(t);
+  const alphabet = new Set<string>(options.initialAlphabet);
+  for (const w of wordCounts.keys()) for (const c of w) alphabet.add(c);
+  for (const c of [...alphabet].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!)) add(c);
+  if (vocab.size > options.vocabSize) {
+    throw new TokenizerException(
+      TokenizerErrorCode.InvalidTrainingOptions,
+      `vocabSize ${options.vocabSize} is smaller than the special tokens plus the alphabet (${vocab.size})`,
+      ['vocabSize'],
+    );
+  }
+
+  const words: number[][] = [];
+  const counts: number[] = [];
+  for (const [w, c] of wordCounts) {
+    words.push([...w].map((ch) => vocab.get(ch)!));
+    counts.push(c);
+  }
+  // pair key = left * 2^21 + right, safe while ids stay below 2^21 (2M tokens)
+  const KEY = 2 ** 21;
+  const pairCounts = new Map<number, number>();
+  const where = new Map<number, Set<number>>();
+  const bump = (key: number, by: number, wi: number) => {
+    pairCounts.set(key, (pairCounts.get(key) ?? 0) + by);
+    if (by > 0) {
+      let s = where.get(key);
+      if (!s) where.set(key, (s = new Set()));
+      s.add(wi);
+    }
+  };
+  words.forEach((w, wi) => {
+    for (let i = 0; i + 1 < w.length; i++) bump(w[i] * KEY + w[i + 1], counts[wi], wi);
+  });
+
+  const merges: [string, string][] = [];
+  while (vocab.size < options.vocabSize) {
+    let best = -1;
+    let bestCount = 0;
+    for (const [key, c] of pairCounts) {
+      if (c > bestCount || (c === bestCount && c > 0 && key < best)) {
+        best = key;
+        bestCount = c;
+      }
+    }
+    if (best < 0 || bestCount < 1 || bestCount < options.minFrequency) break;
+    const left = Math.floor(best / KEY);
+    const right = best % KEY;
+    const newId = add(idToToken[left] + idToToken[right]);
+    merges.push([idToToken[left], idToToken[right]]);
+    for (const wi of where.get(best) ?? []) {
+      const w = words[wi];
+      const c = counts[wi];
+      let changed = false;
+      for (let i = 0; i + 1 < w.length; i++) {
+        if (w[i] !== left || w[i + 1] !== right) continue;
+        if (i > 0) {
+          bump(w[i - 1] * KEY + left, -c, wi);
+          bump(w[i - 1] * KEY + newId, c, wi);
+        }
+        if (i + 2 < w.length) {
+          bump(right * KEY + w[i + 2], -c, wi);
+          bump(newId * KEY + w[i + 2], c, wi);
+        }
+        bump(best, -c, wi);
+        w.splice(i, 2, newId);
+        changed = true;
+      }
+      void changed;
+    }
+    pairCounts.delete(best);
+    where.delete(best);
+  }
+  return { vocab, merges };
+}

@@ -1,2 +1,3 @@
 export * from './layers';
 export * from './backend';
+export * from './tokenizer';

@@ -1,0 +1,47 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createObjectStorageFromEnv } from './object-storage.factory';
+import { describeObjectStorageBehaviour } from './object-storage.behaviour';
+import { S3ObjectStorage } from './s3-object-storage';
+
+/** Against the real S3 server the int-tier set-up starts (SeaweedFS), in buckets of this run. */
+async function openS3Harness() {
+  if (!process.env.S3_ENDPOINT) throw new Error('S3_ENDPOINT is not set: run through `npm run test:int`');
+  const bucketPrefix = `trellis-test-${randomBytes(4).toString('hex')}-`;
+  const storage = createObjectStorageFromEnv({ ...process.env, S3_BUCKET_PREFIX: bucketPrefix }) as S3ObjectStorage;
+  expect(storage).toBeInstanceOf(S3ObjectStorage);
+  await storage.init();
+  return {
+    storage,
+    fetchUrl: (link: string) => link,
+    plantTemporaryUpload: async (area: 'raw' | 'curated' | 'artifacts') => {
+      const key = `tmp/${randomUUID()}`;
+      await storage.client.putObject(storage.config.buckets[area], key, Buffer.from('partial'));
+      return key;
+    },
+    close: async () => {
+      // Leave the server as we found it: empty and remove this run's buckets.
+      for (const bucket of Object.values(storage.config.buckets)) {
+        const names: string[] = [];
+        for await (const o of storage.client.listObjectsV2(bucket, '', true)) if (o.name) names.push(o.name);
+        if (names.length) await storage.client.removeObjects(bucket, names);
+        await storage.client.removeBucket(bucket);
+      }
+    },
+  };
+}
+
+describe(S3ObjectStorage.name, () => {
+  describeObjectStorageBehaviour(openS3Harness);
+
+  describe('init', () => {
+    it('creates the bucket of every area when missing', async () => {
+      const h = await openS3Harness();
+      try {
+        for (const bucket of Object.values(h.storage.config.buckets)) expect(await h.storage.client.bucketExists(bucket)).toBe(true);
+        expect(Object.values(h.storage.config.buckets).every((b) => b.startsWith('trellis-test-'))).toBe(true);
+      } finally {
+        await h.close();
+      }
+    });
+  });
+});

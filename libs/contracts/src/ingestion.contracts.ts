@@ -86,6 +86,9 @@ export const AssetIngestedV1 = z
         /** Images only: the 224x224 PNG the model's preprocessing expects. */
         derivative: storageKey.nullable(),
         derivativeSha256: sha256.nullable(),
+        /** DICOM only: the de-identified DICOM file itself (`curated` is its PNG rendering). Optional: added after v1 shipped. */
+        deidentified: storageKey.nullable().optional(),
+        deidentifiedSha256: sha256.nullable().optional(),
       })
       .strict(),
     deidentification: DeidentificationRecordV1,

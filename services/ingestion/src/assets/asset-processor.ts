@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import type { AssetKind, DeidentificationRecord } from '@trellis/contracts';
+import {
+  AssetValidationError,
+  decodeImage,
+  deidentifyDicom,
+  detectMimeType,
+  encodePng,
+  extractReportText,
+  probeImage,
+  redactReport,
+  resizeForModel,
+} from './processing';
+
+/** The types an asset may be declared as, and the kind each one is. */
+export const ASSET_MIME_TYPES: Record<string, AssetKind> = {
+  'image/png': 'image',
+  'image/jpeg': 'image',
+  'application/dicom': 'image',
+  'text/plain': 'report',
+  'application/fhir+json': 'report',
+};
+
+export const MODEL_INPUT_SIZE = 224;
+
+export interface ProcessingLimits {
+  maxBytes: number;
+  maxPixels: number;
+  dicomUidKey: string;
+}
+
+export interface ProcessedAsset {
+  kind: AssetKind;
+  mimeType: string;
+  width: number | null;
+  height: number | null;
+  /** The de-identified/normalized form training reads: PNG for images, redacted UTF-8 text for reports. */
+  curated: { bytes: Buffer; contentType: string };
+  /** Images: the 224x224 PNG the model's preprocessing expects. */
+  derivative: Buffer | null;
+  /** DICOM: the de-identified DICOM itself, kept beside its rendering. */
+  deidentifiedDicom: Buffer | null;
+  deidentification: DeidentificationRecord;
+}
+
+export const sha256Hex = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Runs the validation, decoding, de-identification and redaction functions of processing/ on one
+ * upload. Throws AssetValidationError with a reason code for anything it refuses; never logs or
+ * returns the content it refused.
+ */
+export function processAsset(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: { pseudonym: string; knownNames: string[] }): ProcessedAsset {
+  const kind = ASSET_MIME_TYPES[declaredMimeType];
+  if (!kind) {
+    throw new AssetValidationError('UNSUPPORTED_TYPE', `declared type ${JSON.stringify(declaredMimeType)} is not one of ${Object.keys(ASSET_MIME_TYPES).join(', ')}`);
+  }
+  if (bytes.length === 0) throw new AssetValidationError('EMPTY_FILE', 'the file is empty');
+  if (bytes.length > limits.maxBytes) throw new AssetValidationError('TOO_LARGE', `the file is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
+
+  if (declaredMimeType === 'application/dicom') {
+    const detected = detectMimeType(bytes);
+    if (detected !== 'application/dicom') {
+      throw new AssetValidationError('WRONG_MAGIC', `declared application/dicom but the bytes are ${detected ?? 'not a known type'} (no DICM preamble)`);
+    }
+    const d = deidentifyDicom(bytes, { uidKey: limits.dicomUidKey, pseudonym: subject.pseudonym });
+    if (d.width * d.height > limits.maxPixels) {
+      throw new AssetValidationError('TOO_MANY_PIXELS', `the image is ${d.width}x${d.height}; the limit is ${limits.maxPixels} pixels`);
+    }
+    return {
+      kind,
+      mimeType: declaredMimeType,
+      width: d.width,
+      height: d.height,
+      curated: { bytes: encodePng(d.rgb, d.width, d.height), contentType: 'image/png' },
+      derivative: encodePng(resizeForModel(d.rgb, d.width, d.height, MODEL_INPUT_SIZE), MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+      deidentifiedDicom: Buffer.from(d.dicom),
+      deidentification: d.record,
+    };
+  }
+
+  if (kind === 'image') {
+    // The header is checked against the limits before anything is decoded (decompression bombs).
+    const probe = probeImage(bytes, declaredMimeType, { maxBytes: limits.maxBytes, maxPixels: limits.maxPixels });
+    const image = decodeImage(bytes, probe.mimeType);
+    return {
+      kind,
+      mimeType: probe.mimeType,
+      width: image.width,
+      height: image.height,
+      // Re-encoding drops every ancillary chunk and EXIF/comment segment a file may carry.
+      curated: { bytes: encodePng(image.rgb, image.width, image.height), contentType: 'image/png' },
+      derivative: encodePng(resizeForModel(image.rgb, image.width, image.height, MODEL_INPUT_SIZE), MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+      deidentifiedDicom: null,
+      deidentification: { method: 'none', options: ['re-encoded-without-metadata'], summary: {} },
+    };
+  }
+
+  const text = extractReportText(bytes, declaredMimeType as 'text/plain' | 'application/fhir+json');
+  const redacted = redactReport(text, { knownNames: subject.knownNames });
+  return {
+    kind,
+    mimeType: declaredMimeType,
+    width: null,
+    height: null,
+    curated: { bytes: Buffer.from(redacted.text, 'utf8'), contentType: 'text/plain; charset=utf-8' },
+    derivative: null,
+    deidentifiedDicom: null,
+    deidentification: { method: 'hipaa-safe-harbor', options: [], summary: redacted.summary },
+  };
+}

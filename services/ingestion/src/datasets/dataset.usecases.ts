@@ -1,0 +1,191 @@
+import { DataSource } from 'typeorm';
+import { v4 as uuidv4 } from 'uuid';
+import { z } from 'zod';
+import { Actor, DatasetManifest, DatasetManifestV1, DatasetMember, INGESTION_LOG } from '@trellis/contracts';
+import { withTransaction } from '@trellis/common';
+import { PostgresEventStore } from '@trellis/event-store';
+import type { ObjectStorage } from '@trellis/storage';
+import { sha256Hex } from '../assets/asset-processor';
+import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
+import { IngestionReadModels } from '../read-models/ingestion-read-models';
+import { isUuid } from '../subjects/subject.store';
+import { DatasetCommand, DatasetEvent, datasetStream, decideDataset, DatasetState, evolveDataset, initialDatasetState } from './dataset.decider';
+import { diffManifests, manifestBytes, membersRoot, sortMembers, VersionDiff } from './dataset-manifest';
+
+export const CreateDatasetRequest = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const AddAssetsRequest = z.object({ assetIds: z.array(z.string().uuid()).min(1).max(10_000) }).strict();
+
+export interface DatasetView {
+  datasetId: string;
+  name: string;
+  createdAt: string;
+  latestVersion: number;
+  memberCount: number;
+  versions: { version: number; merkleRoot: string; memberCount: number; manifestKey: string; manifestSha256: string; publishedAt: string }[];
+}
+
+export interface PublishedVersion {
+  datasetId: string;
+  version: number;
+  merkleRoot: string;
+  memberCount: number;
+  manifest: { area: 'artifacts'; key: string; sha256: string };
+  /** Members whose subject was erased since they were added: left out of the version. */
+  excludedErased: string[];
+}
+
+export class DatasetUseCases {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly store: PostgresEventStore,
+    private readonly storage: ObjectStorage,
+    private readonly readModels: IngestionReadModels,
+    private readonly newId: () => string = uuidv4,
+  ) {}
+
+  async create(input: unknown, actor: Actor): Promise<{ datasetId: string; name: string }> {
+    const parsed = CreateDatasetRequest.safeParse(input);
+    if (!parsed.success) throw invalidRequest('dataset', parsed.error.issues);
+    const taken = await this.dataSource.query('SELECT dataset_id FROM ingestion_datasets WHERE name = $1', [parsed.data.name]);
+    if (taken.length > 0) throw new IngestionException(IngestionErrorCode.DatasetNameTaken, `a dataset named ${JSON.stringify(parsed.data.name)} exists (${taken[0].dataset_id})`);
+    const datasetId = this.newId();
+    try {
+      await this.decideAndAppend(datasetId, { type: 'CreateDataset', datasetId, name: parsed.data.name }, actor);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') {
+        throw new IngestionException(IngestionErrorCode.DatasetNameTaken, `a dataset named ${JSON.stringify(parsed.data.name)} exists`);
+      }
+      throw err;
+    }
+    return { datasetId, name: parsed.data.name };
+  }
+
+  /** By id or by name. */
+  async resolve(ref: string): Promise<string> {
+    const rows = await this.dataSource.query(
+      isUuid(ref) ? 'SELECT dataset_id FROM ingestion_datasets WHERE dataset_id = $1' : 'SELECT dataset_id FROM ingestion_datasets WHERE name = $1',
+      [ref],
+    );
+    if (rows.length === 0) throw new IngestionException(IngestionErrorCode.DatasetNotFound, `no dataset ${JSON.stringify(ref)}`);
+    return rows[0].dataset_id;
+  }
+
+  async get(ref: string): Promise<DatasetView> {
+    const datasetId = await this.resolve(ref);
+    const [d] = await this.dataSource.query('SELECT * FROM ingestion_datasets WHERE dataset_id = $1', [datasetId]);
+    const [{ n }] = await this.dataSource.query('SELECT count(*)::int AS n FROM ingestion_dataset_members WHERE dataset_id = $1', [datasetId]);
+    const versions = await this.dataSource.query('SELECT * FROM ingestion_dataset_versions WHERE dataset_id = $1 ORDER BY version', [datasetId]);
+    return {
+      datasetId,
+      name: d.name,
+      createdAt: d.created_at.toISOString(),
+      latestVersion: d.latest_version,
+      memberCount: n,
+      versions: versions.map((v: any) => ({
+        version: v.version,
+        merkleRoot: v.merkle_root,
+        memberCount: v.member_count,
+        manifestKey: v.manifest_key,
+        manifestSha256: v.manifest_sha256,
+        publishedAt: v.published_at.toISOString(),
+      })),
+    };
+  }
+
+  async addAssets(ref: string, input: unknown, actor: Actor): Promise<{ added: number }> {
+    const parsed = AddAssetsRequest.safeParse(input);
+    if (!parsed.success) throw invalidRequest('asset list', parsed.error.issues);
+    const datasetId = await this.resolve(ref);
+    const ids = parsed.data.assetIds.map((id) => id.toLowerCase());
+    const rows: { asset_id: string; status: 'ingested' | 'erased' }[] = await this.dataSource.query(
+      'SELECT asset_id, status FROM ingestion_assets WHERE asset_id = ANY($1::uuid[])',
+      [ids],
+    );
+    const status = new Map(rows.map((r) => [r.asset_id, r.status]));
+    const events = await this.decideAndAppend(datasetId, { type: 'AddAssets', datasetId, assets: ids.map((assetId) => ({ assetId, status: status.get(assetId) ?? null })) }, actor);
+    return { added: events.length };
+  }
+
+  async removeAsset(ref: string, assetId: string, actor: Actor): Promise<void> {
+    if (!isUuid(assetId)) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'asset id must be a UUID', ['assetId']);
+    const datasetId = await this.resolve(ref);
+    await this.decideAndAppend(datasetId, { type: 'RemoveAsset', datasetId, assetId: assetId.toLowerCase() }, actor);
+  }
+
+  /**
+   * Freezes the current member list: the manifest (canonical JSON, members sorted by assetId)
+   * goes to the artifacts area under its content address, the event carries its key, hash and
+   * the members' Merkle root. Members erased since they were added are left out.
+   */
+  async publish(ref: string, actor: Actor): Promise<PublishedVersion> {
+    const datasetId = await this.resolve(ref);
+    const { state, version } = await this.load(datasetId);
+    if (state.status === 'none') throw new IngestionException(IngestionErrorCode.DatasetNotFound, `no dataset ${datasetId}`);
+    const rows = await this.dataSource.query('SELECT * FROM ingestion_assets WHERE asset_id = ANY($1::uuid[])', [state.members]);
+    const live = rows.filter((r: any) => r.status === 'ingested');
+    const excludedErased = rows.filter((r: any) => r.status !== 'ingested').map((r: any) => r.asset_id as string).sort();
+    const members: DatasetMember[] = sortMembers(
+      live.map((r: any) => ({
+        assetId: r.asset_id,
+        subjectId: r.subject_id,
+        kind: r.kind,
+        mimeType: r.mime_type,
+        sha256: r.sha256,
+        curatedKey: r.curated_key,
+        curatedSha256: r.curated_sha256,
+        derivativeKey: r.derivative_key,
+        describesAssetId: r.describes_asset_id,
+      })),
+    );
+    const root = membersRoot(members);
+    const manifest: DatasetManifest = DatasetManifestV1.parse({ datasetId, name: state.name, version: state.version + 1, members, merkleRoot: root });
+    const bytes = manifestBytes(manifest);
+    const command: DatasetCommand = { type: 'PublishVersion', datasetId, memberCount: members.length, merkleRoot: root, manifest: { key: '', sha256: sha256Hex(bytes) } };
+    // Decide before writing the manifest, so a refused publish stores nothing.
+    decideDataset(state, command);
+    const stored = await this.storage.putBuffer('artifacts', bytes, { prefix: `datasets/${datasetId}/`, contentType: 'application/json' });
+    // A manifest without its event (a crash here) is harmless: it is content addressed and the
+    // next publish of the same members writes the very same object.
+    const [event] = await this.append(datasetId, version, decideDataset(state, { ...command, manifest: { key: stored.key, sha256: stored.sha256 } }), actor);
+    const data = event.data as { version: number };
+    return { datasetId, version: data.version, merkleRoot: root, memberCount: members.length, manifest: { area: 'artifacts', key: stored.key, sha256: stored.sha256 }, excludedErased };
+  }
+
+  async manifest(ref: string, version: number): Promise<DatasetManifest & { manifestKey: string; downloadUrl: string }> {
+    const datasetId = await this.resolve(ref);
+    const rows = await this.dataSource.query('SELECT * FROM ingestion_dataset_versions WHERE dataset_id = $1 AND version = $2', [datasetId, version]);
+    if (rows.length === 0) throw new IngestionException(IngestionErrorCode.VersionNotFound, `dataset ${datasetId} has no version ${version}`);
+    const bytes = await this.storage.getBuffer('artifacts', rows[0].manifest_key);
+    if (sha256Hex(bytes) !== rows[0].manifest_sha256) throw new Error(`manifest of ${datasetId} v${version} does not match its recorded hash`);
+    const manifest = DatasetManifestV1.parse(JSON.parse(bytes.toString('utf8')));
+    return { ...manifest, manifestKey: rows[0].manifest_key, downloadUrl: await this.storage.presignedGetUrl('artifacts', rows[0].manifest_key, 3600) };
+  }
+
+  async diff(ref: string, from: number, to: number): Promise<VersionDiff> {
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < 1) {
+      throw new IngestionException(IngestionErrorCode.InvalidRequest, 'from and to must be version numbers (1, 2, ...)', ['from', 'to']);
+    }
+    const [a, b] = await Promise.all([this.manifest(ref, from), this.manifest(ref, to)]);
+    return diffManifests(a, b);
+  }
+
+  private async load(datasetId: string): Promise<{ state: DatasetState; version: number }> {
+    const history = await this.store.readStream(INGESTION_LOG, datasetStream(datasetId));
+    return { state: history.reduce<DatasetState>((s, e) => evolveDataset(s, e as unknown as DatasetEvent), initialDatasetState), version: history.length };
+  }
+
+  private async decideAndAppend(datasetId: string, command: DatasetCommand, actor: Actor): Promise<DatasetEvent[]> {
+    const { state, version } = await this.load(datasetId);
+    const events = decideDataset(state, command);
+    if (events.length === 0) return events;
+    return this.append(datasetId, version, events, actor);
+  }
+
+  private async append(datasetId: string, version: number, events: DatasetEvent[], actor: Actor): Promise<DatasetEvent[]> {
+    await withTransaction(this.dataSource, async (tx) => {
+      const appended = await this.store.append(INGESTION_LOG, datasetStream(datasetId), events, { actor }, { expectedVersion: version === 0 ? 'no_stream' : version, queryRunner: tx });
+      await this.readModels.applyAll(appended.events, tx);
+    });
+    return events;
+  }
+}

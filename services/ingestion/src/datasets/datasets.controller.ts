@@ -1,0 +1,79 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { CurrentActor, Roles } from '@trellis/auth';
+import type { Actor } from '@trellis/contracts';
+import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
+import { DatasetUseCases } from './dataset.usecases';
+
+export class CreateDatasetDto {
+  @ApiProperty({ example: 'chest-xray-2026' }) name!: string;
+}
+export class AddAssetsDto {
+  @ApiProperty({ type: [String], format: 'uuid' }) assetIds!: string[];
+}
+
+const version = (raw: string, field: string): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new IngestionException(IngestionErrorCode.InvalidRequest, `${field} must be a version number (1, 2, ...)`, [field]);
+  return n;
+};
+
+@ApiTags('ingestion: datasets')
+@ApiBearerAuth()
+@Controller('ingestion/datasets')
+export class DatasetsController {
+  constructor(private readonly datasets: DatasetUseCases) {}
+
+  @Post()
+  @Roles('steward')
+  @ApiOperation({ summary: 'Create a dataset (names are unique)' })
+  @ApiBody({ type: CreateDatasetDto })
+  create(@Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.datasets.create(body, actor);
+  }
+
+  @Get(':ref')
+  @Roles('steward', 'auditor')
+  @ApiOperation({ summary: 'A dataset by id or name, with its published versions' })
+  get(@Param('ref') ref: string) {
+    return this.datasets.get(ref);
+  }
+
+  @Post(':ref/assets')
+  @HttpCode(200)
+  @Roles('steward')
+  @ApiOperation({ summary: 'Add ingested, non-erased assets (adding a member again is a no-op)' })
+  @ApiBody({ type: AddAssetsDto })
+  add(@Param('ref') ref: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.datasets.addAssets(ref, body, actor);
+  }
+
+  @Delete(':ref/assets/:assetId')
+  @HttpCode(204)
+  @Roles('steward')
+  @ApiOperation({ summary: 'Remove a member' })
+  async remove(@Param('ref') ref: string, @Param('assetId') assetId: string, @CurrentActor() actor: Actor): Promise<void> {
+    await this.datasets.removeAsset(ref, assetId, actor);
+  }
+
+  @Post(':ref/versions')
+  @Roles('steward')
+  @ApiOperation({ summary: 'Publish an immutable version: manifest in artifacts, RFC 6962 Merkle root over the members. Empty: 400; unchanged: 409' })
+  publish(@Param('ref') ref: string, @CurrentActor() actor: Actor) {
+    return this.datasets.publish(ref, actor);
+  }
+
+  @Get(':ref/versions/:version')
+  @Roles('steward', 'auditor')
+  @ApiOperation({ summary: "A version's manifest (verified against its recorded hash) and a time-limited download link" })
+  manifest(@Param('ref') ref: string, @Param('version') v: string) {
+    return this.datasets.manifest(ref, version(v, 'version'));
+  }
+
+  @Get(':ref/diff')
+  @Roles('steward', 'auditor')
+  @ApiOperation({ summary: 'Members added, removed and changed (by content hash) between two versions' })
+  diff(@Param('ref') ref: string, @Query('from') from: string, @Query('to') to: string) {
+    return this.datasets.diff(ref, version(from, 'from'), version(to, 'to'));
+  }
+}

@@ -1,0 +1,71 @@
+import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { Actor, INGESTION_LOG } from '@trellis/contracts';
+import { withTransaction } from '@trellis/common';
+import { PostgresEventStore } from '@trellis/event-store';
+import type { ObjectStorage, StorageArea } from '@trellis/storage';
+import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
+import { IngestionReadModels } from '../read-models/ingestion-read-models';
+import { assertRegistered, decideSubject, subjectStream } from '../subjects/subject.decider';
+import { SubjectIdentityRepository } from '../subjects/subject-identity.repository';
+import { isUuid, loadSubject } from '../subjects/subject.store';
+
+export const EraseSubjectRequest = z.object({ reason: z.enum(['gdpr-art17', 'consent-withdrawn']).default('gdpr-art17') }).strict();
+
+export interface ErasureReport {
+  subjectId: string;
+  reason: 'gdpr-art17' | 'consent-withdrawn';
+  assetCount: number;
+  blobsDeleted: number;
+}
+
+/**
+ * GDPR Art. 17 erasure (or a withdrawal that asks for deletion). Order matters:
+ * 1. the subject is marked `erasing` (committed): from then on no upload for them can commit;
+ * 2. every raw and curated blob under `subjects/<id>/` is deleted;
+ * 3. one transaction appends SubjectErased, deletes the identity row and marks the assets erased.
+ * Events hold only pseudonymous ids and hashes, so nothing in the log changes and the hash
+ * chain still verifies. A crash before 3 leaves the subject `erasing`; erasing again finishes.
+ */
+export class EraseSubjectUseCase {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly store: PostgresEventStore,
+    private readonly storage: ObjectStorage,
+    private readonly identities: SubjectIdentityRepository,
+    private readonly readModels: IngestionReadModels,
+  ) {}
+
+  async erase(subjectId: string, input: unknown, actor: Actor): Promise<ErasureReport> {
+    if (!isUuid(subjectId)) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'subject id must be a UUID', ['subjectId']);
+    const parsed = EraseSubjectRequest.safeParse(input ?? {});
+    if (!parsed.success) throw invalidRequest('erasure', parsed.error.issues);
+    const id = subjectId.toLowerCase();
+    const { state } = await loadSubject(this.store, id);
+    assertRegistered(state, id);
+
+    await this.dataSource.query(`UPDATE ingestion_subjects SET status = 'erasing' WHERE subject_id = $1 AND status = 'active'`, [id]);
+    const [{ n }] = await this.dataSource.query(`SELECT count(*)::int AS n FROM ingestion_assets WHERE subject_id = $1 AND status = 'ingested'`, [id]);
+    let blobsDeleted = 0;
+    for (const area of ['raw', 'curated'] as StorageArea[]) {
+      const keys: string[] = [];
+      for await (const o of this.storage.list(area, `subjects/${id}/`)) keys.push(o.key);
+      for (const key of keys) {
+        await this.storage.delete(area, key);
+        blobsDeleted += 1;
+      }
+    }
+
+    const reason = parsed.data.reason;
+    const { state: current, version } = await loadSubject(this.store, id);
+    const events = decideSubject(current, { type: 'EraseSubject', subjectId: id, reason, assetCount: n, blobsDeleted });
+    await withTransaction(this.dataSource, async (tx) => {
+      const appended = await this.store.append(INGESTION_LOG, subjectStream(id), events, { actor }, { expectedVersion: version, queryRunner: tx });
+      await this.identities.delete(tx, id);
+      await this.readModels.applyAll(appended.events, tx);
+      // Intents of uploads still in flight stay: if such an upload dies after writing blobs,
+      // recovery deletes them (an erased asset references nothing).
+    });
+    return { subjectId: id, reason, assetCount: n, blobsDeleted };
+  }
+}

@@ -1,0 +1,24 @@
+import { intFromEnv } from '@trellis/common';
+
+export interface IngestionConfig {
+  /** Largest upload accepted, in bytes (multipart limit and validation limit). */
+  maxBytes: number;
+  /** Largest image accepted, in pixels (width x height), checked from the header before decoding. */
+  maxPixels: number;
+  /** An upload intent older than this is an upload that died: completed or cleaned up. */
+  intentGraceMs: number;
+  /** How often recovery runs while the service is up (0: only at start-up). */
+  recoveryIntervalMs: number;
+  /** Key for re-mapping DICOM UIDs consistently (HMAC); must stay the same across restarts. */
+  dicomUidKey: string;
+}
+
+export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IngestionConfig {
+  return {
+    maxBytes: intFromEnv(env, 'INGESTION_MAX_BYTES', 64 * 1024 * 1024),
+    maxPixels: intFromEnv(env, 'INGESTION_MAX_PIXELS', 50_000_000),
+    intentGraceMs: env.INGESTION_INTENT_GRACE_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_INTENT_GRACE_MS', 15 * 60 * 1000),
+    recoveryIntervalMs: env.INGESTION_RECOVERY_INTERVAL_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_RECOVERY_INTERVAL_MS', 5 * 60 * 1000),
+    dicomUidKey: env.INGESTION_DICOM_UID_KEY || 'trellis-dev-dicom-uid-key',
+  };
+}

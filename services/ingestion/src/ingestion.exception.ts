@@ -1,0 +1,67 @@
+import { DomainException, ErrorClass, unreachable } from '@trellis/common';
+
+export enum IngestionErrorCode {
+  InvalidRequest = 'INVALID_REQUEST',
+  InvalidFhirConsent = 'INVALID_FHIR_CONSENT',
+  SubjectNotFound = 'SUBJECT_NOT_FOUND',
+  SubjectAlreadyRegistered = 'SUBJECT_ALREADY_REGISTERED',
+  SubjectErased = 'SUBJECT_ERASED',
+  ConsentNotFound = 'CONSENT_NOT_FOUND',
+  ConsentAlreadyWithdrawn = 'CONSENT_ALREADY_WITHDRAWN',
+  /** An asset was refused (validation, unknown subject, no consent); the AssetRejected event is its audit record. */
+  AssetRejected = 'ASSET_REJECTED',
+  AssetNotFound = 'ASSET_NOT_FOUND',
+  AssetNotAvailable = 'ASSET_NOT_AVAILABLE',
+  DatasetNotFound = 'DATASET_NOT_FOUND',
+  DatasetNameTaken = 'DATASET_NAME_TAKEN',
+  DatasetMemberConflict = 'DATASET_MEMBER_CONFLICT',
+  EmptyDataset = 'EMPTY_DATASET',
+  NothingToPublish = 'NOTHING_TO_PUBLISH',
+  VersionNotFound = 'VERSION_NOT_FOUND',
+  ConcurrentChange = 'CONCURRENT_CHANGE',
+}
+
+export class IngestionException extends DomainException<IngestionErrorCode> {
+  constructor(
+    code: IngestionErrorCode,
+    message: string,
+    fields?: string[],
+    /** For AssetRejected: the machine-readable reason (AssetRejected.reasonCode). */
+    readonly reason?: string,
+  ) {
+    super(code, message, fields);
+  }
+
+  get errorClass(): ErrorClass {
+    switch (this.code) {
+      case IngestionErrorCode.InvalidRequest:
+      case IngestionErrorCode.InvalidFhirConsent:
+      case IngestionErrorCode.AssetRejected:
+      case IngestionErrorCode.EmptyDataset:
+        return 'validation';
+      case IngestionErrorCode.SubjectNotFound:
+      case IngestionErrorCode.ConsentNotFound:
+      case IngestionErrorCode.AssetNotFound:
+      case IngestionErrorCode.DatasetNotFound:
+      case IngestionErrorCode.VersionNotFound:
+        return 'not_found';
+      case IngestionErrorCode.SubjectAlreadyRegistered:
+      case IngestionErrorCode.SubjectErased:
+      case IngestionErrorCode.ConsentAlreadyWithdrawn:
+      case IngestionErrorCode.AssetNotAvailable:
+      case IngestionErrorCode.DatasetNameTaken:
+      case IngestionErrorCode.DatasetMemberConflict:
+      case IngestionErrorCode.NothingToPublish:
+      case IngestionErrorCode.ConcurrentChange:
+        return 'conflict';
+      default:
+        return unreachable(this.code);
+    }
+  }
+}
+
+/** Zod issues as one message naming each offending field. */
+export function invalidRequest(what: string, issues: { path: (string | number)[]; message: string }[]): IngestionException {
+  const detail = issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+  return new IngestionException(IngestionErrorCode.InvalidRequest, `invalid ${what}: ${detail}`, issues.map((i) => i.path.join('.') || 'body'));
+}

@@ -1,0 +1,77 @@
+import { Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { PostgresEventStore } from '@trellis/event-store';
+import { OBJECT_STORAGE, ObjectStorage } from '@trellis/storage';
+import { AssetQueries } from './assets/asset.queries';
+import { AssetsController } from './assets/assets.controller';
+import { IngestAssetUseCase } from './assets/ingest-asset.usecase';
+import { UploadIntentRepository } from './assets/upload-intent.repository';
+import { UploadRecoveryScheduler } from './assets/upload-recovery.scheduler';
+import { UploadRecovery } from './assets/upload-recovery.service';
+import { ConsentUseCases } from './consents/consent.usecases';
+import { ConsentsController } from './consents/consents.controller';
+import { DatasetUseCases } from './datasets/dataset.usecases';
+import { DatasetsController } from './datasets/datasets.controller';
+import { EraseSubjectUseCase } from './erasure/erase-subject.usecase';
+import { ErasureController } from './erasure/erasure.controller';
+import { IngestionConfig, ingestionConfigFromEnv } from './ingestion.config';
+import { INGESTION_CONFIG } from './ingestion.tokens';
+import { IngestionReadModels } from './read-models/ingestion-read-models';
+import { SubjectIdentityRepository } from './subjects/subject-identity.repository';
+import { SubjectUseCases } from './subjects/subject.usecases';
+import { SubjectsController } from './subjects/subjects.controller';
+
+/**
+ * The ingestion service: subjects, consents, assets, datasets, erasure. Needs the database,
+ * the event store (with `ingestionContracts`) and OBJECT_STORAGE (StorageModule) from the host.
+ */
+@Module({
+  controllers: [SubjectsController, ConsentsController, AssetsController, DatasetsController, ErasureController],
+  providers: [
+    { provide: INGESTION_CONFIG, useFactory: () => ingestionConfigFromEnv() },
+    { provide: IngestionReadModels, useFactory: () => new IngestionReadModels() },
+    { provide: SubjectIdentityRepository, inject: [DataSource], useFactory: (ds: DataSource) => new SubjectIdentityRepository(ds) },
+    { provide: UploadIntentRepository, inject: [DataSource], useFactory: (ds: DataSource) => new UploadIntentRepository(ds) },
+    { provide: AssetQueries, inject: [DataSource], useFactory: (ds: DataSource) => new AssetQueries(ds) },
+    {
+      provide: SubjectUseCases,
+      inject: [DataSource, PostgresEventStore, SubjectIdentityRepository, IngestionReadModels],
+      useFactory: (ds: DataSource, store: PostgresEventStore, ids: SubjectIdentityRepository, rm: IngestionReadModels) => new SubjectUseCases(ds, store, ids, rm),
+    },
+    {
+      provide: ConsentUseCases,
+      inject: [DataSource, PostgresEventStore, IngestionReadModels],
+      useFactory: (ds: DataSource, store: PostgresEventStore, rm: IngestionReadModels) => new ConsentUseCases(ds, store, rm),
+    },
+    {
+      provide: IngestAssetUseCase,
+      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, SubjectIdentityRepository, UploadIntentRepository, IngestionReadModels, INGESTION_CONFIG],
+      useFactory: (ds: DataSource, store: PostgresEventStore, storage: ObjectStorage, ids: SubjectIdentityRepository, intents: UploadIntentRepository, rm: IngestionReadModels, config: IngestionConfig) =>
+        new IngestAssetUseCase(ds, store, storage, ids, intents, rm, config),
+    },
+    {
+      provide: DatasetUseCases,
+      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, IngestionReadModels],
+      useFactory: (ds: DataSource, store: PostgresEventStore, storage: ObjectStorage, rm: IngestionReadModels) => new DatasetUseCases(ds, store, storage, rm),
+    },
+    {
+      provide: EraseSubjectUseCase,
+      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, SubjectIdentityRepository, IngestionReadModels],
+      useFactory: (ds: DataSource, store: PostgresEventStore, storage: ObjectStorage, ids: SubjectIdentityRepository, rm: IngestionReadModels) =>
+        new EraseSubjectUseCase(ds, store, storage, ids, rm),
+    },
+    {
+      provide: UploadRecovery,
+      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, UploadIntentRepository, IngestionReadModels],
+      useFactory: (ds: DataSource, store: PostgresEventStore, storage: ObjectStorage, intents: UploadIntentRepository, rm: IngestionReadModels) =>
+        new UploadRecovery(ds, store, storage, intents, rm),
+    },
+    {
+      provide: UploadRecoveryScheduler,
+      inject: [UploadRecovery, OBJECT_STORAGE, INGESTION_CONFIG],
+      useFactory: (r: UploadRecovery, storage: ObjectStorage, config: IngestionConfig) => new UploadRecoveryScheduler(r, storage, config),
+    },
+  ],
+  exports: [SubjectUseCases, ConsentUseCases, IngestAssetUseCase, DatasetUseCases, EraseSubjectUseCase, UploadRecovery, AssetQueries],
+})
+export class IngestionModule {}

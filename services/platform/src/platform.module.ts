@@ -11,17 +11,20 @@ import { MessagingConfig, MessagingModule } from '@trellis/messaging';
 import { AUTH_LOG } from '@trellis/auth';
 import { AuditModule } from '../../lineage/src/audit/audit.module';
 import { HealthController } from './health/health.controller';
+import { ANNOTATION_LOG, annotationContracts } from '@trellis/contracts';
+import { AnnotationModule } from '../../annotation/src/annotation.module';
 
 /** Every service in one process: the embedded default (DESIGN.md "Runs on one laptop"). */
 @Module({})
 export class PlatformModule {
   static forRoot(options: { dataSource: DataSource; databaseMode: DatabaseMode; messaging?: MessagingConfig }): DynamicModule {
+    const annotation = AnnotationModule.forRoot();
     return {
       module: PlatformModule,
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
-        EventStoreModule.forRoot({ contracts: [authContracts] }),
-        MessagingModule.forRoot({ relayLogs: [AUTH_LOG], config: options.messaging }),
+        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts] }),
+        MessagingModule.forRoot({ relayLogs: [AUTH_LOG, ANNOTATION_LOG], handlers: [annotation.handler], config: options.messaging }),
         AuthModule,
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
@@ -34,6 +37,7 @@ export class PlatformModule {
           formatError: formatGraphqlError,
         }),
         AuditModule,
+        annotation.module,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],

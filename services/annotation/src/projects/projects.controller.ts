@@ -1,0 +1,57 @@
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Actor } from '@trellis/contracts';
+import { CurrentActor, Roles } from '@trellis/auth';
+import { ProjectUseCases } from './project.usecases';
+
+@ApiTags('annotation')
+@ApiBearerAuth()
+@Controller('annotation')
+export class ProjectsController {
+  constructor(private readonly projects: ProjectUseCases) {}
+
+  @Post('projects')
+  @Roles('steward')
+  @ApiOperation({ summary: 'Create an annotation project on a published dataset version; its tasks are created from the version' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['name', 'datasetId', 'datasetVersion', 'taskType', 'guidelines', 'annotationsPerItem', 'agreementThreshold'],
+      properties: {
+        name: { type: 'string' },
+        datasetId: { type: 'string', format: 'uuid' },
+        datasetVersion: { type: 'integer', minimum: 1 },
+        taskType: { type: 'string', enum: ['caption', 'vqa', 'classification'] },
+        labels: { type: 'array', items: { type: 'string' }, description: 'classification only, at least two' },
+        guidelines: { type: 'string' },
+        annotationsPerItem: { type: 'integer', minimum: 1, maximum: 10 },
+        agreementThreshold: { type: 'number', minimum: 0, maximum: 1 },
+        maxTextLength: { type: 'integer', minimum: 1, maximum: 4000, default: 1000 },
+      },
+    },
+  })
+  create(@Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.projects.create(body, actor);
+  }
+
+  @Get('projects')
+  @Roles('steward', 'annotator', 'reviewer', 'engineer', 'auditor')
+  @ApiOperation({ summary: 'List annotation projects' })
+  list() {
+    return this.projects.list();
+  }
+
+  @Get('projects/:projectId')
+  @Roles('steward', 'annotator', 'reviewer', 'engineer', 'auditor')
+  @ApiOperation({ summary: 'A project with its task counts by status' })
+  get(@Param('projectId') projectId: string) {
+    return this.projects.get(projectId);
+  }
+
+  @Get('dataset-versions')
+  @Roles('steward', 'auditor')
+  @ApiOperation({ summary: 'Dataset versions received from ingestion (ready, or unreadable with the problem)' })
+  datasetVersions() {
+    return this.projects.datasetVersions();
+  }
+}

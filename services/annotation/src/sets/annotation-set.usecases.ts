@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import { Actor, EXCHANGE_FORMATS, ExchangeFormat, LeaveOutReason } from '@trellis/contracts';
+import { withTransaction } from '@trellis/common';
+import type { ObjectStorage } from '@trellis/storage';
+import { agreementStatistics, AgreementStatistics } from '../agreement/agreement-statistics';
+import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
+import { exportSet } from '../exchange/exchange-formats';
+import { decideProject, evolveProject, initialProjectState, ProjectState } from '../projects/project.decider';
+import { requireProject } from '../projects/project.queries';
+import { AnnotationStreams, projectStream, requireUuid, retryOnConflict } from '../tasks/task.streams';
+import { AnnotationSetContent, buildAnnotationSet, TaskForSet } from './annotation-set';
+
+export interface AnnotationSetRecord {
+  setId: string;
+  projectId: string;
+  version: number;
+  contentSha256: string;
+  artifactKey: string;
+  itemCount: number;
+  leftOutCount: number;
+  leftOut: { reason: LeaveOutReason; count: number }[];
+  pendingCount: number;
+  publishedBy: string;
+  publishedAt: string;
+}
+
+/** Every task of a project with its assignments, as the set builder and the agreement report need them. */
+export async function tasksForSet(db: DataSource | QueryRunner, projectId: string): Promise<TaskForSet[]> {
+  const rows: {
+    task_id: string; item_id: string; subject_id: string; image_key: string; status: TaskForSet['status']; final_answer: TaskForSet['finalAnswer'];
+    final_source: TaskForSet['finalSource']; agreement: number | null; adjudicator_id: string | null; assignments: TaskForSet['assignments'];
+  }[] = await db.query(
+    `SELECT t.task_id, t.item_id, t.subject_id, t.image_key, t.status, t.final_answer, t.final_source, t.agreement, t.adjudicator_id,
+            COALESCE(jsonb_agg(jsonb_build_object('annotatorId', a.annotator_id, 'status', a.status, 'answer', a.answer, 'reviewerId', a.reviewer_id)
+                     ORDER BY a.assigned_at) FILTER (WHERE a.assignment_id IS NOT NULL), '[]') AS assignments
+       FROM annotation_tasks t LEFT JOIN annotation_assignments a ON a.task_id = t.task_id
+      WHERE t.project_id = $1 GROUP BY t.task_id ORDER BY t.seq`,
+    [projectId],
+  );
+  return rows.map((r) => ({
+    taskId: r.task_id, itemId: r.item_id, subjectId: r.subject_id, imageKey: r.image_key, status: r.status, finalAnswer: r.final_answer,
+    finalSource: r.final_source, agreement: r.agreement, adjudicatorId: r.adjudicator_id, assignments: r.assignments,
+  }));
+}
+
+export async function excludedSubjects(db: DataSource | QueryRunner, projectId: string): Promise<Map<string, LeaveOutReason[]>> {
+  const rows: { subject_id: string; reason: LeaveOutReason }[] = await db.query(
+    `SELECT e.subject_id, e.reason FROM annotation_excluded_subjects e
+      WHERE e.subject_id IN (SELECT subject_id FROM annotation_tasks WHERE project_id = $1)`,
+    [projectId],
+  );
+  const map = new Map<string, LeaveOutReason[]>();
+  for (const r of rows) map.set(r.subject_id, [...(map.get(r.subject_id) ?? []), r.reason]);
+  return map;
+}
+
+export class AnnotationSetUseCases {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly streams: AnnotationStreams,
+    private readonly storage: ObjectStorage,
+  ) {}
+
+  /**
+   * Freezes the project's final items into a new immutable set version: canonical JSON stored
+   * content-addressed in `artifacts`, then AnnotationSetPublished with its key and hash. The
+   * artifact is written first; if the append then loses a race, the retry builds the next version.
+   */
+  async publish(projectIdParam: string, actor: Actor): Promise<AnnotationSetRecord> {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    const project = await requireProject(this.dataSource, projectId);
+    const setId = uuidv7();
+    await retryOnConflict(async () => {
+      const history = await this.streams.readStream(projectStream(projectId));
+      const state = history.reduce<ProjectState>((s, e) => evolveProject(s, e as never), initialProjectState);
+      const version = state.status === 'created' ? state.setVersions + 1 : 1;
+      const built = buildAnnotationSet({
+        projectId,
+        version,
+        datasetId: project.datasetId,
+        datasetVersion: project.datasetVersion,
+        taskType: project.rules.taskType,
+        labels: project.rules.labels,
+        tasks: await tasksForSet(this.dataSource, projectId),
+        excluded: await excludedSubjects(this.dataSource, projectId),
+      });
+      const set = {
+        setId,
+        contentSha256: built.sha256,
+        itemCount: built.content.items.length,
+        leftOutCount: built.content.leftOutCount,
+        leftOut: built.content.leftOut,
+        pendingCount: built.content.pendingCount,
+      };
+      // Decide before writing the artifact, so an empty set writes nothing.
+      decideProject(state, { type: 'PublishAnnotationSet', set: { ...set, artifact: { area: 'artifacts', key: 'pending', sha256: built.sha256 } } });
+      const stored = await this.storage.putBuffer('artifacts', Buffer.from(built.json, 'utf8'), { prefix: `annotation-sets/${projectId}/`, contentType: 'application/json' });
+      if (stored.sha256 !== built.sha256) throw new Error(`storage hashed the annotation set as ${stored.sha256}, expected ${built.sha256}`);
+      const events = decideProject(state, { type: 'PublishAnnotationSet', set: { ...set, artifact: { area: 'artifacts', key: stored.key, sha256: stored.sha256 } } });
+      await withTransaction(this.dataSource, (tx) => this.streams.append(tx, projectStream(projectId), events, actor, history.length));
+    });
+    return this.get(projectId, undefined, setId);
+  }
+
+  async list(projectIdParam: string): Promise<AnnotationSetRecord[]> {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    await requireProject(this.dataSource, projectId);
+    const rows: SetRow[] = await this.dataSource.query('SELECT * FROM annotation_sets WHERE project_id = $1 ORDER BY version', [projectId]);
+    return rows.map(toRecord);
+  }
+
+  async get(projectIdParam: string, versionParam?: string, setId?: string): Promise<AnnotationSetRecord> {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    const rows: SetRow[] = setId
+      ? await this.dataSource.query('SELECT * FROM annotation_sets WHERE set_id = $1', [setId])
+      : await this.dataSource.query('SELECT * FROM annotation_sets WHERE project_id = $1 AND version = $2', [projectId, parseVersion(versionParam)]);
+    if (!rows.length) throw new AnnotationException(AnnotationErrorCode.AnnotationSetNotFound, `project ${projectId} has no annotation set ${setId ?? `version ${versionParam}`}`);
+    return toRecord(rows[0]);
+  }
+
+  /** The stored set, verified against the hash its event recorded. */
+  async content(projectId: string, version: string): Promise<AnnotationSetContent> {
+    const record = await this.get(projectId, version);
+    const bytes = await this.storage.getBuffer('artifacts', record.artifactKey);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== record.contentSha256) {
+      throw new AnnotationException(AnnotationErrorCode.ArtifactCorrupt, `annotation set ${record.setId} does not match its recorded hash`);
+    }
+    return JSON.parse(bytes.toString('utf8')) as AnnotationSetContent;
+  }
+
+  async export(projectId: string, version: string, formatParam: string | undefined): Promise<{ contentType: string; body: string; filename: string }> {
+    const format = (formatParam ?? 'llava') as ExchangeFormat;
+    if (!EXCHANGE_FORMATS.includes(format)) {
+      throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `format must be one of ${EXCHANGE_FORMATS.join(', ')}, got ${JSON.stringify(formatParam)}`, ['query.format']);
+    }
+    const set = await this.content(projectId, version);
+    const out = exportSet(set, format);
+    return { ...out, filename: `annotation-set-${set.projectId}-v${set.version}.${format === 'jsonl' ? 'jsonl' : 'json'}` };
+  }
+
+  /** Agreement now, per project and per annotator, over the final items (accepted annotations). */
+  async agreement(projectIdParam: string): Promise<AgreementStatistics> {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    const project = await requireProject(this.dataSource, projectId);
+    const tasks = (await tasksForSet(this.dataSource, projectId)).filter((t) => t.status === 'final' || t.status === 'adjudication');
+    return agreementStatistics(
+      project.rules.taskType,
+      tasks.map((t) => ({
+        itemId: t.itemId,
+        annotations: t.assignments.filter((a) => a.status === 'accepted' && a.answer).map((a) => ({ annotatorId: a.annotatorId, answer: a.answer! })),
+        final: t.finalAnswer,
+      })),
+    );
+  }
+}
+
+interface SetRow {
+  set_id: string; project_id: string; version: number; content_sha256: string; artifact_key: string; item_count: number; left_out_count: number;
+  left_out: { reason: LeaveOutReason; count: number }[]; pending_count: number; published_by: string; published_at: Date;
+}
+
+const toRecord = (r: SetRow): AnnotationSetRecord => ({
+  setId: r.set_id, projectId: r.project_id, version: r.version, contentSha256: r.content_sha256, artifactKey: r.artifact_key, itemCount: r.item_count,
+  leftOutCount: r.left_out_count, leftOut: r.left_out, pendingCount: r.pending_count, publishedBy: r.published_by, publishedAt: r.published_at.toISOString(),
+});
+
+function parseVersion(v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a positive integer, got ${JSON.stringify(v)}`, ['params.version']);
+  return n;
+}

@@ -1,0 +1,193 @@
+import type { DataSource } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import type { Actor, Answer } from '@trellis/contracts';
+import { withTransaction } from '@trellis/common';
+import { EventStoreErrorCode, EventStoreException } from '@trellis/event-store';
+import { AnnotationErrorCode, AnnotationException, describeIssues } from '../annotation.exception';
+import { requireProject } from '../projects/project.queries';
+import type { ProjectRules } from '../projects/project-rules';
+import { annotatorView, decideTask, evolveTask, TaskCommand, TaskState } from './task.decider';
+import { AnnotationStreams, requireUuid, retryOnConflict, taskStream } from './task.streams';
+
+export const SubmitRequest = z.object({ answer: z.unknown() }).strict();
+export const ReviewRequest = z
+  .object({ assignmentId: z.string().uuid(), verdict: z.enum(['accepted', 'rejected']), reason: z.string().max(2000).optional() })
+  .strict();
+export const AdjudicateRequest = z.object({ chosenAssignmentId: z.string().uuid().optional(), answer: z.unknown().optional() }).strict();
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const { detail, fields } = describeIssues(parsed.error.issues);
+    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `invalid request: ${detail}`, fields);
+  }
+  return parsed.data;
+}
+
+/** What an annotator works on: the item and its context, the guidelines, never others' answers. */
+export interface AssignmentView {
+  taskId: string;
+  projectId: string;
+  itemId: string;
+  imageKey: string;
+  reportAssetId: string | null;
+  reportKey: string | null;
+  assignmentId: string;
+  status: string;
+  answer: Answer | null;
+  taskType: string;
+  labels: string[];
+  guidelines: string;
+  maxTextLength: number;
+}
+
+export class TaskUseCases {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly streams: AnnotationStreams,
+  ) {}
+
+  /**
+   * The next item for an annotator: their unfinished assignment in the project if they have one,
+   * else the oldest open task they have neither annotated nor seen answers of, with a free slot.
+   * The read model proposes candidates; the task decider has the last word, and a lost race for a
+   * slot just moves on to the next candidate.
+   */
+  async pullNext(projectIdParam: string, actor: Actor): Promise<AssignmentView | null> {
+    const project = await requireProject(this.dataSource, requireUuid(projectIdParam, 'project id', 'params.projectId'));
+    const current: { task_id: string }[] = await this.dataSource.query(
+      `SELECT a.task_id FROM annotation_assignments a JOIN annotation_tasks t USING (task_id)
+        WHERE a.project_id = $1 AND a.annotator_id = $2 AND a.status = 'assigned' AND t.status = 'open' ORDER BY a.assigned_at LIMIT 1`,
+      [project.projectId, actor.id],
+    );
+    if (current.length) return this.view(current[0].task_id, actor.id);
+    for (let round = 0; round < 5; round++) {
+      const candidates: { task_id: string }[] = await this.dataSource.query(
+        `SELECT t.task_id FROM annotation_tasks t
+          WHERE t.project_id = $1 AND t.status = 'open'
+            AND NOT EXISTS (SELECT 1 FROM annotation_assignments a WHERE a.task_id = t.task_id AND (a.annotator_id = $2 OR a.reviewer_id = $2))
+            AND (SELECT count(*) FROM annotation_assignments a WHERE a.task_id = t.task_id AND a.status <> 'rejected') < $3
+          ORDER BY t.seq LIMIT 20`,
+        [project.projectId, actor.id, project.rules.annotationsPerItem],
+      );
+      if (candidates.length === 0) return null;
+      for (const { task_id } of candidates) {
+        const assigned = await this.tryAssign(task_id, actor, project.rules);
+        if (assigned) return this.view(task_id, actor.id);
+      }
+    }
+    return null;
+  }
+
+  private async tryAssign(taskId: string, actor: Actor, rules: ProjectRules): Promise<boolean> {
+    try {
+      await withTransaction(this.dataSource, async (tx) => {
+        const { state, version } = await this.streams.loadTask(taskId);
+        const events = decideTask(state, { type: 'AssignTask', assignmentId: uuidv7(), annotatorId: actor.id, rules });
+        await this.streams.append(tx, taskStream(taskId), events, actor, version);
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion) return false;
+      if (err instanceof AnnotationException) return false;
+      throw err;
+    }
+  }
+
+  async view(taskId: string, annotatorId: string): Promise<AssignmentView> {
+    const { state } = await this.streams.loadTask(taskId);
+    const mine = annotatorView(state, annotatorId);
+    if (!mine) throw new AnnotationException(AnnotationErrorCode.NotYourTask, `task ${taskId} is not assigned to you`);
+    const project = await requireProject(this.dataSource, mine.projectId);
+    return { ...mine, taskType: project.rules.taskType, labels: project.rules.labels, guidelines: project.guidelines, maxTextLength: project.rules.maxTextLength };
+  }
+
+  /** The caller's own view of a task (404 if it does not exist, 403 if it is not theirs). */
+  async get(taskIdParam: string, actor: Actor): Promise<AssignmentView> {
+    const taskId = requireUuid(taskIdParam, 'task id', 'params.taskId');
+    const { state } = await this.streams.loadTask(taskId);
+    if (state.status === 'none') throw new AnnotationException(AnnotationErrorCode.TaskNotFound, `no task ${taskId}`);
+    return this.view(taskId, actor.id);
+  }
+
+  async submit(taskIdParam: string, body: unknown, actor: Actor): Promise<AssignmentView> {
+    const taskId = requireUuid(taskIdParam, 'task id', 'params.taskId');
+    const { answer } = parse(SubmitRequest, body);
+    await this.decideAndAppend(taskId, actor, (rules) => ({ type: 'SubmitAnnotation', annotatorId: actor.id, answer, rules }));
+    return this.view(taskId, actor.id);
+  }
+
+  async review(taskIdParam: string, body: unknown, actor: Actor): Promise<{ taskId: string; status: string }> {
+    const taskId = requireUuid(taskIdParam, 'task id', 'params.taskId');
+    const req = parse(ReviewRequest, body);
+    const state = await this.decideAndAppend(taskId, actor, (rules) => ({
+      type: 'ReviewAnnotation',
+      assignmentId: req.assignmentId.toLowerCase(),
+      reviewerId: actor.id,
+      verdict: req.verdict,
+      reason: req.reason ?? null,
+      rules,
+    }));
+    return { taskId, status: state };
+  }
+
+  async adjudicate(taskIdParam: string, body: unknown, actor: Actor): Promise<{ taskId: string; status: string }> {
+    const taskId = requireUuid(taskIdParam, 'task id', 'params.taskId');
+    const req = parse(AdjudicateRequest, body);
+    const state = await this.decideAndAppend(taskId, actor, (rules) => ({
+      type: 'AdjudicateItem',
+      adjudicatorId: actor.id,
+      chosenAssignmentId: req.chosenAssignmentId?.toLowerCase() ?? null,
+      answer: req.answer,
+      rules,
+    }));
+    return { taskId, status: state };
+  }
+
+  /** Load, decide, append with the expected version; again from the top if someone else wrote in between. */
+  private decideAndAppend(taskId: string, actor: Actor, command: (rules: ProjectRules) => TaskCommand): Promise<string> {
+    return retryOnConflict(() =>
+      withTransaction(this.dataSource, async (tx) => {
+        const { state, version } = await this.streams.loadTask(taskId);
+        if (state.status === 'none') throw new AnnotationException(AnnotationErrorCode.TaskNotFound, `no task ${taskId}`);
+        const project = await requireProject(tx, state.projectId);
+        const events = decideTask(state, command(project.rules));
+        await this.streams.append(tx, taskStream(taskId), events, actor, version);
+        return events.reduce<TaskState>(evolveTask, state).status;
+      }),
+    );
+  }
+
+  /** Submitted annotations waiting for review, on items the reviewer did not annotate. */
+  async reviewQueue(projectIdParam: string, actor: Actor, limit = 50) {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    await requireProject(this.dataSource, projectId);
+    const rows: { task_id: string; assignment_id: string; item_id: string; image_key: string; report_key: string | null; answer: Answer; annotator_id: string }[] = await this.dataSource.query(
+      `SELECT a.task_id, a.assignment_id, t.item_id, t.image_key, t.report_key, a.answer, a.annotator_id
+         FROM annotation_assignments a JOIN annotation_tasks t USING (task_id)
+        WHERE a.project_id = $1 AND a.status = 'submitted' AND t.status = 'open'
+          AND NOT EXISTS (SELECT 1 FROM annotation_assignments mine WHERE mine.task_id = a.task_id AND mine.annotator_id = $2)
+        ORDER BY a.submitted_at LIMIT $3`,
+      [projectId, actor.id, limit],
+    );
+    return rows.map((r) => ({ taskId: r.task_id, assignmentId: r.assignment_id, itemId: r.item_id, imageKey: r.image_key, reportKey: r.report_key, annotatorId: r.annotator_id, answer: r.answer }));
+  }
+
+  /** Items whose accepted answers disagree, with those answers, for reviewers who did not annotate them. */
+  async adjudicationQueue(projectIdParam: string, actor: Actor, limit = 50) {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    await requireProject(this.dataSource, projectId);
+    const rows: { task_id: string; item_id: string; image_key: string; report_key: string | null; agreement: number; answers: { assignmentId: string; annotatorId: string; answer: Answer }[] }[] =
+      await this.dataSource.query(
+        `SELECT t.task_id, t.item_id, t.image_key, t.report_key, t.agreement,
+                jsonb_agg(jsonb_build_object('assignmentId', a.assignment_id, 'annotatorId', a.annotator_id, 'answer', a.answer) ORDER BY a.submitted_at) AS answers
+           FROM annotation_tasks t JOIN annotation_assignments a ON a.task_id = t.task_id AND a.status = 'accepted'
+          WHERE t.project_id = $1 AND t.status = 'adjudication'
+            AND NOT EXISTS (SELECT 1 FROM annotation_assignments mine WHERE mine.task_id = t.task_id AND mine.annotator_id = $2)
+          GROUP BY t.task_id ORDER BY t.seq LIMIT $3`,
+        [projectId, actor.id, limit],
+      );
+    return rows.map((r) => ({ taskId: r.task_id, itemId: r.item_id, imageKey: r.image_key, reportKey: r.report_key, agreement: r.agreement, answers: r.answers }));
+  }
+}

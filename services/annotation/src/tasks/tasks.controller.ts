@@ -1,0 +1,74 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Actor } from '@trellis/contracts';
+import { CurrentActor, Roles } from '@trellis/auth';
+import { TaskUseCases } from './task.usecases';
+
+@ApiTags('annotation')
+@ApiBearerAuth()
+@Controller('annotation')
+export class TasksController {
+  constructor(private readonly tasks: TaskUseCases) {}
+
+  @Post('projects/:projectId/tasks/next')
+  @HttpCode(200)
+  @Roles('annotator')
+  @ApiOperation({ summary: 'Pull the next task: your unfinished one, else an item you have not seen; { task: null } when there is none' })
+  async next(@Param('projectId') projectId: string, @CurrentActor() actor: Actor) {
+    return { task: await this.tasks.pullNext(projectId, actor) };
+  }
+
+  @Get('tasks/:taskId')
+  @Roles('annotator')
+  @ApiOperation({ summary: 'Your view of a task assigned to you (blind: never other annotators\' answers)' })
+  get(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
+    return this.tasks.get(taskId, actor);
+  }
+
+  @Post('tasks/:taskId/annotation')
+  @HttpCode(200)
+  @Roles('annotator')
+  @ApiOperation({ summary: 'Submit your annotation: { answer: { caption } | { pairs: [{ question, answer }] } | { label } }' })
+  @ApiBody({ schema: { type: 'object', required: ['answer'], properties: { answer: { type: 'object' } } } })
+  submit(@Param('taskId') taskId: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.tasks.submit(taskId, body, actor);
+  }
+
+  @Get('projects/:projectId/review-queue')
+  @Roles('reviewer')
+  @ApiOperation({ summary: 'Submitted annotations waiting for review, on items you did not annotate' })
+  reviewQueue(@Param('projectId') projectId: string, @CurrentActor() actor: Actor) {
+    return this.tasks.reviewQueue(projectId, actor);
+  }
+
+  @Post('tasks/:taskId/reviews')
+  @HttpCode(200)
+  @Roles('reviewer')
+  @ApiOperation({ summary: 'Accept or reject (with a reason) one annotation of an item you did not annotate' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['assignmentId', 'verdict'],
+      properties: { assignmentId: { type: 'string', format: 'uuid' }, verdict: { type: 'string', enum: ['accepted', 'rejected'] }, reason: { type: 'string' } },
+    },
+  })
+  review(@Param('taskId') taskId: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.tasks.review(taskId, body, actor);
+  }
+
+  @Get('projects/:projectId/adjudication-queue')
+  @Roles('reviewer')
+  @ApiOperation({ summary: 'Items whose accepted annotations missed the agreement threshold, with those annotations' })
+  adjudicationQueue(@Param('projectId') projectId: string, @CurrentActor() actor: Actor) {
+    return this.tasks.adjudicationQueue(projectId, actor);
+  }
+
+  @Post('tasks/:taskId/adjudication')
+  @HttpCode(200)
+  @Roles('reviewer')
+  @ApiOperation({ summary: 'Decide an item in adjudication: choose an accepted annotation or write the final answer' })
+  @ApiBody({ schema: { type: 'object', properties: { chosenAssignmentId: { type: 'string', format: 'uuid' }, answer: { type: 'object' } } } })
+  adjudicate(@Param('taskId') taskId: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.tasks.adjudicate(taskId, body, actor);
+  }
+}

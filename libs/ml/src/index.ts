@@ -1,3 +1,4 @@
 export * from './layers';
 export * from './backend';
+export * from './model';
 export * from './tokenizer';

@@ -37,7 +37,9 @@ export function repeatKv(x: tf.Tensor, nRep: number): tf.Tensor {
   if (nRep === 1) return x.clone();
   return tf.tidy(() => {
     const [b, hkv, t, d] = x.shape;
-    return tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, nRep, 1, 1]), [b, hkv * nRep, t, d]);
+    // Tiled as rank 3: tfjs has no Tile gradient above rank 4.
+    const flat = tf.reshape(x, [b! * hkv!, 1, t! * d!]);
+    return tf.reshape(tf.tile(flat, [1, nRep, 1]), [b!, hkv! * nRep, t!, d!]);
   });
 }
 

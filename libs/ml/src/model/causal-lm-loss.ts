@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Label value whose position does not count (PyTorch CrossEntropyLoss ignore_index). */
+export const IGNORE_INDEX = -100;
+
+/**
+ * Causal LM cross-entropy as in HF *ForCausalLM: the logits at position t predict label
+ * t+1 (shift by one), averaged over the positions whose label is not -100.
+ * logits [B, T, V], labels int32 [B, T]. A batch with no counted label is an error (HF
+ * would return NaN).
+ */
+export function causalLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  if (logits.rank !== 3 || labels.rank !== 2 || logits.shape[0] !== labels.shape[0] || logits.shape[1] !== labels.shape[1]) {
+    throw new Error(`causalLmLoss: expected logits [B, T, V] and labels [B, T], got [${logits.shape.join(', ')}] and [${labels.shape.join(', ')}]`);
+  }
+  const [b, t, v] = logits.shape;
+  if (t < 2) throw new Error(`causalLmLoss: need at least 2 positions to shift, got ${t}`);
+  const labelValues = labels.dataSync();
+  let counted = 0;
+  for (let i = 0; i < b; i++) {
+    for (let j = 1; j < t; j++) {
+      const l = labelValues[i * t + j];
+      if (l === IGNORE_INDEX) continue;
+      if (!Number.isInteger(l) || l < 0 || l >= v) throw new Error(`causalLmLoss: label ${l} at [${i}, ${j}] is outside [0, ${v}) and not ${IGNORE_INDEX}`);
+      counted++;
+    }
+  }
+  if (counted === 0) throw new Error(`causalLmLoss: every label is ${IGNORE_INDEX}; nothing to learn from`);
+  return tf.tidy(() => {
+    const shiftedLogits = tf.reshape(tf.slice(logits, [0, 0, 0], [b, t - 1, v]), [b * (t - 1), v]);
+    const shiftedLabels = tf.reshape(tf.slice(tf.cast(labels, 'int32'), [0, 1], [b, t - 1]), [b * (t - 1)]);
+    const valid = tf.notEqual(shiftedLabels, IGNORE_INDEX);
+    const safeLabels = tf.where(valid, shiftedLabels, tf.zerosLike(shiftedLabels));
+    const logProbs = tf.logSoftmax(shiftedLogits, -1);
+    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(safeLabels, v)), -1);
+    const masked = tf.mul(picked, tf.cast(valid, 'float32'));
+    return tf.div(tf.neg(tf.sum(masked)), counted) as tf.Scalar;
+  });
+}

@@ -11,6 +11,8 @@ export interface GenerationOptions {
   temperature?: number;
   /** Nucleus mass in (0, 1]. Default 0.9. */
   topP?: number;
+  /** Token ids never generated (their logits are treated as -infinity). */
+  suppressTokens?: number[];
   /** Seed of the sampling RNG, so a sampled generation is reproducible. Default 0. */
   seed?: number;
 }
@@ -74,8 +76,9 @@ export function decodeLoop(prefill: () => tf.Tensor, step: (token: number) => tf
   const pick = (logits: tf.Tensor): number => {
     const [, t, v] = logits.shape;
     const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, t - 1, 0], [1, 1, v]), [v]));
-    const values = last.dataSync();
+    const values = last.dataSync().slice();
     last.dispose();
+    for (const id of options.suppressTokens ?? []) if (id >= 0 && id < values.length) values[id] = -Infinity;
     logits.dispose();
     return strategy === 'greedy' ? argMax(values) : sampleTopP(values, options.topP ?? 0.9, options.temperature ?? 1, rng);
   };

@@ -39,8 +39,8 @@ export class LinearRegistry {
     return new Map(this.layers);
   }
 
-  trainableVariables(): tf.Variable[] {
-    return [...this.layers.values()].flatMap((l) => l.trainableVariables());
+  trainableVariables(include: (name: string) => boolean = () => true): tf.Variable[] {
+    return [...this.layers].filter(([name]) => include(name)).flatMap(([, l]) => l.trainableVariables());
   }
 
   setTrainable(flag: boolean): void {
@@ -89,8 +89,8 @@ export class ParameterStore {
     return new Map(this.params);
   }
 
-  trainableVariables(): tf.Variable[] {
-    return [...this.params.values()].filter((v) => v.trainable);
+  trainableVariables(include: (name: string) => boolean = () => true): tf.Variable[] {
+    return [...this.params].filter(([name, v]) => v.trainable && include(name)).map(([, v]) => v);
   }
 
   setTrainable(flag: boolean): void {

@@ -126,7 +126,10 @@ export class MultimodalModel implements LinearHost {
     return tf.tidy(() => causalLmLoss(this.forward(input), this.expandLabels(input.inputIds, input.labels)));
   }
 
-  /** Answers one image + prompt (a single row containing the image token) with the KV cache. */
+  /**
+   * Answers one image + prompt (a single row containing the image token) with the KV cache.
+   * The image token is never generated: a second one could not be filled with an image.
+   */
   generate(input: { pixelValues: tf.Tensor; inputIds: number[] }, options: GenerationOptions): number[] {
     if (input.pixelValues.shape[0] !== 1) throw new Error(`MultimodalModel.generate: one image at a time, got ${input.pixelValues.shape[0]}`);
     const cache = this.languageModel.createCache();
@@ -138,7 +141,7 @@ export class MultimodalModel implements LinearHost {
             return this.languageModel.forwardEmbeddings(this.mergedEmbeddings({ pixelValues: input.pixelValues, inputIds: ids }), cache);
           }),
         (token) => tf.tidy(() => this.languageModel.forward({ inputIds: tf.tensor2d([[token]], [1, 1], 'int32') }, cache)),
-        options,
+        { ...options, suppressTokens: [...(options.suppressTokens ?? []), this.config.imageTokenId] },
       );
     } finally {
       cache.dispose();
@@ -153,8 +156,13 @@ export class MultimodalModel implements LinearHost {
     this.linears.set(name, layer);
   }
 
+  /**
+   * Trainable variables that the loss depends on: vision layers after visionFeatureLayer and
+   * the vision post_layernorm are left out (LLaVA never uses them, so their gradient is null).
+   */
   trainableVariables(): tf.Variable[] {
-    return [...this.params.trainableVariables(), ...this.linears.trainableVariables()];
+    const used = this.visionTower.usedFor(this.config.visionFeatureLayer);
+    return [...this.params.trainableVariables(used), ...this.linears.trainableVariables(used)];
   }
 
   setTrainable(flag: boolean): void {

@@ -154,6 +154,22 @@ export class VisionTower {
     });
   }
 
+  /**
+   * Whether a parameter or layer name belongs to the part computed for hidden state
+   * `index`: the layers after it and post_layernorm are not, so they get no gradient.
+   */
+  usedFor(index: number): (name: string) => boolean {
+    const count = this.config.numHiddenLayers + 1;
+    const resolved = index < 0 ? count + index : index;
+    const layerPrefix = `${this.prefix}encoder.layers.`;
+    return (name) => {
+      if (!name.startsWith(this.prefix)) return true;
+      if (name.startsWith(`${this.prefix}post_layernorm.`)) return false;
+      if (!name.startsWith(layerPrefix)) return true;
+      return Number(name.slice(layerPrefix.length).split('.')[0]) < resolved;
+    };
+  }
+
   /** Final output with post_layernorm applied (HF last_hidden_state is before it; pooled output uses it). */
   postLayerNorm(hidden: tf.Tensor): tf.Tensor {
     return this.postNorm.apply(hidden);

@@ -1,0 +1,238 @@
+import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
+import type { DataSource } from 'typeorm';
+import { Actor, ANNOTATION_LOG, annotationContracts, DatasetVersionPublished, EventContractRegistry, EventEnvelope, ingestionContracts } from '@trellis/contracts';
+import { withTransaction } from '@trellis/common';
+import { createObjectStorageFromEnv, ObjectStorage, S3ObjectStorage } from '@trellis/storage';
+import { openTestEventStore } from '@trellis/testing';
+import { AnnotationEventsHandler } from './annotation-events.handler';
+import { AnnotationErrorCode, AnnotationException } from './annotation.exception';
+import { ExcludeSubjectUseCase } from './consent/exclude-subject.usecase';
+import { RecordDatasetVersionUseCase } from './dataset-versions/record-dataset-version.usecase';
+import { ImportAnnotationsUseCase } from './exchange/import-annotations.usecase';
+import { ProjectUseCases } from './projects/project.usecases';
+import { AnnotationProjection } from './read-models/annotation.projection';
+import { AnnotationSetUseCases } from './sets/annotation-set.usecases';
+import { DatasetVersionBuilder } from './testing/dataset-version.builder';
+import { AnnotationStreams } from './tasks/task.streams';
+import { TaskUseCases } from './tasks/task.usecases';
+
+const steward: Actor = { id: 'prn-steward', role: 'steward' };
+const ann = (n: number): Actor => ({ id: `prn-ann-${n}`, role: 'annotator' });
+const rev = (n: number): Actor => ({ id: `prn-rev-${n}`, role: 'reviewer' });
+
+const expectCode = async (p: Promise<unknown>, code: AnnotationErrorCode, message?: RegExp) => {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(AnnotationException);
+  expect((err as AnnotationException).code).toBe(code);
+  if (message) expect((err as Error).message).toMatch(message);
+  return err as AnnotationException;
+};
+
+describe('Annotation use cases (PostgreSQL, S3)', () => {
+  let ds: DataSource;
+  let close: () => Promise<void>;
+  let storage: ObjectStorage;
+  let handler: AnnotationEventsHandler;
+  let projects: ProjectUseCases;
+  let tasks: TaskUseCases;
+  let sets: AnnotationSetUseCases;
+  let imports: ImportAnnotationsUseCase;
+
+  beforeAll(async () => {
+    const opened = await openTestEventStore(new EventContractRegistry().include(ingestionContracts).include(annotationContracts));
+    ds = opened.ds;
+    close = opened.close;
+    storage = createObjectStorageFromEnv(process.env);
+    if (storage instanceof S3ObjectStorage) await storage.init();
+    const streams = new AnnotationStreams(opened.store, new AnnotationProjection());
+    handler = new AnnotationEventsHandler().bind(new RecordDatasetVersionUseCase(storage, streams), new ExcludeSubjectUseCase(streams));
+    projects = new ProjectUseCases(ds, streams);
+    tasks = new TaskUseCases(ds, streams);
+    sets = new AnnotationSetUseCases(ds, streams, storage);
+    imports = new ImportAnnotationsUseCase(ds, streams);
+  });
+  afterAll(() => close());
+
+  /** Delivers an ingestion event to the handler in a transaction, as the inbox does. */
+  const deliver = (type: string, data: unknown) =>
+    withTransaction(ds, (tx) => handler.handle({ eventId: uuidv7(), type, data, log: 'ingestion', position: 1 } as EventEnvelope, tx));
+
+  const annotationEvents = async (): Promise<number> => (await ds.query('SELECT count(*)::int AS n FROM trellis_events WHERE log = $1', [ANNOTATION_LOG]))[0].n;
+
+  const projectRequest = (v: DatasetVersionPublished['data'], over: Record<string, unknown> = {}) => ({
+    name: 'findings',
+    datasetId: v.datasetId,
+    datasetVersion: v.version,
+    taskType: 'classification',
+    labels: ['normal', 'abnormal'],
+    guidelines: 'Label the main finding.',
+    annotationsPerItem: 2,
+    agreementThreshold: 1,
+    ...over,
+  });
+
+  describe('ProjectUseCases.create', () => {
+    it('creates one task per image from a version published before the project, with the report as context', async () => {
+      const dv = new DatasetVersionBuilder().image().reportForLastImage().image().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
+      expect(p.tasks).toEqual({ open: 3, adjudication: 0, final: 0, cancelled: 0 });
+      const rows = await ds.query('SELECT item_id, report_key FROM annotation_tasks WHERE project_id = $1 ORDER BY item_id', [p.projectId]);
+      expect(rows.map((r: { item_id: string }) => r.item_id)).toEqual(dv.images().map((i) => i.assetId));
+      expect(rows.filter((r: { report_key: string | null }) => r.report_key !== null)).toHaveLength(1);
+    });
+
+    it('creates the tasks when the version arrives after the project, once, even if the event comes twice', async () => {
+      const dv = new DatasetVersionBuilder().image().image();
+      const published = await dv.publish(storage);
+      const p = await projects.create(projectRequest(published), steward);
+      expect(p.tasks.open).toBe(0);
+      await deliver('DatasetVersionPublished', published);
+      await deliver('DatasetVersionPublished', published);
+      expect((await projects.get(p.projectId)).tasks.open).toBe(2);
+    });
+
+    it('records a manifest whose hash does not verify as unreadable and creates no task', async () => {
+      const dv = new DatasetVersionBuilder().image();
+      const published = await dv.publish(storage);
+      const p = await projects.create(projectRequest(published), steward);
+      await deliver('DatasetVersionPublished', { ...published, manifest: { ...published.manifest, sha256: 'f'.repeat(64) } });
+      const versions = await projects.datasetVersions();
+      expect(versions.find((v) => v.datasetId === dv.datasetId)).toMatchObject({ status: 'unreadable', problem: expect.stringMatching(/sha256/) });
+      expect((await projects.get(p.projectId)).tasks.open).toBe(0);
+    });
+  });
+
+  describe('TaskUseCases', () => {
+    let projectId: string;
+    let dv: DatasetVersionBuilder;
+    beforeAll(async () => {
+      dv = new DatasetVersionBuilder().image().image().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      projectId = (await projects.create(projectRequest(await dv.publish(storage)), steward)).projectId;
+    });
+
+    it('hands an annotator their unfinished task again, then a new item after submitting, never the same item twice', async () => {
+      const first = (await tasks.pullNext(projectId, ann(1)))!;
+      expect((await tasks.pullNext(projectId, ann(1)))!.taskId).toBe(first.taskId);
+      await tasks.submit(first.taskId, { answer: { label: 'normal' } }, ann(1));
+      const seen = new Set([first.itemId]);
+      for (;;) {
+        const next = await tasks.pullNext(projectId, ann(1));
+        if (!next) break;
+        expect(seen.has(next.itemId)).toBe(false);
+        seen.add(next.itemId);
+        await tasks.submit(next.taskId, { answer: { label: 'abnormal' } }, ann(1));
+      }
+      expect(seen.size).toBe(3);
+    });
+
+    it('refuses an unknown label, an empty caption field, a task that does not exist and one that is not yours, changing nothing', async () => {
+      const t = (await tasks.pullNext(projectId, ann(2)))!;
+      const before = await annotationEvents();
+      const bad = await expectCode(tasks.submit(t.taskId, { answer: { label: 'unsure' } }, ann(2)), AnnotationErrorCode.InvalidAnswer, /"unsure" is not in the label set/);
+      expect(bad.fields).toEqual(['answer.label']);
+      await expectCode(tasks.submit(t.taskId, { answer: { caption: '' } }, ann(2)), AnnotationErrorCode.InvalidAnswer, /answer.caption: is not a field of a classification answer/);
+      await expectCode(tasks.submit(uuidv4(), { answer: { label: 'normal' } }, ann(2)), AnnotationErrorCode.TaskNotFound);
+      await expectCode(tasks.submit('not-a-uuid', { answer: { label: 'normal' } }, ann(2)), AnnotationErrorCode.InvalidRequest, /task id must be a UUID/);
+      await expectCode(tasks.submit(t.taskId, { answer: { label: 'normal' } }, ann(3)), AnnotationErrorCode.NotYourTask);
+      await expectCode(tasks.get(t.taskId, ann(3)), AnnotationErrorCode.NotYourTask);
+      expect(await annotationEvents()).toBe(before);
+    });
+
+    it('lets no one review their own item, then accepts agreeing items and adjudicates disagreeing ones', async () => {
+      // ann-2 and ann-3 annotate all three items; ann-1 already has; ann-2 agrees with ann-1 on every item.
+      // ann-2 (already holding one task) annotates all three items, agreeing with ann-1 except on the first.
+      let disagreed: string | undefined;
+      for (;;) {
+        const t = await tasks.pullNext(projectId, ann(2));
+        if (!t) break;
+        const [{ answer }]: { answer: { label: string } }[] = await ds.query(`SELECT answer FROM annotation_assignments WHERE task_id = $1 AND annotator_id = 'prn-ann-1'`, [t.taskId]);
+        const label = disagreed ? answer.label : answer.label === 'normal' ? 'abnormal' : 'normal';
+        disagreed ??= t.taskId;
+        await tasks.submit(t.taskId, { answer: { label } }, ann(2));
+      }
+      const queue = await tasks.reviewQueue(projectId, ann(1));
+      expect(queue).toHaveLength(0);
+      const reviewable = await tasks.reviewQueue(projectId, rev(1));
+      expect(reviewable).toHaveLength(6);
+      const before = await annotationEvents();
+      await expectCode(tasks.review(reviewable[0].taskId, { assignmentId: reviewable[0].assignmentId, verdict: 'accepted' }, { id: reviewable[0].annotatorId, role: 'reviewer' }), AnnotationErrorCode.SelfReview);
+      expect(await annotationEvents()).toBe(before);
+      const statuses = [];
+      for (const r of reviewable) statuses.push((await tasks.review(r.taskId, { assignmentId: r.assignmentId, verdict: 'accepted' }, rev(1))).status);
+      expect(statuses.filter((s) => s === 'final')).toHaveLength(2);
+      expect(statuses.filter((s) => s === 'adjudication')).toHaveLength(1);
+      const [item] = await tasks.adjudicationQueue(projectId, rev(2));
+      expect(item.taskId).toBe(disagreed);
+      expect(item.answers).toHaveLength(2);
+      await expectCode(tasks.adjudicate(item.taskId, { chosenAssignmentId: item.answers[0].assignmentId }, { id: 'prn-ann-2', role: 'reviewer' }), AnnotationErrorCode.SelfReview);
+      await expectCode(tasks.adjudicate(item.taskId, { answer: { label: 'maybe' } }, rev(2)), AnnotationErrorCode.InvalidAnswer);
+      expect(await tasks.adjudicate(item.taskId, { answer: { label: 'abnormal' } }, rev(2))).toEqual({ taskId: item.taskId, status: 'final' });
+      const [final] = await ds.query('SELECT final_answer, final_source, adjudicator_id FROM annotation_tasks WHERE task_id = $1', [item.taskId]);
+      expect(final).toEqual({ final_answer: { kind: 'classification', label: 'abnormal' }, final_source: 'adjudication', adjudicator_id: 'prn-rev-2' });
+      // Two annotators, three shared items, one disagreement: observed agreement 2/3.
+      const agreement = await sets.agreement(projectId);
+      expect(agreement).toMatchObject({ items: 3, annotators: 2, cohensKappa: { pairs: 1 } });
+      expect(agreement.cohensKappa!.value).toBeLessThan(1);
+    });
+  });
+
+  describe('ExcludeSubjectUseCase via ConsentWithdrawn, then AnnotationSetUseCases.publish', () => {
+    it('cancels the open tasks of a withdrawn subject and leaves their items out of the set, counted with the reason', async () => {
+      const withdrawn = uuidv4();
+      const dv = new DatasetVersionBuilder().image().image(withdrawn).image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage), { taskType: 'caption', labels: undefined, annotationsPerItem: 1, agreementThreshold: 0.5 }), steward);
+      await deliver('ConsentWithdrawn', { subjectId: withdrawn, consentId: uuidv4(), purposes: ['human-annotation'], eraseData: false });
+      expect((await projects.get(p.projectId)).tasks).toMatchObject({ open: 2, cancelled: 1 });
+      const first = (await tasks.pullNext(p.projectId, ann(1)))!;
+      await expectCode(tasks.submit(first.taskId, { answer: { caption: '   ' } }, ann(1)), AnnotationErrorCode.InvalidAnswer, /answer.caption: must not be empty/);
+      for (;;) {
+        const t = await tasks.pullNext(p.projectId, ann(1));
+        if (!t) break;
+        await tasks.submit(t.taskId, { answer: { caption: `film of item ${t.itemId.slice(0, 4)}` } }, ann(1));
+        const [a] = await tasks.reviewQueue(p.projectId, rev(1));
+        await tasks.review(a.taskId, { assignmentId: a.assignmentId, verdict: 'accepted' }, rev(1));
+      }
+      const set = await sets.publish(p.projectId, steward);
+      expect(set).toMatchObject({ version: 1, itemCount: 2, leftOutCount: 1, leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }], pendingCount: 0 });
+      const content = await sets.content(p.projectId, '1');
+      expect(content.items.map((i) => i.subjectId)).not.toContain(withdrawn);
+      expect(content.items.every((i) => i.annotators.includes('prn-ann-1') && i.reviewers.includes('prn-rev-1'))).toBe(true);
+    });
+  });
+
+  describe('ImportAnnotationsUseCase.import', () => {
+    let projectId: string;
+    let dv: DatasetVersionBuilder;
+    beforeAll(async () => {
+      dv = new DatasetVersionBuilder().image().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      projectId = (await projects.create(projectRequest(await dv.publish(storage)), steward)).projectId;
+    });
+
+    it('refuses a malformed file, an unknown label, an empty caption and an unknown image with the record and field named, changing nothing', async () => {
+      const [a, b] = dv.images();
+      const before = await annotationEvents();
+      await expectCode(imports.import(projectId, 'llava', '[{"id": ', steward), AnnotationErrorCode.InvalidImport, /not valid JSON/);
+      await expectCode(imports.import(projectId, 'llava', '{"id": 1}', steward), AnnotationErrorCode.InvalidImport, /JSON array/);
+      const jsonl = `${JSON.stringify({ id: a.assetId, label: 'normal' })}\n${JSON.stringify({ id: b.assetId, label: 'unsure' })}\n`;
+      const err = await expectCode(imports.import(projectId, 'jsonl', jsonl, steward), AnnotationErrorCode.InvalidImport, /line 2: answer.label: "unsure" is not in the label set/);
+      expect(err.fields).toEqual(['answer.label']);
+      await expectCode(imports.import(projectId, 'jsonl', JSON.stringify({ id: uuidv4(), label: 'normal' }), steward), AnnotationErrorCode.InvalidImport, /line 1: id: names no image/);
+      await expectCode(imports.import(projectId, 'coco', '{"images": [], "annotations": []}', steward), AnnotationErrorCode.InvalidImport, /only be imported into a caption project/);
+      await expectCode(imports.import(projectId, 'xml', '<a/>', steward), AnnotationErrorCode.InvalidRequest, /format must be one of/);
+      expect(await annotationEvents()).toBe(before);
+      expect((await projects.get(projectId)).tasks.final).toBe(0);
+    });
+
+    it('imports valid records matched by image key, making the items final', async () => {
+      const [a, b] = dv.images();
+      const jsonl = `${JSON.stringify({ image: a.derivativeKey, label: 'normal' })}\n${JSON.stringify({ id: b.assetId, label: 'abnormal' })}\n`;
+      expect(await imports.import(projectId, 'jsonl', jsonl, steward)).toMatchObject({ imported: 2, skipped: [] });
+      expect((await projects.get(projectId)).tasks.final).toBe(2);
+      await expectCode(imports.import(projectId, 'jsonl', jsonl, steward), AnnotationErrorCode.InvalidImport, /already has a final answer/);
+    });
+  });
+});

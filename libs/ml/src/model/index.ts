@@ -8,3 +8,4 @@ export * from './generation';
 export * from './decoder-model';
 export * from './vision-tower';
 export * from './multimodal-model';
+export * from './training-example';

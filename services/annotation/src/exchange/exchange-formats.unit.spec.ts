@@ -1,4 +1,4 @@
-import type { Answer, TaskType } from '@trellis/contracts';
+import type { Answer, LeaveOutReason, TaskType } from '@trellis/contracts';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import { AnnotationSetContent, buildAnnotationSet, TaskForSet } from '../sets/annotation-set';
 import { exportSet, parseImport, toCoco, toLlava } from './exchange-formats';
@@ -115,10 +115,10 @@ describe('buildAnnotationSet', () => {
       { ...base, taskId: id(52), itemId: id(2), subjectId: id(82), imageKey: 'k2', status: 'cancelled', finalAnswer: null },
       { ...base, taskId: id(53), itemId: id(3), subjectId: id(83), imageKey: 'k3', status: 'open', finalAnswer: null },
     ];
-    const excluded = new Map([
-      [id(81), ['consent-withdrawn:model-training', 'subject-erased'] as const],
-      [id(82), ['consent-withdrawn:human-annotation'] as const],
-    ].map(([k, v]) => [k, [...v]]));
+    const excluded = new Map<string, LeaveOutReason[]>([
+      [id(81), ['consent-withdrawn:model-training', 'subject-erased']],
+      [id(82), ['consent-withdrawn:human-annotation']],
+    ]);
     const { content } = buildAnnotationSet({ projectId: id(99), version: 2, datasetId: id(98), datasetVersion: 1, taskType: 'caption', labels: [], tasks, excluded });
     expect(content.items.map((i) => i.itemId)).toEqual([id(0)]);
     expect(content.leftOut).toEqual([{ reason: 'consent-withdrawn:human-annotation', count: 1 }, { reason: 'subject-erased', count: 1 }]);

@@ -6,6 +6,7 @@ import { Actor } from '@trellis/contracts';
 import { messagingConfigFromEnv } from '@trellis/messaging';
 import { openTestDataSource } from '@trellis/testing';
 import { PlatformModule } from '../../services/platform/src/platform.module';
+import { setupOpenApi } from '../../services/ingestion/src/openapi';
 
 /** A route that forgot to declare its roles: the guard must refuse it to everyone. */
 @Controller('undeclared')
@@ -38,6 +39,7 @@ export async function startPlatformTestApp(messaging: 'in-process' | 'kafka' = '
     ],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
+  setupOpenApi(app);
   await app.init();
   return {
     app,

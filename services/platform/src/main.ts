@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { databaseConfigFromEnv, intFromEnv } from '@trellis/common';
 import { connectDatabase } from './database.bootstrap';
 import { PlatformModule } from './platform.module';
+import { setupOpenApi } from '../../ingestion/src/openapi';
 
 async function main(): Promise<void> {
   const logger = new Logger('trellis');
@@ -11,9 +12,10 @@ async function main(): Promise<void> {
   const app = await NestFactory.create(PlatformModule.forRoot({ dataSource: db.dataSource, databaseMode: db.mode }), {
     logger: ['log', 'warn', 'error'],
   });
+  setupOpenApi(app);
   const port = intFromEnv(process.env, 'PORT', 3000);
   await app.listen(port, process.env.HOST || '127.0.0.1');
-  logger.log(`Trellis platform listening on http://${process.env.HOST || '127.0.0.1'}:${port} (health: /health, GraphQL: /graphql)`);
+  logger.log(`Trellis platform listening on http://${process.env.HOST || '127.0.0.1'}:${port} (health: /health, GraphQL: /graphql, REST docs: /docs)`);
 
   let closing = false;
   // HTTP first, then consumers and subscriptions finish their in-flight work and commit, and

@@ -11,21 +11,26 @@ import { MessagingConfig, MessagingModule } from '@trellis/messaging';
 import { AUTH_LOG } from '@trellis/auth';
 import { AuditModule } from '../../lineage/src/audit/audit.module';
 import { HealthController } from './health/health.controller';
+import { INGESTION_LOG, ingestionContracts } from '@trellis/contracts';
+import { ObjectStorage, StorageModule } from '@trellis/storage';
+import { IngestionModule } from '../../ingestion/src/ingestion.module';
 import { ANNOTATION_LOG, annotationContracts } from '@trellis/contracts';
 import { AnnotationModule } from '../../annotation/src/annotation.module';
 
 /** Every service in one process: the embedded default (DESIGN.md "Runs on one laptop"). */
 @Module({})
 export class PlatformModule {
-  static forRoot(options: { dataSource: DataSource; databaseMode: DatabaseMode; messaging?: MessagingConfig }): DynamicModule {
+  static forRoot(options: { dataSource: DataSource; databaseMode: DatabaseMode; messaging?: MessagingConfig; storage?: ObjectStorage }): DynamicModule {
     const annotation = AnnotationModule.forRoot();
     return {
       module: PlatformModule,
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
-        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts] }),
-        MessagingModule.forRoot({ relayLogs: [AUTH_LOG, ANNOTATION_LOG], handlers: [annotation.handler], config: options.messaging }),
+        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts, ingestionContracts] }),
+        MessagingModule.forRoot({ relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG], handlers: [annotation.handler], config: options.messaging }),
         AuthModule,
+        StorageModule.forRoot({ storage: options.storage }),
+        IngestionModule,
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           path: '/graphql',

@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './manifest.parser';
+import { ProgressBar } from './progress-bar';
+import { errorText, TrellisHttpClient } from './trellis-http.client';
+
+export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N]
+  manifest columns: path, subject (id or external ref; also subjectRef/subjectId), kind, mimeType, describes (path of the described image)`;
+
+const TYPE_BY_EXTENSION: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.dcm': 'application/dicom',
+  '.txt': 'text/plain',
+  '.json': 'application/fhir+json',
+};
+
+export interface IngestSummary {
+  ingested: number;
+  duplicate: number;
+  rejected: { line: number; path: string; reason: string; message: string }[];
+  dataset?: { name: string; datasetId: string; added: number; version?: number; merkleRoot?: string; unchanged?: boolean };
+}
+
+function parseArgs(argv: string[]): { folder: string; manifest: string; dataset?: string; publish: boolean; concurrency: number } {
+  const flags: Record<string, string | true> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--publish') flags.publish = true;
+    else if (a.startsWith('--')) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value\n${INGEST_USAGE}`);
+      flags[a.slice(2)] = v;
+      i++;
+    } else positional.push(a);
+  }
+  if (positional.length !== 1 || typeof flags.manifest !== 'string') throw new Error(INGEST_USAGE);
+  const concurrency = flags.concurrency === undefined ? 4 : Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1..64');
+  return { folder: positional[0], manifest: flags.manifest, dataset: typeof flags.dataset === 'string' ? flags.dataset : undefined, publish: flags.publish === true, concurrency };
+}
+
+/**
+ * Bulk import through the REST API. Idempotent and so resumable: before uploading, a file's
+ * hash is looked up for its subject and a file already ingested is counted as a duplicate
+ * without sending it again; the server answers a repeated upload with the existing asset too.
+ * Reports that describe an image are sent after every image.
+ */
+export async function runIngest(argv: string[], client = new TrellisHttpClient(), log: (line: string) => void = (l) => console.log(l)): Promise<{ code: number; summary: IngestSummary }> {
+  const args = parseArgs(argv);
+  const format = extname(args.manifest).toLowerCase() === '.csv' ? 'csv' : 'jsonl';
+  const entries: ManifestEntry[] = parseManifest(await readFile(args.manifest, 'utf8'), format);
+  const summary: IngestSummary = { ingested: 0, duplicate: 0, rejected: [] };
+  const assetByPath = new Map<string, string>();
+  const subjectIds = new Map<string, Promise<string | null>>();
+  const rows: ManifestRow[] = [];
+  for (const e of entries) {
+    if (e.ok) rows.push(e.row);
+    else summary.rejected.push({ line: e.line, path: e.path, reason: e.reason, message: e.message });
+  }
+  const bar = new ProgressBar(entries.length);
+  let done = summary.rejected.length;
+  const tick = () => bar.update(done, `ingested ${summary.ingested} duplicate ${summary.duplicate} rejected ${summary.rejected.length}`);
+  tick();
+
+  const subjectIdOf = (ref: string) => {
+    if (!subjectIds.has(ref)) {
+      subjectIds.set(
+        ref,
+        client.request('GET', `/ingestion/subjects/${encodeURIComponent(ref)}`).then((r) => (r.status === 200 ? (r.body.subjectId as string) : null)),
+      );
+    }
+    return subjectIds.get(ref)!;
+  };
+
+  const one = async (row: ManifestRow): Promise<void> => {
+    const reject = (reason: string, message: string) => summary.rejected.push({ line: row.line, path: row.path, reason, message });
+    const where = await resolveInside(args.folder, row.path);
+    if (!where.ok) return void reject(where.reason, where.message);
+    const mimeType = row.mimeType ?? TYPE_BY_EXTENSION[extname(row.path).toLowerCase()];
+    if (!mimeType) return void reject('BAD_ROW', `no mimeType given and none known for the extension of ${row.path}`);
+    let describesAssetId: string | undefined;
+    if (row.describes) {
+      describesAssetId = assetByPath.get(row.describes);
+      if (!describesAssetId) return void reject('INVALID_DESCRIBES', `the described image ${row.describes} was not ingested`);
+    }
+    const bytes = await readFile(where.file);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const subjectId = await subjectIdOf(row.subject);
+    if (subjectId) {
+      const found = await client.request('GET', `/ingestion/assets?subjectId=${subjectId}&sha256=${sha256}`);
+      const existing = found.status === 200 ? (found.body as { assetId: string; status: string }[]).find((a) => a.status === 'ingested') : undefined;
+      if (existing) {
+        assetByPath.set(row.path, existing.assetId);
+        summary.duplicate += 1;
+        return;
+      }
+    }
+    const form = new FormData();
+    form.set('subject', row.subject);
+    form.set('mimeType', mimeType);
+    if (row.kind) form.set('kind', row.kind);
+    if (describesAssetId) form.set('describesAssetId', describesAssetId);
+    form.set('file', new Blob([bytes], { type: mimeType }), row.path.split('/').pop());
+    const res = await client.request('POST', '/ingestion/assets', form);
+    if (res.status === 201 || res.status === 200) {
+      assetByPath.set(row.path, res.body.assetId);
+      if (res.body.duplicate) summary.duplicate += 1;
+      else summary.ingested += 1;
+      return;
+    }
+    const { error, message } = errorText(res.body);
+    // Rejections read "<REASON>: <message>"; other errors keep their HTTP error code.
+    const m = /^([A-Z][A-Z0-9_]*): (.*)$/s.exec(message);
+    reject(error === 'ASSET_REJECTED' && m ? m[1] : error, m && error === 'ASSET_REJECTED' ? m[2] : message);
+  };
+
+  const pool = async (batch: ManifestRow[]) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(args.concurrency, batch.length) }, async () => {
+        while (next < batch.length) {
+          const row = batch[next++];
+          await one(row);
+          done += 1;
+          tick();
+        }
+      }),
+    );
+  };
+  await pool(rows.filter((r) => !r.describes));
+  await pool(rows.filter((r) => r.describes));
+  bar.finish();
+
+  if (args.dataset) summary.dataset = await addToDataset(client, args.dataset, [...new Set(assetByPath.values())], args.publish);
+
+  log(`ingested: ${summary.ingested}`);
+  log(`duplicate: ${summary.duplicate}`);
+  log(`rejected: ${summary.rejected.length}`);
+  for (const r of [...summary.rejected].sort((a, b) => a.line - b.line)) log(`  line ${r.line} ${r.path}: ${r.reason}: ${r.message}`);
+  if (summary.dataset) {
+    const d = summary.dataset;
+    log(`dataset ${d.name} (${d.datasetId}): ${d.added} added` + (d.version ? `, published version ${d.version} (merkle root ${d.merkleRoot})` : d.unchanged ? ', unchanged since the last version' : ''));
+  }
+  return { code: summary.rejected.length > 0 ? 1 : 0, summary };
+}
+
+async function addToDataset(client: TrellisHttpClient, name: string, assetIds: string[], publish: boolean): Promise<NonNullable<IngestSummary['dataset']>> {
+  let res = await client.request('GET', `/ingestion/datasets/${encodeURIComponent(name)}`);
+  if (res.status === 404) {
+    res = await client.request('POST', '/ingestion/datasets', { name });
+    // Another import created it meanwhile.
+    if (res.status === 409) res = await client.request('GET', `/ingestion/datasets/${encodeURIComponent(name)}`);
+  }
+  if (res.status !== 200 && res.status !== 201) throw new Error(`dataset ${name}: ${errorText(res.body).message}`);
+  const datasetId = res.body.datasetId as string;
+  let added = 0;
+  for (let i = 0; i < assetIds.length; i += 1000) {
+    const r = await client.request('POST', `/ingestion/datasets/${datasetId}/assets`, { assetIds: assetIds.slice(i, i + 1000) });
+    if (r.status !== 200) throw new Error(`adding assets to ${name}: ${errorText(r.body).message}`);
+    added += r.body.added;
+  }
+  const result: NonNullable<IngestSummary['dataset']> = { name, datasetId, added };
+  if (publish) {
+    const p = await client.request('POST', `/ingestion/datasets/${datasetId}/versions`);
+    if (p.status === 201) Object.assign(result, { version: p.body.version, merkleRoot: p.body.merkleRoot });
+    else if (p.status === 409) result.unchanged = true;
+    else throw new Error(`publishing ${name}: ${errorText(p.body).message}`);
+  }
+  return result;
+}
+
+export const ingestCommand = {
+  summary: 'bulk-import a folder: <folder> --manifest <csv|jsonl> [--dataset <name>] [--publish]',
+  run: async (argv: string[]) => (await runIngest(argv)).code,
+};

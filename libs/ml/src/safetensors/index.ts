@@ -1,0 +1,3 @@
+export * from './half';
+export * from './safetensors';
+export * from './safetensors.exception';

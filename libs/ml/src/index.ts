@@ -2,3 +2,4 @@ export * from './layers';
 export * from './backend';
 export * from './model';
 export * from './tokenizer';
+export * from './safetensors';

@@ -1,0 +1,186 @@
+/**
+ * HIPAA Safe Harbor (45 CFR 164.514(b)(2)) identifiers this redactor finds in free-text reports.
+ * Biometric identifiers and photographs cannot occur in text; vehicle identifiers are only
+ * caught when labelled (other-id).
+ */
+export const HIPAA_CATEGORIES = [
+  'name',
+  'address',
+  'zip',
+  'date',
+  'age',
+  'phone',
+  'fax',
+  'email',
+  'ssn',
+  'mrn',
+  'health-plan',
+  'account',
+  'license',
+  'device',
+  'url',
+  'ip',
+  'other-id',
+] as const;
+export type HipaaCategory = (typeof HIPAA_CATEGORIES)[number];
+
+export interface RedactionResult {
+  text: string;
+  /** How many of each were replaced; never the replaced text. */
+  summary: Record<HipaaCategory, number>;
+}
+
+/**
+ * 3-digit ZIP prefixes whose areas hold 20,000 people or fewer (HHS guidance, 2000 census):
+ * Safe Harbor requires 000 for these instead of the real prefix.
+ */
+export const RESTRICTED_ZIP3 = new Set(['036', '059', '063', '102', '203', '556', '692', '790', '821', '823', '830', '831', '878', '879', '884', '890', '893']);
+
+const MONTHS = 'January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec';
+const STATES =
+  'AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR';
+// A capitalised word that is a plausible name part: not an all-caps label like MRN or DOB.
+const NAME_WORD = "[A-Z](?:[a-z]|'[A-Z])[A-Za-z'-]*";
+const STREET_TYPES = 'Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq';
+
+type Rule = { category: HipaaCategory; pattern: RegExp; replace: (m: RegExpExecArray) => string };
+
+function zip3(zip: string): string {
+  const prefix = zip.slice(0, 3);
+  return RESTRICTED_ZIP3.has(prefix) ? '000' : prefix;
+}
+
+const keepYear = (year: string) => `[DATE] ${year}`;
+
+/**
+ * Rules run in this order; each replaces with a bracketed token the later rules cannot match.
+ * Order matters: URLs before e-mail and IP (URLs contain both shapes), labelled identifiers
+ * before generic number patterns, addresses before names (street types like "Dr").
+ */
+const RULES: Rule[] = [
+  { category: 'url', pattern: /\b(?:https?|ftp):\/\/[^\s<>"')\]]+|\bwww\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+[^\s<>"')\]]*/gi, replace: () => '[URL]' },
+  { category: 'email', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g, replace: () => '[EMAIL]' },
+  { category: 'ip', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g, replace: () => '[IP]' },
+  // IPv6: full, compressed (::) and IPv4-mapped forms; at least two groups and a colon run.
+  {
+    category: 'ip',
+    pattern: /(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])/g,
+    replace: () => '[IP]',
+  },
+  { category: 'ssn', pattern: /\b(?:SSN|Social Security(?: Number| No\.?)?)\s*[:#]?\s*\d{3}[- ]?\d{2}[- ]?\d{4}\b|\b\d{3}-\d{2}-\d{4}\b/gi, replace: (m) => (/^\d/.test(m[0]) ? '[SSN]' : m[0].replace(/\d{3}[- ]?\d{2}[- ]?\d{4}$/, '[SSN]')) },
+  labelled('mrn', /(?:MRN|Medical Record(?: Number| No\.?| #)?|Patient ID|Chart(?: Number| No\.?)?)/, '[MRN]'),
+  labelled('health-plan', /(?:Health Plan(?: ID| Number| No\.?| Beneficiary(?: Number)?)?|Member ID|Insurance ID|Policy(?: Number| No\.?)|Beneficiary(?: Number| No\.?))/, '[HEALTH-PLAN]'),
+  labelled('account', /(?:Account(?: Number| No\.?| #)?|Acct\.?(?: No\.?| #)?|Billing(?: Number| No\.?))/, '[ACCOUNT]'),
+  labelled('license', /(?:Licen[cs]e(?: Number| No\.?| #)?|Certificate(?: Number| No\.?)?|DEA(?: Number| No\.?)?|NPI)/, '[LICENSE]'),
+  labelled('device', /(?:Device (?:serial number|serial|ID|identifier)|Serial(?: Number| No\.?)?|S\/N|UDI|Implant ID)/, '[DEVICE-ID]'),
+  labelled('other-id', /(?:Accession(?: Number| No\.?| #)?|Order(?: Number| No\.?| #)|Encounter(?: Number| No\.?| ID)|Visit(?: Number| No\.?| ID)|Vehicle(?: ID| plate)?|VIN|Case(?: Number| No\.?| #))/, '[ID]'),
+  {
+    category: 'fax',
+    pattern: /\b(Fax|Facsimile)(\s*(?:No\.?|Number|#)?\s*[:#]?\s*)(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}\b/gi,
+    replace: (m) => `${m[1]}${m[2]}[FAX]`,
+  },
+  { category: 'phone', pattern: /(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?\b/gi, replace: () => '[PHONE]' },
+  // Dates: keep the year, drop month and day.
+  { category: 'date', pattern: /\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g, replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: /\b(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01])\/(\d{4}|\d{2})\b/g, replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: /\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(\d{4})\b/g, replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: new RegExp(`\\b(?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?[ -](?:${MONTHS})\\.?,?[ -](\\d{4})\\b`, 'gi'), replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: new RegExp(`\\b(?:${MONTHS})\\.? (?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?,? (\\d{4})\\b`, 'gi'), replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: new RegExp(`\\b(?:${MONTHS})\\.? (?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?\\b(?!,? \\d)`, 'g'), replace: () => '[DATE]' },
+  { category: 'date', pattern: new RegExp(`\\b(?:January|February|March|April|June|July|August|September|October|November|December) (\\d{4})\\b`, 'g'), replace: (m) => keepYear(m[1]) },
+  // Ages over 89 (the group "90 or older" is all Safe Harbor allows).
+  {
+    category: 'age',
+    pattern: /\b(?:(?:9\d|1[0-4]\d)(?:\s*|-)(?:years?|yrs?|y\/o|yo)(?:[\s-]old)?|(?:Age|aged)\s*:?\s*(?:9\d|1[0-4]\d)\b(?:\s*(?:years?|yrs?))?)/gi,
+    replace: () => '[AGE 90+]',
+  },
+  // Street address, optionally followed by city, state and ZIP (city is a subdivision smaller than a state).
+  {
+    category: 'address',
+    pattern: new RegExp(`\\b\\d{1,6}(?: [A-Z][A-Za-z]+){1,3} (?:${STREET_TYPES})\\.?(?: (?:Apt|Suite|Unit|#)\\.? ?[A-Za-z0-9-]+)?(?:,? (${NAME_WORD}(?: ${NAME_WORD}){0,2}),? (${STATES})\\.?(?: (\\d{5})(?:-\\d{4})?)?)?\\b`, 'g'),
+    replace: (m) => `[ADDRESS]${m[2] ? `, ${m[2]}` : ''}${m[3] ? ` [ZIP ${zip3(m[3])}]` : ''}`,
+  },
+  { category: 'address', pattern: /\b(?:P\.? ?O\.? Box|Post Office Box) \d+\b/gi, replace: () => '[ADDRESS]' },
+  // City, ST 12345 without a street.
+  {
+    category: 'address',
+    pattern: new RegExp(`\\b(${NAME_WORD}(?: ${NAME_WORD}){0,2}), (${STATES}) (\\d{5})(?:-\\d{4})?\\b`, 'g'),
+    replace: (m) => `[CITY], ${m[2]} [ZIP ${zip3(m[3])}]`,
+  },
+  { category: 'zip', pattern: /\b(ZIP(?: code)?|Postal code)(\s*:?\s*)(\d{5})(?:-\d{4})?\b/gi, replace: (m) => `${m[1]}${m[2]}[ZIP ${zip3(m[3])}]` },
+  // Names: titles, then labels. (Known names of the subject are handled first, in redactReport.)
+  {
+    category: 'name',
+    pattern: new RegExp(`\\b(Mr|Mrs|Ms|Miss|Mx|Dr|Prof)(\\.?\\s+)${NAME_WORD}(?:\\s+(?:[A-Z]\\.\\s+)?${NAME_WORD})?`, 'g'),
+    replace: (m) => `${m[1]}${m[2]}[NAME]`,
+  },
+  {
+    category: 'name',
+    pattern: new RegExp(
+      `\\b(Patient(?: name)?|Name|Pt|Referring(?: physician)?|Physician|Attending|Radiologist|Technologist|Signed by|Dictated by|Reported by|Next of kin|Guardian|Contact)(\\s*:\\s*)${NAME_WORD}(?:,? ${NAME_WORD}){0,3}`,
+      'gi',
+    ),
+    replace: (m) => `${m[1]}${m[2]}[NAME]`,
+  },
+  // Any remaining long digit run or prefixed identifier is some record number.
+  { category: 'other-id', pattern: /\b(?:[A-Z]{2,5}-?)?\d{7,}\b/g, replace: () => '[ID]' },
+];
+
+/** `Label: value` where the label says what the identifier is; the label stays, the value goes. */
+function labelled(category: HipaaCategory, label: RegExp, token: string): Rule {
+  return {
+    category,
+    pattern: new RegExp(`\\b(${label.source})(\\s*[:#]?\\s*)(?=[A-Za-z0-9-]*\\d)[A-Za-z0-9][A-Za-z0-9-]{2,}\\b`, 'gi'),
+    replace: (m) => `${m[1]}${m[m.length - 1]}${token}`,
+  };
+}
+
+/**
+ * Replaces HIPAA Safe Harbor identifiers in a report with bracketed tokens (`[NAME]`,
+ * `[DATE] 2021`, `[PHONE]`, `[ZIP 627]`, ...). `knownNames` (the subject's names, from the
+ * caller's erasable personal data) are removed wherever they occur, in any case and order;
+ * pattern rules catch names after titles and labels. Measurements, vertebral levels and bare
+ * years are left alone.
+ */
+export function redactReport(text: string, options: { knownNames?: string[] } = {}): RedactionResult {
+  const summary = Object.fromEntries(HIPAA_CATEGORIES.map((c) => [c, 0])) as Record<HipaaCategory, number>;
+  let out = text;
+  for (const pattern of knownNamePatterns(options.knownNames ?? [])) {
+    out = out.replace(pattern, () => {
+      summary.name++;
+      return '[NAME]';
+    });
+  }
+  for (const rule of RULES) {
+    out = out.replace(rule.pattern, (...args: unknown[]) => {
+      summary[rule.category]++;
+      // Rebuild an exec-style array from replace's arguments (match, groups..., offset, input, [named]).
+      const hasNamed = typeof args[args.length - 1] === 'object' && args[args.length - 1] !== null;
+      const groups = args.slice(0, hasNamed ? -3 : -2) as string[];
+      return rule.replace(groups as unknown as RegExpExecArray);
+    });
+  }
+  return { text: out, summary };
+}
+
+/** Full names first (longest wins), then each part of 2+ letters, as whole words. */
+function knownNamePatterns(names: string[]): RegExp[] {
+  const parts = new Set<string>();
+  const full: string[] = [];
+  for (const name of names) {
+    const words = name.split(/[\s^,]+/).filter((w) => w.length >= 2);
+    if (words.length > 1) {
+      full.push(words.map(escape).join('[\\s^,]+'));
+      full.push([...words].reverse().map(escape).join('[\\s^,]+'));
+    }
+    for (const w of words) parts.add(escape(w));
+  }
+  const patterns: RegExp[] = [];
+  if (full.length) patterns.push(new RegExp(`(?<![\\p{L}\\d])(?:${full.sort((a, b) => b.length - a.length).join('|')})(?![\\p{L}\\d])`, 'giu'));
+  if (parts.size) patterns.push(new RegExp(`(?<![\\p{L}\\d])(?:${[...parts].sort((a, b) => b.length - a.length).join('|')})(?![\\p{L}\\d])`, 'giu'));
+  return patterns;
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

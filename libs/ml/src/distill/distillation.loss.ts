@@ -24,8 +24,8 @@ export interface DistillationTerms {
  * caller computed them inside a gradient tape over shared variables. (tfjs has no stopGradient.)
  */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
-  const f = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([input]);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
     return { value: tf.clone(input), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
   });
   return f(x) as T;

@@ -1,0 +1,149 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
+import { LinearHost } from '../layers/linear';
+import { parseSafetensors, serializeSafetensors, TensorRecord } from '../safetensors';
+import { LoraLinear } from './lora-linear';
+import { buildPeftLoraConfig, parsePeftLoraConfig, PeftLoraConfigJson } from './peft-config';
+import { matchModuleNames } from './target-modules';
+
+export interface LoraConfig {
+  r: number;
+  alpha: number;
+  dropout?: number;
+  /** Suffixes like `q_proj` or full module names, matched as PEFT matches target_modules. */
+  targetModules: readonly string[];
+  useRslora?: boolean;
+  seed?: number;
+}
+
+export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
+export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+
+/** PEFT's state-dict names: the model is wrapped as base_model.model, the adapter name dropped. */
+export function peftKey(moduleName: string, which: 'A' | 'B'): string {
+  return `base_model.model.${moduleName}.lora_${which}.weight`;
+}
+
+interface Trainable {
+  setTrainable?(flag: boolean): void;
+}
+
+/** The LoRA adapters applied to one model, addressed by module name. */
+export class LoraAdapters {
+  constructor(
+    readonly config: Required<Omit<LoraConfig, 'seed'>> & { seed: number },
+    readonly layers: Map<string, LoraLinear>,
+  ) {}
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.layers.values()].flatMap((l) => l.trainableVariables());
+  }
+
+  /** Dropout only acts in training mode. */
+  setTraining(flag: boolean): void {
+    for (const l of this.layers.values()) l.training = flag;
+  }
+
+  merge(): void {
+    for (const l of this.layers.values()) l.merge();
+  }
+
+  unmerge(): void {
+    for (const l of this.layers.values()) l.unmerge();
+  }
+
+  /** Adapter weights under PEFT names, [r, in] for A and [out, r] for B. */
+  namedWeights(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const [name, l] of this.layers) {
+      out.set(peftKey(name, 'A'), l.loraA);
+      out.set(peftKey(name, 'B'), l.loraB);
+    }
+    return out;
+  }
+
+  /** Dropout draws per layer, so a resumed run draws the same masks. */
+  rngState(): Record<string, number> {
+    return Object.fromEntries([...this.layers].map(([n, l]) => [n, l.dropoutCalls]));
+  }
+
+  setRngState(state: Record<string, number>): void {
+    for (const [n, l] of this.layers) {
+      if (typeof state[n] !== 'number') throw new Error(`LoRA RNG state has no entry for ${n}`);
+      l.dropoutCalls = state[n];
+    }
+  }
+
+  peftConfig(options: { baseModelNameOrPath?: string | null; inferenceMode?: boolean } = {}): PeftLoraConfigJson {
+    return buildPeftLoraConfig({ ...this.config, ...options });
+  }
+
+  serializeWeights(): Buffer {
+    const tensors: Record<string, TensorRecord> = {};
+    for (const [key, v] of this.namedWeights()) {
+      tensors[key] = { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
+    }
+    // PEFT saves with metadata {"format": "pt"}; transformers checks it when loading.
+    return serializeSafetensors(tensors, { format: 'pt' });
+  }
+
+  /** Writes adapter_config.json + adapter_model.safetensors, the layout PEFT's from_pretrained reads. */
+  save(dir: string, options: { baseModelNameOrPath?: string | null } = {}): void {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(this.peftConfig(options), null, 2) + '\n');
+    fs.writeFileSync(path.join(dir, ADAPTER_WEIGHTS_FILE), this.serializeWeights());
+  }
+
+  /** Assigns adapter weights from a PEFT safetensors buffer; every adapter must be present with its shape. */
+  loadWeights(buf: Buffer): void {
+    const file = parseSafetensors(buf);
+    const known = this.namedWeights();
+    for (const key of Object.keys(file.tensors)) {
+      if (!known.has(key)) throw new Error(`${ADAPTER_WEIGHTS_FILE}: tensor ${key} belongs to no adapter of this model`);
+    }
+    for (const [key, v] of known) {
+      const t = file.tensors[key];
+      if (!t) throw new Error(`${ADAPTER_WEIGHTS_FILE}: missing ${key}`);
+      if (t.dtype !== 'F32') throw new Error(`${ADAPTER_WEIGHTS_FILE}: ${key} is ${t.dtype}, expected F32`);
+      if (t.shape.join(',') !== v.shape.join(',')) {
+        throw new Error(`${ADAPTER_WEIGHTS_FILE}: ${key} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
+      }
+      tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, v.shape)));
+    }
+  }
+}
+
+/**
+ * Wraps the targeted linear layers of a model in LoRA adapters and freezes everything else
+ * (when the model offers setTrainable), so only the adapters train. Works on QuantizedLinear
+ * layers too (QLoRA).
+ */
+export function applyLora(host: LinearHost & Trainable, config: LoraConfig): LoraAdapters {
+  const layers = host.linearLayers();
+  const names = matchModuleNames(layers.keys(), config.targetModules, 'applyLora');
+  const seed = config.seed ?? 0;
+  host.setTrainable?.(false);
+  const adapters = new Map<string, LoraLinear>();
+  names.forEach((name, i) => {
+    const base = layers.get(name)!;
+    if (base instanceof LoraLinear) throw new Error(`applyLora: ${name} already has a LoRA adapter`);
+    const lora = new LoraLinear(base, { r: config.r, alpha: config.alpha, dropout: config.dropout, useRslora: config.useRslora, seed: seed * 7919 + i });
+    host.setLinear(name, lora);
+    adapters.set(name, lora);
+  });
+  return new LoraAdapters(
+    { r: config.r, alpha: config.alpha, dropout: config.dropout ?? 0, targetModules: [...config.targetModules], useRslora: config.useRslora ?? false, seed },
+    adapters,
+  );
+}
+
+/** Applies a saved PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to a model. */
+export function loadLora(host: LinearHost & Trainable, dir: string): LoraAdapters {
+  const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
+  if (!fs.existsSync(configPath)) throw new Error(`loadLora: ${configPath} does not exist`);
+  const parsed = parsePeftLoraConfig(JSON.parse(fs.readFileSync(configPath, 'utf8')));
+  const adapters = applyLora(host, parsed);
+  adapters.loadWeights(fs.readFileSync(path.join(dir, ADAPTER_WEIGHTS_FILE)));
+  return adapters;
+}

@@ -11,6 +11,7 @@ import '../backend/tfjs-registrations';
 import { causalLmLoss } from './causal-lm-loss';
 import { decodeLoop, type GenerationOptions } from './generation';
 import { KvCache } from './kv-cache';
+import { ModelErrorCode, ModelException } from './model.exception';
 import { LinearRegistry, ParameterStore } from './linear-registry';
 import { type MistralConfig, resolvedHeadDim, validateMistralConfig } from './model-config';
 
@@ -122,7 +123,7 @@ export class DecoderModel implements LinearHost {
     const ids = inputIds.dataSync();
     for (let i = 0; i < ids.length; i++) {
       if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= this.config.vocabSize) {
-        throw new Error(`DecoderModel: token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${this.config.vocabSize})`);
+        throw new ModelException(ModelErrorCode.InvalidInput, `DecoderModel: token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${this.config.vocabSize})`);
       }
     }
     return tf.tidy(() => tf.gather(this.embedTokens, tf.cast(inputIds, 'int32')));

@@ -9,3 +9,5 @@ export * from './decoder-model';
 export * from './vision-tower';
 export * from './multimodal-model';
 export * from './training-example';
+export * from './hf-checkpoint';
+export * from './model.exception';

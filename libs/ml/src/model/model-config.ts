@@ -1,4 +1,5 @@
 import { ACTIVATION_NAMES, type ActivationName } from '../layers/activations';
+import { ModelErrorCode, ModelException } from './model.exception';
 
 /** Hugging Face MistralConfig / LlamaConfig fields we use, camelCased. */
 export interface MistralConfig {
@@ -82,7 +83,7 @@ function divisors(n: number): number[] {
 }
 
 function raise(kind: string, problems: Problem[]): void {
-  if (problems.length > 0) throw new Error(`Invalid ${kind}:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new ModelException(ModelErrorCode.InvalidConfig, `Invalid ${kind}:\n  - ${problems.join('\n  - ')}`);
 }
 
 export function mistralConfigProblems(config: MistralConfig, owner = 'MistralConfig'): Problem[] {

@@ -8,6 +8,7 @@ import { DecoderModel } from './decoder-model';
 import { decodeLoop, type GenerationOptions } from './generation';
 import { LinearRegistry, ParameterStore } from './linear-registry';
 import { type MultimodalConfig, numPatches, validateMultimodalConfig } from './model-config';
+import { ModelErrorCode, ModelException } from './model.exception';
 import { VisionTower } from './vision-tower';
 
 export interface MultimodalInput {
@@ -66,7 +67,7 @@ export class MultimodalModel implements LinearHost {
       const found: number[] = [];
       for (let j = 0; j < t; j++) if (ids[i * t + j] === this.config.imageTokenId) found.push(j);
       if (found.length !== 1) {
-        throw new Error(`MultimodalModel: row ${i} of inputIds has ${found.length} image tokens (id ${this.config.imageTokenId}) at [${found.join(', ')}]; exactly one is required`);
+        throw new ModelException(ModelErrorCode.InvalidInput, `MultimodalModel: row ${i} of inputIds has ${found.length} image tokens (id ${this.config.imageTokenId}) at [${found.join(', ')}]; exactly one is required`);
       }
       positions.push(found[0]);
     }

@@ -7,6 +7,7 @@ import {
   validateMistralConfig,
   validateMultimodalConfig,
 } from './model-config';
+import { ModelErrorCode, ModelException } from './model.exception';
 
 export interface ParameterCount {
   languageModel: number;
@@ -71,7 +72,8 @@ export function countParameters(config: MistralConfig | MultimodalConfig, option
   }
   const budget = options.budget ?? DEFAULT_PARAMETER_BUDGET;
   if (count.total > budget) {
-    throw new Error(
+    throw new ModelException(
+      ModelErrorCode.OverParameterBudget,
       `Model has ${count.total.toLocaleString('en-US')} parameters, over the budget of ${budget.toLocaleString('en-US')} ` +
         `(language model ${count.languageModel.toLocaleString('en-US')}, vision encoder ${count.visionEncoder.toLocaleString('en-US')}, ` +
         `projector ${count.projector.toLocaleString('en-US')}); shrink hiddenSize, intermediateSize or numHiddenLayers, or raise the budget`,

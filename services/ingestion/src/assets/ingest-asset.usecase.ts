@@ -136,7 +136,7 @@ export class IngestAssetUseCase {
     try {
       await Promise.all(blobs.map((b) => this.storage.putBuffer(b.area, b.body, { prefix, contentType: b.contentType })));
       if (process.env[PAUSE_AFTER_BLOBS] === '1') {
-        process.stdout.write(`BLOBS_WRITTEN ${assetId}\n`);
+        process.stdout.write('BLOBS_WRITTEN\n');
         await new Promise(() => undefined);
       }
       await withTransaction(this.dataSource, async (tx) => {

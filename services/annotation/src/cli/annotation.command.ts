@@ -1,0 +1,174 @@
+/**
+ * `trellis annotation <subcommand>`: project creation, publishing, export and import against a
+ * running platform's REST API (TRELLIS_URL, TRELLIS_TOKEN), so it works the same for the
+ * embedded default and a distributed deployment.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { CliCommand } from '../../../platform/src/cli/trellis.cli';
+
+export const ANNOTATION_USAGE = `usage:
+  trellis annotation create-project --dataset ID --dataset-version N --type caption|vqa|classification
+      [--labels A,B,...] (--guidelines TEXT | --guidelines-file PATH) --per-item N --threshold X
+      [--name NAME] [--max-length N]
+  trellis annotation publish --project ID
+  trellis annotation export --project ID --set-version N [--format llava|coco|jsonl] [--out FILE]
+  trellis annotation import --project ID --format llava|coco|jsonl FILE`;
+
+export interface HttpResult {
+  status: number;
+  text: string;
+}
+
+/** What the command needs from the outside world; tests hand in fakes. */
+export interface AnnotationCliDeps {
+  http(method: string, path: string, body?: { json?: unknown; raw?: Buffer }): Promise<HttpResult>;
+  readFile(path: string): Promise<Buffer>;
+  writeFile(path: string, data: string): Promise<void>;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export class CliUsageError extends Error {}
+
+export function parseFlags(argv: string[]): { positional: string[]; flags: Record<string, string> } {
+  const flags: Record<string, string> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new CliUsageError(`${a} needs a value`);
+      flags[a.slice(2)] = value;
+      i++;
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function need(flags: Record<string, string>, name: string): string {
+  const v = flags[name];
+  if (v === undefined || v === '') throw new CliUsageError(`--${name} is required`);
+  return v;
+}
+
+function number(flags: Record<string, string>, name: string, required = true): number | undefined {
+  const raw = required ? need(flags, name) : flags[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new CliUsageError(`--${name} must be a number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function describe(res: HttpResult): string {
+  try {
+    const body = JSON.parse(res.text) as { error?: string; message?: string };
+    return `${res.status} ${body.error ?? ''}: ${body.message ?? res.text}`;
+  } catch {
+    return `${res.status}: ${res.text}`;
+  }
+}
+
+/** Runs one subcommand; returns the exit code (0 done, 1 refused by the platform, 2 bad usage). */
+export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDeps): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    const { positional, flags } = parseFlags(rest);
+    const expect = async (res: Promise<HttpResult>, ok: number[]): Promise<HttpResult> => {
+      const r = await res;
+      if (!ok.includes(r.status)) throw new Error(describe(r));
+      return r;
+    };
+    switch (sub) {
+      case 'create-project': {
+        const guidelines = flags['guidelines-file'] ? (await deps.readFile(flags['guidelines-file'])).toString('utf8') : need(flags, 'guidelines');
+        const body = {
+          name: flags.name ?? `annotation of ${need(flags, 'dataset')} v${need(flags, 'dataset-version')}`,
+          datasetId: need(flags, 'dataset'),
+          datasetVersion: number(flags, 'dataset-version'),
+          taskType: need(flags, 'type'),
+          ...(flags.labels ? { labels: flags.labels.split(',').map((l) => l.trim()).filter(Boolean) } : {}),
+          guidelines,
+          annotationsPerItem: number(flags, 'per-item'),
+          agreementThreshold: number(flags, 'threshold'),
+          ...(flags['max-length'] ? { maxTextLength: number(flags, 'max-length') } : {}),
+        };
+        const r = await expect(deps.http('POST', '/annotation/projects', { json: body }), [201]);
+        const p = JSON.parse(r.text) as { projectId: string; tasks: Record<string, number>; datasetVersionReceived: boolean };
+        deps.err(p.datasetVersionReceived ? `created project with ${p.tasks.open} task(s)` : 'created project; its tasks appear when the dataset version reaches the annotation service');
+        deps.out(p.projectId);
+        return 0;
+      }
+      case 'publish': {
+        const r = await expect(deps.http('POST', `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/sets`), [201]);
+        const s = JSON.parse(r.text) as { version: number; itemCount: number; leftOutCount: number; contentSha256: string };
+        deps.err(`published set version ${s.version}: ${s.itemCount} item(s), ${s.leftOutCount} left out, sha256 ${s.contentSha256}`);
+        deps.out(String(s.version));
+        return 0;
+      }
+      case 'export': {
+        const format = flags.format ?? 'llava';
+        const path = `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/sets/${encodeURIComponent(need(flags, 'set-version'))}/export?format=${encodeURIComponent(format)}`;
+        const r = await expect(deps.http('GET', path), [200]);
+        if (flags.out) {
+          await deps.writeFile(flags.out, r.text);
+          deps.err(`wrote ${flags.out}`);
+        } else deps.out(r.text);
+        return 0;
+      }
+      case 'import': {
+        if (positional.length !== 1) throw new CliUsageError('import takes exactly one FILE');
+        const file = await deps.readFile(positional[0]);
+        const path = `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/imports?format=${encodeURIComponent(need(flags, 'format'))}`;
+        const r = await expect(deps.http('POST', path, { raw: file }), [201]);
+        const result = JSON.parse(r.text) as { imported: number; skipped: { reason: string; count: number }[] };
+        const skipped = result.skipped.map((s) => `${s.count} ${s.reason}`).join(', ');
+        deps.out(`imported ${result.imported} item(s)${skipped ? `; skipped ${skipped}` : ''}`);
+        return 0;
+      }
+      default:
+        throw new CliUsageError(sub ? `unknown subcommand ${JSON.stringify(sub)}` : 'a subcommand is required');
+    }
+  } catch (err) {
+    if (err instanceof CliUsageError) {
+      deps.err(`${err.message}\n${ANNOTATION_USAGE}`);
+      return 2;
+    }
+    deps.err(`trellis annotation ${sub}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+/** The real world: fetch against TRELLIS_URL with TRELLIS_TOKEN, files, stdout/stderr. */
+export function defaultDeps(env: NodeJS.ProcessEnv = process.env): AnnotationCliDeps {
+  const base = env.TRELLIS_URL || 'http://127.0.0.1:3000';
+  return {
+    async http(method, path, body) {
+      const headers: Record<string, string> = {};
+      if (env.TRELLIS_TOKEN) headers.authorization = `Bearer ${env.TRELLIS_TOKEN}`;
+      let payload: string | Buffer | undefined;
+      if (body?.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        payload = JSON.stringify(body.json);
+      } else if (body?.raw) {
+        headers['content-type'] = 'application/octet-stream';
+        payload = body.raw;
+      }
+      let res: Response;
+      try {
+        res = await fetch(new URL(path, base), { method, headers, body: payload });
+      } catch (err) {
+        throw new Error(`cannot reach the platform at ${base} (${(err as Error).message}); is it running? set TRELLIS_URL`);
+      }
+      return { status: res.status, text: await res.text() };
+    },
+    readFile: (p) => readFile(p),
+    writeFile: (p, d) => writeFile(p, d),
+    out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+  };
+}
+
+export const annotationCommand: CliCommand = {
+  summary: 'annotation projects: create-project, publish, export (llava|coco|jsonl), import',
+  run: (argv) => runAnnotationCommand(argv, defaultDeps()),
+};

@@ -2,7 +2,6 @@ import { CreateEventStore1764270000000 } from './1764270000000-CreateEventStore'
 import { CreateApiTokens1764270001000 } from './1764270001000-CreateApiTokens';
 import { CreateAppendFunction1764270002000 } from './1764270002000-CreateAppendFunction';
 import { CreateMessaging1764270003000 } from './1764270003000-CreateMessaging';
-import { CreateAnnotation1764400000000 } from './1764400000000-CreateAnnotation';
 import { CreateIngestion1764300000000 } from './1764300000000-CreateIngestion';
 import { CreateAnnotation1764400000000 } from './1764400000000-CreateAnnotation';
 

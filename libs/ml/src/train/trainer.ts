@@ -1,0 +1,281 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
+import '../backend/tfjs-registrations';
+import { parseSafetensors, serializeSafetensors, TensorRecord } from '../safetensors';
+import { AdamW, AdamWOptions } from './adamw.optimizer';
+import { DataOrder, DataOrderState } from './data-order';
+import { clipByGlobalNorm, globalNorm } from './grad-clip';
+import { CosineScheduleOptions, cosineWithWarmup } from './lr-schedule';
+
+/** What a model offers the trainer: its trainable variables by stable name and a loss. */
+export interface TrainTask<B> {
+  /** Trainable variables by name; the names are checkpoint keys. */
+  variables(): Map<string, tf.Variable>;
+  /** Scalar loss of one micro-batch; runs inside the gradient tape. */
+  loss(batch: B): tf.Scalar;
+  /** Tokens in a batch (for tokens/s). */
+  tokens(batch: B): number;
+  /** Train/eval mode (dropout). */
+  setTraining?(flag: boolean): void;
+  /** Randomness the task draws itself (LoRA dropout), saved in checkpoints. */
+  rngState?(): unknown;
+  setRngState?(state: unknown): void;
+}
+
+export interface TrainerOptions {
+  batchSize: number;
+  seed: number;
+  /** Micro-batches per optimizer step; gradients are averaged over them. Default 1. */
+  gradAccumulation?: number;
+  optimizer?: AdamWOptions;
+  /** Warmup + cosine decay of the optimizer's lr; omitted: constant lr. */
+  schedule?: CosineScheduleOptions;
+  /** Clip the global gradient norm to this (torch clip_grad_norm_); null: no clipping. Default 1.0 as HF Trainer. */
+  maxGradNorm?: number | null;
+  onProgress?: (p: TrainingProgress) => void;
+}
+
+export interface TrainingProgress {
+  /** Optimizer steps completed. */
+  step: number;
+  /** Mean loss over the step's micro-batches. */
+  loss: number;
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  tokens: number;
+  tokensPerSecond: number;
+  epoch: number;
+}
+
+export class TrainingError extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+export const CHECKPOINT_STATE_FILE = 'trainer_state.json';
+export const CHECKPOINT_TENSORS_FILE = 'checkpoint.safetensors';
+const CHECKPOINT_FORMAT = 'trellis-trainer-checkpoint/1';
+
+interface CheckpointState {
+  format: string;
+  step: number;
+  optimizerStep: number;
+  dataOrder: DataOrderState;
+  taskRng: unknown;
+  variables: string[];
+  settings: { batchSize: number; gradAccumulation: number; seed: number };
+}
+
+/**
+ * The training loop: seeded epoch-shuffled batches, gradient accumulation, global-norm
+ * clipping, AdamW under a warmup + cosine schedule, a progress callback, non-finite loss or
+ * gradient detection that stops before the weights are touched, and checkpoints (weights,
+ * moments, step, data order and the task's RNG state) from which a resumed run is
+ * bit-identical to an uninterrupted one.
+ */
+export class Trainer<E, B> {
+  readonly optimizer: AdamW;
+  private readonly order: DataOrder;
+  private readonly accumulation: number;
+  private readonly maxGradNorm: number | null;
+  private stepsDone = 0;
+
+  constructor(
+    private readonly task: TrainTask<B>,
+    private readonly data: readonly E[],
+    private readonly collate: (items: E[]) => B,
+    private readonly options: TrainerOptions,
+  ) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) throw new Error(`Trainer: batchSize must be a positive integer, got ${options.batchSize}`);
+    this.accumulation = options.gradAccumulation ?? 1;
+    if (!Number.isInteger(this.accumulation) || this.accumulation <= 0) throw new Error(`Trainer: gradAccumulation must be a positive integer, got ${this.accumulation}`);
+    this.maxGradNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
+    if (task.variables().size === 0) throw new Error('Trainer: the task has no trainable variables');
+    this.optimizer = new AdamW(options.optimizer);
+    this.order = new DataOrder(data.length, options.seed);
+  }
+
+  get step(): number {
+    return this.stepsDone;
+  }
+
+  /** Learning rate of the optimizer step with 0-based index `step`. */
+  lrAt(step: number): number {
+    return this.optimizer.lr * (this.options.schedule ? cosineWithWarmup(step, this.options.schedule) : 1);
+  }
+
+  /** One optimizer step over gradAccumulation micro-batches. */
+  trainStep(): TrainingProgress {
+    const started = process.hrtime.bigint();
+    const stepNo = this.stepsDone + 1;
+    const named = [...this.task.variables()];
+    const vars = named.map(([, v]) => v);
+    this.task.setTraining?.(true);
+    let acc: tf.Tensor[] | null = null;
+    let lossSum = 0;
+    let tokens = 0;
+    try {
+      for (let k = 0; k < this.accumulation; k++) {
+        const batch = this.collate(this.order.next(this.options.batchSize).map((i) => this.data[i]));
+        try {
+          tokens += this.task.tokens(batch);
+          const { value, grads } = tf.variableGrads(() => this.task.loss(batch), vars);
+          const loss = value.dataSync()[0];
+          value.dispose();
+          const list = vars.map((v) => grads[v.name]);
+          if (!Number.isFinite(loss)) {
+            tf.dispose(grads);
+            throw new TrainingError(`Training diverged: loss is ${loss} at step ${stepNo} (micro-batch ${k + 1} of ${this.accumulation}); weights were not updated`, stepNo);
+          }
+          lossSum += loss;
+          if (acc === null) acc = list;
+          else {
+            const prev: tf.Tensor[] = acc;
+            acc = prev.map((a, i) => tf.add(a, list[i]));
+            tf.dispose(prev);
+            tf.dispose(list);
+          }
+        } finally {
+          tf.dispose(batch as unknown as tf.TensorContainer);
+        }
+      }
+      let grads = acc!;
+      acc = null;
+      if (this.accumulation > 1) {
+        const summed = grads;
+        grads = summed.map((g) => tf.div(g, this.accumulation));
+        tf.dispose(summed);
+      }
+      let gradNorm: number;
+      if (this.maxGradNorm !== null) {
+        const clipped = clipByGlobalNorm(grads, this.maxGradNorm);
+        tf.dispose(grads);
+        grads = clipped.grads;
+        gradNorm = clipped.norm;
+      } else gradNorm = globalNorm(grads);
+      if (!Number.isFinite(gradNorm)) {
+        tf.dispose(grads);
+        throw new TrainingError(`Training diverged: gradient norm is ${gradNorm} at step ${stepNo}; weights were not updated`, stepNo);
+      }
+      const lr = this.lrAt(this.stepsDone);
+      this.optimizer.apply(vars, grads, lr);
+      tf.dispose(grads);
+      this.stepsDone = stepNo;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const progress: TrainingProgress = {
+        step: stepNo,
+        loss: lossSum / this.accumulation,
+        lr,
+        gradNorm,
+        tokens,
+        tokensPerSecond: tokens / Math.max(seconds, 1e-9),
+        epoch: this.order.getState().epoch,
+      };
+      this.options.onProgress?.(progress);
+      return progress;
+    } finally {
+      if (acc) tf.dispose(acc);
+      this.task.setTraining?.(false);
+    }
+  }
+
+  train(steps: number): TrainingProgress[] {
+    const out: TrainingProgress[] = [];
+    for (let i = 0; i < steps; i++) out.push(this.trainStep());
+    return out;
+  }
+
+  /** Writes trainable weights + AdamW moments (safetensors) and the loop state (JSON). */
+  saveCheckpoint(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    const tensors: Record<string, TensorRecord> = {};
+    const record = (t: tf.Tensor): TensorRecord => ({ dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) });
+    const names: string[] = [];
+    for (const [name, v] of this.task.variables()) {
+      names.push(name);
+      tensors[`param/${name}`] = record(v);
+      const m = this.optimizer.moment(v);
+      if (m) {
+        tensors[`exp_avg/${name}`] = record(m.m);
+        tensors[`exp_avg_sq/${name}`] = record(m.v);
+      }
+    }
+    const state: CheckpointState = {
+      format: CHECKPOINT_FORMAT,
+      step: this.stepsDone,
+      optimizerStep: this.optimizer.step,
+      dataOrder: this.order.getState(),
+      taskRng: this.task.rngState?.() ?? null,
+      variables: names,
+      settings: { batchSize: this.options.batchSize, gradAccumulation: this.accumulation, seed: this.options.seed },
+    };
+    // Tensors first, state last: a checkpoint with a state file is complete.
+    writeAtomically(path.join(dir, CHECKPOINT_TENSORS_FILE), serializeSafetensors(tensors, { format: CHECKPOINT_FORMAT }));
+    writeAtomically(path.join(dir, CHECKPOINT_STATE_FILE), Buffer.from(JSON.stringify(state, null, 2)));
+  }
+
+  /** Restores a checkpoint written by saveCheckpoint for the same task and settings. */
+  loadCheckpoint(dir: string): void {
+    const statePath = path.join(dir, CHECKPOINT_STATE_FILE);
+    if (!fs.existsSync(statePath)) throw new Error(`Trainer: no checkpoint at ${dir} (missing ${CHECKPOINT_STATE_FILE})`);
+    const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as CheckpointState;
+    if (state.format !== CHECKPOINT_FORMAT) throw new Error(`Trainer: ${statePath} has format ${JSON.stringify(state.format)}, expected ${CHECKPOINT_FORMAT}`);
+    const settings = { batchSize: this.options.batchSize, gradAccumulation: this.accumulation, seed: this.options.seed };
+    if (JSON.stringify(state.settings) !== JSON.stringify(settings)) {
+      throw new Error(`Trainer: checkpoint settings ${JSON.stringify(state.settings)} differ from this trainer's ${JSON.stringify(settings)}; a resume would not continue the same run`);
+    }
+    const vars = this.task.variables();
+    const expected = [...vars.keys()];
+    if (JSON.stringify(state.variables) !== JSON.stringify(expected)) {
+      throw new Error(`Trainer: checkpoint variables [${state.variables.join(', ')}] differ from the task's [${expected.join(', ')}]`);
+    }
+    const { tensors } = parseSafetensors(fs.readFileSync(path.join(dir, CHECKPOINT_TENSORS_FILE)));
+    for (const [name, v] of vars) {
+      const p = tensors[`param/${name}`];
+      if (!p || p.shape.join(',') !== v.shape.join(',')) throw new Error(`Trainer: checkpoint tensor param/${name} is missing or not [${v.shape.join(', ')}]`);
+      tf.tidy(() => v.assign(tf.tensor(p.data as Float32Array, v.shape)));
+      const m = tensors[`exp_avg/${name}`];
+      const s = tensors[`exp_avg_sq/${name}`];
+      if (m && s) this.optimizer.setMoment(v, m.data as Float32Array, s.data as Float32Array);
+    }
+    this.optimizer.step = state.optimizerStep;
+    this.order.setState(state.dataOrder);
+    if (state.taskRng !== null && this.task.setRngState) this.task.setRngState(state.taskRng);
+    this.stepsDone = state.step;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+function writeAtomically(file: string, bytes: Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+}
+
+/** Mean loss over a data set in evaluation mode, without gradients. */
+export function evaluateLoss<E, B>(task: Pick<TrainTask<B>, 'loss' | 'setTraining'>, data: readonly E[], collate: (items: E[]) => B, batchSize: number): number {
+  if (data.length === 0) throw new Error('evaluateLoss: empty data set');
+  task.setTraining?.(false);
+  let sum = 0;
+  let batches = 0;
+  for (let i = 0; i < data.length; i += batchSize) {
+    const batch = collate(data.slice(i, i + batchSize));
+    try {
+      sum += tf.tidy(() => task.loss(batch).dataSync()[0]);
+    } finally {
+      tf.dispose(batch as unknown as tf.TensorContainer);
+    }
+    batches++;
+  }
+  return sum / batches;
+}

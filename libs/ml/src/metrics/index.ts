@@ -1,0 +1,7 @@
+export * from './bleu';
+export * from './cider';
+export * from './frechet';
+export * from './metrics.exception';
+export * from './perplexity';
+export * from './python-split';
+export * from './vqa';

@@ -3,3 +3,4 @@ export * from './backend';
 export * from './model';
 export * from './tokenizer';
 export * from './safetensors';
+export * from './metrics';

@@ -112,6 +112,12 @@ describe('Annotation end to end (Kafka)', () => {
       if (!task) break;
       const i = itemOf(task.itemId);
       expect(task.reportAssetId).toBe(i === 0 ? report.assetId : null);
+      const image = await http.get(`/annotation/tasks/${task.taskId}/image`).set(as('a1')).buffer(true).parse(asText);
+      expect([image.status, image.headers['content-type']]).toEqual([200, 'image/png']);
+      const context = await http.get(`/annotation/tasks/${task.taskId}/report`).set(as('a1')).buffer(true).parse(asText);
+      if (i === 0) expect([context.status, context.body]).toEqual([200, expect.stringContaining('clear lungs')]);
+      else expect([context.status, context.body.error ?? JSON.parse(context.body).error]).toEqual([404, 'REPORT_NOT_FOUND']);
+      expect((await http.get(`/annotation/tasks/${task.taskId}/image`).set(as('a2'))).status).toBe(403);
       a1Tasks[i] = task.taskId;
       ok(await http.post(`/annotation/tasks/${task.taskId}/annotation`).set(as('a1')).send({ answer: { caption: captionA1[i] } }));
     }
@@ -124,7 +130,8 @@ describe('Annotation end to end (Kafka)', () => {
     expect(JSON.stringify(a2First)).not.toContain(captionA1[itemOf(a2First.itemId)]);
     const empty = await http.post(`/annotation/tasks/${a2First.taskId}/annotation`).set(as('a2')).send({ answer: { caption: '  ' } });
     expect([empty.status, empty.body.error, empty.body.fields]).toEqual([400, 'INVALID_ANSWER', ['answer.caption']]);
-    const notMine = await http.post(`/annotation/tasks/${a1Tasks[1]}/annotation`).set(as('a2')).send({ answer: { caption: 'x' } });
+    const notA2s = Object.values(a1Tasks).find((id) => id !== a2First.taskId)!;
+    const notMine = await http.post(`/annotation/tasks/${notA2s}/annotation`).set(as('a2')).send({ answer: { caption: 'x' } });
     expect([notMine.status, notMine.body.error]).toEqual([403, 'NOT_YOUR_TASK']);
     const missing = await http.post('/annotation/tasks/01930000-0000-7000-8000-000000000000/annotation').set(as('a2')).send({ answer: { caption: 'x' } });
     expect([missing.status, missing.body.error]).toEqual([404, 'TASK_NOT_FOUND']);

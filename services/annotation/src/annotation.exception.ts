@@ -8,6 +8,7 @@ export enum AnnotationErrorCode {
   TaskNotFound = 'TASK_NOT_FOUND',
   AssignmentNotFound = 'ASSIGNMENT_NOT_FOUND',
   AnnotationSetNotFound = 'ANNOTATION_SET_NOT_FOUND',
+  ReportNotFound = 'REPORT_NOT_FOUND',
   NotYourTask = 'NOT_YOUR_TASK',
   SelfReview = 'SELF_REVIEW',
   NotBlind = 'NOT_BLIND',
@@ -34,6 +35,7 @@ export class AnnotationException extends DomainException<AnnotationErrorCode> {
       case AnnotationErrorCode.TaskNotFound:
       case AnnotationErrorCode.AssignmentNotFound:
       case AnnotationErrorCode.AnnotationSetNotFound:
+      case AnnotationErrorCode.ReportNotFound:
         return 'not_found';
       case AnnotationErrorCode.NotYourTask:
       case AnnotationErrorCode.SelfReview:

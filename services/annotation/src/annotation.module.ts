@@ -13,6 +13,7 @@ import { AnnotationProjection } from './read-models/annotation.projection';
 import { AnnotationSetUseCases } from './sets/annotation-set.usecases';
 import { AnnotationSetsController } from './sets/annotation-sets.controller';
 import { AnnotationStreams } from './tasks/task.streams';
+import { TaskMediaUseCase } from './tasks/task-media.usecase';
 import { TaskUseCases } from './tasks/task.usecases';
 import { TasksController } from './tasks/tasks.controller';
 
@@ -65,6 +66,7 @@ export class AnnotationModule implements OnModuleInit {
             inject: [DataSource, AnnotationStreams, ANNOTATION_STORAGE],
             useFactory: (ds: DataSource, s: AnnotationStreams, st: ObjectStorage) => new AnnotationSetUseCases(ds, s, st),
           },
+          { provide: TaskMediaUseCase, inject: [AnnotationStreams, ANNOTATION_STORAGE], useFactory: (s: AnnotationStreams, st: ObjectStorage) => new TaskMediaUseCase(s, st) },
           { provide: ImportAnnotationsUseCase, inject: [DataSource, AnnotationStreams], useFactory: (ds: DataSource, s: AnnotationStreams) => new ImportAnnotationsUseCase(ds, s) },
           {
             provide: RecordDatasetVersionUseCase,

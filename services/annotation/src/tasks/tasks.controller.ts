@@ -1,14 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@trellis/contracts';
 import { CurrentActor, Roles } from '@trellis/auth';
+import { TaskMediaUseCase } from './task-media.usecase';
 import { TaskUseCases } from './task.usecases';
 
 @ApiTags('annotation')
 @ApiBearerAuth()
 @Controller('annotation')
 export class TasksController {
-  constructor(private readonly tasks: TaskUseCases) {}
+  constructor(
+    private readonly tasks: TaskUseCases,
+    private readonly media: TaskMediaUseCase,
+  ) {}
 
   @Post('projects/:projectId/tasks/next')
   @HttpCode(200)
@@ -23,6 +27,22 @@ export class TasksController {
   @ApiOperation({ summary: 'Your view of a task assigned to you (blind: never other annotators\' answers)' })
   get(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
     return this.tasks.get(taskId, actor);
+  }
+
+  @Get('tasks/:taskId/image')
+  @Roles('annotator', 'reviewer')
+  @ApiOperation({ summary: 'The image of a task (the 224x224 derivative the model sees, else the curated PNG)' })
+  async image(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
+    const { stream, contentType } = await this.media.open(taskId, 'image', actor);
+    return new StreamableFile(stream, { type: contentType });
+  }
+
+  @Get('tasks/:taskId/report')
+  @Roles('annotator', 'reviewer')
+  @ApiOperation({ summary: 'The redacted report describing the image, as context (404 when the image has none)' })
+  async report(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
+    const { stream, contentType } = await this.media.open(taskId, 'report', actor);
+    return new StreamableFile(stream, { type: contentType });
   }
 
   @Post('tasks/:taskId/annotation')

@@ -6,3 +6,4 @@ export * from './rotary-embedding';
 export * from './attention-mask';
 export * from './attention';
 export * from './mlp';
+export * from './embedding';

@@ -16,6 +16,7 @@ import { fixtureValues, maxAbsDiff } from '../model/reference/reference-fixtures
 import { activation, geluExact, geluTanh, quickGelu, silu } from './activations';
 import { attention, repeatKv } from './attention';
 import { causalMask, MASKED_SCORE } from './attention-mask';
+import { embeddingLookup } from './embedding';
 import { Linear } from './linear';
 import { LayerNorm, RmsNorm } from './norms';
 import { applyRotary, RotaryEmbedding, rotateHalf } from './rotary-embedding';
@@ -143,5 +144,22 @@ describe('attention', () => {
     expect(() => attention(tf.zeros([1, 2, 4]), { q: l, k: l, v: l, o: l }, { numHeads: 4, numKeyValueHeads: 3, headDim: 1 })).toThrow(
       /numHeads \(4\) must be a multiple of numKeyValueHeads \(3\)/,
     );
+  });
+});
+
+describe('embeddingLookup', () => {
+  it('gathers rows and back-propagates the same gradient as tf.gather', () => {
+    const table = tf.tensor2d(fixtureValues(5 * 3, 4), [5, 3]);
+    const ids = tf.tensor2d([
+      [1, 4, 1],
+      [0, 2, 4],
+    ], [2, 3], 'int32');
+    const weights = tf.tensor3d(fixtureValues(2 * 3 * 3, 6), [2, 3, 3]);
+    expect(Array.from(embeddingLookup(table, ids).dataSync())).toEqual(Array.from(tf.gather(table, ids).dataSync()));
+    const ours = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(embeddingLookup(t, ids), weights)))(table);
+    const theirs = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), weights)))(table);
+    expect(maxAbsDiff(ours.dataSync(), theirs.dataSync())).toBeLessThan(1e-6);
+    // Row 1 is used twice, row 3 never.
+    expect(Array.from(tf.slice(ours, [3, 0], [1, 3]).dataSync())).toEqual([0, 0, 0]);
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { causalMask } from '../layers/attention-mask';
+import { embeddingLookup } from '../layers/embedding';
 import { attention } from '../layers/attention';
 import { Linear, type LinearHost, type LinearLike } from '../layers/linear';
 import { swiGluMlp } from '../layers/mlp';
@@ -126,7 +127,7 @@ export class DecoderModel implements LinearHost {
         throw new ModelException(ModelErrorCode.InvalidInput, `DecoderModel: token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${this.config.vocabSize})`);
       }
     }
-    return tf.tidy(() => tf.gather(this.embedTokens, tf.cast(inputIds, 'int32')));
+    return tf.tidy(() => embeddingLookup(this.embedTokens, inputIds));
   }
 
   /**

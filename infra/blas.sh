@@ -38,19 +38,18 @@ cmd_install() {
     return 0
   fi
   command -v python3 >/dev/null || die "python3 not found (needed to install scipy-openblas32)"
-  mkdir -p "$(dirname "$TRELLIS_BLAS_DIR")"
-  lock_install "$(dirname "$TRELLIS_BLAS_DIR")/.blas-install.lock"
+  mkdir -p "$TRELLIS_BLAS_DIR"
+  lock_install "$TRELLIS_BLAS_DIR/.install.lock"
   if installed; then
     echo "$LIB"
     return 0
   fi
   log "installing scipy-openblas32 $SCIPY_OPENBLAS_VERSION into $TRELLIS_BLAS_DIR (first run only)"
-  # pip --target does not replace what is there, so start from an empty
-  # directory (a version change or an interrupted install).
-  rm -rf "$TRELLIS_BLAS_DIR"
-  mkdir -p "$TRELLIS_BLAS_DIR"
+  # Clear out only what this wheel installs (a version change or an interrupted
+  # install): TRELLIS_BLAS_DIR may be a folder that holds other things.
+  rm -rf "$TRELLIS_BLAS_DIR/scipy_openblas32" "$TRELLIS_BLAS_DIR"/scipy_openblas32-*.dist-info "$INSTALLED_MARKER"
   local logfile="$TRELLIS_BLAS_DIR/install.log"
-  if ! python3 -m pip install --disable-pip-version-check --no-deps --no-compile \
+  if ! python3 -m pip install --disable-pip-version-check --no-deps --no-compile --upgrade \
     --target "$TRELLIS_BLAS_DIR" "scipy-openblas32==$SCIPY_OPENBLAS_VERSION" >"$logfile" 2>&1; then
     tail -n 20 "$logfile" >&2
     die "pip could not install scipy-openblas32==$SCIPY_OPENBLAS_VERSION"

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { Actor, ANNOTATION_LOG, annotationContracts, DatasetVersionPublished, EventContractRegistry, EventEnvelope, ingestionContracts } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { createObjectStorageFromEnv, ObjectStorage, S3ObjectStorage } from '@trellis/storage';
+import { ProjectionRunner } from '@trellis/event-store';
 import { openTestEventStore } from '@trellis/testing';
 import { AnnotationEventsHandler } from './annotation-events.handler';
 import { AnnotationErrorCode, AnnotationException } from './annotation.exception';
@@ -31,6 +32,7 @@ const expectCode = async (p: Promise<unknown>, code: AnnotationErrorCode, messag
 describe('Annotation use cases (PostgreSQL, S3)', () => {
   let ds: DataSource;
   let close: () => Promise<void>;
+  let runner: ProjectionRunner;
   let storage: ObjectStorage;
   let handler: AnnotationEventsHandler;
   let projects: ProjectUseCases;
@@ -45,13 +47,17 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     storage = createObjectStorageFromEnv(process.env);
     if (storage instanceof S3ObjectStorage) await storage.init();
     const streams = new AnnotationStreams(opened.store, new AnnotationProjection());
+    runner = new ProjectionRunner(ds, opened.store, opened.notifier);
     handler = new AnnotationEventsHandler().bind(new RecordDatasetVersionUseCase(storage, streams), new ExcludeSubjectUseCase(streams));
     projects = new ProjectUseCases(ds, streams);
     tasks = new TaskUseCases(ds, streams);
     sets = new AnnotationSetUseCases(ds, streams, storage);
     imports = new ImportAnnotationsUseCase(ds, streams);
   });
-  afterAll(() => close());
+  afterAll(async () => {
+    await runner.stopAll();
+    await close();
+  });
 
   /** Delivers an ingestion event to the handler in a transaction, as the inbox does. */
   const deliver = (type: string, data: unknown) =>
@@ -233,6 +239,21 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       expect(await imports.import(projectId, 'jsonl', jsonl, steward)).toMatchObject({ imported: 2, skipped: [] });
       expect((await projects.get(projectId)).tasks.final).toBe(2);
       await expectCode(imports.import(projectId, 'jsonl', jsonl, steward), AnnotationErrorCode.InvalidImport, /already has a final answer/);
+    });
+  });
+  describe('AnnotationProjection', () => {
+    it('rebuilds the same read model by replaying the annotation log', async () => {
+      const snapshot = async () => ({
+        projects: await ds.query('SELECT * FROM annotation_projects ORDER BY project_id'),
+        tasks: await ds.query('SELECT task_id, project_id, item_id, subject_id, image_key, report_key, status, cancel_reason, final_answer, final_source, agreement, adjudicator_id FROM annotation_tasks ORDER BY task_id'),
+        assignments: await ds.query('SELECT * FROM annotation_assignments ORDER BY assignment_id'),
+        sets: await ds.query('SELECT * FROM annotation_sets ORDER BY set_id'),
+      });
+      const before = await snapshot();
+      expect(before.tasks.length).toBeGreaterThan(10);
+      expect(before.sets.length).toBeGreaterThan(0);
+      await runner.rebuild(new AnnotationProjection());
+      expect(await snapshot()).toEqual(before);
     });
   });
 });

@@ -11,6 +11,8 @@ export interface IngestionConfig {
   recoveryIntervalMs: number;
   /** Key for re-mapping DICOM UIDs consistently (HMAC); must stay the same across restarts. */
   dicomUidKey: string;
+  /** Worker threads for decoding and encoding (0: on the main thread). */
+  workers: number;
 }
 
 export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IngestionConfig {
@@ -20,5 +22,6 @@ export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): In
     intentGraceMs: env.INGESTION_INTENT_GRACE_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_INTENT_GRACE_MS', 15 * 60 * 1000),
     recoveryIntervalMs: env.INGESTION_RECOVERY_INTERVAL_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_RECOVERY_INTERVAL_MS', 5 * 60 * 1000),
     dicomUidKey: env.INGESTION_DICOM_UID_KEY || 'trellis-dev-dicom-uid-key',
+    workers: env.INGESTION_WORKERS === undefined || env.INGESTION_WORKERS === '0' ? 0 : intFromEnv(env, 'INGESTION_WORKERS', 0),
   };
 }

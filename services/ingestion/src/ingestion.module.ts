@@ -5,6 +5,7 @@ import { OBJECT_STORAGE, ObjectStorage } from '@trellis/storage';
 import { AssetQueries } from './assets/asset.queries';
 import { AssetsController } from './assets/assets.controller';
 import { IngestAssetUseCase } from './assets/ingest-asset.usecase';
+import { AssetProcessorPort, InlineProcessor, ProcessingPool } from './assets/processing-pool';
 import { UploadIntentRepository } from './assets/upload-intent.repository';
 import { UploadRecoveryScheduler } from './assets/upload-recovery.scheduler';
 import { UploadRecovery } from './assets/upload-recovery.service';
@@ -30,6 +31,11 @@ import { SubjectsController } from './subjects/subjects.controller';
   providers: [
     { provide: INGESTION_CONFIG, useFactory: () => ingestionConfigFromEnv() },
     { provide: IngestionReadModels, useFactory: () => new IngestionReadModels() },
+    {
+      provide: InlineProcessor,
+      inject: [INGESTION_CONFIG],
+      useFactory: (c: IngestionConfig): AssetProcessorPort => (c.workers > 0 ? new ProcessingPool(c.workers) : new InlineProcessor()),
+    },
     { provide: SubjectIdentityRepository, inject: [DataSource], useFactory: (ds: DataSource) => new SubjectIdentityRepository(ds) },
     { provide: UploadIntentRepository, inject: [DataSource], useFactory: (ds: DataSource) => new UploadIntentRepository(ds) },
     { provide: AssetQueries, inject: [DataSource], useFactory: (ds: DataSource) => new AssetQueries(ds) },
@@ -45,9 +51,17 @@ import { SubjectsController } from './subjects/subjects.controller';
     },
     {
       provide: IngestAssetUseCase,
-      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, SubjectIdentityRepository, UploadIntentRepository, IngestionReadModels, INGESTION_CONFIG],
-      useFactory: (ds: DataSource, store: PostgresEventStore, storage: ObjectStorage, ids: SubjectIdentityRepository, intents: UploadIntentRepository, rm: IngestionReadModels, config: IngestionConfig) =>
-        new IngestAssetUseCase(ds, store, storage, ids, intents, rm, config),
+      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, SubjectIdentityRepository, UploadIntentRepository, IngestionReadModels, INGESTION_CONFIG, InlineProcessor],
+      useFactory: (
+        ds: DataSource,
+        store: PostgresEventStore,
+        storage: ObjectStorage,
+        ids: SubjectIdentityRepository,
+        intents: UploadIntentRepository,
+        rm: IngestionReadModels,
+        config: IngestionConfig,
+        processor: AssetProcessorPort,
+      ) => new IngestAssetUseCase(ds, store, storage, ids, intents, rm, config, processor),
     },
     {
       provide: DatasetUseCases,

@@ -11,7 +11,8 @@ import { SubjectIdentityRepository } from '../subjects/subject-identity.reposito
 import { isUuid, loadSubject } from '../subjects/subject.store';
 import { initialSubjectState } from '../subjects/subject.decider';
 import { Admission, AssetCommand, assetStream, checkAdmission, decideAsset, DescribedAsset, initialAssetState, Upload } from './asset.decider';
-import { ASSET_MIME_TYPES, processAsset, ProcessedAsset, sha256Hex } from './asset-processor';
+import { ASSET_MIME_TYPES, ProcessedAsset, sha256Hex } from './asset-processor';
+import { AssetProcessorPort, InlineProcessor } from './processing-pool';
 import { AssetValidationError } from './processing';
 import { blobReferenced, IntentBlob, UploadIntentRepository } from './upload-intent.repository';
 
@@ -60,6 +61,7 @@ export class IngestAssetUseCase {
     private readonly intents: UploadIntentRepository,
     private readonly readModels: IngestionReadModels,
     private readonly config: IngestionConfig,
+    private readonly processor: AssetProcessorPort = new InlineProcessor(),
     private readonly newId: () => string = uuidv4,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -88,7 +90,7 @@ export class IngestAssetUseCase {
 
     let processed: ProcessedAsset;
     try {
-      processed = processAsset(input.bytes, upload.declaredMimeType, this.config, {
+      processed = await this.processor.process(input.bytes, upload.declaredMimeType, this.config, {
         pseudonym: subjectId!,
         knownNames: kind === 'report' ? await this.identities.knownNames(subjectId!) : [],
       });

@@ -87,6 +87,7 @@ export function deidentifyDicom(bytes: Uint8Array, options: DeidentifyOptions): 
     );
   }
   const rendered = renderPixels(parsed.dict, options.maxPixels ?? 100_000_000);
+  assertPixelDataComplete(bytes, syntax === IMPLICIT_VR_LITTLE_ENDIAN, rendered.frameBytes);
 
   const uidKey = typeof options.uidKey === 'string' ? Buffer.from(options.uidKey, 'utf8') : options.uidKey;
   const counts: Counts = { replacedWithDummy: 0, zeroLength: 0, removed: 0, uidsReplaced: 0, kept: 0, privateRemoved: 0 };
@@ -261,6 +262,37 @@ interface RenderedPixels {
   bitsAllocated: number;
   /** The original pixel data, all frames, unchanged (the Basic profile does not alter pixels). */
   pixelBytes: ArrayBuffer;
+  /** Bytes one frame needs. */
+  frameBytes: number;
+}
+
+/**
+ * dcmjs hands back a full-length Pixel Data value even when the file ends early (the rest
+ * comes from its growing read buffer), so truncation is checked against the element's own
+ * header: the first Pixel Data tag (7FE0,0010) with a plausible header must fit in the file.
+ */
+function assertPixelDataComplete(bytes: Uint8Array, implicitVr: boolean, frameBytes: number): void {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = Buffer.from([0xe0, 0x7f, 0x10, 0x00]);
+  for (let i = b.indexOf(tag, 132); i >= 0 && i + 8 <= b.length; i = b.indexOf(tag, i + 1)) {
+    let header: number;
+    let length: number;
+    if (implicitVr) {
+      header = 8;
+      length = b.readUInt32LE(i + 4);
+      if (length < frameBytes || length === 0xffffffff) continue;
+    } else {
+      if (i + 12 > b.length) break;
+      const vr = b.toString('latin1', i + 4, i + 6);
+      if ((vr !== 'OB' && vr !== 'OW') || b.readUInt16LE(i + 6) !== 0) continue;
+      header = 12;
+      length = b.readUInt32LE(i + 8);
+    }
+    if (i + header + length > b.length) {
+      throw new AssetValidationError(AssetValidationCode.TRUNCATED, `the DICOM Pixel Data declares ${length} bytes but the file ends ${i + header + length - b.length} bytes early`);
+    }
+    return;
+  }
 }
 
 function first(ds: DicomDataset, tag: string): unknown {
@@ -306,7 +338,7 @@ function renderPixels(ds: DicomDataset, maxPixels: number): RenderedPixels {
     const rgb = new Uint8Array(n * 3);
     if (!planar) rgb.set(px.subarray(0, n * 3));
     else for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = px[c * n + p];
-    return { width: columns, height: rows, rgb, bitsAllocated, pixelBytes };
+    return { width: columns, height: rows, rgb, bitsAllocated, pixelBytes, frameBytes: n * 3 };
   }
   if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') {
     throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_DICOM, `photometric interpretation ${photometric || '(missing)'} is not supported (only MONOCHROME1, MONOCHROME2, RGB)`);
@@ -353,7 +385,7 @@ function renderPixels(ds: DicomDataset, maxPixels: number): RenderedPixels {
     rgb[p * 3 + 1] = g;
     rgb[p * 3 + 2] = g;
   }
-  return { width: columns, height: rows, rgb, bitsAllocated, pixelBytes };
+  return { width: columns, height: rows, rgb, bitsAllocated, pixelBytes, frameBytes: n * bytesPer };
 }
 
 function toArrayBuffer(v: unknown): ArrayBuffer {

@@ -98,7 +98,7 @@ const RULES: Rule[] = [
   {
     category: 'address',
     pattern: new RegExp(`\\b\\d{1,6}(?: [A-Z][A-Za-z]+){1,3} (?:${STREET_TYPES})\\.?(?: (?:Apt|Suite|Unit|#)\\.? ?[A-Za-z0-9-]+)?(?:,? (${NAME_WORD}(?: ${NAME_WORD}){0,2}),? (${STATES})\\.?(?: (\\d{5})(?:-\\d{4})?)?)?\\b`, 'g'),
-    replace: (m) => `[ADDRESS]${m[2] ? `, ${m[2]}` : ''}${m[3] ? ` [ZIP ${zip3(m[3])}]` : ''}`,
+    replace: (m) => `[ADDRESS]${m[1] ? ', [CITY]' : ''}${m[2] ? `, ${m[2]}` : ''}${m[3] ? ` [ZIP ${zip3(m[3])}]` : ''}`,
   },
   { category: 'address', pattern: /\b(?:P\.? ?O\.? Box|Post Office Box) \d+\b/gi, replace: () => '[ADDRESS]' },
   // City, ST 12345 without a street.
@@ -117,7 +117,7 @@ const RULES: Rule[] = [
   {
     category: 'name',
     pattern: new RegExp(
-      `\\b(Patient(?: name)?|Name|Pt|Referring(?: physician)?|Physician|Attending|Radiologist|Technologist|Signed by|Dictated by|Reported by|Next of kin|Guardian|Contact)(\\s*:\\s*)${NAME_WORD}(?:,? ${NAME_WORD}){0,3}`,
+      `\\b(Patient(?: name)?|Name|Pt|Referring(?: physician)?|Physician|Attending|Radiologist|Technologist|Signed by|Dictated by|Reported by|Next of kin|Guardian|Contact)(\\s*:\\s*)(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\\b)${NAME_WORD}(?:,? ${NAME_WORD}){0,3}`,
       'gi',
     ),
     replace: (m) => `${m[1]}${m[2]}[NAME]`,
@@ -125,6 +125,9 @@ const RULES: Rule[] = [
   // Any remaining long digit run or prefixed identifier is some record number.
   { category: 'other-id', pattern: /\b(?:[A-Z]{2,5}-?)?\d{7,}\b/g, replace: () => '[ID]' },
 ];
+
+/** The URL, e-mail and IP rules at the head of RULES. */
+const EARLY_RULES = 4;
 
 /** `Label: value` where the label says what the identifier is; the label stays, the value goes. */
 function labelled(category: HipaaCategory, label: RegExp, token: string): Rule {
@@ -145,13 +148,7 @@ function labelled(category: HipaaCategory, label: RegExp, token: string): Rule {
 export function redactReport(text: string, options: { knownNames?: string[] } = {}): RedactionResult {
   const summary = Object.fromEntries(HIPAA_CATEGORIES.map((c) => [c, 0])) as Record<HipaaCategory, number>;
   let out = text;
-  for (const pattern of knownNamePatterns(options.knownNames ?? [])) {
-    out = out.replace(pattern, () => {
-      summary.name++;
-      return '[NAME]';
-    });
-  }
-  for (const rule of RULES) {
+  const apply = (rule: Rule) => {
     out = out.replace(rule.pattern, (...args: unknown[]) => {
       summary[rule.category]++;
       // Rebuild an exec-style array from replace's arguments (match, groups..., offset, input, [named]).
@@ -159,7 +156,16 @@ export function redactReport(text: string, options: { knownNames?: string[] } = 
       const groups = args.slice(0, hasNamed ? -3 : -2) as string[];
       return rule.replace(groups as unknown as RegExpExecArray);
     });
+  };
+  // URLs, e-mail and IP addresses first: a known name inside an address must not split it.
+  RULES.slice(0, EARLY_RULES).forEach(apply);
+  for (const pattern of knownNamePatterns(options.knownNames ?? [])) {
+    out = out.replace(pattern, () => {
+      summary.name++;
+      return '[NAME]';
+    });
   }
+  RULES.slice(EARLY_RULES).forEach(apply);
   return { text: out, summary };
 }
 

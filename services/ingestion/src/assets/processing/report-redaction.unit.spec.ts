@@ -1,0 +1,144 @@
+import { generateSyntheticDataset } from '@trellis/synthetic';
+import { HIPAA_CATEGORIES, redactReport } from './report-redaction';
+
+const REPORT = [
+  'Patient: Johanna Vestergaard    MRN: 4829103A',
+  'Name: Vestergaard, Johanna',
+  'DOB: 03/14/1961   Exam: 2021-03-14   Prior: 14 March 2019   Follow-up: March 14, 2022   Seen 2.7.2020',
+  'Age: 93 years. The patient is a 91-year-old woman.',
+  'SSN: 123-45-6789   Account No: 0098123456   Health Plan ID: HP-223188901',
+  'Licence No: D1234567   Device serial number: SN-8821334',
+  'Accession Number: ACN2021000123',
+  'Address: 1234 Maple Street, Springfield, IL 62704',
+  'Second home: 77 Old Mill Road, Hanover, NH 03601',
+  'Phone: (555) 201-3344   Fax: 555-201-3345   Mobile +1 555.777.8899',
+  'E-mail: johanna.v@example-mail.com',
+  'Portal: https://portal.example-hospital.org/records/4829103 and www.example.org/x',
+  'Workstation 10.23.4.117, gateway 2001:db8:85a3::8a2e:370:7334',
+  'Referring physician: Dr. Alice Brown. Discussed with Mrs. Carter.',
+  'FINDINGS: A 5 mm nodule and a 3.2 cm mass. Degenerative change at L4-L5 and C5-C6. T2-weighted images.',
+  'Compared with 2019 and 2020 studies. BI-RADS 4. Heart size normal.',
+].join('\n');
+
+describe(redactReport.name, () => {
+  const { text, summary } = redactReport(REPORT, { knownNames: ['Johanna Vestergaard'] });
+
+  it('removes every kind of identifier in the report', () => {
+    for (const secret of [
+      'Johanna',
+      'Vestergaard',
+      '4829103',
+      '03/14',
+      '14 March',
+      'March 14',
+      '2.7.2020',
+      '93 years',
+      '91-year-old',
+      '123-45-6789',
+      '0098123456',
+      '223188901',
+      'D1234567',
+      '8821334',
+      'ACN2021000123',
+      '1234 Maple',
+      'Springfield',
+      '62704',
+      'Hanover',
+      '03601',
+      '201-3344',
+      '201-3345',
+      '777.8899',
+      'example-mail',
+      'portal.example',
+      'www.example',
+      '10.23.4.117',
+      '2001:db8',
+      'Alice',
+      'Brown',
+      'Carter',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  it('keeps the year of a date, the first three ZIP digits, and 000 for restricted ZIP areas', () => {
+    expect(text).toContain('DOB: [DATE] 1961');
+    expect(text).toContain('Exam: [DATE] 2021');
+    expect(text).toContain('Prior: [DATE] 2019');
+    expect(text).toContain('Follow-up: [DATE] 2022');
+    expect(text).toContain('[ZIP 627]');
+    // 036 is one of the 17 restricted 3-digit prefixes.
+    expect(text).toContain('[ZIP 000]');
+    expect(text).not.toContain('[ZIP 036]');
+  });
+
+  it('replaces with tokens and keeps the labels', () => {
+    expect(text).toContain('Patient: [NAME]');
+    expect(text).toContain('MRN: [MRN]');
+    expect(text).toContain('SSN: [SSN]');
+    expect(text).toContain('Phone: [PHONE]');
+    expect(text).toContain('Fax: [FAX]');
+    expect(text).toContain('E-mail: [EMAIL]');
+    expect(text).toContain('Dr. [NAME]');
+    expect(text).toContain('[AGE 90+]');
+    expect(text).toContain('Account No: [ACCOUNT]');
+    expect(text).toContain('Health Plan ID: [HEALTH-PLAN]');
+    expect(text).toContain('Licence No: [LICENSE]');
+    expect(text).toContain('Device serial number: [DEVICE-ID]');
+  });
+
+  it('counts every category and holds no text in the summary', () => {
+    expect(Object.keys(summary).sort()).toEqual([...HIPAA_CATEGORIES].sort());
+    for (const c of ['name', 'address', 'date', 'age', 'phone', 'fax', 'email', 'ssn', 'mrn', 'health-plan', 'account', 'license', 'device', 'url', 'ip', 'other-id'] as const) {
+      expect({ c, n: summary[c] }).toEqual({ c, n: expect.any(Number) });
+      expect(summary[c]).toBeGreaterThan(0);
+    }
+    expect(summary.date).toBe(5);
+    expect(summary.ip).toBe(2);
+    expect(summary.url).toBe(2);
+    expect(summary.age).toBe(2);
+    expect(Object.values(summary).every((v) => Number.isInteger(v))).toBe(true);
+  });
+
+  it('leaves measurements, vertebral levels, sequences and bare years alone', () => {
+    expect(text).toContain('A 5 mm nodule and a 3.2 cm mass');
+    expect(text).toContain('L4-L5 and C5-C6');
+    expect(text).toContain('T2-weighted');
+    expect(text).toContain('Compared with 2019 and 2020 studies. BI-RADS 4. Heart size normal.');
+  });
+
+  it('keeps ages of 89 and under', () => {
+    const r = redactReport('A 64-year-old man. Age: 89 years.');
+    expect(r.text).toBe('A 64-year-old man. Age: 89 years.');
+    expect(r.summary.age).toBe(0);
+  });
+
+  it('finds known names in any case and order, and in DICOM form', () => {
+    const r = redactReport('seen: JOHANNA VESTERGAARD; file VESTERGAARD^JOHANNA; johanna agreed.', { knownNames: ['Johanna Vestergaard'] });
+    expect(r.text).toBe('seen: [NAME]; file [NAME]; [NAME] agreed.');
+    expect(r.summary.name).toBe(3);
+  });
+
+  it('leaves a text without identifiers unchanged', () => {
+    const clean = 'FINDINGS: No focal consolidation. 12 mm nodule in the right upper lobe, unchanged since 2018.';
+    expect(redactReport(clean)).toEqual({ text: clean, summary: Object.fromEntries(HIPAA_CATEGORIES.map((c) => [c, 0])) });
+  });
+
+  it('removes every identifier from synthetic reports', () => {
+    const { subjects, items } = generateSyntheticDataset({ seed: 99, subjects: 12, itemsPerSubject: 3 });
+    for (const item of items) {
+      const subject = subjects.find((s) => s.subjectRef === item.subjectRef)!;
+      const r = redactReport(item.report, { knownNames: [subject.name] });
+      for (const part of subject.name.split(' ')) expect(r.text).not.toContain(part);
+      expect(r.text).not.toContain(subject.mrn);
+      expect(r.text).not.toMatch(/\d{3}-\d{2}-\d{4}/); // SSN
+      expect(r.text).not.toMatch(/\(555\)|555-\d{3}/); // phone, fax
+      expect(r.text).not.toMatch(/@|https?:|\d+\.\d+\.\d+\.\d+/); // e-mail, URL, IP
+      expect(r.text).not.toMatch(/\b\d{5}\b/); // ZIP
+      expect(r.text).not.toMatch(/Dr\. [A-Z][a-z]/); // physician
+      expect(r.text).not.toMatch(/\b\d{1,2}\/\d{1,2}\/\d{4}|\d{4}-\d{2}-\d{2}|(January|February|March|April|May|June|July|August|September|October|November|December) \d/); // dates
+      expect(r.text).toContain(`Finding: ${item.finding.label}`);
+      expect(r.text).toContain('L4-L5');
+    }
+  });
+});

@@ -55,6 +55,13 @@ describe('Annotation end to end (Kafka)', () => {
     return res.body;
   };
 
+  it('documents its REST API in the OpenAPI document', async () => {
+    const doc = ok(await http.get('/docs-json'));
+    for (const path of ['/annotation/projects', '/annotation/projects/{projectId}/tasks/next', '/annotation/tasks/{taskId}/annotation', '/annotation/tasks/{taskId}/reviews', '/annotation/tasks/{taskId}/adjudication', '/annotation/projects/{projectId}/sets/{version}/export', '/annotation/projects/{projectId}/imports']) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+  });
+
   it('turns a published dataset version into tasks, and review, adjudication, consent withdrawal and LLaVA round trip into annotation sets', async () => {
     // --- ingestion, through its REST API: three consenting subjects, one image each, a report on the first
     const subjects: { subjectId: string; consentId: string; imageId: string }[] = [];

@@ -6,7 +6,6 @@
 import 'reflect-metadata';
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { AuthModule, authContracts } from '@trellis/auth';
 import { DatabaseMode, DatabaseModule, databaseConfigFromEnv, intFromEnv } from '@trellis/common';
@@ -14,6 +13,7 @@ import { ANNOTATION_LOG, annotationContracts, ingestionContracts } from '@trelli
 import { HttpExceptionFilter } from '@trellis/errors';
 import { EventStoreModule } from '@trellis/event-store';
 import { MessagingModule } from '@trellis/messaging';
+import { setupOpenApi } from '../../ingestion/src/openapi';
 import { connectDatabase } from '../../platform/src/database.bootstrap';
 import { AnnotationModule } from './annotation.module';
 
@@ -39,8 +39,7 @@ async function main(): Promise<void> {
   const logger = new Logger('annotation');
   const db = await connectDatabase(databaseConfigFromEnv(), (m) => logger.log(m));
   const app = await NestFactory.create(AnnotationServiceModule.forRoot(db.dataSource, db.mode), { logger: ['log', 'warn', 'error'] });
-  const docs = new DocumentBuilder().setTitle('Trellis annotation').addBearerAuth().build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, docs));
+  setupOpenApi(app, 'Trellis annotation');
   const port = intFromEnv(process.env, 'PORT', 3002);
   await app.listen(port, process.env.HOST || '127.0.0.1');
   logger.log(`annotation service on http://${process.env.HOST || '127.0.0.1'}:${port} (OpenAPI: /docs)`);

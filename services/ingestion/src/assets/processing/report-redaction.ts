@@ -43,7 +43,13 @@ const STATES =
 const NAME_WORD = "[A-Z](?:[a-z]|'[A-Z])[A-Za-z'-]*";
 const STREET_TYPES = 'Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq';
 
-type Rule = { category: HipaaCategory; pattern: RegExp; replace: (m: RegExpExecArray) => string };
+type Rule = {
+  category: HipaaCategory;
+  pattern: RegExp;
+  replace: (m: RegExpExecArray) => string;
+  /** Further categories one match also removed (a ZIP inside an address). */
+  also?: (m: RegExpExecArray) => HipaaCategory[];
+};
 
 function zip3(zip: string): string {
   const prefix = zip.slice(0, 3);
@@ -99,6 +105,7 @@ const RULES: Rule[] = [
     category: 'address',
     pattern: new RegExp(`\\b\\d{1,6}(?: [A-Z][A-Za-z]+){1,3} (?:${STREET_TYPES})\\.?(?: (?:Apt|Suite|Unit|#)\\.? ?[A-Za-z0-9-]+)?(?:,? (${NAME_WORD}(?: ${NAME_WORD}){0,2}),? (${STATES})\\.?(?: (\\d{5})(?:-\\d{4})?)?)?\\b`, 'g'),
     replace: (m) => `[ADDRESS]${m[1] ? ', [CITY]' : ''}${m[2] ? `, ${m[2]}` : ''}${m[3] ? ` [ZIP ${zip3(m[3])}]` : ''}`,
+    also: (m) => (m[3] ? ['zip'] : []),
   },
   { category: 'address', pattern: /\b(?:P\.? ?O\.? Box|Post Office Box) \d+\b/gi, replace: () => '[ADDRESS]' },
   // City, ST 12345 without a street.
@@ -106,6 +113,7 @@ const RULES: Rule[] = [
     category: 'address',
     pattern: new RegExp(`\\b(${NAME_WORD}(?: ${NAME_WORD}){0,2}), (${STATES}) (\\d{5})(?:-\\d{4})?\\b`, 'g'),
     replace: (m) => `[CITY], ${m[2]} [ZIP ${zip3(m[3])}]`,
+    also: () => ['zip'],
   },
   { category: 'zip', pattern: /\b(ZIP(?: code)?|Postal code)(\s*:?\s*)(\d{5})(?:-\d{4})?\b/gi, replace: (m) => `${m[1]}${m[2]}[ZIP ${zip3(m[3])}]` },
   // Names: titles, then labels. (Known names of the subject are handled first, in redactReport.)
@@ -153,8 +161,9 @@ export function redactReport(text: string, options: { knownNames?: string[] } = 
       summary[rule.category]++;
       // Rebuild an exec-style array from replace's arguments (match, groups..., offset, input, [named]).
       const hasNamed = typeof args[args.length - 1] === 'object' && args[args.length - 1] !== null;
-      const groups = args.slice(0, hasNamed ? -3 : -2) as string[];
-      return rule.replace(groups as unknown as RegExpExecArray);
+      const groups = args.slice(0, hasNamed ? -3 : -2) as unknown as RegExpExecArray;
+      for (const extra of rule.also?.(groups) ?? []) summary[extra]++;
+      return rule.replace(groups);
     });
   };
   // URLs, e-mail and IP addresses first: a known name inside an address must not split it.

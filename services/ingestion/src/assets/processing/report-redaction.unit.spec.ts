@@ -97,6 +97,8 @@ describe(redactReport.name, () => {
     expect(summary.ip).toBe(2);
     expect(summary.url).toBe(2);
     expect(summary.age).toBe(2);
+    expect(summary.zip).toBe(2); // the two ZIPs inside addresses
+    expect(summary.address).toBe(2);
     expect(Object.values(summary).every((v) => Number.isInteger(v))).toBe(true);
   });
 

@@ -38,6 +38,8 @@ export interface IngestedAssetView {
   height: number | null;
 }
 
+class LostRace extends Error {}
+
 /** Test hook for the crash test: stop after the blobs are written, before the event. */
 const PAUSE_AFTER_BLOBS = 'INGESTION_TEST_PAUSE_AFTER_BLOBS';
 
@@ -146,6 +148,10 @@ export class IngestAssetUseCase {
         // that must not commit (its blobs would escape the erasure).
         const [row] = await tx.query('SELECT status FROM ingestion_subjects WHERE subject_id = $1 FOR SHARE', [subjectId]);
         if (!row || row.status !== 'active') throw new IngestionException(IngestionErrorCode.SubjectErased, `subject ${subjectId} is being erased`);
+        // Same bytes, same subject, uploads racing: serialized here, the later one answers the first.
+        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ingestion:asset:${subjectId}:${upload.sha256}`]);
+        const [winner] = await tx.query(`SELECT 1 FROM ingestion_assets WHERE subject_id = $1 AND sha256 = $2 AND status = 'ingested'`, [subjectId, upload.sha256]);
+        if (winner) throw new LostRace();
         if (!(await this.intents.complete(tx, assetId))) {
           throw new IngestionException(IngestionErrorCode.ConcurrentChange, `upload ${assetId} took longer than the recovery grace period and was cleaned up; retry`);
         }
@@ -155,7 +161,7 @@ export class IngestAssetUseCase {
     } catch (err) {
       await this.cleanUp(assetId, intentBlobs);
       // The same bytes for the same subject raced another upload, which won: answer it.
-      if ((err as { code?: string }).code === '23505') {
+      if (err instanceof LostRace || (err as { code?: string }).code === '23505') {
         const winner = await this.findExisting(subjectId!, upload.sha256);
         if (winner) return winner;
       }

@@ -1,6 +1,10 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import request from 'supertest';
 import { eventually } from '@trellis/testing';
+import { AnnotationCliDeps, defaultDeps, runAnnotationCommand } from '../../services/annotation/src/cli/annotation.command';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
 
 /** Ingestion answers a withdrawal with 200 (it is an action on an existing consent). */
@@ -37,6 +41,8 @@ describe('Annotation end to end (Kafka)', () => {
   let http: ReturnType<typeof request>;
   const tokens: Record<string, string> = {};
   const principal: Record<string, string> = {};
+  /** Left by the first scenario for the CLI scenario: the dataset version and the published project. */
+  const shared: { datasetId?: string; datasetVersion?: number; projectId?: string; llava?: unknown } = {};
 
   beforeAll(async () => {
     t = await startPlatformTestApp('kafka');
@@ -192,6 +198,7 @@ describe('Annotation end to end (Kafka)', () => {
       expect(r.conversations[1].from).toBe('gpt');
     }
     expect(llava.find((r: { id: string }) => r.id === subjects[1].imageId).conversations[1].value).toBe('a knee film with a tibial fracture');
+    Object.assign(shared, { datasetId, datasetVersion: published.version, projectId: project.projectId, llava });
 
     // --- round trip: import the LLaVA export into a second project on the same version, publish, export again
     const second = ok(
@@ -221,5 +228,27 @@ describe('Annotation end to end (Kafka)', () => {
     expect(fromJsonl).toEqual(llava.map((r: { id: string; image: string; conversations: { value: string }[] }) => ({ id: r.id, image: r.image, caption: r.conversations[1].value })));
     const llavaAgain = JSON.parse(ok(await http.get(`/annotation/projects/${second.projectId}/sets/1/export?format=llava`).set(as('steward')).buffer(true).parse(asText)));
     expect(llavaAgain).toEqual(llava);
+  });
+  it('serves the trellis annotation CLI: create-project, export to a file, import, publish', async () => {
+    expect(shared.projectId).toBeDefined();
+    await t.app.listen(0, '127.0.0.1');
+    const url = await t.app.getUrl();
+    const lines: string[] = [];
+    const cli = (who: string): AnnotationCliDeps => ({ ...defaultDeps({ TRELLIS_URL: url, TRELLIS_TOKEN: tokens[who] }), out: (l) => lines.push(l), err: () => undefined });
+    const dir = mkdtempSync(join(tmpdir(), 'annotation-cli-'));
+    const exported = join(dir, 'set.llava.json');
+    expect(await runAnnotationCommand(['export', '--project', shared.projectId!, '--set-version', '1', '--format', 'llava', '--out', exported], cli('steward'))).toBe(0);
+    expect(JSON.parse(readFileSync(exported, 'utf8'))).toEqual(shared.llava);
+    const create = ['create-project', '--dataset', shared.datasetId!, '--dataset-version', String(shared.datasetVersion), '--type', 'caption', '--guidelines', 'Imported from the CLI.', '--per-item', '1', '--threshold', '0'];
+    expect(await runAnnotationCommand(create, cli('a1'))).toBe(1);
+    expect(await runAnnotationCommand(create, cli('steward'))).toBe(0);
+    const projectId = lines.pop()!;
+    expect(await runAnnotationCommand(['import', '--project', projectId, '--format', 'llava', exported], cli('steward'))).toBe(0);
+    expect(lines.pop()).toBe('imported 2 item(s)');
+    expect(await runAnnotationCommand(['publish', '--project', projectId], cli('steward'))).toBe(0);
+    expect(lines.pop()).toBe('1');
+    const out = join(dir, 'again.llava.json');
+    expect(await runAnnotationCommand(['export', '--project', projectId, '--set-version', '1', '--out', out], cli('engineer'))).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(shared.llava);
   });
 });

@@ -109,6 +109,28 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     });
   });
 
+  describe('RecordDatasetVersionUseCase', () => {
+    it('records a manifest that is not in storage as unreadable instead of failing the consumer', async () => {
+      const dv = new DatasetVersionBuilder().image();
+      const published = await dv.publish(storage);
+      await deliver('DatasetVersionPublished', { ...published, manifest: { ...published.manifest, key: `datasets/${dv.datasetId}/${'0'.repeat(64)}` } });
+      const versions = await projects.datasetVersions();
+      expect(versions.find((v) => v.datasetId === dv.datasetId)).toMatchObject({ status: 'unreadable', problem: expect.stringMatching(/not in the artifacts area/) });
+    });
+  });
+
+  describe('TaskUseCases.pullNext under concurrency', () => {
+    it('hands out no more slots than annotations per item when many annotators pull at once', async () => {
+      const dv = new DatasetVersionBuilder().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
+      const pulled = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => tasks.pullNext(p.projectId, ann(100 + n))));
+      expect(pulled.filter((t) => t !== null)).toHaveLength(2);
+      const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM annotation_assignments WHERE project_id = $1', [p.projectId]);
+      expect(n).toBe(2);
+    });
+  });
+
   describe('TaskUseCases', () => {
     let projectId: string;
     let dv: DatasetVersionBuilder;
@@ -206,6 +228,27 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const content = await sets.content(p.projectId, '1');
       expect(content.items.map((i) => i.subjectId)).not.toContain(withdrawn);
       expect(content.items.every((i) => i.annotators.includes('prn-ann-1') && i.reviewers.includes('prn-rev-1'))).toBe(true);
+    });
+  });
+
+  describe('ExcludeSubjectUseCase via SubjectErased', () => {
+    it("cancels an erased subject's open tasks with the reason and ignores a withdrawal of research alone", async () => {
+      const erased = uuidv4();
+      const researchOnly = uuidv4();
+      const dv = new DatasetVersionBuilder().image(erased).image(researchOnly);
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
+      await deliver('ConsentWithdrawn', { subjectId: researchOnly, consentId: uuidv4(), purposes: ['research'], eraseData: false });
+      await deliver('SubjectErased', { subjectId: erased, reason: 'gdpr-art17', assetCount: 1, blobsDeleted: 3 });
+      const rows = await ds.query('SELECT subject_id, status, cancel_reason FROM annotation_tasks WHERE project_id = $1', [p.projectId]);
+      expect(rows).toEqual(
+        expect.arrayContaining([
+          { subject_id: erased, status: 'cancelled', cancel_reason: 'subject-erased' },
+          { subject_id: researchOnly, status: 'open', cancel_reason: null },
+        ]),
+      );
+      const [event] = await ds.query(`SELECT actor_id, actor_role FROM trellis_events WHERE log = 'annotation' AND type = 'TaskCancelled' AND data->>'projectId' = $1`, [p.projectId]);
+      expect(event).toEqual({ actor_id: 'annotation-service', actor_role: 'service' });
     });
   });
 

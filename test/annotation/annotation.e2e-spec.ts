@@ -181,6 +181,12 @@ describe('Annotation end to end (Kafka)', () => {
     ok(await http.post(`/annotation/tasks/${adjudication[0].taskId}/adjudication`).set(as('r2')).send({ answer: { caption: 'a knee film with a tibial fracture' } }));
     expect(ok(await http.get(`/annotation/projects/${project.projectId}`).set(as('steward'))).tasks).toEqual({ open: 0, adjudication: 0, final: 2, cancelled: 1 });
 
+    // Agreement per project and per annotator (reviewers and auditors read it).
+    const agreement = ok(await http.get(`/annotation/projects/${project.projectId}/agreement`).set(as('r1')));
+    expect(agreement).toMatchObject({ taskType: 'caption', items: 2, annotators: 2, exactMatchRate: 0 });
+    expect(agreement.meanTokenF1).toBeGreaterThan(0);
+    expect(agreement.perAnnotator.map((a: { annotatorId: string }) => a.annotatorId).sort()).toEqual([principal.a1, principal.a2].sort());
+
     // --- publish: two items, the withdrawn subject's item left out and counted
     const set = ok(await http.post(`/annotation/projects/${project.projectId}/sets`).set(as('steward')), 201);
     expect(set).toMatchObject({ version: 1, itemCount: 2, leftOutCount: 1, leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }], pendingCount: 0 });

@@ -25,7 +25,7 @@ function failure(fn: () => unknown): AssetValidationError {
 }
 
 /** A monochrome image with chosen stored values, written with dcmjs in the given transfer syntax. */
-function monochromeDicom(opts: { values: number[]; rows: number; columns: number; photometric?: string; window?: [number, number]; syntax?: string; bits?: 8 | 16 }): Buffer {
+function monochromeDicom(opts: { values: number[]; rows: number; columns: number; photometric?: string; window?: [number, number]; syntax?: string; bits?: 8 | 16; extra?: Record<string, unknown> }): Buffer {
   const bits = opts.bits ?? 16;
   const pixels = bits === 16 ? new Uint16Array(opts.values).buffer : new Uint8Array(opts.values).buffer;
   const dict = new DicomDict(
@@ -52,6 +52,7 @@ function monochromeDicom(opts: { values: number[]; rows: number; columns: number
     RescaleIntercept: -1024,
     RescaleSlope: 1,
     ...(opts.window ? { WindowCenter: opts.window[0], WindowWidth: opts.window[1] } : {}),
+    ...(opts.extra ?? {}),
     PixelData: [pixels],
     _vrMap: { PixelData: bits === 16 ? 'OW' : 'OB' },
   });
@@ -145,6 +146,29 @@ describe(deidentifyDicom.name, () => {
       expect(result.record.summary.uidsReplaced).toBe(4);
       expect(result.record.summary.removed).toBeGreaterThanOrEqual(19);
       expect(result.record.summary.zeroLength).toBeGreaterThanOrEqual(7);
+    });
+  });
+
+  describe('sequences', () => {
+    it('applies the profile inside nested sequences: UIDs replaced, names and dates handled at any depth', () => {
+      const bytes = monochromeDicom({
+        values: [1, 2, 3, 4],
+        rows: 2,
+        columns: 2,
+        extra: {
+          // SourceImageSequence is kept with its UIDs replaced (U); ProcedureCodeSequence is not in Table E.1-1 (kept, recursed).
+          SourceImageSequence: [{ ReferencedSOPClassUID: '1.2.840.10008.5.1.4.1.1.2', ReferencedSOPInstanceUID: '1.3.6.1.4.1.99999.77.1' }],
+          ProcedureCodeSequence: [{ CodeValue: 'CXR', CodingSchemeDesignator: 'LOCAL', CodeMeaning: 'Chest', PatientName: 'Hidden^Nested', StudyDate: '20200102' }],
+        },
+      });
+      const r = deidentifyDicom(bytes, { uidKey: UID_KEY, pseudonym: PSEUDONYM });
+      const out = read(r.dicom);
+      const source = [out.ds.SourceImageSequence].flat()[0];
+      expect(source.ReferencedSOPInstanceUID).toBe(replacementUid(UID_KEY, '1.3.6.1.4.1.99999.77.1'));
+      expect(source.ReferencedSOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.2');
+      const code = [out.ds.ProcedureCodeSequence].flat()[0];
+      expect(code.CodeValue).toBe('CXR');
+      for (const secret of ['Hidden^Nested', '20200102', '1.3.6.1.4.1.99999.77.1']) expect({ secret, found: r.dicom.includes(Buffer.from(secret)) }).toEqual({ secret, found: false });
     });
   });
 

@@ -218,6 +218,8 @@ export const LLAVA_1_5_7B: MultimodalConfig = {
 };
 
 export interface TinyMultimodalOverrides {
+  /** Takes vocabSize and imageTokenId from the tokenizer (explicit values win). */
+  tokenizer?: { vocabSize: number; imageId: number };
   vocabSize?: number;
   imageTokenId?: number;
   text?: Partial<MistralConfig>;
@@ -232,7 +234,7 @@ export interface TinyMultimodalOverrides {
  * Pass the tokenizer's vocabSize and imageId.
  */
 export function tinyMultimodalConfig(overrides: TinyMultimodalOverrides = {}): MultimodalConfig {
-  const vocabSize = overrides.vocabSize ?? 512;
+  const vocabSize = overrides.vocabSize ?? overrides.tokenizer?.vocabSize ?? 512;
   const config: MultimodalConfig = {
     text: {
       vocabSize,
@@ -262,10 +264,10 @@ export function tinyMultimodalConfig(overrides: TinyMultimodalOverrides = {}): M
       ...overrides.vision,
     },
     projector: { hiddenAct: 'gelu', ...overrides.projector },
-    imageTokenId: overrides.imageTokenId ?? vocabSize - 1,
+    imageTokenId: overrides.imageTokenId ?? overrides.tokenizer?.imageId ?? vocabSize - 1,
     visionFeatureLayer: overrides.visionFeatureLayer ?? -2,
   };
-  if (overrides.vocabSize !== undefined) config.text.vocabSize = overrides.vocabSize;
+  config.text.vocabSize = vocabSize;
   validateMultimodalConfig(config);
   return config;
 }

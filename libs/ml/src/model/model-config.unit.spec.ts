@@ -89,5 +89,7 @@ describe('tinyMultimodalConfig', () => {
     expect(config.text.hiddenSize).toBe(64);
     expect(config.text.numKeyValueHeads).toBe(2);
     expect(config.vision.imageSize / config.vision.patchSize).toBe(4);
+    const fromTokenizer = tinyMultimodalConfig({ tokenizer: { vocabSize: 260, imageId: 3 } });
+    expect([fromTokenizer.text.vocabSize, fromTokenizer.imageTokenId]).toEqual([260, 3]);
   });
 });

@@ -16,7 +16,7 @@ import { HF_COUNTS } from './reference/hf-reference.values';
 // HF_COUNTS: sum(p.numel()) of the transformers modules built from these configs on the meta
 // device (hf-reference.py). The issue gives Mistral-7B-v0.1 = 7,241,732,096 and
 // Llama-2-7B = 6,738,415,616; CLIP ViT-L/14-336 (303,507,456) and the LLaVA-1.5-7B projector
-// (20,979,712) come from the same script, and llava-hf/llava-1.5-7b-hf reports 7.06B on the Hub.
+// (20,979,712) come from the same script.
 
 describe('countParameters', () => {
   it('counts Mistral-7B-v0.1 exactly (7,241,732,096) and refuses it under the default 7e9 budget', () => {

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createObjectStorageFromEnv } from './object-storage.factory';
+import { cleanupTemporaryUploads } from './temporary-uploads';
 import { describeObjectStorageBehaviour } from './object-storage.behaviour';
 import { S3ObjectStorage } from './s3-object-storage';
 
@@ -32,6 +33,29 @@ async function openS3Harness() {
 
 describe(S3ObjectStorage.name, () => {
   describeObjectStorageBehaviour(openS3Harness);
+
+  describe(cleanupTemporaryUploads.name, () => {
+    it('aborts a multipart upload a crashed streaming put left under tmp/, once it is old enough', async () => {
+      const h = await openS3Harness();
+      try {
+        const bucket = h.storage.config.buckets.raw;
+        const key = `tmp/${randomUUID()}`;
+        await h.storage.client.initiateNewMultipartUpload(bucket, key, {});
+        const pending = async () => {
+          const keys: string[] = [];
+          for await (const u of h.storage.client.listIncompleteUploads(bucket, 'tmp/', true)) keys.push(u.key);
+          return keys;
+        };
+        expect(await pending()).toEqual([key]);
+        await cleanupTemporaryUploads(h.storage, 60 * 60 * 1000);
+        expect(await pending()).toEqual([key]); // young: may still be in flight
+        expect(await cleanupTemporaryUploads(h.storage, 60 * 60 * 1000, new Date(Date.now() + 2 * 60 * 60 * 1000))).toBe(1);
+        expect(await pending()).toEqual([]);
+      } finally {
+        await h.close();
+      }
+    });
+  });
 
   describe('init', () => {
     it('creates the bucket of every area when missing', async () => {

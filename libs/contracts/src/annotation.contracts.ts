@@ -114,6 +114,11 @@ export const ItemImportedV1 = z
   .object({ taskId: uuid, projectId: uuid, answer: AnswerV1, format: z.enum(EXCHANGE_FORMATS), importId: uuid })
   .strict();
 
+/** An unfinished assignment given back (by its annotator) or expired (by a steward): its slot reopens. */
+export const TaskReleasedV1 = z
+  .object({ taskId: uuid, projectId: uuid, assignmentId: uuid, annotatorId: principalId, reason: z.enum(['released', 'expired']) })
+  .strict();
+
 export const TaskCancelledV1 = z.object({ taskId: uuid, projectId: uuid, reason: z.enum(LEAVE_OUT_REASONS) }).strict();
 
 export const AnnotationSetPublishedV1 = z
@@ -144,6 +149,7 @@ export type ItemAccepted = Ev<'ItemAccepted', typeof ItemAcceptedV1>;
 export type ItemSentToAdjudication = Ev<'ItemSentToAdjudication', typeof ItemSentToAdjudicationV1>;
 export type ItemAdjudicated = Ev<'ItemAdjudicated', typeof ItemAdjudicatedV1>;
 export type ItemImported = Ev<'ItemImported', typeof ItemImportedV1>;
+export type TaskReleased = Ev<'TaskReleased', typeof TaskReleasedV1>;
 export type TaskCancelled = Ev<'TaskCancelled', typeof TaskCancelledV1>;
 export type AnnotationSetPublished = Ev<'AnnotationSetPublished', typeof AnnotationSetPublishedV1>;
 
@@ -151,6 +157,7 @@ export type AnnotationProjectEvent = AnnotationProjectCreated | AnnotationSetPub
 export type AnnotationTaskEvent =
   | AnnotationTaskCreated
   | TaskAssigned
+  | TaskReleased
   | AnnotationSubmitted
   | AnnotationReviewed
   | ItemAccepted
@@ -171,4 +178,5 @@ export const annotationContracts = new EventContractRegistry()
   .register({ type: 'ItemAdjudicated', version: 1, schema: ItemAdjudicatedV1 })
   .register({ type: 'ItemImported', version: 1, schema: ItemImportedV1 })
   .register({ type: 'TaskCancelled', version: 1, schema: TaskCancelledV1 })
+  .register({ type: 'TaskReleased', version: 1, schema: TaskReleasedV1 })
   .register({ type: 'AnnotationSetPublished', version: 1, schema: AnnotationSetPublishedV1 });

@@ -131,6 +131,24 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     });
   });
 
+  describe('TaskUseCases.release and expireStale', () => {
+    it('reopens the slot of a released or expired assignment for another annotator', async () => {
+      const dv = new DatasetVersionBuilder().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage), { annotationsPerItem: 1 }), steward);
+      const t = (await tasks.pullNext(p.projectId, ann(201)))!;
+      expect(await tasks.pullNext(p.projectId, ann(202))).toBeNull();
+      await expectCode(tasks.release(t.taskId, ann(202)), AnnotationErrorCode.NotYourTask);
+      expect(await tasks.release(t.taskId, ann(201))).toEqual({ taskId: t.taskId, status: 'open' });
+      expect(await tasks.pullNext(p.projectId, ann(201))).toBeNull();
+      expect((await tasks.pullNext(p.projectId, ann(202)))!.taskId).toBe(t.taskId);
+      await expectCode(tasks.expireStale(p.projectId, { olderThanMinutes: -1 }, steward), AnnotationErrorCode.InvalidRequest, /olderThanMinutes/);
+      expect(await tasks.expireStale(p.projectId, { olderThanMinutes: 60 }, steward)).toEqual({ expired: 0 });
+      expect(await tasks.expireStale(p.projectId, { olderThanMinutes: 0 }, steward)).toEqual({ expired: 1 });
+      expect((await tasks.pullNext(p.projectId, ann(203)))!.taskId).toBe(t.taskId);
+    });
+  });
+
   describe('TaskUseCases', () => {
     let projectId: string;
     let dv: DatasetVersionBuilder;

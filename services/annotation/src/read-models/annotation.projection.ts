@@ -45,6 +45,9 @@ export class AnnotationProjection implements Projection {
         );
         return;
       }
+      case 'TaskReleased':
+        await tx.query(`UPDATE annotation_assignments SET status = 'released' WHERE assignment_id = $1`, [event.data.assignmentId]);
+        return;
       case 'AnnotationSubmitted':
         await tx.query(`UPDATE annotation_assignments SET status = 'submitted', answer = $2, submitted_at = $3 WHERE assignment_id = $1`, [
           event.data.assignmentId,

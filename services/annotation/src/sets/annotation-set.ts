@@ -90,7 +90,7 @@ export function buildAnnotationSet(input: {
       image: t.imageKey,
       answer: t.finalAnswer,
       source: t.finalSource,
-      annotators: uniqueSorted(t.assignments.filter((a) => a.status !== 'assigned').map((a) => a.annotatorId)),
+      annotators: uniqueSorted(t.assignments.filter((a) => a.answer !== null).map((a) => a.annotatorId)),
       reviewers: uniqueSorted([...t.assignments.map((a) => a.reviewerId), t.adjudicatorId]),
       agreement: t.agreement,
     });

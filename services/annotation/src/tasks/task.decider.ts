@@ -7,7 +7,7 @@ import { validateAnswer } from './answer.validation';
 export interface AssignmentState {
   assignmentId: string;
   annotatorId: string;
-  status: 'assigned' | 'submitted' | 'accepted' | 'rejected';
+  status: 'assigned' | 'submitted' | 'accepted' | 'rejected' | 'released';
   answer: Answer | null;
   reviewerId: string | null;
 }
@@ -38,6 +38,7 @@ export type TaskState =
 export type TaskCommand =
   | ({ type: 'CreateTask' } & TaskFacts)
   | { type: 'AssignTask'; assignmentId: string; annotatorId: string; rules: ProjectRules }
+  | { type: 'ReleaseAssignment'; annotatorId: string; reason: 'released' | 'expired' }
   | { type: 'SubmitAnnotation'; annotatorId: string; answer: unknown; rules: ProjectRules }
   | { type: 'ReviewAnnotation'; assignmentId: string; reviewerId: string; verdict: 'accepted' | 'rejected'; reason: string | null; rules: ProjectRules }
   | { type: 'AdjudicateItem'; adjudicatorId: string; chosenAssignmentId: string | null; answer: unknown; rules: ProjectRules }
@@ -63,8 +64,8 @@ function mustBeOpen(s: Existing, doing: string): void {
   if (s.status === 'adjudication') fail(AnnotationErrorCode.TaskNotOpen, `task ${s.taskId} is in adjudication; cannot ${doing}`);
 }
 
-/** Assignments that hold one of the item's required slots (a rejected one frees its slot). */
-const holdingSlot = (a: AssignmentState) => a.status !== 'rejected';
+/** Assignments that hold one of the item's required slots (a rejected or released one frees its slot). */
+const holdingSlot = (a: AssignmentState) => a.status !== 'rejected' && a.status !== 'released';
 
 /**
  * The task lifecycle: one task per image, `annotationsPerItem` independent annotations, each
@@ -94,11 +95,19 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
       }
       return [{ type: 'TaskAssigned', data: { taskId: s.taskId, projectId: s.projectId, assignmentId: command.assignmentId, annotatorId: command.annotatorId } }];
     }
+    case 'ReleaseAssignment': {
+      const s = existing(state);
+      const mine = s.assignments.find((a) => a.annotatorId === command.annotatorId);
+      if (!mine) return fail(AnnotationErrorCode.NotYourTask, `task ${s.taskId} is not assigned to ${command.annotatorId}`);
+      if (mine.status !== 'assigned') return fail(AnnotationErrorCode.TaskNotOpen, `the assignment of task ${s.taskId} is ${mine.status}; only an unfinished one can be released`);
+      return [{ type: 'TaskReleased', data: { taskId: s.taskId, projectId: s.projectId, assignmentId: mine.assignmentId, annotatorId: mine.annotatorId, reason: command.reason } }];
+    }
     case 'SubmitAnnotation': {
       const s = existing(state);
       const mine = s.assignments.find((a) => a.annotatorId === command.annotatorId);
       if (!mine) fail(AnnotationErrorCode.NotYourTask, `task ${s.taskId} is not assigned to ${command.annotatorId}`);
       mustBeOpen(s, 'submit');
+      if (mine!.status === 'released') fail(AnnotationErrorCode.TaskNotOpen, `your assignment of task ${s.taskId} was released or expired; it cannot take a submission`);
       if (mine!.status !== 'assigned') fail(AnnotationErrorCode.AlreadySubmitted, `the annotation for task ${s.taskId} was already submitted`);
       const answer = validateAnswer(command.rules, command.answer);
       return [
@@ -203,6 +212,8 @@ export function evolveTask(state: TaskState, event: AnnotationTaskEvent): TaskSt
         ...state,
         assignments: [...state.assignments, { assignmentId: event.data.assignmentId, annotatorId: event.data.annotatorId, status: 'assigned', answer: null, reviewerId: null }],
       };
+    case 'TaskReleased':
+      return { ...state, assignments: update(event.data.assignmentId, { status: 'released' }) };
     case 'AnnotationSubmitted':
       return { ...state, assignments: update(event.data.assignmentId, { status: 'submitted', answer: event.data.answer }) };
     case 'AnnotationReviewed':

@@ -79,6 +79,26 @@ describe('decideTask', () => {
     });
   });
 
+  describe('ReleaseAssignment', () => {
+    const released: AnnotationTaskEvent = { type: 'TaskReleased', data: { taskId, projectId, assignmentId: asg(1), annotatorId: 'ann-1', reason: 'released' } };
+
+    it("gives an unfinished assignment back, reopening its slot for someone else but not for its annotator", () => {
+      const full = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2')];
+      spec.given(full).when({ type: 'ReleaseAssignment', annotatorId: 'ann-1', reason: 'released' }).then([released]);
+      spec.given([...full, released]).when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-3', rules: caption }).then([E.assigned(3, 'ann-3')]);
+      spec.given([...full, released]).when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-1', rules: caption }).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
+      spec.given([...full, released]).when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'late' }, rules: caption }).thenThrows(code(AnnotationErrorCode.TaskNotOpen, /released or expired/));
+    });
+
+    it('refuses to release a submitted annotation or a task that is not yours', () => {
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog'))])
+        .when({ type: 'ReleaseAssignment', annotatorId: 'ann-1', reason: 'expired' })
+        .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /is submitted/));
+      spec.given([E.created(), E.assigned(1, 'ann-1')]).when({ type: 'ReleaseAssignment', annotatorId: 'ann-2', reason: 'released' }).thenThrows(code(AnnotationErrorCode.NotYourTask));
+    });
+  });
+
   describe('SubmitAnnotation', () => {
     const assigned = [E.created(), E.assigned(1, 'ann-1')];
 

@@ -14,6 +14,7 @@ export const SubmitRequest = z.object({ answer: z.unknown() }).strict();
 export const ReviewRequest = z
   .object({ assignmentId: z.string().uuid(), verdict: z.enum(['accepted', 'rejected']), reason: z.string().max(2000).optional() })
   .strict();
+export const ExpireRequest = z.object({ olderThanMinutes: z.number().int().min(0).max(525_600) }).strict();
 export const AdjudicateRequest = z.object({ chosenAssignmentId: z.string().uuid().optional(), answer: z.unknown().optional() }).strict();
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -67,7 +68,7 @@ export class TaskUseCases {
         `SELECT t.task_id FROM annotation_tasks t
           WHERE t.project_id = $1 AND t.status = 'open'
             AND NOT EXISTS (SELECT 1 FROM annotation_assignments a WHERE a.task_id = t.task_id AND (a.annotator_id = $2 OR a.reviewer_id = $2))
-            AND (SELECT count(*) FROM annotation_assignments a WHERE a.task_id = t.task_id AND a.status <> 'rejected') < $3
+            AND (SELECT count(*) FROM annotation_assignments a WHERE a.task_id = t.task_id AND a.status NOT IN ('rejected', 'released')) < $3
           ORDER BY t.seq LIMIT 20`,
         [project.projectId, actor.id, project.rules.annotationsPerItem],
       );
@@ -116,6 +117,39 @@ export class TaskUseCases {
     const { answer } = parse(SubmitRequest, body);
     await this.decideAndAppend(taskId, actor, (rules) => ({ type: 'SubmitAnnotation', annotatorId: actor.id, answer, rules }));
     return this.view(taskId, actor.id);
+  }
+
+  /** The annotator gives an unfinished task back; its slot goes to someone else, never to them again. */
+  async release(taskIdParam: string, actor: Actor): Promise<{ taskId: string; status: string }> {
+    const taskId = requireUuid(taskIdParam, 'task id', 'params.taskId');
+    const status = await this.decideAndAppend(taskId, actor, () => ({ type: 'ReleaseAssignment', annotatorId: actor.id, reason: 'released' }));
+    return { taskId, status };
+  }
+
+  /**
+   * A steward expires the project's assignments left unfinished for longer than `olderThanMinutes`
+   * (an annotator who pulled a task and went away would otherwise hold its slot for ever).
+   */
+  async expireStale(projectIdParam: string, body: unknown, actor: Actor): Promise<{ expired: number }> {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    const { olderThanMinutes } = parse(ExpireRequest, body);
+    await requireProject(this.dataSource, projectId);
+    const stale: { task_id: string; annotator_id: string }[] = await this.dataSource.query(
+      `SELECT a.task_id, a.annotator_id FROM annotation_assignments a JOIN annotation_tasks t USING (task_id)
+        WHERE a.project_id = $1 AND a.status = 'assigned' AND t.status = 'open' AND a.assigned_at < now() - make_interval(mins => $2)`,
+      [projectId, olderThanMinutes],
+    );
+    let expired = 0;
+    for (const s of stale) {
+      try {
+        await this.decideAndAppend(s.task_id, actor, () => ({ type: 'ReleaseAssignment', annotatorId: s.annotator_id, reason: 'expired' }));
+        expired += 1;
+      } catch (err) {
+        // Submitted or cancelled in the meantime: nothing to expire any more.
+        if (!(err instanceof AnnotationException)) throw err;
+      }
+    }
+    return { expired };
   }
 
   async review(taskIdParam: string, body: unknown, actor: Actor): Promise<{ taskId: string; status: string }> {

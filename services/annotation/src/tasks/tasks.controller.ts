@@ -54,6 +54,23 @@ export class TasksController {
     return this.tasks.submit(taskId, body, actor);
   }
 
+  @Post('tasks/:taskId/release')
+  @HttpCode(200)
+  @Roles('annotator')
+  @ApiOperation({ summary: 'Give an unfinished task back; its slot goes to another annotator (never to you again)' })
+  release(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
+    return this.tasks.release(taskId, actor);
+  }
+
+  @Post('projects/:projectId/expire-assignments')
+  @HttpCode(200)
+  @Roles('steward')
+  @ApiOperation({ summary: 'Expire assignments left unfinished for longer than olderThanMinutes, reopening their slots' })
+  @ApiBody({ schema: { type: 'object', required: ['olderThanMinutes'], properties: { olderThanMinutes: { type: 'integer', minimum: 0 } } } })
+  expire(@Param('projectId') projectId: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.tasks.expireStale(projectId, body, actor);
+  }
+
   @Get('projects/:projectId/review-queue')
   @Roles('reviewer')
   @ApiOperation({ summary: 'Submitted annotations waiting for review, on items you did not annotate' })

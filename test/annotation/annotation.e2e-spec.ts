@@ -25,8 +25,9 @@ function png(seed: number): Buffer {
 /**
  * Ingestion to annotation over real Kafka: the platform in kafka mode relays the `ingestion`
  * log to `trellis.ingestion.v1` and the annotation consumer group turns a published dataset
- * version into tasks; a consent withdrawal travels the same way. Everything is driven through
- * the REST APIs with real tokens.
+ * version into tasks; a consent withdrawal travels the same way. The same scenario runs again
+ * on the embedded default (in-process delivery from the PostgreSQL log). Everything is driven
+ * through the REST APIs with real tokens.
  */
 /** Supertest parses JSON bodies itself; exports are read as the text a client would save. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -36,7 +37,7 @@ const asText = (res: any, cb: (err: Error | null, body: string) => void) => {
   res.on('end', () => cb(null, text));
 };
 
-describe('Annotation end to end (Kafka)', () => {
+describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s delivery)', (mode) => {
   let t: PlatformTestApp;
   let http: ReturnType<typeof request>;
   const tokens: Record<string, string> = {};
@@ -45,7 +46,7 @@ describe('Annotation end to end (Kafka)', () => {
   const shared: { datasetId?: string; datasetVersion?: number; projectId?: string; llava?: unknown } = {};
 
   beforeAll(async () => {
-    t = await startPlatformTestApp('kafka');
+    t = await startPlatformTestApp(mode);
     http = request(t.app.getHttpServer());
     for (const [name, roles] of Object.entries({ steward: ['steward'], a1: ['annotator'], a2: ['annotator'], r1: ['reviewer'], r2: ['reviewer'], engineer: ['engineer'] })) {
       const issued = await t.token(roles);

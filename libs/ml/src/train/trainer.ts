@@ -118,7 +118,7 @@ export class Trainer<E, B> {
     const named = [...this.task.variables()];
     const vars = named.map(([, v]) => v);
     this.task.setTraining?.(true);
-    let acc: tf.Tensor[] | null = null;
+    let acc: (tf.Tensor | null)[] | null = null;
     let lossSum = 0;
     let tokens = 0;
     try {
@@ -129,7 +129,9 @@ export class Trainer<E, B> {
           const { value, grads } = tf.variableGrads(() => this.task.loss(batch), vars);
           const loss = value.dataSync()[0];
           value.dispose();
-          const list = vars.map((v) => grads[v.name]);
+          // A variable the loss does not reach gets no gradient (null), like a torch parameter
+          // whose .grad stays None; it is then skipped by the optimizer, as torch skips it.
+          const list: (tf.Tensor | null)[] = vars.map((v) => grads[v.name] ?? null);
           if (!Number.isFinite(loss)) {
             tf.dispose(grads);
             throw new TrainingError(`Training diverged: loss is ${loss} at step ${stepNo} (micro-batch ${k + 1} of ${this.accumulation}); weights were not updated`, stepNo);
@@ -137,16 +139,22 @@ export class Trainer<E, B> {
           lossSum += loss;
           if (acc === null) acc = list;
           else {
-            const prev: tf.Tensor[] = acc;
-            acc = prev.map((a, i) => tf.add(a, list[i]));
-            tf.dispose(prev);
-            tf.dispose(list);
+            const prev: (tf.Tensor | null)[] = acc;
+            acc = prev.map((a, i) => {
+              const g = list[i];
+              return a && g ? tf.add(a, g) : a ? tf.clone(a) : g ? tf.clone(g) : null;
+            });
+            tf.dispose(prev.filter(isTensor));
+            tf.dispose(list.filter(isTensor));
           }
         } finally {
           tf.dispose(batch as unknown as tf.TensorContainer);
         }
       }
-      let grads = acc!;
+      const reached = acc!.map((g, i) => (g ? i : -1)).filter((i) => i >= 0);
+      if (reached.length === 0) throw new TrainingError(`No trainable variable receives a gradient at step ${stepNo}`, stepNo);
+      let grads = reached.map((i) => acc![i]!);
+      const stepVars = reached.map((i) => vars[i]);
       acc = null;
       if (this.accumulation > 1) {
         const summed = grads;
@@ -165,7 +173,7 @@ export class Trainer<E, B> {
         throw new TrainingError(`Training diverged: gradient norm is ${gradNorm} at step ${stepNo}; weights were not updated`, stepNo);
       }
       const lr = this.lrAt(this.stepsDone);
-      this.optimizer.apply(vars, grads, lr);
+      this.optimizer.apply(stepVars, grads, lr);
       tf.dispose(grads);
       this.stepsDone = stepNo;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -181,7 +189,7 @@ export class Trainer<E, B> {
       this.options.onProgress?.(progress);
       return progress;
     } finally {
-      if (acc) tf.dispose(acc);
+      if (acc) tf.dispose(acc.filter(isTensor));
       this.task.setTraining?.(false);
     }
   }
@@ -254,6 +262,10 @@ export class Trainer<E, B> {
   dispose(): void {
     this.optimizer.dispose();
   }
+}
+
+function isTensor(t: tf.Tensor | null): t is tf.Tensor {
+  return t !== null;
 }
 
 function writeAtomically(file: string, bytes: Buffer): void {

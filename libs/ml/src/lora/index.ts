@@ -1,0 +1,4 @@
+export * from './lora-linear';
+export * from './lora-adapters';
+export * from './peft-config';
+export * from './target-modules';

@@ -1,0 +1,3 @@
+export * from './nf4-codebook';
+export * from './nf4.quantizer';
+export * from './quantized-linear';

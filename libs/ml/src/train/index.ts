@@ -1,0 +1,5 @@
+export * from './adamw.optimizer';
+export * from './lr-schedule';
+export * from './grad-clip';
+export * from './data-order';
+export * from './trainer';

@@ -18,7 +18,13 @@ describe('GET /health', () => {
         database: { status: 'up', mode: 'external', migrations: MIGRATIONS.length },
         eventStore: { status: 'up', logs: expect.any(Array) },
         notifications: { status: 'up', mode: 'listen' },
-        messaging: { status: 'up', mode: 'in-process', relays: [], consumers: [] },
+        messaging: {
+          status: 'up',
+          mode: 'in-process',
+          relays: [],
+          // The annotation service consumes the ingestion log.
+          consumers: [expect.objectContaining({ consumer: 'annotation', context: 'ingestion' })],
+        },
       },
     });
   });

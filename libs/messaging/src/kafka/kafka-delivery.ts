@@ -150,26 +150,29 @@ export class KafkaDelivery implements EventDelivery {
       if (!this.connected || !this.admin) throw new Error(this.startError ?? 'connecting');
       await withTimeout(this.admin.describeCluster(), 3000);
       status.broker = { reachable: true };
-      for (const c of this.consumers) {
-        const [ends, committed] = await withTimeout(
-          Promise.all([this.admin.fetchTopicOffsets(c.topic), this.admin.fetchOffsets({ groupId: c.consumer.groupId, topics: [c.topic] })]),
-          3000,
-        );
-        const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-        let lag = 0n;
-        for (const p of ends) {
-          const at = done.get(p.partition) ?? -1n;
-          lag += BigInt(p.high) - (at < 0n ? BigInt(p.low) : at);
-        }
-        status.consumers.push({ consumer: c.handler.consumer, context: c.handler.context, group: c.consumer.groupId, lag: Number(lag), lastError: c.consumer.error });
-      }
     } catch (err) {
       status.broker = { reachable: false, error: (err as Error).message };
-      for (const c of this.consumers) {
-        status.consumers.push({ consumer: c.handler.consumer, context: c.handler.context, group: c.consumer.groupId, lag: null, lastError: c.consumer.error });
-      }
+    }
+    for (const c of this.consumers) {
+      const base = { consumer: c.handler.consumer, context: c.handler.context, group: c.consumer.groupId, lastError: c.consumer.error };
+      // A lag lookup can fail on its own (a topic still being created, a group coordinator
+      // moving) while the broker is fine: that is the consumer's problem, not the broker's.
+      const lag = status.broker.reachable ? await this.lagOf(c.topic, c.consumer.groupId).catch(() => null) : null;
+      status.consumers.push({ ...base, lag });
     }
     return status;
+  }
+
+  private async lagOf(topic: string, groupId: string): Promise<number> {
+    const admin = this.admin!;
+    const [ends, committed] = await withTimeout(Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]), 3000);
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    let lag = 0n;
+    for (const p of ends) {
+      const at = done.get(p.partition) ?? -1n;
+      lag += BigInt(p.high) - (at < 0n ? BigInt(p.low) : at);
+    }
+    return Number(lag);
   }
 
   /** Each topic and its dead-letter topic, with the configured partitions and replication. */

@@ -4,3 +4,7 @@ export * from './model';
 export * from './tokenizer';
 export * from './safetensors';
 export * from './metrics';
+export * from './quant';
+export * from './lora';
+export * from './distill';
+export * from './train';

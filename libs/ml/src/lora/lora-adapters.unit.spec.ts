@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseSafetensors, serializeSafetensors } from '../safetensors';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, applyLora, loadLora, LoraAdapters } from './lora-adapters';
+import { PEFT_ADAPTER } from './peft-adapter.fixture';
 import { ToyHost } from './toy-host.fixture';
 
 beforeAll(async () => {
@@ -15,7 +16,8 @@ beforeAll(async () => {
  * PEFT compatibility was checked by hand (peft 0.21.2, torch 2.15.0, in a throwaway venv): an
  * adapter saved by LoraAdapters.save for this toy host (r=2, alpha=8, rsLoRA, all three
  * layers) loads with PeftModel.from_pretrained into a torch module with the same module names
- * and base weights, and PEFT's output equals ours to 2.4e-7 (adapter effect 1.7).
+ * and base weights, and PEFT's output equals ours to 2.4e-7 (adapter effect 1.7). The other
+ * direction is tested below with an adapter PEFT saved (peft-adapter.fixture.ts).
  *
  * The key list is what PEFT 0.21.2 writes in adapter_config.json for a LoraConfig on a tiny
  * MistralForCausalLM (save_pretrained).
@@ -101,6 +103,22 @@ describe(LoraAdapters.name, () => {
       expect(Array.from(b.forward(x).dataSync())).toEqual(Array.from(expected));
       a.dispose();
       b.dispose();
+    });
+
+    it('loads an adapter saved by PEFT and computes PEFT\'s output', () => {
+      const dir = tmpDir();
+      fs.writeFileSync(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(PEFT_ADAPTER.config));
+      fs.writeFileSync(path.join(dir, ADAPTER_WEIGHTS_FILE), Buffer.from(PEFT_ADAPTER.safetensorsBase64, 'base64'));
+      const host = new ToyHost(8, 16, 5, 3); // the base weights PEFT's model was given
+      const x = tf.tensor2d(PEFT_ADAPTER.x, [3, 8]);
+      const plain = host.forward(x).dataSync();
+      const adapters = loadLora(host, dir);
+      expect(adapters.config).toMatchObject({ r: 2, alpha: 6, dropout: 0, useRslora: false });
+      expect([...adapters.layers.keys()].sort()).toEqual(['lm_head', 'model.layers.0.mlp.down_proj', 'model.layers.0.mlp.up_proj']);
+      const y = host.forward(x).dataSync();
+      for (let i = 0; i < 15; i++) expect(Math.abs(y[i] - PEFT_ADAPTER.y[i])).toBeLessThan(1e-5);
+      expect(Math.max(...PEFT_ADAPTER.y.map((v, i) => Math.abs(v - plain[i])))).toBeGreaterThan(0.05); // the adapter matters
+      host.dispose();
     });
 
     it('names a missing tensor, a wrong shape and a tensor for no adapter', () => {

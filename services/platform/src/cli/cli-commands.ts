@@ -2,10 +2,12 @@ import type { CliCommand } from './trellis.cli';
 import { ingestCommand } from '../../../ingestion/src/cli/ingest.command';
 import { subjectsCommand } from '../../../ingestion/src/cli/subjects-import.command';
 import { annotationCommand } from '../../../annotation/src/cli/annotation.command';
+import { syntheticCommand } from './synthetic.command';
 
 /** One entry per command; services add theirs here. */
 export const CLI_COMMANDS: Record<string, CliCommand> = {
   ingest: ingestCommand,
   subjects: subjectsCommand,
   annotation: annotationCommand,
+  synthetic: syntheticCommand,
 };

@@ -274,7 +274,7 @@ function writeAtomically(file: string, bytes: Buffer): void {
   fs.renameSync(tmp, file);
 }
 
-/** Mean loss over a data set in evaluation mode, without gradients. */
+/** Mean of the per-batch mean losses over a data set, in evaluation mode, without gradients. */
 export function evaluateLoss<E, B>(task: Pick<TrainTask<B>, 'loss' | 'setTraining'>, data: readonly E[], collate: (items: E[]) => B, batchSize: number): number {
   if (data.length === 0) throw new Error('evaluateLoss: empty data set');
   task.setTraining?.(false);

@@ -1,6 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { loadOrCreateSecret } from '@trellis/common';
 import type { StorageArea } from './object-storage';
 import { StorageErrorCode, StorageException } from './storage.exception';
 
@@ -23,7 +22,7 @@ export class DownloadLinkSigner {
   static fromEnvOrFile(env: NodeJS.ProcessEnv, keyFile: string): DownloadLinkSigner {
     const configured = env.TRELLIS_STORAGE_SIGNING_KEY;
     if (configured) return new DownloadLinkSigner(/^[0-9a-f]{64,}$/i.test(configured) ? Buffer.from(configured, 'hex') : Buffer.from(configured, 'utf8'));
-    return new DownloadLinkSigner(loadOrCreateKey(keyFile));
+    return new DownloadLinkSigner(loadOrCreateSecret(keyFile));
   }
 
   sign(area: StorageArea, key: string, expires: number): string {
@@ -53,20 +52,4 @@ export class DownloadLinkSigner {
       throw new StorageException(StorageErrorCode.LinkExpired, `the download link expired at ${new Date(Number(expires) * 1000).toISOString()}`);
     }
   }
-}
-
-function loadOrCreateKey(file: string): Buffer {
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  mkdirSync(dirname(file), { recursive: true });
-  try {
-    // 'wx': if another process created it meanwhile, use theirs.
-    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
 }

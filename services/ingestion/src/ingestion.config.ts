@@ -1,4 +1,5 @@
-import { intFromEnv } from '@trellis/common';
+import { join, resolve } from 'node:path';
+import { intFromEnv, loadOrCreateSecret } from '@trellis/common';
 
 export interface IngestionConfig {
   /** Largest upload accepted, in bytes (multipart limit and validation limit). */
@@ -21,7 +22,17 @@ export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): In
     maxPixels: intFromEnv(env, 'INGESTION_MAX_PIXELS', 50_000_000),
     intentGraceMs: env.INGESTION_INTENT_GRACE_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_INTENT_GRACE_MS', 15 * 60 * 1000),
     recoveryIntervalMs: env.INGESTION_RECOVERY_INTERVAL_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_RECOVERY_INTERVAL_MS', 5 * 60 * 1000),
-    dicomUidKey: env.INGESTION_DICOM_UID_KEY || 'trellis-dev-dicom-uid-key',
+    dicomUidKey: env.INGESTION_DICOM_UID_KEY || localDicomUidKey(env),
     workers: env.INGESTION_WORKERS === undefined || env.INGESTION_WORKERS === '0' ? 0 : intFromEnv(env, 'INGESTION_WORKERS', 0),
   };
+}
+
+/**
+ * Without INGESTION_DICOM_UID_KEY, a key generated once under the data directory: a key in the
+ * code would let anyone who guesses an original UID confirm it. Replicas of a distributed
+ * deployment must share one key (set the variable), or the same UID maps differently on each.
+ */
+function localDicomUidKey(env: NodeJS.ProcessEnv): string {
+  const dataDir = resolve(env.TRELLIS_DATA_DIR || resolve(process.cwd(), '.trellis', 'data'));
+  return loadOrCreateSecret(join(dataDir, 'keys', 'dicom-uid.key')).toString('hex');
 }

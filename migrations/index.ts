@@ -5,6 +5,7 @@ import { CreateMessaging1764270003000 } from './1764270003000-CreateMessaging';
 import { CreateIngestion1764300000000 } from './1764300000000-CreateIngestion';
 import { CreateAnnotation1764400000000 } from './1764400000000-CreateAnnotation';
 import { AnnotationReleasedAssignments1764400001000 } from './1764400001000-AnnotationReleasedAssignments';
+import { AnnotationAnswerViews1764400002000 } from './1764400002000-AnnotationAnswerViews';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
-export const MIGRATIONS = [CreateEventStore1764270000000, CreateApiTokens1764270001000, CreateAppendFunction1764270002000, CreateMessaging1764270003000, CreateIngestion1764300000000, CreateAnnotation1764400000000, AnnotationReleasedAssignments1764400001000];
+export const MIGRATIONS = [CreateEventStore1764270000000, CreateApiTokens1764270001000, CreateAppendFunction1764270002000, CreateMessaging1764270003000, CreateIngestion1764300000000, CreateAnnotation1764400000000, AnnotationReleasedAssignments1764400001000, AnnotationAnswerViews1764400002000];

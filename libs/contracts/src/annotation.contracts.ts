@@ -119,6 +119,9 @@ export const TaskReleasedV1 = z
   .object({ taskId: uuid, projectId: uuid, assignmentId: uuid, annotatorId: principalId, reason: z.enum(['released', 'expired']) })
   .strict();
 
+/** Someone was shown the item's submitted answers (the review queue): they may never annotate it (blind annotation). */
+export const AnswersViewedV1 = z.object({ taskId: uuid, projectId: uuid, viewerId: principalId }).strict();
+
 export const TaskCancelledV1 = z.object({ taskId: uuid, projectId: uuid, reason: z.enum(LEAVE_OUT_REASONS) }).strict();
 
 export const AnnotationSetPublishedV1 = z
@@ -151,6 +154,7 @@ export type ItemAdjudicated = Ev<'ItemAdjudicated', typeof ItemAdjudicatedV1>;
 export type ItemImported = Ev<'ItemImported', typeof ItemImportedV1>;
 export type TaskReleased = Ev<'TaskReleased', typeof TaskReleasedV1>;
 export type TaskCancelled = Ev<'TaskCancelled', typeof TaskCancelledV1>;
+export type AnswersViewed = Ev<'AnswersViewed', typeof AnswersViewedV1>;
 export type AnnotationSetPublished = Ev<'AnnotationSetPublished', typeof AnnotationSetPublishedV1>;
 
 export type AnnotationProjectEvent = AnnotationProjectCreated | AnnotationSetPublished;
@@ -164,6 +168,7 @@ export type AnnotationTaskEvent =
   | ItemSentToAdjudication
   | ItemAdjudicated
   | ItemImported
+  | AnswersViewed
   | TaskCancelled;
 export type AnnotationEvent = AnnotationProjectEvent | AnnotationTaskEvent;
 
@@ -179,4 +184,5 @@ export const annotationContracts = new EventContractRegistry()
   .register({ type: 'ItemImported', version: 1, schema: ItemImportedV1 })
   .register({ type: 'TaskCancelled', version: 1, schema: TaskCancelledV1 })
   .register({ type: 'TaskReleased', version: 1, schema: TaskReleasedV1 })
+  .register({ type: 'AnswersViewed', version: 1, schema: AnswersViewedV1 })
   .register({ type: 'AnnotationSetPublished', version: 1, schema: AnnotationSetPublishedV1 });

@@ -131,6 +131,21 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     });
   });
 
+  describe('TaskUseCases.reviewQueue and blind annotation', () => {
+    it('never assigns an item to someone who was shown its answers in the review queue, even if they also annotate', async () => {
+      const dv = new DatasetVersionBuilder().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
+      const t = (await tasks.pullNext(p.projectId, ann(301)))!;
+      await tasks.submit(t.taskId, { answer: { label: 'normal' } }, ann(301));
+      const both: Actor = { id: 'prn-both-302', role: 'reviewer' };
+      const queue = await tasks.reviewQueue(p.projectId, both);
+      expect(queue.map((q) => q.taskId)).toEqual([t.taskId]);
+      expect(await tasks.pullNext(p.projectId, { ...both, role: 'annotator' })).toBeNull();
+      expect((await tasks.pullNext(p.projectId, ann(303)))!.taskId).toBe(t.taskId);
+    });
+  });
+
   describe('TaskUseCases.release and expireStale', () => {
     it('reopens the slot of a released or expired assignment for another annotator', async () => {
       const dv = new DatasetVersionBuilder().image();

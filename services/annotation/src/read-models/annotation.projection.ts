@@ -75,6 +75,9 @@ export class AnnotationProjection implements Projection {
       case 'ItemImported':
         await this.finalize(tx, event.data.taskId, event.data.answer, 'import', null, null);
         return;
+      case 'AnswersViewed':
+        await tx.query('INSERT INTO annotation_answer_views (task_id, viewer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [event.data.taskId, event.data.viewerId]);
+        return;
       case 'TaskCancelled':
         await tx.query(`UPDATE annotation_tasks SET status = 'cancelled', cancel_reason = $2 WHERE task_id = $1`, [event.data.taskId, event.data.reason]);
         return;
@@ -105,6 +108,6 @@ export class AnnotationProjection implements Projection {
 
   /** Tables fed by the log only; the consumed dataset versions and excluded subjects stay. */
   async reset(tx: QueryRunner): Promise<void> {
-    await tx.query('TRUNCATE annotation_sets, annotation_assignments, annotation_tasks, annotation_projects');
+    await tx.query('TRUNCATE annotation_answer_views, annotation_sets, annotation_assignments, annotation_tasks, annotation_projects');
   }
 }

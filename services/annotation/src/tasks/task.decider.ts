@@ -43,6 +43,7 @@ export type TaskCommand =
   | { type: 'ReviewAnnotation'; assignmentId: string; reviewerId: string; verdict: 'accepted' | 'rejected'; reason: string | null; rules: ProjectRules }
   | { type: 'AdjudicateItem'; adjudicatorId: string; chosenAssignmentId: string | null; answer: unknown; rules: ProjectRules }
   | { type: 'ImportAnswer'; answer: Answer; format: ExchangeFormat; importId: string; rules: ProjectRules }
+  | { type: 'ViewAnswers'; viewerId: string }
   | { type: 'CancelTask'; reason: LeaveOutReason };
 
 export const initialTaskState: TaskState = { status: 'none' };
@@ -186,6 +187,15 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
       const answer = validateAnswer(command.rules, command.answer);
       return [{ type: 'ItemImported', data: { taskId: s.taskId, projectId: s.projectId, answer, format: command.format, importId: command.importId } }];
     }
+    case 'ViewAnswers': {
+      // Recorded before anyone is shown an open item's answers, so AssignTask can refuse them later.
+      const s = existing(state);
+      if (s.assignments.some((a) => a.annotatorId === command.viewerId)) {
+        fail(AnnotationErrorCode.SelfReview, `${command.viewerId} annotated item ${s.itemId} and cannot see its other answers`);
+      }
+      if (s.status !== 'open' || s.sawAnswers.includes(command.viewerId)) return [];
+      return [{ type: 'AnswersViewed', data: { taskId: s.taskId, projectId: s.projectId, viewerId: command.viewerId } }];
+    }
     case 'CancelTask': {
       const s = existing(state);
       // A final item stays final (it is left out when sets are published); cancelling twice is a no-op.
@@ -230,6 +240,8 @@ export function evolveTask(state: TaskState, event: AnnotationTaskEvent): TaskSt
       return { ...state, status: 'final', final: event.data.answer, sawAnswers: saw(event.data.adjudicatorId) };
     case 'ItemImported':
       return { ...state, status: 'final', final: event.data.answer };
+    case 'AnswersViewed':
+      return { ...state, sawAnswers: saw(event.data.viewerId) };
     case 'TaskCancelled':
       return { ...state, status: 'cancelled', cancelReason: event.data.reason };
   }

@@ -42,6 +42,19 @@ const code = (expected: AnnotationErrorCode, message?: RegExp) => (err: unknown)
 };
 
 describe('decideTask', () => {
+  describe('ViewAnswers', () => {
+    const submitted = [E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog'))];
+    it('records, once, that someone was shown the answers of an open item', () => {
+      const viewed: AnnotationTaskEvent = { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'rev-1' } };
+      spec.given(submitted).when({ type: 'ViewAnswers', viewerId: 'rev-1' }).then([viewed]);
+      spec.given([...submitted, viewed]).when({ type: 'ViewAnswers', viewerId: 'rev-1' }).then([]);
+    });
+
+    it("refuses to show an item's answers to one of its annotators", () => {
+      spec.given(submitted).when({ type: 'ViewAnswers', viewerId: 'ann-1' }).thenThrows(code(AnnotationErrorCode.SelfReview));
+    });
+  });
+
   describe('AssignTask', () => {
     it('assigns an open task to an annotator', () => {
       spec.given([E.created()]).when({ type: 'AssignTask', assignmentId: asg(1), annotatorId: 'ann-1', rules: caption }).then([E.assigned(1, 'ann-1')]);
@@ -58,6 +71,13 @@ describe('decideTask', () => {
       spec
         .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'wrong')])
         .when({ type: 'AssignTask', assignmentId: asg(2), annotatorId: 'rev-1', rules: caption })
+        .thenThrows(code(AnnotationErrorCode.NotBlind));
+    });
+
+    it('keeps annotation blind: someone shown the answers in the review queue cannot annotate the item', () => {
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'both-1' } }])
+        .when({ type: 'AssignTask', assignmentId: asg(2), annotatorId: 'both-1', rules: caption })
         .thenThrows(code(AnnotationErrorCode.NotBlind));
     });
 

@@ -68,6 +68,7 @@ export class TaskUseCases {
         `SELECT t.task_id FROM annotation_tasks t
           WHERE t.project_id = $1 AND t.status = 'open'
             AND NOT EXISTS (SELECT 1 FROM annotation_assignments a WHERE a.task_id = t.task_id AND (a.annotator_id = $2 OR a.reviewer_id = $2))
+            AND NOT EXISTS (SELECT 1 FROM annotation_answer_views v WHERE v.task_id = t.task_id AND v.viewer_id = $2)
             AND (SELECT count(*) FROM annotation_assignments a WHERE a.task_id = t.task_id AND a.status NOT IN ('rejected', 'released')) < $3
           ORDER BY t.seq LIMIT 20`,
         [project.projectId, actor.id, project.rules.annotationsPerItem],
@@ -193,7 +194,7 @@ export class TaskUseCases {
     );
   }
 
-  /** Submitted annotations waiting for review, on items the reviewer did not annotate. */
+  /** Submitted annotations waiting for review, on items the reviewer did not annotate; the reviewer can never annotate them afterwards. */
   async reviewQueue(projectIdParam: string, actor: Actor, limit = 50) {
     const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
     await requireProject(this.dataSource, projectId);
@@ -205,7 +206,21 @@ export class TaskUseCases {
         ORDER BY a.submitted_at LIMIT $3`,
       [projectId, actor.id, limit],
     );
-    return rows.map((r) => ({ taskId: r.task_id, assignmentId: r.assignment_id, itemId: r.item_id, imageKey: r.image_key, reportKey: r.report_key, annotatorId: r.annotator_id, answer: r.answer }));
+    // Blind annotation: before showing anyone an item's answers, record that they saw them
+    // (AnswersViewed), so the task decider never assigns them that item afterwards. An item the
+    // caller was assigned in the meantime is not shown.
+    const shown = new Set<string>();
+    for (const taskId of new Set(rows.map((r) => r.task_id))) {
+      try {
+        await this.decideAndAppend(taskId, actor, () => ({ type: 'ViewAnswers', viewerId: actor.id }));
+        shown.add(taskId);
+      } catch (err) {
+        if (!(err instanceof AnnotationException) || err.code !== AnnotationErrorCode.SelfReview) throw err;
+      }
+    }
+    return rows
+      .filter((r) => shown.has(r.task_id))
+      .map((r) => ({ taskId: r.task_id, assignmentId: r.assignment_id, itemId: r.item_id, imageKey: r.image_key, reportKey: r.report_key, annotatorId: r.annotator_id, answer: r.answer }));
   }
 
   /** Items whose accepted answers disagree, with those answers, for reviewers who did not annotate them. */

@@ -82,14 +82,37 @@ const RULES: Rule[] = [
   labelled('other-id', /(?:Accession(?: Number| No\.?| #)?|Order(?: Number| No\.?| #)|Encounter(?: Number| No\.?| ID)|Visit(?: Number| No\.?| ID)|Vehicle(?: ID| plate)?|VIN|Case(?: Number| No\.?| #))/, '[ID]'),
   {
     category: 'fax',
-    pattern: /\b(Fax|Facsimile)(\s*(?:No\.?|Number|#)?\s*[:#]?\s*)(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}\b/gi,
+    pattern: /\b(Fax|Facsimile)(\s*(?:No\.?|Number|#)?\s*[:#]?\s*)(?:\+?1[\s.-]?)?(?:(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}|\d{3}[\s.-]\d{4})\b/gi,
     replace: (m) => `${m[1]}${m[2]}[FAX]`,
   },
   { category: 'phone', pattern: /(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?\b/gi, replace: () => '[PHONE]' },
+  // A 7-digit local number only when a label or a calling verb says it is one: bare `ddd-dddd`
+  // also occurs in identifiers and ranges.
+  {
+    category: 'phone',
+    pattern: /\b(Phone|Telephone|Tel\.?|Ph\.?|Mobile|Cell(?: phone)?|Pager|Home|Work|(?:call|called|reach|reached|text)(?: (?:him|her|them|the patient|patient))?(?: at| on)?)(\s*(?:No\.?|Number|#)?\s*[:#]?\s*)\d{3}[-.\s]\d{4}(?![\w-]|\.\d)/gi,
+    replace: (m) => `${m[1]}${m[2]}[PHONE]`,
+  },
   // Dates: keep the year, drop month and day.
   { category: 'date', pattern: /\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g, replace: (m) => keepYear(m[1]) },
   { category: 'date', pattern: /\b(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01])\/(\d{4}|\d{2})\b/g, replace: (m) => keepYear(m[1]) },
+  // Day over 12 first: 14/03/1980 can only be day/month/year.
+  { category: 'date', pattern: /\b(?:1[3-9]|2\d|3[01])\/(?:0?[1-9]|1[0-2])\/(\d{4}|\d{2})\b/g, replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: /\b(\d{4})[/.](?:0?[1-9]|1[0-2])[/.](?:0?[1-9]|[12]\d|3[01])\b(?![/.]\d)/g, replace: (m) => keepYear(m[1]) },
+  // Hyphenated month-day-year and day-month-year (4-digit year; `L4-L5` has letters, an SSN has 3-2-4 digits).
+  { category: 'date', pattern: /(?<![\w-])(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])-(\d{4})\b(?!-\d)/g, replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: /(?<![\w-])(?:1[3-9]|2\d|3[01])-(?:0?[1-9]|1[0-2])-(\d{4})\b(?!-\d)/g, replace: (m) => keepYear(m[1]) },
   { category: 'date', pattern: /\b(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(\d{4})\b/g, replace: (m) => keepYear(m[1]) },
+  // Month.day.year: what day.month.year above left (the second part is over 12).
+  { category: 'date', pattern: /(?<![\d.])(?:0?[1-9]|1[0-2])\.(?:1[3-9]|2\d|3[01])\.(\d{4})\b(?!\.\d)/g, replace: (m) => keepYear(m[1]) },
+  // Bare month/day without a year: only zero-padded two-digit pairs (03/14), or any m/d after
+  // "on", "dated" or "since". Single digits (2/6 murmur, 5/5 strength) are scores and ratios,
+  // and a pair labelled as blood pressure or followed by mmHg (12/08 mmHg) is a pressure.
+  {
+    category: 'date',
+    pattern: /(?<![\d/.]|(?:BP|blood pressure|pressure)\s*:?\s*)(?:(?:0[1-9]|1[0-2])\/(?:0[1-9]|[12]\d|3[01])|(?<=\b(?:on|dated|since) )(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01]))(?![\d/]|\.\d|\s*mm\s*Hg)/gi,
+    replace: () => '[DATE]',
+  },
   { category: 'date', pattern: new RegExp(`\\b(?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?[ -](?:${MONTHS})\\.?,?[ -](\\d{4})\\b`, 'gi'), replace: (m) => keepYear(m[1]) },
   { category: 'date', pattern: new RegExp(`\\b(?:${MONTHS})\\.? (?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?,? (\\d{4})\\b`, 'gi'), replace: (m) => keepYear(m[1]) },
   { category: 'date', pattern: new RegExp(`\\b(?:${MONTHS})\\.? (?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?\\b(?!,? \\d)`, 'g'), replace: () => '[DATE]' },
@@ -148,12 +171,13 @@ function labelled(category: HipaaCategory, label: RegExp, token: string): Rule {
 
 /**
  * Replaces HIPAA Safe Harbor identifiers in a report with bracketed tokens (`[NAME]`,
- * `[DATE] 2021`, `[PHONE]`, `[ZIP 627]`, ...). `knownNames` (the subject's names, from the
- * caller's erasable personal data) are removed wherever they occur, in any case and order;
- * pattern rules catch names after titles and labels. Measurements, vertebral levels and bare
- * years are left alone.
+ * `[DATE] 2021`, `[PHONE]`, `[ZIP 627]`, ...). The caller's erasable personal data of the subject
+ * is removed wherever it occurs: `knownNames` in any case and order, `knownDates` (a birth date,
+ * `YYYY-MM-DD`) in the common written forms, whole date including the year (a known birth year
+ * can give an age over 89), and `knownIdentifiers` (MRN and other record numbers) as literal
+ * tokens. Pattern rules catch the rest. Measurements, vertebral levels and bare years are left alone.
  */
-export function redactReport(text: string, options: { knownNames?: string[] } = {}): RedactionResult {
+export function redactReport(text: string, options: { knownNames?: string[]; knownDates?: string[]; knownIdentifiers?: string[] } = {}): RedactionResult {
   const summary = Object.fromEntries(HIPAA_CATEGORIES.map((c) => [c, 0])) as Record<HipaaCategory, number>;
   let out = text;
   const apply = (rule: Rule) => {
@@ -166,16 +190,63 @@ export function redactReport(text: string, options: { knownNames?: string[] } = 
       return rule.replace(groups);
     });
   };
+  const replaceKnown = (pattern: RegExp | null, category: HipaaCategory, token: string) => {
+    if (!pattern) return;
+    out = out.replace(pattern, () => {
+      summary[category]++;
+      return token;
+    });
+  };
   // URLs, e-mail and IP addresses first: a known name inside an address must not split it.
   RULES.slice(0, EARLY_RULES).forEach(apply);
-  for (const pattern of knownNamePatterns(options.knownNames ?? [])) {
-    out = out.replace(pattern, () => {
-      summary.name++;
-      return '[NAME]';
-    });
-  }
+  replaceKnown(literalPattern(options.knownIdentifiers ?? []), 'mrn', '[MRN]');
+  replaceKnown(literalPattern((options.knownDates ?? []).flatMap(dateForms)), 'date', '[DATE]');
+  for (const pattern of knownNamePatterns(options.knownNames ?? [])) replaceKnown(pattern, 'name', '[NAME]');
   RULES.slice(EARLY_RULES).forEach(apply);
   return { text: out, summary };
+}
+
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** The ways a report writes a date given as YYYY-MM-DD; anything else is matched literally. */
+function dateForms(date: string): string[] {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(date.trim());
+  if (!m) return date.trim() ? [date.trim()] : [];
+  const [, y, mm, dd] = m;
+  const month = Number(mm);
+  const day = Number(dd);
+  if (month < 1 || month > 12 || day < 1 || day > 31) return [date.trim()];
+  const ms = [mm, String(month)];
+  const ds = [dd, String(day)];
+  const full = MONTH_NAMES[month - 1];
+  const names = [full, full.slice(0, 3), ...(full === 'September' ? ['Sept'] : [])];
+  const forms = new Set<string>([`${y}${mm}${dd}`]);
+  for (const sep of ['-', '/', '.']) {
+    for (const a of ms) for (const b of ds) {
+      forms.add(`${y}${sep}${a}${sep}${b}`);
+      forms.add(`${a}${sep}${b}${sep}${y}`);
+      forms.add(`${b}${sep}${a}${sep}${y}`);
+      forms.add(`${a}${sep}${b}${sep}${y.slice(2)}`);
+      forms.add(`${b}${sep}${a}${sep}${y.slice(2)}`);
+    }
+  }
+  for (const n of names) for (const d of ds) {
+    forms.add(`${n} ${d}, ${y}`);
+    forms.add(`${n} ${d} ${y}`);
+    forms.add(`${n}. ${d}, ${y}`);
+    forms.add(`${d} ${n} ${y}`);
+    forms.add(`${d}-${n}-${y}`);
+    forms.add(`${d} ${n}, ${y}`);
+  }
+  return [...forms];
+}
+
+/** Literal values as whole tokens (not inside a longer number or word), any case, longest first. */
+function literalPattern(values: string[]): RegExp | null {
+  const distinct = [...new Set(values.map((v) => v.trim()).filter((v) => v.length >= 3))];
+  if (!distinct.length) return null;
+  const alternatives = distinct.sort((a, b) => b.length - a.length).map(escape);
+  return new RegExp(`(?<![\\p{L}\\d])(?:${alternatives.join('|')})(?![\\p{L}\\d])`, 'giu');
 }
 
 /** Full names first (longest wins), then each part of 2+ letters, as whole words. */

@@ -126,6 +126,52 @@ describe(redactReport.name, () => {
     expect(redactReport(clean)).toEqual({ text: clean, summary: Object.fromEntries(HIPAA_CATEGORIES.map((c) => [c, 0])) });
   });
 
+  describe('dates, local numbers and known values the reviewer found unredacted', () => {
+    it.each([
+      ['DOB: 03-14-1980', 'DOB: [DATE] 1980', 'date'],
+      ['Seen 14/03/1980.', 'Seen [DATE] 1980.', 'date'],
+      ['Date 2021/03/14', 'Date [DATE] 2021', 'date'],
+      ['Follow-up on 03/14.', 'Follow-up on [DATE].', 'date'],
+      ['Follow-up on 3/4.', 'Follow-up on [DATE].', 'date'],
+      ['Admitted 3.14.2021', 'Admitted [DATE] 2021', 'date'],
+      ['Seen 14-03-1980 and 2021.03.14', 'Seen [DATE] 1980 and [DATE] 2021', 'date'],
+      ['Phone 555-1234', 'Phone [PHONE]', 'phone'],
+      ['Tel: 555.1234, call her at 555 9876', 'Tel: [PHONE], call her at [PHONE]', 'phone'],
+      ['Fax 555-1235', 'Fax [FAX]', 'fax'],
+    ] as const)('redacts %j', (input, expected, category) => {
+      const r = redactReport(input);
+      expect(r.text).toBe(expected);
+      expect(r.summary[category]).toBeGreaterThan(0);
+    });
+
+    it.each([
+      'BP 120/80 mmHg, BP: 12/08, pressure 110/70.',
+      'Grade 2/6 murmur, strength 5/5, Gleason 3+4.',
+      'A 5 mm nodule and a 3.2 cm mass at L4-L5 and C5-C6, T2-weighted.',
+      'Levels C3-C4-C5 and 12-15 mm; ratio 1.5.2 noted; 2019-2020 studies; series 123-45.',
+    ])('leaves %j alone', (clean) => {
+      // A zero-padded pair that is a valid month/day (10/24) is taken as a date: over-redaction is
+      // the safe side; blood pressures (3-digit or labelled) and single-digit scores are not.
+      expect(redactReport(clean).text).toBe(clean);
+    });
+
+    it('removes the known birth date in any common form, with its year, and the known MRN anywhere', () => {
+      const report = 'Born 1980-03-14 (03/14/1980, 14.03.1980, 3/14/80, March 14, 1980, 14 Mar 1980, DICOM 19800314). Ref 4829103a, file MRN-4829103A-2.';
+      const r = redactReport(report, { knownDates: ['1980-03-14'], knownIdentifiers: ['4829103A'] });
+      expect(r.text).toBe('Born [DATE] ([DATE], [DATE], [DATE], [DATE], [DATE], DICOM [DATE]). Ref [MRN], file MRN-[MRN]-2.');
+      expect(r.summary.date).toBe(7);
+      expect(r.summary.mrn).toBe(2);
+      expect(r.text).not.toContain('1980');
+    });
+
+    it('does not take a known value inside a longer number', () => {
+      const r = redactReport('Lot 119800314 and 48291034', { knownDates: ['1980-03-14'], knownIdentifiers: ['4829103'] });
+      expect(r.text).not.toMatch(/\[DATE\]|\[MRN\]/);
+      expect(r.summary.date).toBe(0);
+      expect(r.summary.mrn).toBe(0);
+    });
+  });
+
   it('removes every identifier from synthetic reports', () => {
     const { subjects, items } = generateSyntheticDataset({ seed: 99, subjects: 12, itemsPerSubject: 3 });
     for (const item of items) {

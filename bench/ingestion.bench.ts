@@ -5,6 +5,9 @@
  * validation, decode, curated PNG, 224x224 derivative, raw + curated blobs, upload intent,
  * AssetIngested event and read model) into a real S3-compatible server, beside a baseline
  * measured in the same run: plain minio `putObject` of the same files at the same concurrency.
+ * The full path runs on the image codec the service would use (sharp when it loads, pure JS
+ * otherwise; INGESTION_IMAGE_CODEC=js forces pure JS) and writes three blobs per image (the
+ * original, the curated PNG, the 224x224 PNG), so it also reports the bytes it stored.
  * PostgreSQL: DATABASE_URL or a fresh embedded cluster. S3: S3_ENDPOINT (+ S3_ACCESS_KEY,
  * S3_SECRET_KEY) or infra/s3.sh started on BENCH_S3_PORT. Prints a table, then one JSON line.
  */
@@ -21,6 +24,7 @@ import { generateSyntheticDataset } from '@trellis/synthetic';
 import { IngestAssetUseCase } from '../services/ingestion/src/assets/ingest-asset.usecase';
 import { UploadIntentRepository } from '../services/ingestion/src/assets/upload-intent.repository';
 import { InlineProcessor, ProcessingPool } from '../services/ingestion/src/assets/processing-pool';
+import { imageCodecInfo } from '../services/ingestion/src/assets/processing';
 import { ConsentUseCases } from '../services/ingestion/src/consents/consent.usecases';
 import { ingestionConfigFromEnv } from '../services/ingestion/src/ingestion.config';
 import { IngestionReadModels } from '../services/ingestion/src/read-models/ingestion-read-models';
@@ -87,7 +91,17 @@ async function main(): Promise<void> {
     const subjects = new SubjectUseCases(ds, store, identities, readModels);
     const consents = new ConsentUseCases(ds, store, readModels);
     const processor = WORKERS > 0 ? new ProcessingPool(WORKERS) : new InlineProcessor();
-    const ingest = new IngestAssetUseCase(ds, store, storage, identities, new UploadIntentRepository(ds), readModels, ingestionConfigFromEnv({}), processor);
+    // The same S3 adapter, counting what the full path writes through it.
+    let storedBytes = 0;
+    let puts = 0;
+    const counted = Object.assign(Object.create(storage) as S3ObjectStorage, {
+      putBuffer: (...args: Parameters<S3ObjectStorage['putBuffer']>) => {
+        storedBytes += args[1].length;
+        puts += 1;
+        return storage.putBuffer(...args);
+      },
+    });
+    const ingest = new IngestAssetUseCase(ds, store, counted, identities, new UploadIntentRepository(ds), readModels, ingestionConfigFromEnv({}), processor);
     const subjectIds: string[] = [];
     for (let s = 0; s <= files[files.length - 1].subjectIndex; s++) {
       const { subjectId } = await subjects.register({ externalRef: `bench-${run}-${s}` }, steward);
@@ -118,7 +132,12 @@ async function main(): Promise<void> {
       ['minio putObject (baseline)', String(files.length), mb.toFixed(1), baselineSeconds.toFixed(2), (files.length / baselineSeconds).toFixed(1), (mb / baselineSeconds).toFixed(2)],
       ['ingest (full path)', String(files.length), mb.toFixed(1), platformSeconds.toFixed(2), (files.length / platformSeconds).toFixed(1), (mb / platformSeconds).toFixed(2)],
     ];
-    printTable(`Ingestion: ${files.length} JPEGs ${SIZE}x${SIZE} (mean ${(totalBytes / files.length / 1024).toFixed(1)} KiB), concurrency ${CONCURRENCY}, ${WORKERS} processing workers, S3 ${s3.env.S3_ENDPOINT}`, rows);
+    const codec = imageCodecInfo();
+    printTable(
+      `Ingestion: ${files.length} JPEGs ${SIZE}x${SIZE} (mean ${(totalBytes / files.length / 1024).toFixed(1)} KiB), concurrency ${CONCURRENCY}, ${WORKERS} processing workers, ` +
+        `image codec ${codec.codec} (${codec.detail}), S3 ${s3.env.S3_ENDPOINT}; the full path stored ${puts} blobs, ${(storedBytes / 1e6).toFixed(1)} MB`,
+      rows,
+    );
     console.log(
       JSON.stringify({
         bench: 'ingestion',
@@ -127,6 +146,9 @@ async function main(): Promise<void> {
         mean_bytes: Math.round(totalBytes / files.length),
         concurrency: CONCURRENCY,
         processing_workers: WORKERS,
+        image_codec: codec.codec,
+        ingest_blobs: puts,
+        ingest_stored_mb: +(storedBytes / 1e6).toFixed(1),
         baseline_images_per_s: +(files.length / baselineSeconds).toFixed(2),
         baseline_mb_per_s: +(mb / baselineSeconds).toFixed(3),
         ingest_images_per_s: +(files.length / platformSeconds).toFixed(2),

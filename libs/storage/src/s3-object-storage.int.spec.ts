@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createObjectStorageFromEnv } from './object-storage.factory';
 import { cleanupTemporaryUploads } from './temporary-uploads';
 import { describeObjectStorageBehaviour } from './object-storage.behaviour';
-import { S3ObjectStorage } from './s3-object-storage';
+import { S3ObjectStorage, STAT_BEFORE_PUT_BYTES } from './s3-object-storage';
 
 /** Against the real S3 server the int-tier set-up starts (SeaweedFS), in buckets of this run. */
 async function openS3Harness() {
@@ -52,6 +52,46 @@ describe(S3ObjectStorage.name, () => {
         expect(await cleanupTemporaryUploads(h.storage, 60 * 60 * 1000, new Date(Date.now() + 2 * 60 * 60 * 1000))).toBe(1);
         expect(await pending()).toEqual([]);
       } finally {
+        await h.close();
+      }
+    });
+  });
+
+  describe('putBuffer', () => {
+    it('stores a small body with one PUT and no stat, and re-putting it gives the same object', async () => {
+      const h = await openS3Harness();
+      try {
+        const client = h.storage.client;
+        const stat = jest.spyOn(client, 'statObject');
+        const put = jest.spyOn(client, 'putObject');
+        const body = randomBytes(4096);
+        const first = await h.storage.putBuffer('curated', body, { prefix: 'p/', contentType: 'image/png' });
+        const again = await h.storage.putBuffer('curated', body, { prefix: 'p/', contentType: 'image/png' });
+        expect(again).toEqual(first);
+        expect(stat).not.toHaveBeenCalled();
+        expect(put).toHaveBeenCalledTimes(2);
+        expect((await h.storage.getBuffer('curated', first.key)).equals(body)).toBe(true);
+        const keys: string[] = [];
+        for await (const o of h.storage.list('curated', 'p/')) keys.push(o.key);
+        expect(keys).toEqual([first.key]);
+        expect((await client.statObject(h.storage.config.buckets.curated, first.key)).metaData['content-type']).toBe('image/png');
+      } finally {
+        jest.restoreAllMocks();
+        await h.close();
+      }
+    });
+
+    it('asks before sending a body of STAT_BEFORE_PUT_BYTES or more, and does not send it again', async () => {
+      const h = await openS3Harness();
+      try {
+        const put = jest.spyOn(h.storage.client, 'putObject');
+        const body = randomBytes(STAT_BEFORE_PUT_BYTES);
+        const first = await h.storage.putBuffer('raw', body, { prefix: 'big/' });
+        expect(put).toHaveBeenCalledTimes(1);
+        expect(await h.storage.putBuffer('raw', body, { prefix: 'big/' })).toEqual(first);
+        expect(put).toHaveBeenCalledTimes(1);
+      } finally {
+        jest.restoreAllMocks();
         await h.close();
       }
     });

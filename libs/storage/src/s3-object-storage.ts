@@ -22,6 +22,9 @@ export interface S3ObjectStorageConfig {
   partSizeBytes?: number;
 }
 
+/** putBuffer asks whether a body this big is already stored before sending it. */
+export const STAT_BEFORE_PUT_BYTES = 8 * 1024 * 1024;
+
 /**
  * S3 (MinIO, SeaweedFS, AWS) with one bucket per area. Streams go to `tmp/<uuid>` while being
  * hashed, then are copied server-side to their content address; the temporary object is removed.
@@ -73,7 +76,10 @@ export class S3ObjectStorage implements ObjectStorage {
     if (options.maxBytes !== undefined && body.length > options.maxBytes) throw tooLarge(options.maxBytes);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const key = contentKey(options.prefix, sha256);
-    if (!(await this.stat(area, key))) {
+    // The key is the content's hash, so putting the same bytes again under it changes nothing a
+    // reader can see: no stat first (a second round trip per blob). Only a body big enough that
+    // sending it again costs more than asking is checked for first.
+    if (body.length < STAT_BEFORE_PUT_BYTES || !(await this.stat(area, key))) {
       // A single PUT is atomic on S3: either the whole object appears under the key or nothing.
       await this.client.putObject(bucket, key, body, body.length, metadata(options));
     }

@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import type { AssetKind, DeidentificationRecord } from '@trellis/contracts';
 import {
   AssetValidationError,
-  decodeImage,
+  defaultImageCodec,
   deidentifyDicom,
   detectMimeType,
-  encodePng,
   extractReportText,
+  ImageCodec,
+  pngIsCuratedForm,
   probeImage,
   redactReport,
   resizeForModel,
+  stripPngChunks,
 } from './processing';
 
 /** The types an asset may be declared as, and the kind each one is. */
@@ -48,9 +50,17 @@ export const sha256Hex = (bytes: Buffer | Uint8Array) => createHash('sha256').up
 /**
  * Runs the validation, decoding, de-identification and redaction functions of processing/ on one
  * upload. Throws AssetValidationError with a reason code for anything it refuses; never logs or
- * returns the content it refused.
+ * returns the content it refused. `codec` does the image decoding and PNG encoding (native
+ * sharp when it loads, pure JS otherwise); validation, de-identification and the model's resize
+ * are the same functions on either.
  */
-export function processAsset(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: { pseudonym: string; knownNames: string[] }): ProcessedAsset {
+export async function processAsset(
+  bytes: Buffer,
+  declaredMimeType: string,
+  limits: ProcessingLimits,
+  subject: { pseudonym: string; knownNames: string[] },
+  codec: ImageCodec = defaultImageCodec(),
+): Promise<ProcessedAsset> {
   const kind = ASSET_MIME_TYPES[declaredMimeType];
   if (!kind) {
     throw new AssetValidationError('UNSUPPORTED_TYPE', `declared type ${JSON.stringify(declaredMimeType)} is not one of ${Object.keys(ASSET_MIME_TYPES).join(', ')}`);
@@ -67,13 +77,17 @@ export function processAsset(bytes: Buffer, declaredMimeType: string, limits: Pr
     if (d.width * d.height > limits.maxPixels) {
       throw new AssetValidationError('TOO_MANY_PIXELS', `the image is ${d.width}x${d.height}; the limit is ${limits.maxPixels} pixels`);
     }
+    const [curated, derivative] = await Promise.all([
+      codec.encodePng(d.rgb, d.width, d.height),
+      codec.encodePng(resizeForModel(d.rgb, d.width, d.height, MODEL_INPUT_SIZE), MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+    ]);
     return {
       kind,
       mimeType: declaredMimeType,
       width: d.width,
       height: d.height,
-      curated: { bytes: encodePng(d.rgb, d.width, d.height), contentType: 'image/png' },
-      derivative: encodePng(resizeForModel(d.rgb, d.width, d.height, MODEL_INPUT_SIZE), MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+      curated: { bytes: curated, contentType: 'image/png' },
+      derivative,
       deidentifiedDicom: Buffer.from(d.dicom),
       deidentification: d.record,
     };
@@ -82,15 +96,36 @@ export function processAsset(bytes: Buffer, declaredMimeType: string, limits: Pr
   if (kind === 'image') {
     // The header is checked against the limits before anything is decoded (decompression bombs).
     const probe = probeImage(bytes, declaredMimeType, { maxBytes: limits.maxBytes, maxPixels: limits.maxPixels });
-    const image = decodeImage(bytes, probe.mimeType);
+    const image = await codec.decode(bytes, probe.mimeType, limits.maxPixels);
+    const derivativePixels = resizeForModel(image.rgb, image.width, image.height, MODEL_INPUT_SIZE);
+    // An 8-bit RGB PNG is its own curated form once its metadata chunks are gone (lossless, the
+    // same pixels re-encoding would store; decode has checked its chunk structure and CRCs);
+    // anything else is re-encoded, which keeps no metadata.
+    if (probe.mimeType === 'image/png' && pngIsCuratedForm(bytes)) {
+      const stripped = stripPngChunks(bytes);
+      return {
+        kind,
+        mimeType: probe.mimeType,
+        width: image.width,
+        height: image.height,
+        curated: { bytes: stripped.bytes, contentType: 'image/png' },
+        derivative: await codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+        deidentifiedDicom: null,
+        deidentification: { method: 'none', options: ['metadata-chunks-removed'], summary: { 'png-chunks-removed': stripped.removed } },
+      };
+    }
+    const [curated, derivative] = await Promise.all([
+      codec.encodePng(image.rgb, image.width, image.height),
+      codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+    ]);
     return {
       kind,
       mimeType: probe.mimeType,
       width: image.width,
       height: image.height,
       // Re-encoding drops every ancillary chunk and EXIF/comment segment a file may carry.
-      curated: { bytes: encodePng(image.rgb, image.width, image.height), contentType: 'image/png' },
-      derivative: encodePng(resizeForModel(image.rgb, image.width, image.height, MODEL_INPUT_SIZE), MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+      curated: { bytes: curated, contentType: 'image/png' },
+      derivative,
       deidentifiedDicom: null,
       deidentification: { method: 'none', options: ['re-encoded-without-metadata'], summary: {} },
     };

@@ -102,12 +102,16 @@ export class IngestAssetUseCase {
     }
 
     const prefix = `subjects/${subjectId}/`;
+    // Each blob is hashed once here (the storage hashes it again for its content address).
+    const curatedSha256 = sha256Hex(processed.curated.bytes);
+    const derivativeSha256 = processed.derivative ? sha256Hex(processed.derivative) : null;
+    const deidentifiedSha256 = processed.deidentifiedDicom ? sha256Hex(processed.deidentifiedDicom) : null;
     const planned = {
       raw: { area: 'raw' as const, key: prefix + upload.sha256, body: input.bytes, contentType: upload.declaredMimeType },
-      curated: { area: 'curated' as const, key: prefix + sha256Hex(processed.curated.bytes), body: processed.curated.bytes, contentType: processed.curated.contentType },
-      derivative: processed.derivative ? { area: 'curated' as const, key: prefix + sha256Hex(processed.derivative), body: processed.derivative, contentType: 'image/png' } : null,
+      curated: { area: 'curated' as const, key: prefix + curatedSha256, body: processed.curated.bytes, contentType: processed.curated.contentType },
+      derivative: processed.derivative ? { area: 'curated' as const, key: prefix + derivativeSha256, body: processed.derivative, contentType: 'image/png' } : null,
       deidentified: processed.deidentifiedDicom
-        ? { area: 'curated' as const, key: prefix + sha256Hex(processed.deidentifiedDicom), body: processed.deidentifiedDicom, contentType: 'application/dicom' }
+        ? { area: 'curated' as const, key: prefix + deidentifiedSha256, body: processed.deidentifiedDicom, contentType: 'application/dicom' }
         : null,
     };
     const blobs = [planned.raw, planned.curated, planned.derivative, planned.deidentified].filter((b): b is NonNullable<typeof b> => b !== null);
@@ -126,10 +130,10 @@ export class IngestAssetUseCase {
         storage: {
           raw: planned.raw.key,
           curated: planned.curated.key,
-          curatedSha256: sha256Hex(processed.curated.bytes),
+          curatedSha256,
           derivative: planned.derivative?.key ?? null,
-          derivativeSha256: processed.derivative ? sha256Hex(processed.derivative) : null,
-          ...(planned.deidentified ? { deidentified: planned.deidentified.key, deidentifiedSha256: sha256Hex(processed.deidentifiedDicom!) } : {}),
+          derivativeSha256,
+          ...(planned.deidentified ? { deidentified: planned.deidentified.key, deidentifiedSha256: deidentifiedSha256! } : {}),
         },
         deidentification: processed.deidentification,
       },

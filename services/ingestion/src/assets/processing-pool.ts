@@ -1,8 +1,19 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
 import { processAsset, ProcessedAsset, ProcessingLimits } from './asset-processor';
-import { AssetValidationError } from './processing';
+import { AssetValidationError, imageCodecInfo } from './processing';
+
+let announced = false;
+
+/** Once per process: which image codec ingestion runs on (no file content, no personal data). */
+function announceCodec(where: string): void {
+  if (announced) return;
+  announced = true;
+  const { codec, detail } = imageCodecInfo();
+  new Logger('Ingestion').log(`image codec: ${codec} (${detail}); processing ${where}`);
+}
 
 /** Where ingestion's CPU work (decode, de-identify, encode) runs. */
 export interface AssetProcessorPort {
@@ -12,6 +23,10 @@ export interface AssetProcessorPort {
 
 /** On the calling thread: the default, and what the tests use. */
 export class InlineProcessor implements AssetProcessorPort {
+  constructor() {
+    announceCodec('on the calling thread');
+  }
+
   async process(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: { pseudonym: string; knownNames: string[] }): Promise<ProcessedAsset> {
     return processAsset(bytes, declaredMimeType, limits, subject);
   }
@@ -41,6 +56,8 @@ export class ProcessingPool implements AssetProcessorPort {
   private nextId = 1;
 
   constructor(size: number) {
+    // sharp is loaded by the main thread before any worker loads it (its native module must be).
+    announceCodec(`in ${size} worker thread${size === 1 ? '' : 's'}`);
     const fromSource = __filename.endsWith('.ts');
     const file = join(__dirname, `processing.worker.${fromSource ? 'ts' : 'js'}`);
     const root = repoRoot(__dirname);

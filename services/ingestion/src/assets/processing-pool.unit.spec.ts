@@ -18,13 +18,13 @@ describe(ProcessingPool.name, () => {
       const { items } = generateSyntheticDataset({ seed: 3, subjects: 1, itemsPerSubject: 3, imageSize: 64 });
       const files = items.map((i) => encodeRgbJpeg(i.rgb, 64, 64));
       const results = await Promise.all(files.map((f) => pool.process(f, 'image/jpeg', limits, subject)));
-      results.forEach((r, i) => {
-        const inline = processAsset(files[i], 'image/jpeg', limits, subject);
+      for (const [i, r] of results.entries()) {
+        const inline = await processAsset(files[i], 'image/jpeg', limits, subject);
         expect(Buffer.isBuffer(r.curated.bytes)).toBe(true);
         expect(r.curated.bytes.equals(inline.curated.bytes)).toBe(true);
         expect(r.derivative!.equals(inline.derivative!)).toBe(true);
         expect({ ...r, curated: null, derivative: null }).toEqual({ ...inline, curated: null, derivative: null });
-      });
+      }
     });
 
     it('hands back validation failures as AssetValidationError with their code', async () => {

@@ -3,9 +3,9 @@ import { processAsset, ProcessingLimits } from './asset-processor';
 import { AssetValidationError } from './processing';
 
 /** Runs processAsset off the main thread (see ProcessingPool). */
-parentPort?.on('message', (m: { id: number; bytes: Uint8Array; declaredMimeType: string; limits: ProcessingLimits; subject: { pseudonym: string; knownNames: string[] } }) => {
+parentPort?.on('message', async (m: { id: number; bytes: Uint8Array; declaredMimeType: string; limits: ProcessingLimits; subject: { pseudonym: string; knownNames: string[] } }) => {
   try {
-    const result = processAsset(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength), m.declaredMimeType, m.limits, m.subject);
+    const result = await processAsset(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength), m.declaredMimeType, m.limits, m.subject);
     const transfer = [result.curated.bytes, result.derivative, result.deidentifiedDicom]
       .filter((b): b is Buffer => b !== null && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength)
       .map((b) => b.buffer as ArrayBuffer);

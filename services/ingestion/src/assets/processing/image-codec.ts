@@ -67,13 +67,17 @@ export function checkPngChunks(b: Buffer): void {
   throw new AssetValidationError(AssetValidationCode.TRUNCATED, 'the PNG has no IEND chunk (the file was cut short)');
 }
 
-function decodeJpeg(b: Buffer): DecodedImage {
-  // Some writers pad after EOI; look at the last non-zero bytes.
+/** A JPEG must end with EOI (FFD9); some writers pad after it, so trailing zeros are skipped. */
+export function checkJpegEnd(b: Uint8Array): void {
   let end = b.length;
   while (end > 2 && b[end - 1] === 0) end--;
   if (end < 4 || b[end - 2] !== 0xff || b[end - 1] !== 0xd9) {
     throw new AssetValidationError(AssetValidationCode.TRUNCATED, 'the JPEG has no end-of-image marker (the file was cut short)');
   }
+}
+
+function decodeJpeg(b: Buffer): DecodedImage {
+  checkJpegEnd(b);
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = jpeg.decode(b, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false, maxResolutionInMP: JPEG_MAX_MEGAPIXELS, maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB });
@@ -91,7 +95,8 @@ function decoderReason(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 120);
 }
 
-function rgbaToRgb(rgba: Uint8Array, width: number, height: number): Uint8Array {
+/** RGBA to RGB with alpha composited onto black (the same rounding on every codec path). */
+export function rgbaToRgb(rgba: Uint8Array, width: number, height: number): Uint8Array {
   const rgb = new Uint8Array(width * height * 3);
   for (let p = 0, i = 0, j = 0; p < width * height; p++, i += 4, j += 3) {
     const a = rgba[i + 3];
@@ -151,30 +156,50 @@ function padToSquare(rgb: Uint8Array, width: number, height: number): { square: 
   return { square, side };
 }
 
+/**
+ * Area averaging, separably: the weight of source pixel (x, y) in output pixel (ox, oy) is the
+ * overlap wx(ox, x) * wy(oy, y), so rows are averaged first, then columns (the same sums as the
+ * 2-D definition, a few times fewer operations).
+ */
 function resizeArea(src: Uint8Array, side: number, size: number): Uint8Array {
-  const out = new Uint8Array(size * size * 3);
-  const scale = side / size;
-  for (let oy = 0; oy < size; oy++) {
-    const sy0 = oy * scale;
-    const sy1 = sy0 + scale;
+  const taps = areaTaps(side, size);
+  // Horizontal pass: side rows x size columns, unnormalized sums.
+  const rows = new Float64Array(side * size * 3);
+  for (let y = 0; y < side; y++) {
+    const srcRow = y * side * 3;
+    const rowOut = y * size * 3;
     for (let ox = 0; ox < size; ox++) {
-      const sx0 = ox * scale;
-      const sx1 = sx0 + scale;
       let r = 0;
       let g = 0;
       let b = 0;
-      let total = 0;
-      for (let y = Math.floor(sy0); y < Math.min(side, Math.ceil(sy1)); y++) {
-        const wy = Math.min(sy1, y + 1) - Math.max(sy0, y);
-        for (let x = Math.floor(sx0); x < Math.min(side, Math.ceil(sx1)); x++) {
-          const w = wy * (Math.min(sx1, x + 1) - Math.max(sx0, x));
-          const i = (y * side + x) * 3;
-          r += src[i] * w;
-          g += src[i + 1] * w;
-          b += src[i + 2] * w;
-          total += w;
-        }
+      for (let t = taps.start[ox]; t < taps.start[ox + 1]; t++) {
+        const w = taps.weight[t];
+        const i = srcRow + taps.index[t] * 3;
+        r += src[i] * w;
+        g += src[i + 1] * w;
+        b += src[i + 2] * w;
       }
+      const o = rowOut + ox * 3;
+      rows[o] = r;
+      rows[o + 1] = g;
+      rows[o + 2] = b;
+    }
+  }
+  // Vertical pass, normalized by the total weight of the output pixel's footprint.
+  const out = new Uint8Array(size * size * 3);
+  for (let oy = 0; oy < size; oy++) {
+    for (let ox = 0; ox < size; ox++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let t = taps.start[oy]; t < taps.start[oy + 1]; t++) {
+        const w = taps.weight[t];
+        const i = (taps.index[t] * size + ox) * 3;
+        r += rows[i] * w;
+        g += rows[i + 1] * w;
+        b += rows[i + 2] * w;
+      }
+      const total = taps.total[oy] * taps.total[ox];
       const o = (oy * size + ox) * 3;
       out[o] = Math.round(r / total);
       out[o + 1] = Math.round(g / total);
@@ -182,6 +207,28 @@ function resizeArea(src: Uint8Array, side: number, size: number): Uint8Array {
     }
   }
   return out;
+}
+
+/** For each output index, the source indices it covers and by how much (1-D). */
+function areaTaps(side: number, size: number): { start: Int32Array; index: Int32Array; weight: Float64Array; total: Float64Array } {
+  const scale = side / size;
+  const start = new Int32Array(size + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  const total = new Float64Array(size);
+  for (let o = 0; o < size; o++) {
+    start[o] = index.length;
+    const s0 = o * scale;
+    const s1 = s0 + scale;
+    for (let s = Math.floor(s0); s < Math.min(side, Math.ceil(s1)); s++) {
+      const w = Math.min(s1, s + 1) - Math.max(s0, s);
+      index.push(s);
+      weight.push(w);
+      total[o] += w;
+    }
+  }
+  start[size] = index.length;
+  return { start, index: Int32Array.from(index), weight: Float64Array.from(weight), total };
 }
 
 function resizeBilinear(src: Uint8Array, side: number, size: number): Uint8Array {

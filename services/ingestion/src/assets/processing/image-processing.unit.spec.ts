@@ -181,6 +181,41 @@ describe(resizeForModel.name, () => {
     expect([up[0], up[3], up[6], up[9]]).toEqual([0, 50, 150, 200]);
   });
 
+  it('downscales to what the 2-D area-average definition gives (up to float rounding at .5)', () => {
+    // Each output pixel: the coverage-weighted mean of the source pixels under it, computed directly.
+    const reference = (src: Uint8Array, side: number, size: number) => {
+      const out = new Uint8Array(size * size * 3);
+      const scale = side / size;
+      for (let oy = 0; oy < size; oy++)
+        for (let ox = 0; ox < size; ox++) {
+          const acc = [0, 0, 0];
+          let total = 0;
+          for (let y = Math.floor(oy * scale); y < Math.min(side, Math.ceil((oy + 1) * scale)); y++)
+            for (let x = Math.floor(ox * scale); x < Math.min(side, Math.ceil((ox + 1) * scale)); x++) {
+              const w = (Math.min((oy + 1) * scale, y + 1) - Math.max(oy * scale, y)) * (Math.min((ox + 1) * scale, x + 1) - Math.max(ox * scale, x));
+              for (let c = 0; c < 3; c++) acc[c] += src[(y * side + x) * 3 + c] * w;
+              total += w;
+            }
+          for (let c = 0; c < 3; c++) out[(oy * size + ox) * 3 + c] = Math.round(acc[c] / total);
+        }
+      return out;
+    };
+    let state = 12345;
+    const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) >> 16) & 0xff;
+    for (const [side, size] of [[512, 224], [300, 224], [7, 3], [9, 9]]) {
+      const src = Uint8Array.from({ length: side * side * 3 }, random);
+      const ours = resizeForModel(src, side, side, size);
+      const theirs = reference(src, side, size);
+      let differing = 0;
+      let maxDiff = 0;
+      for (let i = 0; i < ours.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(ours[i] - theirs[i]));
+        if (ours[i] !== theirs[i]) differing++;
+      }
+      expect({ side, size, maxDiff: maxDiff <= 1, rare: differing / ours.length < 0.001 }).toEqual({ side, size, maxDiff: true, rare: true });
+    }
+  });
+
   it('gives 224 x 224 by default and keeps the finding where it was', () => {
     const img = renderFinding({ shape: 'square', color: 'green', position: 'lower right', size: 'large', label: 'effusion' }, 64, 3);
     const out = resizeForModel(img, 64, 64);

@@ -6,3 +6,4 @@ export * from './dicom-deidentify';
 export * from './dicom-attribute-actions';
 export * from './report-text';
 export * from './report-redaction';
+export * from './native-codec';

@@ -264,6 +264,23 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     });
   });
 
+  describe('AnnotationSetUseCases.publish with subjects excluded before the version arrived', () => {
+    it('counts the items that never got a task as left out, with the reason', async () => {
+      const early = uuidv4();
+      const dv = new DatasetVersionBuilder().image().image(early);
+      await deliver('ConsentWithdrawn', { subjectId: early, consentId: uuidv4(), purposes: ['human-annotation'], eraseData: false });
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage), { annotationsPerItem: 1 }), steward);
+      expect((await projects.get(p.projectId)).tasks).toMatchObject({ open: 1, cancelled: 0 });
+      const t = (await tasks.pullNext(p.projectId, ann(401)))!;
+      await tasks.submit(t.taskId, { answer: { label: 'normal' } }, ann(401));
+      const [a] = await tasks.reviewQueue(p.projectId, rev(401));
+      await tasks.review(a.taskId, { assignmentId: a.assignmentId, verdict: 'accepted' }, rev(401));
+      const set = await sets.publish(p.projectId, steward);
+      expect(set).toMatchObject({ itemCount: 1, leftOutCount: 1, leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }], pendingCount: 0 });
+    });
+  });
+
   describe('ExcludeSubjectUseCase via SubjectErased', () => {
     it("cancels an erased subject's open tasks with the reason and ignores a withdrawal of research alone", async () => {
       const erased = uuidv4();

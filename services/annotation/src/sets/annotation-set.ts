@@ -66,11 +66,19 @@ export function buildAnnotationSet(input: {
   labels: string[];
   tasks: TaskForSet[];
   excluded: Map<string, LeaveOutReason[]>;
+  /** Items of the dataset version that got no task (their subject was excluded before the version arrived). */
+  untasked?: { itemId: string; subjectId: string }[];
 }): { content: AnnotationSetContent; json: string; sha256: string } {
   const leftOut = new Map<LeaveOutReason, number>();
   const items: SetItem[] = [];
   const included: TaskForSet[] = [];
   let pendingCount = 0;
+  for (const u of input.untasked ?? []) {
+    const reasons = input.excluded.get(u.subjectId);
+    if (!reasons?.length) continue;
+    const reason = REASON_ORDER.find((r) => reasons.includes(r))!;
+    leftOut.set(reason, (leftOut.get(reason) ?? 0) + 1);
+  }
   for (const t of input.tasks) {
     const reasons = input.excluded.get(t.subjectId);
     if (reasons?.length) {

@@ -45,10 +45,29 @@ export async function tasksForSet(db: DataSource | QueryRunner, projectId: strin
   }));
 }
 
+/** The items of the project's dataset version (empty until the version has arrived and was readable). */
+export async function projectVersionItems(db: DataSource | QueryRunner, projectId: string): Promise<{ itemId: string; subjectId: string }[]> {
+  const rows: { item_id: string; subject_id: string }[] = await db.query(
+    `SELECT i->>'itemId' AS item_id, i->>'subjectId' AS subject_id
+       FROM annotation_projects p
+       JOIN annotation_dataset_versions v ON v.dataset_id = p.dataset_id AND v.version = p.dataset_version AND v.status = 'ready'
+       CROSS JOIN LATERAL jsonb_array_elements(v.items) i
+      WHERE p.project_id = $1`,
+    [projectId],
+  );
+  return rows.map((r) => ({ itemId: r.item_id, subjectId: r.subject_id.toLowerCase() }));
+}
+
+/** The excluded subjects among the project's tasks and its dataset version's items (with no task if excluded early). */
 export async function excludedSubjects(db: DataSource | QueryRunner, projectId: string): Promise<Map<string, LeaveOutReason[]>> {
   const rows: { subject_id: string; reason: LeaveOutReason }[] = await db.query(
     `SELECT e.subject_id, e.reason FROM annotation_excluded_subjects e
-      WHERE e.subject_id IN (SELECT subject_id FROM annotation_tasks WHERE project_id = $1)`,
+      WHERE e.subject_id IN (SELECT subject_id FROM annotation_tasks WHERE project_id = $1)
+         OR e.subject_id::text IN (SELECT lower(i->>'subjectId')
+                                    FROM annotation_projects p
+                                    JOIN annotation_dataset_versions v ON v.dataset_id = p.dataset_id AND v.version = p.dataset_version
+                                    CROSS JOIN LATERAL jsonb_array_elements(v.items) i
+                                   WHERE p.project_id = $1)`,
     [projectId],
   );
   const map = new Map<string, LeaveOutReason[]>();
@@ -76,6 +95,8 @@ export class AnnotationSetUseCases {
       const history = await this.streams.readStream(projectStream(projectId));
       const state = history.reduce<ProjectState>((s, e) => evolveProject(s, e as never), initialProjectState);
       const version = state.status === 'created' ? state.setVersions + 1 : 1;
+      const tasks = await tasksForSet(this.dataSource, projectId);
+      const taskItems = new Set(tasks.map((t) => t.itemId));
       const built = buildAnnotationSet({
         projectId,
         version,
@@ -83,8 +104,9 @@ export class AnnotationSetUseCases {
         datasetVersion: project.datasetVersion,
         taskType: project.rules.taskType,
         labels: project.rules.labels,
-        tasks: await tasksForSet(this.dataSource, projectId),
+        tasks,
         excluded: await excludedSubjects(this.dataSource, projectId),
+        untasked: (await projectVersionItems(this.dataSource, projectId)).filter((i) => !taskItems.has(i.itemId)),
       });
       const set = {
         setId,

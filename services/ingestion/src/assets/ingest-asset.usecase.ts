@@ -8,7 +8,7 @@ import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { IngestionConfig } from '../ingestion.config';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { SubjectIdentityRepository } from '../subjects/subject-identity.repository';
-import { isUuid, loadSubject } from '../subjects/subject.store';
+import { isUuid, loadSubject, lockSubject } from '../subjects/subject.store';
 import { initialSubjectState } from '../subjects/subject.decider';
 import { Admission, AssetCommand, assetStream, checkAdmission, decideAsset, DescribedAsset, initialAssetState, Upload } from './asset.decider';
 import { ASSET_MIME_TYPES, ProcessedAsset, sha256Hex } from './asset-processor';
@@ -39,6 +39,14 @@ export interface IngestedAssetView {
 }
 
 class LostRace extends Error {}
+class AdmissionLost extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Test hook for the crash test: stop after the blobs are written, before the event. */
 const PAUSE_AFTER_BLOBS = 'INGESTION_TEST_PAUSE_AFTER_BLOBS';
@@ -142,7 +150,11 @@ export class IngestAssetUseCase {
 
     await this.intents.announce(assetId, subjectId!, intentBlobs);
     try {
-      await Promise.all(blobs.map((b) => this.storage.putBuffer(b.area, b.body, { prefix, contentType: b.contentType })));
+      // Every write settles before the catch below may delete blobs and discard the intent: a
+      // write still running then would land after the clean-up, a blob with neither event nor intent.
+      const writes = await Promise.allSettled(blobs.map((b) => this.storage.putBuffer(b.area, b.body, { prefix, contentType: b.contentType })));
+      const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+      if (failed) throw failed.reason;
       if (process.env[PAUSE_AFTER_BLOBS] === '1') {
         process.stdout.write('BLOBS_WRITTEN\n');
         await new Promise(() => undefined);
@@ -152,6 +164,14 @@ export class IngestAssetUseCase {
         // that must not commit (its blobs would escape the erasure).
         const [row] = await tx.query('SELECT status FROM ingestion_subjects WHERE subject_id = $1 FOR SHARE', [subjectId]);
         if (!row || row.status !== 'active') throw new IngestionException(IngestionErrorCode.SubjectErased, `subject ${subjectId} is being erased`);
+        // Consent may have been withdrawn while the upload was processed and written: admission
+        // is decided again on the subject's current stream. The lock orders this against a
+        // consent change (ConsentUseCases takes it too), so a withdrawal either is seen here or
+        // commits after this asset, which it then covers.
+        await lockSubject(tx, subjectId!);
+        const { state: current } = await loadSubject(this.store, subjectId!);
+        const refused = checkAdmission({ ...admission, subject: current, now: this.clock() });
+        if (refused) throw new AdmissionLost(refused.code, refused.message);
         // Same bytes, same subject, uploads racing: serialized here, the later one answers the first.
         await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ingestion:asset:${subjectId}:${upload.sha256}`]);
         const [winner] = await tx.query(`SELECT 1 FROM ingestion_assets WHERE subject_id = $1 AND sha256 = $2 AND status = 'ingested'`, [subjectId, upload.sha256]);
@@ -164,6 +184,7 @@ export class IngestAssetUseCase {
       });
     } catch (err) {
       await this.cleanUp(assetId, intentBlobs);
+      if (err instanceof AdmissionLost) return this.reject(assetId, subjectId, upload, err.code, err.message, context);
       // The same bytes for the same subject raced another upload, which won: answer it.
       if (err instanceof LostRace || (err as { code?: string }).code === '23505') {
         const winner = await this.findExisting(subjectId!, upload.sha256);

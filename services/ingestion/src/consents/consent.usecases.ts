@@ -7,7 +7,7 @@ import { PostgresEventStore } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { subjectStream } from '../subjects/subject.decider';
-import { isUuid, loadSubject } from '../subjects/subject.store';
+import { isUuid, loadSubject, lockSubject } from '../subjects/subject.store';
 import { ConsentCommand, decideConsent } from './consent.decider';
 import { mapFhirConsent } from './fhir-consent.mapper';
 
@@ -88,6 +88,8 @@ export class ConsentUseCases {
     const { state, version } = await loadSubject(this.store, id);
     const events = decideConsent(state, { ...command, subjectId: id });
     await withTransaction(this.dataSource, async (tx) => {
+      // An asset commit that re-checks consent holds this lock: it sees this change or precedes it.
+      await lockSubject(tx, id);
       const appended = await this.store.append(INGESTION_LOG, subjectStream(id), events, { actor }, { expectedVersion: version, queryRunner: tx });
       await this.readModels.applyAll(appended.events, tx);
     });

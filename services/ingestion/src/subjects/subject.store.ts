@@ -1,3 +1,4 @@
+import type { QueryRunner } from 'typeorm';
 import { INGESTION_LOG } from '@trellis/contracts';
 import { PostgresEventStore } from '@trellis/event-store';
 import { evolveSubject, initialSubjectState, SubjectEvent, SubjectState, subjectStream } from './subject.decider';
@@ -11,3 +12,11 @@ export async function loadSubject(store: PostgresEventStore, subjectId: string):
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
+
+/**
+ * Serializes, per subject, the transactions whose decision depends on the subject's consent:
+ * a consent change and an asset commit. Held until the transaction ends.
+ */
+export async function lockSubject(tx: QueryRunner, subjectId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ingestion:subject:${subjectId.toLowerCase()}`]);
+}

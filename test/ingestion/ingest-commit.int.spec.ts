@@ -1,0 +1,114 @@
+import { Readable } from 'node:stream';
+import { generateSyntheticDataset } from '@trellis/synthetic';
+import { ObjectStorage, PutOptions, StorageArea, StoredObject } from '@trellis/storage';
+import { IngestAssetUseCase } from '../../services/ingestion/src/assets/ingest-asset.usecase';
+import { UploadIntentRepository } from '../../services/ingestion/src/assets/upload-intent.repository';
+import { IngestionErrorCode, IngestionException } from '../../services/ingestion/src/ingestion.exception';
+import { IngestionReadModels } from '../../services/ingestion/src/read-models/ingestion-read-models';
+import { SubjectIdentityRepository } from '../../services/ingestion/src/subjects/subject-identity.repository';
+import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
+
+/** The real S3 adapter, with a hook before every put and a signal after every delete. */
+class HookedStorage implements ObjectStorage {
+  readonly kind: 's3' | 'filesystem';
+  readonly puts: Promise<unknown>[] = [];
+  beforePut: (area: StorageArea, n: number) => Promise<void> = async () => undefined;
+  private putCount = 0;
+  private deleted: () => void = () => undefined;
+  /** Resolves after the first delete has completed. */
+  readonly firstDelete = new Promise<void>((resolve) => (this.deleted = resolve));
+
+  constructor(private readonly inner: ObjectStorage) {
+    this.kind = inner.kind;
+  }
+
+  putBuffer(area: StorageArea, body: Buffer, options?: PutOptions): Promise<StoredObject> {
+    const n = this.putCount++;
+    const put = this.beforePut(area, n).then(() => this.inner.putBuffer(area, body, options));
+    this.puts.push(put.catch(() => undefined));
+    return put;
+  }
+  putStream(area: StorageArea, body: Readable, options?: PutOptions) {
+    return this.inner.putStream(area, body, options);
+  }
+  get(area: StorageArea, key: string) {
+    return this.inner.get(area, key);
+  }
+  getBuffer(area: StorageArea, key: string) {
+    return this.inner.getBuffer(area, key);
+  }
+  stat(area: StorageArea, key: string) {
+    return this.inner.stat(area, key);
+  }
+  async delete(area: StorageArea, key: string) {
+    await this.inner.delete(area, key);
+    this.deleted();
+  }
+  list(area: StorageArea, prefix?: string) {
+    return this.inner.list(area, prefix);
+  }
+  presignedGetUrl(area: StorageArea, key: string, expirySeconds: number) {
+    return this.inner.presignedGetUrl(area, key, expirySeconds);
+  }
+}
+
+describe(IngestAssetUseCase.name, () => {
+  let h: IngestionHarness;
+  const data = generateSyntheticDataset({ seed: 21, subjects: 1, itemsPerSubject: 2, imageSize: 64, imageFormat: 'png' });
+
+  beforeAll(async () => {
+    h = await startIngestionHarness();
+  });
+  afterAll(() => h.close());
+
+  function useCaseOver(storage: ObjectStorage): IngestAssetUseCase {
+    return new IngestAssetUseCase(h.ds, h.store, storage, new SubjectIdentityRepository(h.ds), new UploadIntentRepository(h.ds), new IngestionReadModels(), h.config);
+  }
+
+  async function nothingLeftFor(subjectId: string): Promise<void> {
+    expect(await h.keys(`subjects/${subjectId}/`)).toEqual([]);
+    expect(await h.ds.query('SELECT 1 FROM ingestion_upload_intents WHERE subject_id = $1', [subjectId])).toEqual([]);
+    expect(await h.ds.query(`SELECT 1 FROM ingestion_assets WHERE subject_id = $1`, [subjectId])).toEqual([]);
+    expect(await h.ds.query(`SELECT 1 FROM trellis_events WHERE type = 'AssetIngested' AND data->>'subjectId' = $1`, [subjectId])).toEqual([]);
+  }
+
+  describe('ingest', () => {
+    it('cleans up only after every blob write settled when one write fails and another is still running', async () => {
+      const subjectId = await h.consentingSubject();
+      const storage = new HookedStorage(h.storage);
+      // Put 0 is the raw original, put 1 the curated PNG. The raw write is held until the
+      // clean-up has deleted a blob (what a premature clean-up does) or, when the clean-up
+      // rightly waits for it, for a moment; then it lands.
+      storage.beforePut = async (area, n) => {
+        if (n === 1) throw new Error('injected put failure');
+        if (n === 0) await Promise.race([storage.firstDelete, new Promise((r) => setTimeout(r, 300))]);
+      };
+      await expect(useCaseOver(storage).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward)).rejects.toThrow(
+        'injected put failure',
+      );
+      await Promise.all(storage.puts);
+      await nothingLeftFor(subjectId);
+    });
+
+    it('refuses with NO_CONSENT, storing nothing, when consent is withdrawn while the upload is written', async () => {
+      const { subjectId } = await h.subjects.register({}, steward);
+      const { consentId } = await h.consents.record(subjectId, { decision: 'permit', purposes: ['model-training', 'research'] }, steward);
+      const storage = new HookedStorage(h.storage);
+      // After processing and admission, before the commit.
+      storage.beforePut = async (_area, n) => {
+        if (n === 0) await h.consents.withdraw(subjectId, consentId, {}, steward);
+      };
+      let thrown: unknown;
+      await useCaseOver(storage)
+        .ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[1].encoded!.bytes }, steward)
+        .catch((e) => (thrown = e));
+      expect(thrown).toBeInstanceOf(IngestionException);
+      expect((thrown as IngestionException).code).toBe(IngestionErrorCode.AssetRejected);
+      expect((thrown as IngestionException).reason).toBe('NO_CONSENT');
+      await Promise.all(storage.puts);
+      await nothingLeftFor(subjectId);
+      const [event] = await h.ds.query(`SELECT data FROM trellis_events WHERE type = 'AssetRejected' AND data->>'subjectId' = $1`, [subjectId]);
+      expect(event.data.reasonCode).toBe('NO_CONSENT');
+    });
+  });
+});

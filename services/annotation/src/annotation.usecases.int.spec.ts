@@ -39,6 +39,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
   let tasks: TaskUseCases;
   let sets: AnnotationSetUseCases;
   let imports: ImportAnnotationsUseCase;
+  let streams: AnnotationStreams;
 
   beforeAll(async () => {
     const opened = await openTestEventStore(new EventContractRegistry().include(ingestionContracts).include(annotationContracts));
@@ -46,7 +47,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     close = opened.close;
     storage = createObjectStorageFromEnv(process.env);
     if (storage instanceof S3ObjectStorage) await storage.init();
-    const streams = new AnnotationStreams(opened.store, new AnnotationProjection());
+    streams = new AnnotationStreams(opened.store, new AnnotationProjection());
     runner = new ProjectionRunner(ds, opened.store, opened.notifier);
     handler = new AnnotationEventsHandler().bind(new RecordDatasetVersionUseCase(storage, streams), new ExcludeSubjectUseCase(streams));
     projects = new ProjectUseCases(ds, streams);
@@ -278,6 +279,45 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       await tasks.review(a.taskId, { assignmentId: a.assignmentId, verdict: 'accepted' }, rev(401));
       const set = await sets.publish(p.projectId, steward);
       expect(set).toMatchObject({ itemCount: 1, leftOutCount: 1, leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }], pendingCount: 0 });
+    });
+  });
+
+  describe('AnnotationSetUseCases.publish while a subject is being excluded', () => {
+    it('waits for the exclusion to commit and leaves the subject out of the set', async () => {
+      const late = uuidv4();
+      const dv = new DatasetVersionBuilder().image().image(late);
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage), { annotationsPerItem: 1 }), steward);
+      for (;;) {
+        const t = await tasks.pullNext(p.projectId, ann(501));
+        if (!t) break;
+        await tasks.submit(t.taskId, { answer: { label: 'normal' } }, ann(501));
+        const [a] = await tasks.reviewQueue(p.projectId, rev(501));
+        await tasks.review(a.taskId, { assignmentId: a.assignmentId, verdict: 'accepted' }, rev(501));
+      }
+      const tx = ds.createQueryRunner();
+      await tx.connect();
+      await tx.startTransaction();
+      try {
+        await new ExcludeSubjectUseCase(streams).exclude(tx, late, ['consent-withdrawn:human-annotation'], uuidv7());
+        const publishing = sets.publish(p.projectId, steward);
+        const settled = publishing.then(() => 'published' as const, () => 'failed' as const);
+        // Either publish finishes while the exclusion is uncommitted (the race), or it waits on the exclusions lock.
+        const waiting = (async () => {
+          for (;;) {
+            const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+            if (n > 0) return 'waiting' as const;
+            await new Promise((r) => setImmediate(r));
+          }
+        })();
+        expect(await Promise.race([settled, waiting])).toBe('waiting');
+        await tx.commitTransaction();
+        const set = await publishing;
+        expect(set).toMatchObject({ itemCount: 1, leftOutCount: 1, leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }] });
+      } finally {
+        if (tx.isTransactionActive) await tx.rollbackTransaction();
+        await tx.release();
+      }
     });
   });
 

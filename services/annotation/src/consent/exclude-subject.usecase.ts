@@ -2,6 +2,7 @@ import type { QueryRunner } from 'typeorm';
 import type { ConsentWithdrawn, LeaveOutReason } from '@trellis/contracts';
 import { ANNOTATION_SERVICE_ACTOR } from '../annotation.actors';
 import { decideTask } from '../tasks/task.decider';
+import { lockExclusions } from '../tasks/task-creation';
 import { AnnotationStreams, taskStream } from '../tasks/task.streams';
 
 /** The purposes that concern annotation, as leave-out reasons; a withdrawal of `research` alone does not. */
@@ -22,6 +23,7 @@ export class ExcludeSubjectUseCase {
 
   async exclude(tx: QueryRunner, subjectId: string, reasons: LeaveOutReason[], causationId: string): Promise<number> {
     if (reasons.length === 0) return 0;
+    await lockExclusions(tx);
     for (const reason of reasons) {
       await tx.query('INSERT INTO annotation_excluded_subjects (subject_id, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING', [subjectId, reason]);
     }

@@ -16,6 +16,7 @@ export const taskIdOf = (projectId: string, itemId: string) => uuidv5(`${project
  * both create the tasks.
  */
 export async function createTasks(tx: QueryRunner, streams: AnnotationStreams, projectId: string, items: VersionItem[], causationId?: string): Promise<number> {
+  await lockExclusions(tx);
   const done: { tasks_created: boolean }[] = await tx.query('SELECT tasks_created FROM annotation_projects WHERE project_id = $1 FOR UPDATE', [projectId]);
   if (!done.length || done[0].tasks_created) return 0;
   const excluded = new Set(
@@ -38,4 +39,13 @@ export async function createTasks(tx: QueryRunner, streams: AnnotationStreams, p
 /** Serializes everything that creates tasks for one dataset version (the consumer and project creation). */
 export async function lockDatasetVersion(tx: QueryRunner, datasetId: string, version: number): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`annotation-dataset-version:${datasetId}:${version}`]);
+}
+
+/**
+ * Serializes what reads or changes the excluded subjects against each other: excluding a subject
+ * (and cancelling its tasks), creating tasks (which skips excluded subjects) and publishing a set
+ * (which leaves them out). Taken after lockDatasetVersion where both are needed, never before.
+ */
+export async function lockExclusions(tx: QueryRunner): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('annotation-exclusions'))`);
 }

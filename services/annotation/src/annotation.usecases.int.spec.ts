@@ -40,9 +40,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
   let sets: AnnotationSetUseCases;
   let imports: ImportAnnotationsUseCase;
   let streams: AnnotationStreams;
+  let opened: Awaited<ReturnType<typeof openTestEventStore>>;
 
   beforeAll(async () => {
-    const opened = await openTestEventStore(new EventContractRegistry().include(ingestionContracts).include(annotationContracts));
+    opened = await openTestEventStore(new EventContractRegistry().include(ingestionContracts).include(annotationContracts));
     ds = opened.ds;
     close = opened.close;
     storage = createObjectStorageFromEnv(process.env);
@@ -318,6 +319,34 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
         if (tx.isTransactionActive) await tx.rollbackTransaction();
         await tx.release();
       }
+    });
+  });
+
+  describe('ExcludeSubjectUseCase when an annotator writes to the task concurrently', () => {
+    it('reloads the task and cancels it instead of failing the consumer and losing the exclusion', async () => {
+      const subject = uuidv4();
+      const dv = new DatasetVersionBuilder().image(subject);
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage), { annotationsPerItem: 1 }), steward);
+      const t = (await tasks.pullNext(p.projectId, ann(601)))!;
+      let raced = false;
+      /** Commits the annotator's submission right after the consumer loaded the task: its append then conflicts. */
+      class RacingStreams extends AnnotationStreams {
+        override async loadTask(taskId: string) {
+          const loaded = await super.loadTask(taskId);
+          if (!raced) {
+            raced = true;
+            await tasks.submit(taskId, { answer: { label: 'normal' } }, ann(601));
+          }
+          return loaded;
+        }
+      }
+      const racing = new RacingStreams(opened.store, new AnnotationProjection());
+      await withTransaction(ds, (tx) => new ExcludeSubjectUseCase(racing).exclude(tx, subject, ['subject-erased'], uuidv7()));
+      expect(raced).toBe(true);
+      const [row] = await ds.query('SELECT status, cancel_reason FROM annotation_tasks WHERE task_id = $1', [t.taskId]);
+      expect(row).toEqual({ status: 'cancelled', cancel_reason: 'subject-erased' });
+      expect(await ds.query('SELECT reason FROM annotation_excluded_subjects WHERE subject_id = $1', [subject])).toEqual([{ reason: 'subject-erased' }]);
     });
   });
 

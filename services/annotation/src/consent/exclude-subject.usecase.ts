@@ -1,5 +1,7 @@
 import type { QueryRunner } from 'typeorm';
+import { Logger } from '@nestjs/common';
 import type { ConsentWithdrawn, LeaveOutReason } from '@trellis/contracts';
+import { EventStoreErrorCode, EventStoreException } from '@trellis/event-store';
 import { ANNOTATION_SERVICE_ACTOR } from '../annotation.actors';
 import { decideTask } from '../tasks/task.decider';
 import { lockExclusions } from '../tasks/task-creation';
@@ -19,6 +21,8 @@ export function reasonsForWithdrawal(purposes: ConsentWithdrawn['data']['purpose
  * on, and cancel their open tasks. Runs in the consumer's transaction, so it happens once.
  */
 export class ExcludeSubjectUseCase {
+  private readonly logger = new Logger('annotation');
+
   constructor(private readonly streams: AnnotationStreams) {}
 
   async exclude(tx: QueryRunner, subjectId: string, reasons: LeaveOutReason[], causationId: string): Promise<number> {
@@ -32,12 +36,34 @@ export class ExcludeSubjectUseCase {
       [subjectId],
     );
     let cancelled = 0;
-    for (const { task_id } of open) {
-      const { state, version } = await this.streams.loadTask(task_id);
-      const events = decideTask(state, { type: 'CancelTask', reason: reasons[0] });
-      await this.streams.append(tx, taskStream(task_id), events, ANNOTATION_SERVICE_ACTOR, version, causationId);
-      cancelled += events.length;
-    }
+    for (const { task_id } of open) cancelled += await this.cancel(tx, task_id, reasons[0], causationId);
     return cancelled;
+  }
+
+  /**
+   * Cancels one task inside the consumer's transaction. An annotator may write to the task between
+   * our load and our append; that conflict rolls back to a savepoint and the task is reloaded, so
+   * it can never abort the transaction that records the exclusion (the exclusion row is written
+   * first, and survives even if the retries run out: sets and task creation already honour it).
+   */
+  private async cancel(tx: QueryRunner, taskId: string, reason: LeaveOutReason, causationId: string, tries = 20): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      await tx.query('SAVEPOINT annotation_cancel_task');
+      try {
+        const { state, version } = await this.streams.loadTask(taskId);
+        const events = decideTask(state, { type: 'CancelTask', reason });
+        await this.streams.append(tx, taskStream(taskId), events, ANNOTATION_SERVICE_ACTOR, version, causationId);
+        await tx.query('RELEASE SAVEPOINT annotation_cancel_task');
+        return events.length;
+      } catch (err) {
+        await tx.query('ROLLBACK TO SAVEPOINT annotation_cancel_task');
+        const conflict = err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion;
+        if (!conflict) throw err;
+        if (attempt >= tries) {
+          this.logger.warn(`task ${taskId}: still changing after ${tries} attempts to cancel it; its subject stays excluded and it is left out of every set`);
+          return 0;
+        }
+      }
+    }
   }
 }

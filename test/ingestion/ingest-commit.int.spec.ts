@@ -1,56 +1,12 @@
-import { Readable } from 'node:stream';
 import { generateSyntheticDataset } from '@trellis/synthetic';
-import { ObjectStorage, PutOptions, StorageArea, StoredObject } from '@trellis/storage';
+import type { ObjectStorage } from '@trellis/storage';
 import { IngestAssetUseCase } from '../../services/ingestion/src/assets/ingest-asset.usecase';
 import { UploadIntentRepository } from '../../services/ingestion/src/assets/upload-intent.repository';
 import { IngestionErrorCode, IngestionException } from '../../services/ingestion/src/ingestion.exception';
 import { IngestionReadModels } from '../../services/ingestion/src/read-models/ingestion-read-models';
 import { SubjectIdentityRepository } from '../../services/ingestion/src/subjects/subject-identity.repository';
+import { HookedStorage } from './hooked-storage';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
-
-/** The real S3 adapter, with a hook before every put and a signal after every delete. */
-class HookedStorage implements ObjectStorage {
-  readonly kind: 's3' | 'filesystem';
-  readonly puts: Promise<unknown>[] = [];
-  beforePut: (area: StorageArea, n: number) => Promise<void> = async () => undefined;
-  private putCount = 0;
-  private deleted: () => void = () => undefined;
-  /** Resolves after the first delete has completed. */
-  readonly firstDelete = new Promise<void>((resolve) => (this.deleted = resolve));
-
-  constructor(private readonly inner: ObjectStorage) {
-    this.kind = inner.kind;
-  }
-
-  putBuffer(area: StorageArea, body: Buffer, options?: PutOptions): Promise<StoredObject> {
-    const n = this.putCount++;
-    const put = this.beforePut(area, n).then(() => this.inner.putBuffer(area, body, options));
-    this.puts.push(put.catch(() => undefined));
-    return put;
-  }
-  putStream(area: StorageArea, body: Readable, options?: PutOptions) {
-    return this.inner.putStream(area, body, options);
-  }
-  get(area: StorageArea, key: string) {
-    return this.inner.get(area, key);
-  }
-  getBuffer(area: StorageArea, key: string) {
-    return this.inner.getBuffer(area, key);
-  }
-  stat(area: StorageArea, key: string) {
-    return this.inner.stat(area, key);
-  }
-  async delete(area: StorageArea, key: string) {
-    await this.inner.delete(area, key);
-    this.deleted();
-  }
-  list(area: StorageArea, prefix?: string) {
-    return this.inner.list(area, prefix);
-  }
-  presignedGetUrl(area: StorageArea, key: string, expirySeconds: number) {
-    return this.inner.presignedGetUrl(area, key, expirySeconds);
-  }
-}
 
 describe(IngestAssetUseCase.name, () => {
   let h: IngestionHarness;

@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
 import { Actor, DatasetManifest, DatasetManifestV1, DatasetMember, INGESTION_LOG } from '@trellis/contracts';
@@ -146,7 +146,19 @@ export class DatasetUseCases {
     const stored = await this.storage.putBuffer('artifacts', bytes, { prefix: `datasets/${datasetId}/`, contentType: 'application/json' });
     // A manifest without its event (a crash here) is harmless: it is content addressed and the
     // next publish of the same members writes the very same object.
-    const [event] = await this.append(datasetId, version, decideDataset(state, { ...command, manifest: { key: stored.key, sha256: stored.sha256 } }), actor);
+    // An erasure may have committed since the members were read: under FOR SHARE (which waits
+    // for it) every member must still be ingested, or this version would list erased assets.
+    const stillLive = async (tx: QueryRunner) => {
+      const ids = members.map((m) => m.assetId);
+      const current: { asset_id: string }[] = await tx.query(`SELECT asset_id FROM ingestion_assets WHERE asset_id = ANY($1::uuid[]) AND status = 'ingested' FOR SHARE`, [ids]);
+      if (current.length !== ids.length) {
+        throw new IngestionException(
+          IngestionErrorCode.ConcurrentChange,
+          `${ids.length - current.length} member(s) of dataset ${datasetId} were erased while version ${manifest.version} was being published; publish again`,
+        );
+      }
+    };
+    const [event] = await this.append(datasetId, version, decideDataset(state, { ...command, manifest: { key: stored.key, sha256: stored.sha256 } }), actor, stillLive);
     const data = event.data as { version: number };
     return { datasetId, version: data.version, merkleRoot: root, memberCount: members.length, manifest: { area: 'artifacts', key: stored.key, sha256: stored.sha256 }, excludedErased };
   }
@@ -181,8 +193,9 @@ export class DatasetUseCases {
     return this.append(datasetId, version, events, actor);
   }
 
-  private async append(datasetId: string, version: number, events: DatasetEvent[], actor: Actor): Promise<DatasetEvent[]> {
+  private async append(datasetId: string, version: number, events: DatasetEvent[], actor: Actor, check?: (tx: QueryRunner) => Promise<void>): Promise<DatasetEvent[]> {
     await withTransaction(this.dataSource, async (tx) => {
+      await check?.(tx);
       const appended = await this.store.append(INGESTION_LOG, datasetStream(datasetId), events, { actor }, { expectedVersion: version === 0 ? 'no_stream' : version, queryRunner: tx });
       await this.readModels.applyAll(appended.events, tx);
     });

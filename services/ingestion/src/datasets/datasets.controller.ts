@@ -12,11 +12,17 @@ export class AddAssetsDto {
   @ApiProperty({ type: [String], format: 'uuid' }) assetIds!: string[];
 }
 
-const version = (raw: string, field: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new IngestionException(IngestionErrorCode.InvalidRequest, `${field} must be a version number (1, 2, ...)`, [field]);
+/** Versions are PostgreSQL integers: a larger number would fail in the query (22003) as a 500. */
+export const MAX_VERSION = 2147483647;
+
+/** A path or query version number: decimal digits only (not 1e3, 0x10 or 1.0), 1 to MAX_VERSION. */
+export function version(raw: unknown, field: string): number {
+  const n = typeof raw === 'string' && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_VERSION)) {
+    throw new IngestionException(IngestionErrorCode.InvalidRequest, `${field} must be a version number (an integer from 1 to ${MAX_VERSION})`, [field]);
+  }
   return n;
-};
+}
 
 @ApiTags('ingestion: datasets')
 @ApiBearerAuth()

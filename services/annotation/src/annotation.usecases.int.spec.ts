@@ -266,6 +266,16 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     });
   });
 
+  describe('AnnotationSetUseCases.get', () => {
+    it('refuses a version number beyond a PostgreSQL integer with the field named, instead of failing in the database', async () => {
+      const dv = new DatasetVersionBuilder().image();
+      const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
+      const err = await expectCode(sets.get(p.projectId, '100000000000'), AnnotationErrorCode.InvalidRequest, /version must be a positive integer up to 2147483647/);
+      expect(err.fields).toEqual(['params.version']);
+      await expectCode(sets.content(p.projectId, '1e11'), AnnotationErrorCode.InvalidRequest);
+    });
+  });
+
   describe('AnnotationSetUseCases.publish with subjects excluded before the version arrived', () => {
     it('counts the items that never got a task as left out, with the reason', async () => {
       const early = uuidv4();

@@ -12,11 +12,15 @@ export interface ProjectRules {
 
 export const DEFAULT_MAX_TEXT_LENGTH = 1000;
 
+/** Version numbers are PostgreSQL integers. */
+export const MAX_VERSION = 2_147_483_647;
+
 export const CreateProjectRequest = z
   .object({
     name: z.string().trim().min(1).max(200),
     datasetId: z.string().uuid(),
-    datasetVersion: z.number().int().positive(),
+    /** A PostgreSQL integer: larger numbers name no version and would overflow the column. */
+    datasetVersion: z.number().int().positive().max(MAX_VERSION),
     taskType: z.enum(TASK_TYPES),
     labels: z.array(z.string().trim().min(1).max(200)).max(500).optional(),
     guidelines: z.string().trim().min(1).max(20_000),

@@ -34,6 +34,13 @@ describe('decideProject', () => {
       });
     });
 
+    it('refuses a dataset version number beyond a PostgreSQL integer, naming the field', () => {
+      spec.given([]).when({ type: 'CreateProject', projectId, request: { ...request, datasetVersion: 1e11 } }).thenThrows((err) => {
+        code(AnnotationErrorCode.InvalidRequest)(err);
+        expect((err as AnnotationException).fields).toEqual(['body.datasetVersion']);
+      });
+    });
+
     it('refuses to create a project twice', () => {
       spec.given([created]).when({ type: 'CreateProject', projectId, request }).thenThrows(code(AnnotationErrorCode.AlreadyExists));
     });

@@ -224,6 +224,10 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     expect(second.tasks).toEqual({ open: 2, adjudication: 0, final: 0, cancelled: 0 });
     const malformed = await http.post(`/annotation/projects/${second.projectId}/imports?format=llava`).set(as('steward')).set('content-type', 'application/octet-stream').send(Buffer.from('[{"id":'));
     expect([malformed.status, malformed.body.error]).toEqual([400, 'INVALID_IMPORT']);
+    // Over the JSON parser's 100 KB as application/json: a 413 that says how to send it, not a 500.
+    const big = await http.post(`/annotation/projects/${second.projectId}/imports?format=llava`).set(as('steward')).set('content-type', 'application/json').send(JSON.stringify([{ id: 'x'.repeat(200_000) }]));
+    expect([big.status, big.body.error]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    expect(big.body.message).toMatch(/application\/octet-stream/);
     const imported = ok(
       await http.post(`/annotation/projects/${second.projectId}/imports?format=llava`).set(as('steward')).set('content-type', 'application/octet-stream').send(Buffer.from(JSON.stringify(llava))),
       201,

@@ -1,4 +1,5 @@
-import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Inject, Module, OnModuleInit, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { PostgresEventStore } from '@trellis/event-store';
 import { createObjectStorageFromEnv, OBJECT_STORAGE, ObjectStorage, S3ObjectStorage } from '@trellis/storage';
@@ -18,6 +19,23 @@ import { TaskUseCases } from './tasks/task.usecases';
 import { TasksController } from './tasks/tasks.controller';
 
 const ANNOTATION_STORAGE = Symbol('ANNOTATION_STORAGE');
+
+type ParserError = Error & { type?: string; status?: number };
+interface JsonReply {
+  status(code: number): { json(body: unknown): void };
+}
+
+/** A 413 that says what to do, for an annotation request whose JSON body is over the parser's limit. */
+function bodyTooLarge(err: ParserError, req: { path?: string }, res: JsonReply, next: (err: unknown) => void): void {
+  if (err?.type !== 'entity.too.large' || !req.path?.startsWith('/annotation/')) return next(err);
+  const imports = /^\/annotation\/projects\/[^/]+\/imports$/.test(req.path);
+  res.status(413).json({
+    error: 'PAYLOAD_TOO_LARGE',
+    message: imports
+      ? 'an application/json request body is limited to 100 KB; send the import file as application/octet-stream (or application/x-ndjson, text/plain), up to 50 MiB'
+      : 'the application/json request body is larger than 100 KB',
+  });
+}
 const ANNOTATION_HANDLER = Symbol('ANNOTATION_HANDLER');
 
 /**
@@ -31,10 +49,15 @@ export class AnnotationModule implements OnModuleInit {
     @Inject(ANNOTATION_HANDLER) private readonly handler: AnnotationEventsHandler,
     private readonly versions: RecordDatasetVersionUseCase,
     private readonly subjects: ExcludeSubjectUseCase,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
   onModuleInit(): void {
     this.handler.bind(this.versions, this.subjects);
+    // Registered after the routes and before Nest's own error handler: a JSON body over the
+    // parser's limit (100 KB) would otherwise end as a 500 there.
+    const app = this.adapterHost?.httpAdapter?.getInstance?.() as { use?: (handler: unknown) => void } | undefined;
+    if (typeof app?.use === 'function') app.use(bodyTooLarge);
   }
 
   static forRoot(): { module: DynamicModule; handler: AnnotationEventsHandler } {

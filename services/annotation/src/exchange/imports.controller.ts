@@ -33,7 +33,12 @@ export class ImportsController {
 
   @Post('imports')
   @Roles('steward')
-  @ApiOperation({ summary: 'Import final answers labelled elsewhere (LLaVA, COCO captions or JSONL); all or nothing, errors name record and field' })
+  @ApiOperation({
+    summary: 'Import final answers labelled elsewhere (LLaVA, COCO captions or JSONL); all or nothing, errors name record and field',
+    description:
+      'Send the file as the request body. As application/octet-stream, application/x-ndjson or text/plain it is read as sent, up to 50 MiB. ' +
+      'An application/json body goes through the JSON parser, which takes at most 100 KB and answers a larger one with 413: send files of any size as application/octet-stream.',
+  })
   @ApiQuery({ name: 'format', enum: ['llava', 'coco', 'jsonl'] })
   @ApiConsumes('application/json', 'application/x-ndjson', 'text/plain', 'application/octet-stream')
   async import(@Param('projectId') projectId: string, @Query('format') format: string | undefined, @Req() req: RawRequest, @CurrentActor() actor: Actor) {

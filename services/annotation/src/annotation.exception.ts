@@ -22,6 +22,8 @@ export enum AnnotationErrorCode {
   NothingToPublish = 'NOTHING_TO_PUBLISH',
   ConcurrentChange = 'CONCURRENT_CHANGE',
   ArtifactCorrupt = 'ARTIFACT_CORRUPT',
+  DatasetVersionNotFound = 'DATASET_VERSION_NOT_FOUND',
+  DatasetVersionNotPending = 'DATASET_VERSION_NOT_PENDING',
 }
 
 export class AnnotationException extends DomainException<AnnotationErrorCode> {
@@ -36,6 +38,7 @@ export class AnnotationException extends DomainException<AnnotationErrorCode> {
       case AnnotationErrorCode.AssignmentNotFound:
       case AnnotationErrorCode.AnnotationSetNotFound:
       case AnnotationErrorCode.ReportNotFound:
+      case AnnotationErrorCode.DatasetVersionNotFound:
         return 'not_found';
       case AnnotationErrorCode.NotYourTask:
       case AnnotationErrorCode.SelfReview:
@@ -50,6 +53,7 @@ export class AnnotationException extends DomainException<AnnotationErrorCode> {
       case AnnotationErrorCode.AlreadyExists:
       case AnnotationErrorCode.NothingToPublish:
       case AnnotationErrorCode.ConcurrentChange:
+      case AnnotationErrorCode.DatasetVersionNotPending:
         return 'conflict';
       case AnnotationErrorCode.ArtifactCorrupt:
         return 'internal';

@@ -93,8 +93,8 @@ export class AnnotationModule implements OnModuleInit {
           { provide: ImportAnnotationsUseCase, inject: [DataSource, AnnotationStreams], useFactory: (ds: DataSource, s: AnnotationStreams) => new ImportAnnotationsUseCase(ds, s) },
           {
             provide: RecordDatasetVersionUseCase,
-            inject: [ANNOTATION_STORAGE, AnnotationStreams],
-            useFactory: (st: ObjectStorage, s: AnnotationStreams) => new RecordDatasetVersionUseCase(st, s),
+            inject: [ANNOTATION_STORAGE, AnnotationStreams, DataSource],
+            useFactory: (st: ObjectStorage, s: AnnotationStreams, ds: DataSource) => new RecordDatasetVersionUseCase(st, s, ds),
           },
           { provide: ExcludeSubjectUseCase, inject: [AnnotationStreams], useFactory: (s: AnnotationStreams) => new ExcludeSubjectUseCase(s) },
         ],

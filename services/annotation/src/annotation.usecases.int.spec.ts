@@ -121,6 +121,34 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     });
   });
 
+  describe('RecordDatasetVersionUseCase when storage fails transiently', () => {
+    it('records the version as pending instead of failing the consumer, and a retry creates the waiting tasks', async () => {
+      let down = true;
+      const flaky = new Proxy(storage, {
+        get(target, prop, receiver) {
+          if (prop === 'getBuffer' && down) return async () => { throw new Error('connect ECONNREFUSED'); };
+          if (prop === 'stat' && down) return async () => { throw new Error('connect ECONNREFUSED'); };
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const versions = new RecordDatasetVersionUseCase(flaky, streams, ds);
+      const dv = new DatasetVersionBuilder().image().image();
+      const published = await dv.publish(storage);
+      const p = await projects.create(projectRequest(published), steward);
+      await withTransaction(ds, (tx) => versions.record(tx, published, uuidv7()));
+      expect((await projects.datasetVersions()).find((v) => v.datasetId === dv.datasetId)).toMatchObject({ status: 'pending', problem: expect.stringMatching(/could not be read from storage/) });
+      expect((await projects.get(p.projectId)).tasks.open).toBe(0);
+      await expectCode(versions.retry(dv.datasetId, '1e11', uuidv7()), AnnotationErrorCode.InvalidRequest, /version must be a positive integer/);
+      await expectCode(versions.retry(uuidv4(), '1', uuidv7()), AnnotationErrorCode.DatasetVersionNotFound);
+      expect(await versions.retry(dv.datasetId, String(published.version), uuidv7())).toMatchObject({ status: 'pending' });
+      down = false;
+      expect(await versions.retry(dv.datasetId, String(published.version), uuidv7())).toMatchObject({ status: 'ready', problem: null });
+      expect((await projects.get(p.projectId)).tasks.open).toBe(2);
+      await expectCode(versions.retry(dv.datasetId, String(published.version), uuidv7()), AnnotationErrorCode.DatasetVersionNotPending);
+    });
+  });
+
   describe('TaskUseCases.pullNext under concurrency', () => {
     it('hands out no more slots than annotations per item when many annotators pull at once', async () => {
       const dv = new DatasetVersionBuilder().image();

@@ -2,13 +2,18 @@ import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@trellis/contracts';
 import { CurrentActor, Roles } from '@trellis/auth';
+import { v7 as uuidv7 } from 'uuid';
+import { RecordDatasetVersionUseCase } from '../dataset-versions/record-dataset-version.usecase';
 import { ProjectUseCases } from './project.usecases';
 
 @ApiTags('annotation')
 @ApiBearerAuth()
 @Controller('annotation')
 export class ProjectsController {
-  constructor(private readonly projects: ProjectUseCases) {}
+  constructor(
+    private readonly projects: ProjectUseCases,
+    private readonly versions: RecordDatasetVersionUseCase,
+  ) {}
 
   @Post('projects')
   @Roles('steward')
@@ -50,8 +55,15 @@ export class ProjectsController {
 
   @Get('dataset-versions')
   @Roles('steward', 'auditor')
-  @ApiOperation({ summary: 'Dataset versions received from ingestion (ready, or unreadable with the problem)' })
+  @ApiOperation({ summary: 'Dataset versions received from ingestion (ready, pending after a storage failure, or unreadable with the problem)' })
   datasetVersions() {
     return this.projects.datasetVersions();
+  }
+
+  @Post('dataset-versions/:datasetId/:version/retry')
+  @Roles('steward')
+  @ApiOperation({ summary: 'Read the manifest of a version left pending by a storage failure again; creates the waiting projects\' tasks once it is readable' })
+  retryDatasetVersion(@Param('datasetId') datasetId: string, @Param('version') version: string) {
+    return this.versions.retry(datasetId, version, uuidv7());
   }
 }

@@ -360,6 +360,42 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     });
   });
 
+  describe('ProjectUseCases.create while a subject is being excluded', () => {
+    it('waits for the exclusion instead of deadlocking with it', async () => {
+      const other = uuidv4();
+      const first = new DatasetVersionBuilder().image(other);
+      await deliver('DatasetVersionPublished', await first.publish(storage));
+      await projects.create(projectRequest(await first.publish(storage)), steward);
+      const dv = new DatasetVersionBuilder().image();
+      const published = await dv.publish(storage);
+      await deliver('DatasetVersionPublished', published);
+      const tx = ds.createQueryRunner();
+      await tx.connect();
+      await tx.startTransaction();
+      try {
+        // The exclusion holds the exclusions lock; the project creation then waits for it...
+        await new ExcludeSubjectUseCase(streams).exclude(tx, uuidv4(), ['subject-erased'], uuidv7());
+        const creating = projects.create(projectRequest(published), steward);
+        const settled = creating.then(() => 'created' as const, () => 'failed' as const);
+        const waiting = (async () => {
+          for (;;) {
+            const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+            if (n > 0) return 'waiting' as const;
+            await new Promise((r) => setImmediate(r));
+          }
+        })();
+        expect(await Promise.race([settled, waiting])).toBe('waiting');
+        // ...while the exclusion goes on to append to the annotation log (cancelling another subject's task).
+        expect(await new ExcludeSubjectUseCase(streams).exclude(tx, other, ['subject-erased'], uuidv7())).toBe(1);
+        await tx.commitTransaction();
+        expect((await creating).tasks.open).toBe(1);
+      } finally {
+        if (tx.isTransactionActive) await tx.rollbackTransaction();
+        await tx.release();
+      }
+    });
+  });
+
   describe('ExcludeSubjectUseCase when an annotator writes to the task concurrently', () => {
     it('reloads the task and cancels it instead of failing the consumer and losing the exclusion', async () => {
       const subject = uuidv4();

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { readyVersionItems } from '../dataset-versions/record-dataset-version.usecase';
-import { createTasks, lockDatasetVersion } from '../tasks/task-creation';
+import { createTasks, lockDatasetVersion, lockExclusions } from '../tasks/task-creation';
 import { AnnotationStreams, projectStream, requireUuid } from '../tasks/task.streams';
 import { decideProject, initialProjectState } from './project.decider';
 import { listProjects, ProjectRecord, requireProject, taskCounts } from './project.queries';
@@ -31,6 +31,9 @@ export class ProjectUseCases {
     if (created.type !== 'AnnotationProjectCreated') throw new Error('unexpected decision');
     await withTransaction(this.dataSource, async (tx) => {
       await lockDatasetVersion(tx, created.data.datasetId, created.data.datasetVersion);
+      // Before appending: an exclusion holds this lock while it appends to the annotation log, so
+      // taking it after our own append (in createTasks) could deadlock with it.
+      await lockExclusions(tx);
       const [appended] = await this.streams.append(tx, projectStream(projectId), events, actor, 'no_stream');
       const items = await readyVersionItems(tx, created.data.datasetId, created.data.datasetVersion);
       if (items) await createTasks(tx, this.streams, projectId, items, appended.eventId);

@@ -48,6 +48,18 @@ export interface ProcessedAsset {
 export const sha256Hex = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
+ * Who an upload belongs to: the pseudonym DICOM de-identification writes, and the subject's own
+ * identifiers that report redaction removes wherever they occur (names; the birth date,
+ * YYYY-MM-DD; MRN and external reference).
+ */
+export interface ProcessingSubject {
+  pseudonym: string;
+  knownNames: string[];
+  knownDates?: string[];
+  knownIdentifiers?: string[];
+}
+
+/**
  * Runs the validation, decoding, de-identification and redaction functions of processing/ on one
  * upload. Throws AssetValidationError with a reason code for anything it refuses; never logs or
  * returns the content it refused. `codec` does the image decoding and PNG encoding (native
@@ -58,7 +70,7 @@ export async function processAsset(
   bytes: Buffer,
   declaredMimeType: string,
   limits: ProcessingLimits,
-  subject: { pseudonym: string; knownNames: string[] },
+  subject: ProcessingSubject,
   codec: ImageCodec = defaultImageCodec(),
 ): Promise<ProcessedAsset> {
   const kind = ASSET_MIME_TYPES[declaredMimeType];
@@ -73,7 +85,8 @@ export async function processAsset(
     if (detected !== 'application/dicom') {
       throw new AssetValidationError('WRONG_MAGIC', `declared application/dicom but the bytes are ${detected ?? 'not a known type'} (no DICM preamble)`);
     }
-    const d = deidentifyDicom(bytes, { uidKey: limits.dicomUidKey, pseudonym: subject.pseudonym });
+    // The limit goes in: the header is checked before any pixel is rendered.
+    const d = deidentifyDicom(bytes, { uidKey: limits.dicomUidKey, pseudonym: subject.pseudonym, maxPixels: limits.maxPixels });
     if (d.width * d.height > limits.maxPixels) {
       throw new AssetValidationError('TOO_MANY_PIXELS', `the image is ${d.width}x${d.height}; the limit is ${limits.maxPixels} pixels`);
     }
@@ -132,7 +145,7 @@ export async function processAsset(
   }
 
   const text = extractReportText(bytes, declaredMimeType as 'text/plain' | 'application/fhir+json');
-  const redacted = redactReport(text, { knownNames: subject.knownNames });
+  const redacted = redactReport(text, { knownNames: subject.knownNames, knownDates: subject.knownDates ?? [], knownIdentifiers: subject.knownIdentifiers ?? [] });
   return {
     kind,
     mimeType: declaredMimeType,

@@ -100,9 +100,13 @@ export class IngestAssetUseCase {
 
     let processed: ProcessedAsset;
     try {
+      // A report is redacted of the subject's own registered identifiers wherever they occur.
+      const identity = kind === 'report' ? await this.identities.find(subjectId!) : undefined;
       processed = await this.processor.process(input.bytes, upload.declaredMimeType, this.config, {
         pseudonym: subjectId!,
-        knownNames: kind === 'report' ? await this.identities.knownNames(subjectId!) : [],
+        knownNames: identity?.name ? [identity.name] : [],
+        knownDates: identity?.birthDate ? [identity.birthDate] : [],
+        knownIdentifiers: [identity?.mrn, identity?.externalRef].filter((v): v is string => !!v),
       });
     } catch (err) {
       if (err instanceof AssetValidationError) return this.reject(assetId, subjectId, upload, (err as AssetValidationError).code, (err as Error).message, context);

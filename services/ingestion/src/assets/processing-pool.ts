@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
-import { processAsset, ProcessedAsset, ProcessingLimits } from './asset-processor';
+import { processAsset, ProcessedAsset, ProcessingLimits, ProcessingSubject } from './asset-processor';
 import { AssetValidationError, imageCodecInfo } from './processing';
 
 let announced = false;
@@ -17,7 +17,7 @@ function announceCodec(where: string): void {
 
 /** Where ingestion's CPU work (decode, de-identify, encode) runs. */
 export interface AssetProcessorPort {
-  process(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: { pseudonym: string; knownNames: string[] }): Promise<ProcessedAsset>;
+  process(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: ProcessingSubject): Promise<ProcessedAsset>;
   close(): Promise<void>;
 }
 
@@ -27,7 +27,7 @@ export class InlineProcessor implements AssetProcessorPort {
     announceCodec('on the calling thread');
   }
 
-  async process(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: { pseudonym: string; knownNames: string[] }): Promise<ProcessedAsset> {
+  async process(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: ProcessingSubject): Promise<ProcessedAsset> {
     return processAsset(bytes, declaredMimeType, limits, subject);
   }
 
@@ -91,7 +91,7 @@ export class ProcessingPool implements AssetProcessorPort {
     }
   }
 
-  process(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: { pseudonym: string; knownNames: string[] }): Promise<ProcessedAsset> {
+  process(bytes: Buffer, declaredMimeType: string, limits: ProcessingLimits, subject: ProcessingSubject): Promise<ProcessedAsset> {
     const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
     slot.busy += 1;

@@ -1,9 +1,9 @@
 import { parentPort } from 'node:worker_threads';
-import { processAsset, ProcessingLimits } from './asset-processor';
+import { processAsset, ProcessingLimits, ProcessingSubject } from './asset-processor';
 import { AssetValidationError } from './processing';
 
 /** Runs processAsset off the main thread (see ProcessingPool). */
-parentPort?.on('message', async (m: { id: number; bytes: Uint8Array; declaredMimeType: string; limits: ProcessingLimits; subject: { pseudonym: string; knownNames: string[] } }) => {
+parentPort?.on('message', async (m: { id: number; bytes: Uint8Array; declaredMimeType: string; limits: ProcessingLimits; subject: ProcessingSubject }) => {
   try {
     const result = await processAsset(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength), m.declaredMimeType, m.limits, m.subject);
     const transfer = [result.curated.bytes, result.derivative, result.deidentifiedDicom]

@@ -37,7 +37,9 @@ export class UploadIntentRepository {
 
   async olderThan(tx: QueryRunner | DataSource, cutoff: Date): Promise<UploadIntent[]> {
     const rows: { asset_id: string; subject_id: string; blobs: IntentBlob[]; created_at: Date }[] = await tx.query(
-      'SELECT asset_id, subject_id, blobs, created_at FROM ingestion_upload_intents WHERE created_at <= $1 ORDER BY created_at',
+      // The cutoff is a JS Date (milliseconds); created_at has microseconds: compared at the
+      // cutoff's precision, an intent of the same millisecond is not "younger" than it.
+      `SELECT asset_id, subject_id, blobs, created_at FROM ingestion_upload_intents WHERE date_trunc('milliseconds', created_at) <= $1 ORDER BY created_at`,
       [cutoff],
     );
     return rows.map((r) => ({ assetId: r.asset_id, subjectId: r.subject_id, blobs: r.blobs, createdAt: r.created_at }));

@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { ObjectStorage, PutOptions, StorageArea, StoredObject } from '@trellis/storage';
 
-/** The real S3 adapter, with a hook before every put and a signal after every delete. */
+/** The real S3 adapter, with hooks before every put and delete and a signal after the first delete. */
 export class HookedStorage implements ObjectStorage {
   readonly kind: 's3' | 'filesystem';
   readonly puts: Promise<unknown>[] = [];
   beforePut: (area: StorageArea, n: number) => Promise<void> = async () => undefined;
+  beforeDelete: (area: StorageArea, key: string) => Promise<void> = async () => undefined;
   private putCount = 0;
   private deleted: () => void = () => undefined;
   /** Resolves after the first delete has completed. */
@@ -34,6 +35,7 @@ export class HookedStorage implements ObjectStorage {
     return this.inner.stat(area, key);
   }
   async delete(area: StorageArea, key: string) {
+    await this.beforeDelete(area, key);
     await this.inner.delete(area, key);
     this.deleted();
   }

@@ -46,6 +46,32 @@ describe(IngestAssetUseCase.name, () => {
       await nothingLeftFor(subjectId);
     });
 
+    it('does not delete a shared content-addressed blob that another upload of the subject starts using during the clean-up', async () => {
+      const subjectId = await h.consentingSubject();
+      const bytes = data.items[0].encoded!.bytes;
+      const storage = new HookedStorage(h.storage);
+      storage.beforePut = async (_area, n) => {
+        if (n === 1) throw new Error('injected put failure');
+      };
+      // Between the clean-up's "is the raw blob referenced?" and its delete, a second upload of
+      // the same bytes runs; the clean-up goes on once it finished or, when it is held back by the
+      // clean-up (as it should be), after a moment.
+      let second: Promise<unknown> | undefined;
+      storage.beforeDelete = async (area) => {
+        if (area !== 'raw' || second) return;
+        second = h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward);
+        await Promise.race([second.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+      };
+      await expect(useCaseOver(storage).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward)).rejects.toThrow('injected put failure');
+      expect(second).toBeDefined();
+      const asset = (await second) as { assetId: string };
+      const [row] = await h.ds.query('SELECT raw_key, curated_key, derivative_key FROM ingestion_assets WHERE asset_id = $1', [asset.assetId]);
+      expect(await h.storage.stat('raw', row.raw_key)).not.toBeNull();
+      expect(await h.storage.stat('curated', row.curated_key)).not.toBeNull();
+      expect(await h.storage.stat('curated', row.derivative_key)).not.toBeNull();
+      expect(await h.ds.query('SELECT 1 FROM ingestion_upload_intents WHERE subject_id = $1', [subjectId])).toEqual([]);
+    });
+
     it('refuses with NO_CONSENT, storing nothing, when consent is withdrawn while the upload is written', async () => {
       const { subjectId } = await h.subjects.register({}, steward);
       const { consentId } = await h.consents.record(subjectId, { decision: 'permit', purposes: ['model-training', 'research'] }, steward);

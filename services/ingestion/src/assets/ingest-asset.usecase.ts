@@ -187,7 +187,7 @@ export class IngestAssetUseCase {
         await this.readModels.applyAll(appended.events, tx);
       });
     } catch (err) {
-      await this.cleanUp(assetId, intentBlobs);
+      await this.cleanUp(assetId, subjectId!, intentBlobs);
       if (err instanceof AdmissionLost) return this.reject(assetId, subjectId, upload, err.code, err.message, context);
       // The same bytes for the same subject raced another upload, which won: answer it.
       if (err instanceof LostRace || (err as { code?: string }).code === '23505') {
@@ -231,11 +231,18 @@ export class IngestAssetUseCase {
     throw new IngestionException(IngestionErrorCode.AssetRejected, `${code}: ${message}`, undefined, code);
   }
 
-  /** Best effort after a failed upload; whatever is left, UploadRecovery finds through the intent. */
-  private async cleanUp(assetId: string, blobs: IntentBlob[]): Promise<void> {
+  /**
+   * Best effort after a failed upload; whatever is left, UploadRecovery finds through the intent.
+   * Check and delete run under the subject lock, which announcing an intent and committing an
+   * asset also take: no other upload can start referring to a shared key in between.
+   */
+  private async cleanUp(assetId: string, subjectId: string, blobs: IntentBlob[]): Promise<void> {
     try {
-      for (const b of blobs) if (!(await blobReferenced(this.dataSource, b, assetId))) await this.storage.delete(b.area, b.key);
-      await this.intents.discard(assetId);
+      await withTransaction(this.dataSource, async (tx) => {
+        await lockSubject(tx, subjectId);
+        for (const b of blobs) if (!(await blobReferenced(tx, b, assetId))) await this.storage.delete(b.area, b.key);
+        await this.intents.delete(tx, assetId);
+      });
     } catch {
       // Left to recovery.
     }

@@ -1,5 +1,7 @@
 import type { DataSource, QueryRunner } from 'typeorm';
+import { withTransaction } from '@trellis/common';
 import type { StorageArea } from '@trellis/storage';
+import { lockSubject } from '../subjects/subject.store';
 
 export interface IntentBlob {
   area: StorageArea;
@@ -21,8 +23,16 @@ export interface UploadIntent {
 export class UploadIntentRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /**
+   * Under the subject lock: a clean-up that checks a shared content-addressed key and then
+   * deletes it holds that lock, so this intent is either seen by its check or announced after
+   * the delete (and its write then puts the blob back).
+   */
   async announce(assetId: string, subjectId: string, blobs: IntentBlob[]): Promise<void> {
-    await this.dataSource.query('INSERT INTO ingestion_upload_intents (asset_id, subject_id, blobs) VALUES ($1, $2, $3)', [assetId, subjectId, JSON.stringify(blobs)]);
+    await withTransaction(this.dataSource, async (tx) => {
+      await lockSubject(tx, subjectId);
+      await tx.query('INSERT INTO ingestion_upload_intents (asset_id, subject_id, blobs) VALUES ($1, $2, $3)', [assetId, subjectId, JSON.stringify(blobs)]);
+    });
   }
 
   /** Inside the completing transaction; false when recovery already took the intent (and its blobs). */

@@ -4,6 +4,7 @@ import { withTransaction } from '@trellis/common';
 import { PostgresEventStore } from '@trellis/event-store';
 import type { ObjectStorage } from '@trellis/storage';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
+import { lockSubject } from '../subjects/subject.store';
 import { assetStream } from './asset.decider';
 import { blobReferenced, UploadIntentRepository } from './upload-intent.repository';
 
@@ -35,6 +36,9 @@ export class UploadRecovery {
     const stale = await this.intents.olderThan(this.dataSource, new Date(now.getTime() - graceMs));
     for (const intent of stale) {
       await withTransaction(this.dataSource, async (tx) => {
+        // The subject lock first (the order an upload's commit takes them in): no upload of the
+        // subject announces or commits a reference to a shared key between check and delete.
+        await lockSubject(tx, intent.subjectId);
         if (!(await this.intents.lock(tx, intent.assetId))) return;
         const events = await this.store.readStream(INGESTION_LOG, assetStream(intent.assetId));
         if (events.length > 0) {

@@ -46,15 +46,7 @@ export class EraseSubjectUseCase {
 
     await this.dataSource.query(`UPDATE ingestion_subjects SET status = 'erasing' WHERE subject_id = $1 AND status = 'active'`, [id]);
     const [{ n }] = await this.dataSource.query(`SELECT count(*)::int AS n FROM ingestion_assets WHERE subject_id = $1 AND status = 'ingested'`, [id]);
-    let blobsDeleted = 0;
-    for (const area of ['raw', 'curated'] as StorageArea[]) {
-      const keys: string[] = [];
-      for await (const o of this.storage.list(area, `subjects/${id}/`)) keys.push(o.key);
-      for (const key of keys) {
-        await this.storage.delete(area, key);
-        blobsDeleted += 1;
-      }
-    }
+    let blobsDeleted = await this.sweep(id);
 
     const reason = parsed.data.reason;
     const { state: current, version } = await loadSubject(this.store, id);
@@ -66,6 +58,23 @@ export class EraseSubjectUseCase {
       // Intents of uploads still in flight stay: if such an upload dies after writing blobs,
       // recovery deletes them (an erased asset references nothing).
     });
+    // An upload that wrote under the prefix after the sweep above (and died, or is refused at its
+    // commit now that the subject is marked) must not leave a blob: sweep again.
+    blobsDeleted += await this.sweep(id);
     return { subjectId: id, reason, assetCount: n, blobsDeleted };
+  }
+
+  /** Deletes every blob under the subject's prefix in raw and curated; how many. */
+  private async sweep(id: string): Promise<number> {
+    let deleted = 0;
+    for (const area of ['raw', 'curated'] as StorageArea[]) {
+      const keys: string[] = [];
+      for await (const o of this.storage.list(area, `subjects/${id}/`)) keys.push(o.key);
+      for (const key of keys) {
+        await this.storage.delete(area, key);
+        deleted += 1;
+      }
+    }
+    return deleted;
   }
 }

@@ -5,27 +5,13 @@ import { DecoderModel } from './decoder-model';
 import { argMax } from './generation';
 import type { MistralConfig } from './model-config';
 import { HF_TINY_MISTRAL, HF_TINY_MISTRAL_NO_WINDOW_LOGITS } from './reference/hf-reference.values';
-import { assignFixtureWeights, maxAbsDiff } from './reference/reference-fixtures';
+import { HF_TINY_MISTRAL_CONFIG, assignFixtureWeights, maxAbsDiff } from './reference/reference-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** The tiny MistralForCausalLM of hf-reference.py: GQA 4/2 heads, head_dim 4, sliding window 3. */
-const TINY: MistralConfig = {
-  vocabSize: 16,
-  hiddenSize: 16,
-  intermediateSize: 24,
-  numHiddenLayers: 2,
-  numAttentionHeads: 4,
-  numKeyValueHeads: 2,
-  headDim: 4,
-  maxPositionEmbeddings: 64,
-  rmsNormEps: 1e-6,
-  ropeTheta: 10000,
-  slidingWindow: 3,
-  tieWordEmbeddings: false,
-};
+const TINY = HF_TINY_MISTRAL_CONFIG;
 
 function hfModel(overrides: Partial<MistralConfig> = {}): DecoderModel {
   const model = new DecoderModel({ ...TINY, ...overrides }, 1);

@@ -6,31 +6,17 @@ import * as path from 'path';
 import { type TensorRecord, writeSafetensors, writeShardedSafetensors } from '../safetensors';
 import { DecoderModel } from './decoder-model';
 import { loadHuggingFaceWeights, saveHuggingFaceWeights } from './hf-checkpoint';
-import type { MistralConfig } from './model-config';
 import { ModelErrorCode, ModelException } from './model.exception';
 import { tinyMultimodalConfig } from './model-config';
 import { MultimodalModel } from './multimodal-model';
 import { HF_TINY_MISTRAL } from './reference/hf-reference.values';
-import { fixtureValues, maxAbsDiff } from './reference/reference-fixtures';
+import { HF_TINY_MISTRAL_CONFIG, fixtureValues, maxAbsDiff } from './reference/reference-fixtures';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const TINY: MistralConfig = {
-  vocabSize: 16,
-  hiddenSize: 16,
-  intermediateSize: 24,
-  numHiddenLayers: 2,
-  numAttentionHeads: 4,
-  numKeyValueHeads: 2,
-  headDim: 4,
-  maxPositionEmbeddings: 64,
-  rmsNormEps: 1e-6,
-  ropeTheta: 10000,
-  slidingWindow: 3,
-  tieWordEmbeddings: false,
-};
+const TINY = HF_TINY_MISTRAL_CONFIG;
 
 /** The fixture weights of hf-reference.py's tiny MistralForCausalLM, as a checkpoint would hold them. */
 function hfTensors(): Record<string, TensorRecord> {

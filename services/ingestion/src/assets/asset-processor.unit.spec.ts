@@ -1,8 +1,8 @@
-import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { encodeRgbJpeg, encodeRgbPng, generateSyntheticDataset } from '@trellis/synthetic';
 import { MODEL_INPUT_SIZE, processAsset } from './asset-processor';
 import { decodeImage, ImageCodec, loadSharp, nativeCodec, pureJsCodec } from './processing';
+import { pngChunk, pngChunkTypes as chunkTypes } from './processing/testing/png-chunks';
 
 const limits = { maxBytes: 1 << 22, maxPixels: 1 << 22, dicomUidKey: 'k' };
 const subject = { pseudonym: 'p', knownNames: [] };
@@ -19,20 +19,7 @@ function segment(marker: number, payload: Buffer): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([len, body, crc]);
-}
 
-function chunkTypes(file: Buffer): string[] {
-  const types: string[] = [];
-  for (let i = 8; i + 12 <= file.length; i += 12 + file.readUInt32BE(i)) types.push(file.toString('latin1', i + 4, i + 8));
-  return types;
-}
 
 /** The JPEG with an EXIF APP1 (artist, date) and a COM segment naming someone, after SOI. */
 const jpegWithMetadata = Buffer.concat([

@@ -1,4 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { MistralConfig } from '../model-config';
+
+/** The tiny MistralForCausalLM of hf-reference.py: GQA 4/2 heads, head_dim 4, sliding window 3. */
+export const HF_TINY_MISTRAL_CONFIG: MistralConfig = {
+  vocabSize: 16,
+  hiddenSize: 16,
+  intermediateSize: 24,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  numKeyValueHeads: 2,
+  headDim: 4,
+  maxPositionEmbeddings: 64,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  slidingWindow: 3,
+  tieWordEmbeddings: false,
+};
 
 /**
  * fixture_values of hf-reference.py: deterministic tensor contents, so a tiny HF model and

@@ -1,8 +1,9 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { encodeRgbJpeg, encodeRgbPng, generateSyntheticDataset, renderFinding } from '@trellis/synthetic';
 import { decodeImage, encodePng, resizeForModel } from './image-codec';
 import { probeImage } from './image-probe';
 import { AssetValidationCode, AssetValidationError } from './processing.exception';
+import { pngDeclaring } from './testing/png-chunks';
 import { detectMimeType } from './sniff';
 
 const LIMITS = { maxBytes: 10 * 1024 * 1024, maxPixels: 4096 * 4096 };
@@ -17,25 +18,11 @@ function codeOf(fn: () => unknown): AssetValidationCode | undefined {
   return undefined;
 }
 
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([len, body, crc]);
-}
 
 /** A small, well-formed PNG whose IHDR declares 50,000 x 50,000 (valid CRCs): a decompression bomb. */
 function bombPng(): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(50_000, 0);
-  ihdr.writeUInt32BE(50_000, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // truecolour
   // A few rows of zeros deflate to almost nothing; a decoder would allocate 7.5 GB first.
-  const idat = deflateSync(Buffer.alloc(150_001 * 4));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return pngDeclaring(50_000, 50_000, deflateSync(Buffer.alloc(150_001 * 4)));
 }
 
 const { items } = generateSyntheticDataset({ seed: 21, subjects: 1, itemsPerSubject: 1, imageSize: 40 });

@@ -1,26 +1,13 @@
-import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { encodeRgbJpeg, encodeRgbPng, generateSyntheticDataset } from '@trellis/synthetic';
 import { checkPngChunks, decodeImage } from './image-codec';
 import { defaultImageCodec, ImageCodec, imageCodecInfo, loadSharp, nativeCodec, pngIsCuratedForm, pureJsCodec, stripPngChunks } from './native-codec';
 import { AssetValidationCode, AssetValidationError } from './processing.exception';
+import { pngChunk, pngChunkTypes as chunkTypes } from './testing/png-chunks';
 
 const MAX_PIXELS = 4096 * 4096;
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([len, body, crc]);
-}
 
-function chunkTypes(png: Buffer): string[] {
-  const types: string[] = [];
-  for (let i = 8; i + 12 <= png.length; i += 12 + png.readUInt32BE(i)) types.push(png.toString('latin1', i + 4, i + 8));
-  return types;
-}
 
 /** The PNG with `chunks` inserted right after IHDR. */
 function withChunksAfterIhdr(png: Buffer, chunks: Buffer[]): Buffer {

@@ -4,6 +4,7 @@
  * embedded default and a distributed deployment.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { parseCliArgs } from '../../../platform/src/cli/cli-args';
 import type { CliCommand } from '../../../platform/src/cli/trellis.cli';
 
 export const ANNOTATION_USAGE = `usage:
@@ -31,17 +32,7 @@ export interface AnnotationCliDeps {
 export class CliUsageError extends Error {}
 
 export function parseFlags(argv: string[]): { positional: string[]; flags: Record<string, string> } {
-  const flags: Record<string, string> = {};
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new CliUsageError(`${a} needs a value`);
-      flags[a.slice(2)] = value;
-      i++;
-    } else positional.push(a);
-  }
+  const { positional, flags } = parseCliArgs(argv, { error: (m) => new CliUsageError(m) });
   return { positional, flags };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { parseCliArgs } from '../../../platform/src/cli/cli-args';
 import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './manifest.parser';
 import { ProgressBar } from './progress-bar';
 import { errorText, TrellisHttpClient } from './trellis-http.client';
@@ -25,22 +26,11 @@ export interface IngestSummary {
 }
 
 function parseArgs(argv: string[]): { folder: string; manifest: string; dataset?: string; publish: boolean; concurrency: number } {
-  const flags: Record<string, string | true> = {};
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--publish') flags.publish = true;
-    else if (a.startsWith('--')) {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value\n${INGEST_USAGE}`);
-      flags[a.slice(2)] = v;
-      i++;
-    } else positional.push(a);
-  }
-  if (positional.length !== 1 || typeof flags.manifest !== 'string') throw new Error(INGEST_USAGE);
+  const { positional, flags, switches } = parseCliArgs(argv, { switches: ['publish'], error: (m) => new Error(`${m}\n${INGEST_USAGE}`) });
+  if (positional.length !== 1 || flags.manifest === undefined) throw new Error(INGEST_USAGE);
   const concurrency = flags.concurrency === undefined ? 4 : Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1..64');
-  return { folder: positional[0], manifest: flags.manifest, dataset: typeof flags.dataset === 'string' ? flags.dataset : undefined, publish: flags.publish === true, concurrency };
+  return { folder: positional[0], manifest: flags.manifest, dataset: flags.dataset, publish: switches.has('publish'), concurrency };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { writeSyntheticFolder } from '@trellis/synthetic';
+import { parseCliArgs } from './cli-args';
 import type { CliCommand } from './trellis.cli';
 
 const USAGE = `usage: trellis synthetic <folder> [--seed N] [--subjects N] [--items-per-subject N] [--size PIXELS] [--format png|jpeg|dicom]
@@ -20,16 +21,7 @@ function positiveInt(flag: string, value: string | undefined, fallback: number):
 export const syntheticCommand: CliCommand = {
   summary: 'write a synthetic demo data set (images, reports, manifest, subjects) to a folder',
   async run(argv) {
-    const flags: Record<string, string> = {};
-    const positional: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      if (argv[i].startsWith('--')) {
-        const value = argv[i + 1];
-        if (value === undefined || value.startsWith('--')) throw new Error(`${argv[i]} needs a value\n${USAGE}`);
-        flags[argv[i].slice(2)] = value;
-        i++;
-      } else positional.push(argv[i]);
-    }
+    const { positional, flags } = parseCliArgs(argv, { error: (m) => new Error(`${m}\n${USAGE}`) });
     const unknown = Object.keys(flags).filter((f) => !['seed', 'subjects', 'items-per-subject', 'size', 'format'].includes(f));
     if (positional.length !== 1 || unknown.length > 0) {
       console.error(unknown.length ? `unknown option --${unknown[0]}\n${USAGE}` : USAGE);

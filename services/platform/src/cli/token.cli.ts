@@ -11,6 +11,7 @@ import { Actor, EventContractRegistry } from '@trellis/contracts';
 import { databaseConfigFromEnv, DomainException } from '@trellis/common';
 import { PostgresEventStore } from '@trellis/event-store';
 import { connectDatabase } from '../database.bootstrap';
+import { parseCliArgs } from './cli-args';
 
 /** Events written from the CLI are attributed to the local operator account, as admin. */
 const CLI_ACTOR: Actor = { id: 'local-cli', role: 'admin' };
@@ -22,17 +23,7 @@ const USAGE = `usage:
 
 export function parseArgs(argv: string[]): { command: string; positional: string[]; flags: Record<string, string> } {
   const [command = '', ...rest] = argv;
-  const flags: Record<string, string> = {};
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    if (a.startsWith('--')) {
-      const value = rest[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new Error(`${a} needs a value\n${USAGE}`);
-      flags[a.slice(2)] = value;
-      i++;
-    } else positional.push(a);
-  }
+  const { positional, flags } = parseCliArgs(rest, { error: (m) => new Error(`${m}\n${USAGE}`) });
   return { command, positional, flags };
 }
 

@@ -27,6 +27,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.status(err.getStatus()).json({ error: 'HTTP_' + err.getStatus(), message: Array.isArray(message) ? message.join('; ') : String(message) });
       return;
     }
+    if ((err as { type?: unknown })?.type === 'entity.too.large') {
+      // The JSON body parser's limit (100 KB): the client can fix this, so not a 500.
+      res.status(413).json({
+        error: 'PAYLOAD_TOO_LARGE',
+        message: 'an application/json request body is limited to 100 KB; send files as application/octet-stream where the endpoint accepts it',
+      });
+      return;
+    }
     this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
   }

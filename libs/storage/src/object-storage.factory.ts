@@ -45,3 +45,9 @@ export function createObjectStorageFromEnv(env: NodeJS.ProcessEnv = process.env)
     publicBaseUrl: env.TRELLIS_PUBLIC_URL ?? `http://localhost:${env.PORT || 3000}`,
   });
 }
+
+/** The storage of `createObjectStorageFromEnv`, ready to use: with S3, its buckets exist. */
+export async function openObjectStorage(env: NodeJS.ProcessEnv = process.env, storage: ObjectStorage = createObjectStorageFromEnv(env)): Promise<ObjectStorage> {
+  if (storage instanceof S3ObjectStorage) await storage.init();
+  return storage;
+}

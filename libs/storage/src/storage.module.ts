@@ -1,7 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { createObjectStorageFromEnv } from './object-storage.factory';
+import { openObjectStorage } from './object-storage.factory';
 import { OBJECT_STORAGE, ObjectStorage } from './object-storage';
-import { S3ObjectStorage } from './s3-object-storage';
 import { StorageDownloadController } from './storage-download.controller';
 
 /**
@@ -18,11 +17,7 @@ export class StorageModule {
       providers: [
         {
           provide: OBJECT_STORAGE,
-          useFactory: async (): Promise<ObjectStorage> => {
-            const storage = options.storage ?? createObjectStorageFromEnv(options.env ?? process.env);
-            if (storage instanceof S3ObjectStorage) await storage.init();
-            return storage;
-          },
+          useFactory: (): Promise<ObjectStorage> => openObjectStorage(options.env ?? process.env, options.storage),
         },
       ],
       exports: [OBJECT_STORAGE],

@@ -1,8 +1,7 @@
-import { DynamicModule, Inject, Module, OnModuleInit, Optional } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PostgresEventStore } from '@trellis/event-store';
-import { createObjectStorageFromEnv, OBJECT_STORAGE, ObjectStorage, S3ObjectStorage } from '@trellis/storage';
+import { OBJECT_STORAGE, ObjectStorage, openObjectStorage } from '@trellis/storage';
 import { AnnotationEventsHandler } from './annotation-events.handler';
 import { ExcludeSubjectUseCase } from './consent/exclude-subject.usecase';
 import { RecordDatasetVersionUseCase } from './dataset-versions/record-dataset-version.usecase';
@@ -20,22 +19,6 @@ import { TasksController } from './tasks/tasks.controller';
 
 const ANNOTATION_STORAGE = Symbol('ANNOTATION_STORAGE');
 
-type ParserError = Error & { type?: string; status?: number };
-interface JsonReply {
-  status(code: number): { json(body: unknown): void };
-}
-
-/** A 413 that says what to do, for an annotation request whose JSON body is over the parser's limit. */
-function bodyTooLarge(err: ParserError, req: { path?: string }, res: JsonReply, next: (err: unknown) => void): void {
-  if (err?.type !== 'entity.too.large' || !req.path?.startsWith('/annotation/')) return next(err);
-  const imports = /^\/annotation\/projects\/[^/]+\/imports$/.test(req.path);
-  res.status(413).json({
-    error: 'PAYLOAD_TOO_LARGE',
-    message: imports
-      ? 'an application/json request body is limited to 100 KB; send the import file as application/octet-stream (or application/x-ndjson, text/plain), up to 50 MiB'
-      : 'the application/json request body is larger than 100 KB',
-  });
-}
 const ANNOTATION_HANDLER = Symbol('ANNOTATION_HANDLER');
 
 /**
@@ -49,15 +32,10 @@ export class AnnotationModule implements OnModuleInit {
     @Inject(ANNOTATION_HANDLER) private readonly handler: AnnotationEventsHandler,
     private readonly versions: RecordDatasetVersionUseCase,
     private readonly subjects: ExcludeSubjectUseCase,
-    @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
   onModuleInit(): void {
     this.handler.bind(this.versions, this.subjects);
-    // Registered after the routes and before Nest's own error handler: a JSON body over the
-    // parser's limit (100 KB) would otherwise end as a 500 there.
-    const app = this.adapterHost?.httpAdapter?.getInstance?.() as { use?: (handler: unknown) => void } | undefined;
-    if (typeof app?.use === 'function') app.use(bodyTooLarge);
   }
 
   static forRoot(): { module: DynamicModule; handler: AnnotationEventsHandler } {
@@ -73,12 +51,7 @@ export class AnnotationModule implements OnModuleInit {
             // The platform's StorageModule when it is there; otherwise the same choice from the environment.
             provide: ANNOTATION_STORAGE,
             inject: [{ token: OBJECT_STORAGE, optional: true }],
-            useFactory: async (shared?: ObjectStorage): Promise<ObjectStorage> => {
-              if (shared) return shared;
-              const storage = createObjectStorageFromEnv();
-              if (storage instanceof S3ObjectStorage) await storage.init();
-              return storage;
-            },
+            useFactory: async (shared?: ObjectStorage): Promise<ObjectStorage> => shared ?? openObjectStorage(),
           },
           { provide: AnnotationProjection, useFactory: () => new AnnotationProjection() },
           { provide: AnnotationStreams, inject: [PostgresEventStore, AnnotationProjection], useFactory: (s: PostgresEventStore, p: AnnotationProjection) => new AnnotationStreams(s, p) },

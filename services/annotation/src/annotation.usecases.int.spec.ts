@@ -2,7 +2,7 @@ import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
 import type { DataSource } from 'typeorm';
 import { Actor, ANNOTATION_LOG, annotationContracts, DatasetVersionPublished, EventContractRegistry, EventEnvelope, ingestionContracts } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
-import { createObjectStorageFromEnv, ObjectStorage, S3ObjectStorage } from '@trellis/storage';
+import { ObjectStorage, openObjectStorage } from '@trellis/storage';
 import { ProjectionRunner } from '@trellis/event-store';
 import { openTestEventStore } from '@trellis/testing';
 import { AnnotationEventsHandler } from './annotation-events.handler';
@@ -46,8 +46,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     opened = await openTestEventStore(new EventContractRegistry().include(ingestionContracts).include(annotationContracts));
     ds = opened.ds;
     close = opened.close;
-    storage = createObjectStorageFromEnv(process.env);
-    if (storage instanceof S3ObjectStorage) await storage.init();
+    storage = await openObjectStorage(process.env);
     streams = new AnnotationStreams(opened.store, new AnnotationProjection());
     runner = new ProjectionRunner(ds, opened.store, opened.notifier);
     handler = new AnnotationEventsHandler().bind(new RecordDatasetVersionUseCase(storage, streams), new ExcludeSubjectUseCase(streams));

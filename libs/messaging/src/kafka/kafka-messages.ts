@@ -29,9 +29,3 @@ export function toKafkaMessage(e: EventEnvelope): Message {
     },
   };
 }
-
-export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? v.map(String).join(',') : String(v);
-}

@@ -33,7 +33,8 @@ export class AnnotationProjection implements Projection {
            VALUES ($1,$2,$3,$4,$5,$6,$7,'open') ON CONFLICT (task_id) DO NOTHING`,
           [d.taskId, d.projectId, d.itemId, d.subjectId, d.imageKey, d.reportAssetId, d.reportKey],
         );
-        await tx.query('UPDATE annotation_projects SET tasks_created = true WHERE project_id = $1', [d.projectId]);
+        // Once per project, not once per task: N tasks would otherwise rewrite the row N times.
+        await tx.query('UPDATE annotation_projects SET tasks_created = true WHERE project_id = $1 AND NOT tasks_created', [d.projectId]);
         return;
       }
       case 'TaskAssigned': {

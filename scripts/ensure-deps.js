@@ -24,11 +24,16 @@ if (current !== wanted) {
   writeFileSync(stampFile, wanted + '\n');
 }
 
-// OpenBLAS for the ML library's cpu-blas backend (infra/blas.sh: a PyPI wheel, a no-op once
-// installed). Best effort: without it the ML code still runs on slower kernels, so a failed
-// pip install only warns.
-try {
-  execSync('bash infra/blas.sh install', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-} catch {
-  console.warn('[trellis] warning: OpenBLAS could not be installed (bash infra/blas.sh install); ML matmuls fall back to slower kernels');
+// OpenBLAS for the ML library's cpu-blas backend (infra/blas.sh: a PyPI wheel). Only when its
+// marker does not name the wanted version, so an installed machine spawns nothing here. Best
+// effort: without it the ML code still runs on slower kernels, so a failed install only warns.
+const blasDir = process.env.TRELLIS_BLAS_DIR || join(root, '.trellis', 'blas');
+const blasVersion = process.env.SCIPY_OPENBLAS_VERSION || (readFileSync(join(root, 'infra', 'blas.sh'), 'utf8').match(/SCIPY_OPENBLAS_VERSION:-([^}"]+)/) || [])[1];
+const blasMarker = join(blasDir, '.installed');
+if (!existsSync(blasMarker) || readFileSync(blasMarker, 'utf8').trim() !== blasVersion) {
+  try {
+    execSync('bash infra/blas.sh install', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch {
+    console.warn('[trellis] warning: OpenBLAS could not be installed (bash infra/blas.sh install); ML matmuls fall back to slower kernels');
+  }
 }

@@ -37,7 +37,7 @@ export class FilesystemObjectStorage implements ObjectStorage {
   async putBuffer(area: StorageArea, body: Buffer, options: PutOptions = {}): Promise<StoredObject> {
     assertArea(area);
     if (options.maxBytes !== undefined && body.length > options.maxBytes) throw tooLarge(options.maxBytes);
-    const sha256 = createHash('sha256').update(body).digest('hex');
+    const sha256 = options.sha256 ?? createHash('sha256').update(body).digest('hex');
     const key = contentKey(options.prefix, sha256);
     if (await this.stat(area, key)) return { area, key, sha256, size: body.length };
     const temp = await this.tempPath(area);

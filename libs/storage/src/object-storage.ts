@@ -21,6 +21,11 @@ export interface PutOptions {
   contentType?: string;
   /** A stream longer than this is aborted and nothing is kept. */
   maxBytes?: number;
+  /**
+   * putBuffer only: the body's SHA-256 when the caller already computed it (it is the key), so
+   * the bytes are not hashed a second time. A wrong value files the bytes under a wrong address.
+   */
+  sha256?: string;
 }
 
 /**

@@ -74,7 +74,7 @@ export class S3ObjectStorage implements ObjectStorage {
   async putBuffer(area: StorageArea, body: Buffer, options: PutOptions = {}): Promise<StoredObject> {
     const bucket = await this.bucket(area);
     if (options.maxBytes !== undefined && body.length > options.maxBytes) throw tooLarge(options.maxBytes);
-    const sha256 = createHash('sha256').update(body).digest('hex');
+    const sha256 = options.sha256 ?? createHash('sha256').update(body).digest('hex');
     const key = contentKey(options.prefix, sha256);
     // The key is the content's hash, so putting the same bytes again under it changes nothing a
     // reader can see: no stat first (a second round trip per blob). Only a body big enough that

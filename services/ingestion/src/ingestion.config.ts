@@ -16,14 +16,19 @@ export interface IngestionConfig {
   workers: number;
 }
 
+/** The upload limit alone: the multipart interceptor needs it when its decorator is evaluated, before any key file is touched. */
+export function maxBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return intFromEnv(env, 'INGESTION_MAX_BYTES', 64 * 1024 * 1024);
+}
+
 export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): IngestionConfig {
   return {
-    maxBytes: intFromEnv(env, 'INGESTION_MAX_BYTES', 64 * 1024 * 1024),
+    maxBytes: maxBytesFromEnv(env),
     maxPixels: intFromEnv(env, 'INGESTION_MAX_PIXELS', 50_000_000),
-    intentGraceMs: env.INGESTION_INTENT_GRACE_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_INTENT_GRACE_MS', 15 * 60 * 1000),
-    recoveryIntervalMs: env.INGESTION_RECOVERY_INTERVAL_MS === '0' ? 0 : intFromEnv(env, 'INGESTION_RECOVERY_INTERVAL_MS', 5 * 60 * 1000),
+    intentGraceMs: intFromEnv(env, 'INGESTION_INTENT_GRACE_MS', 15 * 60 * 1000, 0),
+    recoveryIntervalMs: intFromEnv(env, 'INGESTION_RECOVERY_INTERVAL_MS', 5 * 60 * 1000, 0),
     dicomUidKey: env.INGESTION_DICOM_UID_KEY || localDicomUidKey(env),
-    workers: env.INGESTION_WORKERS === undefined || env.INGESTION_WORKERS === '0' ? 0 : intFromEnv(env, 'INGESTION_WORKERS', 0),
+    workers: intFromEnv(env, 'INGESTION_WORKERS', 0, 0),
   };
 }
 

@@ -17,10 +17,13 @@ export function databaseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Dat
   };
 }
 
-export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** An integer setting; `min` 0 allows 0 (e.g. "off"), the default 1 wants a positive one. */
+export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `an integer of at least ${min}`}, got ${JSON.stringify(raw)}`);
+  }
   return n;
 }

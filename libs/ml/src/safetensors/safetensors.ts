@@ -344,8 +344,9 @@ async function openIndex(indexPath: string): Promise<SafetensorsReader> {
   const shards = new Map<string, SafetensorsReader>();
   try {
     for (const file of new Set(weightMap.values())) shards.set(file, await SingleFileReader.open(join(dirname(indexPath), file)));
+    const keysOf = new Map([...shards].map(([file, reader]) => [file, new Set(reader.keys())]));
     for (const [name, file] of weightMap) {
-      if (!shards.get(file)!.keys().includes(name)) fail(SafetensorsErrorCode.InvalidIndex, `${indexPath}: weight_map puts ${name} in ${file}, which does not hold it`, `weight_map.${name}`);
+      if (!keysOf.get(file)!.has(name)) fail(SafetensorsErrorCode.InvalidIndex, `${indexPath}: weight_map puts ${name} in ${file}, which does not hold it`, `weight_map.${name}`);
     }
   } catch (err) {
     await Promise.all([...shards.values()].map((s) => s.close()));

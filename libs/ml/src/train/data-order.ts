@@ -1,3 +1,5 @@
+import { SeededRandom } from '../layers/seeded-random';
+
 /**
  * Seeded, resumable order over a data set: each epoch is a Fisher-Yates shuffle drawn from a
  * PRNG seeded by (seed, epoch), so the whole state is { epoch, cursor } and a resumed run sees
@@ -9,23 +11,11 @@ export interface DataOrderState {
   cursor: number;
 }
 
-/** mulberry32: tiny, fast, and its state is one integer (easy to checkpoint). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function epochPermutation(size: number, seed: number, epoch: number): number[] {
-  const rand = mulberry32((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
+  const rng = new SeededRandom((Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
   const order = Array.from({ length: size }, (_, i) => i);
   for (let i = size - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = Math.floor(rng.next() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;

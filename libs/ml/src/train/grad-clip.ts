@@ -3,13 +3,15 @@ import * as tf from '@tensorflow/tfjs-core';
 /**
  * torch.nn.utils.clip_grad_norm_: the global L2 norm over all gradients; if above maxNorm,
  * every gradient is scaled by maxNorm / (norm + 1e-6). Returns the norm before clipping and
- * new gradient tensors (the inputs are left for the caller to dispose).
+ * the gradients: new tensors when scaled (the inputs are left for the caller to dispose), the
+ * inputs themselves when nothing needed scaling (no copy of every gradient on most steps).
  */
 export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { norm: number; grads: tf.Tensor[] } {
   if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be positive, got ${maxNorm}`);
   const norm = globalNorm(grads);
   const coef = Math.min(1, maxNorm / (norm + 1e-6));
-  return { norm, grads: grads.map((g) => tf.tidy(() => (coef < 1 ? tf.mul(g, coef) : tf.clone(g)))) };
+  if (coef >= 1) return { norm, grads };
+  return { norm, grads: grads.map((g) => tf.mul(g, coef)) };
 }
 
 export function globalNorm(grads: tf.Tensor[]): number {

@@ -164,7 +164,7 @@ export class Trainer<E, B> {
       let gradNorm: number;
       if (this.maxGradNorm !== null) {
         const clipped = clipByGlobalNorm(grads, this.maxGradNorm);
-        tf.dispose(grads);
+        if (clipped.grads !== grads) tf.dispose(grads);
         grads = clipped.grads;
         gradNorm = clipped.norm;
       } else gradNorm = globalNorm(grads);

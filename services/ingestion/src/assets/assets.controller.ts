@@ -3,7 +3,7 @@ import { FileInterceptor } from '@nestjs/platform-express';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentActor, Roles } from '@trellis/auth';
 import type { Actor } from '@trellis/contracts';
-import { ingestionConfigFromEnv } from '../ingestion.config';
+import { maxBytesFromEnv } from '../ingestion.config';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { IngestedAssetDto, UploadAssetDto } from './asset.dto';
 import { AssetQueries } from './asset.queries';
@@ -28,7 +28,7 @@ export class AssetsController {
   @Post()
   @Roles('steward')
   // Multer keeps the part in memory up to the limit and refuses anything larger (413).
-  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: ingestionConfigFromEnv().maxBytes, files: 1, fields: 10 } }))
+  @UseInterceptors(FileInterceptor('file', { limits: { fileSize: maxBytesFromEnv(), files: 1, fields: 10 } }))
   @ApiConsumes('multipart/form-data')
   @ApiBody({ type: UploadAssetDto })
   @ApiOperation({ summary: 'Ingest an image or a report for a subject (201 new, 200 duplicate); a refusal is 400 ASSET_REJECTED with its reason code' })

@@ -3,7 +3,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { Actor, AppendContext, AssetKind, INGESTION_LOG } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { PostgresEventStore } from '@trellis/event-store';
-import type { ObjectStorage } from '@trellis/storage';
+import { contentKey, type ObjectStorage } from '@trellis/storage';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { IngestionConfig } from '../ingestion.config';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
@@ -114,16 +114,16 @@ export class IngestAssetUseCase {
     }
 
     const prefix = `subjects/${subjectId}/`;
-    // Each blob is hashed once here (the storage hashes it again for its content address).
+    // Each blob is hashed once, here; the storage takes the hash as its content address.
     const curatedSha256 = sha256Hex(processed.curated.bytes);
     const derivativeSha256 = processed.derivative ? sha256Hex(processed.derivative) : null;
     const deidentifiedSha256 = processed.deidentifiedDicom ? sha256Hex(processed.deidentifiedDicom) : null;
     const planned = {
-      raw: { area: 'raw' as const, key: prefix + upload.sha256, body: input.bytes, contentType: upload.declaredMimeType },
-      curated: { area: 'curated' as const, key: prefix + curatedSha256, body: processed.curated.bytes, contentType: processed.curated.contentType },
-      derivative: processed.derivative ? { area: 'curated' as const, key: prefix + derivativeSha256, body: processed.derivative, contentType: 'image/png' } : null,
+      raw: { area: 'raw' as const, key: contentKey(prefix, upload.sha256), sha256: upload.sha256, body: input.bytes, contentType: upload.declaredMimeType },
+      curated: { area: 'curated' as const, key: contentKey(prefix, curatedSha256), sha256: curatedSha256, body: processed.curated.bytes, contentType: processed.curated.contentType },
+      derivative: processed.derivative ? { area: 'curated' as const, key: contentKey(prefix, derivativeSha256!), sha256: derivativeSha256!, body: processed.derivative, contentType: 'image/png' } : null,
       deidentified: processed.deidentifiedDicom
-        ? { area: 'curated' as const, key: prefix + deidentifiedSha256, body: processed.deidentifiedDicom, contentType: 'application/dicom' }
+        ? { area: 'curated' as const, key: contentKey(prefix, deidentifiedSha256!), sha256: deidentifiedSha256!, body: processed.deidentifiedDicom, contentType: 'application/dicom' }
         : null,
     };
     const blobs = [planned.raw, planned.curated, planned.derivative, planned.deidentified].filter((b): b is NonNullable<typeof b> => b !== null);
@@ -156,7 +156,7 @@ export class IngestAssetUseCase {
     try {
       // Every write settles before the catch below may delete blobs and discard the intent: a
       // write still running then would land after the clean-up, a blob with neither event nor intent.
-      const writes = await Promise.allSettled(blobs.map((b) => this.storage.putBuffer(b.area, b.body, { prefix, contentType: b.contentType })));
+      const writes = await Promise.allSettled(blobs.map((b) => this.storage.putBuffer(b.area, b.body, { prefix, contentType: b.contentType, sha256: b.sha256 })));
       const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed) throw failed.reason;
       if (process.env[PAUSE_AFTER_BLOBS] === '1') {
@@ -176,8 +176,8 @@ export class IngestAssetUseCase {
         const { state: current } = await loadSubject(this.store, subjectId!);
         const refused = checkAdmission({ ...admission, subject: current, now: this.clock() });
         if (refused) throw new AdmissionLost(refused.code, refused.message);
-        // Same bytes, same subject, uploads racing: serialized here, the later one answers the first.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`ingestion:asset:${subjectId}:${upload.sha256}`]);
+        // Same bytes, same subject, uploads racing: the subject lock above serializes them, so the
+        // later one sees the first here and answers it.
         const [winner] = await tx.query(`SELECT 1 FROM ingestion_assets WHERE subject_id = $1 AND sha256 = $2 AND status = 'ingested'`, [subjectId, upload.sha256]);
         if (winner) throw new LostRace();
         if (!(await this.intents.complete(tx, assetId))) {

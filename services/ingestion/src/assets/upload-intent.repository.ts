@@ -41,10 +41,6 @@ export class UploadIntentRepository {
     return Number(result?.[1] ?? 0) === 1;
   }
 
-  async discard(assetId: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM ingestion_upload_intents WHERE asset_id = $1', [assetId]);
-  }
-
   async olderThan(tx: QueryRunner | DataSource, cutoff: Date): Promise<UploadIntent[]> {
     const rows: { asset_id: string; subject_id: string; blobs: IntentBlob[]; created_at: Date }[] = await tx.query(
       // The cutoff is a JS Date (milliseconds); created_at has microseconds: compared at the
@@ -62,7 +58,7 @@ export class UploadIntentRepository {
   }
 
   async delete(tx: QueryRunner, assetId: string): Promise<void> {
-    await tx.query('DELETE FROM ingestion_upload_intents WHERE asset_id = $1', [assetId]);
+    await this.complete(tx, assetId);
   }
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Actor, DatasetManifest, DatasetManifestV1, DatasetMember, INGESTION_LOG } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { PostgresEventStore } from '@trellis/event-store';
-import type { ObjectStorage } from '@trellis/storage';
+import { contentKey, type ObjectStorage } from '@trellis/storage';
 import { sha256Hex } from '../assets/asset-processor';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
@@ -140,10 +140,12 @@ export class DatasetUseCases {
     const root = membersRoot(members);
     const manifest: DatasetManifest = DatasetManifestV1.parse({ datasetId, name: state.name, version: state.version + 1, members, merkleRoot: root });
     const bytes = manifestBytes(manifest);
-    const command: DatasetCommand = { type: 'PublishVersion', datasetId, memberCount: members.length, merkleRoot: root, manifest: { key: '', sha256: sha256Hex(bytes) } };
-    // Decide before writing the manifest, so a refused publish stores nothing.
-    decideDataset(state, command);
-    const stored = await this.storage.putBuffer('artifacts', bytes, { prefix: `datasets/${datasetId}/`, contentType: 'application/json' });
+    const prefix = `datasets/${datasetId}/`;
+    const manifestSha256 = sha256Hex(bytes);
+    // The manifest's key is its content address, known before writing: decide first, so a
+    // refused publish stores nothing.
+    const decided = decideDataset(state, { type: 'PublishVersion', datasetId, memberCount: members.length, merkleRoot: root, manifest: { key: contentKey(prefix, manifestSha256), sha256: manifestSha256 } });
+    const stored = await this.storage.putBuffer('artifacts', bytes, { prefix, contentType: 'application/json', sha256: manifestSha256 });
     // A manifest without its event (a crash here) is harmless: it is content addressed and the
     // next publish of the same members writes the very same object.
     // An erasure may have committed since the members were read: under FOR SHARE (which waits
@@ -158,7 +160,7 @@ export class DatasetUseCases {
         );
       }
     };
-    const [event] = await this.append(datasetId, version, decideDataset(state, { ...command, manifest: { key: stored.key, sha256: stored.sha256 } }), actor, stillLive);
+    const [event] = await this.append(datasetId, version, decided, actor, stillLive);
     const data = event.data as { version: number };
     return { datasetId, version: data.version, merkleRoot: root, memberCount: members.length, manifest: { area: 'artifacts', key: stored.key, sha256: stored.sha256 }, excludedErased };
   }

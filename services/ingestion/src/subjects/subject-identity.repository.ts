@@ -29,12 +29,6 @@ export class SubjectIdentityRepository {
     return rows[0]?.subject_id;
   }
 
-  /** Names known for a subject, so report redaction can find them even in unusual spellings. */
-  async knownNames(subjectId: string): Promise<string[]> {
-    const rows: { name: string | null }[] = await this.dataSource.query('SELECT name FROM ingestion_subject_identities WHERE subject_id = $1', [subjectId]);
-    return rows.flatMap((r) => (r.name ? [r.name] : []));
-  }
-
   async find(subjectId: string): Promise<SubjectIdentity | undefined> {
     const rows: { external_ref: string | null; name: string | null; birth_date: string | null; mrn: string | null }[] = await this.dataSource.query(
       'SELECT external_ref, name, birth_date, mrn FROM ingestion_subject_identities WHERE subject_id = $1',

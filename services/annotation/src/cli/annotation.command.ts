@@ -5,6 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseCliArgs } from '../../../platform/src/cli/cli-args';
+import { TrellisHttpClient } from '../../../platform/src/cli/trellis-http.client';
 import type { CliCommand } from '../../../platform/src/cli/trellis.cli';
 
 export const ANNOTATION_USAGE = `usage:
@@ -131,27 +132,9 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
 
 /** The real world: fetch against TRELLIS_URL with TRELLIS_TOKEN, files, stdout/stderr. */
 export function defaultDeps(env: NodeJS.ProcessEnv = process.env): AnnotationCliDeps {
-  const base = env.TRELLIS_URL || 'http://127.0.0.1:3000';
+  const client = new TrellisHttpClient(env.TRELLIS_URL || 'http://127.0.0.1:3000', env.TRELLIS_TOKEN);
   return {
-    async http(method, path, body) {
-      const headers: Record<string, string> = {};
-      if (env.TRELLIS_TOKEN) headers.authorization = `Bearer ${env.TRELLIS_TOKEN}`;
-      let payload: string | Buffer | undefined;
-      if (body?.json !== undefined) {
-        headers['content-type'] = 'application/json';
-        payload = JSON.stringify(body.json);
-      } else if (body?.raw) {
-        headers['content-type'] = 'application/octet-stream';
-        payload = body.raw;
-      }
-      let res: Response;
-      try {
-        res = await fetch(new URL(path, base), { method, headers, body: payload });
-      } catch (err) {
-        throw new Error(`cannot reach the platform at ${base} (${(err as Error).message}); is it running? set TRELLIS_URL`);
-      }
-      return { status: res.status, text: await res.text() };
-    },
+    http: (method, path, body) => client.send(method, path, body?.raw ?? body?.json),
     readFile: (p) => readFile(p),
     writeFile: (p, d) => writeFile(p, d),
     out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),

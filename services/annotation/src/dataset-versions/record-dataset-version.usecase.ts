@@ -5,7 +5,7 @@ import { withTransaction } from '@trellis/common';
 import { DatasetManifest, DatasetManifestV1, DatasetVersionPublished } from '@trellis/contracts';
 import type { ObjectStorage } from '@trellis/storage';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
-import { MAX_VERSION } from '../projects/project-rules';
+import { parseVersionParam } from '../projects/project-rules';
 import { createTasks, lockDatasetVersion } from '../tasks/task-creation';
 import { requireUuid } from '../tasks/task.streams';
 import type { AnnotationStreams } from '../tasks/task.streams';
@@ -65,10 +65,7 @@ export class RecordDatasetVersionUseCase {
   async retry(datasetIdParam: string, versionParam: string, causationId: string): Promise<{ datasetId: string; version: number; status: string; problem: string | null }> {
     if (!this.dataSource) throw new Error('RecordDatasetVersionUseCase.retry needs a DataSource');
     const datasetId = requireUuid(datasetIdParam, 'dataset id', 'params.datasetId');
-    const version = Number(versionParam);
-    if (!Number.isInteger(version) || version < 1 || version > MAX_VERSION) {
-      throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a positive integer up to ${MAX_VERSION}, got ${JSON.stringify(versionParam)}`, ['params.version']);
-    }
+    const version = parseVersionParam(versionParam);
     return withTransaction(this.dataSource, async (tx) => {
       await lockDatasetVersion(tx, datasetId, version);
       const rows: { status: string; published: DatasetVersionPublished['data'] | null }[] = await tx.query(

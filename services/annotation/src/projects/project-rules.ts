@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_TEXT_LENGTH, TASK_TYPES, TaskType } from '@trellis/contracts';
+import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 
 /** What the task rules need to know about a project. */
 export interface ProjectRules {
@@ -14,6 +15,15 @@ export const DEFAULT_MAX_TEXT_LENGTH = 1000;
 
 /** Version numbers are PostgreSQL integers. */
 export const MAX_VERSION = 2_147_483_647;
+
+/** A version number from a path parameter: 1 to the PostgreSQL int maximum, else a 400 naming it. */
+export function parseVersionParam(v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION) {
+    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a positive integer up to ${MAX_VERSION}, got ${JSON.stringify(v)}`, ['params.version']);
+  }
+  return n;
+}
 
 export const CreateProjectRequest = z
   .object({

@@ -9,7 +9,7 @@ import { AnnotationErrorCode, AnnotationException } from '../annotation.exceptio
 import { exportSet } from '../exchange/exchange-formats';
 import { decideProject, evolveProject, initialProjectState, ProjectState } from '../projects/project.decider';
 import { requireProject } from '../projects/project.queries';
-import { MAX_VERSION } from '../projects/project-rules';
+import { parseVersionParam as parseVersion } from '../projects/project-rules';
 import { lockExclusions } from '../tasks/task-creation';
 import { AnnotationStreams, projectStream, requireUuid, retryOnConflict } from '../tasks/task.streams';
 import { AnnotationSetContent, buildAnnotationSet, TaskForSet } from './annotation-set';
@@ -196,8 +196,3 @@ const toRecord = (r: SetRow): AnnotationSetRecord => ({
   leftOutCount: r.left_out_count, leftOut: r.left_out, pendingCount: r.pending_count, publishedBy: r.published_by, publishedAt: r.published_at.toISOString(),
 });
 
-function parseVersion(v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION) throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a positive integer up to ${MAX_VERSION}, got ${JSON.stringify(v)}`, ['params.version']);
-  return n;
-}

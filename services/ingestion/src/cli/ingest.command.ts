@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { parseCliArgs } from '../../../platform/src/cli/cli-args';
 import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './manifest.parser';
 import { ProgressBar } from './progress-bar';
-import { errorText, TrellisHttpClient } from './trellis-http.client';
+import { errorText, TrellisHttpClient } from '../../../platform/src/cli/trellis-http.client';
 
 export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N]
   manifest columns: path, subject (id or external ref; also subjectRef/subjectId), kind, mimeType, describes (path of the described image)`;

@@ -5,12 +5,19 @@ export class TrellisHttpClient {
     private readonly token: string | undefined = process.env.TRELLIS_TOKEN,
   ) {}
 
-  async request<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  /**
+   * One request: a FormData body goes as multipart, a Buffer as application/octet-stream, any
+   * other value as JSON. Returns the status and the raw text.
+   */
+  async send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let payload: FormData | string | undefined;
+    let payload: FormData | Buffer | string | undefined;
     if (body instanceof FormData) payload = body;
-    else if (body !== undefined) {
+    else if (Buffer.isBuffer(body)) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = body;
+    } else if (body !== undefined) {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
@@ -20,7 +27,13 @@ export class TrellisHttpClient {
     } catch (err) {
       throw new Error(`cannot reach the platform at ${this.baseUrl} (${(err as Error).message}); is it running? set TRELLIS_URL`);
     }
-    const text = await res.text();
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** `send`, with the body parsed as JSON when it is, and 401/403 turned into what to do about them. */
+  async request<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await this.send(method, path, body);
+    const text = res.text;
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : undefined;

@@ -12,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { createDataSource } from '@trellis/common';
+import { MIGRATIONS } from '../migrations';
 import { benchPostgres, printTable } from './bench-services';
 import { AppendContext, EventContractRegistry, NewEvent } from '@trellis/contracts';
 import { PostgresEventStore } from '@trellis/event-store';
@@ -82,7 +83,7 @@ async function baselineInsert(ds: DataSource, batch: NewEvent[], streamId: strin
 async function main(): Promise<void> {
   const pg = await benchPostgres('event-store', Number(process.env.TRELLIS_BENCH_PG_PORT || 54349));
   const url = pg.url;
-  const ds = await createDataSource({ url, poolSize: 16 });
+  const ds = await createDataSource({ url, poolSize: 16, migrations: MIGRATIONS });
   const store = new PostgresEventStore(ds, contracts);
   await ds.query('DROP TABLE IF EXISTS bench_baseline');
   await ds.query('CREATE TABLE bench_baseline (LIKE trellis_events)'); // same columns, no constraints, no index

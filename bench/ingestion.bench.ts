@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { createDataSource } from '@trellis/common';
+import { MIGRATIONS } from '../migrations';
 import { Actor, EventContractRegistry, ingestionContracts } from '@trellis/contracts';
 import { PostgresEventStore } from '@trellis/event-store';
 import { createObjectStorageFromEnv, S3ObjectStorage } from '@trellis/storage';
@@ -72,7 +73,7 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T, i: numbe
 async function main(): Promise<void> {
   const pg = await benchPostgres('ingestion', Number(process.env.BENCH_PG_PORT || 54363));
   const s3 = benchS3();
-  const ds = await createDataSource({ url: pg.url, poolSize: 20 });
+  const ds = await createDataSource({ url: pg.url, poolSize: 20, migrations: MIGRATIONS });
   try {
     // The files: generated a subject at a time so only the encoded JPEGs stay in memory.
     const files: { subjectIndex: number; bytes: Buffer }[] = [];

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { z } from 'zod';
 import { createDataSource } from '@trellis/common';
+import { MIGRATIONS } from '../migrations';
 import { AppendContext, EventContractRegistry, EventEnvelope, topicFor } from '@trellis/contracts';
 import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { Inbox, KafkaDelivery, toKafkaMessage } from '@trellis/messaging';
@@ -162,7 +163,7 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
 async function main(): Promise<void> {
   const pg = await benchPostgres('messaging', Number(process.env.TRELLIS_BENCH_PG_PORT || 54359));
   const kafkaServer = benchKafka(Number(process.env.TRELLIS_BENCH_KAFKA_PORT || 19392));
-  const ds = await createDataSource({ url: pg.url, poolSize: 16 });
+  const ds = await createDataSource({ url: pg.url, poolSize: 16, migrations: MIGRATIONS });
   const notifier = new LogNotifier(pg.url);
   await notifier.start();
   const kafka = new Kafka({ clientId: 'bench-raw', brokers: kafkaServer.brokers, logLevel: logLevel.NOTHING });

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { encodeRgbJpeg, generateSyntheticDataset, writeSyntheticFolder } from '@trellis/synthetic';
 import { runIngest } from '../../services/ingestion/src/cli/ingest.command';
 import { runSubjectsImport } from '../../services/ingestion/src/cli/subjects-import.command';
-import { TrellisHttpClient } from '../../services/platform/src/cli/trellis-http.client';
+import { TrellisHttpClient } from '@trellis/cli';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
 
 describe('Ingestion over HTTP', () => {

@@ -12,7 +12,7 @@ import { effectsHandler, producerContracts, RETRY } from './delivery-harness';
 
 async function main(): Promise<void> {
   const [log, consumer, table] = process.argv.slice(2);
-  const ds = await createDataSource({ url: process.env.TRELLIS_TEST_DATABASE_URL!, migrate: false, poolSize: 3 });
+  const ds = await createDataSource({ url: process.env.TRELLIS_TEST_DATABASE_URL!, poolSize: 3 });
   const fx = await effectsHandler(ds, log, undefined, table);
   const config = { ...messagingConfigFromEnv({ ...process.env, TRELLIS_MESSAGING: 'kafka' }), retry: RETRY };
   const delivery = new KafkaDelivery(ds, new PostgresEventStore(ds, producerContracts()), undefined, testContracts(), new Inbox(RETRY), config, {

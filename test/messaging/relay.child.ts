@@ -9,7 +9,7 @@ import { producerContracts } from './delivery-harness';
 
 async function main(): Promise<void> {
   const [log, delay] = process.argv.slice(2);
-  const ds = await createDataSource({ url: process.env.TRELLIS_TEST_DATABASE_URL!, migrate: false, poolSize: 3 });
+  const ds = await createDataSource({ url: process.env.TRELLIS_TEST_DATABASE_URL!, poolSize: 3 });
   const kafka = new Kafka({ clientId: 'relay-child', brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

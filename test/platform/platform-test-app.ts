@@ -6,7 +6,7 @@ import { Actor } from '@trellis/contracts';
 import { messagingConfigFromEnv } from '@trellis/messaging';
 import { openTestDataSource } from '@trellis/testing';
 import { PlatformModule } from '../../services/platform/src/platform.module';
-import { setupOpenApi } from '../../services/ingestion/src/openapi';
+import { setupOpenApi } from '@trellis/runtime';
 
 /** A route that forgot to declare its roles: the guard must refuse it to everyone. */
 @Controller('undeclared')

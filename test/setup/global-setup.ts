@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataSource, startEmbeddedPostgres } from '../../libs/common/src';
+import { MIGRATIONS } from '../../migrations';
 
 const root = join(__dirname, '..', '..');
 
@@ -29,7 +30,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.TRELLIS_TEST_DATABASE_URL = pg.url;
     state.stop.push(() => pg.stop());
   }
-  const ds = await createDataSource({ url: process.env.TRELLIS_TEST_DATABASE_URL!, migrate: true });
+  const ds = await createDataSource({ url: process.env.TRELLIS_TEST_DATABASE_URL!, migrations: MIGRATIONS });
   await ds.destroy();
 
   const infraEnv = {

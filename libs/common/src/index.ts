@@ -3,5 +3,4 @@ export * from './database/database.config';
 export * from './database/embedded-postgres.launcher';
 export * from './database/transaction';
 export * from './database/database.module';
-export * from './errors/domain.exception';
 export * from './secrets/local-secret';

@@ -1,4 +1,4 @@
-import { DomainException, ErrorClass } from '@trellis/common';
+import { DomainException, ErrorClass } from './domain.exception';
 
 export const HTTP_STATUS: Record<ErrorClass, number> = {
   validation: 400,

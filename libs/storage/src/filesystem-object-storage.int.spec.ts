@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpExceptionFilter } from '@trellis/errors';
+import { HttpExceptionFilter } from '@trellis/runtime';
 import { DownloadLinkSigner } from './download-link.signer';
 import { FilesystemObjectStorage } from './filesystem-object-storage';
 import { describeObjectStorageBehaviour } from './object-storage.behaviour';

@@ -13,7 +13,7 @@ export function testDatabaseUrl(): string {
 }
 
 export function openTestDataSource(poolSize = 10): Promise<DataSource> {
-  return createDataSource({ url: testDatabaseUrl(), poolSize, migrate: false });
+  return createDataSource({ url: testDatabaseUrl(), poolSize });
 }
 
 /** A lowercase name unique to this test run, valid as a log, topic or table suffix. */

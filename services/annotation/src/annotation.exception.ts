@@ -1,4 +1,4 @@
-import { DomainException, ErrorClass, unreachable } from '@trellis/common';
+import { DomainException, ErrorClass, unreachable } from '@trellis/errors';
 
 export enum AnnotationErrorCode {
   InvalidRequest = 'INVALID_REQUEST',

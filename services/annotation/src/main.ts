@@ -10,10 +10,11 @@ import { DataSource } from 'typeorm';
 import { AuthModule, authContracts } from '@trellis/auth';
 import { DatabaseMode, DatabaseModule } from '@trellis/common';
 import { ANNOTATION_LOG, annotationContracts, ingestionContracts } from '@trellis/contracts';
-import { HttpExceptionFilter } from '@trellis/errors';
+import { HttpExceptionFilter } from '@trellis/runtime';
 import { EventStoreModule } from '@trellis/event-store';
 import { MessagingModule } from '@trellis/messaging';
-import { runServiceMain } from '../../platform/src/run-service';
+import { runServiceMain } from '@trellis/runtime';
+import { MIGRATIONS } from '../../../migrations';
 import { AnnotationModule } from './annotation.module';
 
 @Module({})
@@ -38,6 +39,7 @@ runServiceMain({
   name: 'annotation',
   title: 'Trellis annotation',
   defaultPort: 3002,
+  migrations: MIGRATIONS,
   endpoints: 'REST docs: /docs',
   module: (dataSource, databaseMode) => AnnotationServiceModule.forRoot(dataSource, databaseMode),
 });

@@ -4,11 +4,11 @@ import { DataSource } from 'typeorm';
 import { AuthModule, authContracts } from '@trellis/auth';
 import { DatabaseMode, DatabaseModule } from '@trellis/common';
 import { INGESTION_LOG, ingestionContracts } from '@trellis/contracts';
-import { HttpExceptionFilter } from '@trellis/errors';
+import { HttpExceptionFilter } from '@trellis/runtime';
 import { EventStoreModule } from '@trellis/event-store';
 import { MessagingConfig, MessagingModule } from '@trellis/messaging';
 import { StorageModule } from '@trellis/storage';
-import { HealthController } from '../../platform/src/health/health.controller';
+import { HealthController } from '@trellis/runtime';
 import { IngestionModule } from './ingestion.module';
 
 /**

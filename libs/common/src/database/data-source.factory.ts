@@ -1,18 +1,20 @@
-import { DataSource } from 'typeorm';
-import { MIGRATIONS } from '../../../../migrations';
+import { DataSource, MixedList } from 'typeorm';
 
 export interface DataSourceOptions {
   url: string;
   poolSize?: number;
-  /** Apply pending migrations on initialize (the platform does; a read-only tool may not). */
-  migrate?: boolean;
+  /**
+   * The migrations this process applies on initialize. Each application hands in its own, so
+   * that this library loads no service's schema (a read-only tool passes none).
+   */
+  migrations?: MixedList<Function>;
 }
 
 export async function createDataSource(options: DataSourceOptions): Promise<DataSource> {
   const ds = new DataSource({
     type: 'postgres',
     url: options.url,
-    migrations: MIGRATIONS,
+    migrations: options.migrations ?? [],
     migrationsTableName: 'trellis_migrations',
     // A migration's DDL and its bookkeeping row commit together or not at all.
     migrationsTransactionMode: 'each',
@@ -20,7 +22,7 @@ export async function createDataSource(options: DataSourceOptions): Promise<Data
     logging: ['error'],
   });
   await ds.initialize();
-  if (options.migrate ?? true) {
+  if (options.migrations?.length) {
     // Replicas starting together on a fresh database take turns instead of racing the DDL.
     const lock = ds.createQueryRunner();
     await lock.connect();

@@ -1,4 +1,4 @@
-import { DomainException, ErrorClass, unreachable } from '@trellis/common';
+import { DomainException, ErrorClass, unreachable } from '@trellis/errors';
 
 export enum MetricsErrorCode {
   InvalidInput = 'METRICS_INVALID_INPUT',

@@ -1,4 +1,4 @@
-import { DomainException, type ErrorClass, unreachable } from '@trellis/common';
+import { DomainException, type ErrorClass, unreachable } from '@trellis/errors';
 
 export enum ModelErrorCode {
   InvalidConfig = 'MODEL_INVALID_CONFIG',

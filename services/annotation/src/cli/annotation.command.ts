@@ -4,9 +4,7 @@
  * embedded default and a distributed deployment.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseCliArgs } from '../../../platform/src/cli/cli-args';
-import { TrellisHttpClient } from '../../../platform/src/cli/trellis-http.client';
-import type { CliCommand } from '../../../platform/src/cli/trellis.cli';
+import { CliCommand, parseCliArgs, TrellisHttpClient } from '@trellis/cli';
 
 export const ANNOTATION_USAGE = `usage:
   trellis annotation create-project --dataset ID --dataset-version N --type caption|vqa|classification

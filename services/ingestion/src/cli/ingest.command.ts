@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parseCliArgs } from '../../../platform/src/cli/cli-args';
+import { errorText, parseCliArgs, ProgressBar, TrellisHttpClient } from '@trellis/cli';
 import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './manifest.parser';
-import { ProgressBar } from './progress-bar';
-import { errorText, TrellisHttpClient } from '../../../platform/src/cli/trellis-http.client';
 
 export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N]
   manifest columns: path, subject (id or external ref; also subjectRef/subjectId), kind, mimeType, describes (path of the described image)`;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { errorText, TrellisHttpClient } from '../../../platform/src/cli/trellis-http.client';
+import { errorText, TrellisHttpClient } from '@trellis/cli';
 
 export const SUBJECTS_USAGE = 'usage: trellis subjects import <subjects.jsonl>\n  one JSON object a line: subjectRef, name, birthDate, mrn, consents [{ purposes, decision, start, withdrawn }]';
 

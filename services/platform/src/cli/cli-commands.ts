@@ -1,4 +1,4 @@
-import type { CliCommand } from './trellis.cli';
+import type { CliCommand } from '@trellis/cli';
 import { ingestCommand } from '../../../ingestion/src/cli/ingest.command';
 import { subjectsCommand } from '../../../ingestion/src/cli/subjects-import.command';
 import { annotationCommand } from '../../../annotation/src/cli/annotation.command';

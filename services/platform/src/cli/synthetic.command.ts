@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { writeSyntheticFolder } from '@trellis/synthetic';
-import { parseCliArgs } from './cli-args';
-import type { CliCommand } from './trellis.cli';
+import { parseCliArgs } from '@trellis/cli';
+import type { CliCommand } from '@trellis/cli';
 
 const USAGE = `usage: trellis synthetic <folder> [--seed N] [--subjects N] [--items-per-subject N] [--size PIXELS] [--format png|jpeg|dicom]
 Writes a seeded synthetic data set (images, reports with fake identifiers, manifest.jsonl, subjects.jsonl)

@@ -8,10 +8,12 @@
 import 'reflect-metadata';
 import { ApiTokenRepository, ApiTokenUseCases, authContracts } from '@trellis/auth';
 import { Actor, EventContractRegistry } from '@trellis/contracts';
-import { databaseConfigFromEnv, DomainException } from '@trellis/common';
+import { databaseConfigFromEnv } from '@trellis/common';
+import { DomainException } from '@trellis/errors';
 import { PostgresEventStore } from '@trellis/event-store';
-import { connectDatabase } from '../database.bootstrap';
-import { parseCliArgs } from './cli-args';
+import { connectDatabase } from '@trellis/runtime';
+import { MIGRATIONS } from '../../../../migrations';
+import { parseCliArgs } from '@trellis/cli';
 
 /** Events written from the CLI are attributed to the local operator account, as admin. */
 const CLI_ACTOR: Actor = { id: 'local-cli', role: 'admin' };
@@ -33,7 +35,7 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const db = await connectDatabase(databaseConfigFromEnv(), (m) => console.error(`[trellis] ${m}`));
+  const db = await connectDatabase(databaseConfigFromEnv(), (m) => console.error(`[trellis] ${m}`), MIGRATIONS);
   try {
     const store = new PostgresEventStore(db.dataSource, new EventContractRegistry().include(authContracts));
     const useCases = new ApiTokenUseCases(db.dataSource, store, new ApiTokenRepository(db.dataSource));

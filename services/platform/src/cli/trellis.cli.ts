@@ -6,13 +6,6 @@
  */
 import { CLI_COMMANDS } from './cli-commands';
 
-export interface CliCommand {
-  /** One line for the overall usage text. */
-  summary: string;
-  /** Returns the process exit code. */
-  run(argv: string[]): Promise<number>;
-}
-
 function usage(): string {
   const lines = Object.entries(CLI_COMMANDS).map(([name, c]) => `  trellis ${name.padEnd(12)} ${c.summary}`);
   return ['usage:', ...lines, '', 'environment: TRELLIS_URL (default http://127.0.0.1:3000), TRELLIS_TOKEN (an API token)'].join('\n');

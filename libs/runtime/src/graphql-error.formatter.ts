@@ -1,6 +1,6 @@
 import { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { asDomainException, GRAPHQL_CODE } from './domain-error.mapping';
+import { asDomainException, GRAPHQL_CODE } from '@trellis/errors';
 
 /** Maps domain errors to GraphQL error codes once, for every resolver (Apollo formatError). */
 export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {

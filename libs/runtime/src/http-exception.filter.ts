@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { asDomainException, HTTP_STATUS } from './domain-error.mapping';
+import { asDomainException, HTTP_STATUS } from '@trellis/errors';
 
 interface JsonResponse {
   status(code: number): { json(body: unknown): void };

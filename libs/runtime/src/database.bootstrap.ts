@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
+import { DataSource, MixedList } from 'typeorm';
 import { createDataSource, DatabaseConfig, DatabaseMode, startEmbeddedPostgres } from '@trellis/common';
 
 export interface ConnectedDatabase {
@@ -14,9 +14,13 @@ export interface ConnectedDatabase {
  * DATABASE_URL wins; otherwise the embedded cluster under the data directory is used, started
  * here unless another Trellis process (the platform, when the token CLI runs) already serves it.
  */
-export async function connectDatabase(config: DatabaseConfig, log: (m: string) => void): Promise<ConnectedDatabase> {
+export async function connectDatabase(
+  config: DatabaseConfig,
+  log: (m: string) => void,
+  migrations: MixedList<Function> = [],
+): Promise<ConnectedDatabase> {
   if (config.url) {
-    const dataSource = await createDataSource({ url: config.url, poolSize: config.poolSize });
+    const dataSource = await createDataSource({ url: config.url, poolSize: config.poolSize, migrations });
     return { dataSource, mode: 'external', close: () => dataSource.destroy() };
   }
   let url: string;
@@ -36,7 +40,7 @@ export async function connectDatabase(config: DatabaseConfig, log: (m: string) =
     url = pg.url;
     stopServer = () => pg.stop();
   }
-  const dataSource = await createDataSource({ url, poolSize: config.poolSize });
+  const dataSource = await createDataSource({ url, poolSize: config.poolSize, migrations });
   return {
     dataSource,
     mode: 'embedded',

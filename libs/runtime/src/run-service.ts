@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { DynamicModule, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DatabaseMode, databaseConfigFromEnv, intFromEnv } from '@trellis/common';
-import { DataSource } from 'typeorm';
-import { setupOpenApi } from '../../ingestion/src/openapi';
+import { DataSource, MixedList } from 'typeorm';
+import { setupOpenApi } from './openapi';
 import { connectDatabase } from './database.bootstrap';
 
 export interface ServiceProcess {
@@ -14,6 +14,8 @@ export interface ServiceProcess {
   defaultPort: number;
   /** What the start-up line lists after the address. */
   endpoints: string;
+  /** The schema migrations this process applies at start-up (the repository's `migrations/`). */
+  migrations: MixedList<Function>;
   module(dataSource: DataSource, databaseMode: DatabaseMode): DynamicModule;
 }
 
@@ -25,7 +27,7 @@ export interface ServiceProcess {
  */
 export async function runService(service: ServiceProcess): Promise<void> {
   const logger = new Logger(service.name);
-  const db = await connectDatabase(databaseConfigFromEnv(), (m) => logger.log(m));
+  const db = await connectDatabase(databaseConfigFromEnv(), (m) => logger.log(m), service.migrations);
   const app = await NestFactory.create(service.module(db.dataSource, db.mode), { logger: ['log', 'warn', 'error'] });
   setupOpenApi(app, service.title);
   const port = intFromEnv(process.env, 'PORT', service.defaultPort);

@@ -1,0 +1,8 @@
+// What every service process needs: the process runner, database start-up, HTTP and GraphQL
+// error mapping, OpenAPI and health. Services import this; they never import each other.
+export * from './run-service';
+export * from './database.bootstrap';
+export * from './openapi';
+export * from './http-exception.filter';
+export * from './graphql-error.formatter';
+export * from './health/health.controller';

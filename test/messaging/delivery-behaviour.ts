@@ -1,3 +1,6 @@
+import type { QueryRunner } from 'typeorm';
+import type { EventEnvelope } from '@trellis/contracts';
+import { DomainException, ErrorClass } from '@trellis/errors';
 import { eventually, ThingEventBuilder, uniqueName } from '@trellis/testing';
 import { ctx, DeliveryHarness, effectsHandler, Shared } from './delivery-harness';
 
@@ -70,6 +73,37 @@ export function describeDeliveryBehaviour(makeHarness: () => Promise<{ harness: 
     // The poison event left no trace in the inbox, so a fixed handler could take it again.
     const [{ n }] = await shared.ds.query('SELECT count(*)::int AS n FROM trellis_processed_events WHERE consumer = $1', [fx.handler.consumer]);
     expect(n).toBe(2);
+  });
+
+  it('dead-letters an event whose handler breaks a domain rule after one attempt, and retries a transient failure', async () => {
+    class RuleBroken extends DomainException<'RULE_BROKEN'> {
+      readonly errorClass: ErrorClass = 'conflict';
+    }
+    const log = uniqueName('permanent');
+    const fx = await effectsHandler(shared.ds, log);
+    let flakyTries = 0;
+    const handler = {
+      ...fx.handler,
+      handle: async (e: EventEnvelope, tx: QueryRunner) => {
+        if (e.streamId === 'rule') throw new RuleBroken('RULE_BROKEN', 'the rule said no', undefined, 'TOO_LATE');
+        // A failure that is not a domain error is not known to be final: it is retried.
+        if (e.streamId === 'flaky' && ++flakyTries < 2) throw new Error('connection reset');
+        await fx.handler.handle(e, tx);
+      },
+    };
+    for (const s of ['a', 'rule', 'flaky', 'b']) {
+      await shared.store.append(log, s, [new ThingEventBuilder(s).counted()], ctx, { expectedVersion: 'no_stream' });
+    }
+    await harness.start([handler]);
+    await harness.drained(handler);
+    expect((await fx.rows()).map((r) => r.stream_id).sort()).toEqual(['a', 'b', 'flaky']);
+    const dead = await eventually(async () => {
+      const d = await harness.deadLetters(handler.consumer, log);
+      return d.length >= 1 && d;
+    });
+    expect(dead).toHaveLength(1);
+    expect(dead[0].attempts).toBe(1);
+    expect(dead[0].reason).toMatch(/permanent RULE_BROKEN \(TOO_LATE\): the rule said no/);
   });
 
   it('replays a failing batch handler one event at a time, so only the poison event is dead-lettered', async () => {

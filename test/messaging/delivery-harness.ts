@@ -14,7 +14,7 @@ export interface DeliveryHarness {
   rewind(handler: EventHandler): Promise<void>;
   /** Puts something on the transport that is not a valid event at all. */
   injectMalformed(context: string, streamId: string): Promise<void>;
-  deadLetters(consumer: string, context: string): Promise<{ reason: string; eventId?: string }[]>;
+  deadLetters(consumer: string, context: string): Promise<{ reason: string; eventId?: string; attempts: number }[]>;
   /** Resolves once the handler's consumer has dealt with everything in its log. */
   drained(handler: EventHandler): Promise<void>;
   close(): Promise<void>;

@@ -37,11 +37,11 @@ async function makeHarness(): Promise<{ harness: DeliveryHarness; shared: Shared
       await ds.query('UPDATE trellis_log_heads SET position = $2 WHERE log = $1', [context, head + 1]);
     },
     async deadLetters(consumer, context) {
-      const rows: { reason: string; event_id: string }[] = await ds.query(
-        'SELECT reason, event_id FROM trellis_dead_letters WHERE consumer = $1 AND log = $2 ORDER BY position',
+      const rows: { reason: string; event_id: string; attempts: number }[] = await ds.query(
+        'SELECT reason, event_id, attempts FROM trellis_dead_letters WHERE consumer = $1 AND log = $2 ORDER BY position',
         [consumer, context],
       );
-      return rows.map((r) => ({ reason: r.reason, eventId: r.event_id }));
+      return rows.map((r) => ({ reason: r.reason, eventId: r.event_id, attempts: r.attempts }));
     },
     async drained(h) {
       await delivery!.waitFor(h.consumer, h.context, await shared.store.headPosition(h.context));

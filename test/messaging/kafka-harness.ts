@@ -68,7 +68,7 @@ export async function makeKafkaHarness(): Promise<{ harness: KafkaHarness; share
     },
     async deadLetters(consumer, context) {
       const topic = dlqTopicOf(topicFor(context));
-      const found: { reason: string; eventId?: string; offset: bigint }[] = [];
+      const found: { reason: string; eventId?: string; offset: bigint; attempts: number }[] = [];
       const reader = kafka.consumer({ groupId: `dlq-reader-${Math.random()}`, sessionTimeout: 10_000 });
       await reader.connect();
       await reader.subscribe({ topic, fromBeginning: true });
@@ -82,7 +82,12 @@ export async function makeKafkaHarness(): Promise<{ harness: KafkaHarness; share
             seen++;
             const h = (k: string) => message.headers?.[k]?.toString();
             if (h(HEADER.dlqConsumer) === consumer) {
-              found.push({ reason: h(HEADER.dlqReason) ?? '', eventId: h(HEADER.eventId), offset: BigInt(h(HEADER.dlqSourceOffset) ?? '0') });
+              found.push({
+                reason: h(HEADER.dlqReason) ?? '',
+                eventId: h(HEADER.eventId),
+                offset: BigInt(h(HEADER.dlqSourceOffset) ?? '0'),
+                attempts: Number(h(HEADER.dlqAttempts) ?? '-1'),
+              });
             }
             if (seen >= total) resolve();
           },

@@ -14,6 +14,11 @@ export class EventStoreException extends DomainException<EventStoreErrorCode> {
     super(code, message);
   }
 
+  /** A concurrent writer moved the stream on: reloading and deciding again may succeed. */
+  override get transient(): boolean {
+    return this.code === EventStoreErrorCode.WrongExpectedVersion;
+  }
+
   get errorClass(): ErrorClass {
     switch (this.code) {
       case EventStoreErrorCode.WrongExpectedVersion:

@@ -1,5 +1,6 @@
 import type { QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '@trellis/contracts';
+import { isPermanentError } from '@trellis/errors';
 import type { EventHandler } from './event-handler';
 
 export interface RetryPolicy {
@@ -20,9 +21,10 @@ export type InboxHandler = Pick<EventHandler, 'consumer' | 'handle' | 'handleBat
 /**
  * Idempotent delivery of a batch of events inside the caller's transaction: an event's
  * "processed by consumer" record and its effect stand or fall together, so a redelivered event
- * has no second effect. A handler that throws is retried with backoff, and after the last
- * attempt the event is reported as failed (with nothing of it kept) so that the caller can
- * dead-letter it and move on.
+ * has no second effect. A handler that throws a transient error is retried with backoff, and
+ * after the last attempt, or at once for a permanent error (a domain rule or a contract), the
+ * event is reported as failed (with nothing of it kept) so that the caller can dead-letter it
+ * and move on.
  */
 export class Inbox {
   constructor(
@@ -88,6 +90,9 @@ export class Inbox {
       } catch (err) {
         await tx.query('ROLLBACK TO SAVEPOINT trellis_inbox');
         lastError = err instanceof Error ? err.message : String(err);
+        // A broken rule or contract gives the same answer every time: waiting for four more
+        // refusals only holds the partition up.
+        if (isPermanentError(err)) return { status: 'failed', reason: `permanent ${err.code} (${err.reason}): ${lastError}`, attempts: attempt };
         if (attempt < this.policy.maxAttempts) {
           await beforeRetry?.();
           await this.sleep(delay);

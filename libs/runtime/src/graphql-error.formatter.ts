@@ -10,6 +10,11 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
     message: mapped.message,
     locations: formatted.locations,
     path: formatted.path,
-    extensions: { code: GRAPHQL_CODE[mapped.errorClass], reason: mapped.code, ...(mapped.fields?.length ? { fields: mapped.fields } : {}) },
+    extensions: {
+      code: GRAPHQL_CODE[mapped.errorClass],
+      error: mapped.code,
+      reason: mapped.reason,
+      ...(mapped.fields?.length ? { fields: mapped.fields } : {}),
+    },
   };
 }

@@ -13,6 +13,43 @@ export function setupOpenApi(app: INestApplication, title = 'Trellis'): void {
     .setVersion('0.1.0')
     .addBearerAuth()
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = withErrorSchema(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+type OpenApiDocument = ReturnType<typeof SwaggerModule.createDocument>;
+
+/**
+ * Every operation answers errors with the one body of HttpExceptionFilter; documenting it once
+ * here keeps the schema and the filter from drifting apart per controller.
+ */
+export function withErrorSchema(document: OpenApiDocument): OpenApiDocument {
+  document.components = document.components ?? {};
+  document.components.schemas = {
+    ...document.components.schemas,
+    Error: {
+      type: 'object',
+      required: ['error', 'reason', 'message'],
+      properties: {
+        error: { type: 'string', description: 'the error code, e.g. ASSET_REJECTED', example: 'ASSET_REJECTED' },
+        reason: {
+          type: 'string',
+          description: 'the most specific machine-readable reason (e.g. TRUNCATED); the code where there is none finer',
+          example: 'TRUNCATED',
+        },
+        message: { type: 'string', description: 'for people; never echoes personal data' },
+        fields: { type: 'array', items: { type: 'string' }, description: 'offending input fields, as dotted paths' },
+      },
+    },
+  };
+  const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.responses['4XX'] = { description: 'refused: bad input, credentials, role, missing or conflicting state', ...error };
+      operation.responses['5XX'] = { description: 'the platform failed or a dependency is away', ...error };
+    }
+  }
+  return document;
 }

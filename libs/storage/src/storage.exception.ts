@@ -11,6 +11,11 @@ export enum StorageErrorCode {
 
 /** Messages name the area, key or limit at fault, never the content. */
 export class StorageException extends DomainException<StorageErrorCode> {
+  /** An object written by another service may not be visible yet (S3 consistency, replication). */
+  override get transient(): boolean {
+    return this.code === StorageErrorCode.NotFound;
+  }
+
   get errorClass(): ErrorClass {
     switch (this.code) {
       case StorageErrorCode.InvalidKey:

@@ -24,14 +24,30 @@ export enum AnnotationErrorCode {
   ArtifactCorrupt = 'ARTIFACT_CORRUPT',
   DatasetVersionNotFound = 'DATASET_VERSION_NOT_FOUND',
   DatasetVersionNotPending = 'DATASET_VERSION_NOT_PENDING',
+  /** A project names a dataset (id or name) of which annotation has received no version. */
+  UnknownDataset = 'UNKNOWN_DATASET',
+  /** A project names a version annotation has not received (yet). */
+  UnknownDatasetVersion = 'UNKNOWN_DATASET_VERSION',
+  /** A dataset name that several dataset ids have had. */
+  AmbiguousDatasetName = 'AMBIGUOUS_DATASET_NAME',
+  /** The version arrived but its manifest did not verify: it will never have items. */
+  DatasetVersionUnreadable = 'DATASET_VERSION_UNREADABLE',
+  ProjectArchived = 'PROJECT_ARCHIVED',
 }
 
 export class AnnotationException extends DomainException<AnnotationErrorCode> {
+  override get transient(): boolean {
+    return this.code === AnnotationErrorCode.ConcurrentChange || this.errorClass === 'internal';
+  }
+
   get errorClass(): ErrorClass {
     switch (this.code) {
       case AnnotationErrorCode.InvalidRequest:
       case AnnotationErrorCode.InvalidAnswer:
       case AnnotationErrorCode.InvalidImport:
+      case AnnotationErrorCode.UnknownDataset:
+      case AnnotationErrorCode.UnknownDatasetVersion:
+      case AnnotationErrorCode.AmbiguousDatasetName:
         return 'validation';
       case AnnotationErrorCode.ProjectNotFound:
       case AnnotationErrorCode.TaskNotFound:
@@ -54,6 +70,8 @@ export class AnnotationException extends DomainException<AnnotationErrorCode> {
       case AnnotationErrorCode.NothingToPublish:
       case AnnotationErrorCode.ConcurrentChange:
       case AnnotationErrorCode.DatasetVersionNotPending:
+      case AnnotationErrorCode.DatasetVersionUnreadable:
+      case AnnotationErrorCode.ProjectArchived:
         return 'conflict';
       case AnnotationErrorCode.ArtifactCorrupt:
         return 'internal';

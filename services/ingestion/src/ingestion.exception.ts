@@ -27,9 +27,13 @@ export class IngestionException extends DomainException<IngestionErrorCode> {
     message: string,
     fields?: string[],
     /** For AssetRejected: the machine-readable reason (AssetRejected.reasonCode). */
-    readonly reason?: string,
+    reason?: string,
   ) {
-    super(code, message, fields);
+    super(code, message, fields, reason);
+  }
+
+  override get transient(): boolean {
+    return this.code === IngestionErrorCode.ConcurrentChange;
   }
 
   get errorClass(): ErrorClass {

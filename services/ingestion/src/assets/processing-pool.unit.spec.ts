@@ -6,6 +6,9 @@ import { AssetValidationError } from './processing';
 const limits = { maxBytes: 1 << 20, maxPixels: 1 << 22, dicomUidKey: 'k' };
 const subject = { pseudonym: 'p', knownNames: [] };
 
+// Worker threads boot ts-node before their first job: seconds on a busy 2-core machine.
+jest.setTimeout(120_000);
+
 describe(ProcessingPool.name, () => {
   let pool: ProcessingPool;
   beforeAll(() => {
@@ -31,6 +34,28 @@ describe(ProcessingPool.name, () => {
       const err = await pool.process(Buffer.alloc(0), 'image/png', limits, subject).catch((e) => e);
       expect(err).toBeInstanceOf(AssetValidationError);
       expect(err.code).toBe('EMPTY_FILE');
+    });
+
+    it('fails only the jobs of a worker that dies, replaces it, and keeps serving', async () => {
+      const crashing = new ProcessingPool(2);
+      try {
+        const { items } = generateSyntheticDataset({ seed: 5, subjects: 1, itemsPerSubject: 4, imageSize: 256 });
+        const files = items.map((i) => encodeRgbJpeg(i.rgb, 256, 256));
+        // Fault injection through the private slots: a worker thread dies with jobs in flight.
+        const slots = (crashing as unknown as { workers: { worker: import('node:worker_threads').Worker }[] }).workers;
+        const jobs = files.map((f) => crashing.process(f, 'image/jpeg', limits, subject).then(() => 'ok', (e: Error) => e.message));
+        await slots[0].worker.terminate();
+        const outcomes = await Promise.all(jobs);
+        // Jobs go to the least-loaded worker, so the dead one held every other job.
+        expect(outcomes.filter((o) => o !== 'ok')).toEqual(expect.arrayContaining([expect.stringMatching(/the worker exited/)]));
+        expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThan(0);
+        expect(crashing.size).toBe(2);
+        // Before the fix, every later job went on failing (or hung) behind the dead worker.
+        const after = await Promise.all(files.map((f) => crashing.process(f, 'image/jpeg', limits, subject)));
+        expect(after).toHaveLength(files.length);
+      } finally {
+        await crashing.close();
+      }
     });
   });
 });

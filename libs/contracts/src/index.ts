@@ -6,3 +6,4 @@ export * from './event-contract.registry';
 export * from './topics';
 export * from './ingestion.contracts';
 export * from './annotation.contracts';
+export * from './version-number';

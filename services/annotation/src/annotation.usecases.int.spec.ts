@@ -297,7 +297,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     it('refuses a version number beyond a PostgreSQL integer with the field named, instead of failing in the database', async () => {
       const dv = new DatasetVersionBuilder().image();
       const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
-      const err = await expectCode(sets.get(p.projectId, '100000000000'), AnnotationErrorCode.InvalidRequest, /version must be a positive integer up to 2147483647/);
+      const err = await expectCode(sets.get(p.projectId, '100000000000'), AnnotationErrorCode.InvalidRequest, /version must be a version number \(an integer from 1 to 2147483647\)/);
       expect(err.fields).toEqual(['params.version']);
       await expectCode(sets.content(p.projectId, '1e11'), AnnotationErrorCode.InvalidRequest);
     });

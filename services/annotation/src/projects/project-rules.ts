@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_TEXT_LENGTH, TASK_TYPES, TaskType } from '@trellis/contracts';
+import { MAX_TEXT_LENGTH, MAX_VERSION, parseVersionNumber, TASK_TYPES, TaskType } from '@trellis/contracts';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 
 /** What the task rules need to know about a project. */
@@ -9,18 +9,17 @@ export interface ProjectRules {
   annotationsPerItem: number;
   agreementThreshold: number;
   maxTextLength: number;
+  /** Whether a rejected item may go back to the annotator it was rejected from when nobody else is left. */
+  reassignRejectedToSameAnnotator: boolean;
 }
 
 export const DEFAULT_MAX_TEXT_LENGTH = 1000;
 
-/** Version numbers are PostgreSQL integers. */
-export const MAX_VERSION = 2_147_483_647;
-
-/** A version number from a path parameter: 1 to the PostgreSQL int maximum, else a 400 naming it. */
+/** A version number from a path parameter (the one reading in @trellis/contracts), else a 400 naming it. */
 export function parseVersionParam(v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION) {
-    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a positive integer up to ${MAX_VERSION}, got ${JSON.stringify(v)}`, ['params.version']);
+  const n = parseVersionNumber(v);
+  if (n === undefined) {
+    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a version number (an integer from 1 to ${MAX_VERSION})`, ['params.version']);
   }
   return n;
 }
@@ -28,7 +27,8 @@ export function parseVersionParam(v: string | undefined): number {
 export const CreateProjectRequest = z
   .object({
     name: z.string().trim().min(1).max(200),
-    datasetId: z.string().uuid(),
+    /** The dataset's id, or its name (resolved through the dataset versions annotation has received). */
+    datasetId: z.string().trim().min(1).max(200),
     /** A PostgreSQL integer: larger numbers name no version and would overflow the column. */
     datasetVersion: z.number().int().positive().max(MAX_VERSION),
     taskType: z.enum(TASK_TYPES),
@@ -37,6 +37,8 @@ export const CreateProjectRequest = z
     annotationsPerItem: z.number().int().min(1).max(10),
     agreementThreshold: z.number().min(0).max(1),
     maxTextLength: z.number().int().min(1).max(MAX_TEXT_LENGTH).optional(),
+    /** Off by default: a second opinion should come from a second person while there is one. */
+    reassignRejectedToSameAnnotator: z.boolean().optional(),
   })
   .strict()
   .superRefine((p, ctx) => {

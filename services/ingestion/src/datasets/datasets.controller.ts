@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { CurrentActor, Roles } from '@trellis/auth';
-import type { Actor } from '@trellis/contracts';
+import { type Actor, MAX_VERSION, parseVersionNumber } from '@trellis/contracts';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { DatasetUseCases } from './dataset.usecases';
 
@@ -12,13 +12,10 @@ export class AddAssetsDto {
   @ApiProperty({ type: [String], format: 'uuid' }) assetIds!: string[];
 }
 
-/** Versions are PostgreSQL integers: a larger number would fail in the query (22003) as a 500. */
-export const MAX_VERSION = 2147483647;
-
-/** A path or query version number: decimal digits only (not 1e3, 0x10 or 1.0), 1 to MAX_VERSION. */
+/** A path or query version number (the one reading in @trellis/contracts), else a 400 naming the field. */
 export function version(raw: unknown, field: string): number {
-  const n = typeof raw === 'string' && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= MAX_VERSION)) {
+  const n = parseVersionNumber(raw);
+  if (n === undefined) {
     throw new IngestionException(IngestionErrorCode.InvalidRequest, `${field} must be a version number (an integer from 1 to ${MAX_VERSION})`, [field]);
   }
   return n;

@@ -1,5 +1,6 @@
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
-import { MAX_VERSION, version } from './datasets.controller';
+import { MAX_VERSION } from '@trellis/contracts';
+import { version } from './datasets.controller';
 
 describe('DatasetsController', () => {
   describe('version', () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs before `npm start` and `npm test`, so a fresh clone needs no separate install step.
-// Dependencies are (re)installed when node_modules is missing or was installed from another
-// package.json / package-lock.json than the one checked out now.
+// Dependencies are (re)installed when node_modules is missing or was installed from other
+// dependencies in package.json / another package-lock.json than the ones checked out now.
 const { createHash } = require('node:crypto');
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { execSync } = require('node:child_process');
@@ -9,11 +9,13 @@ const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const stampFile = join(root, 'node_modules', '.trellis-deps-stamp');
+// Only what npm installs from: editing a script or the bin entry must not reinstall everything.
+const INSTALL_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'overrides', 'allowScripts'];
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const hash = createHash('sha256');
-for (const f of ['package.json', 'package-lock.json']) {
-  const p = join(root, f);
-  if (existsSync(p)) hash.update(readFileSync(p));
-}
+hash.update(JSON.stringify(INSTALL_FIELDS.map((f) => manifest[f] ?? null)));
+const lock = join(root, 'package-lock.json');
+if (existsSync(lock)) hash.update(readFileSync(lock));
 const wanted = hash.digest('hex');
 const current = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
 

@@ -1,3 +1,5 @@
+import { CliRefusedError } from './cli-command';
+
 /** The REST API of a running platform, as the CLI uses it (TRELLIS_URL, TRELLIS_TOKEN). */
 export class TrellisHttpClient {
   constructor(
@@ -25,28 +27,68 @@ export class TrellisHttpClient {
     try {
       res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
     } catch (err) {
-      throw new Error(`cannot reach the platform at ${this.baseUrl} (${(err as Error).message}); is it running? set TRELLIS_URL`);
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach the platform at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? set TRELLIS_URL`);
     }
     return { status: res.status, text: await res.text() };
   }
 
-  /** `send`, with the body parsed as JSON when it is, and 401/403 turned into what to do about them. */
+  /**
+   * `send`, with the body parsed as JSON when it is, and 401/403 turned into a refusal that
+   * says what to do about it (exit code 3), whichever command asked.
+   */
   async request<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await this.send(method, path, body);
-    const text = res.text;
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON: keep the text for the message.
-    }
-    if (res.status === 401) throw new Error(`the platform refused the credentials (401): set TRELLIS_TOKEN to an API token`);
-    if (res.status === 403) throw new Error(`the token lacks a role for ${method} ${path} (403): ${(parsed as { message?: string })?.message ?? ''}`);
+    const parsed = parseBody(res.text);
+    const refusal = credentialsRefusal(res.status, `${method} ${path}`, parsed);
+    if (refusal) throw refusal;
     return { status: res.status, body: parsed as T };
   }
 }
 
-export function errorText(body: unknown): { error: string; message: string } {
-  const b = body as { error?: string; message?: string } | undefined;
-  return { error: b?.error ?? 'HTTP_ERROR', message: b?.message ?? String(body) };
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: keep the text for the message.
+    return text;
+  }
+}
+
+function credentialsRefusal(status: number, action: string | undefined, body: unknown): CliRefusedError | undefined {
+  if (status === 401) return new CliRefusedError('the platform refused the credentials (401): set TRELLIS_TOKEN to a valid API token (npm run token -- create ...)');
+  if (status === 403) return new CliRefusedError(`the token lacks a role${action ? ` for ${action}` : ''} (403): ${errorText(body).message}`);
+  return undefined;
+}
+
+/**
+ * The parts of a platform error body `{ error, reason, message, fields? }`. `reason` is the most
+ * specific machine-readable code (`TRUNCATED` under `ASSET_REJECTED`), `error` when the body
+ * has none. Older platforms put the reason in front of the message ("TRUNCATED: ..."): it is
+ * not repeated in `message`.
+ */
+export function errorText(body: unknown): { error: string; reason: string; message: string } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; reason?: unknown; message?: unknown };
+  const error = typeof b.error === 'string' ? b.error : 'HTTP_ERROR';
+  const reason = typeof b.reason === 'string' && b.reason ? b.reason : error;
+  let message = typeof b.message === 'string' ? b.message : Array.isArray(b.message) ? b.message.join('; ') : body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  if (message.startsWith(`${reason}: `)) message = message.slice(reason.length + 2);
+  return { error, reason, message };
+}
+
+/**
+ * The error for an answer a command did not expect: a 4xx is the platform refusing (exit 3),
+ * anything else a failure (exit 1). `what` says what was being done, when the command's name
+ * does not already say it.
+ */
+export function platformError(what: string | undefined, status: number, body: unknown): Error {
+  const { reason, message } = errorText(body);
+  const text = `${what ? `${what}: ` : ''}${status} ${reason}: ${message}`;
+  return status >= 400 && status < 500 ? new CliRefusedError(text) : new Error(text);
+}
+
+/** `platformError` for a raw `send` answer (the body still text). */
+export function platformErrorFromText(what: string | undefined, res: { status: number; text: string }): Error {
+  const refusal = credentialsRefusal(res.status, what, parseBody(res.text));
+  return refusal ?? platformError(what, res.status, parseBody(res.text));
 }

@@ -4,15 +4,30 @@
  * embedded default and a distributed deployment.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { CliCommand, parseCliArgs, TrellisHttpClient } from '@trellis/cli';
+import { CliCommand, CliUsageError, commandUsage, parseCliArgs, platformErrorFromText, reportCliError, TrellisHttpClient, userPath } from '@trellis/cli';
 
-export const ANNOTATION_USAGE = `usage:
-  trellis annotation create-project --dataset ID --dataset-version N --type caption|vqa|classification
+const SUBCOMMAND_USAGE = {
+  'create-project': `usage: trellis annotation create-project --dataset DATASET_ID --dataset-version N --type caption|vqa|classification
       [--labels A,B,...] (--guidelines TEXT | --guidelines-file PATH) --per-item N --threshold X
       [--name NAME] [--max-length N]
-  trellis annotation publish --project ID
-  trellis annotation export --project ID --set-version N [--format llava|coco|jsonl] [--out FILE]
-  trellis annotation import --project ID --format llava|coco|jsonl FILE`;
+  Creates a project on a published dataset version; prints its id on stdout.
+example:
+  trellis annotation create-project --dataset DATASET_ID --dataset-version 1 --type caption --guidelines-file guidelines.md --per-item 2 --threshold 0.5`,
+  publish: `usage: trellis annotation publish --project PROJECT_ID
+  Publishes the project's final items as a new immutable annotation set; prints its version.
+example:
+  trellis annotation publish --project PROJECT_ID`,
+  export: `usage: trellis annotation export --project PROJECT_ID --set-version N [--format llava|coco|jsonl] [--out FILE]
+  Writes an annotation set (default llava) to FILE, or to stdout.
+example:
+  trellis annotation export --project PROJECT_ID --set-version 1 --format llava --out set.json`,
+  import: `usage: trellis annotation import --project PROJECT_ID --format llava|coco|jsonl FILE
+  Imports a file in one of the export formats into the project (all or nothing).
+example:
+  trellis annotation import --project PROJECT_ID --format llava set.json`,
+};
+
+export const ANNOTATION_USAGE = ['usage: trellis annotation <subcommand> ...', ...Object.values(SUBCOMMAND_USAGE).map((u) => u.replace(/^usage: /, ''))].join('\n\n');
 
 export interface HttpResult {
   status: number;
@@ -27,8 +42,6 @@ export interface AnnotationCliDeps {
   out(text: string): void;
   err(text: string): void;
 }
-
-export class CliUsageError extends Error {}
 
 export function parseFlags(argv: string[]): { positional: string[]; flags: Record<string, string> } {
   const { positional, flags } = parseCliArgs(argv, { error: (m) => new CliUsageError(m) });
@@ -49,28 +62,22 @@ function number(flags: Record<string, string>, name: string, required = true): n
   return n;
 }
 
-function describe(res: HttpResult): string {
-  try {
-    const body = JSON.parse(res.text) as { error?: string; message?: string };
-    return `${res.status} ${body.error ?? ''}: ${body.message ?? res.text}`;
-  } catch {
-    return `${res.status}: ${res.text}`;
-  }
-}
-
-/** Runs one subcommand; returns the exit code (0 done, 1 refused by the platform, 2 bad usage). */
+/**
+ * Runs one subcommand; returns the exit code (0 done, 1 failed, 2 bad usage, 3 refused by the
+ * platform). It reports its own errors through `deps.err`, so tests see what a user sees.
+ */
 export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
     const { positional, flags } = parseFlags(rest);
     const expect = async (res: Promise<HttpResult>, ok: number[]): Promise<HttpResult> => {
       const r = await res;
-      if (!ok.includes(r.status)) throw new Error(describe(r));
+      if (!ok.includes(r.status)) throw platformErrorFromText(undefined, r);
       return r;
     };
     switch (sub) {
       case 'create-project': {
-        const guidelines = flags['guidelines-file'] ? (await deps.readFile(flags['guidelines-file'])).toString('utf8') : need(flags, 'guidelines');
+        const guidelines = flags['guidelines-file'] ? (await deps.readFile(userPath(flags['guidelines-file']))).toString('utf8') : need(flags, 'guidelines');
         const body = {
           name: flags.name ?? `annotation of ${need(flags, 'dataset')} v${need(flags, 'dataset-version')}`,
           datasetId: need(flags, 'dataset'),
@@ -100,14 +107,15 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
         const path = `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/sets/${encodeURIComponent(need(flags, 'set-version'))}/export?format=${encodeURIComponent(format)}`;
         const r = await expect(deps.http('GET', path), [200]);
         if (flags.out) {
-          await deps.writeFile(flags.out, r.text);
-          deps.err(`wrote ${flags.out}`);
+          const out = userPath(flags.out);
+          await deps.writeFile(out, r.text);
+          deps.err(`wrote ${out}`);
         } else deps.out(r.text);
         return 0;
       }
       case 'import': {
         if (positional.length !== 1) throw new CliUsageError('import takes exactly one FILE');
-        const file = await deps.readFile(positional[0]);
+        const file = await deps.readFile(userPath(positional[0]));
         const path = `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/imports?format=${encodeURIComponent(need(flags, 'format'))}`;
         const r = await expect(deps.http('POST', path, { raw: file }), [201]);
         const result = JSON.parse(r.text) as { imported: number; skipped: { reason: string; count: number }[] };
@@ -119,12 +127,7 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
         throw new CliUsageError(sub ? `unknown subcommand ${JSON.stringify(sub)}` : 'a subcommand is required');
     }
   } catch (err) {
-    if (err instanceof CliUsageError) {
-      deps.err(`${err.message}\n${ANNOTATION_USAGE}`);
-      return 2;
-    }
-    deps.err(`trellis annotation ${sub}: ${(err as Error).message}`);
-    return 1;
+    return reportCliError(err, sub && sub in SUBCOMMAND_USAGE ? `trellis annotation ${sub}` : 'trellis annotation', commandUsage(annotationCommand, sub), deps.err);
   }
 }
 
@@ -142,5 +145,7 @@ export function defaultDeps(env: NodeJS.ProcessEnv = process.env): AnnotationCli
 
 export const annotationCommand: CliCommand = {
   summary: 'annotation projects: create-project, publish, export (llava|coco|jsonl), import',
+  usage: ANNOTATION_USAGE,
+  subcommands: SUBCOMMAND_USAGE,
   run: (argv) => runAnnotationCommand(argv, defaultDeps()),
 };

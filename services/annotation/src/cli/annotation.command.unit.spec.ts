@@ -1,3 +1,4 @@
+import { userPath } from '@trellis/cli';
 import { AnnotationCliDeps, HttpResult, runAnnotationCommand } from './annotation.command';
 
 /** A fake platform that records requests and answers from a script (an in-memory fake of our own interface). */
@@ -13,9 +14,11 @@ function fakeDeps(answers: HttpResult[], files: Record<string, string> = {}) {
       if (!a) throw new Error('unexpected request');
       return a;
     },
+    // The command hands over absolute paths (relative ones resolved against the user's directory).
     async readFile(p) {
-      if (!(p in files)) throw new Error(`ENOENT: ${p}`);
-      return Buffer.from(files[p]);
+      const name = Object.keys(files).find((f) => userPath(f) === p);
+      if (name === undefined) throw new Error(`ENOENT: ${p}`);
+      return Buffer.from(files[name]);
     },
     async writeFile(p, d) {
       written[p] = d;
@@ -51,11 +54,19 @@ describe('runAnnotationCommand', () => {
       expect(f.calls).toEqual([]);
     });
 
-    it("exits 1 with the platform's error code and message when it refuses", async () => {
-      const f = fakeDeps([{ status: 400, text: JSON.stringify({ error: 'INVALID_REQUEST', message: 'invalid project: body.labels: only classification projects have labels' }) }]);
-      const code = await runAnnotationCommand(['create-project', '--dataset', 'd', '--dataset-version', '1', '--type', 'caption', '--labels', 'a', '--guidelines', 'g', '--per-item', '1', '--threshold', '0'], f.deps);
-      expect(code).toBe(1);
-      expect(f.err.join('\n')).toMatch(/400 INVALID_REQUEST: invalid project: body.labels/);
+    it("exits 3 with the platform's reason and message when it refuses, 1 when it fails", async () => {
+      const args = ['create-project', '--dataset', 'd', '--dataset-version', '1', '--type', 'caption', '--labels', 'a', '--guidelines', 'g', '--per-item', '1', '--threshold', '0'];
+      const f = fakeDeps([
+        { status: 400, text: JSON.stringify({ error: 'INVALID_REQUEST', reason: 'INVALID_REQUEST', message: 'invalid project: body.labels: only classification projects have labels' }) },
+        { status: 403, text: JSON.stringify({ error: 'FORBIDDEN', message: 'requires one of the roles steward' }) },
+        { status: 500, text: JSON.stringify({ error: 'INTERNAL', message: 'internal error' }) },
+      ]);
+      expect(await runAnnotationCommand(args, f.deps)).toBe(3);
+      expect(f.err[0]).toBe('trellis annotation create-project: 400 INVALID_REQUEST: invalid project: body.labels: only classification projects have labels');
+      expect(await runAnnotationCommand(args, f.deps)).toBe(3);
+      expect(f.err[1]).toMatch(/lacks a role \(403\): requires one of the roles steward/);
+      expect(await runAnnotationCommand(args, f.deps)).toBe(1);
+      expect(f.err[2]).toMatch(/500 INTERNAL: internal error/);
     });
   });
 
@@ -64,7 +75,7 @@ describe('runAnnotationCommand', () => {
       const f = fakeDeps([{ status: 200, text: '[]' }, { status: 201, text: JSON.stringify({ imported: 2, skipped: [{ reason: 'subject-erased', count: 1 }] }) }], { 'in.json': '[{"id":"x"}]' });
       expect(await runAnnotationCommand(['export', '--project', 'p-1', '--set-version', '3', '--format', 'coco', '--out', 'out.json'], f.deps)).toBe(0);
       expect(f.calls[0].path).toBe('/annotation/projects/p-1/sets/3/export?format=coco');
-      expect(f.written['out.json']).toBe('[]');
+      expect(f.written[userPath('out.json')]).toBe('[]');
       expect(await runAnnotationCommand(['import', '--project', 'p-1', '--format', 'llava', 'in.json'], f.deps)).toBe(0);
       expect(f.calls[1]).toMatchObject({ method: 'POST', path: '/annotation/projects/p-1/imports?format=llava' });
       expect(f.calls[1].body!.raw!.toString()).toBe('[{"id":"x"}]');

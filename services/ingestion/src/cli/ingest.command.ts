@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { errorText, parseCliArgs, ProgressBar, TrellisHttpClient } from '@trellis/cli';
+import { CliCommand, CliUsageError, errorText, parseCliArgs, platformError, ProgressBar, TrellisHttpClient, userPath } from '@trellis/cli';
 import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './manifest.parser';
 
 export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N]
-  manifest columns: path, subject (id or external ref; also subjectRef/subjectId), kind, mimeType, describes (path of the described image)`;
+  Uploads the files a manifest lists (paths inside <folder>), adds them to the dataset and, with
+  --publish, publishes a new version. Files already ingested are skipped, so a re-run resumes.
+  manifest columns: path, subject (id or external ref; also subjectRef/subjectId), kind, mimeType, describes (path of the described image)
+  exit code 1 when any file was rejected (each listed with its reason)
+example:
+  trellis ingest demo --manifest demo/manifest.jsonl --dataset demo --publish`;
+
+const KNOWN_FLAGS = ['manifest', 'dataset', 'concurrency'];
 
 const TYPE_BY_EXTENSION: Record<string, string> = {
   '.png': 'image/png',
@@ -24,11 +31,14 @@ export interface IngestSummary {
 }
 
 function parseArgs(argv: string[]): { folder: string; manifest: string; dataset?: string; publish: boolean; concurrency: number } {
-  const { positional, flags, switches } = parseCliArgs(argv, { switches: ['publish'], error: (m) => new Error(`${m}\n${INGEST_USAGE}`) });
-  if (positional.length !== 1 || flags.manifest === undefined) throw new Error(INGEST_USAGE);
+  const { positional, flags, switches } = parseCliArgs(argv, { switches: ['publish'], error: (m) => new CliUsageError(m) });
+  const unknown = Object.keys(flags).find((f) => !KNOWN_FLAGS.includes(f));
+  if (unknown) throw new CliUsageError(`unknown option --${unknown}`);
+  if (positional.length !== 1) throw new CliUsageError(positional.length === 0 ? 'a <folder> is required' : `one <folder> only, got ${positional.join(' ')}`);
+  if (flags.manifest === undefined) throw new CliUsageError('--manifest is required');
   const concurrency = flags.concurrency === undefined ? 4 : Number(flags.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1..64');
-  return { folder: positional[0], manifest: flags.manifest, dataset: flags.dataset, publish: switches.has('publish'), concurrency };
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new CliUsageError('--concurrency must be 1..64');
+  return { folder: userPath(positional[0]), manifest: userPath(flags.manifest), dataset: flags.dataset, publish: switches.has('publish'), concurrency };
 }
 
 /**
@@ -40,6 +50,8 @@ function parseArgs(argv: string[]): { folder: string; manifest: string; dataset?
 export async function runIngest(argv: string[], client = new TrellisHttpClient(), log: (line: string) => void = (l) => console.log(l)): Promise<{ code: number; summary: IngestSummary }> {
   const args = parseArgs(argv);
   const format = extname(args.manifest).toLowerCase() === '.csv' ? 'csv' : 'jsonl';
+  const folder = await stat(args.folder).catch(() => undefined);
+  if (!folder?.isDirectory()) throw new Error(`${args.folder} is not a folder`);
   const entries: ManifestEntry[] = parseManifest(await readFile(args.manifest, 'utf8'), format);
   const summary: IngestSummary = { ingested: 0, duplicate: 0, rejected: [] };
   const assetByPath = new Map<string, string>();
@@ -100,10 +112,8 @@ export async function runIngest(argv: string[], client = new TrellisHttpClient()
       else summary.ingested += 1;
       return;
     }
-    const { error, message } = errorText(res.body);
-    // Rejections read "<REASON>: <message>"; other errors keep their HTTP error code.
-    const m = /^([A-Z][A-Z0-9_]*): (.*)$/s.exec(message);
-    reject(error === 'ASSET_REJECTED' && m ? m[1] : error, m && error === 'ASSET_REJECTED' ? m[2] : message);
+    const { reason, message } = errorText(res.body);
+    reject(reason, message);
   };
 
   const pool = async (batch: ManifestRow[]) => {
@@ -143,12 +153,12 @@ async function addToDataset(client: TrellisHttpClient, name: string, assetIds: s
     // Another import created it meanwhile.
     if (res.status === 409) res = await client.request('GET', `/ingestion/datasets/${encodeURIComponent(name)}`);
   }
-  if (res.status !== 200 && res.status !== 201) throw new Error(`dataset ${name}: ${errorText(res.body).message}`);
+  if (res.status !== 200 && res.status !== 201) throw platformError(`dataset ${name}`, res.status, res.body);
   const datasetId = res.body.datasetId as string;
   let added = 0;
   for (let i = 0; i < assetIds.length; i += 1000) {
     const r = await client.request('POST', `/ingestion/datasets/${datasetId}/assets`, { assetIds: assetIds.slice(i, i + 1000) });
-    if (r.status !== 200) throw new Error(`adding assets to ${name}: ${errorText(r.body).message}`);
+    if (r.status !== 200) throw platformError(`adding assets to ${name}`, r.status, r.body);
     added += r.body.added;
   }
   const result: NonNullable<IngestSummary['dataset']> = { name, datasetId, added };
@@ -156,12 +166,13 @@ async function addToDataset(client: TrellisHttpClient, name: string, assetIds: s
     const p = await client.request('POST', `/ingestion/datasets/${datasetId}/versions`);
     if (p.status === 201) Object.assign(result, { version: p.body.version, merkleRoot: p.body.merkleRoot });
     else if (p.status === 409) result.unchanged = true;
-    else throw new Error(`publishing ${name}: ${errorText(p.body).message}`);
+    else throw platformError(`publishing ${name}`, p.status, p.body);
   }
   return result;
 }
 
-export const ingestCommand = {
+export const ingestCommand: CliCommand = {
   summary: 'bulk-import a folder: <folder> --manifest <csv|jsonl> [--dataset <name>] [--publish]',
+  usage: INGEST_USAGE,
   run: async (argv: string[]) => (await runIngest(argv)).code,
 };

@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { errorText, TrellisHttpClient } from '@trellis/cli';
+import { CliCommand, CliUsageError, errorText, TrellisHttpClient, userPath } from '@trellis/cli';
 
-export const SUBJECTS_USAGE = 'usage: trellis subjects import <subjects.jsonl>\n  one JSON object a line: subjectRef, name, birthDate, mrn, consents [{ purposes, decision, start, withdrawn }]';
+export const SUBJECTS_USAGE = `usage: trellis subjects import <subjects.jsonl>
+  Registers data subjects and their consents; subjects already known are skipped.
+  one JSON object a line: subjectRef, name, birthDate, mrn, consents [{ purposes, decision, start, withdrawn }]
+  exit code 1 when any line failed (each listed)
+example:
+  trellis subjects import demo/subjects.jsonl`;
 
 interface SubjectLine {
   subjectRef: string;
@@ -17,11 +22,9 @@ interface SubjectLine {
  * skipped with its consents, so a re-run adds only what is new.
  */
 export async function runSubjectsImport(argv: string[], client = new TrellisHttpClient(), log: (line: string) => void = (l) => console.log(l)): Promise<number> {
-  if (argv[0] !== 'import' || argv.length !== 2) {
-    console.error(SUBJECTS_USAGE);
-    return 2;
-  }
-  const lines = (await readFile(argv[1], 'utf8')).split(/\r?\n/);
+  if (argv[0] !== 'import') throw new CliUsageError(argv[0] === undefined ? 'a subcommand is required' : `unknown subcommand ${JSON.stringify(argv[0])}`);
+  if (argv.length !== 2 || argv[1].startsWith('--')) throw new CliUsageError('import takes exactly one <subjects.jsonl>');
+  const lines = (await readFile(userPath(argv[1]), 'utf8')).split(/\r?\n/);
   let registered = 0;
   let existing = 0;
   let consents = 0;
@@ -68,7 +71,9 @@ export async function runSubjectsImport(argv: string[], client = new TrellisHttp
   return failed.length > 0 ? 1 : 0;
 }
 
-export const subjectsCommand = {
+export const subjectsCommand: CliCommand = {
   summary: 'register subjects and consents: import <subjects.jsonl>',
+  usage: SUBJECTS_USAGE,
+  subcommands: { import: SUBJECTS_USAGE },
   run: (argv: string[]) => runSubjectsImport(argv),
 };

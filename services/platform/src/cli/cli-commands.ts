@@ -3,6 +3,7 @@ import { ingestCommand } from '../../../ingestion/src/cli/ingest.command';
 import { subjectsCommand } from '../../../ingestion/src/cli/subjects-import.command';
 import { annotationCommand } from '../../../annotation/src/cli/annotation.command';
 import { syntheticCommand } from './synthetic.command';
+import { tokenCommand } from './token.command';
 
 /** One entry per command; services add theirs here. */
 export const CLI_COMMANDS: Record<string, CliCommand> = {
@@ -10,4 +11,5 @@ export const CLI_COMMANDS: Record<string, CliCommand> = {
   subjects: subjectsCommand,
   annotation: annotationCommand,
   synthetic: syntheticCommand,
+  token: tokenCommand,
 };

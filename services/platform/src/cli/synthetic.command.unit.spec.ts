@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CliUsageError } from '@trellis/cli';
 import { syntheticCommand } from './synthetic.command';
 
 describe('syntheticCommand', () => {
@@ -26,11 +27,24 @@ describe('syntheticCommand', () => {
     for (const row of manifest) expect(existsSync(join(out, row.path))).toBe(true);
   });
 
-  it('rejects a bad option value with a message that names it, writing nothing', async () => {
+  it('refuses a bad option as a usage error whose message names it, writing nothing', async () => {
     const out = join(dir, 'bad');
     await expect(syntheticCommand.run([out, '--subjects', '0'])).rejects.toThrow(/--subjects must be a positive integer/);
     await expect(syntheticCommand.run([out, '--format', 'gif'])).rejects.toThrow(/--format must be one of png, jpeg, dicom/);
-    expect(await syntheticCommand.run([out, '--colour', 'red'])).toBe(2);
+    await expect(syntheticCommand.run([out, '--colour', 'red'])).rejects.toThrow(new CliUsageError('unknown option --colour'));
+    await expect(syntheticCommand.run([])).rejects.toThrow(CliUsageError);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('writes a relative folder under the directory npm was started in (INIT_CWD), not the current one', async () => {
+    const before = process.env.INIT_CWD;
+    process.env.INIT_CWD = dir;
+    try {
+      expect(await syntheticCommand.run(['relative', '--subjects', '1', '--items-per-subject', '1', '--size', '16'])).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.INIT_CWD;
+      else process.env.INIT_CWD = before;
+    }
+    expect(existsSync(join(dir, 'relative', 'manifest.jsonl'))).toBe(true);
   });
 });

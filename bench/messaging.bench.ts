@@ -16,7 +16,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { z } from 'zod';
 import { createDataSource } from '@trellis/common';
 import { MIGRATIONS } from '../migrations';
-import { AppendContext, EventContractRegistry, EventEnvelope, topicFor } from '@trellis/contracts';
+import { AppendContext, EventContractRegistry, EventEnvelope } from '@trellis/contracts';
 import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { Inbox, KafkaDelivery, toKafkaMessage } from '@trellis/messaging';
 import { benchKafka, benchPostgres, percentile, printTable } from './bench-services';

@@ -124,7 +124,7 @@ describe('datasets and erasure', () => {
       expect(verify.ok).toBe(true);
       const [erased] = await h.ds.query(`SELECT data FROM trellis_events WHERE type = 'SubjectErased' AND data->>'subjectId' = $1`, [subjectId]);
       expect(erased.data).toEqual({ subjectId, reason: 'gdpr-art17', assetCount: 3, blobsDeleted: result.blobsDeleted });
-      expect((await h.ds.query('SELECT DISTINCT status FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: any) => r.status)).toEqual(['erased']);
+      expect((await h.ds.query('SELECT DISTINCT status FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: { status: string }) => r.status)).toEqual(['erased']);
 
       // Afterwards: no new upload, no second erasure, and the next version leaves the assets out.
       await refusedWith(h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[2].encoded!.bytes }, steward), IngestionErrorCode.AssetRejected);

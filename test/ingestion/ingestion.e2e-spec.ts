@@ -155,7 +155,7 @@ describe('Ingestion over HTTP', () => {
         expect(s.rejected.find((r) => r.path === '../../etc/passwd')).toMatchObject({ reason: 'PATH_ESCAPES_FOLDER' });
         // Anything else refused is a subject whose consent was withdrawn (or a report of such an image).
         for (const r of s.rejected.filter((r) => r.path !== '../../etc/passwd')) expect(['NO_CONSENT', 'INVALID_DESCRIBES']).toContain(r.reason);
-        expect(out.join('\n')).toMatch(/\n  line \d+ \.\.\/\.\.\/etc\/passwd: PATH_ESCAPES_FOLDER: /);
+        expect(out.join('\n')).toMatch(/\n {2}line \d+ \.\.\/\.\.\/etc\/passwd: PATH_ESCAPES_FOLDER: /);
         expect(s.dataset).toMatchObject({ name, added: s.ingested, version: 1 });
 
         const again = await runIngest([folder, '--manifest', manifestPath, '--dataset', name, '--publish'], client, () => undefined);

@@ -38,7 +38,7 @@ describe(UploadRecovery.name, () => {
   /** Every blob under the prefix belongs to an ingested asset, and every ingested asset's blobs exist. */
   async function consistent(subjectId: string): Promise<void> {
     const rows = await h.ds.query(`SELECT raw_key, curated_key, derivative_key FROM ingestion_assets WHERE subject_id = $1 AND status = 'ingested'`, [subjectId]);
-    const referenced = new Set<string>(rows.flatMap((r: any) => [`raw:${r.raw_key}`, `curated:${r.curated_key}`, ...(r.derivative_key ? [`curated:${r.derivative_key}`] : [])]));
+    const referenced = new Set<string>(rows.flatMap((r: { raw_key: string; curated_key: string; derivative_key: string | null }) => [`raw:${r.raw_key}`, `curated:${r.curated_key}`, ...(r.derivative_key ? [`curated:${r.derivative_key}`] : [])]));
     const present = new Set((await h.keys(`subjects/${subjectId}/`)).map((k) => `${k.area}:${k.key}`));
     expect([...present].sort()).toEqual([...referenced].sort());
     const [{ events }] = await h.ds.query(`SELECT count(*)::int AS events FROM trellis_events WHERE type = 'AssetIngested' AND data->>'subjectId' = $1`, [subjectId]);
@@ -73,7 +73,7 @@ describe(UploadRecovery.name, () => {
       for (const b of intent.blobs) expect(await h.storage.stat(b.area, b.key)).toBeNull();
       expect(await h.ds.query('SELECT 1 FROM ingestion_upload_intents WHERE subject_id = $1', [subjectId])).toEqual([]);
       await consistent(subjectId);
-      expect((await h.ds.query('SELECT asset_id FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: any) => r.asset_id)).toEqual([keptId]);
+      expect((await h.ds.query('SELECT asset_id FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: { asset_id: string }) => r.asset_id)).toEqual([keptId]);
 
       // The import is simply run again: the file is ingested this time.
       const retried = await runChild(['ingest', subjectId, file, 'image/jpeg'], 'INGESTED');

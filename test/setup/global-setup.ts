@@ -15,7 +15,7 @@ const root = join(__dirname, '..', '..');
  */
 export default async function globalSetup(): Promise<void> {
   const state: { stop: (() => Promise<void>)[] } = { stop: [] };
-  (globalThis as any).__TRELLIS_SERVICES__ = state;
+  (globalThis as { __TRELLIS_SERVICES__?: typeof state }).__TRELLIS_SERVICES__ = state;
   const dataDir = process.env.TRELLIS_TEST_DATA_DIR || join(root, '.trellis', 'test-data');
 
   if (!process.env.TRELLIS_TEST_DATABASE_URL) {

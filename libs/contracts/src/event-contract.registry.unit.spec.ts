@@ -7,8 +7,11 @@ function registry(): EventContractRegistry {
     .register({ type: 'ReportAdded', version: 1, schema: z.object({ id: z.string(), text: z.string() }) })
     .register({ type: 'ReportAdded', version: 2, schema: z.object({ id: z.string(), body: z.string(), lang: z.string() }) })
     .register({ type: 'ReportAdded', version: 3, schema: z.object({ id: z.string(), body: z.string(), lang: z.string(), pages: z.number().int() }) })
-    .registerUpcaster('ReportAdded', 1, (d: any) => ({ id: d.id, body: d.text, lang: 'und' }))
-    .registerUpcaster('ReportAdded', 2, (d: any) => ({ ...d, pages: 1 }));
+    .registerUpcaster('ReportAdded', 1, (d) => {
+      const v1 = d as { id: string; text: string };
+      return { id: v1.id, body: v1.text, lang: 'und' };
+    })
+    .registerUpcaster('ReportAdded', 2, (d) => ({ ...(d as object), pages: 1 }));
 }
 
 function thrown(fn: () => unknown): ContractException {

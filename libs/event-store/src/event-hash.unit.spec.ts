@@ -1,4 +1,5 @@
-import { GENESIS_HASH } from '@trellis/contracts';
+import { createHash } from 'node:crypto';
+import { canonicalJson, GENESIS_HASH } from '@trellis/contracts';
 import { hashEvent, HashedFields } from './event-hash';
 
 const event: HashedFields = {
@@ -32,8 +33,6 @@ describe('hashEvent', () => {
 
 describe('eventHasher', () => {
   it('hashes exactly the canonicalJson text of the whole event, for varied events', () => {
-    const { createHash } = require('node:crypto');
-    const { canonicalJson } = require('@trellis/contracts');
     const samples: HashedFields[] = [
       event,
       { ...event, causationId: '0190f5e2-0000-7000-8000-000000000009', data: { z: { y: [null, true, 1.25] }, 'a"b': 'é\n' } },

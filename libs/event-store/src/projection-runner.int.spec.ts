@@ -17,7 +17,7 @@ class ThingSummaryProjection implements Projection {
     await ds.query(`CREATE TABLE ${this.table} (thing_id text PRIMARY KEY, name text, counts int NOT NULL DEFAULT 0, last_count int, last_position bigint)`);
   }
   async apply(e: EventEnvelope, tx: QueryRunner): Promise<void> {
-    const d = e.data as any;
+    const d = e.data as Record<string, unknown>;
     if (e.type === 'ThingRecorded') {
       await tx.query(
         `INSERT INTO ${this.table} (thing_id, name, last_position) VALUES ($1, $2, $3)

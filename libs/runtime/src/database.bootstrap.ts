@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataSource, MixedList } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { createDataSource, DatabaseConfig, DatabaseMode, startEmbeddedPostgres } from '@trellis/common';
 
 export interface ConnectedDatabase {
@@ -19,7 +19,7 @@ export interface ConnectedDatabase {
 export async function connectDatabase(
   config: DatabaseConfig,
   log: (m: string) => void,
-  migrations: MixedList<Function> = [],
+  migrations: DataSourceOptions['migrations'] = [],
 ): Promise<ConnectedDatabase> {
   if (config.url) {
     const dataSource = await createDataSource({ url: config.url, poolSize: config.poolSize, migrations });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { DynamicModule, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DatabaseMode, databaseConfigFromEnv, intFromEnv } from '@trellis/common';
-import { DataSource, MixedList } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { setupOpenApi } from './openapi';
 import { connectDatabase } from './database.bootstrap';
 
@@ -15,7 +15,7 @@ export interface ServiceProcess {
   /** What the start-up line lists after the address. */
   endpoints: string;
   /** The schema migrations this process applies at start-up (the repository's `migrations/`). */
-  migrations: MixedList<Function>;
+  migrations: DataSourceOptions['migrations'];
   module(dataSource: DataSource, databaseMode: DatabaseMode): DynamicModule;
 }
 

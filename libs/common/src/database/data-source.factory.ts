@@ -1,4 +1,4 @@
-import { DataSource, MixedList } from 'typeorm';
+import { DataSource, DataSourceOptions as TypeOrmOptions } from 'typeorm';
 
 export interface DataSourceOptions {
   url: string;
@@ -7,7 +7,7 @@ export interface DataSourceOptions {
    * The migrations this process applies on initialize. Each application hands in its own, so
    * that this library loads no service's schema (a read-only tool passes none).
    */
-  migrations?: MixedList<Function>;
+  migrations?: TypeOrmOptions['migrations'];
 }
 
 export async function createDataSource(options: DataSourceOptions): Promise<DataSource> {

@@ -1,4 +1,4 @@
-import type { IHeaders, Message } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import type { EventEnvelope } from '@trellis/contracts';
 
 export const HEADER = {

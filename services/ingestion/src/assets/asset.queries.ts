@@ -19,6 +19,8 @@ export interface AssetView {
   erasedAt: string | null;
 }
 
+// A row of ingestion_assets as pg returns it (snake_case columns; bigint size as text).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- one mapping from an untyped driver row
 const toView = (r: any): AssetView => ({
   assetId: r.asset_id,
   subjectId: r.subject_id,

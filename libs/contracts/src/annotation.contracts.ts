@@ -172,7 +172,7 @@ export type AnnotationTaskEvent =
   | TaskCancelled;
 export type AnnotationEvent = AnnotationProjectEvent | AnnotationTaskEvent;
 
-export const annotationContracts = new EventContractRegistry()
+export const annotationContracts = new EventContractRegistry<never>()
   .register({ type: 'AnnotationProjectCreated', version: 1, schema: AnnotationProjectCreatedV1 })
   .register({ type: 'AnnotationTaskCreated', version: 1, schema: AnnotationTaskCreatedV1 })
   .register({ type: 'TaskAssigned', version: 1, schema: TaskAssignedV1 })

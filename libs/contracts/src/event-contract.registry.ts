@@ -7,6 +7,12 @@ export interface EventContract<TData = unknown> {
   schema: ZodType<TData>;
 }
 
+/** An event as deciders and evolvers see it: its type and its data, without the envelope. */
+export interface ContractEvent {
+  type: string;
+  data: unknown;
+}
+
 /** Turns data of `fromVersion` into data of `fromVersion + 1`. Pure; never touches storage. */
 export type Upcaster = (data: unknown) => unknown;
 
@@ -14,12 +20,16 @@ export type Upcaster = (data: unknown) => unknown;
  * Every event type and version the platform knows, with a schema for its data and upcasters
  * between consecutive versions. Old events are upcast on read and never rewritten, so the
  * hash chain over the stored bytes stays valid.
+ *
+ * `E` is the union of the registered events (`{ type, data }` per type and version), built up by
+ * `register` and `include` when a registry starts as `new EventContractRegistry<never>()`, so
+ * that code handling a log's events can be checked against the log's contracts.
  */
-export class EventContractRegistry {
+export class EventContractRegistry<E extends ContractEvent = ContractEvent> {
   private readonly contracts = new Map<string, Map<number, EventContract>>();
   private readonly upcasters = new Map<string, Map<number, Upcaster>>();
 
-  register<TData>(contract: EventContract<TData>): this {
+  register<TType extends string, TData>(contract: EventContract<TData> & { type: TType }): EventContractRegistry<E | { type: TType; data: TData }> {
     const versions = this.contracts.get(contract.type) ?? new Map<number, EventContract>();
     if (versions.has(contract.version)) {
       throw new ContractException(
@@ -40,7 +50,7 @@ export class EventContractRegistry {
   }
 
   /** Registers all contracts of another registry (each service contributes its own). */
-  include(other: EventContractRegistry): this {
+  include<F extends ContractEvent>(other: EventContractRegistry<F>): EventContractRegistry<E | F> {
     for (const versions of other.contracts.values()) for (const c of versions.values()) this.register(c);
     for (const [type, byVersion] of other.upcasters) {
       for (const [from, fn] of byVersion) this.registerUpcaster(type, from, fn);
@@ -73,6 +83,15 @@ export class EventContractRegistry {
     const result = contract.schema.safeParse(data);
     if (!result.success) throw invalid(type, version, result.error);
     return result.data;
+  }
+
+  /**
+   * Checks an event read back (already upcast to the current version) against its contract and
+   * returns it typed. `T` narrows to the events of one stream: which types a stream holds is
+   * its writer's invariant, which no registry can check.
+   */
+  parse<T extends E = E>(type: string, version: number, data: unknown): T {
+    return { type, data: this.validate(type, version, data) } as T;
   }
 
   /** Brings data of an old version to the current one, one registered step at a time. */

@@ -190,7 +190,7 @@ export type IngestionEvent =
   | DatasetVersionPublished
   | SubjectErased;
 
-export const ingestionContracts = new EventContractRegistry()
+export const ingestionContracts = new EventContractRegistry<never>()
   .register({ type: 'SubjectRegistered', version: 1, schema: SubjectRegisteredV1 })
   .register({ type: 'ConsentRecorded', version: 1, schema: ConsentRecordedV1 })
   .register({ type: 'ConsentWithdrawn', version: 1, schema: ConsentWithdrawnV1 })

@@ -7,3 +7,5 @@ export * from './log-follower';
 export * from './catch-up-subscription';
 export * from './projection-runner';
 export * from './event-store.module';
+export * from './decider';
+export * from './command-handler';

@@ -76,8 +76,9 @@ const LOG_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /**
  * Append-only, hash-chained event log in PostgreSQL.
  *
- * Appends to one log are serialized by a row lock on its head, held until commit. That is what
- * the hash chain needs anyway (each event hashes its predecessor), and it means positions become
+ * Appends to one log are serialized by a transaction-scoped advisory lock per log (taken by
+ * trellis_append), held until commit. That is what the hash chain needs anyway (each event
+ * hashes its predecessor), and it means positions become
  * visible strictly in order: a reader that has seen position N has seen everything before it, so
  * catch-up subscriptions can never skip an event committed "late".
  */
@@ -109,8 +110,9 @@ export class PostgresEventStore {
     return this.enqueue(log, request);
   }
 
-  async readStream(log: string, streamId: string, fromVersion = 1): Promise<EventEnvelope[]> {
-    const rows: EventRow[] = await this.dataSource.query(
+  /** With `runner`, reads in that transaction (and sees its own uncommitted appends). */
+  async readStream(log: string, streamId: string, fromVersion = 1, runner?: QueryRunner): Promise<EventEnvelope[]> {
+    const rows: EventRow[] = await (runner ?? this.dataSource).query(
       `SELECT ${EVENT_COLUMNS} FROM trellis_events WHERE log = $1 AND stream_id = $2 AND stream_version >= $3 ORDER BY stream_version`,
       [log, streamId, fromVersion],
     );

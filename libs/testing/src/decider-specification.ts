@@ -1,13 +1,9 @@
+import type { Decider } from '@trellis/event-store';
+
 /**
  * given(events).when(command).then(events) for pure deciders, in the style of Emmett's
  * DeciderSpecification: the state is rebuilt from `given` with evolve, then decide runs.
  */
-export interface Decider<State, Command, Event> {
-  decide(state: State, command: Command): Event[];
-  evolve(state: State, event: Event): State;
-  initialState: State;
-}
-
 export function deciderSpec<State, Command, Event>(decider: Decider<State, Command, Event>) {
   return {
     given(events: Event[]) {

@@ -40,6 +40,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
 export * from './event-builders';
 export * from './child-process';
 export * from './decider-specification';
+export * from './in-memory-event-store';
 
 /** A data source, an event store over `contracts` and a started LISTEN notifier, closed together. */
 export async function openTestEventStore(

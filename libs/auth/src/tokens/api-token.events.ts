@@ -19,6 +19,6 @@ export type ApiTokenRevoked = { type: 'ApiTokenRevoked'; data: z.infer<typeof Ap
 export type ApiTokenEvent = ApiTokenIssued | ApiTokenRevoked;
 
 /** Token events never carry the token, its hash or its free-text label. */
-export const authContracts = new EventContractRegistry()
+export const authContracts = new EventContractRegistry<never>()
   .register({ type: 'ApiTokenIssued', version: 1, schema: ApiTokenIssuedV1 })
   .register({ type: 'ApiTokenRevoked', version: 1, schema: ApiTokenRevokedV1 });

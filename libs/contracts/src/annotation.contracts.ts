@@ -57,6 +57,16 @@ export const AnnotationProjectCreatedV1 = z
   })
   .strict();
 
+/**
+ * V2 adds the re-annotation rule: whether an item whose annotation was rejected may go back to
+ * the same annotator when no other annotator of the project is left for it. V1 projects never
+ * allowed it (upcast to false).
+ */
+export const AnnotationProjectCreatedV2 = AnnotationProjectCreatedV1.extend({ reassignRejectedToSameAnnotator: z.boolean() }).strict();
+
+/** A steward retired the project: it hands out no more tasks; what was done stays publishable. */
+export const AnnotationProjectArchivedV1 = z.object({ projectId: uuid }).strict();
+
 export const AnnotationTaskCreatedV1 = z
   .object({
     taskId: uuid,
@@ -143,7 +153,8 @@ export const AnnotationSetPublishedV1 = z
   .strict();
 
 type Ev<T extends string, S extends z.ZodTypeAny> = { type: T; data: z.infer<S> };
-export type AnnotationProjectCreated = Ev<'AnnotationProjectCreated', typeof AnnotationProjectCreatedV1>;
+export type AnnotationProjectCreated = Ev<'AnnotationProjectCreated', typeof AnnotationProjectCreatedV2>;
+export type AnnotationProjectArchived = Ev<'AnnotationProjectArchived', typeof AnnotationProjectArchivedV1>;
 export type AnnotationTaskCreated = Ev<'AnnotationTaskCreated', typeof AnnotationTaskCreatedV1>;
 export type TaskAssigned = Ev<'TaskAssigned', typeof TaskAssignedV1>;
 export type AnnotationSubmitted = Ev<'AnnotationSubmitted', typeof AnnotationSubmittedV1>;
@@ -157,7 +168,7 @@ export type TaskCancelled = Ev<'TaskCancelled', typeof TaskCancelledV1>;
 export type AnswersViewed = Ev<'AnswersViewed', typeof AnswersViewedV1>;
 export type AnnotationSetPublished = Ev<'AnnotationSetPublished', typeof AnnotationSetPublishedV1>;
 
-export type AnnotationProjectEvent = AnnotationProjectCreated | AnnotationSetPublished;
+export type AnnotationProjectEvent = AnnotationProjectCreated | AnnotationProjectArchived | AnnotationSetPublished;
 export type AnnotationTaskEvent =
   | AnnotationTaskCreated
   | TaskAssigned
@@ -174,6 +185,9 @@ export type AnnotationEvent = AnnotationProjectEvent | AnnotationTaskEvent;
 
 export const annotationContracts = new EventContractRegistry<never>()
   .register({ type: 'AnnotationProjectCreated', version: 1, schema: AnnotationProjectCreatedV1 })
+  .register({ type: 'AnnotationProjectCreated', version: 2, schema: AnnotationProjectCreatedV2 })
+  .registerUpcaster('AnnotationProjectCreated', 1, (d) => ({ ...(d as object), reassignRejectedToSameAnnotator: false }))
+  .register({ type: 'AnnotationProjectArchived', version: 1, schema: AnnotationProjectArchivedV1 })
   .register({ type: 'AnnotationTaskCreated', version: 1, schema: AnnotationTaskCreatedV1 })
   .register({ type: 'TaskAssigned', version: 1, schema: TaskAssignedV1 })
   .register({ type: 'AnnotationSubmitted', version: 1, schema: AnnotationSubmittedV1 })

@@ -89,24 +89,25 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       expect(rows.filter((r: { report_key: string | null }) => r.report_key !== null)).toHaveLength(1);
     });
 
-    it('creates the tasks when the version arrives after the project, once, even if the event comes twice', async () => {
+    it('refuses a version that has not arrived (naming the known ones), then creates the tasks once even if the event came twice', async () => {
       const dv = new DatasetVersionBuilder().image().image();
-      const published = await dv.publish(storage);
-      const p = await projects.create(projectRequest(published), steward);
-      expect(p.tasks.open).toBe(0);
+      const published = { ...(await dv.publish(storage)), name: `films-${uuidv4()}` };
+      await expectCode(projects.create(projectRequest(published), steward), AnnotationErrorCode.UnknownDataset, /has received no version/);
       await deliver('DatasetVersionPublished', published);
       await deliver('DatasetVersionPublished', published);
-      expect((await projects.get(p.projectId)).tasks.open).toBe(2);
+      await expectCode(projects.create(projectRequest(published, { datasetVersion: 2 }), steward), AnnotationErrorCode.UnknownDatasetVersion, /known versions: 1$/);
+      const p = await projects.create(projectRequest(published, { datasetId: published.name }), steward);
+      expect(p).toMatchObject({ datasetId: dv.datasetId, status: 'active', tasks: { open: 2 } });
     });
 
     it('records a manifest whose hash does not verify as unreadable and creates no task', async () => {
       const dv = new DatasetVersionBuilder().image();
       const published = await dv.publish(storage);
-      const p = await projects.create(projectRequest(published), steward);
       await deliver('DatasetVersionPublished', { ...published, manifest: { ...published.manifest, sha256: 'f'.repeat(64) } });
       const versions = await projects.datasetVersions();
       expect(versions.find((v) => v.datasetId === dv.datasetId)).toMatchObject({ status: 'unreadable', problem: expect.stringMatching(/sha256/) });
-      expect((await projects.get(p.projectId)).tasks.open).toBe(0);
+      // A project on it would never get a task.
+      await expectCode(projects.create(projectRequest(published), steward), AnnotationErrorCode.DatasetVersionUnreadable);
     });
   });
 
@@ -134,11 +135,11 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const versions = new RecordDatasetVersionUseCase(flaky, streams, ds);
       const dv = new DatasetVersionBuilder().image().image();
       const published = await dv.publish(storage);
-      const p = await projects.create(projectRequest(published), steward);
       await withTransaction(ds, (tx) => versions.record(tx, published, uuidv7()));
+      const p = await projects.create(projectRequest(published), steward);
       expect((await projects.datasetVersions()).find((v) => v.datasetId === dv.datasetId)).toMatchObject({ status: 'pending', problem: expect.stringMatching(/could not be read from storage/) });
       expect((await projects.get(p.projectId)).tasks.open).toBe(0);
-      await expectCode(versions.retry(dv.datasetId, '1e11', uuidv7()), AnnotationErrorCode.InvalidRequest, /version must be a positive integer/);
+      await expectCode(versions.retry(dv.datasetId, '1e11', uuidv7()), AnnotationErrorCode.InvalidRequest, /version must be a version number/);
       await expectCode(versions.retry(uuidv4(), '1', uuidv7()), AnnotationErrorCode.DatasetVersionNotFound);
       expect(await versions.retry(dv.datasetId, String(published.version), uuidv7())).toMatchObject({ status: 'pending' });
       down = false;
@@ -296,6 +297,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
   describe('AnnotationSetUseCases.get', () => {
     it('refuses a version number beyond a PostgreSQL integer with the field named, instead of failing in the database', async () => {
       const dv = new DatasetVersionBuilder().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
       const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
       const err = await expectCode(sets.get(p.projectId, '100000000000'), AnnotationErrorCode.InvalidRequest, /version must be a version number \(an integer from 1 to 2147483647\)/);
       expect(err.fields).toEqual(['params.version']);
@@ -476,6 +478,56 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       await expectCode(imports.import(projectId, 'jsonl', jsonl, steward), AnnotationErrorCode.InvalidImport, /already has a final answer/);
     });
   });
+  describe('ProjectUseCases.archive', () => {
+    it('archives a project: listed as archived, it hands out no task, and archiving again is a conflict', async () => {
+      const dv = new DatasetVersionBuilder().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
+      expect(await projects.archive(p.projectId, steward)).toMatchObject({ status: 'archived', archivedAt: expect.any(String) });
+      expect((await projects.list()).find((x) => x.projectId === p.projectId)).toMatchObject({ status: 'archived' });
+      await expectCode(tasks.pullNext(p.projectId, ann(701)), AnnotationErrorCode.ProjectArchived);
+      await expectCode(projects.archive(p.projectId, steward), AnnotationErrorCode.ProjectArchived);
+      await expectCode(projects.archive(uuidv4(), steward), AnnotationErrorCode.ProjectNotFound);
+    });
+  });
+
+  describe('TaskUseCases.pullNext after a rejection', () => {
+    const rejectFirst = async (over: Record<string, unknown>) => {
+      const dv = new DatasetVersionBuilder().image();
+      await deliver('DatasetVersionPublished', await dv.publish(storage));
+      const p = await projects.create(projectRequest(await dv.publish(storage), over), steward);
+      const a = ann(800 + Math.floor(Math.random() * 100));
+      const b: Actor = { id: `${a.id}-b`, role: 'annotator' };
+      const ta = (await tasks.pullNext(p.projectId, a))!;
+      await tasks.pullNext(p.projectId, b);
+      await tasks.submit(ta.taskId, { answer: { label: 'normal' } }, a);
+      await tasks.submit(ta.taskId, { answer: { label: 'normal' } }, b);
+      const queue = await tasks.reviewQueue(p.projectId, rev(800));
+      const mine = queue.find((q) => q.annotatorId === a.id)!;
+      await tasks.review(ta.taskId, { assignmentId: mine.assignmentId, verdict: 'rejected', reason: 'look again' }, rev(800));
+      return { p, a, b, taskId: ta.taskId };
+    };
+
+    it('gives the item back to the rejected annotator when the project allows it and nobody else of the project is left', async () => {
+      const { p, a, b, taskId } = await rejectFirst({ reassignRejectedToSameAnnotator: true });
+      expect(await tasks.pullNext(p.projectId, b)).toBeNull();
+      const again = (await tasks.pullNext(p.projectId, a))!;
+      expect(again).toMatchObject({ taskId, status: 'assigned', answer: null });
+      await tasks.submit(taskId, { answer: { label: 'normal' } }, a);
+      const queue = await tasks.reviewQueue(p.projectId, rev(800));
+      expect(queue.map((q) => q.annotatorId).sort()).toEqual([a.id, b.id].sort());
+      for (const q of queue) expect(await tasks.review(taskId, { assignmentId: q.assignmentId, verdict: 'accepted' }, rev(800))).toBeDefined();
+      expect((await projects.get(p.projectId)).tasks.final).toBe(1);
+    });
+
+    it('makes the item wait for someone new by default, and gives it to a new annotator', async () => {
+      const { p, a, taskId } = await rejectFirst({});
+      expect(p.rules.reassignRejectedToSameAnnotator).toBe(false);
+      expect(await tasks.pullNext(p.projectId, a)).toBeNull();
+      expect((await tasks.pullNext(p.projectId, { id: `${a.id}-c`, role: 'annotator' }))!.taskId).toBe(taskId);
+    });
+  });
+
   describe('AnnotationProjection', () => {
     it('rebuilds the same read model by replaying the annotation log', async () => {
       const snapshot = async () => ({

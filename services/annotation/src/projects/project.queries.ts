@@ -11,6 +11,9 @@ export interface ProjectRecord {
   guidelines: string;
   rules: ProjectRules;
   tasksCreated: boolean;
+  /** Archived projects hand out no tasks. */
+  status: 'active' | 'archived';
+  archivedAt: string | null;
   createdBy: string;
   createdAt: string;
 }
@@ -27,6 +30,8 @@ interface Row {
   agreement_threshold: number;
   max_text_length: number;
   tasks_created: boolean;
+  reassign_rejected_to_same_annotator: boolean;
+  archived_at: Date | null;
   created_by: string;
   created_at: Date;
 }
@@ -37,8 +42,17 @@ const toRecord = (r: Row): ProjectRecord => ({
   datasetId: r.dataset_id,
   datasetVersion: r.dataset_version,
   guidelines: r.guidelines,
-  rules: { taskType: r.task_type, labels: r.labels, annotationsPerItem: r.annotations_per_item, agreementThreshold: r.agreement_threshold, maxTextLength: r.max_text_length },
+  rules: {
+    taskType: r.task_type,
+    labels: r.labels,
+    annotationsPerItem: r.annotations_per_item,
+    agreementThreshold: r.agreement_threshold,
+    maxTextLength: r.max_text_length,
+    reassignRejectedToSameAnnotator: r.reassign_rejected_to_same_annotator,
+  },
   tasksCreated: r.tasks_created,
+  status: r.archived_at ? 'archived' : 'active',
+  archivedAt: r.archived_at?.toISOString() ?? null,
   createdBy: r.created_by,
   createdAt: r.created_at.toISOString(),
 });

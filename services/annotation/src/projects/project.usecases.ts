@@ -4,8 +4,8 @@ import type { Actor } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { readyVersionItems } from '../dataset-versions/record-dataset-version.usecase';
 import { createTasks, lockDatasetVersion, lockExclusions } from '../tasks/task-creation';
-import { AnnotationStreams, projectStream, requireUuid } from '../tasks/task.streams';
-import { decideProject, initialProjectState } from './project.decider';
+import { AnnotationStreams, projectDecider, projectStream, requireUuid, retryOnConflict } from '../tasks/task.streams';
+import { decideProject, initialProjectState, KnownDatasetVersion } from './project.decider';
 import { listProjects, ProjectRecord, requireProject, taskCounts } from './project.queries';
 
 export interface ProjectSummary extends ProjectRecord {
@@ -26,7 +26,8 @@ export class ProjectUseCases {
    */
   async create(request: unknown, actor: Actor): Promise<ProjectSummary> {
     const projectId = uuidv7();
-    const events = decideProject(initialProjectState, { type: 'CreateProject', projectId, request });
+    // Received versions are never deleted, so what is known here is still known at the append.
+    const events = decideProject(initialProjectState, { type: 'CreateProject', projectId, request, knownVersions: await this.knownVersions(request) });
     const created = events[0];
     if (created.type !== 'AnnotationProjectCreated') throw new Error('unexpected decision');
     await withTransaction(this.dataSource, async (tx) => {
@@ -48,6 +49,25 @@ export class ProjectUseCases {
       [project.datasetId, project.datasetVersion],
     );
     return { ...project, tasks: await taskCounts(this.dataSource, project.projectId), datasetVersionReceived: received.length > 0 };
+  }
+
+  /** The received versions whose dataset id or name is what the request's datasetId says. */
+  private async knownVersions(request: unknown): Promise<KnownDatasetVersion[]> {
+    const ref = typeof request === 'object' && request !== null ? (request as { datasetId?: unknown }).datasetId : undefined;
+    if (typeof ref !== 'string') return [];
+    const rows: { dataset_id: string; name: string; version: number; status: KnownDatasetVersion['status'] }[] = await this.dataSource.query(
+      `SELECT dataset_id, name, version, status FROM annotation_dataset_versions
+        WHERE dataset_id IN (SELECT dataset_id FROM annotation_dataset_versions WHERE dataset_id::text = lower($1) OR name = $1)`,
+      [ref.trim()],
+    );
+    return rows.map((r) => ({ datasetId: r.dataset_id, name: r.name, version: r.version, status: r.status }));
+  }
+
+  /** A steward retires a project (projects are never deleted: their events are history). */
+  async archive(projectIdParam: string, actor: Actor): Promise<ProjectSummary> {
+    const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
+    await retryOnConflict(() => withTransaction(this.dataSource, (tx) => this.streams.handle(tx, projectStream(projectId), projectDecider, { type: 'ArchiveProject', projectId }, actor)));
+    return this.get(projectId);
   }
 
   list(): Promise<ProjectRecord[]> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@trellis/contracts';
 import { CurrentActor, Roles } from '@trellis/auth';
@@ -24,7 +24,7 @@ export class ProjectsController {
       required: ['name', 'datasetId', 'datasetVersion', 'taskType', 'guidelines', 'annotationsPerItem', 'agreementThreshold'],
       properties: {
         name: { type: 'string' },
-        datasetId: { type: 'string', format: 'uuid' },
+        datasetId: { type: 'string', description: "the dataset's id, or its name; the version must have reached annotation (GET /annotation/dataset-versions)" },
         datasetVersion: { type: 'integer', minimum: 1 },
         taskType: { type: 'string', enum: ['caption', 'vqa', 'classification'] },
         labels: { type: 'array', items: { type: 'string' }, description: 'classification only, at least two' },
@@ -32,11 +32,24 @@ export class ProjectsController {
         annotationsPerItem: { type: 'integer', minimum: 1, maximum: 10 },
         agreementThreshold: { type: 'number', minimum: 0, maximum: 1 },
         maxTextLength: { type: 'integer', minimum: 1, maximum: 4000, default: 1000 },
+        reassignRejectedToSameAnnotator: {
+          type: 'boolean',
+          default: false,
+          description: 'let a rejected item go back to the annotator it was rejected from when no other annotator of the project is left for it',
+        },
       },
     },
   })
   create(@Body() body: unknown, @CurrentActor() actor: Actor) {
     return this.projects.create(body, actor);
+  }
+
+  @Post('projects/:projectId/archive')
+  @HttpCode(200)
+  @Roles('steward')
+  @ApiOperation({ summary: 'Archive a project: it hands out no more tasks and is listed as archived; its sets stay readable and publishable' })
+  archive(@Param('projectId') projectId: string, @CurrentActor() actor: Actor) {
+    return this.projects.archive(projectId, actor);
   }
 
   @Get('projects')

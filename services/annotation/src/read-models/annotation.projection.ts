@@ -20,12 +20,15 @@ export class AnnotationProjection implements Projection {
         const d = event.data;
         await tx.query(
           `INSERT INTO annotation_projects (project_id, name, dataset_id, dataset_version, task_type, labels, guidelines,
-             annotations_per_item, agreement_threshold, max_text_length, created_by, created_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (project_id) DO NOTHING`,
-          [d.projectId, d.name, d.datasetId, d.datasetVersion, d.taskType, d.labels, d.guidelines, d.annotationsPerItem, d.agreementThreshold, d.maxTextLength, envelope.actor.id, at],
+             annotations_per_item, agreement_threshold, max_text_length, reassign_rejected_to_same_annotator, created_by, created_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (project_id) DO NOTHING`,
+          [d.projectId, d.name, d.datasetId, d.datasetVersion, d.taskType, d.labels, d.guidelines, d.annotationsPerItem, d.agreementThreshold, d.maxTextLength, d.reassignRejectedToSameAnnotator, envelope.actor.id, at],
         );
         return;
       }
+      case 'AnnotationProjectArchived':
+        await tx.query('UPDATE annotation_projects SET archived_at = $2 WHERE project_id = $1 AND archived_at IS NULL', [event.data.projectId, at]);
+        return;
       case 'AnnotationTaskCreated': {
         const d = event.data;
         await tx.query(

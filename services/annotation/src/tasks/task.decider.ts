@@ -37,7 +37,15 @@ export type TaskState =
 
 export type TaskCommand =
   | ({ type: 'CreateTask' } & TaskFacts)
-  | { type: 'AssignTask'; assignmentId: string; annotatorId: string; rules: ProjectRules }
+  | {
+      type: 'AssignTask';
+      assignmentId: string;
+      annotatorId: string;
+      rules: ProjectRules;
+      projectArchived: boolean;
+      /** Everyone who has had an assignment in the project: who else could take a rejected item. */
+      projectAnnotators: string[];
+    }
   | { type: 'ReleaseAssignment'; annotatorId: string; reason: 'released' | 'expired' }
   | { type: 'SubmitAnnotation'; annotatorId: string; answer: unknown; rules: ProjectRules }
   | { type: 'ReviewAnnotation'; assignmentId: string; reviewerId: string; verdict: 'accepted' | 'rejected'; reason: string | null; rules: ProjectRules }
@@ -68,12 +76,33 @@ function mustBeOpen(s: Existing, doing: string): void {
 /** Assignments that hold one of the item's required slots (a rejected or released one frees its slot). */
 const holdingSlot = (a: AssignmentState) => a.status !== 'rejected' && a.status !== 'released';
 
+/** An annotator's latest assignment of the item (an earlier one may have been rejected). */
+const latestOf = (s: Existing, annotatorId: string): AssignmentState | undefined => s.assignments.filter((a) => a.annotatorId === annotatorId).at(-1);
+
+/** Nobody may annotate an item blind any more: each has annotated it or seen its answers. */
+const ineligible = (s: Existing, who: string) => s.assignments.some((a) => a.annotatorId === who) || s.sawAnswers.includes(who);
+
+/**
+ * Whether an item may go back to an annotator it was rejected from: the project allows it, every
+ * annotation they made of it was rejected, and no other annotator of the project is left for it.
+ * Otherwise the item waits for someone new.
+ */
+function mayAnnotateAgain(s: Existing, command: Extract<TaskCommand, { type: 'AssignTask' }>): boolean {
+  const mine = s.assignments.filter((a) => a.annotatorId === command.annotatorId);
+  return (
+    command.rules.reassignRejectedToSameAnnotator &&
+    mine.every((a) => a.status === 'rejected') &&
+    command.projectAnnotators.every((p) => p === command.annotatorId || ineligible(s, p))
+  );
+}
+
 /**
  * The task lifecycle: one task per image, `annotationsPerItem` independent annotations, each
  * reviewed; when enough are accepted the item is final if they agree, else it is adjudicated.
- * Rules: no annotator gets the same item twice (not even after a rejection); annotators are blind
- * (nobody who has seen the item's answers may annotate it); nobody reviews or adjudicates an item
- * they annotated.
+ * Rules: no annotator gets the same item twice, except that a rejected item may go back to its
+ * annotator when the project allows it and no other annotator of the project is left for it;
+ * annotators are blind (nobody who has seen the item's answers may annotate it); nobody reviews or
+ * adjudicates an item they annotated; an archived project hands out no tasks.
  */
 export function decideTask(state: TaskState, command: TaskCommand): AnnotationTaskEvent[] {
   switch (command.type) {
@@ -84,9 +113,13 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
     }
     case 'AssignTask': {
       const s = existing(state);
+      if (command.projectArchived) fail(AnnotationErrorCode.ProjectArchived, `project ${s.projectId} is archived and hands out no tasks`);
       mustBeOpen(s, 'assign it');
-      if (s.assignments.some((a) => a.annotatorId === command.annotatorId)) {
-        fail(AnnotationErrorCode.AlreadyAnnotated, `annotator ${command.annotatorId} has already had item ${s.itemId}; nobody sees an item twice`);
+      if (s.assignments.some((a) => a.annotatorId === command.annotatorId) && !mayAnnotateAgain(s, command)) {
+        fail(
+          AnnotationErrorCode.AlreadyAnnotated,
+          `annotator ${command.annotatorId} has already had item ${s.itemId}; an item goes to someone new while anyone is left${command.rules.reassignRejectedToSameAnnotator ? '' : ' (the project does not let a rejected item go back to its annotator)'}`,
+        );
       }
       if (s.sawAnswers.includes(command.annotatorId)) {
         fail(AnnotationErrorCode.NotBlind, `${command.annotatorId} has seen the answers for item ${s.itemId} and cannot annotate it blind`);
@@ -98,14 +131,14 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
     }
     case 'ReleaseAssignment': {
       const s = existing(state);
-      const mine = s.assignments.find((a) => a.annotatorId === command.annotatorId);
+      const mine = latestOf(s, command.annotatorId);
       if (!mine) return fail(AnnotationErrorCode.NotYourTask, `task ${s.taskId} is not assigned to ${command.annotatorId}`);
       if (mine.status !== 'assigned') return fail(AnnotationErrorCode.TaskNotOpen, `the assignment of task ${s.taskId} is ${mine.status}; only an unfinished one can be released`);
       return [{ type: 'TaskReleased', data: { taskId: s.taskId, projectId: s.projectId, assignmentId: mine.assignmentId, annotatorId: mine.annotatorId, reason: command.reason } }];
     }
     case 'SubmitAnnotation': {
       const s = existing(state);
-      const mine = s.assignments.find((a) => a.annotatorId === command.annotatorId);
+      const mine = latestOf(s, command.annotatorId);
       if (!mine) fail(AnnotationErrorCode.NotYourTask, `task ${s.taskId} is not assigned to ${command.annotatorId}`);
       mustBeOpen(s, 'submit');
       if (mine!.status === 'released') fail(AnnotationErrorCode.TaskNotOpen, `your assignment of task ${s.taskId} was released or expired; it cannot take a submission`);
@@ -253,7 +286,7 @@ export function evolveTask(state: TaskState, event: AnnotationTaskEvent): TaskSt
  */
 export function annotatorView(state: TaskState, annotatorId: string) {
   if (state.status === 'none') return undefined;
-  const mine = state.assignments.find((a) => a.annotatorId === annotatorId);
+  const mine = latestOf(state, annotatorId);
   if (!mine) return undefined;
   return {
     taskId: state.taskId,

@@ -12,8 +12,8 @@ const itemId = '01930000-0000-7000-8000-0000000000b1';
 const subjectId = '01930000-0000-7000-8000-0000000000c1';
 const asg = (n: number) => `01930000-0000-7000-8000-00000000010${n}`;
 
-const caption: ProjectRules = { taskType: 'caption', labels: [], annotationsPerItem: 2, agreementThreshold: 0.5, maxTextLength: 40 };
-const labels: ProjectRules = { taskType: 'classification', labels: ['normal', 'abnormal'], annotationsPerItem: 2, agreementThreshold: 1, maxTextLength: 40 };
+const caption: ProjectRules = { taskType: 'caption', labels: [], annotationsPerItem: 2, agreementThreshold: 0.5, maxTextLength: 40, reassignRejectedToSameAnnotator: false };
+const labels: ProjectRules = { taskType: 'classification', labels: ['normal', 'abnormal'], annotationsPerItem: 2, agreementThreshold: 1, maxTextLength: 40, reassignRejectedToSameAnnotator: false };
 const vqa: ProjectRules = { ...caption, taskType: 'vqa', annotationsPerItem: 1 };
 
 /** Builder for the events of one task, the one style used in these specs. */
@@ -32,6 +32,16 @@ class TaskEvents {
   }
 }
 const E = TaskEvents;
+
+/** An AssignTask command; the project is active and its annotators are whoever the case says. */
+const assign = (n: number, annotatorId: string, rules: ProjectRules, project: { archived?: boolean; annotators?: string[] } = {}): TaskCommand => ({
+  type: 'AssignTask',
+  assignmentId: asg(n),
+  annotatorId,
+  rules,
+  projectArchived: project.archived ?? false,
+  projectAnnotators: project.annotators ?? [],
+});
 const cap = (caption: string) => ({ kind: 'caption' as const, caption });
 const lab = (label: string) => ({ kind: 'classification' as const, label });
 
@@ -57,45 +67,101 @@ describe('decideTask', () => {
 
   describe('AssignTask', () => {
     it('assigns an open task to an annotator', () => {
-      spec.given([E.created()]).when({ type: 'AssignTask', assignmentId: asg(1), annotatorId: 'ann-1', rules: caption }).then([E.assigned(1, 'ann-1')]);
+      spec.given([E.created()]).when(assign(1, 'ann-1', caption)).then([E.assigned(1, 'ann-1')]);
     });
 
     it('never gives the same item to an annotator twice, not even after their annotation was rejected', () => {
       spec
         .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'too short')])
-        .when({ type: 'AssignTask', assignmentId: asg(2), annotatorId: 'ann-1', rules: caption })
+        .when(assign(2, 'ann-1', caption))
         .thenThrows(code(AnnotationErrorCode.AlreadyAnnotated, /ann-1 has already had item/));
     });
 
     it('keeps annotation blind: someone who reviewed the item (and saw its answers) cannot annotate it', () => {
       spec
         .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'wrong')])
-        .when({ type: 'AssignTask', assignmentId: asg(2), annotatorId: 'rev-1', rules: caption })
+        .when(assign(2, 'rev-1', caption))
         .thenThrows(code(AnnotationErrorCode.NotBlind));
     });
 
     it('keeps annotation blind: someone shown the answers in the review queue cannot annotate the item', () => {
       spec
         .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'both-1' } }])
-        .when({ type: 'AssignTask', assignmentId: asg(2), annotatorId: 'both-1', rules: caption })
+        .when(assign(2, 'both-1', caption))
         .thenThrows(code(AnnotationErrorCode.NotBlind));
     });
 
     it('hands out no more slots than annotations per item, and reopens the slot of a rejected annotation', () => {
       const two = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2')];
-      spec.given(two).when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-3', rules: caption }).thenThrows(code(AnnotationErrorCode.TaskFull));
+      spec.given(two).when(assign(3, 'ann-3', caption)).thenThrows(code(AnnotationErrorCode.TaskFull));
       spec
         .given([...two, E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'wrong')])
-        .when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-3', rules: caption })
+        .when(assign(3, 'ann-3', caption))
         .then([E.assigned(3, 'ann-3')]);
     });
 
     it('refuses a task that does not exist or was cancelled', () => {
-      spec.given([]).when({ type: 'AssignTask', assignmentId: asg(1), annotatorId: 'ann-1', rules: caption }).thenThrows(code(AnnotationErrorCode.TaskNotFound));
+      spec.given([]).when(assign(1, 'ann-1', caption)).thenThrows(code(AnnotationErrorCode.TaskNotFound));
       spec
         .given([E.created(), { type: 'TaskCancelled', data: { taskId, projectId, reason: 'consent-withdrawn:human-annotation' } }])
-        .when({ type: 'AssignTask', assignmentId: asg(1), annotatorId: 'ann-1', rules: caption })
+        .when(assign(1, 'ann-1', caption))
         .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /cancelled \(consent-withdrawn:human-annotation\)/));
+    });
+  });
+
+  describe('AssignTask after a rejection', () => {
+    const again: ProjectRules = { ...caption, reassignRejectedToSameAnnotator: true };
+    // ann-1's caption was rejected; ann-2 holds the other slot.
+    const rejected = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'too short')];
+
+    it('gives the item to another eligible annotator first', () => {
+      spec.given(rejected).when(assign(3, 'ann-3', again, { annotators: ['ann-1', 'ann-2', 'ann-3'] })).then([E.assigned(3, 'ann-3')]);
+    });
+
+    it('gives it back to the annotator it was rejected from when the project allows it and nobody else of the project is left', () => {
+      spec.given(rejected).when(assign(3, 'ann-1', again, { annotators: ['ann-1', 'ann-2'] })).then([E.assigned(3, 'ann-1')]);
+    });
+
+    it('keeps it from them while another annotator of the project could still take it', () => {
+      spec
+        .given(rejected)
+        .when(assign(3, 'ann-1', again, { annotators: ['ann-1', 'ann-2', 'ann-3'] }))
+        .thenThrows(code(AnnotationErrorCode.AlreadyAnnotated, /goes to someone new while anyone is left/));
+    });
+
+    it('counts someone who has seen the answers as not left (they cannot annotate blind)', () => {
+      const viewed: AnnotationTaskEvent = { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'ann-3' } };
+      spec.given([...rejected, viewed]).when(assign(3, 'ann-1', again, { annotators: ['ann-1', 'ann-2', 'ann-3'] })).then([E.assigned(3, 'ann-1')]);
+    });
+
+    it('keeps it from them by default (the project setting is off), saying so', () => {
+      spec
+        .given(rejected)
+        .when(assign(3, 'ann-1', caption, { annotators: ['ann-1', 'ann-2'] }))
+        .thenThrows(code(AnnotationErrorCode.AlreadyAnnotated, /does not let a rejected item go back to its annotator/));
+    });
+
+    it('never gives an item back to someone whose annotation was accepted, or who released it', () => {
+      const accepted = [E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'accepted')];
+      spec.given(accepted).when(assign(2, 'ann-1', again, { annotators: ['ann-1'] })).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
+      const released: AnnotationTaskEvent = { type: 'TaskReleased', data: { taskId, projectId, assignmentId: asg(1), annotatorId: 'ann-1', reason: 'released' } };
+      spec.given([E.created(), E.assigned(1, 'ann-1'), released]).when(assign(2, 'ann-1', again, { annotators: ['ann-1'] })).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
+    });
+
+    it('lets the returning annotator submit on their new assignment and shows them that one', () => {
+      const back = [...rejected, E.assigned(3, 'ann-1')];
+      spec
+        .given(back)
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'a brown dog' }, rules: again })
+        .then([E.submitted(3, 'ann-1', cap('a brown dog'))]);
+      const state = back.reduce<TaskState>(evolveTask, initialTaskState);
+      expect(annotatorView(state, 'ann-1')).toMatchObject({ assignmentId: asg(3), status: 'assigned', answer: null });
+    });
+  });
+
+  describe('AssignTask on an archived project', () => {
+    it('hands out no task', () => {
+      spec.given([E.created()]).when(assign(1, 'ann-1', caption, { archived: true })).thenThrows(code(AnnotationErrorCode.ProjectArchived, /archived/));
     });
   });
 
@@ -105,8 +171,8 @@ describe('decideTask', () => {
     it("gives an unfinished assignment back, reopening its slot for someone else but not for its annotator", () => {
       const full = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2')];
       spec.given(full).when({ type: 'ReleaseAssignment', annotatorId: 'ann-1', reason: 'released' }).then([released]);
-      spec.given([...full, released]).when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-3', rules: caption }).then([E.assigned(3, 'ann-3')]);
-      spec.given([...full, released]).when({ type: 'AssignTask', assignmentId: asg(3), annotatorId: 'ann-1', rules: caption }).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
+      spec.given([...full, released]).when(assign(3, 'ann-3', caption)).then([E.assigned(3, 'ann-3')]);
+      spec.given([...full, released]).when(assign(3, 'ann-1', caption)).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
       spec.given([...full, released]).when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'late' }, rules: caption }).thenThrows(code(AnnotationErrorCode.TaskNotOpen, /released or expired/));
     });
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@trellis/contracts';
 import { CurrentActor, Roles } from '@trellis/auth';
@@ -37,9 +37,24 @@ export class AnnotationSetsController {
 
   @Get('sets/:version/export')
   @Roles('steward', 'engineer', 'auditor')
-  @ApiOperation({ summary: 'Export a set version as LLaVA conversation JSON, COCO captions JSON or JSONL' })
+  @ApiOperation({
+    summary:
+      'Export a set version as LLaVA conversation JSON, COCO captions JSON or JSONL; with bundle=tar, a tar of images/<sha256>.png and the export file whose image fields are those relative paths (items of subjects excluded since publication left out)',
+  })
   @ApiQuery({ name: 'format', enum: ['llava', 'coco', 'jsonl'], required: false })
-  async export(@Param('projectId') projectId: string, @Param('version') version: string, @Query('format') format: string | undefined, @Res({ passthrough: true }) res: HeaderResponse) {
+  @ApiQuery({ name: 'bundle', enum: ['tar'], required: false })
+  async export(
+    @Param('projectId') projectId: string,
+    @Param('version') version: string,
+    @Query('format') format: string | undefined,
+    @Query('bundle') bundle: string | undefined,
+    @Res({ passthrough: true }) res: HeaderResponse,
+  ) {
+    if (bundle !== undefined) {
+      const tar = await this.sets.exportBundle(projectId, version, format, bundle);
+      res.setHeader('x-trellis-left-out', String(tar.leftOut));
+      return new StreamableFile(tar.stream, { type: 'application/x-tar', disposition: `attachment; filename="${tar.filename}"` });
+    }
     const out = await this.sets.export(projectId, version, format);
     res.setHeader('content-type', `${out.contentType}; charset=utf-8`);
     res.setHeader('content-disposition', `attachment; filename="${out.filename}"`);

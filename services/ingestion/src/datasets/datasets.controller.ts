@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { CurrentActor, Roles } from '@trellis/auth';
 import { type Actor, MAX_VERSION, parseVersionNumber } from '@trellis/contracts';
@@ -36,7 +36,7 @@ export class DatasetsController {
   }
 
   @Get(':ref')
-  @Roles('steward', 'auditor')
+  @Roles('steward', 'engineer', 'auditor')
   @ApiOperation({ summary: 'A dataset by id or name, with its published versions' })
   get(@Param('ref') ref: string) {
     return this.datasets.get(ref);
@@ -67,14 +67,27 @@ export class DatasetsController {
   }
 
   @Get(':ref/versions/:version')
-  @Roles('steward', 'auditor')
+  @Roles('steward', 'engineer', 'auditor')
   @ApiOperation({ summary: "A version's manifest (verified against its recorded hash) and a time-limited download link" })
   manifest(@Param('ref') ref: string, @Param('version') v: string) {
     return this.datasets.manifest(ref, version(v, 'version'));
   }
 
+  @Get(':ref/versions/:version/images/:assetId')
+  @Roles('steward', 'engineer', 'auditor')
+  @ApiOperation({ summary: 'The curated PNG of an image member of a published version (size=224: the model input); never an erased one' })
+  async image(
+    @Param('ref') ref: string,
+    @Param('version') v: string,
+    @Param('assetId') assetId: string,
+    @Query('size') size: string | undefined,
+  ): Promise<StreamableFile> {
+    const { stream, contentType } = await this.datasets.memberImage(ref, version(v, 'version'), assetId, size);
+    return new StreamableFile(stream, { type: contentType });
+  }
+
   @Get(':ref/diff')
-  @Roles('steward', 'auditor')
+  @Roles('steward', 'engineer', 'auditor')
   @ApiOperation({ summary: 'Members added, removed and changed (by content hash) between two versions' })
   diff(@Param('ref') ref: string, @Query('from') from: string, @Query('to') to: string) {
     return this.datasets.diff(ref, version(from, 'from'), version(to, 'to'));

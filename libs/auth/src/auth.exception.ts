@@ -7,6 +7,8 @@ export enum AuthErrorCode {
   InvalidRequest = 'INVALID_REQUEST',
   TokenNotFound = 'TOKEN_NOT_FOUND',
   TokenAlreadyRevoked = 'TOKEN_ALREADY_REVOKED',
+  /** No personal details are kept for that principal (never set, or erased already). */
+  PrincipalNotFound = 'PRINCIPAL_NOT_FOUND',
 }
 
 export class AuthException extends DomainException<AuthErrorCode> {
@@ -20,6 +22,7 @@ export class AuthException extends DomainException<AuthErrorCode> {
       case AuthErrorCode.InvalidRequest:
         return 'validation';
       case AuthErrorCode.TokenNotFound:
+      case AuthErrorCode.PrincipalNotFound:
         return 'not_found';
       case AuthErrorCode.TokenAlreadyRevoked:
         return 'conflict';

@@ -10,3 +10,4 @@ export * from './tokens/api-token.decider';
 export * from './tokens/api-token.format';
 export * from './tokens/api-token.repository';
 export * from './tokens/api-token.usecases';
+export * from './principals/principal-directory';

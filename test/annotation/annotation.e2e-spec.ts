@@ -251,7 +251,8 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     expect(await runAnnotationCommand(['export', '--project', shared.projectId!, '--set-version', '1', '--format', 'llava', '--out', exported], cli('steward'))).toBe(0);
     expect(JSON.parse(readFileSync(exported, 'utf8'))).toEqual(shared.llava);
     const create = ['create-project', '--dataset', shared.datasetId!, '--dataset-version', String(shared.datasetVersion), '--type', 'caption', '--guidelines', 'Imported from the CLI.', '--per-item', '1', '--threshold', '0'];
-    expect(await runAnnotationCommand(create, cli('a1'))).toBe(1);
+    // An annotator may not create projects: the platform refuses (403), exit code 3.
+    expect(await runAnnotationCommand(create, cli('a1'))).toBe(3);
     expect(await runAnnotationCommand(create, cli('steward'))).toBe(0);
     const projectId = lines.pop()!;
     expect(await runAnnotationCommand(['import', '--project', projectId, '--format', 'llava', exported], cli('steward'))).toBe(0);

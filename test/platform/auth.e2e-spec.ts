@@ -185,7 +185,8 @@ describe('Access control', () => {
       const bad = spawnTs('services/platform/src/cli/token.cli.ts', ['create', '--roles', 'root', '--label', 'x'], { DATABASE_URL: testDatabaseUrl() });
       let err = '';
       bad.stderr!.on('data', (d) => (err += d));
-      expect(await waitForExit(bad)).toBe(1);
+      // A rule of the platform said no: refused, exit code 3.
+      expect(await waitForExit(bad)).toBe(3);
       expect(err).toMatch(/INVALID_REQUEST: roles must be/);
     });
   });

@@ -133,12 +133,13 @@ export async function runIngest(argv: string[], client = new TrellisHttpClient()
   await pool(rows.filter((r) => r.describes));
   bar.finish();
 
-  if (args.dataset) summary.dataset = await addToDataset(client, args.dataset, [...new Set(assetByPath.values())], args.publish);
-
+  // The files' outcome first: a refused dataset step must not hide which files were rejected.
   log(`ingested: ${summary.ingested}`);
   log(`duplicate: ${summary.duplicate}`);
   log(`rejected: ${summary.rejected.length}`);
   for (const r of [...summary.rejected].sort((a, b) => a.line - b.line)) log(`  line ${r.line} ${r.path}: ${r.reason}: ${r.message}`);
+
+  if (args.dataset) summary.dataset = await addToDataset(client, args.dataset, [...new Set(assetByPath.values())], args.publish);
   if (summary.dataset) {
     const d = summary.dataset;
     log(`dataset ${d.name} (${d.datasetId}): ${d.added} added` + (d.version ? `, published version ${d.version} (merkle root ${d.merkleRoot})` : d.unchanged ? ', unchanged since the last version' : ''));

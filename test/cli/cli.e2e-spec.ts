@@ -1,0 +1,311 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually } from '@trellis/testing';
+import { CLI_COMMANDS } from '../../services/platform/src/cli/cli-commands';
+import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** A port nothing listens on. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The CLI commands the README documents, as written there: every line of a ```bash block that
+ * runs the CLI, with its continuation lines. The test runs each of them through bash, with
+ * only the placeholders (DATASET_ID, PROJECT_ID, /path/to/trellis) filled in, so the README
+ * and the CLI cannot drift apart.
+ */
+function readmeCommands(): string[] {
+  const commands: string[] = [];
+  for (const block of readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```bash\n([\s\S]*?)```/g)) {
+    const lines = block[1].split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (!/^(npm run trellis|npm run token|npx trellis|npm --prefix \S+ run trellis)\b/.test(lines[i])) continue;
+      let command = lines[i];
+      while (command.trimEnd().endsWith('\\')) command += `\n${lines[++i]}`;
+      commands.push(command);
+    }
+  }
+  return commands;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a shell command as a user would type it. Asynchronous on purpose: the platform under
+ * test serves from this process, so a blocking spawn would starve it.
+ */
+function sh(command: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
+  // A user's shell, not jest's npm environment: npm would otherwise inherit INIT_CWD and npm_* settings.
+  const env = Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([k, v]) => v !== undefined && !k.startsWith('npm_') && k !== 'INIT_CWD'));
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', command], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** stdout without npm's banner ("> trellis@0.1.0 trellis" and the command line). */
+const output = (r: Run) =>
+  r.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('> ') && l.trim() !== '')
+    .join('\n');
+
+/** The last line on stderr: the command's own, after any build messages. */
+const lastLine = (r: Run) => r.stderr.trim().split('\n').pop();
+
+/** Asserts the exit code, showing the whole run when it differs. */
+function exits(r: Run, code: number): void {
+  if (r.code !== code) throw new Error(`expected exit code ${code}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+}
+
+describe('the trellis CLI as the README documents it', () => {
+  let t: PlatformTestApp;
+  let url: string;
+  const tokens: Record<string, string> = {};
+  const documented = readmeCommands();
+  const ran = new Set<string>();
+  let work: string;
+  let outside: string;
+  const saved = { S3_ENDPOINT: process.env.S3_ENDPOINT, TRELLIS_DATA_DIR: process.env.TRELLIS_DATA_DIR };
+
+  /** The README command that matches (written once, or the same in several places), marked as run. */
+  const readme = (pattern: RegExp): string => {
+    const found = documented.filter((c) => pattern.test(c));
+    const distinct = new Set(found.map((c) => c.replace(/\s+#.*$/, '')));
+    if (distinct.size !== 1) throw new Error(`expected one README command matching ${pattern}, found ${found.length}: ${found.join(' | ')}`);
+    found.forEach((c) => ran.add(c));
+    return found[0];
+  };
+  const cli = (command: string, env: NodeJS.ProcessEnv = {}, cwd = work) => sh(command, { cwd, env: { TRELLIS_URL: url, TRELLIS_TOKEN: tokens.demo, ...env } });
+
+  beforeAll(async () => {
+    // Blobs on the local filesystem: this suite needs PostgreSQL only.
+    process.env.S3_ENDPOINT = '';
+    process.env.TRELLIS_DATA_DIR = mkdtempSync(join(tmpdir(), 'trellis-cli-e2e-data-'));
+    t = await startPlatformTestApp('in-process');
+    await t.app.listen(0, '127.0.0.1');
+    url = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    // Inside the repository (where `npm run` finds package.json), but not its root: relative
+    // paths must land here, not where npm runs the script.
+    mkdirSync(join(ROOT, '.trellis'), { recursive: true });
+    work = mkdtempSync(join(ROOT, '.trellis', 'cli-e2e-'));
+    outside = mkdtempSync(join(tmpdir(), 'trellis-cli-e2e-'));
+    // Build dist/ once, here, if it is stale, so no single test pays for it.
+    const build = await sh('node bin/trellis.js --help', { cwd: ROOT });
+    expect(build.code).toBe(0);
+  }, 600_000);
+
+  afterAll(async () => {
+    await t?.close();
+    for (const dir of [work, outside, process.env.TRELLIS_DATA_DIR]) if (dir) rmSync(dir, { recursive: true, force: true });
+    Object.assign(process.env, saved);
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+  });
+
+  describe('help', () => {
+    it('prints the overall usage for --help, -h and help, and each documented help line, with exit 0', async () => {
+      for (const command of [readme(/^npm run trellis -- --help/), readme(/^npx trellis --help/), 'npm run trellis -- -h', 'npm run trellis -- help']) {
+        const r = await cli(command);
+        exits(r, 0);
+        expect(r.stdout).toMatch(/usage: trellis <command>/);
+        expect(r.stdout).toMatch(/exit codes: 0 ok, 1 failed .*, 2 usage error, 3 refused by the platform/);
+      }
+      const ingest = await cli(readme(/^npm run trellis -- ingest --help/));
+      expect(ingest.code).toBe(0);
+      expect(ingest.stdout).toMatch(/example:\n {2}trellis ingest demo --manifest/);
+      const publish = await cli(readme(/^npm run trellis -- help annotation publish/));
+      expect(publish.code).toBe(0);
+      expect(publish.stdout).toMatch(/usage: trellis annotation publish --project PROJECT_ID\n[\s\S]*example:\n {2}trellis annotation publish/);
+    });
+
+    it('prints every command and subcommand usage, with an example, for --help and -h', async () => {
+      const lines: [string, RegExp][] = [['npm run token -- --help', /usage: trellis token <subcommand>[\s\S]*example:\n {2}trellis token create/]];
+      for (const [name, command] of Object.entries(CLI_COMMANDS)) {
+        lines.push([`npm run trellis -- ${name} --help`, new RegExp(`example:\\n {2}trellis ${name}`)]);
+        for (const sub of Object.keys(command.subcommands ?? {})) {
+          lines.push([`npm run trellis -- ${name} ${sub} -h`, new RegExp(`usage: trellis ${name} ${sub}[\\s\\S]*example:\\n {2}trellis ${name} ${sub}`)]);
+        }
+      }
+      for (const sub of ['create', 'revoke', 'list']) lines.push([`npm run token -- ${sub} --help`, new RegExp(`usage: trellis token ${sub}[\\s\\S]*example:`)]);
+      // Two at a time: each is a node process, on a small machine.
+      for (let i = 0; i < lines.length; i += 2) {
+        await Promise.all(
+          lines.slice(i, i + 2).map(async ([command, usage]) => {
+            const r = await cli(command);
+            exits(r, 0);
+            expect(r.stdout).toMatch(usage);
+          }),
+        );
+      }
+    });
+  });
+
+  describe('exit codes', () => {
+    it('exits 2 with the message and the usage on a usage error', async () => {
+      const unknown = await cli('npm run trellis -- nope');
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/trellis: unknown command "nope"\nusage: trellis <command>/);
+      const missing = await cli('npm run trellis -- ingest demo');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/trellis ingest: --manifest is required\nusage: trellis ingest/);
+      const token = await cli('npm run token -- create --label x');
+      expect(token.code).toBe(2);
+      expect(token.stderr).toMatch(/trellis token: --roles is required\nusage: trellis token create/);
+      expect(token.stderr).not.toMatch(/\n {4}at /);
+    });
+
+    it('exits 3, in one line, when the platform refuses the token', async () => {
+      const r = await cli('npm run trellis -- annotation publish --project 0190d1a2-0000-7000-8000-000000000000', { TRELLIS_TOKEN: 'trl_not-a-token' });
+      exits(r, 3);
+      expect(lastLine(r)).toBe('trellis annotation publish: the platform refused the credentials (401): set TRELLIS_TOKEN to a valid API token (npm run token -- create ...)');
+    });
+
+    it('exits 1, in one line, when the platform cannot be reached or a file is missing', async () => {
+      // Relative to the folder the command was run in, not the repository root npm runs it from.
+      const missing = await cli('npm run trellis -- subjects import subjects.jsonl');
+      expect(missing.code).toBe(1);
+      expect(lastLine(missing)).toMatch(new RegExp(`^trellis subjects: ENOENT: no such file or directory, open '${work}/subjects.jsonl'$`));
+      const port = await freePort();
+      const r = await cli('npm run trellis -- annotation publish --project x', { TRELLIS_URL: `http://127.0.0.1:${port}` });
+      exits(r, 1);
+      expect(lastLine(r)).toBe(`trellis annotation publish: cannot reach the platform at http://127.0.0.1:${port} (ECONNREFUSED); is it running? set TRELLIS_URL`);
+    });
+  });
+
+  describe('token', () => {
+    it('creates tokens as the README does, lists them as trellis token, and finds the running cluster from its data directory', async () => {
+      const db = { DATABASE_URL: process.env.TRELLIS_TEST_DATABASE_URL };
+      const admin = await cli(readme(/^npm run token -- create --roles admin --label me/), db);
+      exits(admin, 0);
+      expect(output(admin)).toMatch(/^trl_\S+$/);
+      const demo = await cli(readme(/^npm run token -- create --roles steward,annotator,reviewer,auditor --label demo/), db);
+      expect(demo.code).toBe(0);
+      tokens.demo = output(demo);
+      const list = await cli(readme(/^npm run trellis -- token list/), db);
+      expect(list.code).toBe(0);
+      expect(list.stdout).toMatch(/\tsteward,annotator,reviewer,auditor\tno-expiry\tdemo/);
+      const refused = await cli('npm run token -- create --roles root --label x', db);
+      expect(refused.code).toBe(3);
+      expect(lastLine(refused)).toMatch(/^trellis token: INVALID_REQUEST: .*roles/);
+
+      // No DATABASE_URL, no TRELLIS_PG_PORT: the test cluster (another port than the default)
+      // is found from its data directory's postmaster.pid.
+      const pgDir = join(process.env.TRELLIS_TEST_DATA_DIR || join(ROOT, '.trellis', 'test-data'), 'pg');
+      if (existsSync(join(pgDir, 'postgres', 'postmaster.pid'))) {
+        const port = readFileSync(join(pgDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[3];
+        const found = await cli('npm run token -- list', { DATABASE_URL: '', TRELLIS_PG_PORT: '', TRELLIS_DATA_DIR: pgDir });
+        exits(found, 0);
+        expect(found.stderr).toContain(`using the embedded PostgreSQL already running on port ${port}`);
+      }
+    });
+  });
+
+  describe('the walk-through and annotation', () => {
+    it('runs the documented commands from a folder inside the repository, relative paths resolved there', async () => {
+      expect(tokens.demo).toBeDefined();
+      const synthetic = await cli(readme(/^npm run trellis -- synthetic demo/));
+      exits(synthetic, 0);
+      expect(existsSync(join(work, 'demo', 'manifest.jsonl'))).toBe(true);
+      expect(existsSync(join(ROOT, 'demo'))).toBe(false);
+
+      const subjects = await cli(readme(/^npm run trellis -- subjects import demo\/subjects.jsonl/));
+      exits(subjects, 0);
+      expect(subjects.stdout).toMatch(/registered: 5,/);
+
+      const ingest = await cli(readme(/^npm run trellis -- ingest demo /));
+      // Withdrawn consent: some files rejected, listed with their reason, exit 1 (as the README says).
+      exits(ingest, 1);
+      expect(ingest.stdout).toMatch(/ line \d+ \S+: NO_CONSENT: /);
+      const datasetId = /dataset demo \(([0-9a-f-]{36})\): \d+ added, published version 1 /.exec(ingest.stdout)?.[1];
+      expect(datasetId).toBeDefined();
+
+      writeFileSync(join(work, 'guidelines.md'), 'One sentence: the shape and where it is.\n');
+      const createLine = readme(/^npm run trellis -- annotation create-project/).replace('DATASET_ID', datasetId!);
+      const created = await cli(createLine);
+      exits(created, 0);
+      const projectId = output(created);
+      expect(projectId).toMatch(/^[0-9a-f-]{36}$/);
+
+      const publishLine = readme(/^npm run trellis -- annotation publish --project PROJECT_ID$/);
+      // Nothing is final yet: the platform refuses an empty set (3), and --project reaches the
+      // CLI (it used to be taken by tsconfig-paths: ENOENT stat '<id>').
+      const empty = await cli(publishLine.replace('PROJECT_ID', projectId));
+      exits(empty, 3);
+      expect(empty.stderr).not.toMatch(/ENOENT/);
+      expect(lastLine(empty)).toMatch(/^trellis annotation publish: 4\d\d [A-Z_]+: /);
+
+      await annotateOneItem(projectId);
+      const published = await cli(publishLine.replace('PROJECT_ID', projectId));
+      exits(published, 0);
+      expect(output(published)).toBe('1');
+
+      const exported = await cli(readme(/^npm run trellis -- annotation export/).replace('PROJECT_ID', projectId));
+      exits(exported, 0);
+      const set = JSON.parse(readFileSync(join(work, 'set.json'), 'utf8'));
+      expect(set.length).toBeGreaterThan(0);
+
+      // Into a second project on the same version, made by the same README line.
+      const second = output(await cli(createLine));
+      const imported = await cli(readme(/^npm run trellis -- annotation import/).replace('PROJECT_ID', second));
+      exits(imported, 0);
+      expect(output(imported)).toBe(`imported ${set.length} item(s)`);
+    });
+
+    it('runs from a folder outside the repository with npm --prefix, relative paths resolved there', async () => {
+      const r = await cli(readme(/^npm --prefix \/path\/to\/trellis run trellis -- synthetic demo/).replace('/path/to/trellis', ROOT), {}, outside);
+      exits(r, 0);
+      expect(existsSync(join(outside, 'demo', 'subjects.jsonl'))).toBe(true);
+    });
+  });
+
+  /** Two annotators give the same caption to one item and a reviewer accepts both: it is final. */
+  async function annotateOneItem(projectId: string): Promise<void> {
+    for (const who of ['a1', 'a2', 'r1']) tokens[who] ??= (await t.token([who.startsWith('a') ? 'annotator' : 'reviewer'])).token;
+    const api = async (who: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${tokens[who]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    };
+    await eventually(async () => ((await api('a1', 'GET', `/annotation/projects/${projectId}`)).tasks.open > 0 ? true : undefined), 30_000, 200);
+    for (let round = 0; round < 10; round++) {
+      for (const who of ['a1', 'a2']) {
+        const { task } = await api(who, 'POST', `/annotation/projects/${projectId}/tasks/next`);
+        if (task) await api(who, 'POST', `/annotation/tasks/${task.taskId}/annotation`, { answer: { caption: 'a circle in the upper left' } });
+      }
+      for (const q of await api('r1', 'GET', `/annotation/projects/${projectId}/review-queue`)) {
+        await api('r1', 'POST', `/annotation/tasks/${q.taskId}/reviews`, { assignmentId: q.assignmentId, verdict: 'accepted' });
+      }
+      if ((await api('r1', 'GET', `/annotation/projects/${projectId}`)).tasks.final > 0) return;
+    }
+    throw new Error('no item became final');
+  }
+
+  it('ran every CLI command the README documents', () => {
+    expect(documented.filter((c) => !ran.has(c))).toEqual([]);
+  });
+});

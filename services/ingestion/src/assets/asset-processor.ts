@@ -9,6 +9,7 @@ import {
   ImageCodec,
   pngIsCuratedForm,
   probeImage,
+  MAX_REPORT_CHARS,
   redactReport,
   resizeForModel,
   stripPngChunks,
@@ -145,6 +146,9 @@ export async function processAsset(
   }
 
   const text = extractReportText(bytes, declaredMimeType as 'text/plain' | 'application/fhir+json');
+  if (text.length > MAX_REPORT_CHARS) {
+    throw new AssetValidationError('TOO_LARGE', `the report's text has ${text.length} characters; the limit is ${MAX_REPORT_CHARS}`);
+  }
   const redacted = redactReport(text, { knownNames: subject.knownNames, knownDates: subject.knownDates ?? [], knownIdentifiers: subject.knownIdentifiers ?? [] });
   return {
     kind,

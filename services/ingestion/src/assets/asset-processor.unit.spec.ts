@@ -1,7 +1,7 @@
 import { PNG } from 'pngjs';
 import { encodeRgbJpeg, encodeRgbPng, generateSyntheticDataset } from '@trellis/synthetic';
 import { MODEL_INPUT_SIZE, processAsset } from './asset-processor';
-import { decodeImage, ImageCodec, loadSharp, nativeCodec, pureJsCodec } from './processing';
+import { AssetValidationError, decodeImage, ImageCodec, loadSharp, MAX_REPORT_CHARS, nativeCodec, pureJsCodec } from './processing';
 import { pngChunk, pngChunkTypes as chunkTypes } from './processing/testing/png-chunks';
 
 const limits = { maxBytes: 1 << 22, maxPixels: 1 << 22, dicomUidKey: 'k' };
@@ -98,5 +98,12 @@ describe(processAsset.name, () => {
       const tolerance = mimeType === 'image/png' ? 0 : 8;
       expect({ mimeType, curated: maxDiff(ca, cb) <= tolerance, derivative: maxDiff(da, db) <= tolerance }).toEqual({ mimeType, curated: true, derivative: true });
     }
+  });
+
+  it('refuses a report whose text is over MAX_REPORT_CHARS as TOO_LARGE, before redacting it', async () => {
+    const long = Buffer.from('a.'.repeat(MAX_REPORT_CHARS / 2 + 1), 'utf8');
+    const err = await processAsset(long, 'text/plain', { ...limits, maxBytes: long.length }, subject).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AssetValidationError);
+    expect(err).toMatchObject({ code: 'TOO_LARGE', message: expect.stringMatching(/limit is 1000000/) });
   });
 });

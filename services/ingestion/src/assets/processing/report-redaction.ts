@@ -24,6 +24,21 @@ export const HIPAA_CATEGORIES = [
 ] as const;
 export type HipaaCategory = (typeof HIPAA_CATEGORIES)[number];
 
+/**
+ * The longest report text redacted: a long pathology or discharge report is tens of kilobytes,
+ * so a million characters leaves room while bounding the work (every rule is linear in the
+ * text; see UNBOUNDED_RUNS).
+ */
+export const MAX_REPORT_CHARS = 1_000_000;
+
+/**
+ * The only unbounded repetitions in the rules. Each is a run of one character class that the
+ * match consumes whole once it starts, so no position is scanned again; every other repetition
+ * has an upper bound, which keeps the work per starting position constant and the whole pass
+ * linear on adversarial text (a test checks the rules against this list).
+ */
+export const UNBOUNDED_RUNS = ['[A-Za-z0-9-]{2,}', '\\d{7,}'];
+
 export interface RedactionResult {
   text: string;
   /** How many of each were replaced; never the replaced text. */
@@ -40,10 +55,10 @@ const MONTHS = 'January|February|March|April|May|June|July|August|September|Octo
 const STATES =
   'AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR';
 // A capitalised word that is a plausible name part: not an all-caps label like MRN or DOB.
-const NAME_WORD = "[A-Z](?:[a-z]|'[A-Z])[A-Za-z'-]*";
+const NAME_WORD = "[A-Z](?:[a-z]|'[A-Z])[A-Za-z'-]{0,40}";
 const STREET_TYPES = 'Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq';
 
-type Rule = {
+export type Rule = {
   category: HipaaCategory;
   pattern: RegExp;
   replace: (m: RegExpExecArray) => string;
@@ -63,9 +78,15 @@ const keepYear = (year: string) => `[DATE] ${year}`;
  * Order matters: URLs before e-mail and IP (URLs contain both shapes), labelled identifiers
  * before generic number patterns, addresses before names (street types like "Dr").
  */
-const RULES: Rule[] = [
-  { category: 'url', pattern: /\b(?:https?|ftp):\/\/[^\s<>"')\]]+|\bwww\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+[^\s<>"')\]]*/gi, replace: () => '[URL]' },
-  { category: 'email', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g, replace: () => '[EMAIL]' },
+export const RULES: Rule[] = [
+  {
+    category: 'url',
+    pattern: /\b(?:https?|ftp):\/\/[^\s<>"')\]]{1,2048}|\bwww\.[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}[^\s<>"')\]]{0,2048}/gi,
+    replace: () => '[URL]',
+  },
+  // RFC 5321 limits: local part 64, label 63; bounded runs keep the work per position constant
+  // (an unbounded local part made "a.a.a..." quadratic: 45 s for 200 KB).
+  { category: 'email', pattern: /\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g, replace: () => '[EMAIL]' },
   { category: 'ip', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g, replace: () => '[IP]' },
   // IPv6: full, compressed (::) and IPv4-mapped forms; at least two groups and a colon run.
   {
@@ -73,7 +94,7 @@ const RULES: Rule[] = [
     pattern: /(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])/g,
     replace: () => '[IP]',
   },
-  { category: 'ssn', pattern: /\b(?:SSN|Social Security(?: Number| No\.?)?)\s*[:#]?\s*\d{3}[- ]?\d{2}[- ]?\d{4}\b|\b\d{3}-\d{2}-\d{4}\b/gi, replace: (m) => (/^\d/.test(m[0]) ? '[SSN]' : m[0].replace(/\d{3}[- ]?\d{2}[- ]?\d{4}$/, '[SSN]')) },
+  { category: 'ssn', pattern: /\b(?:SSN|Social Security(?: Number| No\.?)?)\s{0,8}[:#]?\s{0,8}\d{3}[- ]?\d{2}[- ]?\d{4}\b|\b\d{3}-\d{2}-\d{4}\b/gi, replace: (m) => (/^\d/.test(m[0]) ? '[SSN]' : m[0].replace(/\d{3}[- ]?\d{2}[- ]?\d{4}$/, '[SSN]')) },
   labelled('mrn', /(?:MRN|Medical Record(?: Number| No\.?| #)?|Patient ID|Chart(?: Number| No\.?)?)/, '[MRN]'),
   labelled('health-plan', /(?:Health Plan(?: ID| Number| No\.?| Beneficiary(?: Number)?)?|Member ID|Insurance ID|Policy(?: Number| No\.?)|Beneficiary(?: Number| No\.?))/, '[HEALTH-PLAN]'),
   labelled('account', /(?:Account(?: Number| No\.?| #)?|Acct\.?(?: No\.?| #)?|Billing(?: Number| No\.?))/, '[ACCOUNT]'),
@@ -82,19 +103,19 @@ const RULES: Rule[] = [
   labelled('other-id', /(?:Accession(?: Number| No\.?| #)?|Order(?: Number| No\.?| #)|Encounter(?: Number| No\.?| ID)|Visit(?: Number| No\.?| ID)|Vehicle(?: ID| plate)?|VIN|Case(?: Number| No\.?| #))/, '[ID]'),
   {
     category: 'fax',
-    pattern: /\b(Fax|Facsimile)(\s*(?:No\.?|Number|#)?\s*[:#]?\s*)(?:\+?1[\s.-]?)?(?:(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}|\d{3}[\s.-]\d{4})\b/gi,
+    pattern: /\b(Fax|Facsimile)(\s{0,8}(?:No\.?|Number|#)?\s{0,8}[:#]?\s{0,8})(?:\+?1[\s.-]?)?(?:(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}|\d{3}[\s.-]\d{4})\b/gi,
     replace: (m) => `${m[1]}${m[2]}[FAX]`,
   },
-  { category: 'phone', pattern: /(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,5})?\b/gi, replace: () => '[PHONE]' },
+  { category: 'phone', pattern: /(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s{0,4}(?:x|ext\.?)\s{0,4}\d{1,5})?\b/gi, replace: () => '[PHONE]' },
   // A 7-digit local number only when a label or a calling verb says it is one: bare `ddd-dddd`
   // also occurs in identifiers and ranges.
   {
     category: 'phone',
-    pattern: /\b(Phone|Telephone|Tel\.?|Ph\.?|Mobile|Cell(?: phone)?|Pager|Home|Work|(?:call|called|reach|reached|text)(?: (?:him|her|them|the patient|patient))?(?: at| on)?)(\s*(?:No\.?|Number|#)?\s*[:#]?\s*)\d{3}[-.\s]\d{4}(?![\w-]|\.\d)/gi,
+    pattern: /\b(Phone|Telephone|Tel\.?|Ph\.?|Mobile|Cell(?: phone)?|Pager|Home|Work|(?:call|called|reach|reached|text)(?: (?:him|her|them|the patient|patient))?(?: at| on)?)(\s{0,8}(?:No\.?|Number|#)?\s{0,8}[:#]?\s{0,8})\d{3}[-.\s]\d{4}(?![\w-]|\.\d)/gi,
     replace: (m) => `${m[1]}${m[2]}[PHONE]`,
   },
   // Dates: keep the year, drop month and day.
-  { category: 'date', pattern: /\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g, replace: (m) => keepYear(m[1]) },
+  { category: 'date', pattern: /\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g, replace: (m) => keepYear(m[1]) },
   { category: 'date', pattern: /\b(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01])\/(\d{4}|\d{2})\b/g, replace: (m) => keepYear(m[1]) },
   // Day over 12 first: 14/03/1980 can only be day/month/year.
   { category: 'date', pattern: /\b(?:1[3-9]|2\d|3[01])\/(?:0?[1-9]|1[0-2])\/(\d{4}|\d{2})\b/g, replace: (m) => keepYear(m[1]) },
@@ -110,7 +131,7 @@ const RULES: Rule[] = [
   // and a pair labelled as blood pressure or followed by mmHg (12/08 mmHg) is a pressure.
   {
     category: 'date',
-    pattern: /(?<![\d/.]|(?:BP|blood pressure|pressure)\s*:?\s*)(?:(?:0[1-9]|1[0-2])\/(?:0[1-9]|[12]\d|3[01])|(?<=\b(?:on|dated|since) )(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01]))(?![\d/]|\.\d|\s*mm\s*Hg)/gi,
+    pattern: /(?<![\d/.]|(?:BP|blood pressure|pressure)\s{0,8}:?\s{0,8})(?:(?:0[1-9]|1[0-2])\/(?:0[1-9]|[12]\d|3[01])|(?<=\b(?:on|dated|since) )(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01]))(?![\d/]|\.\d|\s{0,8}mm\s{0,8}Hg)/gi,
     replace: () => '[DATE]',
   },
   { category: 'date', pattern: new RegExp(`\\b(?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?[ -](?:${MONTHS})\\.?,?[ -](\\d{4})\\b`, 'gi'), replace: (m) => keepYear(m[1]) },
@@ -120,17 +141,17 @@ const RULES: Rule[] = [
   // Ages over 89 (the group "90 or older" is all Safe Harbor allows).
   {
     category: 'age',
-    pattern: /\b(?:(?:9\d|1[0-4]\d)(?:\s*|-)(?:years?|yrs?|y\/o|yo)(?:[\s-]old)?|(?:Age|aged)\s*:?\s*(?:9\d|1[0-4]\d)\b(?:\s*(?:years?|yrs?))?)/gi,
+    pattern: /\b(?:(?:9\d|1[0-4]\d)(?:\s{0,8}|-)(?:years?|yrs?|y\/o|yo)(?:[\s-]old)?|(?:Age|aged)\s{0,8}:?\s{0,8}(?:9\d|1[0-4]\d)\b(?:\s{0,8}(?:years?|yrs?))?)/gi,
     replace: () => '[AGE 90+]',
   },
   // Street address, optionally followed by city, state and ZIP (city is a subdivision smaller than a state).
   {
     category: 'address',
-    pattern: new RegExp(`\\b\\d{1,6}(?: [A-Z][A-Za-z]+){1,3} (?:${STREET_TYPES})\\.?(?: (?:Apt|Suite|Unit|#)\\.? ?[A-Za-z0-9-]+)?(?:,? (${NAME_WORD}(?: ${NAME_WORD}){0,2}),? (${STATES})\\.?(?: (\\d{5})(?:-\\d{4})?)?)?\\b`, 'g'),
+    pattern: new RegExp(`\\b\\d{1,6}(?: [A-Z][A-Za-z]{1,40}){1,3} (?:${STREET_TYPES})\\.?(?: (?:Apt|Suite|Unit|#)\\.? ?[A-Za-z0-9-]{1,12})?(?:,? (${NAME_WORD}(?: ${NAME_WORD}){0,2}),? (${STATES})\\.?(?: (\\d{5})(?:-\\d{4})?)?)?\\b`, 'g'),
     replace: (m) => `[ADDRESS]${m[1] ? ', [CITY]' : ''}${m[2] ? `, ${m[2]}` : ''}${m[3] ? ` [ZIP ${zip3(m[3])}]` : ''}`,
     also: (m) => (m[3] ? ['zip'] : []),
   },
-  { category: 'address', pattern: /\b(?:P\.? ?O\.? Box|Post Office Box) \d+\b/gi, replace: () => '[ADDRESS]' },
+  { category: 'address', pattern: /\b(?:P\.? ?O\.? Box|Post Office Box) \d{1,10}\b/gi, replace: () => '[ADDRESS]' },
   // City, ST 12345 without a street.
   {
     category: 'address',
@@ -138,17 +159,17 @@ const RULES: Rule[] = [
     replace: (m) => `[CITY], ${m[2]} [ZIP ${zip3(m[3])}]`,
     also: () => ['zip'],
   },
-  { category: 'zip', pattern: /\b(ZIP(?: code)?|Postal code)(\s*:?\s*)(\d{5})(?:-\d{4})?\b/gi, replace: (m) => `${m[1]}${m[2]}[ZIP ${zip3(m[3])}]` },
+  { category: 'zip', pattern: /\b(ZIP(?: code)?|Postal code)(\s{0,8}:?\s{0,8})(\d{5})(?:-\d{4})?\b/gi, replace: (m) => `${m[1]}${m[2]}[ZIP ${zip3(m[3])}]` },
   // Names: titles, then labels. (Known names of the subject are handled first, in redactReport.)
   {
     category: 'name',
-    pattern: new RegExp(`\\b(Mr|Mrs|Ms|Miss|Mx|Dr|Prof)(\\.?\\s+)${NAME_WORD}(?:\\s+(?:[A-Z]\\.\\s+)?${NAME_WORD})?`, 'g'),
+    pattern: new RegExp(`\\b(Mr|Mrs|Ms|Miss|Mx|Dr|Prof)(\\.?\\s{1,4})${NAME_WORD}(?:\\s{1,4}(?:[A-Z]\\.\\s{1,4})?${NAME_WORD})?`, 'g'),
     replace: (m) => `${m[1]}${m[2]}[NAME]`,
   },
   {
     category: 'name',
     pattern: new RegExp(
-      `\\b(Patient(?: name)?|Name|Pt|Referring(?: physician)?|Physician|Attending|Radiologist|Technologist|Signed by|Dictated by|Reported by|Next of kin|Guardian|Contact)(\\s*:\\s*)(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\\b)${NAME_WORD}(?:,? ${NAME_WORD}){0,3}`,
+      `\\b(Patient(?: name)?|Name|Pt|Referring(?: physician)?|Physician|Attending|Radiologist|Technologist|Signed by|Dictated by|Reported by|Next of kin|Guardian|Contact)(\\s{0,8}:\\s{0,8})(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\\b)${NAME_WORD}(?:,? ${NAME_WORD}){0,3}`,
       'gi',
     ),
     replace: (m) => `${m[1]}${m[2]}[NAME]`,
@@ -164,7 +185,7 @@ const EARLY_RULES = 4;
 function labelled(category: HipaaCategory, label: RegExp, token: string): Rule {
   return {
     category,
-    pattern: new RegExp(`\\b(${label.source})(\\s*[:#]?\\s*)(?=[A-Za-z0-9-]*\\d)[A-Za-z0-9][A-Za-z0-9-]{2,}\\b`, 'gi'),
+    pattern: new RegExp(`\\b(${label.source})(\\s{0,8}[:#]?\\s{0,8})(?=[A-Za-z0-9-]{0,40}\\d)[A-Za-z0-9][A-Za-z0-9-]{2,}\\b`, 'gi'),
     replace: (m) => `${m[1]}${m[m.length - 1]}${token}`,
   };
 }
@@ -256,8 +277,8 @@ function knownNamePatterns(names: string[]): RegExp[] {
   for (const name of names) {
     const words = name.split(/[\s^,]+/).filter((w) => w.length >= 2);
     if (words.length > 1) {
-      full.push(words.map(escape).join('[\\s^,]+'));
-      full.push([...words].reverse().map(escape).join('[\\s^,]+'));
+      full.push(words.map(escape).join('[\\s^,]{1,4}'));
+      full.push([...words].reverse().map(escape).join('[\\s^,]{1,4}'));
     }
     for (const w of words) parts.add(escape(w));
   }

@@ -1,5 +1,5 @@
 import { generateSyntheticDataset } from '@trellis/synthetic';
-import { HIPAA_CATEGORIES, redactReport } from './report-redaction';
+import { HIPAA_CATEGORIES, MAX_REPORT_CHARS, redactReport, RULES, UNBOUNDED_RUNS } from './report-redaction';
 
 const REPORT = [
   'Patient: Johanna Vestergaard    MRN: 4829103A',
@@ -189,4 +189,56 @@ describe(redactReport.name, () => {
       expect(r.text).toContain('L4-L5');
     }
   });
+});
+
+/** Repetitions (+, *, {n,}) outside character classes, with the atom they repeat. */
+function unboundedRepetitions(source: string): string[] {
+  const found: string[] = [];
+  let inClass = false;
+  let atomStart = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      if (!inClass) atomStart = i;
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      atomStart = i;
+      continue;
+    }
+    const open = /^\{\d+,\}/.exec(source.slice(i));
+    if (c === '+' || c === '*' || open) found.push(source.slice(atomStart, i + (open ? open[0].length : 1)));
+    else if (c !== '?' && c !== '{' && c !== '}' && !/\d|,/.test(c)) atomStart = i;
+  }
+  return found;
+}
+
+describe('redaction work on adversarial text (issue 11, item 3)', () => {
+  it('has no unbounded repetition except the listed single-class runs', () => {
+    const names = ['Ab Cd'];
+    const sources = RULES.map((r) => r.pattern.source);
+    expect(sources.flatMap(unboundedRepetitions).filter((q) => !UNBOUNDED_RUNS.includes(q))).toEqual([]);
+    // The check sees what it must: the email rule before the fix repeated a class without bound.
+    expect(unboundedRepetitions('\\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+')).toEqual(['[A-Za-z0-9._%+-]+', '[A-Za-z0-9-]+']);
+    expect(redactReport('Ab Cd came in', { knownNames: names }).text).toBe('[NAME] came in');
+  });
+
+  // Before the bounds, "a." repeated took 45 s for 200 KB (quadratic in the email rule). A hang
+  // guard, not a timing assertion: each input is a million characters, the limit.
+  it.each(['a.', '1-', 'MRN-', 'www.', 'a@', 'Aa ', '1 Ab ', 'Name: Ab, ', 'BP   ', '12/', ' ', '9'])(
+    'redacts %j repeated up to MAX_REPORT_CHARS',
+    (unit) => {
+      const text = unit.repeat(Math.ceil(MAX_REPORT_CHARS / unit.length)).slice(0, MAX_REPORT_CHARS);
+      const out = redactReport(text, { knownNames: ['Ab Cd'], knownDates: ['1950-02-03'], knownIdentifiers: ['MRN12345'] });
+      expect(out.text.length).toBeGreaterThan(0);
+      expect(out.text.length).toBeLessThanOrEqual(text.length * 2);
+    },
+    60_000,
+  );
 });

@@ -1,7 +1,6 @@
 import { generateSyntheticDataset } from '@trellis/synthetic';
 import { DatasetUseCases } from '../../services/ingestion/src/datasets/dataset.usecases';
 import { IngestionErrorCode, IngestionException } from '../../services/ingestion/src/ingestion.exception';
-import { IngestionReadModels } from '../../services/ingestion/src/read-models/ingestion-read-models';
 import { HookedStorage } from './hooked-storage';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
 
@@ -20,7 +19,7 @@ describe(DatasetUseCases.name, () => {
       const a = await h.ingest.ingest({ subject: s1, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward);
       const b = await h.ingest.ingest({ subject: s2, declaredMimeType: 'image/png', bytes: data.items[1].encoded!.bytes }, steward);
       const storage = new HookedStorage(h.storage);
-      const datasets = new DatasetUseCases(h.ds, h.store, storage, new IngestionReadModels());
+      const datasets = (await h.withStorage(storage)).get(DatasetUseCases);
       const { datasetId } = await datasets.create({ name: `race-${a.assetId}` }, steward);
       await datasets.addAssets(datasetId, { assetIds: [a.assetId, b.assetId] }, steward);
       // The manifest write falls between the read of the members and the append.

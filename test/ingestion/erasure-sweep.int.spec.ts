@@ -1,7 +1,5 @@
 import { generateSyntheticDataset } from '@trellis/synthetic';
 import { EraseSubjectUseCase } from '../../services/ingestion/src/erasure/erase-subject.usecase';
-import { IngestionReadModels } from '../../services/ingestion/src/read-models/ingestion-read-models';
-import { SubjectIdentityRepository } from '../../services/ingestion/src/subjects/subject-identity.repository';
 import { HookedStorage } from './hooked-storage';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
 
@@ -26,7 +24,7 @@ describe(EraseSubjectUseCase.name, () => {
         late = true;
         await h.storage.putBuffer('raw', Buffer.from('a late upload'), { prefix: `subjects/${subjectId}/`, contentType: 'text/plain' });
       };
-      const erasure = new EraseSubjectUseCase(h.ds, h.store, storage, new SubjectIdentityRepository(h.ds), new IngestionReadModels());
+      const erasure = (await h.withStorage(storage)).get(EraseSubjectUseCase);
       await erasure.erase(subjectId, {}, steward);
       expect(late).toBe(true);
       expect(await h.keys(`subjects/${subjectId}/`)).toEqual([]);

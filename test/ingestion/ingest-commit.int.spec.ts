@@ -1,10 +1,7 @@
 import { generateSyntheticDataset } from '@trellis/synthetic';
 import type { ObjectStorage } from '@trellis/storage';
 import { IngestAssetUseCase } from '../../services/ingestion/src/assets/ingest-asset.usecase';
-import { UploadIntentRepository } from '../../services/ingestion/src/assets/upload-intent.repository';
 import { IngestionErrorCode, IngestionException } from '../../services/ingestion/src/ingestion.exception';
-import { IngestionReadModels } from '../../services/ingestion/src/read-models/ingestion-read-models';
-import { SubjectIdentityRepository } from '../../services/ingestion/src/subjects/subject-identity.repository';
 import { HookedStorage } from './hooked-storage';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
 
@@ -17,8 +14,8 @@ describe(IngestAssetUseCase.name, () => {
   });
   afterAll(() => h.close());
 
-  function useCaseOver(storage: ObjectStorage): IngestAssetUseCase {
-    return new IngestAssetUseCase(h.ds, h.store, storage, new SubjectIdentityRepository(h.ds), new UploadIntentRepository(h.ds), new IngestionReadModels(), h.config);
+  async function useCaseOver(storage: ObjectStorage): Promise<IngestAssetUseCase> {
+    return (await h.withStorage(storage)).get(IngestAssetUseCase);
   }
 
   async function nothingLeftFor(subjectId: string): Promise<void> {
@@ -39,7 +36,7 @@ describe(IngestAssetUseCase.name, () => {
         if (n === 1) throw new Error('injected put failure');
         if (n === 0) await Promise.race([storage.firstDelete, new Promise((r) => setTimeout(r, 300))]);
       };
-      await expect(useCaseOver(storage).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward)).rejects.toThrow(
+      await expect((await useCaseOver(storage)).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward)).rejects.toThrow(
         'injected put failure',
       );
       await Promise.all(storage.puts);
@@ -62,7 +59,7 @@ describe(IngestAssetUseCase.name, () => {
         second = h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward);
         await Promise.race([second.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
       };
-      await expect(useCaseOver(storage).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward)).rejects.toThrow('injected put failure');
+      await expect((await useCaseOver(storage)).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward)).rejects.toThrow('injected put failure');
       expect(second).toBeDefined();
       const asset = (await second) as { assetId: string };
       const [row] = await h.ds.query('SELECT raw_key, curated_key, derivative_key FROM ingestion_assets WHERE asset_id = $1', [asset.assetId]);
@@ -81,7 +78,7 @@ describe(IngestAssetUseCase.name, () => {
         if (n === 0) await h.consents.withdraw(subjectId, consentId, {}, steward);
       };
       let thrown: unknown;
-      await useCaseOver(storage)
+      await (await useCaseOver(storage))
         .ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[1].encoded!.bytes }, steward)
         .catch((e) => (thrown = e));
       expect(thrown).toBeInstanceOf(IngestionException);

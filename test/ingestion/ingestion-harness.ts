@@ -1,17 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { Actor, EventContractRegistry, ingestionContracts } from '@trellis/contracts';
 import { PostgresEventStore } from '@trellis/event-store';
-import { createObjectStorageFromEnv, ObjectStorage, S3ObjectStorage, StorageArea } from '@trellis/storage';
+import { createObjectStorageFromEnv, OBJECT_STORAGE, ObjectStorage, S3ObjectStorage, StorageArea } from '@trellis/storage';
 import { openTestEventStore } from '@trellis/testing';
 import { IngestAssetUseCase } from '../../services/ingestion/src/assets/ingest-asset.usecase';
-import { UploadIntentRepository } from '../../services/ingestion/src/assets/upload-intent.repository';
 import { UploadRecovery } from '../../services/ingestion/src/assets/upload-recovery.service';
 import { ConsentUseCases } from '../../services/ingestion/src/consents/consent.usecases';
 import { DatasetUseCases } from '../../services/ingestion/src/datasets/dataset.usecases';
 import { EraseSubjectUseCase } from '../../services/ingestion/src/erasure/erase-subject.usecase';
 import { IngestionConfig, ingestionConfigFromEnv } from '../../services/ingestion/src/ingestion.config';
-import { IngestionReadModels } from '../../services/ingestion/src/read-models/ingestion-read-models';
-import { SubjectIdentityRepository } from '../../services/ingestion/src/subjects/subject-identity.repository';
+import { IngestionModule } from '../../services/ingestion/src/ingestion.module';
+import { INGESTION_CONFIG } from '../../services/ingestion/src/ingestion.tokens';
 import { SubjectUseCases } from '../../services/ingestion/src/subjects/subject.usecases';
 
 /** Buckets of the ingestion tests (one set: every bucket is a SeaweedFS collection with volumes of its own). */
@@ -22,6 +23,34 @@ export function testStorage(): S3ObjectStorage {
   const storage = createObjectStorageFromEnv({ ...process.env, S3_BUCKET_PREFIX: TEST_BUCKET_PREFIX });
   if (!(storage instanceof S3ObjectStorage)) throw new Error('the ingestion int tests need S3_ENDPOINT (set by the test set-up)');
   return storage;
+}
+
+/** What the host application gives IngestionModule: the database, the event store, object storage. */
+@Module({})
+class IngestionHostModule {
+  static with(ds: DataSource, store: PostgresEventStore, storage: ObjectStorage): DynamicModule {
+    return {
+      module: IngestionHostModule,
+      global: true,
+      providers: [
+        { provide: DataSource, useValue: ds },
+        { provide: PostgresEventStore, useValue: store },
+        { provide: OBJECT_STORAGE, useValue: storage },
+      ],
+      exports: [DataSource, PostgresEventStore, OBJECT_STORAGE],
+    };
+  }
+}
+
+/**
+ * IngestionModule as the service builds it, over the test's database, store and storage; the
+ * configuration is the given one. Not initialised: no scheduler or consumer starts.
+ */
+export function ingestionTestingModule(deps: { ds: DataSource; store: PostgresEventStore; storage: ObjectStorage; config: IngestionConfig }): Promise<TestingModule> {
+  return Test.createTestingModule({ imports: [IngestionHostModule.with(deps.ds, deps.store, deps.storage), IngestionModule] })
+    .overrideProvider(INGESTION_CONFIG)
+    .useValue(deps.config)
+    .compile();
 }
 
 export interface IngestionHarness {
@@ -35,6 +64,8 @@ export interface IngestionHarness {
   datasets: DatasetUseCases;
   erasure: EraseSubjectUseCase;
   recovery: UploadRecovery;
+  /** The same module over another storage (one that fails or pauses on purpose). */
+  withStorage(storage: ObjectStorage): Promise<TestingModule>;
   /** A registered subject with an active permit for every purpose. */
   consentingSubject(identity?: { name?: string; mrn?: string; birthDate?: string; externalRef?: string }): Promise<string>;
   /** Every key in raw and curated under a prefix (default: everything). */
@@ -46,12 +77,10 @@ export async function startIngestionHarness(config: Partial<IngestionConfig> = {
   const { ds, store, close } = await openTestEventStore(new EventContractRegistry().include(ingestionContracts));
   const storage = testStorage();
   await storage.init();
-  const readModels = new IngestionReadModels();
-  const identities = new SubjectIdentityRepository(ds);
-  const intents = new UploadIntentRepository(ds);
   const cfg: IngestionConfig = { ...ingestionConfigFromEnv({}), ...config };
-  const subjects = new SubjectUseCases(ds, store, identities, readModels);
-  const consents = new ConsentUseCases(ds, store, readModels);
+  const module = await ingestionTestingModule({ ds, store, storage, config: cfg });
+  const subjects = module.get(SubjectUseCases);
+  const consents = module.get(ConsentUseCases);
   const h: IngestionHarness = {
     ds,
     store,
@@ -59,10 +88,11 @@ export async function startIngestionHarness(config: Partial<IngestionConfig> = {
     config: cfg,
     subjects,
     consents,
-    ingest: new IngestAssetUseCase(ds, store, storage, identities, intents, readModels, cfg),
-    datasets: new DatasetUseCases(ds, store, storage, readModels),
-    erasure: new EraseSubjectUseCase(ds, store, storage, identities, readModels),
-    recovery: new UploadRecovery(ds, store, storage, intents, readModels),
+    ingest: module.get(IngestAssetUseCase),
+    datasets: module.get(DatasetUseCases),
+    erasure: module.get(EraseSubjectUseCase),
+    recovery: module.get(UploadRecovery),
+    withStorage: (other) => ingestionTestingModule({ ds, store, storage: other, config: cfg }),
     async consentingSubject(identity = {}) {
       const { subjectId } = await subjects.register(identity, steward);
       await consents.record(subjectId, { decision: 'permit', purposes: ['model-training', 'research', 'human-annotation'] }, steward);

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { PostgresEventStore } from '@trellis/event-store';
 import { AuthGuard } from './auth.guard';
 import { Authenticator, jwtConfigFromEnv } from './authenticator';
 import { ApiTokenRepository } from './tokens/api-token.repository';
@@ -14,11 +13,7 @@ import { WhoAmIController } from './whoami.controller';
   providers: [
     { provide: ApiTokenRepository, inject: [DataSource], useFactory: (ds: DataSource) => new ApiTokenRepository(ds) },
     { provide: Authenticator, inject: [ApiTokenRepository], useFactory: (repo: ApiTokenRepository) => new Authenticator(repo, jwtConfigFromEnv()) },
-    {
-      provide: ApiTokenUseCases,
-      inject: [DataSource, PostgresEventStore, ApiTokenRepository],
-      useFactory: (ds: DataSource, store: PostgresEventStore, repo: ApiTokenRepository) => new ApiTokenUseCases(ds, store, repo),
-    },
+    ApiTokenUseCases,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [Authenticator, ApiTokenUseCases],

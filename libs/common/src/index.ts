@@ -4,3 +4,4 @@ export * from './database/embedded-postgres.launcher';
 export * from './database/transaction';
 export * from './database/database.module';
 export * from './secrets/local-secret';
+export * from './clock';

@@ -26,6 +26,8 @@ export type Upcaster = (data: unknown) => unknown;
  * that code handling a log's events can be checked against the log's contracts.
  */
 export class EventContractRegistry<E extends ContractEvent = ContractEvent> {
+  /** Never set: makes a registry of one log's events a different type from another's. */
+  declare readonly events?: E;
   private readonly contracts = new Map<string, Map<number, EventContract>>();
   private readonly upcasters = new Map<string, Map<number, Upcaster>>();
 

@@ -1,4 +1,5 @@
 export * from './roles';
+export * from './uuid';
 export * from './envelope';
 export * from './canonical-json';
 export * from './contract.exception';
@@ -7,3 +8,4 @@ export * from './topics';
 export * from './ingestion.contracts';
 export * from './annotation.contracts';
 export * from './version-number';
+export * from './principal-id';

@@ -22,6 +22,29 @@ export type AssetKind = (typeof ASSET_KINDS)[number];
 
 export const STORAGE_AREAS = ['raw', 'curated', 'artifacts'] as const;
 
+/**
+ * Why an asset was refused (AssetRejected.reasonCode): admission (whose it is, consent, what it
+ * describes, the declared kind) or validation of its bytes. A new reason is added here first.
+ */
+export const ASSET_REJECTION_CODES = [
+  'UNKNOWN_SUBJECT',
+  'SUBJECT_ERASED',
+  'NO_CONSENT',
+  'INVALID_DESCRIBES',
+  'KIND_MISMATCH',
+  'EMPTY_FILE',
+  'WRONG_MAGIC',
+  'UNSUPPORTED_TYPE',
+  'TOO_LARGE',
+  'TOO_MANY_PIXELS',
+  'TRUNCATED',
+  'DECODE_FAILED',
+  'NOT_UTF8',
+  'INVALID_FHIR',
+  'UNSUPPORTED_DICOM',
+] as const;
+export type AssetRejectionCode = (typeof ASSET_REJECTION_CODES)[number];
+
 const uuid = z.string().uuid();
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const storageKey = z.string().min(1).max(1024);
@@ -104,7 +127,7 @@ export const AssetRejectedV1 = z
     sha256: sha256.nullable(),
     size: z.number().int().nonnegative(),
     declaredMimeType: z.string().max(100),
-    reasonCode: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+    reasonCode: z.enum(ASSET_REJECTION_CODES),
     /** Says what was wrong; never quotes the content. */
     message: z.string().max(500),
   })

@@ -1,6 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import type { AppendContext, ContractEvent, EventContractRegistry, EventEnvelope, NewEvent } from '@trellis/contracts';
 import type { Decider } from './decider';
+import type { ExpectedVersion } from './expected-version';
 import type { AppendOptions, AppendResult } from './postgres-event-store';
 
 /** What running a command needs of a store; PostgresEventStore is one, tests use an in-memory one. */
@@ -32,6 +33,12 @@ export interface AggregatedStream<State> {
 
 export interface HandleCommandOptions extends AggregateOptions {
   context: AppendContext;
+  /**
+   * The version the command was built against, when the caller read the stream earlier (and
+   * acted on it, e.g. wrote an artifact): the append fails if the stream has moved on since.
+   * By default, the version read here.
+   */
+  expectedVersion?: ExpectedVersion;
   /** Runs after the append in the same transaction (a read model, say); needs `queryRunner`. */
   afterAppend?: (appended: EventEnvelope[], tx: QueryRunner) => Promise<void>;
 }
@@ -80,7 +87,7 @@ export async function handleCommand<State, Command, Event extends C, C extends C
   const resolved = isBuilder(command) ? await command(state) : command;
   const newEvents = decider.decide(state, resolved);
   if (newEvents.length === 0) return { newState: state, newEvents, nextExpectedStreamVersion: version, appended: [] };
-  const result = await store.append(target.log, target.streamId, newEvents, options.context, { expectedVersion: version, queryRunner: options.queryRunner });
+  const result = await store.append(target.log, target.streamId, newEvents, options.context, { expectedVersion: options.expectedVersion ?? version, queryRunner: options.queryRunner });
   if (options.afterAppend) await options.afterAppend(result.events, options.queryRunner!);
   return { newState: newEvents.reduce(decider.evolve, state), newEvents, nextExpectedStreamVersion: result.streamVersion, appended: result.events };
 }

@@ -98,6 +98,15 @@ describe('handleCommand', () => {
     expect((await aggregateStream(store, counter, target)).state).toEqual({ status: 'open', total: 1 });
   });
 
+  it('holds the append to an expected version the caller read earlier', async () => {
+    await handleCommand(store, counter, target, { type: 'Open', counterId: 'counter-1' }, { context: testContext });
+    const { version } = await aggregateStream(store, counter, target);
+    await handleCommand(store, counter, target, { type: 'Increment', counterId: 'counter-1', by: 1 }, { context: testContext });
+    await expect(
+      handleCommand(store, counter, target, { type: 'Increment', counterId: 'counter-1', by: 2 }, { context: testContext, expectedVersion: version }),
+    ).rejects.toMatchObject({ code: EventStoreErrorCode.WrongExpectedVersion });
+  });
+
   it("reads, appends and runs afterAppend in the caller's transaction", async () => {
     const afterAppend = jest.fn(async () => undefined);
     const result = await handleCommand(store, counter, target, { type: 'Open', counterId: 'counter-1' }, { context: testContext, queryRunner: tx, afterAppend });
@@ -128,5 +137,8 @@ describe('handleCommand', () => {
     const mistyped: Decider<number, 'go', { type: 'CounterOpened'; data: { counterId: number } }> = { initialState: 0, decide: () => [], evolve: (s) => s };
     // @ts-expect-error CounterOpened carries a string counterId
     void handleCommand(store, mistyped, target, 'go', { context: testContext });
+    const otherLog = new EventContractRegistry<never>().register({ type: 'ThingNamed', version: 1, schema: z.object({ name: z.string() }) });
+    // @ts-expect-error the stream's log has other contracts
+    void aggregateStream(store, counter, { ...target, contracts: otherLog });
   });
 });

@@ -7,6 +7,7 @@ import {
   EventEnvelope,
   GENESIS_HASH,
   isRole,
+  LOWERCASE_UUID_PATTERN,
   NewEvent,
 } from '@trellis/contracts';
 import { assertExpectedVersion, ExpectedVersion } from './expected-version';
@@ -56,12 +57,10 @@ const MAX_APPEND_ATTEMPTS = 3;
 /** Events carry ids and hashes, not content; this also keeps every event well inside a Kafka message. */
 export const MAX_EVENT_DATA_BYTES = 256 * 1024;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /** Hashes cover ids as PostgreSQL stores them: lowercase, hyphenated. */
 function uuidOrThrow(value: string, field: string): string {
   const v = String(value).toLowerCase();
-  if (!UUID.test(v)) throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `${field} must be a UUID, got ${JSON.stringify(value)}`);
+  if (!LOWERCASE_UUID_PATTERN.test(v)) throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `${field} must be a UUID, got ${JSON.stringify(value)}`);
   return v;
 }
 

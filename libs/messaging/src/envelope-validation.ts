@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ContractException, EventContractRegistry, EventEnvelope, isRole } from '@trellis/contracts';
+import { ContractException, EventContractRegistry, EventEnvelope, isRole, LOWERCASE_UUID_PATTERN } from '@trellis/contracts';
 
 // Lowercase only: the inbox compares ids with what PostgreSQL returns.
-const uuid = () => z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lowercase UUID');
+const uuid = () => z.string().regex(LOWERCASE_UUID_PATTERN, 'must be a lowercase UUID');
 
 const EnvelopeSchema = z.object({
   eventId: uuid(),

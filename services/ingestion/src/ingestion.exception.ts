@@ -1,3 +1,4 @@
+import type { AssetRejectionCode } from '@trellis/contracts';
 import { DomainException, ErrorClass, unreachable } from '@trellis/errors';
 
 export enum IngestionErrorCode {
@@ -27,7 +28,7 @@ export class IngestionException extends DomainException<IngestionErrorCode> {
     message: string,
     fields?: string[],
     /** For AssetRejected: the machine-readable reason (AssetRejected.reasonCode). */
-    reason?: string,
+    reason?: AssetRejectionCode,
   ) {
     super(code, message, fields, reason);
   }

@@ -39,41 +39,11 @@ import { SubjectsController } from './subjects/subjects.controller';
     { provide: SubjectIdentityRepository, inject: [DataSource], useFactory: (ds: DataSource) => new SubjectIdentityRepository(ds) },
     { provide: UploadIntentRepository, inject: [DataSource], useFactory: (ds: DataSource) => new UploadIntentRepository(ds) },
     { provide: AssetQueries, inject: [DataSource], useFactory: (ds: DataSource) => new AssetQueries(ds) },
-    {
-      provide: SubjectUseCases,
-      inject: [DataSource, PostgresEventStore, SubjectIdentityRepository, IngestionReadModels],
-      useFactory: (ds: DataSource, store: PostgresEventStore, ids: SubjectIdentityRepository, rm: IngestionReadModels) => new SubjectUseCases(ds, store, ids, rm),
-    },
-    {
-      provide: ConsentUseCases,
-      inject: [DataSource, PostgresEventStore, IngestionReadModels],
-      useFactory: (ds: DataSource, store: PostgresEventStore, rm: IngestionReadModels) => new ConsentUseCases(ds, store, rm),
-    },
-    {
-      provide: IngestAssetUseCase,
-      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, SubjectIdentityRepository, UploadIntentRepository, IngestionReadModels, INGESTION_CONFIG, InlineProcessor],
-      useFactory: (
-        ds: DataSource,
-        store: PostgresEventStore,
-        storage: ObjectStorage,
-        ids: SubjectIdentityRepository,
-        intents: UploadIntentRepository,
-        rm: IngestionReadModels,
-        config: IngestionConfig,
-        processor: AssetProcessorPort,
-      ) => new IngestAssetUseCase(ds, store, storage, ids, intents, rm, config, processor),
-    },
-    {
-      provide: DatasetUseCases,
-      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, IngestionReadModels],
-      useFactory: (ds: DataSource, store: PostgresEventStore, storage: ObjectStorage, rm: IngestionReadModels) => new DatasetUseCases(ds, store, storage, rm),
-    },
-    {
-      provide: EraseSubjectUseCase,
-      inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, SubjectIdentityRepository, IngestionReadModels],
-      useFactory: (ds: DataSource, store: PostgresEventStore, storage: ObjectStorage, ids: SubjectIdentityRepository, rm: IngestionReadModels) =>
-        new EraseSubjectUseCase(ds, store, storage, ids, rm),
-    },
+    SubjectUseCases,
+    ConsentUseCases,
+    IngestAssetUseCase,
+    DatasetUseCases,
+    EraseSubjectUseCase,
     {
       provide: UploadRecovery,
       inject: [DataSource, PostgresEventStore, OBJECT_STORAGE, UploadIntentRepository, IngestionReadModels],

@@ -1,5 +1,6 @@
 import { GRANTABLE_ROLES, GrantableRole, Role } from '@trellis/contracts';
 import { AuthErrorCode, AuthException } from '../auth.exception';
+import type { Decider } from '@trellis/event-store';
 import type { ApiTokenEvent } from './api-token.events';
 
 export type ApiTokenState =
@@ -57,3 +58,5 @@ export function evolveApiToken(state: ApiTokenState, event: ApiTokenEvent): ApiT
       return state.status === 'none' ? state : { ...state, status: 'revoked' };
   }
 }
+
+export const apiTokenDecider: Decider<ApiTokenState, ApiTokenCommand, ApiTokenEvent> = { decide: decideApiToken, evolve: evolveApiToken, initialState: initialApiTokenState };

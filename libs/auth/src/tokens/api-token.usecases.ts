@@ -1,13 +1,14 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Actor, Role } from '@trellis/contracts';
-import { withTransaction } from '@trellis/common';
-import { PostgresEventStore } from '@trellis/event-store';
+import { CLOCK, Clock, withTransaction } from '@trellis/common';
+import { handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { AuthErrorCode, AuthException } from '../auth.exception';
 import { ApiTokenRepository, ApiTokenRecord } from './api-token.repository';
-import { decideApiToken, evolveApiToken, initialApiTokenState, ApiTokenState } from './api-token.decider';
-import { ApiTokenEvent, AUTH_LOG } from './api-token.events';
+import { apiTokenDecider, decideApiToken, initialApiTokenState } from './api-token.decider';
+import { AUTH_LOG, authContracts } from './api-token.events';
 import { generateApiToken, hashApiToken } from './api-token.format';
 
 export const IssueApiTokenRequest = z
@@ -32,12 +33,13 @@ export interface IssuedApiToken {
 
 const streamOf = (tokenId: string) => `api-token-${tokenId}`;
 
+@Injectable()
 export class ApiTokenUseCases {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
     private readonly tokens: ApiTokenRepository,
-    private readonly clock: () => Date = () => new Date(),
+    @Optional() @Inject(CLOCK) private readonly clock: Clock = () => new Date(),
   ) {}
 
   async issue(input: unknown, actor: Actor): Promise<IssuedApiToken> {
@@ -76,13 +78,13 @@ export class ApiTokenUseCases {
     if (!z.string().uuid().safeParse(tokenId).success) {
       throw new AuthException(AuthErrorCode.InvalidRequest, `token id must be a UUID, got ${JSON.stringify(tokenId)}`);
     }
-    const history = await this.store.readStream(AUTH_LOG, streamOf(tokenId));
-    const state = history.reduce<ApiTokenState>((s, e) => evolveApiToken(s, e as unknown as ApiTokenEvent), initialApiTokenState);
-    const events = decideApiToken(state, { type: 'RevokeApiToken', tokenId });
-    await withTransaction(this.dataSource, async (tx) => {
-      await this.store.append(AUTH_LOG, streamOf(tokenId), events, { actor }, { expectedVersion: history.length, queryRunner: tx });
-      await this.tokens.markRevoked(tx, tokenId);
-    });
+    await withTransaction(this.dataSource, (tx) =>
+      handleCommand(this.store, apiTokenDecider, { log: AUTH_LOG, streamId: streamOf(tokenId), contracts: authContracts }, { type: 'RevokeApiToken', tokenId }, {
+        context: { actor },
+        queryRunner: tx,
+        afterAppend: () => this.tokens.markRevoked(tx, tokenId),
+      }),
+    );
   }
 
   list(): Promise<ApiTokenRecord[]> {

@@ -1,4 +1,5 @@
-import type { AssetIngested, AssetKind, AssetRejected } from '@trellis/contracts';
+import { AssetIngested, AssetKind, AssetRejected, AssetRejectionCode, isUuid } from '@trellis/contracts';
+import type { Decider } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { permittedPurposes, SubjectState } from '../subjects/subject.decider';
 
@@ -7,9 +8,6 @@ export type AssetEvent = AssetIngested | AssetRejected;
 export type AssetState = { status: 'none' } | { status: 'ingested' | 'rejected'; assetId: string };
 export const initialAssetState: AssetState = { status: 'none' };
 export const assetStream = (assetId: string) => `asset-${assetId}`;
-
-/** Why an asset is refused before its bytes are even looked at. Validation codes come from processing/. */
-export type AdmissionCode = 'UNKNOWN_SUBJECT' | 'SUBJECT_ERASED' | 'NO_CONSENT' | 'INVALID_DESCRIBES';
 
 export interface Upload {
   sha256: string;
@@ -25,21 +23,35 @@ export interface DescribedAsset {
   status: 'ingested' | 'erased';
 }
 
+/** What admission is decided on, gathered by the use case before the bytes are looked at. */
 export interface Admission {
   subjectId: string | null;
   subject: SubjectState;
+  /** What the declared MIME type makes of the upload (null: a type processing will refuse). */
   kind: AssetKind | null;
+  /** The kind the caller stated, if any; it must agree with the MIME type. */
+  declaredKind?: string;
+  /** As the caller gave it (lowercased); it must be an asset id. */
   describesAssetId: string | null;
   describes: DescribedAsset | null;
   now: Date;
 }
 
 export type AssetCommand =
+  /** Before processing: refuses early (one AssetRejected) or lets the upload go on (no event). */
+  | ({ type: 'AdmitAsset'; assetId: string; upload: Upload } & Admission)
+  /** At commit, on the subject's current state: consent may have changed while the bytes were processed. */
   | ({ type: 'IngestAsset'; assetId: string; upload: Upload; ingested: Omit<AssetIngested['data'], 'assetId' | 'subjectId' | 'sha256' | 'size' | 'describesAssetId'> } & Admission)
-  | { type: 'RejectAsset'; assetId: string; subjectId: string | null; upload: Upload; code: string; message: string };
+  /** The bytes failed validation (processing/). */
+  | { type: 'RejectAsset'; assetId: string; subjectId: string | null; upload: Upload; code: AssetRejectionCode; message: string };
 
-/** The subject must exist, not be erased and permit at least one purpose; a report may describe an image of the same subject. */
-export function checkAdmission(a: Admission): { code: AdmissionCode; message: string } | null {
+/**
+ * The admission rules, in the order they are reported: the described asset must be an asset id;
+ * the subject must exist, not be erased and permit at least one purpose; a report may describe an
+ * image of the same subject; a stated kind must match the MIME type.
+ */
+function refusal(a: Admission, upload: Upload): { code: AssetRejectionCode; message: string } | null {
+  if (a.describesAssetId && !isUuid(a.describesAssetId)) return { code: 'INVALID_DESCRIBES', message: 'describesAssetId must be an asset id (UUID)' };
   if (!a.subjectId || a.subject.status === 'none') return { code: 'UNKNOWN_SUBJECT', message: 'no registered subject with that id or external reference' };
   if (a.subject.status === 'erased') return { code: 'SUBJECT_ERASED', message: `subject ${a.subjectId} has been erased` };
   if (permittedPurposes(a.subject, a.now).length === 0) {
@@ -52,13 +64,18 @@ export function checkAdmission(a: Admission): { code: AdmissionCode; message: st
     if (d.subjectId !== a.subjectId) return { code: 'INVALID_DESCRIBES', message: `asset ${a.describesAssetId} belongs to another subject` };
     if (d.kind !== 'image') return { code: 'INVALID_DESCRIBES', message: `asset ${a.describesAssetId} is not an image` };
   }
+  if (a.declaredKind !== undefined && a.declaredKind !== '' && a.kind && a.declaredKind !== a.kind) {
+    return { code: 'KIND_MISMATCH', message: `declared kind ${JSON.stringify(a.declaredKind)} but ${upload.declaredMimeType} is a ${a.kind}` };
+  }
   return null;
 }
 
-function rejected(assetId: string, subjectId: string | null, upload: Upload, code: string, message: string): AssetRejected {
+function rejected(assetId: string, subjectId: string | null, upload: Upload, code: AssetRejectionCode, message: string): AssetRejected {
+  // A subject that is not registered is not named: the reference may be personal.
+  const named = code === 'UNKNOWN_SUBJECT' ? null : subjectId;
   return {
     type: 'AssetRejected',
-    data: { assetId, subjectId, sha256: upload.sha256, size: upload.size, declaredMimeType: upload.declaredMimeType.slice(0, 100), reasonCode: code, message: message.slice(0, 500) },
+    data: { assetId, subjectId: named, sha256: upload.sha256, size: upload.size, declaredMimeType: upload.declaredMimeType.slice(0, 100), reasonCode: code, message: message.slice(0, 500) },
   };
 }
 
@@ -67,9 +84,13 @@ export function decideAsset(state: AssetState, command: AssetCommand): AssetEven
   switch (command.type) {
     case 'RejectAsset':
       return [rejected(command.assetId, command.subjectId, command.upload, command.code, command.message)];
+    case 'AdmitAsset': {
+      const refused = refusal(command, command.upload);
+      return refused ? [rejected(command.assetId, command.subjectId, command.upload, refused.code, refused.message)] : [];
+    }
     case 'IngestAsset': {
-      const refusal = checkAdmission(command);
-      if (refusal) return [rejected(command.assetId, command.subjectId, command.upload, refusal.code, refusal.message)];
+      const refused = refusal(command, command.upload);
+      if (refused) return [rejected(command.assetId, command.subjectId, command.upload, refused.code, refused.message)];
       return [
         {
           type: 'AssetIngested',
@@ -94,3 +115,5 @@ export function decideAsset(state: AssetState, command: AssetCommand): AssetEven
 export function evolveAsset(state: AssetState, event: AssetEvent): AssetState {
   return { status: event.type === 'AssetIngested' ? 'ingested' : 'rejected', assetId: event.data.assetId };
 }
+
+export const assetDecider: Decider<AssetState, AssetCommand, AssetEvent> = { decide: decideAsset, evolve: evolveAsset, initialState: initialAssetState };

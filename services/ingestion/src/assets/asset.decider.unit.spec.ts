@@ -53,7 +53,8 @@ describe('decideAsset', () => {
 
     it('rejects an unknown subject, an erased subject and a subject without consent', () => {
       rejection('UNKNOWN_SUBJECT', null)(decideAsset(initialAssetState, ingest([], { subjectId: null })));
-      rejection('UNKNOWN_SUBJECT')(decideAsset(initialAssetState, ingest([])));
+      // A reference that resolved to no registered subject is not named: it may be personal.
+      rejection('UNKNOWN_SUBJECT', null)(decideAsset(initialAssetState, ingest([])));
       rejection('SUBJECT_ERASED')(decideAsset(initialAssetState, ingest([registered, permit, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }])));
       rejection('NO_CONSENT')(decideAsset(initialAssetState, ingest([registered])));
     });
@@ -68,6 +69,54 @@ describe('decideAsset', () => {
     });
   });
 
+  describe('AdmitAsset', () => {
+    const admit = (subject: SubjectEvent[], over: Partial<Extract<AssetCommand, { type: 'AdmitAsset' }>> = {}): AssetCommand => {
+      const { ingested: _, ...rest } = ingest(subject) as Extract<AssetCommand, { type: 'IngestAsset' }>;
+      return { ...rest, type: 'AdmitAsset', ...over };
+    };
+
+    it('lets an admissible upload go on, recording nothing yet', () => {
+      spec.given([]).when(admit([registered, permit])).then([]);
+      spec.given([]).when(admit([registered, permit], { declaredKind: 'report' })).then([]);
+      spec.given([]).when(admit([registered, permit], { declaredKind: '' })).then([]);
+      spec.given([]).when(admit([registered, permit], { kind: null, declaredKind: 'image' })).then([]);
+    });
+
+    it('refuses the subject rules: unknown, erased, without consent', () => {
+      rejection('UNKNOWN_SUBJECT', null)(decideAsset(initialAssetState, admit([], { subjectId: null })));
+      rejection('SUBJECT_ERASED')(decideAsset(initialAssetState, admit([registered, permit, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }])));
+      rejection('NO_CONSENT')(decideAsset(initialAssetState, admit([registered])));
+    });
+
+    it('refuses a described asset that is not an asset id, before anything else', () => {
+      const events = decideAsset(initialAssetState, admit([], { subjectId: null, describesAssetId: 'not-a-uuid' }));
+      expect(events[0].data).toMatchObject({ reasonCode: 'INVALID_DESCRIBES', message: 'describesAssetId must be an asset id (UUID)' });
+      rejection('INVALID_DESCRIBES')(decideAsset(initialAssetState, admit([registered, permit], { describesAssetId: 'a0000000-0000-4000-8000' })));
+    });
+
+    it('refuses a stated kind that the MIME type contradicts', () => {
+      const events = decideAsset(initialAssetState, admit([registered, permit], { declaredKind: 'image' }));
+      rejection('KIND_MISMATCH')(events);
+      expect(events[0].data).toMatchObject({ message: 'declared kind "image" but text/plain is a report' });
+    });
+
+    it('reports the subject rules before the kind', () => {
+      rejection('NO_CONSENT')(decideAsset(initialAssetState, admit([registered], { declaredKind: 'image' })));
+    });
+  });
+
+  describe('IngestAsset at commit', () => {
+    it('refuses when consent was withdrawn since admission', () => {
+      const withdrawn: SubjectEvent = { type: 'ConsentWithdrawn', data: { subjectId, consentId: '0b9d1c2e-3f4a-4b5c-8d6e-7f8091a2b3c4', purposes: ['research'], eraseData: false } };
+      rejection('NO_CONSENT')(decideAsset(initialAssetState, ingest([registered, permit, withdrawn])));
+    });
+
+    it('applies the same describes and kind rules as admission', () => {
+      rejection('INVALID_DESCRIBES')(decideAsset(initialAssetState, ingest([registered, permit], { describesAssetId: 'nope' })));
+      rejection('KIND_MISMATCH')(decideAsset(initialAssetState, ingest([registered, permit], { declaredKind: 'image' })));
+    });
+  });
+
   describe('RejectAsset', () => {
     it('records a validation failure with its code and message', () => {
       spec
@@ -78,7 +127,7 @@ describe('decideAsset', () => {
 
     it('refuses to decide an asset twice', () => {
       spec
-        .given([{ type: 'AssetRejected', data: { assetId, subjectId, ...upload, reasonCode: 'X', message: 'x' } }])
+        .given([{ type: 'AssetRejected', data: { assetId, subjectId, ...upload, reasonCode: 'TRUNCATED', message: 'x' } }])
         .when({ type: 'RejectAsset', assetId, subjectId, upload, code: 'TRUNCATED', message: 'm' })
         .thenThrows((err) => expect((err as IngestionException).code).toBe(IngestionErrorCode.ConcurrentChange));
     });

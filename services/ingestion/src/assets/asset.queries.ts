@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
+import { isUuid } from '@trellis/contracts';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
-import { isUuid } from '../subjects/subject.store';
 
 export interface AssetView {
   assetId: string;

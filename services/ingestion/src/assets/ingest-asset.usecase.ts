@@ -1,16 +1,18 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
-import { Actor, AppendContext, AssetKind, INGESTION_LOG } from '@trellis/contracts';
-import { withTransaction } from '@trellis/common';
-import { PostgresEventStore } from '@trellis/event-store';
-import { contentKey, type ObjectStorage } from '@trellis/storage';
+import { Actor, AppendContext, AssetKind, AssetRejected, INGESTION_LOG, ingestionContracts, isUuid } from '@trellis/contracts';
+import { CLOCK, Clock, NEW_ID, NewId, withTransaction } from '@trellis/common';
+import { handleCommand, PostgresEventStore } from '@trellis/event-store';
+import { contentKey, OBJECT_STORAGE, type ObjectStorage } from '@trellis/storage';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { IngestionConfig } from '../ingestion.config';
+import { INGESTION_CONFIG } from '../ingestion.tokens';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { SubjectIdentityRepository } from '../subjects/subject-identity.repository';
-import { isUuid, loadSubject, lockSubject } from '../subjects/subject.store';
+import { loadSubject, lockSubject } from '../subjects/subject.store';
 import { initialSubjectState } from '../subjects/subject.decider';
-import { Admission, AssetCommand, assetStream, checkAdmission, decideAsset, DescribedAsset, initialAssetState, Upload } from './asset.decider';
+import { Admission, AssetCommand, assetDecider, assetStream, DescribedAsset, Upload } from './asset.decider';
 import { ASSET_MIME_TYPES, ProcessedAsset, sha256Hex } from './asset-processor';
 import { AssetProcessorPort, InlineProcessor } from './processing-pool';
 import { AssetValidationError } from './processing';
@@ -39,12 +41,10 @@ export interface IngestedAssetView {
 }
 
 class LostRace extends Error {}
+/** Consent changed while the upload was processed: the commit is rolled back, the refusal recorded after clean-up. */
 class AdmissionLost extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  constructor(readonly rejection: AssetRejected) {
+    super(rejection.data.message);
   }
 }
 
@@ -62,18 +62,19 @@ const PAUSE_AFTER_BLOBS = 'INGESTION_TEST_PAUSE_AFTER_BLOBS';
  * intent (the event exists). So there is never a blob without its event nor an event without
  * its blob once recovery has run.
  */
+@Injectable()
 export class IngestAssetUseCase {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
-    private readonly storage: ObjectStorage,
+    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     private readonly identities: SubjectIdentityRepository,
     private readonly intents: UploadIntentRepository,
     private readonly readModels: IngestionReadModels,
-    private readonly config: IngestionConfig,
-    private readonly processor: AssetProcessorPort = new InlineProcessor(),
-    private readonly newId: () => string = uuidv4,
-    private readonly clock: () => Date = () => new Date(),
+    @Inject(INGESTION_CONFIG) private readonly config: IngestionConfig,
+    @Inject(InlineProcessor) private readonly processor: AssetProcessorPort,
+    @Optional() @Inject(NEW_ID) private readonly newId: NewId = uuidv4,
+    @Optional() @Inject(CLOCK) private readonly clock: Clock = () => new Date(),
   ) {}
 
   async ingest(input: IngestAssetInput, actor: Actor): Promise<IngestedAssetView> {
@@ -85,15 +86,11 @@ export class IngestAssetUseCase {
     const { state: subject } = subjectId ? await loadSubject(this.store, subjectId) : { state: initialSubjectState };
     const kind = ASSET_MIME_TYPES[upload.declaredMimeType] ?? null;
     const describesAssetId = input.describesAssetId ? String(input.describesAssetId).toLowerCase() : null;
-    if (describesAssetId && !isUuid(describesAssetId)) {
-      return this.reject(assetId, subjectId, upload, 'INVALID_DESCRIBES', 'describesAssetId must be an asset id (UUID)', context);
-    }
-    const admission: Admission = { subjectId, subject, kind, describesAssetId, describes: describesAssetId ? await this.describedAsset(describesAssetId) : null, now: this.clock() };
-    const refusal = checkAdmission(admission);
-    if (refusal) return this.reject(assetId, subjectId, upload, refusal.code, refusal.message, context);
-    if (input.kind !== undefined && input.kind !== '' && kind && input.kind !== kind) {
-      return this.reject(assetId, subjectId, upload, 'KIND_MISMATCH', `declared kind ${JSON.stringify(input.kind)} but ${upload.declaredMimeType} is a ${kind}`, context);
-    }
+    // Only an id is looked up; the decider refuses anything else.
+    const describes = describesAssetId && isUuid(describesAssetId) ? await this.describedAsset(describesAssetId) : null;
+    const admission: Admission = { subjectId, subject, kind, declaredKind: input.kind, describesAssetId, describes, now: this.clock() };
+    // Decided before the bytes are processed or stored: a refused upload leaves only its AssetRejected.
+    await this.decide({ type: 'AdmitAsset', assetId, upload, ...admission }, context);
 
     const existing = await this.findExisting(subjectId!, upload.sha256);
     if (existing) return existing;
@@ -109,7 +106,7 @@ export class IngestAssetUseCase {
         knownIdentifiers: [identity?.mrn, identity?.externalRef].filter((v): v is string => !!v),
       });
     } catch (err) {
-      if (err instanceof AssetValidationError) return this.reject(assetId, subjectId, upload, (err as AssetValidationError).code, (err as Error).message, context);
+      if (err instanceof AssetValidationError) return this.reject({ type: 'RejectAsset', assetId, subjectId, upload, code: err.code, message: err.message }, context);
       throw err;
     }
 
@@ -150,8 +147,6 @@ export class IngestAssetUseCase {
         deidentification: processed.deidentification,
       },
     };
-    const events = decideAsset(initialAssetState, command);
-
     await this.intents.announce(assetId, subjectId!, intentBlobs);
     try {
       // Every write settles before the catch below may delete blobs and discard the intent: a
@@ -173,9 +168,12 @@ export class IngestAssetUseCase {
         // consent change (ConsentUseCases takes it too), so a withdrawal either is seen here or
         // commits after this asset, which it then covers.
         await lockSubject(tx, subjectId!);
-        const { state: current } = await loadSubject(this.store, subjectId!);
-        const refused = checkAdmission({ ...admission, subject: current, now: this.clock() });
-        if (refused) throw new AdmissionLost(refused.code, refused.message);
+        const { state: current } = await loadSubject(this.store, subjectId!, tx);
+        const decided = await handleCommand(this.store, assetDecider, this.target(assetId), { ...command, subject: current, now: this.clock() }, { context, queryRunner: tx });
+        const [event] = decided.newEvents;
+        // Rolled back, so that the blobs are cleaned up before the refusal is recorded (recovery
+        // keeps the blobs of an asset whose stream has an event).
+        if (event.type === 'AssetRejected') throw new AdmissionLost(event);
         // Same bytes, same subject, uploads racing: the subject lock above serializes them, so the
         // later one sees the first here and answers it.
         const [winner] = await tx.query(`SELECT 1 FROM ingestion_assets WHERE subject_id = $1 AND sha256 = $2 AND status = 'ingested'`, [subjectId, upload.sha256]);
@@ -183,12 +181,14 @@ export class IngestAssetUseCase {
         if (!(await this.intents.complete(tx, assetId))) {
           throw new IngestionException(IngestionErrorCode.ConcurrentChange, `upload ${assetId} took longer than the recovery grace period and was cleaned up; retry`);
         }
-        const appended = await this.store.append(INGESTION_LOG, assetStream(assetId), events, context, { expectedVersion: 'no_stream', queryRunner: tx });
-        await this.readModels.applyAll(appended.events, tx);
+        await this.readModels.applyAll(decided.appended, tx);
       });
     } catch (err) {
       await this.cleanUp(assetId, subjectId!, intentBlobs);
-      if (err instanceof AdmissionLost) return this.reject(assetId, subjectId, upload, err.code, err.message, context);
+      if (err instanceof AdmissionLost) {
+        const { reasonCode, message } = err.rejection.data;
+        return this.reject({ type: 'RejectAsset', assetId, subjectId, upload, code: reasonCode, message }, context);
+      }
       // The same bytes for the same subject raced another upload, which won: answer it.
       if (err instanceof LostRace || (err as { code?: string }).code === '23505') {
         const winner = await this.findExisting(subjectId!, upload.sha256);
@@ -196,7 +196,7 @@ export class IngestAssetUseCase {
       }
       throw err;
     }
-    const data = events[0].data as { kind: AssetKind; mimeType: string; width: number | null; height: number | null };
+    const data = command.ingested;
     return { assetId, subjectId: subjectId!, duplicate: false, kind: data.kind, mimeType: data.mimeType, sha256: upload.sha256, size: upload.size, width: data.width, height: data.height };
   }
 
@@ -222,13 +222,24 @@ export class IngestAssetUseCase {
       : undefined;
   }
 
-  private async reject(assetId: string, subjectId: string | null, upload: Upload, code: string, message: string, context: AppendContext): Promise<never> {
-    const events = decideAsset(initialAssetState, { type: 'RejectAsset', assetId, subjectId, upload, code, message });
-    // A subject that is not registered is not named in the event: the reference may be personal.
-    const knownSubject = subjectId && code !== 'UNKNOWN_SUBJECT' ? subjectId : null;
-    const safe = events.map((e) => ({ ...e, data: { ...e.data, subjectId: knownSubject } }));
-    await this.store.append(INGESTION_LOG, assetStream(assetId), safe, context, { expectedVersion: 'no_stream' });
-    throw new IngestionException(IngestionErrorCode.AssetRejected, `${code}: ${message}`, undefined, code);
+  private target(assetId: string) {
+    return { log: INGESTION_LOG, streamId: assetStream(assetId), contracts: ingestionContracts };
+  }
+
+  /** Records a refusal (validation, or consent lost during the upload) and answers it as AssetRejected. */
+  private async reject(command: Extract<AssetCommand, { type: 'RejectAsset' }>, context: AppendContext): Promise<never> {
+    await this.decide(command, context);
+    throw new Error(`the asset decider did not reject ${command.assetId}`);
+  }
+
+  /** Admission or a refusal, outside the commit: a rejection is appended and answered as AssetRejected. */
+  private async decide(command: Extract<AssetCommand, { type: 'AdmitAsset' | 'RejectAsset' }>, context: AppendContext): Promise<void> {
+    const { newEvents } = await handleCommand(this.store, assetDecider, this.target(command.assetId), command, { context });
+    const rejection = newEvents.find((e): e is AssetRejected => e.type === 'AssetRejected');
+    if (rejection) {
+      const { reasonCode, message } = rejection.data;
+      throw new IngestionException(IngestionErrorCode.AssetRejected, `${reasonCode}: ${message}`, undefined, reasonCode);
+    }
   }
 
   /**

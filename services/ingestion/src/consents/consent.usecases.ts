@@ -1,13 +1,14 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
-import { Actor, CONSENT_PURPOSES, CONSENT_STATUSES, INGESTION_LOG } from '@trellis/contracts';
-import { withTransaction } from '@trellis/common';
+import { Actor, CONSENT_PURPOSES, CONSENT_STATUSES, INGESTION_LOG, isUuid } from '@trellis/contracts';
+import { NEW_ID, NewId, withTransaction } from '@trellis/common';
 import { PostgresEventStore } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { subjectStream } from '../subjects/subject.decider';
-import { isUuid, loadSubject, lockSubject } from '../subjects/subject.store';
+import { loadSubject, lockSubject } from '../subjects/subject.store';
 import { ConsentCommand, decideConsent } from './consent.decider';
 import { mapFhirConsent } from './fhir-consent.mapper';
 
@@ -35,12 +36,13 @@ export const WithdrawConsentRequest = z
 /** Erases a subject after a withdrawal that asks for deletion (the erasure use case). */
 export type Eraser = (subjectId: string, reason: 'consent-withdrawn', actor: Actor) => Promise<unknown>;
 
+@Injectable()
 export class ConsentUseCases {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
     private readonly readModels: IngestionReadModels,
-    private readonly newId: () => string = uuidv4,
+    @Optional() @Inject(NEW_ID) private readonly newId: NewId = uuidv4,
   ) {}
 
   async record(subjectId: string, input: unknown, actor: Actor): Promise<{ consentId: string; fhirVersion: 'R4' | 'R5' | null }> {

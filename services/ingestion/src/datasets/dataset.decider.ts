@@ -1,4 +1,5 @@
 import type { DatasetAssetAdded, DatasetAssetRemoved, DatasetCreated, DatasetVersionPublished } from '@trellis/contracts';
+import type { Decider } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 
 export type DatasetEvent = DatasetCreated | DatasetAssetAdded | DatasetAssetRemoved | DatasetVersionPublished;
@@ -98,3 +99,5 @@ export function evolveDataset(state: DatasetState, event: DatasetEvent): Dataset
       return state.status === 'none' ? state : { ...state, version: event.data.version, lastRoot: event.data.merkleRoot };
   }
 }
+
+export const datasetDecider: Decider<DatasetState, DatasetCommand, DatasetEvent> = { decide: decideDataset, evolve: evolveDataset, initialState: initialDatasetState };

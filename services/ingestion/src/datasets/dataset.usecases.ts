@@ -1,15 +1,16 @@
+import type { Readable } from 'node:stream';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
-import { Actor, DatasetManifest, DatasetManifestV1, DatasetMember, INGESTION_LOG } from '@trellis/contracts';
-import { withTransaction } from '@trellis/common';
-import { PostgresEventStore } from '@trellis/event-store';
-import { contentKey, type ObjectStorage } from '@trellis/storage';
+import { Actor, DatasetManifest, DatasetManifestV1, DatasetMember, INGESTION_LOG, ingestionContracts, IngestionEvent, isUuid } from '@trellis/contracts';
+import { NEW_ID, NewId, withTransaction } from '@trellis/common';
+import { aggregateStream, handleCommand, PostgresEventStore, StreamTarget } from '@trellis/event-store';
+import { contentKey, OBJECT_STORAGE, type ObjectStorage } from '@trellis/storage';
 import { sha256Hex } from '../assets/asset-processor';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
-import { isUuid } from '../subjects/subject.store';
-import { DatasetCommand, DatasetEvent, datasetStream, decideDataset, DatasetState, evolveDataset, initialDatasetState } from './dataset.decider';
+import { DatasetCommand, datasetDecider, DatasetEvent, datasetStream, decideDataset } from './dataset.decider';
 import { diffManifests, manifestBytes, membersRoot, sortMembers, VersionDiff } from './dataset-manifest';
 
 export const CreateDatasetRequest = z.object({ name: z.string().trim().min(1).max(200) }).strict();
@@ -34,13 +35,14 @@ export interface PublishedVersion {
   excludedErased: string[];
 }
 
+@Injectable()
 export class DatasetUseCases {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
-    private readonly storage: ObjectStorage,
+    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     private readonly readModels: IngestionReadModels,
-    private readonly newId: () => string = uuidv4,
+    @Optional() @Inject(NEW_ID) private readonly newId: NewId = uuidv4,
   ) {}
 
   async create(input: unknown, actor: Actor): Promise<{ datasetId: string; name: string }> {
@@ -144,7 +146,8 @@ export class DatasetUseCases {
     const manifestSha256 = sha256Hex(bytes);
     // The manifest's key is its content address, known before writing: decide first, so a
     // refused publish stores nothing.
-    const decided = decideDataset(state, { type: 'PublishVersion', datasetId, memberCount: members.length, merkleRoot: root, manifest: { key: contentKey(prefix, manifestSha256), sha256: manifestSha256 } });
+    const publish: DatasetCommand = { type: 'PublishVersion', datasetId, memberCount: members.length, merkleRoot: root, manifest: { key: contentKey(prefix, manifestSha256), sha256: manifestSha256 } };
+    decideDataset(state, publish);
     const stored = await this.storage.putBuffer('artifacts', bytes, { prefix, contentType: 'application/json', sha256: manifestSha256 });
     // A manifest without its event (a crash here) is harmless: it is content addressed and the
     // next publish of the same members writes the very same object.
@@ -160,7 +163,7 @@ export class DatasetUseCases {
         );
       }
     };
-    const [event] = await this.append(datasetId, version, decided, actor, stillLive);
+    const [event] = await this.decideAndAppend(datasetId, publish, actor, { expectedVersion: version, check: stillLive });
     const data = event.data as { version: number };
     return { datasetId, version: data.version, merkleRoot: root, memberCount: members.length, manifest: { area: 'artifacts', key: stored.key, sha256: stored.sha256 }, excludedErased };
   }
@@ -175,6 +178,24 @@ export class DatasetUseCases {
     return { ...manifest, manifestKey: rows[0].manifest_key, downloadUrl: await this.storage.presignedGetUrl('artifacts', rows[0].manifest_key, 3600) };
   }
 
+  /**
+   * The curated image of a member of a published version (the 224x224 model input with
+   * `size=224`), for engineers who train on the version. Only members of that version, and
+   * never an erased one: its blobs are gone and its subject asked to be forgotten.
+   */
+  async memberImage(ref: string, version: number, assetIdParam: string, size: string | undefined): Promise<{ stream: Readable; contentType: string }> {
+    if (!isUuid(assetIdParam)) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'assetId must be a UUID', ['assetId']);
+    if (size !== undefined && size !== '224') throw new IngestionException(IngestionErrorCode.InvalidRequest, 'size must be 224 (the model input) or left out (the curated image)', ['size']);
+    const assetId = assetIdParam.toLowerCase();
+    const manifest = await this.manifest(ref, version);
+    const member = manifest.members.find((m) => m.assetId === assetId && m.kind === 'image');
+    if (!member) throw new IngestionException(IngestionErrorCode.AssetNotFound, `asset ${assetId} is not an image of dataset ${manifest.datasetId} v${version}`);
+    const rows: { status: string }[] = await this.dataSource.query('SELECT status FROM ingestion_assets WHERE asset_id = $1', [assetId]);
+    if (!rows.length || rows[0].status === 'erased') throw new IngestionException(IngestionErrorCode.AssetNotAvailable, `asset ${assetId} was erased`);
+    const key = size === '224' ? (member.derivativeKey ?? member.curatedKey) : member.curatedKey;
+    return { stream: await this.storage.get('curated', key), contentType: 'image/png' };
+  }
+
   async diff(ref: string, from: number, to: number): Promise<VersionDiff> {
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < 1) {
       throw new IngestionException(IngestionErrorCode.InvalidRequest, 'from and to must be version numbers (1, 2, ...)', ['from', 'to']);
@@ -183,24 +204,30 @@ export class DatasetUseCases {
     return diffManifests(a, b);
   }
 
-  private async load(datasetId: string): Promise<{ state: DatasetState; version: number }> {
-    const history = await this.store.readStream(INGESTION_LOG, datasetStream(datasetId));
-    return { state: history.reduce<DatasetState>((s, e) => evolveDataset(s, e as unknown as DatasetEvent), initialDatasetState), version: history.length };
+  private load(datasetId: string) {
+    return aggregateStream(this.store, datasetDecider, this.target(datasetId));
   }
 
-  private async decideAndAppend(datasetId: string, command: DatasetCommand, actor: Actor): Promise<DatasetEvent[]> {
-    const { state, version } = await this.load(datasetId);
-    const events = decideDataset(state, command);
-    if (events.length === 0) return events;
-    return this.append(datasetId, version, events, actor);
+  private target(datasetId: string): StreamTarget<IngestionEvent> {
+    return { log: INGESTION_LOG, streamId: datasetStream(datasetId), contracts: ingestionContracts };
   }
 
-  private async append(datasetId: string, version: number, events: DatasetEvent[], actor: Actor, check?: (tx: QueryRunner) => Promise<void>): Promise<DatasetEvent[]> {
-    await withTransaction(this.dataSource, async (tx) => {
-      await check?.(tx);
-      const appended = await this.store.append(INGESTION_LOG, datasetStream(datasetId), events, { actor }, { expectedVersion: version === 0 ? 'no_stream' : version, queryRunner: tx });
-      await this.readModels.applyAll(appended.events, tx);
+  /** `check` runs first in the append transaction; `expectedVersion` holds the append to a state read before. */
+  private async decideAndAppend(
+    datasetId: string,
+    command: DatasetCommand,
+    actor: Actor,
+    options: { expectedVersion?: number; check?: (tx: QueryRunner) => Promise<void> } = {},
+  ): Promise<DatasetEvent[]> {
+    const { newEvents } = await withTransaction(this.dataSource, async (tx) => {
+      await options.check?.(tx);
+      return handleCommand(this.store, datasetDecider, this.target(datasetId), command, {
+        context: { actor },
+        queryRunner: tx,
+        expectedVersion: options.expectedVersion,
+        afterAppend: (appended, t) => this.readModels.applyAll(appended, t),
+      });
     });
-    return events;
+    return newEvents;
   }
 }

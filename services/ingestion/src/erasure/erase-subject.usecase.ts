@@ -1,14 +1,15 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { Actor, INGESTION_LOG } from '@trellis/contracts';
+import { Actor, INGESTION_LOG, isUuid } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { PostgresEventStore } from '@trellis/event-store';
-import type { ObjectStorage, StorageArea } from '@trellis/storage';
+import { OBJECT_STORAGE, type ObjectStorage, type StorageArea } from '@trellis/storage';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { assertRegistered, decideSubject, subjectStream } from '../subjects/subject.decider';
 import { SubjectIdentityRepository } from '../subjects/subject-identity.repository';
-import { isUuid, loadSubject } from '../subjects/subject.store';
+import { loadSubject } from '../subjects/subject.store';
 
 export const EraseSubjectRequest = z.object({ reason: z.enum(['gdpr-art17', 'consent-withdrawn']).default('gdpr-art17') }).strict();
 
@@ -27,11 +28,12 @@ export interface ErasureReport {
  * Events hold only pseudonymous ids and hashes, so nothing in the log changes and the hash
  * chain still verifies. A crash before 3 leaves the subject `erasing`; erasing again finishes.
  */
+@Injectable()
 export class EraseSubjectUseCase {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
-    private readonly storage: ObjectStorage,
+    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage,
     private readonly identities: SubjectIdentityRepository,
     private readonly readModels: IngestionReadModels,
   ) {}

@@ -1,4 +1,5 @@
 import type { ConsentPurpose, ConsentRecorded, ConsentStatus, ConsentWithdrawn, SubjectErased, SubjectRegistered } from '@trellis/contracts';
+import type { Decider } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 
 /** The events of one subject's stream (`subject-<id>`): registration, consent history, erasure. */
@@ -69,6 +70,8 @@ export function evolveSubject(state: SubjectState, event: SubjectEvent): Subject
       return state.status === 'none' ? state : { subjectId: state.subjectId, consents: state.consents, status: 'erased' };
   }
 }
+
+export const subjectDecider: Decider<SubjectState, SubjectCommand, SubjectEvent> = { decide: decideSubject, evolve: evolveSubject, initialState: initialSubjectState };
 
 /** Refuses commands on a subject that was never registered (404) or has been erased (409). */
 export function assertRegistered(state: SubjectState, subjectId: string): asserts state is RegisteredSubject {

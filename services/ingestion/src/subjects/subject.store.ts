@@ -1,17 +1,15 @@
 import type { QueryRunner } from 'typeorm';
-import { INGESTION_LOG } from '@trellis/contracts';
-import { PostgresEventStore } from '@trellis/event-store';
-import { evolveSubject, initialSubjectState, SubjectEvent, SubjectState, subjectStream } from './subject.decider';
+import { INGESTION_LOG, ingestionContracts } from '@trellis/contracts';
+import { aggregateStream, EventStreamStore } from '@trellis/event-store';
+import { SubjectState, subjectDecider, subjectStream } from './subject.decider';
 
-/** Rebuilds a subject's state from its stream; the version is what the next append expects. */
-export async function loadSubject(store: PostgresEventStore, subjectId: string): Promise<{ state: SubjectState; version: number }> {
-  const history = await store.readStream(INGESTION_LOG, subjectStream(subjectId));
-  const state = history.reduce<SubjectState>((s, e) => evolveSubject(s, e as unknown as SubjectEvent), initialSubjectState);
-  return { state, version: history.length };
+/**
+ * Rebuilds a subject's state from its stream; the version is what the next append expects.
+ * With `tx`, reads in that transaction (after its subject lock, say).
+ */
+export function loadSubject(store: EventStreamStore, subjectId: string, tx?: QueryRunner): Promise<{ state: SubjectState; version: number }> {
+  return aggregateStream(store, subjectDecider, { log: INGESTION_LOG, streamId: subjectStream(subjectId), contracts: ingestionContracts }, { queryRunner: tx });
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
 
 /**
  * Serializes, per subject, the transactions whose decision depends on the subject's consent:

@@ -1,14 +1,15 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
-import { Actor, INGESTION_LOG } from '@trellis/contracts';
-import { withTransaction } from '@trellis/common';
+import { Actor, INGESTION_LOG, isUuid } from '@trellis/contracts';
+import { CLOCK, Clock, NEW_ID, NewId, withTransaction } from '@trellis/common';
 import { PostgresEventStore } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { decideSubject, initialSubjectState, permittedPurposes, subjectStream } from './subject.decider';
 import { SubjectIdentityRepository } from './subject-identity.repository';
-import { isUuid, loadSubject } from './subject.store';
+import { loadSubject } from './subject.store';
 
 export const RegisterSubjectRequest = z
   .object({
@@ -41,14 +42,15 @@ export interface SubjectView {
   }[];
 }
 
+@Injectable()
 export class SubjectUseCases {
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
     private readonly identities: SubjectIdentityRepository,
     private readonly readModels: IngestionReadModels,
-    private readonly newId: () => string = uuidv4,
-    private readonly clock: () => Date = () => new Date(),
+    @Optional() @Inject(NEW_ID) private readonly newId: NewId = uuidv4,
+    @Optional() @Inject(CLOCK) private readonly clock: Clock = () => new Date(),
   ) {}
 
   /** A new pseudonymous subject; an external ref seen before answers the existing one. */

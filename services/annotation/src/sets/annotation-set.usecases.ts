@@ -7,11 +7,11 @@ import type { ObjectStorage } from '@trellis/storage';
 import { agreementStatistics, AgreementStatistics } from '../agreement/agreement-statistics';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import { exportSet } from '../exchange/exchange-formats';
-import { decideProject, evolveProject, initialProjectState, ProjectState } from '../projects/project.decider';
+import { decideProject } from '../projects/project.decider';
 import { requireProject } from '../projects/project.queries';
 import { parseVersionParam as parseVersion } from '../projects/project-rules';
 import { lockExclusions } from '../tasks/task-creation';
-import { AnnotationStreams, projectStream, requireUuid, retryOnConflict } from '../tasks/task.streams';
+import { AnnotationStreams, projectDecider, projectStream, requireUuid, retryOnConflict } from '../tasks/task.streams';
 import { AnnotationSetContent, buildAnnotationSet, TaskForSet } from './annotation-set';
 
 export interface AnnotationSetRecord {
@@ -98,36 +98,35 @@ export class AnnotationSetUseCases {
       // excluded concurrently is either left out of this set or excluded after it was published.
       withTransaction(this.dataSource, async (tx) => {
         await lockExclusions(tx);
-        const history = await this.streams.readStream(projectStream(projectId));
-        const state = history.reduce<ProjectState>((s, e) => evolveProject(s, e as never), initialProjectState);
-        const version = state.status === 'created' ? state.setVersions + 1 : 1;
-        const tasks = await tasksForSet(tx, projectId);
-        const taskItems = new Set(tasks.map((t) => t.itemId));
-        const built = buildAnnotationSet({
-          projectId,
-          version,
-          datasetId: project.datasetId,
-          datasetVersion: project.datasetVersion,
-          taskType: project.rules.taskType,
-          labels: project.rules.labels,
-          tasks,
-          excluded: await excludedSubjects(tx, projectId),
-          untasked: (await projectVersionItems(tx, projectId)).filter((i) => !taskItems.has(i.itemId)),
-        });
-        const set = {
-          setId,
-          contentSha256: built.sha256,
-          itemCount: built.content.items.length,
-          leftOutCount: built.content.leftOutCount,
-          leftOut: built.content.leftOut,
-          pendingCount: built.content.pendingCount,
-        };
-        // Decide before writing the artifact, so an empty set writes nothing.
-        decideProject(state, { type: 'PublishAnnotationSet', set: { ...set, artifact: { area: 'artifacts', key: 'pending', sha256: built.sha256 } } });
-        const stored = await this.storage.putBuffer('artifacts', Buffer.from(built.json, 'utf8'), { prefix: `annotation-sets/${projectId}/`, contentType: 'application/json' });
-        if (stored.sha256 !== built.sha256) throw new Error(`storage hashed the annotation set as ${stored.sha256}, expected ${built.sha256}`);
-        const events = decideProject(state, { type: 'PublishAnnotationSet', set: { ...set, artifact: { area: 'artifacts', key: stored.key, sha256: stored.sha256 } } });
-        await this.streams.append(tx, projectStream(projectId), events, actor, history.length);
+        await this.streams.handle(tx, projectStream(projectId), projectDecider, async (state) => {
+          const version = state.status === 'created' ? state.setVersions + 1 : 1;
+          const tasks = await tasksForSet(tx, projectId);
+          const taskItems = new Set(tasks.map((t) => t.itemId));
+          const built = buildAnnotationSet({
+            projectId,
+            version,
+            datasetId: project.datasetId,
+            datasetVersion: project.datasetVersion,
+            taskType: project.rules.taskType,
+            labels: project.rules.labels,
+            tasks,
+            excluded: await excludedSubjects(tx, projectId),
+            untasked: (await projectVersionItems(tx, projectId)).filter((i) => !taskItems.has(i.itemId)),
+          });
+          const set = {
+            setId,
+            contentSha256: built.sha256,
+            itemCount: built.content.items.length,
+            leftOutCount: built.content.leftOutCount,
+            leftOut: built.content.leftOut,
+            pendingCount: built.content.pendingCount,
+          };
+          // Decide before writing the artifact, so an empty set writes nothing.
+          decideProject(state, { type: 'PublishAnnotationSet', set: { ...set, artifact: { area: 'artifacts', key: 'pending', sha256: built.sha256 } } });
+          const stored = await this.storage.putBuffer('artifacts', Buffer.from(built.json, 'utf8'), { prefix: `annotation-sets/${projectId}/`, contentType: 'application/json' });
+          if (stored.sha256 !== built.sha256) throw new Error(`storage hashed the annotation set as ${stored.sha256}, expected ${built.sha256}`);
+          return { type: 'PublishAnnotationSet' as const, set: { ...set, artifact: { area: 'artifacts' as const, key: stored.key, sha256: stored.sha256 } } };
+        }, actor);
       }),
     );
     return this.get(projectId, undefined, setId);

@@ -1,17 +1,21 @@
 import type { QueryRunner } from 'typeorm';
-import { Actor, ANNOTATION_LOG, AnnotationEvent, AnnotationTaskEvent, EventEnvelope } from '@trellis/contracts';
-import { EventStoreErrorCode, EventStoreException, PostgresEventStore } from '@trellis/event-store';
+import { Actor, ANNOTATION_LOG, annotationContracts, AnnotationEvent, AnnotationProjectEvent, AnnotationTaskEvent, EventEnvelope, isUuid } from '@trellis/contracts';
+import { aggregateStream, CommandResult, Decider, EventStoreErrorCode, EventStoreException, handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import type { AnnotationProjection } from '../read-models/annotation.projection';
-import { evolveTask, initialTaskState, TaskState } from './task.decider';
+import { decideProject, evolveProject, initialProjectState, ProjectCommand, ProjectState } from '../projects/project.decider';
+import { decideTask, evolveTask, initialTaskState, TaskCommand, TaskState } from './task.decider';
 
 export const taskStream = (taskId: string) => `annotation-task-${taskId}`;
 export const projectStream = (projectId: string) => `annotation-project-${projectId}`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const taskDecider: Decider<TaskState, TaskCommand, AnnotationTaskEvent> = { decide: decideTask, evolve: evolveTask, initialState: initialTaskState };
+export const projectDecider: Decider<ProjectState, ProjectCommand, AnnotationProjectEvent> = { decide: decideProject, evolve: evolveProject, initialState: initialProjectState };
+
+const target = (streamId: string) => ({ log: ANNOTATION_LOG, streamId, contracts: annotationContracts });
 
 export function requireUuid(value: string, what: string, field: string): string {
-  if (!UUID.test(value)) throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `${what} must be a UUID, got ${JSON.stringify(value)}`, [field]);
+  if (!isUuid(value)) throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `${what} must be a UUID, got ${JSON.stringify(value)}`, [field]);
   return value.toLowerCase();
 }
 
@@ -22,10 +26,29 @@ export class AnnotationStreams {
     private readonly projection: AnnotationProjection,
   ) {}
 
-  async loadTask(taskId: string): Promise<{ state: TaskState; version: number }> {
-    const history = await this.store.readStream(ANNOTATION_LOG, taskStream(taskId));
-    const state = history.reduce<TaskState>((s, e) => evolveTask(s, { type: e.type, data: e.data } as AnnotationTaskEvent), initialTaskState);
-    return { state, version: history.length };
+  loadTask(taskId: string): Promise<{ state: TaskState; version: number }> {
+    return aggregateStream(this.store, taskDecider, target(taskStream(taskId)));
+  }
+
+  /**
+   * Runs a command against one of the log's streams in `tx`: read, decide, append, and the read
+   * model updated in the same transaction. `command` may be built from the stream's state.
+   */
+  handle<State, Command, Event extends AnnotationEvent>(
+    tx: QueryRunner,
+    streamId: string,
+    decider: Decider<State, Command, Event>,
+    command: Command | ((state: State) => Command | Promise<Command>),
+    actor: Actor,
+    causationId?: string,
+  ): Promise<CommandResult<State, Event>> {
+    return handleCommand(this.store, decider, target(streamId), command, {
+      context: { actor, causationId },
+      queryRunner: tx,
+      afterAppend: async (appended, t) => {
+        for (const e of appended) await this.projection.apply(e, t);
+      },
+    });
   }
 
   async readStream(streamId: string): Promise<AnnotationEvent[]> {

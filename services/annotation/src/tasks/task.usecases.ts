@@ -7,8 +7,8 @@ import { EventStoreErrorCode, EventStoreException } from '@trellis/event-store';
 import { AnnotationErrorCode, AnnotationException, describeIssues } from '../annotation.exception';
 import { requireProject } from '../projects/project.queries';
 import type { ProjectRules } from '../projects/project-rules';
-import { annotatorView, decideTask, evolveTask, TaskCommand, TaskState } from './task.decider';
-import { AnnotationStreams, requireUuid, retryOnConflict, taskStream } from './task.streams';
+import { annotatorView, decideTask, TaskCommand } from './task.decider';
+import { AnnotationStreams, requireUuid, retryOnConflict, taskDecider, taskStream } from './task.streams';
 
 export const SubmitRequest = z.object({ answer: z.unknown() }).strict();
 export const ReviewRequest = z
@@ -184,12 +184,11 @@ export class TaskUseCases {
   private decideAndAppend(taskId: string, actor: Actor, command: (rules: ProjectRules) => TaskCommand): Promise<string> {
     return retryOnConflict(() =>
       withTransaction(this.dataSource, async (tx) => {
-        const { state, version } = await this.streams.loadTask(taskId);
-        if (state.status === 'none') throw new AnnotationException(AnnotationErrorCode.TaskNotFound, `no task ${taskId}`);
-        const project = await requireProject(tx, state.projectId);
-        const events = decideTask(state, command(project.rules));
-        await this.streams.append(tx, taskStream(taskId), events, actor, version);
-        return events.reduce<TaskState>(evolveTask, state).status;
+        const { newState } = await this.streams.handle(tx, taskStream(taskId), taskDecider, async (state) => {
+          if (state.status === 'none') throw new AnnotationException(AnnotationErrorCode.TaskNotFound, `no task ${taskId}`);
+          return command((await requireProject(tx, state.projectId)).rules);
+        }, actor);
+        return newState.status;
       }),
     );
   }

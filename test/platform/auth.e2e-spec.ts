@@ -3,7 +3,7 @@ import request from 'supertest';
 import { spawnTs, waitForExit, testDatabaseUrl } from '@trellis/testing';
 import { PlatformTestApp, startPlatformTestApp } from './platform-test-app';
 
-const JWT_SECRET = 'e2e-only-secret-' + Math.random().toString(36).slice(2);
+const JWT_SECRET = 'e2e-only-secret-of-at-least-32-bytes-' + Math.random().toString(36).slice(2);
 
 describe('Access control', () => {
   let t: PlatformTestApp;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,27 @@ const asText = (res: any, cb: (err: Error | null, body: string) => void) => {
   res.on('data', (c: Buffer) => (text += c.toString()));
   res.on('end', () => cb(null, text));
 };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const asBuffer = (res: any, cb: (err: Error | null, body: Buffer) => void) => {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => cb(null, Buffer.concat(chunks)));
+};
+
+/** The regular files of a ustar archive, by name (enough to check an export bundle). */
+function untar(tar: Buffer): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const name = header.subarray(0, 100).toString('ascii').replace(/\0.*$/s, '');
+    const size = parseInt(header.subarray(124, 136).toString('ascii'), 8);
+    files.set(name, tar.subarray(at + 512, at + 512 + size));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
 
 describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s delivery)', (mode) => {
   let t: PlatformTestApp;
@@ -95,19 +117,25 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     ok(await http.post(`/ingestion/datasets/${datasetId}/assets`).set(as('steward')).send({ assetIds: [...subjects.map((s) => s.imageId), report.assetId] }));
     const published = ok(await http.post(`/ingestion/datasets/${datasetId}/versions`).set(as('steward')).send({}), 201);
 
-    // --- an annotation project on that version: captions, two annotators per item
-    const project = ok(
-      await http.post('/annotation/projects').set(as('steward')).send({
-        name: 'film captions',
-        datasetId,
-        datasetVersion: published.version,
-        taskType: 'caption',
-        guidelines: 'One sentence: the body part and the main finding.',
-        annotationsPerItem: 2,
-        agreementThreshold: 0.5,
-      }),
-      201,
-    );
+    // --- an annotation project on that version: captions, two annotators per item. Annotation
+    // refuses a version it has not received (yet), naming the field; the event may still be on its way.
+    const projectBody = {
+      name: 'film captions',
+      datasetId,
+      datasetVersion: published.version,
+      taskType: 'caption',
+      guidelines: 'One sentence: the body part and the main finding.',
+      annotationsPerItem: 2,
+      agreementThreshold: 0.5,
+    };
+    const unknown = await http.post('/annotation/projects').set(as('steward')).send({ ...projectBody, datasetVersion: published.version + 1 });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatch(/^UNKNOWN_DATASET(_VERSION)?$/);
+    const project = await eventually(async () => {
+      const res = await http.post('/annotation/projects').set(as('steward')).send(projectBody);
+      if (res.status === 400 && /^UNKNOWN_DATASET/.test(res.body.error)) return undefined;
+      return ok(res, 201);
+    }, 90_000, 250);
     // The version reaches annotation through Kafka: three tasks, one per image (the report is context).
     const counts = await eventually(async () => {
       const p = ok(await http.get(`/annotation/projects/${project.projectId}`).set(as('steward')));
@@ -206,6 +234,29 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     }
     expect(llava.find((r: { id: string }) => r.id === subjects[1].imageId).conversations[1].value).toBe('a knee film with a tibial fracture');
     Object.assign(shared, { datasetId, datasetVersion: published.version, projectId: project.projectId, llava });
+
+    // --- what a trainer downloads: the images and the LLaVA file pointing at them by relative path
+    const bundle = await http.get(`/annotation/projects/${project.projectId}/sets/1/export?format=llava&bundle=tar`).set(as('engineer')).buffer(true).parse(asBuffer);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers['content-type']).toBe('application/x-tar');
+    const files = untar(bundle.body as Buffer);
+    const bundled = JSON.parse(files.get(`annotation-set-${project.projectId}-v1.json`)!.toString('utf8'));
+    expect(bundled.map((r: { id: string }) => r.id)).toEqual(llava.map((r: { id: string }) => r.id));
+    for (const r of bundled) {
+      expect(r.image).toMatch(/^images\/[0-9a-f]{64}\.png$/);
+      expect(createHash('sha256').update(files.get(r.image)!).digest('hex')).toBe(r.image.slice(7, 71));
+    }
+    // The engineer reads the dataset version and its images too (the model input is the 224 derivative).
+    ok(await http.get(`/ingestion/datasets/${datasetId}`).set(as('engineer')));
+    const manifest = ok(await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}`).set(as('engineer')));
+    const member = manifest.members.find((m: { assetId: string }) => m.assetId === subjects[1].imageId);
+    const curated = await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}`).set(as('engineer')).buffer(true).parse(asBuffer);
+    expect(curated.status).toBe(200);
+    expect(createHash('sha256').update(curated.body as Buffer).digest('hex')).toBe(member.curatedSha256);
+    const input = await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}?size=224`).set(as('engineer')).buffer(true).parse(asBuffer);
+    expect(bundled.find((r: { id: string }) => r.id === subjects[1].imageId).image).toBe(`images/${createHash('sha256').update(input.body as Buffer).digest('hex')}.png`);
+    expect((await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${report.assetId}`).set(as('engineer'))).status).toBe(404);
+    expect((await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}`).set(as('a1'))).status).toBe(403);
 
     // --- round trip: import the LLaVA export into a second project on the same version, publish, export again
     const second = ok(

@@ -10,6 +10,7 @@ import { ApiTokenRepository, ApiTokenRecord } from './api-token.repository';
 import { apiTokenDecider, decideApiToken, initialApiTokenState } from './api-token.decider';
 import { AUTH_LOG, authContracts } from './api-token.events';
 import { generateApiToken, hashApiToken } from './api-token.format';
+import { parseDisplayName, writeDisplayName } from '../principals/principal-directory';
 
 export const IssueApiTokenRequest = z
   .object({
@@ -18,6 +19,8 @@ export const IssueApiTokenRequest = z
     /** Reuse an existing pseudonymous principal (a second token for the same person or bot). */
     principalId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - only, at most 100').optional(),
     expiresAt: z.string().datetime().optional(),
+    /** The principal's display name, kept out of the event (see PrincipalDirectory); checked by parseDisplayName. */
+    displayName: z.unknown().optional(),
   })
   .strict();
 export type IssueApiTokenRequest = z.infer<typeof IssueApiTokenRequest>;
@@ -49,6 +52,7 @@ export class ApiTokenUseCases {
       throw new AuthException(AuthErrorCode.InvalidRequest, `invalid token request: ${detail}`);
     }
     const req = parsed.data;
+    const displayName = req.displayName === undefined ? undefined : parseDisplayName(req.displayName);
     const tokenId = uuidv7();
     const [event] = decideApiToken(initialApiTokenState, {
       type: 'IssueApiToken',
@@ -70,6 +74,7 @@ export class ApiTokenUseCases {
         roles: event.data.roles as Role[],
         expiresAt: event.data.expiresAt ? new Date(event.data.expiresAt) : null,
       });
+      if (displayName !== undefined) await writeDisplayName(tx, event.data.principalId, displayName);
     });
     return { tokenId, token, principalId: event.data.principalId, roles: event.data.roles as Role[], expiresAt: event.data.expiresAt };
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { Actor, EXCHANGE_FORMATS, ExchangeFormat, LeaveOutReason } from '@trellis/contracts';
@@ -7,6 +8,7 @@ import type { ObjectStorage } from '@trellis/storage';
 import { agreementStatistics, AgreementStatistics } from '../agreement/agreement-statistics';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import { exportSet } from '../exchange/exchange-formats';
+import { ustarEnd, ustarEntry } from '../exchange/ustar';
 import { decideProject } from '../projects/project.decider';
 import { requireProject } from '../projects/project.queries';
 import { parseVersionParam as parseVersion } from '../projects/project-rules';
@@ -77,6 +79,14 @@ export async function excludedSubjects(db: DataSource | QueryRunner, projectId: 
   return map;
 }
 
+function parseFormat(formatParam: string | undefined): ExchangeFormat {
+  const format = (formatParam ?? 'llava') as ExchangeFormat;
+  if (!EXCHANGE_FORMATS.includes(format)) {
+    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `format must be one of ${EXCHANGE_FORMATS.join(', ')}, got ${JSON.stringify(formatParam)}`, ['query.format']);
+  }
+  return format;
+}
+
 export class AnnotationSetUseCases {
   constructor(
     private readonly dataSource: DataSource,
@@ -99,7 +109,7 @@ export class AnnotationSetUseCases {
       withTransaction(this.dataSource, async (tx) => {
         await lockExclusions(tx);
         await this.streams.handle(tx, projectStream(projectId), projectDecider, async (state) => {
-          const version = state.status === 'created' ? state.setVersions + 1 : 1;
+          const version = state.status === 'none' ? 1 : state.setVersions + 1;
           const tasks = await tasksForSet(tx, projectId);
           const taskItems = new Set(tasks.map((t) => t.itemId));
           const built = buildAnnotationSet({
@@ -160,13 +170,43 @@ export class AnnotationSetUseCases {
   }
 
   async export(projectId: string, version: string, formatParam: string | undefined): Promise<{ contentType: string; body: string; filename: string }> {
-    const format = (formatParam ?? 'llava') as ExchangeFormat;
-    if (!EXCHANGE_FORMATS.includes(format)) {
-      throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `format must be one of ${EXCHANGE_FORMATS.join(', ')}, got ${JSON.stringify(formatParam)}`, ['query.format']);
-    }
+    const format = parseFormat(formatParam);
     const set = await this.content(projectId, version);
     const out = exportSet(set, format);
     return { ...out, filename: `annotation-set-${set.projectId}-v${set.version}.${format === 'jsonl' ? 'jsonl' : 'json'}` };
+  }
+
+  /**
+   * An export a trainer can use as it is: a tar of the images (`images/<sha256>.png`, each once)
+   * and then the export file, whose `image` fields are those relative paths instead of storage
+   * keys. Items whose subject has been excluded since the set was published (consent withdrawn,
+   * erased) are left out: their images must not leave any more. The images stream one at a time.
+   */
+  async exportBundle(projectId: string, version: string, formatParam: string | undefined, bundle: string): Promise<{ stream: Readable; filename: string; leftOut: number }> {
+    if (bundle !== 'tar') throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `bundle must be tar (or left out for the export file alone), got ${JSON.stringify(bundle)}`, ['query.bundle']);
+    const format = parseFormat(formatParam);
+    const record = await this.get(projectId, version);
+    const set = await this.content(projectId, version);
+    if (format === 'coco') exportSet({ ...set, items: [] }, format); // refuses a non-caption set before anything is streamed
+    const excluded = await excludedSubjects(this.dataSource, set.projectId);
+    const items = set.items.filter((i) => !excluded.has(i.subjectId));
+    const mtime = new Date(record.publishedAt);
+    const storage = this.storage;
+    const name = `annotation-set-${set.projectId}-v${set.version}`;
+    async function* tar(): AsyncGenerator<Buffer> {
+      const paths = new Map<string, string>();
+      for (const item of items) {
+        if (paths.has(item.image)) continue;
+        const bytes = await storage.getBuffer('curated', item.image);
+        const path = `images/${createHash('sha256').update(bytes).digest('hex')}.png`;
+        if (![...paths.values()].includes(path)) yield* ustarEntry(path, bytes, mtime);
+        paths.set(item.image, path);
+      }
+      const out = exportSet({ ...set, items: items.map((i) => ({ ...i, image: paths.get(i.image)! })) }, format);
+      yield* ustarEntry(`${name}.${format === 'jsonl' ? 'jsonl' : 'json'}`, Buffer.from(out.body, 'utf8'), mtime);
+      yield ustarEnd();
+    }
+    return { stream: Readable.from(tar()), filename: `${name}.tar`, leftOut: set.items.length - items.length };
   }
 
   /** Agreement now, per project and per annotator, over the final items (accepted annotations). */

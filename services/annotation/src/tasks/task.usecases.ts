@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Actor, Answer } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
+import { principalRefs } from '@trellis/auth';
 import { EventStoreErrorCode, EventStoreException } from '@trellis/event-store';
 import { AnnotationErrorCode, AnnotationException, describeIssues } from '../annotation.exception';
 import { requireProject } from '../projects/project.queries';
@@ -57,6 +58,8 @@ export class TaskUseCases {
    */
   async pullNext(projectIdParam: string, actor: Actor): Promise<AssignmentView | null> {
     const project = await requireProject(this.dataSource, requireUuid(projectIdParam, 'project id', 'params.projectId'));
+    // Said at once rather than as "nothing left"; the task decider refuses it too if the archive races the pull.
+    if (project.status === 'archived') throw new AnnotationException(AnnotationErrorCode.ProjectArchived, `project ${project.projectId} is archived and hands out no tasks`);
     const current: { task_id: string }[] = await this.dataSource.query(
       `SELECT a.task_id FROM annotation_assignments a JOIN annotation_tasks t USING (task_id)
         WHERE a.project_id = $1 AND a.annotator_id = $2 AND a.status = 'assigned' AND t.status = 'open' ORDER BY a.assigned_at LIMIT 1`,
@@ -73,11 +76,31 @@ export class TaskUseCases {
           ORDER BY t.seq LIMIT 20`,
         [project.projectId, actor.id, project.rules.annotationsPerItem],
       );
-      if (candidates.length === 0) return null;
+      if (candidates.length === 0) break;
       for (const { task_id } of candidates) {
         const assigned = await this.tryAssign(task_id, actor, project.rules);
         if (assigned) return this.view(task_id, actor.id);
       }
+    }
+    if (!project.rules.reassignRejectedToSameAnnotator) return null;
+    // Items rejected from this annotator that nobody else of the project can take (see the task decider).
+    const again: { task_id: string }[] = await this.dataSource.query(
+      `SELECT t.task_id FROM annotation_tasks t
+        WHERE t.project_id = $1 AND t.status = 'open'
+          AND EXISTS (SELECT 1 FROM annotation_assignments a WHERE a.task_id = t.task_id AND a.annotator_id = $2)
+          AND NOT EXISTS (SELECT 1 FROM annotation_assignments a WHERE a.task_id = t.task_id AND a.annotator_id = $2 AND a.status <> 'rejected')
+          AND NOT EXISTS (SELECT 1 FROM annotation_answer_views v WHERE v.task_id = t.task_id AND v.viewer_id = $2)
+          AND (SELECT count(*) FROM annotation_assignments a WHERE a.task_id = t.task_id AND a.status NOT IN ('rejected', 'released')) < $3
+          AND NOT EXISTS (
+            SELECT 1 FROM (SELECT DISTINCT annotator_id FROM annotation_assignments WHERE project_id = $1) other
+             WHERE other.annotator_id <> $2
+               AND NOT EXISTS (SELECT 1 FROM annotation_assignments o WHERE o.task_id = t.task_id AND o.annotator_id = other.annotator_id)
+               AND NOT EXISTS (SELECT 1 FROM annotation_answer_views v WHERE v.task_id = t.task_id AND v.viewer_id = other.annotator_id))
+        ORDER BY t.seq LIMIT 20`,
+      [project.projectId, actor.id, project.rules.annotationsPerItem],
+    );
+    for (const { task_id } of again) {
+      if (await this.tryAssign(task_id, actor, project.rules)) return this.view(task_id, actor.id);
     }
     return null;
   }
@@ -86,13 +109,22 @@ export class TaskUseCases {
     try {
       await withTransaction(this.dataSource, async (tx) => {
         const { state, version } = await this.streams.loadTask(taskId);
-        const events = decideTask(state, { type: 'AssignTask', assignmentId: uuidv7(), annotatorId: actor.id, rules });
+        const project = state.status === 'none' ? undefined : await requireProject(tx, state.projectId);
+        const annotators: { annotator_id: string }[] = project ? await tx.query('SELECT DISTINCT annotator_id FROM annotation_assignments WHERE project_id = $1', [project.projectId]) : [];
+        const events = decideTask(state, {
+          type: 'AssignTask',
+          assignmentId: uuidv7(),
+          annotatorId: actor.id,
+          rules,
+          projectArchived: project?.status === 'archived',
+          projectAnnotators: annotators.map((a) => a.annotator_id),
+        });
         await this.streams.append(tx, taskStream(taskId), events, actor, version);
       });
       return true;
     } catch (err) {
       if (err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion) return false;
-      if (err instanceof AnnotationException) return false;
+      if (err instanceof AnnotationException && err.code !== AnnotationErrorCode.ProjectArchived) return false;
       throw err;
     }
   }
@@ -217,9 +249,19 @@ export class TaskUseCases {
         if (!(err instanceof AnnotationException) || err.code !== AnnotationErrorCode.SelfReview) throw err;
       }
     }
-    return rows
-      .filter((r) => shown.has(r.task_id))
-      .map((r) => ({ taskId: r.task_id, assignmentId: r.assignment_id, itemId: r.item_id, imageKey: r.image_key, reportKey: r.report_key, annotatorId: r.annotator_id, answer: r.answer }));
+    const visible = rows.filter((r) => shown.has(r.task_id));
+    // Reviewers see who annotated already (the id); the display name says it to people.
+    const people = await principalRefs(this.dataSource, visible.map((r) => r.annotator_id));
+    return visible.map((r) => ({
+      taskId: r.task_id,
+      assignmentId: r.assignment_id,
+      itemId: r.item_id,
+      imageKey: r.image_key,
+      reportKey: r.report_key,
+      annotatorId: r.annotator_id,
+      annotator: people.get(r.annotator_id)!,
+      answer: r.answer,
+    }));
   }
 
   /** Items whose accepted answers disagree, with those answers, for reviewers who did not annotate them. */
@@ -236,6 +278,14 @@ export class TaskUseCases {
           GROUP BY t.task_id ORDER BY t.seq LIMIT $3`,
         [projectId, actor.id, limit],
       );
-    return rows.map((r) => ({ taskId: r.task_id, itemId: r.item_id, imageKey: r.image_key, reportKey: r.report_key, agreement: r.agreement, answers: r.answers }));
+    const people = await principalRefs(this.dataSource, rows.flatMap((r) => r.answers.map((a) => a.annotatorId)));
+    return rows.map((r) => ({
+      taskId: r.task_id,
+      itemId: r.item_id,
+      imageKey: r.image_key,
+      reportKey: r.report_key,
+      agreement: r.agreement,
+      answers: r.answers.map((a) => ({ ...a, annotator: people.get(a.annotatorId)! })),
+    }));
   }
 }

@@ -1,4 +1,4 @@
-import type { AnnotationProjectEvent, AnnotationSetPublished } from '@trellis/contracts';
+import { AnnotationProjectEvent, AnnotationSetPublished, isUuid } from '@trellis/contracts';
 import { AnnotationErrorCode, AnnotationException, describeIssues } from '../annotation.exception';
 import { CreateProjectRequest, DEFAULT_MAX_TEXT_LENGTH, ProjectRules } from './project-rules';
 
@@ -105,15 +105,13 @@ export function evolveProject(state: ProjectState, event: AnnotationProjectEvent
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The dataset id a project request means, checked against the versions annotation has received:
  * a project on a version that never arrives would never get tasks, so it is refused, listing the
  * versions that are there. A name stands for the one dataset id that has had it.
  */
 export function resolveDatasetVersion(ref: string, version: number, known: KnownDatasetVersion[]): string {
-  const byId = UUID.test(ref) ? known.filter((v) => v.datasetId === ref.toLowerCase()) : [];
+  const byId = isUuid(ref) ? known.filter((v) => v.datasetId === ref.toLowerCase()) : [];
   let datasetId: string;
   if (byId.length) {
     datasetId = ref.toLowerCase();

@@ -1,8 +1,7 @@
 import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { PostgresEventStore } from '@trellis/event-store';
 import { OBJECT_STORAGE, ObjectStorage, openObjectStorage } from '@trellis/storage';
 import { AnnotationEventsHandler } from './annotation-events.handler';
+import { ANNOTATION_STORAGE } from './annotation.tokens';
 import { ExcludeSubjectUseCase } from './consent/exclude-subject.usecase';
 import { RecordDatasetVersionUseCase } from './dataset-versions/record-dataset-version.usecase';
 import { ImportAnnotationsUseCase } from './exchange/import-annotations.usecase';
@@ -16,8 +15,6 @@ import { AnnotationStreams } from './tasks/task.streams';
 import { TaskMediaUseCase } from './tasks/task-media.usecase';
 import { TaskUseCases } from './tasks/task.usecases';
 import { TasksController } from './tasks/tasks.controller';
-
-const ANNOTATION_STORAGE = Symbol('ANNOTATION_STORAGE');
 
 const ANNOTATION_HANDLER = Symbol('ANNOTATION_HANDLER');
 
@@ -53,23 +50,15 @@ export class AnnotationModule implements OnModuleInit {
             inject: [{ token: OBJECT_STORAGE, optional: true }],
             useFactory: async (shared?: ObjectStorage): Promise<ObjectStorage> => shared ?? openObjectStorage(),
           },
-          { provide: AnnotationProjection, useFactory: () => new AnnotationProjection() },
-          { provide: AnnotationStreams, inject: [PostgresEventStore, AnnotationProjection], useFactory: (s: PostgresEventStore, p: AnnotationProjection) => new AnnotationStreams(s, p) },
-          { provide: ProjectUseCases, inject: [DataSource, AnnotationStreams], useFactory: (ds: DataSource, s: AnnotationStreams) => new ProjectUseCases(ds, s) },
-          { provide: TaskUseCases, inject: [DataSource, AnnotationStreams], useFactory: (ds: DataSource, s: AnnotationStreams) => new TaskUseCases(ds, s) },
-          {
-            provide: AnnotationSetUseCases,
-            inject: [DataSource, AnnotationStreams, ANNOTATION_STORAGE],
-            useFactory: (ds: DataSource, s: AnnotationStreams, st: ObjectStorage) => new AnnotationSetUseCases(ds, s, st),
-          },
-          { provide: TaskMediaUseCase, inject: [AnnotationStreams, ANNOTATION_STORAGE], useFactory: (s: AnnotationStreams, st: ObjectStorage) => new TaskMediaUseCase(s, st) },
-          { provide: ImportAnnotationsUseCase, inject: [DataSource, AnnotationStreams], useFactory: (ds: DataSource, s: AnnotationStreams) => new ImportAnnotationsUseCase(ds, s) },
-          {
-            provide: RecordDatasetVersionUseCase,
-            inject: [ANNOTATION_STORAGE, AnnotationStreams, DataSource],
-            useFactory: (st: ObjectStorage, s: AnnotationStreams, ds: DataSource) => new RecordDatasetVersionUseCase(st, s, ds),
-          },
-          { provide: ExcludeSubjectUseCase, inject: [AnnotationStreams], useFactory: (s: AnnotationStreams) => new ExcludeSubjectUseCase(s) },
+          AnnotationProjection,
+          AnnotationStreams,
+          ProjectUseCases,
+          TaskUseCases,
+          AnnotationSetUseCases,
+          TaskMediaUseCase,
+          ImportAnnotationsUseCase,
+          RecordDatasetVersionUseCase,
+          ExcludeSubjectUseCase,
         ],
         exports: [ProjectUseCases, TaskUseCases, AnnotationSetUseCases, ImportAnnotationsUseCase],
       },

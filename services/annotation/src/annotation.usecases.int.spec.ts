@@ -1,12 +1,16 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { Test, TestingModule, TestingModuleBuilder } from '@nestjs/testing';
 import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Actor, ANNOTATION_LOG, annotationContracts, DatasetVersionPublished, EventContractRegistry, EventEnvelope, ingestionContracts } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
-import { ObjectStorage, openObjectStorage } from '@trellis/storage';
-import { ProjectionRunner } from '@trellis/event-store';
+import { OBJECT_STORAGE, ObjectStorage, openObjectStorage } from '@trellis/storage';
+import { PostgresEventStore, ProjectionRunner } from '@trellis/event-store';
 import { openTestEventStore } from '@trellis/testing';
 import { AnnotationEventsHandler } from './annotation-events.handler';
 import { AnnotationErrorCode, AnnotationException } from './annotation.exception';
+import { AnnotationModule } from './annotation.module';
+import { ANNOTATION_STORAGE } from './annotation.tokens';
 import { ExcludeSubjectUseCase } from './consent/exclude-subject.usecase';
 import { RecordDatasetVersionUseCase } from './dataset-versions/record-dataset-version.usecase';
 import { ImportAnnotationsUseCase } from './exchange/import-annotations.usecase';
@@ -14,7 +18,7 @@ import { ProjectUseCases } from './projects/project.usecases';
 import { AnnotationProjection } from './read-models/annotation.projection';
 import { AnnotationSetUseCases } from './sets/annotation-set.usecases';
 import { DatasetVersionBuilder } from './testing/dataset-version.builder';
-import { AnnotationStreams } from './tasks/task.streams';
+import { taskStream } from './tasks/task.streams';
 import { TaskUseCases } from './tasks/task.usecases';
 
 const steward: Actor = { id: 'prn-steward', role: 'steward' };
@@ -29,6 +33,37 @@ const expectCode = async (p: Promise<unknown>, code: AnnotationErrorCode, messag
   return err as AnnotationException;
 };
 
+/** What the host application gives AnnotationModule: the database, the event store, object storage. */
+@Module({})
+class AnnotationHostModule {
+  static with(ds: DataSource, store: PostgresEventStore, storage: ObjectStorage): DynamicModule {
+    return {
+      module: AnnotationHostModule,
+      global: true,
+      providers: [
+        { provide: DataSource, useValue: ds },
+        { provide: PostgresEventStore, useValue: store },
+        { provide: OBJECT_STORAGE, useValue: storage },
+      ],
+      exports: [DataSource, PostgresEventStore, OBJECT_STORAGE],
+    };
+  }
+}
+
+/**
+ * AnnotationModule as the service builds it, over the test's database, store and storage, with
+ * what `override` replaces; initialised, so its ingestion-event handler has its use cases.
+ */
+async function annotationTestingModule(
+  deps: { ds: DataSource; store: PostgresEventStore; storage: ObjectStorage },
+  override: (builder: TestingModuleBuilder) => TestingModuleBuilder = (b) => b,
+): Promise<{ module: TestingModule; handler: AnnotationEventsHandler }> {
+  const annotation = AnnotationModule.forRoot();
+  const module = await override(Test.createTestingModule({ imports: [AnnotationHostModule.with(deps.ds, deps.store, deps.storage), annotation.module] })).compile();
+  await module.init();
+  return { module, handler: annotation.handler };
+}
+
 describe('Annotation use cases (PostgreSQL, S3)', () => {
   let ds: DataSource;
   let close: () => Promise<void>;
@@ -39,7 +74,8 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
   let tasks: TaskUseCases;
   let sets: AnnotationSetUseCases;
   let imports: ImportAnnotationsUseCase;
-  let streams: AnnotationStreams;
+  let exclusions: ExcludeSubjectUseCase;
+  let modules: TestingModule[] = [];
   let opened: Awaited<ReturnType<typeof openTestEventStore>>;
 
   beforeAll(async () => {
@@ -47,18 +83,28 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     ds = opened.ds;
     close = opened.close;
     storage = await openObjectStorage(process.env);
-    streams = new AnnotationStreams(opened.store, new AnnotationProjection());
     runner = new ProjectionRunner(ds, opened.store, opened.notifier);
-    handler = new AnnotationEventsHandler().bind(new RecordDatasetVersionUseCase(storage, streams), new ExcludeSubjectUseCase(streams));
-    projects = new ProjectUseCases(ds, streams);
-    tasks = new TaskUseCases(ds, streams);
-    sets = new AnnotationSetUseCases(ds, streams, storage);
-    imports = new ImportAnnotationsUseCase(ds, streams);
+    const built = await moduleWith();
+    handler = built.handler;
+    projects = built.module.get(ProjectUseCases);
+    tasks = built.module.get(TaskUseCases);
+    sets = built.module.get(AnnotationSetUseCases);
+    imports = built.module.get(ImportAnnotationsUseCase);
+    exclusions = built.module.get(ExcludeSubjectUseCase);
   });
   afterAll(async () => {
+    for (const m of modules) await m.close();
+    modules = [];
     await runner.stopAll();
     await close();
   });
+
+  /** The module over the test's database, store and storage; closed after the suite. */
+  const moduleWith = async (override?: (builder: TestingModuleBuilder) => TestingModuleBuilder) => {
+    const built = await annotationTestingModule({ ds, store: opened.store, storage }, override);
+    modules.push(built.module);
+    return built;
+  };
 
   /** Delivers an ingestion event to the handler in a transaction, as the inbox does. */
   const deliver = (type: string, data: unknown) =>
@@ -132,7 +178,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
           return typeof value === 'function' ? value.bind(target) : value;
         },
       });
-      const versions = new RecordDatasetVersionUseCase(flaky, streams, ds);
+      const versions = (await moduleWith((b) => b.overrideProvider(ANNOTATION_STORAGE).useValue(flaky))).module.get(RecordDatasetVersionUseCase);
       const dv = new DatasetVersionBuilder().image().image();
       const published = await dv.publish(storage);
       await withTransaction(ds, (tx) => versions.record(tx, published, uuidv7()));
@@ -339,7 +385,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       await tx.connect();
       await tx.startTransaction();
       try {
-        await new ExcludeSubjectUseCase(streams).exclude(tx, late, ['consent-withdrawn:human-annotation'], uuidv7());
+        await exclusions.exclude(tx, late, ['consent-withdrawn:human-annotation'], uuidv7());
         const publishing = sets.publish(p.projectId, steward);
         const settled = publishing.then(() => 'published' as const, () => 'failed' as const);
         // Either publish finishes while the exclusion is uncommitted (the race), or it waits on the exclusions lock.
@@ -375,7 +421,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       await tx.startTransaction();
       try {
         // The exclusion holds the exclusions lock; the project creation then waits for it...
-        await new ExcludeSubjectUseCase(streams).exclude(tx, uuidv4(), ['subject-erased'], uuidv7());
+        await exclusions.exclude(tx, uuidv4(), ['subject-erased'], uuidv7());
         const creating = projects.create(projectRequest(published), steward);
         const settled = creating.then(() => 'created' as const, () => 'failed' as const);
         const waiting = (async () => {
@@ -387,7 +433,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
         })();
         expect(await Promise.race([settled, waiting])).toBe('waiting');
         // ...while the exclusion goes on to append to the annotation log (cancelling another subject's task).
-        expect(await new ExcludeSubjectUseCase(streams).exclude(tx, other, ['subject-erased'], uuidv7())).toBe(1);
+        expect(await exclusions.exclude(tx, other, ['subject-erased'], uuidv7())).toBe(1);
         await tx.commitTransaction();
         expect((await creating).tasks.open).toBe(1);
       } finally {
@@ -405,19 +451,25 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const p = await projects.create(projectRequest(await dv.publish(storage), { annotationsPerItem: 1 }), steward);
       const t = (await tasks.pullNext(p.projectId, ann(601)))!;
       let raced = false;
-      /** Commits the annotator's submission right after the consumer loaded the task: its append then conflicts. */
-      class RacingStreams extends AnnotationStreams {
-        override async loadTask(taskId: string) {
-          const loaded = await super.loadTask(taskId);
-          if (!raced) {
-            raced = true;
-            await tasks.submit(taskId, { answer: { label: 'normal' } }, ann(601));
+      /** Commits the annotator's submission right after the consumer read the task: its append then conflicts. */
+      const racingStore = new Proxy(opened.store, {
+        get(target, prop, receiver) {
+          if (prop === 'readStream') {
+            return async (...args: Parameters<PostgresEventStore['readStream']>) => {
+              const read = await target.readStream(...args);
+              if (!raced && args[1] === taskStream(t.taskId)) {
+                raced = true;
+                await tasks.submit(t.taskId, { answer: { label: 'normal' } }, ann(601));
+              }
+              return read;
+            };
           }
-          return loaded;
-        }
-      }
-      const racing = new RacingStreams(opened.store, new AnnotationProjection());
-      await withTransaction(ds, (tx) => new ExcludeSubjectUseCase(racing).exclude(tx, subject, ['subject-erased'], uuidv7()));
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const racing = (await moduleWith((b) => b.overrideProvider(PostgresEventStore).useValue(racingStore))).module.get(ExcludeSubjectUseCase);
+      await withTransaction(ds, (tx) => racing.exclude(tx, subject, ['subject-erased'], uuidv7()));
       expect(raced).toBe(true);
       const [row] = await ds.query('SELECT status, cancel_reason FROM annotation_tasks WHERE task_id = $1', [t.taskId]);
       expect(row).toEqual({ status: 'cancelled', cancel_reason: 'subject-erased' });

@@ -1,11 +1,10 @@
 import type { QueryRunner } from 'typeorm';
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { ConsentWithdrawn, LeaveOutReason } from '@trellis/contracts';
 import { EventStoreErrorCode, EventStoreException } from '@trellis/event-store';
 import { ANNOTATION_SERVICE_ACTOR } from '../annotation.actors';
-import { decideTask } from '../tasks/task.decider';
 import { lockExclusions } from '../tasks/task-creation';
-import { AnnotationStreams, taskStream } from '../tasks/task.streams';
+import { AnnotationStreams, taskDecider, taskStream } from '../tasks/task.streams';
 
 /** The purposes that concern annotation, as leave-out reasons; a withdrawal of `research` alone does not. */
 export function reasonsForWithdrawal(purposes: ConsentWithdrawn['data']['purposes']): LeaveOutReason[] {
@@ -20,6 +19,7 @@ export function reasonsForWithdrawal(purposes: ConsentWithdrawn['data']['purpose
  * tasks are not created for them and their items are left out of every set published from now
  * on, and cancel their open tasks. Runs in the consumer's transaction, so it happens once.
  */
+@Injectable()
 export class ExcludeSubjectUseCase {
   private readonly logger = new Logger('annotation');
 
@@ -50,11 +50,9 @@ export class ExcludeSubjectUseCase {
     for (let attempt = 1; ; attempt++) {
       await tx.query('SAVEPOINT annotation_cancel_task');
       try {
-        const { state, version } = await this.streams.loadTask(taskId);
-        const events = decideTask(state, { type: 'CancelTask', reason });
-        await this.streams.append(tx, taskStream(taskId), events, ANNOTATION_SERVICE_ACTOR, version, causationId);
+        const { newEvents } = await this.streams.handle(tx, taskStream(taskId), taskDecider, { type: 'CancelTask', reason }, ANNOTATION_SERVICE_ACTOR, causationId);
         await tx.query('RELEASE SAVEPOINT annotation_cancel_task');
-        return events.length;
+        return newEvents.length;
       } catch (err) {
         await tx.query('ROLLBACK TO SAVEPOINT annotation_cancel_task');
         const conflict = err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion;

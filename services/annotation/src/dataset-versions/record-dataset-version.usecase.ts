@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Logger } from '@nestjs/common';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, QueryRunner } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import { DatasetManifest, DatasetManifestV1, DatasetVersionPublished } from '@trellis/contracts';
 import type { ObjectStorage } from '@trellis/storage';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
+import { ANNOTATION_STORAGE } from '../annotation.tokens';
 import { parseVersionParam } from '../projects/project-rules';
 import { createTasks, lockDatasetVersion } from '../tasks/task-creation';
-import { requireUuid } from '../tasks/task.streams';
-import type { AnnotationStreams } from '../tasks/task.streams';
+import { AnnotationStreams, requireUuid } from '../tasks/task.streams';
 import { itemsFromManifest, VersionItem } from './version-items';
 
 export type ManifestCheck = { ok: true; manifest: DatasetManifest } | { ok: false; problem: string; transient?: false };
@@ -42,13 +42,14 @@ export function checkManifest(bytes: Buffer, published: DatasetVersionPublished[
  * A storage failure other than "not there" records it as pending (with the event), completed by a
  * redelivery or a steward's retry, so a storage outage cannot dead-letter the event.
  */
+@Injectable()
 export class RecordDatasetVersionUseCase {
   private readonly logger = new Logger('annotation');
 
   constructor(
-    private readonly storage: ObjectStorage,
+    @Inject(ANNOTATION_STORAGE) private readonly storage: ObjectStorage,
     private readonly streams: AnnotationStreams,
-    private readonly dataSource?: DataSource,
+    private readonly dataSource: DataSource,
   ) {}
 
   async record(tx: QueryRunner, published: DatasetVersionPublished['data'], causationId: string): Promise<void> {
@@ -63,7 +64,6 @@ export class RecordDatasetVersionUseCase {
    * it too). 404 for a version never received, 409 for one that is not pending.
    */
   async retry(datasetIdParam: string, versionParam: string, causationId: string): Promise<{ datasetId: string; version: number; status: string; problem: string | null }> {
-    if (!this.dataSource) throw new Error('RecordDatasetVersionUseCase.retry needs a DataSource');
     const datasetId = requireUuid(datasetIdParam, 'dataset id', 'params.datasetId');
     const version = parseVersionParam(versionParam);
     return withTransaction(this.dataSource, async (tx) => {

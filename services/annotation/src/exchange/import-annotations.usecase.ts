@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { Actor, EXCHANGE_FORMATS, ExchangeFormat, LeaveOutReason } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
@@ -6,8 +7,7 @@ import { AnnotationErrorCode, AnnotationException } from '../annotation.exceptio
 import { requireProject } from '../projects/project.queries';
 import { excludedSubjects } from '../sets/annotation-set.usecases';
 import { validateAnswer } from '../tasks/answer.validation';
-import { decideTask } from '../tasks/task.decider';
-import { AnnotationStreams, requireUuid, taskStream } from '../tasks/task.streams';
+import { AnnotationStreams, requireUuid, taskDecider, taskStream } from '../tasks/task.streams';
 import { importFailure, ImportProblem, parseImport } from './exchange-formats';
 
 export interface ImportResult {
@@ -27,6 +27,7 @@ export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
  * project's rules, duplicates, items already final) and any problem refuses the whole file
  * with the records and fields named; then one transaction appends every ItemImported.
  */
+@Injectable()
 export class ImportAnnotationsUseCase {
   constructor(
     private readonly dataSource: DataSource,
@@ -86,9 +87,7 @@ export class ImportAnnotationsUseCase {
     const importId = uuidv7();
     await withTransaction(this.dataSource, async (tx) => {
       for (const p of planned) {
-        const { state, version } = await this.streams.loadTask(p.taskId);
-        const events = decideTask(state, { type: 'ImportAnswer', answer: p.answer, format, importId, rules: project.rules });
-        await this.streams.append(tx, taskStream(p.taskId), events, actor, version);
+        await this.streams.handle(tx, taskStream(p.taskId), taskDecider, { type: 'ImportAnswer', answer: p.answer, format, importId, rules: project.rules }, actor);
       }
     });
     return { importId, format, imported: planned.length, skipped: [...skipped].map(([reason, count]) => ({ reason, count })) };

@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import type { Actor } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
@@ -14,6 +15,7 @@ export interface ProjectSummary extends ProjectRecord {
   datasetVersionReceived: boolean;
 }
 
+@Injectable()
 export class ProjectUseCases {
   constructor(
     private readonly dataSource: DataSource,
@@ -35,7 +37,7 @@ export class ProjectUseCases {
       // Before appending: an exclusion holds this lock while it appends to the annotation log, so
       // taking it after our own append (in createTasks) could deadlock with it.
       await lockExclusions(tx);
-      const [appended] = await this.streams.append(tx, projectStream(projectId), events, actor, 'no_stream');
+      const [appended] = await this.streams.start(tx, projectStream(projectId), events, actor);
       const items = await readyVersionItems(tx, created.data.datasetId, created.data.datasetVersion);
       if (items) await createTasks(tx, this.streams, projectId, items, appended.eventId);
     });

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, QueryRunner } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { Actor, EXCHANGE_FORMATS, ExchangeFormat, LeaveOutReason } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import type { ObjectStorage } from '@trellis/storage';
 import { agreementStatistics, AgreementStatistics } from '../agreement/agreement-statistics';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
+import { ANNOTATION_STORAGE } from '../annotation.tokens';
 import { exportSet } from '../exchange/exchange-formats';
 import { ustarEnd, ustarEntry } from '../exchange/ustar';
 import { decideProject } from '../projects/project.decider';
@@ -87,11 +89,12 @@ function parseFormat(formatParam: string | undefined): ExchangeFormat {
   return format;
 }
 
+@Injectable()
 export class AnnotationSetUseCases {
   constructor(
     private readonly dataSource: DataSource,
     private readonly streams: AnnotationStreams,
-    private readonly storage: ObjectStorage,
+    @Inject(ANNOTATION_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
   /**

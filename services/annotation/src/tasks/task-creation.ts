@@ -29,7 +29,7 @@ export async function createTasks(tx: QueryRunner, streams: AnnotationStreams, p
     if (excluded.has(item.subjectId)) continue;
     const taskId = taskIdOf(projectId, item.itemId);
     const events = decideTask(initialTaskState, { type: 'CreateTask', taskId, projectId, ...item });
-    await streams.append(tx, taskStream(taskId), events, ANNOTATION_SERVICE_ACTOR, 'no_stream', causationId);
+    await streams.start(tx, taskStream(taskId), events, ANNOTATION_SERVICE_ACTOR, causationId);
     created += 1;
   }
   await tx.query('UPDATE annotation_projects SET tasks_created = true WHERE project_id = $1', [projectId]);

@@ -1,6 +1,8 @@
 import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Actor } from '@trellis/contracts';
 import type { ObjectStorage } from '@trellis/storage';
+import { ANNOTATION_STORAGE } from '../annotation.tokens';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import { AnnotationStreams, requireUuid } from './task.streams';
 
@@ -9,10 +11,11 @@ import { AnnotationStreams, requireUuid } from './task.streams';
  * annotator gets them only for a task assigned to them; reviewers for any task (they judge
  * the answers against the image).
  */
+@Injectable()
 export class TaskMediaUseCase {
   constructor(
     private readonly streams: AnnotationStreams,
-    private readonly storage: ObjectStorage,
+    @Inject(ANNOTATION_STORAGE) private readonly storage: ObjectStorage,
   ) {}
 
   async open(taskIdParam: string, what: 'image' | 'report', actor: Actor): Promise<{ stream: Readable; contentType: string }> {

@@ -1,8 +1,9 @@
+import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { Actor, ANNOTATION_LOG, annotationContracts, AnnotationEvent, AnnotationProjectEvent, AnnotationTaskEvent, EventEnvelope, isUuid } from '@trellis/contracts';
 import { aggregateStream, CommandResult, Decider, EventStoreErrorCode, EventStoreException, handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
-import type { AnnotationProjection } from '../read-models/annotation.projection';
+import { AnnotationProjection } from '../read-models/annotation.projection';
 import { decideProject, evolveProject, initialProjectState, ProjectCommand, ProjectState } from '../projects/project.decider';
 import { decideTask, evolveTask, initialTaskState, TaskCommand, TaskState } from './task.decider';
 
@@ -20,6 +21,7 @@ export function requireUuid(value: string, what: string, field: string): string 
 }
 
 /** Loads and appends the annotation log's streams, keeping the read model in the same transaction. */
+@Injectable()
 export class AnnotationStreams {
   constructor(
     private readonly store: PostgresEventStore,
@@ -51,13 +53,13 @@ export class AnnotationStreams {
     });
   }
 
-  async readStream(streamId: string): Promise<AnnotationEvent[]> {
-    return (await this.store.readStream(ANNOTATION_LOG, streamId)).map((e) => ({ type: e.type, data: e.data }) as AnnotationEvent);
-  }
-
-  async append(tx: QueryRunner, streamId: string, events: AnnotationEvent[], actor: Actor, expectedVersion: number | 'no_stream', causationId?: string): Promise<EventEnvelope[]> {
+  /**
+   * Starts a stream (a new project or task) with events decided from the initial state: there is
+   * nothing to read, and the append fails if the stream exists already.
+   */
+  async start(tx: QueryRunner, streamId: string, events: AnnotationEvent[], actor: Actor, causationId?: string): Promise<EventEnvelope[]> {
     if (events.length === 0) return [];
-    const result = await this.store.append(ANNOTATION_LOG, streamId, events, { actor, causationId }, { expectedVersion, queryRunner: tx });
+    const result = await this.store.append(ANNOTATION_LOG, streamId, events, { actor, causationId }, { expectedVersion: 'no_stream', queryRunner: tx });
     for (const e of result.events) await this.projection.apply(e, tx);
     return result.events;
   }

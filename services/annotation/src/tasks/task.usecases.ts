@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Actor, Answer } from '@trellis/contracts';
@@ -8,7 +9,7 @@ import { EventStoreErrorCode, EventStoreException } from '@trellis/event-store';
 import { AnnotationErrorCode, AnnotationException, describeIssues } from '../annotation.exception';
 import { requireProject } from '../projects/project.queries';
 import type { ProjectRules } from '../projects/project-rules';
-import { annotatorView, decideTask, TaskCommand } from './task.decider';
+import { annotatorView, TaskCommand } from './task.decider';
 import { AnnotationStreams, requireUuid, retryOnConflict, taskDecider, taskStream } from './task.streams';
 
 export const SubmitRequest = z.object({ answer: z.unknown() }).strict();
@@ -44,6 +45,7 @@ export interface AssignmentView {
   maxTextLength: number;
 }
 
+@Injectable()
 export class TaskUseCases {
   constructor(
     private readonly dataSource: DataSource,
@@ -107,20 +109,20 @@ export class TaskUseCases {
 
   private async tryAssign(taskId: string, actor: Actor, rules: ProjectRules): Promise<boolean> {
     try {
-      await withTransaction(this.dataSource, async (tx) => {
-        const { state, version } = await this.streams.loadTask(taskId);
-        const project = state.status === 'none' ? undefined : await requireProject(tx, state.projectId);
-        const annotators: { annotator_id: string }[] = project ? await tx.query('SELECT DISTINCT annotator_id FROM annotation_assignments WHERE project_id = $1', [project.projectId]) : [];
-        const events = decideTask(state, {
-          type: 'AssignTask',
-          assignmentId: uuidv7(),
-          annotatorId: actor.id,
-          rules,
-          projectArchived: project?.status === 'archived',
-          projectAnnotators: annotators.map((a) => a.annotator_id),
-        });
-        await this.streams.append(tx, taskStream(taskId), events, actor, version);
-      });
+      await withTransaction(this.dataSource, (tx) =>
+        this.streams.handle(tx, taskStream(taskId), taskDecider, async (state): Promise<TaskCommand> => {
+          const project = state.status === 'none' ? undefined : await requireProject(tx, state.projectId);
+          const annotators: { annotator_id: string }[] = project ? await tx.query('SELECT DISTINCT annotator_id FROM annotation_assignments WHERE project_id = $1', [project.projectId]) : [];
+          return {
+            type: 'AssignTask',
+            assignmentId: uuidv7(),
+            annotatorId: actor.id,
+            rules,
+            projectArchived: project?.status === 'archived',
+            projectAnnotators: annotators.map((a) => a.annotator_id),
+          };
+        }, actor),
+      );
       return true;
     } catch (err) {
       if (err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion) return false;

@@ -6,7 +6,7 @@ import { Actor } from '@trellis/contracts';
 import { messagingConfigFromEnv } from '@trellis/messaging';
 import { openTestDataSource } from '@trellis/testing';
 import { PlatformModule } from '../../services/platform/src/platform.module';
-import { setupOpenApi } from '@trellis/runtime';
+import { hardenHttp, setupOpenApi } from '@trellis/runtime';
 
 /** A route that forgot to declare its roles: the guard must refuse it to everyone. */
 @Controller('undeclared')
@@ -39,6 +39,7 @@ export async function startPlatformTestApp(messaging: 'in-process' | 'kafka' = '
     ],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
+  hardenHttp(app);
   setupOpenApi(app);
   await app.init();
   return {

@@ -6,3 +6,6 @@ export * from './openapi';
 export * from './http-exception.filter';
 export * from './graphql-error.formatter';
 export * from './health/health.controller';
+export * from './graphql-limits';
+export * from './graphql.module-options';
+export * from './http-hardening';

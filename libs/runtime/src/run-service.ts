@@ -3,6 +3,7 @@ import { DynamicModule, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DatabaseMode, databaseConfigFromEnv, intFromEnv } from '@trellis/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { hardenHttp } from './http-hardening';
 import { setupOpenApi } from './openapi';
 import { connectDatabase } from './database.bootstrap';
 
@@ -29,6 +30,7 @@ export async function runService(service: ServiceProcess): Promise<void> {
   const logger = new Logger(service.name);
   const db = await connectDatabase(databaseConfigFromEnv(), (m) => logger.log(m), service.migrations);
   const app = await NestFactory.create(service.module(db.dataSource, db.mode), { logger: ['log', 'warn', 'error'] });
+  hardenHttp(app);
   setupOpenApi(app, service.title);
   const port = intFromEnv(process.env, 'PORT', service.defaultPort);
   const host = process.env.HOST || '127.0.0.1';

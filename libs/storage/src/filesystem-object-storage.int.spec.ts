@@ -69,6 +69,15 @@ describe(FilesystemObjectStorage.name, () => {
       expect(await r.json()).toMatchObject({ error: 'STORAGE_LINK_EXPIRED', message: expect.stringContaining('expired') });
     });
 
+    // A folder opened fine and failed only when read, which dropped the connection (issue 11, item 7).
+    it('answers a signed link that names a folder with 404, not a dropped connection', async () => {
+      await h.storage.putBuffer('raw', Buffer.from('inside'), { prefix: 'dir/sub/' });
+      const link = await h.storage.presignedGetUrl('raw', 'dir/sub', 60);
+      const r = await fetch(h.base + link);
+      expect(r.status).toBe(404);
+      expect(await r.json()).toMatchObject({ error: 'STORAGE_NOT_FOUND' });
+    });
+
     it('does not serve paths outside the storage root even with a valid-looking link', async () => {
       const r = await fetch(`${h.base}/storage/raw/..%2F..%2Fetc%2Fpasswd?expires=9999999999&signature=${'0'.repeat(64)}`);
       const body = await r.text();

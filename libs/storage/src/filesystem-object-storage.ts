@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DownloadLinkSigner } from './download-link.signer';
@@ -82,9 +82,7 @@ export class FilesystemObjectStorage implements ObjectStorage {
   async get(area: StorageArea, key: string): Promise<Readable> {
     const path = this.pathOf(area, key);
     // Open first so a missing object fails here, not later inside the consumer's pipeline.
-    const fh = await open(path, 'r').catch((err) => {
-      throw notFoundOr(err, area, key);
-    });
+    const fh = await openFile(path, area, key);
     return fh.createReadStream();
   }
 
@@ -135,9 +133,7 @@ export class FilesystemObjectStorage implements ObjectStorage {
     assertArea(area);
     assertKey(key);
     this.signer.verify(area, key, expires, signature);
-    const fh = await open(this.pathOf(area, key), 'r').catch((err) => {
-      throw notFoundOr(err, area, key);
-    });
+    const fh = await openFile(this.pathOf(area, key), area, key);
     const { size } = await fh.stat();
     return { stream: fh.createReadStream(), size };
   }
@@ -184,6 +180,21 @@ async function* walk(areaDir: string, relDir: string): AsyncGenerator<string> {
     if (e.isDirectory()) yield* walk(areaDir, rel);
     else if (e.isFile()) yield rel;
   }
+}
+
+/**
+ * Opens an object's file. A key that names a folder (a prefix of other keys) opens fine on
+ * Linux and only fails once read, mid-response, which dropped the connection: it is no object.
+ */
+async function openFile(path: string, area: StorageArea, key: string): Promise<FileHandle> {
+  const fh = await open(path, 'r').catch((err) => {
+    throw notFoundOr(err, area, key);
+  });
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    throw new StorageException(StorageErrorCode.NotFound, `no object ${key} in area ${area}`);
+  }
+  return fh;
 }
 
 function notFoundOr(err: unknown, area: StorageArea, key: string): unknown {

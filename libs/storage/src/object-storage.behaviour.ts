@@ -151,6 +151,13 @@ export function describeObjectStorageBehaviour(open: () => Promise<ObjectStorage
       await expectStorageError(storage.get('raw', `${run}missing`), StorageErrorCode.NotFound);
     });
 
+    it('reports a key that is only a prefix of other keys (a folder) as NOT_FOUND', async () => {
+      await storage.putBuffer('raw', randomBytes(10), { prefix: `${run}folder/` });
+      await expectStorageError(storage.getBuffer('raw', `${run}folder`), StorageErrorCode.NotFound);
+      await expectStorageError(storage.get('raw', `${run}folder`), StorageErrorCode.NotFound);
+      expect(await storage.stat('raw', `${run}folder`)).toBeNull();
+    });
+
     it('rejects keys that could escape the area', async () => {
       for (const key of ['../etc/passwd', '/etc/passwd', 'a/../../b', 'a//b', '', 'a/', 'semi;colon']) {
         await expectStorageError(storage.getBuffer('raw', key), StorageErrorCode.InvalidKey);

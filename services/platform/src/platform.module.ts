@@ -1,16 +1,13 @@
-import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GraphQLModule } from '@nestjs/graphql';
 import { DataSource } from 'typeorm';
 import { AuthModule, authContracts } from '@trellis/auth';
 import { DatabaseModule, DatabaseMode } from '@trellis/common';
-import { formatGraphqlError, HttpExceptionFilter } from '@trellis/runtime';
+import { HealthController, HttpExceptionFilter, trellisGraphqlModule } from '@trellis/runtime';
 import { EventStoreModule } from '@trellis/event-store';
 import { MessagingConfig, MessagingModule } from '@trellis/messaging';
 import { AUTH_LOG } from '@trellis/auth';
 import { AuditModule } from '../../lineage/src/audit/audit.module';
-import { HealthController } from '@trellis/runtime';
 import { INGESTION_LOG, ingestionContracts } from '@trellis/contracts';
 import { ObjectStorage, StorageModule } from '@trellis/storage';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
@@ -31,16 +28,7 @@ export class PlatformModule {
         AuthModule,
         StorageModule.forRoot({ storage: options.storage }),
         IngestionModule,
-        GraphQLModule.forRoot<ApolloDriverConfig>({
-          driver: ApolloDriver,
-          path: '/graphql',
-          autoSchemaFile: true,
-          sortSchema: true,
-          playground: false,
-          introspection: true,
-          context: ({ req }: { req: unknown }) => ({ req }),
-          formatError: formatGraphqlError,
-        }),
+        trellisGraphqlModule(),
         AuditModule,
         annotation.module,
       ],

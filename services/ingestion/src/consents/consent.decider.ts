@@ -1,6 +1,7 @@
 import { CONSENT_PURPOSES, ConsentPurpose, ConsentStatus } from '@trellis/contracts';
+import type { Decider } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
-import { assertRegistered, SubjectEvent, SubjectState } from '../subjects/subject.decider';
+import { assertRegistered, evolveSubject, initialSubjectState, SubjectEvent, SubjectState } from '../subjects/subject.decider';
 
 /**
  * Consent lives on the subject's stream (its history is the subject's), decided here: the
@@ -91,3 +92,6 @@ export function decideConsent(state: SubjectState, command: ConsentCommand): Sub
     }
   }
 }
+
+/** Consent commands run against the subject's stream, so the subject's evolve folds what they decide. */
+export const consentDecider: Decider<SubjectState, ConsentCommand, SubjectEvent> = { decide: decideConsent, evolve: evolveSubject, initialState: initialSubjectState };

@@ -2,14 +2,14 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
-import { Actor, CONSENT_PURPOSES, CONSENT_STATUSES, INGESTION_LOG, isUuid } from '@trellis/contracts';
+import { Actor, CONSENT_PURPOSES, CONSENT_STATUSES, INGESTION_LOG, ingestionContracts, isUuid } from '@trellis/contracts';
 import { NEW_ID, NewId, withTransaction } from '@trellis/common';
-import { PostgresEventStore } from '@trellis/event-store';
+import { handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
-import { subjectStream } from '../subjects/subject.decider';
-import { loadSubject, lockSubject } from '../subjects/subject.store';
-import { ConsentCommand, decideConsent } from './consent.decider';
+import { SubjectEvent, subjectStream } from '../subjects/subject.decider';
+import { lockSubject } from '../subjects/subject.store';
+import { ConsentCommand, consentDecider } from './consent.decider';
 import { mapFhirConsent } from './fhir-consent.mapper';
 
 const dateTime = z.string().datetime({ offset: true });
@@ -77,7 +77,8 @@ export class ConsentUseCases {
       { type: 'WithdrawConsent', subjectId, consentId, purposes: parsed.data.purposes, eraseData: parsed.data.eraseData },
       actor,
     );
-    const purposes = (event.data as { purposes: string[] }).purposes;
+    if (event?.type !== 'ConsentWithdrawn') throw new Error('unexpected decision');
+    const purposes = event.data.purposes;
     if (parsed.data.eraseData && eraser) {
       await eraser(subjectId, 'consent-withdrawn', actor);
       return { purposes, erased: true };
@@ -85,16 +86,18 @@ export class ConsentUseCases {
     return { purposes, erased: false };
   }
 
-  private async decideAndAppend(subjectId: string, command: ConsentCommand, actor: Actor) {
+  private async decideAndAppend(subjectId: string, command: ConsentCommand, actor: Actor): Promise<SubjectEvent[]> {
     const id = subjectId.toLowerCase();
-    const { state, version } = await loadSubject(this.store, id);
-    const events = decideConsent(state, { ...command, subjectId: id });
-    await withTransaction(this.dataSource, async (tx) => {
+    const stream = { log: INGESTION_LOG, streamId: subjectStream(id), contracts: ingestionContracts };
+    const { newEvents } = await withTransaction(this.dataSource, async (tx) => {
       // An asset commit that re-checks consent holds this lock: it sees this change or precedes it.
       await lockSubject(tx, id);
-      const appended = await this.store.append(INGESTION_LOG, subjectStream(id), events, { actor }, { expectedVersion: version, queryRunner: tx });
-      await this.readModels.applyAll(appended.events, tx);
+      return handleCommand(this.store, consentDecider, stream, { ...command, subjectId: id }, {
+        context: { actor },
+        queryRunner: tx,
+        afterAppend: (appended, t) => this.readModels.applyAll(appended, t),
+      });
     });
-    return events;
+    return newEvents;
   }
 }

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { Actor, INGESTION_LOG, isUuid } from '@trellis/contracts';
+import { Actor, INGESTION_LOG, ingestionContracts, isUuid } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
-import { PostgresEventStore } from '@trellis/event-store';
+import { handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { OBJECT_STORAGE, type ObjectStorage, type StorageArea } from '@trellis/storage';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
-import { assertRegistered, decideSubject, subjectStream } from '../subjects/subject.decider';
+import { assertRegistered, subjectDecider, subjectStream } from '../subjects/subject.decider';
 import { SubjectIdentityRepository } from '../subjects/subject-identity.repository';
 import { loadSubject } from '../subjects/subject.store';
 
@@ -51,15 +51,19 @@ export class EraseSubjectUseCase {
     let blobsDeleted = await this.sweep(id);
 
     const reason = parsed.data.reason;
-    const { state: current, version } = await loadSubject(this.store, id);
-    const events = decideSubject(current, { type: 'EraseSubject', subjectId: id, reason, assetCount: n, blobsDeleted });
-    await withTransaction(this.dataSource, async (tx) => {
-      const appended = await this.store.append(INGESTION_LOG, subjectStream(id), events, { actor }, { expectedVersion: version, queryRunner: tx });
-      await this.identities.delete(tx, id);
-      await this.readModels.applyAll(appended.events, tx);
-      // Intents of uploads still in flight stay: if such an upload dies after writing blobs,
-      // recovery deletes them (an erased asset references nothing).
-    });
+    const stream = { log: INGESTION_LOG, streamId: subjectStream(id), contracts: ingestionContracts };
+    await withTransaction(this.dataSource, (tx) =>
+      handleCommand(this.store, subjectDecider, stream, { type: 'EraseSubject', subjectId: id, reason, assetCount: n, blobsDeleted }, {
+        context: { actor },
+        queryRunner: tx,
+        afterAppend: async (appended, t) => {
+          await this.identities.delete(t, id);
+          await this.readModels.applyAll(appended, t);
+          // Intents of uploads still in flight stay: if such an upload dies after writing blobs,
+          // recovery deletes them (an erased asset references nothing).
+        },
+      }),
+    );
     // An upload that wrote under the prefix after the sweep above (and died, or is refused at its
     // commit now that the subject is marked) must not leave a blob: sweep again.
     blobsDeleted += await this.sweep(id);

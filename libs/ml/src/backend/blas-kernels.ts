@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import './tfjs-registrations';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BlasLibrary, CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS } from './blas-library';
+import { MlBackendErrorCode, MlBackendException } from './ml-backend.exception';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
 
@@ -60,8 +61,10 @@ function blasMatMul(blas: BlasLibrary, backend: MathBackendCPU, a: tf.TensorInfo
   const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
   if (k !== kb) {
-    throw new Error(
+    throw new MlBackendException(
+      MlBackendErrorCode.InvalidInput,
       `Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+      ['a', 'b'],
     );
   }
   const aBatch = a.shape.slice(0, -2);
@@ -95,10 +98,20 @@ function blasMatMul(blas: BlasLibrary, backend: MathBackendCPU, a: tf.TensorInfo
     const aStart = aOff[i] * aSize;
     const bStart = bOff[i] * bSize;
     blas.sgemm(
-      CBLAS_ROW_MAJOR, ta, tb, m, n, k, 1,
-      av.subarray(aStart, aStart + aSize), lda,
-      bv.subarray(bStart, bStart + bSize), ldb,
-      0, out.subarray(i * cSize, (i + 1) * cSize), n,
+      CBLAS_ROW_MAJOR,
+      ta,
+      tb,
+      m,
+      n,
+      k,
+      1,
+      av.subarray(aStart, aStart + aSize),
+      lda,
+      bv.subarray(bStart, bStart + bSize),
+      ldb,
+      0,
+      out.subarray(i * cSize, (i + 1) * cSize),
+      n,
     );
   }
   return backend.makeTensorInfo(outShape, 'float32', out);
@@ -110,6 +123,9 @@ function isFloat32(...ts: (tf.TensorInfo | undefined)[]): boolean {
 
 function original(kernelName: string): tf.KernelFunc {
   const config = installed?.originals.get(kernelName);
+  // A plain Error on purpose: our kernels are registered only while `installed` holds the
+  // originals of both (installBlasKernels fills it first, uninstallBlasKernels re-registers the
+  // originals before clearing it), so no input can get here; reaching it is a bug in this file.
   if (!config) throw new Error(`no original cpu kernel kept for ${kernelName}`);
   return config.kernelFunc;
 }
@@ -133,13 +149,20 @@ const ELEMENTWISE: Record<string, ((x: number, alpha: number) => number) | undef
 
 function runCpuKernel(name: string, inputs: tf.NamedTensorInfoMap, backend: MathBackendCPU, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
   const kernel = tf.getKernel(name, 'cpu');
-  if (!kernel) throw new Error(`cpu kernel ${name} is not registered`);
+  if (!kernel) {
+    // Possible when two copies of tfjs-core are installed: the cpu backend registered its
+    // kernels with the other one.
+    throw new MlBackendException(MlBackendErrorCode.Unavailable, `cpu kernel ${name} is not registered (are two versions of @tensorflow/tfjs-core installed?)`);
+  }
   return kernel.kernelFunc({ inputs, backend, attrs } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
 }
 
 function fusedMatMulKernel(args: KernelArgs): tf.TensorInfo {
   const { a, b, bias, preluActivationWeights } = args.inputs as {
-    a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo;
+    a: tf.TensorInfo;
+    b: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
   };
   const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as unknown as tf._FusedMatMulAttrs;
   const act = activation ?? 'linear';
@@ -197,7 +220,12 @@ export function installBlasKernels(blas: BlasLibrary): void {
   const originals = new Map<string, tf.KernelConfig>();
   for (const name of KERNELS) {
     const config = tf.getKernel(name, 'cpu');
-    if (!config) throw new Error(`the cpu backend has no ${name} kernel to replace (is @tensorflow/tfjs-backend-cpu loaded?)`);
+    if (!config) {
+      throw new MlBackendException(
+        MlBackendErrorCode.Unavailable,
+        `the cpu backend has no ${name} kernel to replace (is @tensorflow/tfjs-backend-cpu loaded?)`,
+      );
+    }
     originals.set(name, config);
   }
   installed = { blas, originals };

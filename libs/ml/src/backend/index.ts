@@ -3,3 +3,4 @@ export * from './blas-library';
 export * from './blas-kernels';
 export * from './ml-backend';
 export * from './gflops';
+export * from './ml-backend.exception';

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import './tfjs-registrations';
 import { loadBlas } from './blas-library';
 import { blasKernelsInstalled, installBlasKernels, uninstallBlasKernels } from './blas-kernels';
+import { MlBackendErrorCode, MlBackendException } from './ml-backend.exception';
 
 export type MlBackendName = 'tensorflow-gpu' | 'tensorflow' | 'cpu-blas' | 'wasm' | 'cpu';
 
@@ -89,7 +90,8 @@ function firstLine(err: unknown): string {
 
 function parseForced(value: string): MlBackendName {
   if ((ML_BACKEND_NAMES as readonly string[]).includes(value)) return value as MlBackendName;
-  throw new Error(`TRELLIS_ML_BACKEND=${value} is not a backend; valid: ${ML_BACKEND_NAMES.join(', ')}`);
+  const message = `TRELLIS_ML_BACKEND=${value} is not a backend; valid: ${ML_BACKEND_NAMES.join(', ')}`;
+  throw new MlBackendException(MlBackendErrorCode.InvalidOptions, message, ['TRELLIS_ML_BACKEND']);
 }
 
 /**
@@ -101,12 +103,23 @@ function parseForced(value: string): MlBackendName {
 export async function initMlBackend(options: MlBackendOptions = {}): Promise<MlBackendReport> {
   const forced = process.env.TRELLIS_ML_BACKEND;
   const order = forced ? [parseForced(forced)] : (options.prefer ?? [...ML_BACKEND_NAMES]);
-  if (order.length === 0) throw new Error(`initMlBackend: prefer is empty; valid: ${ML_BACKEND_NAMES.join(', ')}`);
+  if (order.length === 0) {
+    throw new MlBackendException(MlBackendErrorCode.InvalidOptions, `initMlBackend: prefer is empty; valid: ${ML_BACKEND_NAMES.join(', ')}`, ['prefer']);
+  }
+  const unknown = order.filter((name) => !ML_BACKEND_NAMES.includes(name));
+  if (unknown.length > 0) {
+    throw new MlBackendException(
+      MlBackendErrorCode.InvalidOptions,
+      `initMlBackend: prefer holds unknown backends ${unknown.join(', ')}; valid: ${ML_BACKEND_NAMES.join(', ')}`,
+      ['prefer'],
+    );
+  }
   const notes: string[] = forced ? [`forced by TRELLIS_ML_BACKEND=${forced}`] : [];
   for (const name of order) {
     if (await tryBackend(name, notes)) {
       const blas = name === 'cpu-blas' ? blasKernelsInstalled() : null;
-      if (name === 'cpu') notes.push('cpu: plain JavaScript kernels (matmul well under 1 GFLOP/s); install OpenBLAS with `bash infra/blas.sh install` for cpu-blas');
+      if (name === 'cpu')
+        notes.push('cpu: plain JavaScript kernels (matmul well under 1 GFLOP/s); install OpenBLAS with `bash infra/blas.sh install` for cpu-blas');
       if (blas) notes.push(`cpu-blas: ${blas.config}`);
       report = {
         name,
@@ -117,7 +130,7 @@ export async function initMlBackend(options: MlBackendOptions = {}): Promise<MlB
       return report;
     }
   }
-  throw new Error(`no ML backend could be initialised:\n${notes.join('\n')}`);
+  throw new MlBackendException(MlBackendErrorCode.Unavailable, `no ML backend could be initialised:\n${notes.join('\n')}`);
 }
 
 /** The report of the last initMlBackend call, or null before the first. */

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { expectRejection } from '../expect-exception.fixture';
 import { blasKernelsInstalled } from './blas-kernels';
 import { measureMachineGflops, measureMatmulGflops } from './gflops';
 import { initMlBackend, mlBackendReport } from './ml-backend';
+import { MlBackendErrorCode, MlBackendException } from './ml-backend.exception';
 
 describe('initMlBackend', () => {
   const saved = process.env.TRELLIS_ML_BACKEND;
@@ -49,11 +51,32 @@ describe('initMlBackend', () => {
 
   it('rejects an unknown TRELLIS_ML_BACKEND listing the valid names', async () => {
     process.env.TRELLIS_ML_BACKEND = 'tpu';
-    await expect(initMlBackend()).rejects.toThrow('TRELLIS_ML_BACKEND=tpu is not a backend; valid: tensorflow-gpu, tensorflow, cpu-blas, wasm, cpu');
+    const error = await expectRejection(
+      initMlBackend(),
+      MlBackendException,
+      MlBackendErrorCode.InvalidOptions,
+      'TRELLIS_ML_BACKEND=tpu is not a backend; valid: tensorflow-gpu, tensorflow, cpu-blas, wasm, cpu',
+    );
+    expect(error.fields).toEqual(['TRELLIS_ML_BACKEND']);
+  });
+
+  it('rejects an unknown name in prefer before trying any backend', async () => {
+    await expectRejection(
+      initMlBackend({ prefer: ['cpu', 'tpu' as never] }),
+      MlBackendException,
+      MlBackendErrorCode.InvalidOptions,
+      'initMlBackend: prefer holds unknown backends tpu; valid: tensorflow-gpu, tensorflow, cpu-blas, wasm, cpu',
+    );
   });
 
   it('fails with every reason when nothing in the list can be had', async () => {
-    await expect(initMlBackend({ prefer: ['tensorflow-gpu'] })).rejects.toThrow(/no ML backend could be initialised:\ntensorflow-gpu: @tensorflow\/tfjs-node-gpu not available/);
+    const error = await expectRejection(
+      initMlBackend({ prefer: ['tensorflow-gpu'] }),
+      MlBackendException,
+      MlBackendErrorCode.Unavailable,
+      /no ML backend could be initialised:\ntensorflow-gpu: @tensorflow\/tfjs-node-gpu not available/,
+    );
+    expect(error.transient).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../backend/tfjs-registrations';
 import { causalLmLoss, IGNORE_INDEX } from '../model/causal-lm-loss';
+import { ModelErrorCode, ModelException } from '../model/model.exception';
 
 export type KlDirection = 'forward' | 'reverse';
 
@@ -31,16 +32,25 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
   return f(x) as T;
 }
 
+/** Loss inputs and options are inputs of the same call, so both are MODEL_INVALID_INPUT, as in causalLmLoss. */
+function invalid(message: string, field: string): ModelException {
+  return new ModelException(ModelErrorCode.InvalidInput, `distillationLoss: ${message}`, [field]);
+}
+
 function validate(student: tf.Tensor, teacher: tf.Tensor, labels: tf.Tensor, o: Required<DistillationOptions>): void {
-  if (student.rank !== 3) throw new Error(`distillationLoss: student logits must be [B, T, V], got [${student.shape.join(', ')}]`);
+  if (student.rank !== 3) throw invalid(`student logits must be [B, T, V], got [${student.shape.join(', ')}]`, 'studentLogits');
   if (teacher.shape.join(',') !== student.shape.join(',')) {
-    throw new Error(`distillationLoss: teacher logits [${teacher.shape.join(', ')}] must have the student's shape [${student.shape.join(', ')}] (same vocabulary and positions)`);
+    throw invalid(
+      `teacher logits [${teacher.shape.join(', ')}] must have the student's shape [${student.shape.join(', ')}] (same vocabulary and positions)`,
+      'teacherLogits',
+    );
   }
-  if (!(o.alpha >= 0 && o.alpha <= 1)) throw new Error(`distillationLoss: alpha must be in [0, 1], got ${o.alpha}`);
-  if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw new Error(`distillationLoss: temperature must be a positive number, got ${o.temperature}`);
-  if (o.direction !== 'forward' && o.direction !== 'reverse') throw new Error(`distillationLoss: direction must be "forward" or "reverse", got ${JSON.stringify(o.direction)}`);
+  if (!(o.alpha >= 0 && o.alpha <= 1)) throw invalid(`alpha must be in [0, 1], got ${o.alpha}`, 'alpha');
+  if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw invalid(`temperature must be a positive number, got ${o.temperature}`, 'temperature');
+  if (o.direction !== 'forward' && o.direction !== 'reverse')
+    throw invalid(`direction must be "forward" or "reverse", got ${JSON.stringify(o.direction)}`, 'direction');
   if (labels.rank !== 2 || labels.shape[0] !== student.shape[0] || labels.shape[1] !== student.shape[1]) {
-    throw new Error(`distillationLoss: labels must be [B, T] = [${student.shape.slice(0, 2).join(', ')}], got [${labels.shape.join(', ')}]`);
+    throw invalid(`labels must be [B, T] = [${student.shape.slice(0, 2).join(', ')}], got [${labels.shape.join(', ')}]`, 'labels');
   }
 }
 

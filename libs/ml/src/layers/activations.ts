@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LayerErrorCode, LayerException } from './layer.exception';
 
 /**
  * Activations used by the three parts of a LLaVA-style model, each matching its PyTorch /
@@ -45,7 +46,7 @@ export function activation(name: ActivationName, x: tf.Tensor): tf.Tensor {
       return quickGelu(x);
     default: {
       const unknown: never = name;
-      throw new Error(`unknown activation '${String(unknown)}'; valid: ${ACTIVATION_NAMES.join(', ')}`);
+      throw new LayerException(LayerErrorCode.InvalidConfig, `unknown activation '${String(unknown)}'; valid: ${ACTIVATION_NAMES.join(', ')}`, ['hiddenAct']);
     }
   }
 }

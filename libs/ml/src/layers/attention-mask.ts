@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LayerErrorCode, LayerException } from './layer.exception';
 
 /** Added to the scores of masked positions; large enough that exp() underflows to 0 in float32. */
 export const MASKED_SCORE = -1e9;
@@ -19,7 +20,8 @@ export function attends(queryPosition: number, keyPosition: number, slidingWindo
  */
 export function causalMask(queryLength: number, pastLength = 0, slidingWindow: number | null = null): tf.Tensor2D {
   if (slidingWindow !== null && (!Number.isInteger(slidingWindow) || slidingWindow <= 0)) {
-    throw new Error(`causalMask: slidingWindow must be a positive integer or null, got ${slidingWindow}`);
+    const message = `causalMask: slidingWindow must be a positive integer or null, got ${slidingWindow}`;
+    throw new LayerException(LayerErrorCode.InvalidConfig, message, ['slidingWindow']);
   }
   const keyLength = pastLength + queryLength;
   const values = new Float32Array(queryLength * keyLength);

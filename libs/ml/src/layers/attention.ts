@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LayerErrorCode, LayerException } from './layer.exception';
 import type { LinearLike } from './linear';
 import { applyRotary } from './rotary-embedding';
 
@@ -56,9 +57,10 @@ function splitHeads(x: tf.Tensor, heads: number, headDim: number): tf.Tensor {
 export function attention(x: tf.Tensor, projections: AttentionProjections, options: AttentionOptions): AttentionResult {
   const { numHeads, numKeyValueHeads, headDim } = options;
   if (numHeads % numKeyValueHeads !== 0) {
-    throw new Error(`attention: numHeads (${numHeads}) must be a multiple of numKeyValueHeads (${numKeyValueHeads})`);
+    const message = `attention: numHeads (${numHeads}) must be a multiple of numKeyValueHeads (${numKeyValueHeads})`;
+    throw new LayerException(LayerErrorCode.InvalidConfig, message, ['numKeyValueHeads']);
   }
-  if (x.rank !== 3) throw new Error(`attention: expected input [B, T, hidden], got shape [${x.shape.join(', ')}]`);
+  if (x.rank !== 3) throw new LayerException(LayerErrorCode.InvalidInput, `attention: expected input [B, T, hidden], got shape [${x.shape.join(', ')}]`, ['x']);
   return tf.tidy(() => {
     const [b, t] = x.shape;
     let q = splitHeads(projections.q.apply(x), numHeads, headDim);

@@ -1,4 +1,6 @@
+export * from './dense';
 export * from './linear';
+export * from './layer.exception';
 export * from './seeded-random';
 export * from './activations';
 export * from './norms';

@@ -12,11 +12,13 @@ import {
   HF_ROTARY_OFFSET5,
   HF_SILU,
 } from '../model/reference/hf-reference.values';
+import { expectException } from '../expect-exception.fixture';
 import { fixtureValues, maxAbsDiff } from '../model/reference/reference-fixtures';
 import { activation, geluExact, geluTanh, quickGelu, silu } from './activations';
 import { attention, repeatKv } from './attention';
 import { causalMask, MASKED_SCORE } from './attention-mask';
 import { embeddingLookup } from './embedding';
+import { LayerErrorCode, LayerException } from './layer.exception';
 import { Linear } from './linear';
 import { LayerNorm, RmsNorm } from './norms';
 import { applyRotary, RotaryEmbedding, rotateHalf } from './rotary-embedding';
@@ -88,7 +90,7 @@ describe(RotaryEmbedding.name, () => {
   });
 
   it('rejects an odd head dimension', () => {
-    expect(() => new RotaryEmbedding(5, 10000)).toThrow(/headDim must be a positive even integer, got 5/);
+    expectException(() => new RotaryEmbedding(5, 10000), LayerException, LayerErrorCode.InvalidConfig, /headDim must be a positive even integer, got 5/);
   });
 });
 
@@ -127,7 +129,11 @@ describe('attention', () => {
     const v = new Linear('v', hidden, 2 * headDim, { bias: false, seed: 3 });
     const o = new Linear('o', 4 * headDim, hidden, { bias: false, seed: 4 });
     // Duplicate rows head by head: kv head 0 serves query heads 0, 1; kv head 1 serves 2, 3.
-    const dup = (w: tf.Variable) => tf.concat([tf.slice(w, [0, 0], [2, hidden]), tf.slice(w, [0, 0], [2, hidden]), tf.slice(w, [2, 0], [2, hidden]), tf.slice(w, [2, 0], [2, hidden])], 0) as tf.Tensor2D;
+    const dup = (w: tf.Variable) =>
+      tf.concat(
+        [tf.slice(w, [0, 0], [2, hidden]), tf.slice(w, [0, 0], [2, hidden]), tf.slice(w, [2, 0], [2, hidden]), tf.slice(w, [2, 0], [2, hidden])],
+        0,
+      ) as tf.Tensor2D;
     const kFull = new Linear('k4', hidden, 8, { bias: false, init: dup(k.weight) });
     const vFull = new Linear('v4', hidden, 8, { bias: false, init: dup(v.weight) });
     const x = tf.randomNormal([2, 5, hidden], 0, 1, 'float32', 9);
@@ -150,10 +156,14 @@ describe('attention', () => {
 describe('embeddingLookup', () => {
   it('gathers rows and back-propagates the same gradient as tf.gather', () => {
     const table = tf.tensor2d(fixtureValues(5 * 3, 4), [5, 3]);
-    const ids = tf.tensor2d([
-      [1, 4, 1],
-      [0, 2, 4],
-    ], [2, 3], 'int32');
+    const ids = tf.tensor2d(
+      [
+        [1, 4, 1],
+        [0, 2, 4],
+      ],
+      [2, 3],
+      'int32',
+    );
     const weights = tf.tensor3d(fixtureValues(2 * 3 * 3, 6), [2, 3, 3]);
     expect(Array.from(embeddingLookup(table, ids).dataSync())).toEqual(Array.from(tf.gather(table, ids).dataSync()));
     const ours = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(embeddingLookup(t, ids), weights)))(table);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { denseForward } from './dense';
+import { LayerErrorCode, LayerException } from './layer.exception';
 import { SeededRandom } from './seeded-random';
-// tfjs-core's CommonJS bundle has no gradients; the backend module registers them.
-import '../backend/tfjs-registrations';
 
 /**
  * What LoRA / QLoRA wrappers and plain linears have in common, so a model can call any of
@@ -55,7 +55,7 @@ export class Linear implements LinearLike {
       ['outFeatures', outFeatures],
     ] as const) {
       if (!Number.isInteger(n) || n <= 0) {
-        throw new Error(`Linear ${name}: ${label} must be a positive integer, got ${n}`);
+        throw new LayerException(LayerErrorCode.InvalidConfig, `Linear ${name}: ${label} must be a positive integer, got ${n}`, [label]);
       }
     }
     this.trainableFlag = options.trainable ?? true;
@@ -65,8 +65,10 @@ export class Linear implements LinearLike {
     if (options.init) {
       const shape = options.init.shape;
       if (shape[0] !== outFeatures || shape[1] !== inFeatures) {
-        throw new Error(
+        throw new LayerException(
+          LayerErrorCode.InvalidConfig,
           `Linear ${name}: init weight has shape [${shape.join(', ')}], expected [out=${outFeatures}, in=${inFeatures}]`,
+          ['init'],
         );
       }
       w = tf.cast(options.init, 'float32') as tf.Tensor2D;
@@ -96,19 +98,7 @@ export class Linear implements LinearLike {
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    const last = x.shape[x.shape.length - 1];
-    if (last !== this.inFeatures) {
-      throw new Error(
-        `Linear ${this.name}: input last dimension is ${last} (shape [${x.shape.join(', ')}]), expected ${this.inFeatures}`,
-      );
-    }
-    return tf.tidy(() => {
-      const lead = x.shape.slice(0, -1);
-      const flat = tf.reshape(x, [-1, this.inFeatures]);
-      let y = tf.matMul(flat, this.weight, false, true);
-      if (this.bias) y = tf.add(y, this.bias);
-      return tf.reshape(y, [...lead, this.outFeatures]);
-    });
+    return denseForward(x, this.weight, this.bias, `Linear ${this.name}`);
   }
 
   trainableVariables(): tf.Variable[] {

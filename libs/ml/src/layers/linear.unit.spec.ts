@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { expectException } from '../expect-exception.fixture';
+import { LayerErrorCode, LayerException } from './layer.exception';
 import { Linear } from './linear';
 
 beforeAll(async () => {
@@ -17,10 +19,12 @@ describe(Linear.name, () => {
       ]);
       const layer = new Linear('t', 3, 2, { init });
       layer.bias!.assign(tf.tensor1d([0.5, -1]));
-      const y = layer.apply(tf.tensor2d([
-        [1, 0, -1],
-        [2, 1, 0],
-      ]));
+      const y = layer.apply(
+        tf.tensor2d([
+          [1, 0, -1],
+          [2, 1, 0],
+        ]),
+      );
       expect(y.shape).toEqual([2, 2]);
       expect(Array.from(y.dataSync())).toEqual([-1.5, -3, 4.5, 12]);
       layer.dispose();
@@ -42,7 +46,7 @@ describe(Linear.name, () => {
 
     it('rejects an input whose last dimension is not inFeatures', () => {
       const layer = new Linear('proj', 4, 3);
-      expect(() => layer.apply(tf.zeros([2, 5]))).toThrow(/proj.*last dimension is 5.*expected 4/);
+      expectException(() => layer.apply(tf.zeros([2, 5])), LayerException, LayerErrorCode.InvalidInput, /proj.*last dimension is 5.*expected 4/);
       layer.dispose();
     });
 
@@ -72,8 +76,8 @@ describe(Linear.name, () => {
       }
       expect(maxAbs).toBeLessThanOrEqual(bound);
       // Variance of U(-k, k) is k²/3; 2048 samples keep the estimate within ~10%.
-      expect(sumSq / wa.length).toBeGreaterThan((bound * bound) / 3 * 0.85);
-      expect(sumSq / wa.length).toBeLessThan((bound * bound) / 3 * 1.15);
+      expect(sumSq / wa.length).toBeGreaterThan(((bound * bound) / 3) * 0.85);
+      expect(sumSq / wa.length).toBeLessThan(((bound * bound) / 3) * 1.15);
       expect(Array.from(b.weight.dataSync())).toEqual(Array.from(wa));
       expect(Array.from(c.weight.dataSync())).not.toEqual(Array.from(wa));
       for (const v of a.bias!.dataSync()) expect(Math.abs(v)).toBeLessThanOrEqual(bound);
@@ -82,12 +86,19 @@ describe(Linear.name, () => {
 
     it('rejects an init weight of the wrong shape, naming the expected layout', () => {
       const init = tf.zeros([3, 2]) as tf.Tensor2D;
-      expect(() => new Linear('q_proj', 3, 2, { init })).toThrow(/q_proj.*\[3, 2\].*\[out=2, in=3\]/);
+      expectException(() => new Linear('q_proj', 3, 2, { init }), LayerException, LayerErrorCode.InvalidConfig, /q_proj.*\[3, 2\].*\[out=2, in=3\]/);
       init.dispose();
     });
 
     it('rejects non-positive sizes', () => {
-      expect(() => new Linear('x', 0, 2)).toThrow(/inFeatures must be a positive integer/);
+      const error = expectException(
+        () => new Linear('x', 0, 2),
+        LayerException,
+        LayerErrorCode.InvalidConfig,
+        'Linear x: inFeatures must be a positive integer, got 0',
+      );
+      expect(error.fields).toEqual(['inFeatures']);
+      expect(error.errorClass).toBe('validation');
     });
   });
 

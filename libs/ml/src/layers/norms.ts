@@ -1,9 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LayerErrorCode, LayerException } from './layer.exception';
 
 function checkLastDim(kind: string, name: string, x: tf.Tensor, size: number): void {
   const last = x.shape[x.shape.length - 1];
   if (last !== size) {
-    throw new Error(`${kind} ${name}: input last dimension is ${last} (shape [${x.shape.join(', ')}]), expected ${size}`);
+    throw new LayerException(
+      LayerErrorCode.InvalidInput,
+      `${kind} ${name}: input last dimension is ${last} (shape [${x.shape.join(', ')}]), expected ${size}`,
+      ['x'],
+    );
   }
 }
 
@@ -20,7 +25,7 @@ export class RmsNorm {
     readonly size: number,
     readonly eps: number,
   ) {
-    if (!(eps > 0)) throw new Error(`RmsNorm ${name}: eps must be > 0, got ${eps}`);
+    if (!(eps > 0)) throw new LayerException(LayerErrorCode.InvalidConfig, `RmsNorm ${name}: eps must be > 0, got ${eps}`, ['eps']);
     const ones = tf.ones([size]);
     this.weight = tf.variable(ones, true);
     ones.dispose();
@@ -46,7 +51,7 @@ export class LayerNorm {
     readonly size: number,
     readonly eps: number,
   ) {
-    if (!(eps > 0)) throw new Error(`LayerNorm ${name}: eps must be > 0, got ${eps}`);
+    if (!(eps > 0)) throw new LayerException(LayerErrorCode.InvalidConfig, `LayerNorm ${name}: eps must be > 0, got ${eps}`, ['eps']);
     const ones = tf.ones([size]);
     const zeros = tf.zeros([size]);
     this.weight = tf.variable(ones, true);

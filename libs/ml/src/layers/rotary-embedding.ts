@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LayerErrorCode, LayerException } from './layer.exception';
 
 /**
  * Rotary position embeddings in the Hugging Face Llama/Mistral convention (not the
@@ -15,9 +16,9 @@ export class RotaryEmbedding {
     readonly theta: number,
   ) {
     if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
-      throw new Error(`RotaryEmbedding: headDim must be a positive even integer, got ${headDim}`);
+      throw new LayerException(LayerErrorCode.InvalidConfig, `RotaryEmbedding: headDim must be a positive even integer, got ${headDim}`, ['headDim']);
     }
-    if (!(theta > 0)) throw new Error(`RotaryEmbedding: theta must be > 0, got ${theta}`);
+    if (!(theta > 0)) throw new LayerException(LayerErrorCode.InvalidConfig, `RotaryEmbedding: theta must be > 0, got ${theta}`, ['theta']);
     const half = headDim / 2;
     this.invFreq = new Float64Array(half);
     // HF computes inv_freq in float32: 1 / θ^(arange(0, d, 2) / d).

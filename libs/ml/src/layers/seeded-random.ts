@@ -1,3 +1,5 @@
+import { LayerErrorCode, LayerException } from './layer.exception';
+
 /**
  * Small deterministic PRNG (mulberry32) so weight initialisation and sampling are reproducible
  * from one integer seed, independently of tfjs' global random state.
@@ -6,7 +8,7 @@ export class SeededRandom {
   private state: number;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`SeededRandom: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) throw new LayerException(LayerErrorCode.InvalidConfig, `SeededRandom: seed must be a finite number, got ${seed}`, ['seed']);
     this.state = Math.floor(seed) >>> 0;
   }
 

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LinearHost } from '../layers/linear';
-import { parseSafetensors, serializeSafetensors, TensorRecord } from '../safetensors';
+import { assignFromRecords, parseSafetensors, serializeSafetensors, tensorsToRecords } from '../safetensors';
 import { LoraLinear } from './lora-linear';
+import { LoraErrorCode, LoraException } from './lora.exception';
 import { buildPeftLoraConfig, parsePeftLoraConfig, PeftLoraConfigJson } from './peft-config';
 import { matchModuleNames } from './target-modules';
 
@@ -70,7 +71,7 @@ export class LoraAdapters {
 
   setRngState(state: Record<string, number>): void {
     for (const [n, l] of this.layers) {
-      if (typeof state[n] !== 'number') throw new Error(`LoRA RNG state has no entry for ${n}`);
+      if (typeof state?.[n] !== 'number') throw new LoraException(LoraErrorCode.InvalidRngState, `LoRA RNG state has no entry for ${n}`, [n]);
       l.dropoutCalls = state[n];
     }
   }
@@ -80,12 +81,8 @@ export class LoraAdapters {
   }
 
   serializeWeights(): Buffer {
-    const tensors: Record<string, TensorRecord> = {};
-    for (const [key, v] of this.namedWeights()) {
-      tensors[key] = { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
-    }
     // PEFT saves with metadata {"format": "pt"}; transformers checks it when loading.
-    return serializeSafetensors(tensors, { format: 'pt' });
+    return serializeSafetensors(tensorsToRecords(this.namedWeights()), { format: 'pt' });
   }
 
   /** Writes adapter_config.json + adapter_model.safetensors, the layout PEFT's from_pretrained reads. */
@@ -95,22 +92,13 @@ export class LoraAdapters {
     fs.writeFileSync(path.join(dir, ADAPTER_WEIGHTS_FILE), this.serializeWeights());
   }
 
-  /** Assigns adapter weights from a PEFT safetensors buffer; every adapter must be present with its shape. */
+  /**
+   * Assigns adapter weights from a PEFT safetensors buffer (F32, or F16/BF16 as PEFT saves a
+   * half-precision model's adapter); every adapter must be present with its shape, and the
+   * file may hold nothing else.
+   */
   loadWeights(buf: Buffer): void {
-    const file = parseSafetensors(buf);
-    const known = this.namedWeights();
-    for (const key of Object.keys(file.tensors)) {
-      if (!known.has(key)) throw new Error(`${ADAPTER_WEIGHTS_FILE}: tensor ${key} belongs to no adapter of this model`);
-    }
-    for (const [key, v] of known) {
-      const t = file.tensors[key];
-      if (!t) throw new Error(`${ADAPTER_WEIGHTS_FILE}: missing ${key}`);
-      if (t.dtype !== 'F32') throw new Error(`${ADAPTER_WEIGHTS_FILE}: ${key} is ${t.dtype}, expected F32`);
-      if (t.shape.join(',') !== v.shape.join(',')) {
-        throw new Error(`${ADAPTER_WEIGHTS_FILE}: ${key} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
-      }
-      tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, v.shape)));
-    }
+    assignFromRecords(this.namedWeights(), parseSafetensors(buf).tensors, { source: ADAPTER_WEIGHTS_FILE, target: 'the LoRA adapters of this model' });
   }
 }
 
@@ -121,13 +109,17 @@ export class LoraAdapters {
  */
 export function applyLora(host: LinearHost & Trainable, config: LoraConfig): LoraAdapters {
   const layers = host.linearLayers();
-  const names = matchModuleNames(layers.keys(), config.targetModules, 'applyLora');
+  const names = matchModuleNames(
+    layers.keys(),
+    config.targetModules,
+    (problem) => new LoraException(LoraErrorCode.InvalidTarget, `applyLora: ${problem}`, ['targetModules']),
+  );
   const seed = config.seed ?? 0;
   host.setTrainable?.(false);
   const adapters = new Map<string, LoraLinear>();
   names.forEach((name, i) => {
     const base = layers.get(name)!;
-    if (base instanceof LoraLinear) throw new Error(`applyLora: ${name} already has a LoRA adapter`);
+    if (base instanceof LoraLinear) throw new LoraException(LoraErrorCode.AlreadyApplied, `applyLora: ${name} already has a LoRA adapter`, [name]);
     const lora = new LoraLinear(base, { r: config.r, alpha: config.alpha, dropout: config.dropout, useRslora: config.useRslora, seed: seed * 7919 + i });
     host.setLinear(name, lora);
     adapters.set(name, lora);
@@ -141,9 +133,17 @@ export function applyLora(host: LinearHost & Trainable, config: LoraConfig): Lor
 /** Applies a saved PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors) to a model. */
 export function loadLora(host: LinearHost & Trainable, dir: string): LoraAdapters {
   const configPath = path.join(dir, ADAPTER_CONFIG_FILE);
-  if (!fs.existsSync(configPath)) throw new Error(`loadLora: ${configPath} does not exist`);
-  const parsed = parsePeftLoraConfig(JSON.parse(fs.readFileSync(configPath, 'utf8')));
-  const adapters = applyLora(host, parsed);
-  adapters.loadWeights(fs.readFileSync(path.join(dir, ADAPTER_WEIGHTS_FILE)));
+  const weightsPath = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  for (const file of [configPath, weightsPath]) {
+    if (!fs.existsSync(file)) throw new LoraException(LoraErrorCode.AdapterNotFound, `loadLora: ${file} does not exist`, [path.basename(file)]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new LoraException(LoraErrorCode.InvalidConfig, `loadLora: ${configPath} is not JSON: ${(err as Error).message}`, [ADAPTER_CONFIG_FILE]);
+  }
+  const adapters = applyLora(host, parsePeftLoraConfig(json));
+  adapters.loadWeights(fs.readFileSync(weightsPath));
   return adapters;
 }

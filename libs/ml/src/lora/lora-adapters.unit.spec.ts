@@ -3,8 +3,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseSafetensors, serializeSafetensors } from '../safetensors';
+import { expectException } from '../expect-exception.fixture';
+import { parseSafetensors, SafetensorsErrorCode, SafetensorsException, serializeSafetensors } from '../safetensors';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, applyLora, loadLora, LoraAdapters } from './lora-adapters';
+import { LoraErrorCode, LoraException } from './lora.exception';
 import { PEFT_ADAPTER } from './peft-adapter.fixture';
 import { ToyHost } from './toy-host.fixture';
 
@@ -23,12 +25,47 @@ beforeAll(async () => {
  * MistralForCausalLM (save_pretrained).
  */
 const PEFT_0_21_2_KEYS = [
-  'alora_invocation_tokens', 'alpha_pattern', 'arrow_config', 'auto_mapping', 'base_model_name_or_path', 'bias', 'corda_config',
-  'ensure_weight_tying', 'eva_config', 'exclude_modules', 'fan_in_fan_out', 'inference_mode', 'init_lora_weights', 'kasa_config',
-  'layer_replication', 'layers_pattern', 'layers_to_transform', 'loftq_config', 'lora_alpha', 'lora_bias', 'lora_dropout',
-  'lora_ga_config', 'megatron_config', 'megatron_core', 'modules_to_save', 'monteclora_config', 'peft_type', 'peft_version',
-  'qalora_group_size', 'r', 'rank_pattern', 'revision', 'target_modules', 'target_parameters', 'task_type',
-  'trainable_token_indices', 'use_bdlora', 'use_dora', 'use_qalora', 'use_rslora', 'velora_config',
+  'alora_invocation_tokens',
+  'alpha_pattern',
+  'arrow_config',
+  'auto_mapping',
+  'base_model_name_or_path',
+  'bias',
+  'corda_config',
+  'ensure_weight_tying',
+  'eva_config',
+  'exclude_modules',
+  'fan_in_fan_out',
+  'inference_mode',
+  'init_lora_weights',
+  'kasa_config',
+  'layer_replication',
+  'layers_pattern',
+  'layers_to_transform',
+  'loftq_config',
+  'lora_alpha',
+  'lora_bias',
+  'lora_dropout',
+  'lora_ga_config',
+  'megatron_config',
+  'megatron_core',
+  'modules_to_save',
+  'monteclora_config',
+  'peft_type',
+  'peft_version',
+  'qalora_group_size',
+  'r',
+  'rank_pattern',
+  'revision',
+  'target_modules',
+  'target_parameters',
+  'task_type',
+  'trainable_token_indices',
+  'use_bdlora',
+  'use_dora',
+  'use_qalora',
+  'use_rslora',
+  'velora_config',
 ];
 
 function tmpDir(): string {
@@ -105,7 +142,7 @@ describe(LoraAdapters.name, () => {
       b.dispose();
     });
 
-    it('loads an adapter saved by PEFT and computes PEFT\'s output', () => {
+    it("loads an adapter saved by PEFT and computes PEFT's output", () => {
       const dir = tmpDir();
       fs.writeFileSync(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(PEFT_ADAPTER.config));
       fs.writeFileSync(path.join(dir, ADAPTER_WEIGHTS_FILE), Buffer.from(PEFT_ADAPTER.safetensorsBase64, 'base64'));
@@ -121,18 +158,41 @@ describe(LoraAdapters.name, () => {
       host.dispose();
     });
 
-    it('names a missing tensor, a wrong shape and a tensor for no adapter', () => {
+    it('names a missing tensor, a wrong shape and a tensor for no adapter, assigning nothing', () => {
       const host = new ToyHost(8, 16, 5);
       const adapters = trainedAdapters(host, 1);
       const good = parseSafetensors(adapters.serializeWeights()).tensors;
+      const before = new Map([...adapters.namedWeights()].map(([k, v]) => [k, Array.from(v.dataSync())]));
       const up = 'base_model.model.model.layers.0.mlp.up_proj.lora_B.weight';
+      const mismatch = (tensors: typeof good, message: string | RegExp) =>
+        expectException(() => adapters.loadWeights(serializeSafetensors(tensors)), SafetensorsException, SafetensorsErrorCode.CheckpointMismatch, message);
       const { [up]: _dropped, ...missing } = good;
-      expect(() => adapters.loadWeights(serializeSafetensors(missing))).toThrow(`adapter_model.safetensors: missing ${up}`);
+      mismatch(missing, `adapter_model.safetensors does not fit the LoRA adapters of this model:\n  - missing keys (1): ${up}`);
       const wrong = { ...good, [up]: { dtype: 'F32' as const, shape: [2, 16], data: new Float32Array(32) } };
-      expect(() => adapters.loadWeights(serializeSafetensors(wrong))).toThrow(`${up} has shape [2, 16], expected [16, 2]`);
+      expect(mismatch(wrong, `${up} is [2, 16], expected [16, 2]`).fields).toEqual([up]);
       const extra = { ...good, 'base_model.model.q_proj.lora_A.weight': good[up] };
-      expect(() => adapters.loadWeights(serializeSafetensors(extra))).toThrow(/q_proj.lora_A.weight belongs to no adapter/);
+      mismatch(extra, /unexpected keys \(1\): base_model\.model\.q_proj\.lora_A\.weight/);
+      const ints = { ...good, [up]: { dtype: 'I32' as const, shape: [16, 2], data: new Int32Array(32) } };
+      mismatch(ints, `${up} is I32, expected F32, F16, BF16`);
+      for (const [k, v] of adapters.namedWeights()) expect(Array.from(v.dataSync())).toEqual(before.get(k));
       host.dispose();
+    });
+
+    it('reads adapters saved in half precision', () => {
+      const host = new ToyHost(8, 16, 5);
+      const adapters = trainedAdapters(host, 1);
+      const bf16 = Object.fromEntries(
+        Object.entries(parseSafetensors(adapters.serializeWeights()).tensors).map(([k, t]) => [k, { ...t, dtype: 'BF16' as const }]),
+      );
+      const otherHost = new ToyHost(8, 16, 5);
+      const other = applyLora(otherHost, { r: 2, alpha: 8, targetModules: ['up_proj', 'lm_head'] });
+      other.loadWeights(serializeSafetensors(bf16));
+      for (const [k, v] of adapters.namedWeights()) {
+        const got = other.namedWeights().get(k)!.dataSync();
+        v.dataSync().forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -8));
+      }
+      host.dispose();
+      otherHost.dispose();
     });
 
     it('refuses PEFT features it cannot apply', () => {
@@ -142,9 +202,13 @@ describe(LoraAdapters.name, () => {
       adapters.save(dir);
       const config = JSON.parse(fs.readFileSync(path.join(dir, ADAPTER_CONFIG_FILE), 'utf8'));
       fs.writeFileSync(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify({ ...config, use_dora: true }));
-      expect(() => loadLora(new ToyHost(), dir)).toThrow(/use_dora=true is not supported/);
+      expectException(() => loadLora(new ToyHost(), dir), LoraException, LoraErrorCode.UnsupportedConfig, /use_dora=true is not supported/);
       fs.writeFileSync(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify({ ...config, peft_type: 'IA3' }));
-      expect(() => loadLora(new ToyHost(), dir)).toThrow(/peft_type is "IA3", only "LORA" is supported/);
+      expectException(() => loadLora(new ToyHost(), dir), LoraException, LoraErrorCode.UnsupportedConfig, /peft_type is "IA3", only "LORA" is supported/);
+      fs.writeFileSync(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify({ ...config, r: 'eight' }));
+      expectException(() => loadLora(new ToyHost(), dir), LoraException, LoraErrorCode.InvalidConfig, /r must be a number, got "eight"/);
+      fs.rmSync(path.join(dir, ADAPTER_WEIGHTS_FILE));
+      expectException(() => loadLora(new ToyHost(), dir), LoraException, LoraErrorCode.AdapterNotFound, /adapter_model\.safetensors does not exist/);
       host.dispose();
     });
   });

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { denseForward } from '../layers/dense';
 import { Linear, LinearLike } from '../layers/linear';
 import { SeededRandom } from '../layers/seeded-random';
+import { LoraErrorCode, LoraException } from './lora.exception';
 
 export interface LoraLayerOptions {
   r: number;
@@ -46,9 +48,10 @@ export class LoraLinear implements LinearLike {
   ) {
     const { r, alpha } = options;
     const dropout = options.dropout ?? 0;
-    if (!Number.isInteger(r) || r <= 0) throw new Error(`LoRA: r must be a positive integer, got ${r}`);
-    if (!Number.isFinite(alpha) || alpha <= 0) throw new Error(`LoRA: alpha must be a positive number, got ${alpha}`);
-    if (!(dropout >= 0 && dropout < 1)) throw new Error(`LoRA: dropout must be in [0, 1), got ${dropout}`);
+    const invalid = (message: string, field: string) => new LoraException(LoraErrorCode.InvalidConfig, `LoRA: ${message}`, [field]);
+    if (!Number.isInteger(r) || r <= 0) throw invalid(`r must be a positive integer, got ${r}`, 'r');
+    if (!Number.isFinite(alpha) || alpha <= 0) throw invalid(`alpha must be a positive number, got ${alpha}`, 'alpha');
+    if (!(dropout >= 0 && dropout < 1)) throw invalid(`dropout must be in [0, 1), got ${dropout}`, 'dropout');
     this.inFeatures = base.inFeatures;
     this.outFeatures = base.outFeatures;
     this.r = r;
@@ -78,7 +81,7 @@ export class LoraLinear implements LinearLike {
         // A fresh, reproducible mask per call: the seed advances with the call count.
         h = tf.dropout(h, this.dropout, undefined, this.dropoutSeed + this.dropoutCalls++);
       }
-      const delta = tf.matMul(tf.matMul(h, this.loraA, false, true), this.loraB, false, true);
+      const delta = denseForward(denseForward(h, this.loraA, null, 'LoRA lora_A'), this.loraB, null, 'LoRA lora_B');
       return tf.add(y, tf.mul(delta, this.scaling).reshape([...lead, this.outFeatures]));
     });
   }
@@ -95,7 +98,7 @@ export class LoraLinear implements LinearLike {
   /** W += scaling · B·A on a float Linear base; apply then skips the adapter path. */
   merge(): void {
     const w = this.floatBase('merge').weight;
-    if (this.mergedFlag) throw new Error('LoRA: adapter is already merged');
+    if (this.mergedFlag) throw new LoraException(LoraErrorCode.InvalidMergeState, 'LoRA: adapter is already merged');
     tf.tidy(() => w.assign(tf.add(w, this.delta())));
     this.mergedFlag = true;
   }
@@ -103,14 +106,14 @@ export class LoraLinear implements LinearLike {
   /** W -= scaling · B·A: restores the base weight (up to float32 rounding). */
   unmerge(): void {
     const w = this.floatBase('unmerge').weight;
-    if (!this.mergedFlag) throw new Error('LoRA: adapter is not merged');
+    if (!this.mergedFlag) throw new LoraException(LoraErrorCode.InvalidMergeState, 'LoRA: adapter is not merged');
     tf.tidy(() => w.assign(tf.sub(w, this.delta())));
     this.mergedFlag = false;
   }
 
   private floatBase(op: string): Linear {
     if (!(this.base instanceof Linear)) {
-      throw new Error(`LoRA: ${op} needs a float Linear base, this adapter wraps a ${this.base.constructor.name}`);
+      throw new LoraException(LoraErrorCode.UnsupportedBase, `LoRA: ${op} needs a float Linear base, this adapter wraps a ${this.base.constructor.name}`);
     }
     return this.base;
   }

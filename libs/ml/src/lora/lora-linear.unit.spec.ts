@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { expectException } from '../expect-exception.fixture';
 import { Linear } from '../layers';
 import { QuantizedLinear, quantizeModel } from '../quant/quantized-linear';
 import { LoraLinear, loraScaling } from './lora-linear';
 import { applyLora } from './lora-adapters';
+import { LoraErrorCode, LoraException } from './lora.exception';
 import { ToyHost } from './toy-host.fixture';
 
 beforeAll(async () => {
@@ -66,7 +68,12 @@ describe(LoraLinear.name, () => {
       // x = [3, 4]: x·Aᵀ = [3, 4], ·Bᵀ = 3 + 8 = 11, ·2 = 22.
       const base = new Linear('l', 2, 1, { bias: false, init: tf.zeros([1, 2]) });
       const lora = new LoraLinear(base, { r: 2, alpha: 4 });
-      lora.loraA.assign(tf.tensor2d([[1, 0], [0, 1]]));
+      lora.loraA.assign(
+        tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      );
       lora.loraB.assign(tf.tensor2d([[1, 2]]));
       expect(Array.from(lora.apply(tf.tensor2d([[3, 4]])).dataSync())).toEqual([22]);
       lora.dispose();
@@ -161,7 +168,22 @@ describe('applyLora', () => {
 
   it('names a target that matches nothing', () => {
     const host = new ToyHost();
-    expect(() => applyLora(host, { r: 2, alpha: 4, targetModules: ['k_proj'] })).toThrow(/"k_proj" matches no linear layer/);
+    const error = expectException(
+      () => applyLora(host, { r: 2, alpha: 4, targetModules: ['k_proj'] }),
+      LoraException,
+      LoraErrorCode.InvalidTarget,
+      'applyLora: target module "k_proj" matches no linear layer; layer name suffixes are: down_proj, lm_head, up_proj',
+    );
+    expect(error.fields).toEqual(['targetModules']);
+    expectException(() => applyLora(host, { r: 2, alpha: 4, targetModules: [] }), LoraException, LoraErrorCode.InvalidTarget, /no target modules given/);
+    // Nothing was wrapped by the failed calls, so a valid one still applies.
+    expect(applyLora(host, { r: 2, alpha: 4, targetModules: ['lm_head'] }).layers.size).toBe(1);
+    expectException(
+      () => applyLora(host, { r: 2, alpha: 4, targetModules: ['lm_head'] }),
+      LoraException,
+      LoraErrorCode.AlreadyApplied,
+      /lm_head already has a LoRA adapter/,
+    );
     host.dispose();
   });
 });

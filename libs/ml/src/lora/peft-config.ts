@@ -1,3 +1,5 @@
+import { LoraErrorCode, LoraException } from './lora.exception';
+
 /**
  * adapter_config.json as Hugging Face PEFT 0.21.2 writes it for a LoRA adapter
  * (`LoraConfig(...).save_pretrained`): every key PEFT writes, with PEFT's defaults for the
@@ -112,15 +114,17 @@ export function buildPeftLoraConfig(c: PeftConfigInput): PeftLoraConfigJson {
  * faithfully (DoRA, per-layer rank/alpha patterns, biases, fan_in_fan_out weights).
  */
 export function parsePeftLoraConfig(json: unknown): Omit<PeftConfigInput, 'inferenceMode'> {
-  if (typeof json !== 'object' || json === null) throw new Error('adapter_config.json: not a JSON object');
+  const invalid = (message: string, field?: string) => new LoraException(LoraErrorCode.InvalidConfig, `adapter_config.json: ${message}`, field ? [field] : []);
+  const unsupported = (message: string, field: string) => new LoraException(LoraErrorCode.UnsupportedConfig, `adapter_config.json: ${message}`, [field]);
+  if (typeof json !== 'object' || json === null) throw invalid('not a JSON object');
   const c = json as Record<string, unknown>;
-  if (c.peft_type !== 'LORA') throw new Error(`adapter_config.json: peft_type is ${JSON.stringify(c.peft_type)}, only "LORA" is supported`);
+  if (c.peft_type !== 'LORA') throw unsupported(`peft_type is ${JSON.stringify(c.peft_type)}, only "LORA" is supported`, 'peft_type');
   const num = (key: string): number => {
     const v = c[key];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`adapter_config.json: ${key} must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`${key} must be a number, got ${JSON.stringify(v)}`, key);
     return v;
   };
-  const unsupported: [string, boolean][] = [
+  const features: [string, boolean][] = [
     ['use_dora', c.use_dora === true],
     ['fan_in_fan_out', c.fan_in_fan_out === true],
     ['bias', c.bias !== undefined && c.bias !== 'none'],
@@ -128,14 +132,14 @@ export function parsePeftLoraConfig(json: unknown): Omit<PeftConfigInput, 'infer
     ['alpha_pattern', isNonEmptyObject(c.alpha_pattern)],
     ['lora_bias', c.lora_bias === true],
   ];
-  for (const [key, bad] of unsupported) {
-    if (bad) throw new Error(`adapter_config.json: ${key}=${JSON.stringify(c[key])} is not supported`);
+  for (const [key, bad] of features) {
+    if (bad) throw unsupported(`${key}=${JSON.stringify(c[key])} is not supported`, key);
   }
   let targets: string[];
   if (Array.isArray(c.target_modules) && c.target_modules.every((t) => typeof t === 'string')) targets = c.target_modules as string[];
   else if (typeof c.target_modules === 'string') {
-    throw new Error('adapter_config.json: target_modules as a regular expression is not supported; give a list of module names');
-  } else throw new Error(`adapter_config.json: target_modules must be a list of names, got ${JSON.stringify(c.target_modules)}`);
+    throw unsupported('target_modules as a regular expression is not supported; give a list of module names', 'target_modules');
+  } else throw invalid(`target_modules must be a list of names, got ${JSON.stringify(c.target_modules)}`, 'target_modules');
   return {
     r: num('r'),
     alpha: num('lora_alpha'),

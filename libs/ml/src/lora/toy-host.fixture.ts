@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Linear, LinearHost, LinearLike } from '../layers/linear';
+import { ModelErrorCode, ModelException } from '../model/model.exception';
 
 /**
  * A two-block MLP with Hugging Face style module names, standing in for a model in the unit
@@ -8,7 +9,12 @@ import { Linear, LinearHost, LinearLike } from '../layers/linear';
 export class ToyHost implements LinearHost {
   private readonly layers = new Map<string, LinearLike>();
 
-  constructor(readonly dim = 8, readonly hidden = 16, readonly outDim = 5, seed = 1) {
+  constructor(
+    readonly dim = 8,
+    readonly hidden = 16,
+    readonly outDim = 5,
+    seed = 1,
+  ) {
     this.layers.set('model.layers.0.mlp.up_proj', new Linear('model.layers.0.mlp.up_proj', dim, hidden, { seed }));
     this.layers.set('model.layers.0.mlp.down_proj', new Linear('model.layers.0.mlp.down_proj', hidden, dim, { seed: seed + 1 }));
     this.layers.set('lm_head', new Linear('lm_head', dim, outDim, { seed: seed + 2, bias: false }));
@@ -19,7 +25,8 @@ export class ToyHost implements LinearHost {
   }
 
   setLinear(name: string, layer: LinearLike): void {
-    if (!this.layers.has(name)) throw new Error(`ToyHost: no layer ${name}`);
+    // As a real model's LinearRegistry reports it, so code under test sees the same error.
+    if (!this.layers.has(name)) throw new ModelException(ModelErrorCode.UnknownLayer, `ToyHost: no layer ${name}`, [name]);
     this.layers.set(name, layer);
   }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ModelErrorCode, ModelException } from './model.exception';
 
 /** Label value whose position does not count (PyTorch CrossEntropyLoss ignore_index). */
 export const IGNORE_INDEX = -100;
@@ -11,21 +12,28 @@ export const IGNORE_INDEX = -100;
  */
 export function causalLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   if (logits.rank !== 3 || labels.rank !== 2 || logits.shape[0] !== labels.shape[0] || logits.shape[1] !== labels.shape[1]) {
-    throw new Error(`causalLmLoss: expected logits [B, T, V] and labels [B, T], got [${logits.shape.join(', ')}] and [${labels.shape.join(', ')}]`);
+    throw new ModelException(
+      ModelErrorCode.InvalidInput,
+      `causalLmLoss: expected logits [B, T, V] and labels [B, T], got [${logits.shape.join(', ')}] and [${labels.shape.join(', ')}]`,
+      ['logits', 'labels'],
+    );
   }
   const [b, t, v] = logits.shape;
-  if (t < 2) throw new Error(`causalLmLoss: need at least 2 positions to shift, got ${t}`);
+  if (t < 2) throw new ModelException(ModelErrorCode.InvalidInput, `causalLmLoss: need at least 2 positions to shift, got ${t}`, ['logits']);
   const labelValues = labels.dataSync();
   let counted = 0;
   for (let i = 0; i < b; i++) {
     for (let j = 1; j < t; j++) {
       const l = labelValues[i * t + j];
       if (l === IGNORE_INDEX) continue;
-      if (!Number.isInteger(l) || l < 0 || l >= v) throw new Error(`causalLmLoss: label ${l} at [${i}, ${j}] is outside [0, ${v}) and not ${IGNORE_INDEX}`);
+      if (!Number.isInteger(l) || l < 0 || l >= v) {
+        const message = `causalLmLoss: label ${l} at [${i}, ${j}] is outside [0, ${v}) and not ${IGNORE_INDEX}`;
+        throw new ModelException(ModelErrorCode.InvalidInput, message, ['labels']);
+      }
       counted++;
     }
   }
-  if (counted === 0) throw new Error(`causalLmLoss: every label is ${IGNORE_INDEX}; nothing to learn from`);
+  if (counted === 0) throw new ModelException(ModelErrorCode.InvalidInput, `causalLmLoss: every label is ${IGNORE_INDEX}; nothing to learn from`, ['labels']);
   // Shift in plain arrays: position t is scored against label t+1, the last position against
   // nothing. Slicing the logits instead costs more than the rest of the loss on the CPU backend.
   const targets = new Int32Array(b * t);

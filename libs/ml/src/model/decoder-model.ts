@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { causalMask } from '../layers/attention-mask';
 import { embeddingLookup } from '../layers/embedding';
 import { attention } from '../layers/attention';
+import { denseForward } from '../layers/dense';
 import { Linear, type LinearHost, type LinearLike } from '../layers/linear';
 import { swiGluMlp } from '../layers/mlp';
 import { RmsNorm } from '../layers/norms';
@@ -20,7 +21,7 @@ import { type MistralConfig, resolvedHeadDim, validateMistralConfig } from './mo
 const EMBEDDING_STD = 0.02;
 
 /** lm_head sharing the embedding matrix (tie_word_embeddings): not a parameter of its own. */
-class TiedLmHead implements LinearLike {
+export class TiedLmHead implements LinearLike {
   constructor(
     private readonly embedding: tf.Variable,
     readonly inFeatures: number,
@@ -28,11 +29,7 @@ class TiedLmHead implements LinearLike {
   ) {}
 
   apply(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const lead = x.shape.slice(0, -1);
-      const y = tf.matMul(tf.reshape(x, [-1, this.inFeatures]), this.embedding, false, true);
-      return tf.reshape(y, [...lead, this.outFeatures]);
-    });
+    return denseForward(x, this.embedding, null, 'lm_head (tied to embed_tokens)');
   }
 
   trainableVariables(): tf.Variable[] {
@@ -91,8 +88,7 @@ export class DecoderModel implements LinearHost {
     const kvOut = config.numKeyValueHeads * this.headDim;
     for (let i = 0; i < config.numHiddenLayers; i++) {
       const layer = `${p}model.layers.${i}`;
-      const add = (name: string, inF: number, outF: number) =>
-        this.linears.add(new Linear(`${layer}.${name}`, inF, outF, { bias: false, seed: rng.fork() }));
+      const add = (name: string, inF: number, outF: number) => this.linears.add(new Linear(`${layer}.${name}`, inF, outF, { bias: false, seed: rng.fork() }));
       add('self_attn.q_proj', h, qOut);
       add('self_attn.k_proj', h, kvOut);
       add('self_attn.v_proj', h, kvOut);
@@ -120,11 +116,17 @@ export class DecoderModel implements LinearHost {
 
   /** Token embeddings [B, T, hidden] for int32 ids [B, T]; ids are range-checked. */
   embed(inputIds: tf.Tensor): tf.Tensor {
-    if (inputIds.rank !== 2) throw new Error(`DecoderModel: inputIds must be [B, T], got shape [${inputIds.shape.join(', ')}]`);
+    if (inputIds.rank !== 2) {
+      throw new ModelException(ModelErrorCode.InvalidInput, `DecoderModel: inputIds must be [B, T], got shape [${inputIds.shape.join(', ')}]`, ['inputIds']);
+    }
     const ids = inputIds.dataSync();
     for (let i = 0; i < ids.length; i++) {
       if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= this.config.vocabSize) {
-        throw new ModelException(ModelErrorCode.InvalidInput, `DecoderModel: token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${this.config.vocabSize})`);
+        throw new ModelException(
+          ModelErrorCode.InvalidInput,
+          `DecoderModel: token id ${ids[i]} at flat index ${i} is outside the vocabulary [0, ${this.config.vocabSize})`,
+          ['inputIds'],
+        );
       }
     }
     return tf.tidy(() => embeddingLookup(this.embedTokens, inputIds));
@@ -137,12 +139,14 @@ export class DecoderModel implements LinearHost {
   forwardEmbeddings(embeddings: tf.Tensor, cache?: KvCache): tf.Tensor {
     const c = this.config;
     if (embeddings.rank !== 3 || embeddings.shape[2] !== c.hiddenSize) {
-      throw new Error(`DecoderModel: embeddings must be [B, T, ${c.hiddenSize}], got [${embeddings.shape.join(', ')}]`);
+      const message = `DecoderModel: embeddings must be [B, T, ${c.hiddenSize}], got [${embeddings.shape.join(', ')}]`;
+      throw new ModelException(ModelErrorCode.InvalidInput, message, ['embeddings']);
     }
     const past = cache?.length ?? 0;
     const t = embeddings.shape[1]!;
     if (past + t > c.maxPositionEmbeddings) {
-      throw new Error(`DecoderModel: ${past + t} positions exceed maxPositionEmbeddings ${c.maxPositionEmbeddings}`);
+      const message = `DecoderModel: ${past + t} positions exceed maxPositionEmbeddings ${c.maxPositionEmbeddings}`;
+      throw new ModelException(ModelErrorCode.InvalidInput, message, ['embeddings']);
     }
     return tf.tidy(() => {
       const { cos, sin } = this.rotary.cosSin(t, past);
@@ -192,10 +196,14 @@ export class DecoderModel implements LinearHost {
    * token per step. Returns the new tokens (EOS included when reached).
    */
   generate(promptIds: number[], options: GenerationOptions): number[] {
-    if (promptIds.length === 0) throw new Error('DecoderModel.generate: promptIds is empty');
+    if (promptIds.length === 0) throw new ModelException(ModelErrorCode.InvalidInput, 'DecoderModel.generate: promptIds is empty', ['promptIds']);
     const needed = promptIds.length + options.maxNewTokens - 1;
     if (needed > this.config.maxPositionEmbeddings) {
-      throw new Error(`DecoderModel.generate: prompt ${promptIds.length} + maxNewTokens ${options.maxNewTokens} exceeds maxPositionEmbeddings ${this.config.maxPositionEmbeddings}`);
+      throw new ModelException(
+        ModelErrorCode.InvalidInput,
+        `DecoderModel.generate: prompt ${promptIds.length} + maxNewTokens ${options.maxNewTokens} exceeds maxPositionEmbeddings ${this.config.maxPositionEmbeddings}`,
+        ['maxNewTokens'],
+      );
     }
     const cache = this.createCache();
     try {

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { expectException } from '../expect-exception.fixture';
 import type { LinearLike } from '../layers/linear';
 import { DecoderModel } from './decoder-model';
 import { argMax } from './generation';
 import type { MistralConfig } from './model-config';
+import { ModelErrorCode, ModelException } from './model.exception';
 import { HF_TINY_MISTRAL, HF_TINY_MISTRAL_NO_WINDOW_LOGITS } from './reference/hf-reference.values';
 import { HF_TINY_MISTRAL_CONFIG, assignFixtureWeights, maxAbsDiff } from './reference/reference-fixtures';
 
@@ -136,7 +138,11 @@ describe(DecoderModel.name, () => {
       const logits = model.forward({ inputIds: input });
       const l = logits.arraySync()[0]!;
       let expected = 0;
-      for (const [pos, label] of [[1, 4], [2, 1], [3, 5]] as const) {
+      for (const [pos, label] of [
+        [1, 4],
+        [2, 1],
+        [3, 5],
+      ] as const) {
         const row = l[pos]!;
         const max = Math.max(...row);
         const lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
@@ -152,7 +158,12 @@ describe(DecoderModel.name, () => {
       const input = ids([3, 1, 4, 1, 5, 9]);
       const labels = tf.tensor2d([[-100, 1, 4, 1, 5, 9]], [1, 6], 'int32');
       const lossValue = () => tf.tidy(() => model.loss({ inputIds: input, labels }).dataSync()[0]!);
-      const targets = ['model.layers.0.self_attn.k_proj.weight', 'model.layers.1.mlp.gate_proj.weight', 'model.layers.0.input_layernorm.weight', 'model.embed_tokens.weight'];
+      const targets = [
+        'model.layers.0.self_attn.k_proj.weight',
+        'model.layers.1.mlp.gate_proj.weight',
+        'model.layers.0.input_layernorm.weight',
+        'model.embed_tokens.weight',
+      ];
       const weights = model.namedWeights();
       const vars = targets.map((n) => weights.get(n)!);
       const { grads } = tf.variableGrads(() => model.loss({ inputIds: input, labels }), vars);
@@ -216,8 +227,18 @@ describe(DecoderModel.name, () => {
     it('rejects an unknown name or a replacement of another shape', () => {
       const model = new DecoderModel(TINY, 0);
       const layer: LinearLike = { inFeatures: 16, outFeatures: 8, apply: (x) => x, trainableVariables: () => [], dispose: () => undefined };
-      expect(() => model.setLinear('model.layers.0.self_attn.q_proj', layer)).toThrow(/maps 16 -> 8 features, the layer maps 16 -> 16/);
-      expect(() => model.setLinear('model.layers.9.self_attn.q_proj', layer)).toThrow(/no linear layer named 'model.layers.9.self_attn.q_proj'/);
+      expectException(
+        () => model.setLinear('model.layers.0.self_attn.q_proj', layer),
+        ModelException,
+        ModelErrorCode.InvalidInput,
+        /maps 16 -> 8 features, the layer maps 16 -> 16/,
+      );
+      expectException(
+        () => model.setLinear('model.layers.9.self_attn.q_proj', layer),
+        ModelException,
+        ModelErrorCode.UnknownLayer,
+        /no linear layer named 'model.layers.9.self_attn.q_proj'/,
+      );
       model.dispose();
     });
   });

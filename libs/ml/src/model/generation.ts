@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SeededRandom } from '../layers/seeded-random';
+import { ModelErrorCode, ModelException } from './model.exception';
 
 export interface GenerationOptions {
   maxNewTokens: number;
@@ -20,10 +21,11 @@ export interface GenerationOptions {
 export function validateGenerationOptions(o: GenerationOptions): void {
   const problems: string[] = [];
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) problems.push(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
-  if (o.strategy !== undefined && o.strategy !== 'greedy' && o.strategy !== 'top-p') problems.push(`strategy must be 'greedy' or 'top-p', got '${String(o.strategy)}'`);
+  if (o.strategy !== undefined && o.strategy !== 'greedy' && o.strategy !== 'top-p')
+    problems.push(`strategy must be 'greedy' or 'top-p', got '${String(o.strategy)}'`);
   if (o.temperature !== undefined && !(o.temperature > 0)) problems.push(`temperature must be > 0, got ${o.temperature}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) problems.push(`topP must be in (0, 1], got ${o.topP}`);
-  if (problems.length > 0) throw new Error(`Invalid generation options:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new ModelException(ModelErrorCode.InvalidInput, `Invalid generation options:\n  - ${problems.join('\n  - ')}`);
 }
 
 export function argMax(values: ArrayLike<number>): number {

@@ -3,10 +3,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'fs/promises';
 import * as os from 'os';
 import * as path from 'path';
-import { type TensorRecord, writeSafetensors, writeShardedSafetensors } from '../safetensors';
+import { expectRejection } from '../expect-exception.fixture';
+import { SafetensorsErrorCode, SafetensorsException, type TensorRecord, writeSafetensors, writeShardedSafetensors } from '../safetensors';
 import { DecoderModel } from './decoder-model';
 import { loadHuggingFaceWeights, saveHuggingFaceWeights } from './hf-checkpoint';
-import { ModelErrorCode, ModelException } from './model.exception';
 import { tinyMultimodalConfig } from './model-config';
 import { MultimodalModel } from './multimodal-model';
 import { HF_TINY_MISTRAL } from './reference/hf-reference.values';
@@ -26,7 +26,10 @@ function hfTensors(): Record<string, TensorRecord> {
   const out: Record<string, TensorRecord> = {};
   HF_TINY_MISTRAL.names.forEach((name, k) => {
     const shape = shapes.get(name)!;
-    let data = fixtureValues(shape.reduce((a, b) => a * b, 1), k);
+    let data = fixtureValues(
+      shape.reduce((a, b) => a * b, 1),
+      k,
+    );
     if (name.includes('norm')) data = data.map((x) => Math.fround(x + 1));
     out[name] = { dtype: 'F32', shape, data };
   });
@@ -74,13 +77,13 @@ describe('loadHuggingFaceWeights', () => {
     await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
     const model = new DecoderModel(TINY, 0);
     const before = model.namedWeights().get('model.embed_tokens.weight')!.dataSync().slice();
-    const error = await loadHuggingFaceWeights(model, dir).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ModelException);
-    expect((error as ModelException).code).toBe(ModelErrorCode.CheckpointMismatch);
-    const message = (error as Error).message;
-    expect(message).toMatch(/missing keys \(1\): model\.norm\.weight/);
-    expect(message).toMatch(/unexpected keys \(1\): model\.layers\.0\.self_attn\.q_proj\.bias/);
-    expect(message).toMatch(/wrong shapes \(1\): model\.layers\.1\.mlp\.up_proj\.weight is \[16, 24\], the model expects \[24, 16\]/);
+    const error = await expectRejection(loadHuggingFaceWeights(model, dir), SafetensorsException, SafetensorsErrorCode.CheckpointMismatch);
+    expect(error.message).toMatch(/^checkpoint .* does not fit the model:/);
+    expect(error.message).toMatch(/missing keys \(1\): model\.norm\.weight/);
+    expect(error.message).toMatch(/unexpected keys \(1\): model\.layers\.0\.self_attn\.q_proj\.bias/);
+    expect(error.message).toMatch(/wrong shapes \(1\): model\.layers\.1\.mlp\.up_proj\.weight is \[16, 24\], expected \[24, 16\]/);
+    expect(error.fields).toEqual(['model.norm.weight', 'model.layers.0.self_attn.q_proj.bias', 'model.layers.1.mlp.up_proj.weight']);
+    expect(error.errorClass).toBe('validation');
     expect(Array.from(model.namedWeights().get('model.embed_tokens.weight')!.dataSync())).toEqual(Array.from(before));
     model.dispose();
   });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Linear, type LinearLike } from '../layers/linear';
+import { ModelErrorCode, ModelException } from './model.exception';
 
 /**
  * The linear layers of a model by Hugging Face module name. Models fetch each layer from
@@ -9,14 +10,14 @@ export class LinearRegistry {
   private readonly layers = new Map<string, LinearLike>();
 
   add(layer: Linear): Linear {
-    if (this.layers.has(layer.name)) throw new Error(`linear layer '${layer.name}' is defined twice`);
+    if (this.layers.has(layer.name)) throw new ModelException(ModelErrorCode.DuplicateName, `linear layer '${layer.name}' is defined twice`, [layer.name]);
     this.layers.set(layer.name, layer);
     return layer;
   }
 
   get(name: string): LinearLike {
     const layer = this.layers.get(name);
-    if (!layer) throw new Error(`no linear layer named '${name}'`);
+    if (!layer) throw new ModelException(ModelErrorCode.UnknownLayer, `no linear layer named '${name}'`, [name]);
     return layer;
   }
 
@@ -25,11 +26,17 @@ export class LinearRegistry {
     const current = this.layers.get(name);
     if (!current) {
       const known = [...this.layers.keys()];
-      throw new Error(`no linear layer named '${name}'; known layers (${known.length}): ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', ...' : ''}`);
+      throw new ModelException(
+        ModelErrorCode.UnknownLayer,
+        `no linear layer named '${name}'; known layers (${known.length}): ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', ...' : ''}`,
+        [name],
+      );
     }
     if (layer.inFeatures !== current.inFeatures || layer.outFeatures !== current.outFeatures) {
-      throw new Error(
+      throw new ModelException(
+        ModelErrorCode.InvalidInput,
         `replacement for '${name}' maps ${layer.inFeatures} -> ${layer.outFeatures} features, the layer maps ${current.inFeatures} -> ${current.outFeatures}`,
+        [name],
       );
     }
     this.layers.set(name, layer);
@@ -80,7 +87,7 @@ export class ParameterStore {
   private readonly params = new Map<string, tf.Variable>();
 
   add(name: string, variable: tf.Variable): tf.Variable {
-    if (this.params.has(name)) throw new Error(`parameter '${name}' is defined twice`);
+    if (this.params.has(name)) throw new ModelException(ModelErrorCode.DuplicateName, `parameter '${name}' is defined twice`, [name]);
     this.params.set(name, variable);
     return variable;
   }

@@ -59,7 +59,8 @@ export class MultimodalModel implements LinearHost {
 
   /** Position of the image token in each row; exactly one per row. */
   imagePositions(inputIds: tf.Tensor): number[] {
-    if (inputIds.rank !== 2) throw new Error(`MultimodalModel: inputIds must be [B, T], got [${inputIds.shape.join(', ')}]`);
+    if (inputIds.rank !== 2)
+      throw new ModelException(ModelErrorCode.InvalidInput, `MultimodalModel: inputIds must be [B, T], got [${inputIds.shape.join(', ')}]`, ['inputIds']);
     const [b, t] = inputIds.shape;
     const ids = inputIds.dataSync();
     const positions: number[] = [];
@@ -67,7 +68,11 @@ export class MultimodalModel implements LinearHost {
       const found: number[] = [];
       for (let j = 0; j < t; j++) if (ids[i * t + j] === this.config.imageTokenId) found.push(j);
       if (found.length !== 1) {
-        throw new ModelException(ModelErrorCode.InvalidInput, `MultimodalModel: row ${i} of inputIds has ${found.length} image tokens (id ${this.config.imageTokenId}) at [${found.join(', ')}]; exactly one is required`);
+        throw new ModelException(
+          ModelErrorCode.InvalidInput,
+          `MultimodalModel: row ${i} of inputIds has ${found.length} image tokens (id ${this.config.imageTokenId}) at [${found.join(', ')}]; exactly one is required`,
+          ['inputIds'],
+        );
       }
       positions.push(found[0]);
     }
@@ -79,7 +84,7 @@ export class MultimodalModel implements LinearHost {
     const positions = this.imagePositions(input.inputIds);
     const b = input.inputIds.shape[0];
     if (input.pixelValues.shape[0] !== b) {
-      throw new Error(`MultimodalModel: ${input.pixelValues.shape[0]} images for ${b} rows of inputIds`);
+      throw new ModelException(ModelErrorCode.InvalidInput, `MultimodalModel: ${input.pixelValues.shape[0]} images for ${b} rows of inputIds`, ['pixelValues']);
     }
     return tf.tidy(() => {
       const text = this.languageModel.embed(input.inputIds);
@@ -102,7 +107,11 @@ export class MultimodalModel implements LinearHost {
   /** Labels aligned with the merged sequence: the image placeholder's label becomes numPatches ignored labels. */
   expandLabels(inputIds: tf.Tensor, labels: tf.Tensor): tf.Tensor2D {
     if (labels.rank !== 2 || labels.shape[0] !== inputIds.shape[0] || labels.shape[1] !== inputIds.shape[1]) {
-      throw new Error(`MultimodalModel: labels [${labels.shape.join(', ')}] must have the shape of inputIds [${inputIds.shape.join(', ')}]`);
+      throw new ModelException(
+        ModelErrorCode.InvalidInput,
+        `MultimodalModel: labels [${labels.shape.join(', ')}] must have the shape of inputIds [${inputIds.shape.join(', ')}]`,
+        ['labels'],
+      );
     }
     const positions = this.imagePositions(inputIds);
     const [b, t] = labels.shape;
@@ -132,7 +141,10 @@ export class MultimodalModel implements LinearHost {
    * The image token is never generated: a second one could not be filled with an image.
    */
   generate(input: { pixelValues: tf.Tensor; inputIds: number[] }, options: GenerationOptions): number[] {
-    if (input.pixelValues.shape[0] !== 1) throw new Error(`MultimodalModel.generate: one image at a time, got ${input.pixelValues.shape[0]}`);
+    if (input.pixelValues.shape[0] !== 1) {
+      const message = `MultimodalModel.generate: one image at a time, got ${input.pixelValues.shape[0]}`;
+      throw new ModelException(ModelErrorCode.InvalidInput, message, ['pixelValues']);
+    }
     const cache = this.languageModel.createCache();
     try {
       return decodeLoop(

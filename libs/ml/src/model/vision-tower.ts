@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../backend/tfjs-registrations';
 import { attention } from '../layers/attention';
+import { denseForward } from '../layers/dense';
 import { Linear } from '../layers/linear';
 import { twoLayerMlp } from '../layers/mlp';
 import { LayerNorm } from '../layers/norms';
 import { SeededRandom } from '../layers/seeded-random';
 import { LinearRegistry, ParameterStore } from './linear-registry';
 import { type VisionConfig, numPatches, validateVisionConfig } from './model-config';
+import { ModelErrorCode, ModelException } from './model.exception';
 
 /** CLIP image-processor normalisation; the model takes pixels in 0..1 and applies it itself. */
 export const CLIP_IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073];
@@ -53,7 +55,8 @@ export class VisionTower {
     const p = this.prefix;
     const patchIn = c.numChannels * c.patchSize * c.patchSize;
     const bound = 1 / Math.sqrt(patchIn); // torch Conv2d default init
-    this.patchEmbedding = this.addParam(`${p}embeddings.patch_embedding.weight`, rng.fillUniform(h * patchIn, -bound, bound), [h, c.numChannels, c.patchSize, c.patchSize]);
+    const patchShape = [h, c.numChannels, c.patchSize, c.patchSize];
+    this.patchEmbedding = this.addParam(`${p}embeddings.patch_embedding.weight`, rng.fillUniform(h * patchIn, -bound, bound), patchShape);
     this.classEmbedding = c.useClassToken ? this.addParam(`${p}embeddings.class_embedding`, rng.fillNormal(h, 1 / Math.sqrt(h)), [h]) : null;
     const positions = numPatches(c) + (c.useClassToken ? 1 : 0);
     this.positionEmbedding = this.addParam(`${p}embeddings.position_embedding.weight`, rng.fillNormal(positions * h, 0.02), [positions, h]);
@@ -94,8 +97,10 @@ export class VisionTower {
     const c = this.config;
     const [b, height, width, channels] = pixelValues.shape;
     if (pixelValues.rank !== 4 || height !== c.imageSize || width !== c.imageSize || channels !== c.numChannels) {
-      throw new Error(
+      throw new ModelException(
+        ModelErrorCode.InvalidInput,
         `VisionTower: pixelValues must be [B, ${c.imageSize}, ${c.imageSize}, ${c.numChannels}] (NHWC, 0..1), got [${pixelValues.shape.join(', ')}]`,
+        ['pixelValues'],
       );
     }
     const g = c.imageSize / c.patchSize;
@@ -116,13 +121,12 @@ export class VisionTower {
     const count = c.numHiddenLayers + 1;
     const resolved = index < 0 ? count + index : index;
     if (!Number.isInteger(resolved) || resolved < 0 || resolved >= count) {
-      throw new Error(`VisionTower: hidden state index ${index} is outside [${-count}, ${count - 1}]`);
+      throw new ModelException(ModelErrorCode.InvalidInput, `VisionTower: hidden state index ${index} is outside [${-count}, ${count - 1}]`, ['index']);
     }
     return tf.tidy(() => {
       const patches = this.patches(pixelValues);
-      const [b, n] = patches.shape;
-      const weight = tf.reshape(this.patchEmbedding, [c.hiddenSize, -1]);
-      let hidden = tf.reshape(tf.matMul(tf.reshape(patches, [b * n, -1]), weight, false, true), [b, n, c.hiddenSize]);
+      const b = patches.shape[0];
+      let hidden = denseForward(patches, tf.reshape(this.patchEmbedding, [c.hiddenSize, -1]), null, 'VisionTower patch_embedding');
       if (this.classEmbedding) {
         const cls = tf.tile(tf.reshape(this.classEmbedding, [1, 1, c.hiddenSize]), [b, 1, 1]);
         hidden = tf.concat([cls, hidden], 1);

@@ -1,3 +1,4 @@
 export * from './nf4-codebook';
 export * from './nf4.quantizer';
 export * from './quantized-linear';
+export * from './quant.exception';

@@ -1,4 +1,5 @@
 import { DYNAMIC_MAP_8BIT, NF4_BOUNDS, NF4_CODE } from './nf4-codebook';
+import { QuantErrorCode, QuantException } from './quant.exception';
 
 /**
  * Blockwise 4-bit NormalFloat quantization, bit for bit as bitsandbytes does it on the CPU
@@ -43,13 +44,15 @@ export interface Nf4Quantized {
 
 function checkBlocksize(blocksize: number): void {
   if (!(NF4_BLOCKSIZES as readonly number[]).includes(blocksize)) {
-    throw new Error(`NF4: blocksize must be one of ${NF4_BLOCKSIZES.join(', ')}, got ${blocksize}`);
+    throw new QuantException(QuantErrorCode.InvalidOptions, `NF4: blocksize must be one of ${NF4_BLOCKSIZES.join(', ')}, got ${blocksize}`, ['blocksize']);
   }
 }
 
 function checkFinite(values: Float32Array, what: string): void {
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new Error(`${what}: value at index ${i} is ${values[i]}; only finite values can be quantized`);
+    if (!Number.isFinite(values[i])) {
+      throw new QuantException(QuantErrorCode.InvalidInput, `${what}: value at index ${i} is ${values[i]}; only finite values can be quantized`, ['values']);
+    }
   }
 }
 
@@ -70,8 +73,9 @@ export function quantizeNf4(values: Float32Array, shape: number[], options: Nf4O
   const blocksize = options.blocksize ?? 64;
   checkBlocksize(blocksize);
   const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== values.length) throw new Error(`NF4: shape [${shape.join(', ')}] holds ${n} values, got ${values.length}`);
-  if (n === 0) throw new Error('NF4: cannot quantize an empty tensor');
+  if (n !== values.length)
+    throw new QuantException(QuantErrorCode.InvalidInput, `NF4: shape [${shape.join(', ')}] holds ${n} values, got ${values.length}`, ['shape']);
+  if (n === 0) throw new QuantException(QuantErrorCode.InvalidInput, 'NF4: cannot quantize an empty tensor', ['values']);
   checkFinite(values, 'NF4');
   const f = Math.fround;
   const blocks = Math.ceil(n / blocksize);
@@ -124,8 +128,12 @@ export function quantizeBlockwise8bit(
   blocksize: number,
   code: Float32Array = DYNAMIC_MAP_8BIT,
 ): { codes: Uint8Array; absmax: Float32Array } {
-  if (code.length !== 256) throw new Error(`8-bit blockwise quantization needs a 256-entry code, got ${code.length}`);
-  if (!Number.isInteger(blocksize) || blocksize <= 0) throw new Error(`8-bit blockwise quantization: blocksize must be a positive integer, got ${blocksize}`);
+  if (code.length !== 256)
+    throw new QuantException(QuantErrorCode.InvalidOptions, `8-bit blockwise quantization needs a 256-entry code, got ${code.length}`, ['code']);
+  if (!Number.isInteger(blocksize) || blocksize <= 0) {
+    const message = `8-bit blockwise quantization: blocksize must be a positive integer, got ${blocksize}`;
+    throw new QuantException(QuantErrorCode.InvalidOptions, message, ['blocksize']);
+  }
   checkFinite(values, '8-bit blockwise quantization');
   const f = Math.fround;
   const n = values.length;
@@ -162,14 +170,15 @@ export function quantizeBlockwise8bit(
   return { codes, absmax };
 }
 
-export function dequantizeBlockwise8bit(
-  codes: Uint8Array,
-  absmax: Float32Array,
-  blocksize: number,
-  code: Float32Array = DYNAMIC_MAP_8BIT,
-): Float32Array {
+export function dequantizeBlockwise8bit(codes: Uint8Array, absmax: Float32Array, blocksize: number, code: Float32Array = DYNAMIC_MAP_8BIT): Float32Array {
   const expected = Math.ceil(codes.length / blocksize);
-  if (absmax.length !== expected) throw new Error(`8-bit blockwise dequantization: ${codes.length} codes in blocks of ${blocksize} need ${expected} absmax values, got ${absmax.length}`);
+  if (absmax.length !== expected) {
+    throw new QuantException(
+      QuantErrorCode.InvalidInput,
+      `8-bit blockwise dequantization: ${codes.length} codes in blocks of ${blocksize} need ${expected} absmax values, got ${absmax.length}`,
+      ['absmax'],
+    );
+  }
   const out = new Float32Array(codes.length);
   for (let i = 0; i < codes.length; i++) out[i] = code[codes[i]] * absmax[Math.floor(i / blocksize)];
   return out;
@@ -179,7 +188,8 @@ export function dequantizeBlockwise8bit(
 export function nf4Absmax(q: Nf4Quantized): Float32Array {
   if (q.absmax) return q.absmax;
   const dq = q.doubleQuant;
-  if (!dq) throw new Error('NF4: quantized tensor has neither absmax nor double-quantization state');
+  if (!dq)
+    throw new QuantException(QuantErrorCode.InvalidInput, 'NF4: quantized tensor has neither absmax nor double-quantization state', ['absmax', 'doubleQuant']);
   const out = dequantizeBlockwise8bit(dq.qabsmax, dq.absmax2, dq.blocksize2);
   for (let i = 0; i < out.length; i++) out[i] = out[i] + dq.offset; // float32 add, as `absmax += offset`
   return out;
@@ -189,7 +199,7 @@ export function dequantizeNf4(q: Nf4Quantized, out?: Float32Array): Float32Array
   const n = q.shape.reduce((a, b) => a * b, 1);
   const absmax = nf4Absmax(q);
   const result = out ?? new Float32Array(n);
-  if (result.length !== n) throw new Error(`NF4: output buffer holds ${result.length} values, expected ${n}`);
+  if (result.length !== n) throw new QuantException(QuantErrorCode.InvalidInput, `NF4: output buffer holds ${result.length} values, expected ${n}`, ['out']);
   const bs = q.blocksize;
   for (let b = 0; b < absmax.length; b++) {
     const scale = absmax[b];

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { denseForward } from '../layers/dense';
 import { Linear, LinearHost, LinearLike } from '../layers/linear';
 import { matchModuleNames } from '../lora/target-modules';
 import { dequantizeNf4, nf4HeldBytes, Nf4Options, Nf4Quantized, quantizeNf4 } from './nf4.quantizer';
+import { QuantErrorCode, QuantException } from './quant.exception';
 
 /**
  * A frozen linear layer whose weight [out, in] is held as NF4 (bitsandbytes Linear4bit). The
@@ -34,9 +36,15 @@ export class QuantizedLinear implements LinearLike {
     options: Nf4Options = {},
   ): QuantizedLinear {
     if (weight.length !== outFeatures * inFeatures) {
-      throw new Error(`QuantizedLinear ${name}: weight holds ${weight.length} values, expected out=${outFeatures} x in=${inFeatures}`);
+      throw new QuantException(
+        QuantErrorCode.InvalidInput,
+        `QuantizedLinear ${name}: weight holds ${weight.length} values, expected out=${outFeatures} x in=${inFeatures}`,
+        ['weight'],
+      );
     }
-    if (bias && bias.length !== outFeatures) throw new Error(`QuantizedLinear ${name}: bias holds ${bias.length} values, expected ${outFeatures}`);
+    if (bias && bias.length !== outFeatures) {
+      throw new QuantException(QuantErrorCode.InvalidInput, `QuantizedLinear ${name}: bias holds ${bias.length} values, expected ${outFeatures}`, ['bias']);
+    }
     const q = quantizeNf4(weight, [outFeatures, inFeatures], options);
     return new QuantizedLinear(name, inFeatures, outFeatures, q, bias ? tf.tensor1d(Float32Array.from(bias)) : null);
   }
@@ -47,17 +55,7 @@ export class QuantizedLinear implements LinearLike {
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    const last = x.shape[x.shape.length - 1];
-    if (last !== this.inFeatures) {
-      throw new Error(`QuantizedLinear ${this.name}: input last dimension is ${last} (shape [${x.shape.join(', ')}]), expected ${this.inFeatures}`);
-    }
-    return tf.tidy(() => {
-      const w = this.dequantizedWeight();
-      const lead = x.shape.slice(0, -1);
-      let y = tf.matMul(x.reshape([-1, this.inFeatures]), w, false, true);
-      if (this.bias) y = tf.add(y, this.bias);
-      return y.reshape([...lead, this.outFeatures]);
-    });
+    return tf.tidy(() => denseForward(x, this.dequantizedWeight(), this.bias, `QuantizedLinear ${this.name}`));
   }
 
   trainableVariables(): tf.Variable[] {
@@ -96,12 +94,16 @@ export interface QuantizationReport {
  */
 export function quantizeModel(host: LinearHost, names: readonly string[], options: Nf4Options = {}): QuantizationReport {
   const layers = host.linearLayers();
-  const chosen = matchModuleNames(layers.keys(), names, 'quantizeModel');
+  const chosen = matchModuleNames(layers.keys(), names, (problem) => new QuantException(QuantErrorCode.InvalidTarget, `quantizeModel: ${problem}`, ['names']));
   const report: QuantizedLayerReport[] = [];
   for (const name of chosen) {
     const layer = layers.get(name)!;
     if (!(layer instanceof Linear)) {
-      throw new Error(`quantizeModel: layer ${name} is a ${layer.constructor.name}, only a plain Linear can be quantized (quantize before applying LoRA)`);
+      throw new QuantException(
+        QuantErrorCode.UnsupportedLayer,
+        `quantizeModel: layer ${name} is a ${layer.constructor.name}, only a plain Linear can be quantized (quantize before applying LoRA)`,
+        ['names'],
+      );
     }
     const q = QuantizedLinear.fromLinear(layer, options);
     host.setLinear(name, q);

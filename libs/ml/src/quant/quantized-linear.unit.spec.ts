@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { Linear } from '../layers';
+import { expectException } from '../expect-exception.fixture';
+import { LayerErrorCode, LayerException, Linear } from '../layers';
 import { LoraLinear } from '../lora/lora-linear';
 import { ToyHost } from '../lora/toy-host.fixture';
 import { dequantizeNf4, nf4StorageBytes } from './nf4.quantizer';
+import { QuantErrorCode, QuantException } from './quant.exception';
 import { QuantizedLinear, quantizeModel } from './quantized-linear';
 
 beforeAll(async () => {
@@ -59,7 +61,7 @@ describe(QuantizedLinear.name, () => {
 
     it('rejects an input with the wrong last dimension', () => {
       const q = QuantizedLinear.fromLinear(new Linear('model.proj', 64, 4));
-      expect(() => q.apply(tf.zeros([2, 63]))).toThrow(/QuantizedLinear model.proj: input last dimension is 63/);
+      expectException(() => q.apply(tf.zeros([2, 63])), LayerException, LayerErrorCode.InvalidInput, /QuantizedLinear model.proj: input last dimension is 63/);
     });
   });
 });
@@ -80,9 +82,19 @@ describe('quantizeModel', () => {
 
   it('names the unknown module and refuses layers that are not plain Linear', () => {
     const host = new ToyHost();
-    expect(() => quantizeModel(host, ['q_proj'])).toThrow(/"q_proj" matches no linear layer; layer name suffixes are: down_proj, lm_head, up_proj/);
+    expectException(
+      () => quantizeModel(host, ['q_proj']),
+      QuantException,
+      QuantErrorCode.InvalidTarget,
+      /^quantizeModel: target module "q_proj" matches no linear layer; layer name suffixes are: down_proj, lm_head, up_proj$/,
+    );
     host.setLinear('lm_head', new LoraLinear(host.layer('lm_head'), { r: 2, alpha: 4 }));
-    expect(() => quantizeModel(host, ['lm_head'])).toThrow(/lm_head is a LoraLinear, only a plain Linear can be quantized/);
+    expectException(
+      () => quantizeModel(host, ['lm_head']),
+      QuantException,
+      QuantErrorCode.UnsupportedLayer,
+      /lm_head is a LoraLinear, only a plain Linear can be quantized/,
+    );
     host.dispose();
   });
 });

@@ -8,6 +8,8 @@ export enum SafetensorsErrorCode {
   TensorNotFound = 'SAFETENSORS_TENSOR_NOT_FOUND',
   InvalidIndex = 'SAFETENSORS_INVALID_INDEX',
   InvalidTensor = 'SAFETENSORS_INVALID_TENSOR',
+  /** A file's tensors do not fit the variables they are loaded into (missing, unexpected, shape, dtype). */
+  CheckpointMismatch = 'SAFETENSORS_CHECKPOINT_MISMATCH',
 }
 
 export class SafetensorsException extends DomainException<SafetensorsErrorCode> {
@@ -23,6 +25,7 @@ export class SafetensorsException extends DomainException<SafetensorsErrorCode> 
       case SafetensorsErrorCode.ShapeMismatch:
       case SafetensorsErrorCode.InvalidIndex:
       case SafetensorsErrorCode.InvalidTensor:
+      case SafetensorsErrorCode.CheckpointMismatch:
         return 'validation';
       case SafetensorsErrorCode.TensorNotFound:
         return 'not_found';

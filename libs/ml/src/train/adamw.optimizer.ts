@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { TrainingErrorCode, TrainingException } from './training.exception';
 
 export interface AdamWOptions {
   lr?: number;
@@ -39,7 +40,13 @@ export class AdamW {
       ['eps', this.eps, this.eps >= 0],
       ['weightDecay', this.weightDecay, this.weightDecay >= 0],
     ] as const) {
-      if (!ok || !Number.isFinite(v)) throw new Error(`AdamW: invalid ${k} ${v}`);
+      if (!ok || !Number.isFinite(v)) {
+        throw new TrainingException(
+          TrainingErrorCode.InvalidOptions,
+          `AdamW: invalid ${k} ${v}; lr, eps and weightDecay must be finite and >= 0, beta1 and beta2 in [0, 1)`,
+          [`optimizer.${k}`],
+        );
+      }
     }
   }
 
@@ -54,7 +61,9 @@ export class AdamW {
 
   /** One update of every variable with its gradient, at learning rate lr (default: the constructor's). */
   apply(params: tf.Variable[], grads: tf.Tensor[], lr = this.lr): void {
-    if (params.length !== grads.length) throw new Error(`AdamW: ${params.length} variables but ${grads.length} gradients`);
+    if (params.length !== grads.length) {
+      throw new TrainingException(TrainingErrorCode.InvalidInput, `AdamW: ${params.length} variables but ${grads.length} gradients`, ['grads']);
+    }
     this.step += 1;
     const t = this.step;
     const bc1 = 1 - this.beta1 ** t;
@@ -62,7 +71,10 @@ export class AdamW {
     const stepSize = lr / bc1;
     params.forEach((p, i) => {
       const g = grads[i];
-      if (g.shape.join(',') !== p.shape.join(',')) throw new Error(`AdamW: gradient [${g.shape.join(', ')}] for a variable [${p.shape.join(', ')}]`);
+      if (g.shape.join(',') !== p.shape.join(',')) {
+        const message = `AdamW: gradient [${g.shape.join(', ')}] for a variable [${p.shape.join(', ')}]`;
+        throw new TrainingException(TrainingErrorCode.InvalidInput, message, ['grads']);
+      }
       const s = this.state(p);
       tf.tidy(() => {
         const decayed = this.weightDecay !== 0 ? tf.mul(p, 1 - lr * this.weightDecay) : p;
@@ -83,7 +95,9 @@ export class AdamW {
 
   /** Restores the moments of a variable (checkpoint resume). */
   setMoment(p: tf.Variable, m: Float32Array, v: Float32Array): void {
-    if (m.length !== p.size || v.length !== p.size) throw new Error(`AdamW: moments of ${m.length}/${v.length} values for a variable of ${p.size}`);
+    if (m.length !== p.size || v.length !== p.size) {
+      throw new TrainingException(TrainingErrorCode.InvalidInput, `AdamW: moments of ${m.length}/${v.length} values for a variable of ${p.size}`, ['m', 'v']);
+    }
     const s = this.state(p);
     tf.tidy(() => {
       s.m.assign(tf.tensor(m, p.shape));

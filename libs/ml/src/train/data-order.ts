@@ -1,4 +1,5 @@
 import { SeededRandom } from '../layers/seeded-random';
+import { TrainingErrorCode, TrainingException } from './training.exception';
 
 /**
  * Seeded, resumable order over a data set: each epoch is a Fisher-Yates shuffle drawn from a
@@ -29,7 +30,9 @@ export class DataOrder {
     readonly size: number,
     seed: number,
   ) {
-    if (!Number.isInteger(size) || size <= 0) throw new Error(`DataOrder: the data set is empty (size ${size})`);
+    if (!Number.isInteger(size) || size <= 0) {
+      throw new TrainingException(TrainingErrorCode.InvalidInput, `DataOrder: the data set is empty (size ${size})`, ['data']);
+    }
     this.state = { seed, epoch: 0, cursor: 0 };
     this.order = epochPermutation(size, seed, 0);
   }
@@ -51,7 +54,9 @@ export class DataOrder {
 
   setState(s: DataOrderState): void {
     if (!Number.isInteger(s.epoch) || s.epoch < 0 || !Number.isInteger(s.cursor) || s.cursor < 0 || s.cursor > this.size) {
-      throw new Error(`DataOrder: invalid state ${JSON.stringify(s)} for a data set of ${this.size}`);
+      // Only a checkpoint hands us a state, so a bad one means the checkpoint is not for this data.
+      const message = `DataOrder: invalid state ${JSON.stringify(s)} for a data set of ${this.size}`;
+      throw new TrainingException(TrainingErrorCode.CheckpointIncompatible, message, ['dataOrder']);
     }
     this.state = { ...s };
     this.order = epochPermutation(this.size, s.seed, s.epoch);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { TrainingErrorCode, TrainingException } from './training.exception';
 
 /**
  * torch.nn.utils.clip_grad_norm_: the global L2 norm over all gradients; if above maxNorm,
@@ -7,7 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
  * inputs themselves when nothing needed scaling (no copy of every gradient on most steps).
  */
 export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { norm: number; grads: tf.Tensor[] } {
-  if (!(maxNorm > 0)) throw new Error(`clipByGlobalNorm: maxNorm must be positive, got ${maxNorm}`);
+  if (!(maxNorm > 0)) {
+    throw new TrainingException(TrainingErrorCode.InvalidOptions, `clipByGlobalNorm: maxNorm must be positive, got ${maxNorm}`, ['maxGradNorm']);
+  }
   const norm = globalNorm(grads);
   const coef = Math.min(1, maxNorm / (norm + 1e-6));
   if (coef >= 1) return { norm, grads };

@@ -3,3 +3,4 @@ export * from './lr-schedule';
 export * from './grad-clip';
 export * from './data-order';
 export * from './trainer';
+export * from './training.exception';

@@ -1,3 +1,5 @@
+import { TrainingErrorCode, TrainingException } from './training.exception';
+
 export interface CosineScheduleOptions {
   warmupSteps: number;
   totalSteps: number;
@@ -13,8 +15,10 @@ export interface CosineScheduleOptions {
 export function cosineWithWarmup(step: number, options: CosineScheduleOptions): number {
   const { warmupSteps, totalSteps } = options;
   const numCycles = options.numCycles ?? 0.5;
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`cosine schedule: warmupSteps must be a non-negative integer, got ${warmupSteps}`);
-  if (!Number.isInteger(totalSteps) || totalSteps <= 0) throw new Error(`cosine schedule: totalSteps must be a positive integer, got ${totalSteps}`);
+  const invalid = (message: string, field: string) =>
+    new TrainingException(TrainingErrorCode.InvalidOptions, `cosine schedule: ${message}`, [`schedule.${field}`]);
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw invalid(`warmupSteps must be a non-negative integer, got ${warmupSteps}`, 'warmupSteps');
+  if (!Number.isInteger(totalSteps) || totalSteps <= 0) throw invalid(`totalSteps must be a positive integer, got ${totalSteps}`, 'totalSteps');
   if (step < warmupSteps) return step / Math.max(1, warmupSteps);
   const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
   return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * numCycles * 2 * progress)));

@@ -6,6 +6,7 @@ import { MultimodalModel } from '../model/multimodal-model';
 import { buildTrainingExample, collateExamples, TrainingExample } from '../model/training-example';
 import { ByteLevelBpeTokenizer } from '../tokenizer';
 import { TrainTask } from './trainer';
+import { TrainingErrorCode, TrainingException } from './training.exception';
 
 /** One supervised pair about one image: the image's pixels and the tokenised prompt/answer. */
 export interface SftItem {
@@ -47,7 +48,13 @@ export interface SyntheticSftOptions {
  */
 export function syntheticSftData(options: SyntheticSftOptions): SyntheticSftData {
   const size = options.imageSize ?? 32;
-  const ds = generateSyntheticDataset({ seed: options.seed, subjects: options.subjects, itemsPerSubject: options.itemsPerSubject, imageSize: size, imageFormat: 'raw' });
+  const ds = generateSyntheticDataset({
+    seed: options.seed,
+    subjects: options.subjects,
+    itemsPerSubject: options.itemsPerSubject,
+    imageSize: size,
+    imageFormat: 'raw',
+  });
   const captions = options.captions ?? true;
   const pairs = (i: SyntheticItem) => [
     ...(captions ? [{ prompt: 'Describe the image.', answer: i.caption }] : []),
@@ -116,7 +123,10 @@ export function distillationTask(student: MultimodalModel, options: Distillation
     variables: () => named,
     loss: (b) =>
       tf.tidy(() => {
-        if (!b.teacherLogits) throw new Error('distillationTask: the batch has no teacherLogits; collate with withTeacher()');
+        if (!b.teacherLogits) {
+          const message = 'distillationTask: the batch has no teacherLogits; collate with withTeacher()';
+          throw new TrainingException(TrainingErrorCode.InvalidInput, message, ['teacherLogits']);
+        }
         return distillationLoss(student.forward(b), b.teacherLogits, student.expandLabels(b.inputIds, b.labels), options);
       }),
     tokens: countedTokens,

@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 import '../backend/tfjs-registrations';
-import { parseSafetensors, serializeSafetensors, TensorRecord } from '../safetensors';
+import { assignRecord, checkTensorsFit, parseSafetensors, serializeSafetensors, tensorsToRecords } from '../safetensors';
 import { AdamW, AdamWOptions } from './adamw.optimizer';
 import { DataOrder, DataOrderState } from './data-order';
 import { clipByGlobalNorm, globalNorm } from './grad-clip';
 import { CosineScheduleOptions, cosineWithWarmup } from './lr-schedule';
+import { TrainingErrorCode, TrainingException } from './training.exception';
 
 /** What a model offers the trainer: its trainable variables by stable name and a loss. */
 export interface TrainTask<B> {
@@ -49,16 +50,6 @@ export interface TrainingProgress {
   epoch: number;
 }
 
-export class TrainingError extends Error {
-  constructor(
-    message: string,
-    readonly step: number,
-  ) {
-    super(message);
-    this.name = 'TrainingError';
-  }
-}
-
 export const CHECKPOINT_STATE_FILE = 'trainer_state.json';
 export const CHECKPOINT_TENSORS_FILE = 'checkpoint.safetensors';
 const CHECKPOINT_FORMAT = 'trellis-trainer-checkpoint/1';
@@ -69,6 +60,7 @@ interface CheckpointState {
   optimizerStep: number;
   dataOrder: DataOrderState;
   taskRng: unknown;
+  /** For people reading the file; loading checks the tensors themselves. */
   variables: string[];
   settings: { batchSize: number; gradAccumulation: number; seed: number };
 }
@@ -93,11 +85,16 @@ export class Trainer<E, B> {
     private readonly collate: (items: E[]) => B,
     private readonly options: TrainerOptions,
   ) {
-    if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) throw new Error(`Trainer: batchSize must be a positive integer, got ${options.batchSize}`);
+    if (!Number.isInteger(options.batchSize) || options.batchSize <= 0) {
+      throw new TrainingException(TrainingErrorCode.InvalidOptions, `Trainer: batchSize must be a positive integer, got ${options.batchSize}`, ['batchSize']);
+    }
     this.accumulation = options.gradAccumulation ?? 1;
-    if (!Number.isInteger(this.accumulation) || this.accumulation <= 0) throw new Error(`Trainer: gradAccumulation must be a positive integer, got ${this.accumulation}`);
+    if (!Number.isInteger(this.accumulation) || this.accumulation <= 0) {
+      const message = `Trainer: gradAccumulation must be a positive integer, got ${this.accumulation}`;
+      throw new TrainingException(TrainingErrorCode.InvalidOptions, message, ['gradAccumulation']);
+    }
     this.maxGradNorm = options.maxGradNorm === undefined ? 1 : options.maxGradNorm;
-    if (task.variables().size === 0) throw new Error('Trainer: the task has no trainable variables');
+    if (task.variables().size === 0) throw new TrainingException(TrainingErrorCode.InvalidInput, 'Trainer: the task has no trainable variables', ['task']);
     this.optimizer = new AdamW(options.optimizer);
     this.order = new DataOrder(data.length, options.seed);
   }
@@ -134,7 +131,12 @@ export class Trainer<E, B> {
           const list: (tf.Tensor | null)[] = vars.map((v) => grads[v.name] ?? null);
           if (!Number.isFinite(loss)) {
             tf.dispose(grads);
-            throw new TrainingError(`Training diverged: loss is ${loss} at step ${stepNo} (micro-batch ${k + 1} of ${this.accumulation}); weights were not updated`, stepNo);
+            throw new TrainingException(
+              TrainingErrorCode.Diverged,
+              `Training diverged: loss is ${loss} at step ${stepNo} (micro-batch ${k + 1} of ${this.accumulation}); weights were not updated`,
+              [],
+              stepNo,
+            );
           }
           lossSum += loss;
           if (acc === null) acc = list;
@@ -152,7 +154,9 @@ export class Trainer<E, B> {
         }
       }
       const reached = acc!.map((g, i) => (g ? i : -1)).filter((i) => i >= 0);
-      if (reached.length === 0) throw new TrainingError(`No trainable variable receives a gradient at step ${stepNo}`, stepNo);
+      if (reached.length === 0) {
+        throw new TrainingException(TrainingErrorCode.NoGradient, `No trainable variable receives a gradient at step ${stepNo}`, [], stepNo);
+      }
       let grads = reached.map((i) => acc![i]!);
       const stepVars = reached.map((i) => vars[i]);
       acc = null;
@@ -170,7 +174,12 @@ export class Trainer<E, B> {
       } else gradNorm = globalNorm(grads);
       if (!Number.isFinite(gradNorm)) {
         tf.dispose(grads);
-        throw new TrainingError(`Training diverged: gradient norm is ${gradNorm} at step ${stepNo}; weights were not updated`, stepNo);
+        throw new TrainingException(
+          TrainingErrorCode.Diverged,
+          `Training diverged: gradient norm is ${gradNorm} at step ${stepNo}; weights were not updated`,
+          [],
+          stepNo,
+        );
       }
       const lr = this.lrAt(this.stepsDone);
       this.optimizer.apply(stepVars, grads, lr);
@@ -203,17 +212,13 @@ export class Trainer<E, B> {
   /** Writes trainable weights + AdamW moments (safetensors) and the loop state (JSON). */
   saveCheckpoint(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    const tensors: Record<string, TensorRecord> = {};
-    const record = (t: tf.Tensor): TensorRecord => ({ dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) });
+    const tensors: [string, tf.Tensor][] = [];
     const names: string[] = [];
     for (const [name, v] of this.task.variables()) {
       names.push(name);
-      tensors[`param/${name}`] = record(v);
+      tensors.push([`param/${name}`, v]);
       const m = this.optimizer.moment(v);
-      if (m) {
-        tensors[`exp_avg/${name}`] = record(m.m);
-        tensors[`exp_avg_sq/${name}`] = record(m.v);
-      }
+      if (m) tensors.push([`exp_avg/${name}`, m.m], [`exp_avg_sq/${name}`, m.v]);
     }
     const state: CheckpointState = {
       format: CHECKPOINT_FORMAT,
@@ -225,37 +230,61 @@ export class Trainer<E, B> {
       settings: { batchSize: this.options.batchSize, gradAccumulation: this.accumulation, seed: this.options.seed },
     };
     // Tensors first, state last: a checkpoint with a state file is complete.
-    writeAtomically(path.join(dir, CHECKPOINT_TENSORS_FILE), serializeSafetensors(tensors, { format: CHECKPOINT_FORMAT }));
+    writeAtomically(path.join(dir, CHECKPOINT_TENSORS_FILE), serializeSafetensors(tensorsToRecords(tensors), { format: CHECKPOINT_FORMAT }));
     writeAtomically(path.join(dir, CHECKPOINT_STATE_FILE), Buffer.from(JSON.stringify(state, null, 2)));
   }
 
-  /** Restores a checkpoint written by saveCheckpoint for the same task and settings. */
+  /**
+   * Restores a checkpoint written by saveCheckpoint for the same task and settings. The state,
+   * every tensor name and shape, the data order and the task's RNG state are checked before the
+   * first weight is assigned, so a checkpoint that does not fit leaves the weights as they were.
+   */
   loadCheckpoint(dir: string): void {
     const statePath = path.join(dir, CHECKPOINT_STATE_FILE);
-    if (!fs.existsSync(statePath)) throw new Error(`Trainer: no checkpoint at ${dir} (missing ${CHECKPOINT_STATE_FILE})`);
-    const state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as CheckpointState;
-    if (state.format !== CHECKPOINT_FORMAT) throw new Error(`Trainer: ${statePath} has format ${JSON.stringify(state.format)}, expected ${CHECKPOINT_FORMAT}`);
+    const tensorsPath = path.join(dir, CHECKPOINT_TENSORS_FILE);
+    for (const file of [statePath, tensorsPath]) {
+      if (!fs.existsSync(file)) {
+        const name = path.basename(file);
+        throw new TrainingException(TrainingErrorCode.CheckpointNotFound, `Trainer: no checkpoint at ${dir} (missing ${name})`, [name]);
+      }
+    }
+    const incompatible = (message: string, field: string) => new TrainingException(TrainingErrorCode.CheckpointIncompatible, `Trainer: ${message}`, [field]);
+    let state: CheckpointState;
+    try {
+      state = JSON.parse(fs.readFileSync(statePath, 'utf8')) as CheckpointState;
+    } catch (err) {
+      throw incompatible(`${statePath} is not JSON: ${(err as Error).message}`, CHECKPOINT_STATE_FILE);
+    }
+    if (state?.format !== CHECKPOINT_FORMAT)
+      throw incompatible(`${statePath} has format ${JSON.stringify(state?.format)}, expected ${CHECKPOINT_FORMAT}`, 'format');
     const settings = { batchSize: this.options.batchSize, gradAccumulation: this.accumulation, seed: this.options.seed };
     if (JSON.stringify(state.settings) !== JSON.stringify(settings)) {
-      throw new Error(`Trainer: checkpoint settings ${JSON.stringify(state.settings)} differ from this trainer's ${JSON.stringify(settings)}; a resume would not continue the same run`);
+      throw incompatible(
+        `checkpoint settings ${JSON.stringify(state.settings)} differ from this trainer's ${JSON.stringify(settings)}; a resume would not continue the same run`,
+        'settings',
+      );
     }
+    const { tensors } = parseSafetensors(fs.readFileSync(tensorsPath));
     const vars = this.task.variables();
-    const expected = [...vars.keys()];
-    if (JSON.stringify(state.variables) !== JSON.stringify(expected)) {
-      throw new Error(`Trainer: checkpoint variables [${state.variables.join(', ')}] differ from the task's [${expected.join(', ')}]`);
-    }
-    const { tensors } = parseSafetensors(fs.readFileSync(path.join(dir, CHECKPOINT_TENSORS_FILE)));
+    // Moments exist for the variables the optimizer has updated; where either is saved, both must be.
+    const expected = new Map<string, tf.Variable>();
     for (const [name, v] of vars) {
-      const p = tensors[`param/${name}`];
-      if (!p || p.shape.join(',') !== v.shape.join(',')) throw new Error(`Trainer: checkpoint tensor param/${name} is missing or not [${v.shape.join(', ')}]`);
-      tf.tidy(() => v.assign(tf.tensor(p.data as Float32Array, v.shape)));
+      expected.set(`param/${name}`, v);
+      if (tensors[`exp_avg/${name}`] || tensors[`exp_avg_sq/${name}`]) {
+        expected.set(`exp_avg/${name}`, v);
+        expected.set(`exp_avg_sq/${name}`, v);
+      }
+    }
+    checkTensorsFit(expected, new Map(Object.entries(tensors)), { source: tensorsPath, target: "this trainer's variables and their AdamW moments" });
+    this.order.setState(state.dataOrder);
+    if (state.taskRng !== null && this.task.setRngState) this.task.setRngState(state.taskRng);
+    for (const [name, v] of vars) {
+      assignRecord(v, tensors[`param/${name}`]);
       const m = tensors[`exp_avg/${name}`];
       const s = tensors[`exp_avg_sq/${name}`];
       if (m && s) this.optimizer.setMoment(v, m.data as Float32Array, s.data as Float32Array);
     }
     this.optimizer.step = state.optimizerStep;
-    this.order.setState(state.dataOrder);
-    if (state.taskRng !== null && this.task.setRngState) this.task.setRngState(state.taskRng);
     this.stepsDone = state.step;
   }
 
@@ -275,8 +304,16 @@ function writeAtomically(file: string, bytes: Buffer): void {
 }
 
 /** Mean of the per-batch mean losses over a data set, in evaluation mode, without gradients. */
-export function evaluateLoss<E, B>(task: Pick<TrainTask<B>, 'loss' | 'setTraining'>, data: readonly E[], collate: (items: E[]) => B, batchSize: number): number {
-  if (data.length === 0) throw new Error('evaluateLoss: empty data set');
+export function evaluateLoss<E, B>(
+  task: Pick<TrainTask<B>, 'loss' | 'setTraining'>,
+  data: readonly E[],
+  collate: (items: E[]) => B,
+  batchSize: number,
+): number {
+  if (data.length === 0) throw new TrainingException(TrainingErrorCode.InvalidInput, 'evaluateLoss: empty data set', ['data']);
+  if (!Number.isInteger(batchSize) || batchSize <= 0) {
+    throw new TrainingException(TrainingErrorCode.InvalidOptions, `evaluateLoss: batchSize must be a positive integer, got ${batchSize}`, ['batchSize']);
+  }
   task.setTraining?.(false);
   let sum = 0;
   let batches = 0;

@@ -3,10 +3,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { expectException } from '../expect-exception.fixture';
 import { Linear } from '../layers';
 import { applyLora, LoraAdapters } from '../lora/lora-adapters';
 import { ToyHost } from '../lora/toy-host.fixture';
-import { evaluateLoss, Trainer, TrainerOptions, TrainingError, TrainingProgress, TrainTask } from './trainer';
+import { SafetensorsErrorCode, SafetensorsException } from '../safetensors';
+import { CHECKPOINT_STATE_FILE, evaluateLoss, Trainer, TrainerOptions, TrainingProgress, TrainTask } from './trainer';
+import { TrainingErrorCode, TrainingException } from './training.exception';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -49,7 +52,13 @@ function fullTask(host: ToyHost): TrainTask<Batch> {
   return { variables: () => named, loss: (b) => host.loss(b.x, b.y), tokens: (b) => b.x.shape[0] };
 }
 
-const OPTIONS: TrainerOptions = { batchSize: 4, seed: 7, optimizer: { lr: 0.02, weightDecay: 0.01 }, schedule: { warmupSteps: 2, totalSteps: 12 }, maxGradNorm: 1 };
+const OPTIONS: TrainerOptions = {
+  batchSize: 4,
+  seed: 7,
+  optimizer: { lr: 0.02, weightDecay: 0.01 },
+  schedule: { warmupSteps: 2, totalSteps: 12 },
+  maxGradNorm: 1,
+};
 
 function loraSetup(): { host: ToyHost; adapters: LoraAdapters; task: TrainTask<Batch> } {
   const host = new ToyHost(8, 16, 5, 11);
@@ -106,15 +115,13 @@ describe(Trainer.name, () => {
       trainer.train(2);
       const w = Array.from((host.layer('lm_head') as Linear).weight.dataSync());
       const tensors = tf.memory().numTensors;
-      let error: unknown;
-      try {
-        trainer.trainStep();
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(TrainingError);
-      expect((error as TrainingError).step).toBe(3);
-      expect((error as Error).message).toMatch(/loss is NaN at step 3 \(micro-batch 1 of 1\); weights were not updated/);
+      const error = expectException(
+        () => trainer.trainStep(),
+        TrainingException,
+        TrainingErrorCode.Diverged,
+        /loss is NaN at step 3 \(micro-batch 1 of 1\); weights were not updated/,
+      );
+      expect(error.step).toBe(3);
       expect(tf.memory().numTensors).toBe(tensors);
       expect(Array.from((host.layer('lm_head') as Linear).weight.dataSync())).toEqual(w);
       expect(trainer.step).toBe(2);
@@ -162,10 +169,56 @@ describe(Trainer.name, () => {
       t.trainStep();
       t.saveCheckpoint(dir);
       const other = new Trainer(task, dataset(8, 1), collate, { ...OPTIONS, batchSize: 2 });
-      expect(() => other.loadCheckpoint(dir)).toThrow(/checkpoint settings .* differ from this trainer's/);
-      expect(() => other.loadCheckpoint(path.join(dir, 'nope'))).toThrow(/no checkpoint at/);
+      expectException(
+        () => other.loadCheckpoint(dir),
+        TrainingException,
+        TrainingErrorCode.CheckpointIncompatible,
+        /checkpoint settings .* differ from this trainer's/,
+      );
+      expectException(() => other.loadCheckpoint(path.join(dir, 'nope')), TrainingException, TrainingErrorCode.CheckpointNotFound, /no checkpoint at/);
       t.dispose();
       other.dispose();
+      host.dispose();
+    });
+
+    it('refuses tensors that do not fit the task, naming them, before assigning anything', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-ckpt-'));
+      const small = loraSetup();
+      const t = new Trainer(small.task, dataset(8, 1), collate, OPTIONS);
+      t.trainStep();
+      t.saveCheckpoint(dir);
+      const host = new ToyHost(8, 16, 5, 11);
+      const adapters = applyLora(host, { r: 2, alpha: 8, targetModules: ['up_proj', 'down_proj', 'lm_head'], seed: 5 });
+      const other = new Trainer(loraTask(host, adapters), dataset(8, 1), collate, OPTIONS);
+      const before = new Map([...adapters.namedWeights()].map(([k, v]) => [k, Array.from(v.dataSync())]));
+      const error = expectException(
+        () => other.loadCheckpoint(dir),
+        SafetensorsException,
+        SafetensorsErrorCode.CheckpointMismatch,
+        /checkpoint\.safetensors does not fit/,
+      );
+      expect(error.message).toMatch(
+        /wrong shapes \(18\): param\/base_model\.model\.model\.layers\.0\.mlp\.up_proj\.lora_A\.weight is \[4, 8\], expected \[2, 8\], exp_avg\//,
+      );
+      expect(error.message).not.toMatch(/missing|unexpected/);
+      for (const [k, v] of adapters.namedWeights()) expect(Array.from(v.dataSync())).toEqual(before.get(k));
+      expect(other.step).toBe(0);
+      t.dispose();
+      other.dispose();
+      small.host.dispose();
+      host.dispose();
+    });
+
+    it('says which file is missing or unreadable', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trellis-ckpt-'));
+      const { host, task } = loraSetup();
+      const t = new Trainer(task, dataset(8, 1), collate, OPTIONS);
+      t.saveCheckpoint(dir);
+      fs.writeFileSync(path.join(dir, CHECKPOINT_STATE_FILE), '{ not json');
+      expectException(() => t.loadCheckpoint(dir), TrainingException, TrainingErrorCode.CheckpointIncompatible, /trainer_state\.json is not JSON/);
+      fs.rmSync(path.join(dir, 'checkpoint.safetensors'));
+      expectException(() => t.loadCheckpoint(dir), TrainingException, TrainingErrorCode.CheckpointNotFound, /missing checkpoint\.safetensors/);
+      t.dispose();
       host.dispose();
     });
   });

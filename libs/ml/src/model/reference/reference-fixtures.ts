@@ -39,6 +39,8 @@ export function assignFixtureWeights(weights: Map<string, tf.Variable>, hfNames:
   const ours = [...byHf.keys()].sort();
   const missing = hfNames.filter((n) => !byHf.has(n));
   const extra = ours.filter((n) => !hfNames.includes(n));
+  // Plain Errors in this file: it only serves the unit tests, where a throw is a failed test
+  // (a fixture out of date with the model), not something a caller of the library can do.
   if (missing.length || extra.length) throw new Error(`weights differ from HF: missing ${missing.join(', ')}; extra ${extra.join(', ')}`);
   hfNames.forEach((name, k) => {
     const v = byHf.get(name)!;

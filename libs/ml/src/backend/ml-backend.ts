@@ -101,6 +101,9 @@ function parseForced(value: string): MlBackendName {
  * forces one (and fails if it cannot be had). Safe to call again; each call re-decides.
  */
 export async function initMlBackend(options: MlBackendOptions = {}): Promise<MlBackendReport> {
+  // The report says which backend runs and why; tfjs's own console banner ("install the node
+  // backend") on the first tensor would only repeat it, misleadingly, on every start.
+  tf.env().set('PROD', true);
   const forced = process.env.TRELLIS_ML_BACKEND;
   const order = forced ? [parseForced(forced)] : (options.prefer ?? [...ML_BACKEND_NAMES]);
   if (order.length === 0) {

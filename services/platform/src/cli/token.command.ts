@@ -54,17 +54,50 @@ async function runToken(argv: string[]): Promise<number> {
   // The database stack (Nest, TypeORM) takes seconds to load: only for a command that uses it,
   // so `trellis --help` and every other command start at once.
   await import('reflect-metadata');
-  const [{ ApiTokenRepository, ApiTokenUseCases, authContracts }, { databaseConfigFromEnv }, { EventContractRegistry }, { PostgresEventStore }, { connectDatabase }, { MIGRATIONS }] =
-    await Promise.all([import('@trellis/auth'), import('@trellis/common'), import('@trellis/contracts'), import('@trellis/event-store'), import('@trellis/runtime'), import('../../../../migrations')]);
+  const [
+    { NestFactory },
+    { ApiTokenUseCases, AuthModule, authContracts },
+    { DatabaseModule, databaseConfigFromEnv },
+    { EventContractRegistry },
+    { PostgresEventStore },
+    { connectDatabase },
+    { MIGRATIONS },
+  ] = await Promise.all([
+    import('@nestjs/core'),
+    import('@trellis/auth'),
+    import('@trellis/common'),
+    import('@trellis/contracts'),
+    import('@trellis/event-store'),
+    import('@trellis/runtime'),
+    import('../../../../migrations'),
+  ]);
   const db = await connectDatabase(databaseConfigFromEnv(), (m) => console.error(`[trellis] ${m}`), MIGRATIONS);
+  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
   try {
+    // AuthModule as the platform builds it, over this database and an event store of the auth log
+    // alone: EventStoreModule would also start the LISTEN notifier, which a one-shot command never reads.
     const store = new PostgresEventStore(db.dataSource, new EventContractRegistry().include(authContracts));
-    const useCases = new ApiTokenUseCases(db.dataSource, store, new ApiTokenRepository(db.dataSource));
+    const eventStore = {
+      module: class TokenEventStore {},
+      global: true,
+      providers: [{ provide: PostgresEventStore, useValue: store }],
+      exports: [PostgresEventStore],
+    };
+    app = await NestFactory.createApplicationContext(
+      { module: class TokenCommandModule {}, imports: [DatabaseModule.forDataSource(db.dataSource, db.mode), eventStore, AuthModule] },
+      // stdout carries only the command's output (scripts read a created token from it); a failure
+      // to build reaches the CLI's exit code instead of aborting the process.
+      { logger: false, abortOnError: false },
+    );
+    const useCases = app.get(ApiTokenUseCases);
     if (sub === 'create') {
       const issued = await useCases.issue(
         {
           label: flags.label,
-          roles: flags.roles.split(',').map((r) => r.trim()).filter(Boolean),
+          roles: flags.roles
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean),
           principalId: flags.principal,
           expiresAt: flags.expires,
         },
@@ -86,6 +119,7 @@ async function runToken(argv: string[]): Promise<number> {
     if (err instanceof DomainException && err.errorClass !== 'internal') throw new CliRefusedError(`${err.code}: ${err.message}`);
     throw err;
   } finally {
+    await app?.close();
     await db.close();
   }
 }

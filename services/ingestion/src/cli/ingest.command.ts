@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { CliCommand, CliUsageError, errorText, parseCliArgs, platformError, ProgressBar, TrellisHttpClient, userPath } from '@trellis/cli';
+import type { AssetRejectionCode } from '@trellis/contracts';
 import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './manifest.parser';
 
 export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N]
@@ -47,7 +48,11 @@ function parseArgs(argv: string[]): { folder: string; manifest: string; dataset?
  * without sending it again; the server answers a repeated upload with the existing asset too.
  * Reports that describe an image are sent after every image.
  */
-export async function runIngest(argv: string[], client = new TrellisHttpClient(), log: (line: string) => void = (l) => console.log(l)): Promise<{ code: number; summary: IngestSummary }> {
+export async function runIngest(
+  argv: string[],
+  client = new TrellisHttpClient(),
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<{ code: number; summary: IngestSummary }> {
   const args = parseArgs(argv);
   const format = extname(args.manifest).toLowerCase() === '.csv' ? 'csv' : 'jsonl';
   const folder = await stat(args.folder).catch(() => undefined);
@@ -85,7 +90,7 @@ export async function runIngest(argv: string[], client = new TrellisHttpClient()
     let describesAssetId: string | undefined;
     if (row.describes) {
       describesAssetId = assetByPath.get(row.describes);
-      if (!describesAssetId) return void reject('INVALID_DESCRIBES', `the described image ${row.describes} was not ingested`);
+      if (!describesAssetId) return void reject('INVALID_DESCRIBES' satisfies AssetRejectionCode, `the described image ${row.describes} was not ingested`);
     }
     const bytes = await readFile(where.file);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -142,7 +147,10 @@ export async function runIngest(argv: string[], client = new TrellisHttpClient()
   if (args.dataset) summary.dataset = await addToDataset(client, args.dataset, [...new Set(assetByPath.values())], args.publish);
   if (summary.dataset) {
     const d = summary.dataset;
-    log(`dataset ${d.name} (${d.datasetId}): ${d.added} added` + (d.version ? `, published version ${d.version} (merkle root ${d.merkleRoot})` : d.unchanged ? ', unchanged since the last version' : ''));
+    log(
+      `dataset ${d.name} (${d.datasetId}): ${d.added} added` +
+        (d.version ? `, published version ${d.version} (merkle root ${d.merkleRoot})` : d.unchanged ? ', unchanged since the last version' : ''),
+    );
   }
   return { code: summary.rejected.length > 0 ? 1 : 0, summary };
 }

@@ -28,7 +28,13 @@ const contracts = new EventContractRegistry().register({
 function event(i: number): NewEvent {
   return {
     type: 'AssetIngested',
-    data: { assetId: `asset-${i}`, subjectId: `subj-${i % 97}`, sha256: (i.toString(16) + 'a'.repeat(64)).slice(0, 64), bytes: 1000 + i, mediaType: 'image/png' },
+    data: {
+      assetId: `asset-${i}`,
+      subjectId: `subj-${i % 97}`,
+      sha256: (i.toString(16) + 'a'.repeat(64)).slice(0, 64),
+      bytes: 1000 + i,
+      mediaType: 'image/png',
+    },
   };
 }
 
@@ -46,9 +52,11 @@ async function timed(work: () => Promise<void>): Promise<number> {
 }
 
 async function parallel(writers: number, perWriter: number, fn: (w: number, i: number) => Promise<void>): Promise<void> {
-  await Promise.all(Array.from({ length: writers }, async (_, w) => {
-    for (let i = 0; i < perWriter; i++) await fn(w, i);
-  }));
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let i = 0; i < perWriter; i++) await fn(w, i);
+    }),
+  );
 }
 
 /** The baseline: the same rows the store would write, as one plain INSERT per batch. */
@@ -119,7 +127,7 @@ async function main(): Promise<void> {
   const logSize = await store.headPosition(readLogName);
   let read = 0;
   const readSecs = await timed(async () => {
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await store.readLog(readLogName, after, 1000);
       if (page.length === 0) break;
       read += page.length;
@@ -128,11 +136,11 @@ async function main(): Promise<void> {
   });
   let baseRead = 0;
   const baseReadSecs = await timed(async () => {
-    for (let after = 0; ; ) {
-      const page: { position: string }[] = await ds.query(
-        'SELECT * FROM trellis_events WHERE log = $1 AND position > $2 ORDER BY position LIMIT 1000',
-        [readLogName, after],
-      );
+    for (let after = 0; ;) {
+      const page: { position: string }[] = await ds.query('SELECT * FROM trellis_events WHERE log = $1 AND position > $2 ORDER BY position LIMIT 1000', [
+        readLogName,
+        after,
+      ]);
       if (page.length === 0) break;
       baseRead += page.length;
       after = Number(page[page.length - 1].position);

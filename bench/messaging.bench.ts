@@ -87,7 +87,11 @@ async function rawKafkajs(kafka: Kafka, count: number, rate: number, sample: str
     await producer.send({
       topic,
       acks: -1,
-      messages: Array.from({ length: n }, (_, k) => ({ key: `s${(from + k) % 50}`, value: sample.replace('"asset-0"', `"asset-${from + k}"`), timestamp: now })),
+      messages: Array.from({ length: n }, (_, k) => ({
+        key: `s${(from + k) % 50}`,
+        value: sample.replace('"asset-0"', `"asset-${from + k}"`),
+        timestamp: now,
+      })),
     });
   });
   await done;
@@ -151,9 +155,15 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
   await new Promise((r) => setTimeout(r, 3000));
   const t0 = Date.now();
   await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 100, async (from, n) => {
-    await store.append(log, `s${from % 50}-${from}`, Array.from({ length: n }, (_, k) => ({ type: 'AssetIngested', data: data(from + k) })), ctx, {
-      expectedVersion: 'no_stream',
-    });
+    await store.append(
+      log,
+      `s${from % 50}-${from}`,
+      Array.from({ length: n }, (_, k) => ({ type: 'AssetIngested', data: data(from + k) })),
+      ctx,
+      {
+        expectedVersion: 'no_stream',
+      },
+    );
   });
   await done;
   await delivery.stop();
@@ -169,11 +179,24 @@ async function main(): Promise<void> {
   const kafka = new Kafka({ clientId: 'bench-raw', brokers: kafkaServer.brokers, logLevel: logLevel.NOTHING });
   try {
     // The same bytes the relay publishes: a stored envelope of this size.
-    const sample = JSON.stringify(toKafkaMessage({
-      eventId: randomUUID(), type: 'AssetIngested', schemaVersion: 1, log: 'bench', streamId: 's0', streamVersion: 1, position: 1,
-      occurredAt: new Date().toISOString(), actor: ctx.actor, correlationId: randomUUID(), causationId: null, data: data(0),
-      prevHash: '0'.repeat(64), hash: 'f'.repeat(64),
-    }).value);
+    const sample = JSON.stringify(
+      toKafkaMessage({
+        eventId: randomUUID(),
+        type: 'AssetIngested',
+        schemaVersion: 1,
+        log: 'bench',
+        streamId: 's0',
+        streamVersion: 1,
+        position: 1,
+        occurredAt: new Date().toISOString(),
+        actor: ctx.actor,
+        correlationId: randomUUID(),
+        causationId: null,
+        data: data(0),
+        prevHash: '0'.repeat(64),
+        hash: 'f'.repeat(64),
+      }).value,
+    );
     const rawSat = await rawKafkajs(kafka, N, 0, JSON.parse(sample));
     process.stderr.write(`  raw saturated: ${Math.round(rawSat.eps)} ev/s\n`);
     const platSat = await platform(ds, kafkaServer.brokers, notifier, N, 0);
@@ -194,7 +217,11 @@ async function main(): Promise<void> {
       row(rawPaced, `paced ${rate}/s`),
       row(platPaced, `paced ${rate}/s`),
     ]);
-    const p = (r: Result, q: number) => percentile([...r.latencies].sort((a, b) => a - b), q);
+    const p = (r: Result, q: number) =>
+      percentile(
+        [...r.latencies].sort((a, b) => a - b),
+        q,
+      );
     console.log(
       JSON.stringify({
         events: N,

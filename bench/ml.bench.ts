@@ -83,7 +83,16 @@ async function runMode(mode: string, make: () => { model: MultimodalModel; task:
   trainer.dispose();
   model.dispose();
   process.stderr.write(`  ${mode}: done\n`);
-  return { mode, trainable, tokensPerS: tokens / secs, msPerStep: (secs / STEPS) * 1000, peakTfBytes: peakTf, peakRss, firstLoss: losses[0], lastLoss: losses[losses.length - 1] };
+  return {
+    mode,
+    trainable,
+    tokensPerS: tokens / secs,
+    msPerStep: (secs / STEPS) * 1000,
+    peakTfBytes: peakTf,
+    peakRss,
+    firstLoss: losses[0],
+    lastLoss: losses[losses.length - 1],
+  };
 }
 
 async function main(): Promise<void> {
@@ -95,22 +104,37 @@ async function main(): Promise<void> {
   let qloraRatio = NaN;
 
   const rows: Row[] = [
-    await runMode('full fine-tune', () => {
-      const model = new MultimodalModel(config(), 1);
-      return { model, task: fullFineTuneTask(model) };
-    }, data.train, tokenizer.padId),
-    await runMode('LoRA r=8', () => {
-      const model = new MultimodalModel(config(), 1);
-      const adapters = applyLora(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: targetsOf(model) });
-      return { model, task: loraTask(model, adapters) };
-    }, data.train, tokenizer.padId),
-    await runMode('QLoRA r=8 (NF4 + DQ)', () => {
-      const model = new MultimodalModel(config(), 1);
-      const targets = targetsOf(model);
-      qloraRatio = quantizeModel(model, targets, { doubleQuant: true }).ratio;
-      const adapters = applyLora(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: targets });
-      return { model, task: loraTask(model, adapters) };
-    }, data.train, tokenizer.padId),
+    await runMode(
+      'full fine-tune',
+      () => {
+        const model = new MultimodalModel(config(), 1);
+        return { model, task: fullFineTuneTask(model) };
+      },
+      data.train,
+      tokenizer.padId,
+    ),
+    await runMode(
+      'LoRA r=8',
+      () => {
+        const model = new MultimodalModel(config(), 1);
+        const adapters = applyLora(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: targetsOf(model) });
+        return { model, task: loraTask(model, adapters) };
+      },
+      data.train,
+      tokenizer.padId,
+    ),
+    await runMode(
+      'QLoRA r=8 (NF4 + DQ)',
+      () => {
+        const model = new MultimodalModel(config(), 1);
+        const targets = targetsOf(model);
+        qloraRatio = quantizeModel(model, targets, { doubleQuant: true }).ratio;
+        const adapters = applyLora(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: targets });
+        return { model, task: loraTask(model, adapters) };
+      },
+      data.train,
+      tokenizer.padId,
+    ),
   ];
 
   const matmul = await measureMatmulGflops(1024);
@@ -123,10 +147,21 @@ async function main(): Promise<void> {
 
   const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const mb = (b: number) => fmt(b / 2 ** 20, 1);
-  printTable(`ML training on backend ${backend.name} (tfjs ${backend.tfjsBackend}${backend.blas ? `, ${backend.blas.library}, ${backend.blas.threads} threads` : ''}); batch ${BATCH}, ${STEPS} timed steps`, [
-    ['mode', 'trainable params', 'tokens/s', 'ms/step', 'peak tf MB', 'peak RSS MB', 'loss first→last'],
-    ...rows.map((r) => [r.mode, fmt(r.trainable), fmt(r.tokensPerS, 1), fmt(r.msPerStep), mb(r.peakTfBytes), mb(r.peakRss), `${r.firstLoss.toFixed(3)}→${r.lastLoss.toFixed(3)}`]),
-  ]);
+  printTable(
+    `ML training on backend ${backend.name} (tfjs ${backend.tfjsBackend}${backend.blas ? `, ${backend.blas.library}, ${backend.blas.threads} threads` : ''}); batch ${BATCH}, ${STEPS} timed steps`,
+    [
+      ['mode', 'trainable params', 'tokens/s', 'ms/step', 'peak tf MB', 'peak RSS MB', 'loss first→last'],
+      ...rows.map((r) => [
+        r.mode,
+        fmt(r.trainable),
+        fmt(r.tokensPerS, 1),
+        fmt(r.msPerStep),
+        mb(r.peakTfBytes),
+        mb(r.peakRss),
+        `${r.firstLoss.toFixed(3)}→${r.lastLoss.toFixed(3)}`,
+      ]),
+    ],
+  );
   printTable('Matrix multiply 1024×1024 (GFLOP/s)', [
     ['measure', 'GFLOP/s'],
     [`tfjs tf.matMul on ${backend.name}`, fmt(matmul, 1)],

@@ -104,7 +104,14 @@ export class CreateAnnotation1764400000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['annotation_sets', 'annotation_excluded_subjects', 'annotation_assignments', 'annotation_tasks', 'annotation_projects', 'annotation_dataset_versions']) {
+    for (const t of [
+      'annotation_sets',
+      'annotation_excluded_subjects',
+      'annotation_assignments',
+      'annotation_tasks',
+      'annotation_projects',
+      'annotation_dataset_versions',
+    ]) {
       await q.query(`DROP TABLE ${t}`);
     }
   }

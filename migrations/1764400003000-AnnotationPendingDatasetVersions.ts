@@ -10,7 +10,9 @@ export class AnnotationPendingDatasetVersions1764400003000 implements MigrationI
   async up(q: QueryRunner): Promise<void> {
     await q.query('ALTER TABLE annotation_dataset_versions ADD COLUMN published jsonb');
     await q.query('ALTER TABLE annotation_dataset_versions DROP CONSTRAINT annotation_dataset_versions_status_check');
-    await q.query(`ALTER TABLE annotation_dataset_versions ADD CONSTRAINT annotation_dataset_versions_status_check CHECK (status IN ('ready', 'unreadable', 'pending'))`);
+    await q.query(
+      `ALTER TABLE annotation_dataset_versions ADD CONSTRAINT annotation_dataset_versions_status_check CHECK (status IN ('ready', 'unreadable', 'pending'))`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -11,4 +11,16 @@ import { AnnotationArchiveAndReannotation1764500000000 } from './1764500000000-A
 import { CreatePrincipals1764500001000 } from './1764500001000-CreatePrincipals';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
-export const MIGRATIONS = [CreateEventStore1764270000000, CreateApiTokens1764270001000, CreateAppendFunction1764270002000, CreateMessaging1764270003000, CreateIngestion1764300000000, CreateAnnotation1764400000000, AnnotationReleasedAssignments1764400001000, AnnotationAnswerViews1764400002000, AnnotationPendingDatasetVersions1764400003000, AnnotationArchiveAndReannotation1764500000000, CreatePrincipals1764500001000];
+export const MIGRATIONS = [
+  CreateEventStore1764270000000,
+  CreateApiTokens1764270001000,
+  CreateAppendFunction1764270002000,
+  CreateMessaging1764270003000,
+  CreateIngestion1764300000000,
+  CreateAnnotation1764400000000,
+  AnnotationReleasedAssignments1764400001000,
+  AnnotationAnswerViews1764400002000,
+  AnnotationPendingDatasetVersions1764400003000,
+  AnnotationArchiveAndReannotation1764500000000,
+  CreatePrincipals1764500001000,
+];

@@ -30,7 +30,8 @@ if (current !== wanted) {
 // marker does not name the wanted version, so an installed machine spawns nothing here. Best
 // effort: without it the ML code still runs on slower kernels, so a failed install only warns.
 const blasDir = process.env.TRELLIS_BLAS_DIR || join(root, '.trellis', 'blas');
-const blasVersion = process.env.SCIPY_OPENBLAS_VERSION || (readFileSync(join(root, 'infra', 'blas.sh'), 'utf8').match(/SCIPY_OPENBLAS_VERSION:-([^}"]+)/) || [])[1];
+const blasVersion =
+  process.env.SCIPY_OPENBLAS_VERSION || (readFileSync(join(root, 'infra', 'blas.sh'), 'utf8').match(/SCIPY_OPENBLAS_VERSION:-([^}"]+)/) || [])[1];
 const blasMarker = join(blasDir, '.installed');
 if (!existsSync(blasMarker) || readFileSync(blasMarker, 'utf8').trim() !== blasVersion) {
   try {

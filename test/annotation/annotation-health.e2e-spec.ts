@@ -9,7 +9,13 @@ describe(AnnotationAppModule.name, () => {
     it('answers without a token on the standalone annotation service, reporting its consumer of the ingestion log', async () => {
       const dataSource = await openTestDataSource();
       const moduleRef = await Test.createTestingModule({
-        imports: [AnnotationAppModule.forRoot({ dataSource, databaseMode: 'external', messaging: messagingConfigFromEnv({ ...process.env, TRELLIS_MESSAGING: 'in-process' }) })],
+        imports: [
+          AnnotationAppModule.forRoot({
+            dataSource,
+            databaseMode: 'external',
+            messaging: messagingConfigFromEnv({ ...process.env, TRELLIS_MESSAGING: 'in-process' }),
+          }),
+        ],
       }).compile();
       const app = moduleRef.createNestApplication({ logger: ['error'] });
       await app.init();

@@ -48,7 +48,7 @@ const asBuffer = (res: any, cb: (err: Error | null, body: Buffer) => void) => {
 /** The regular files of a ustar archive, by name (enough to check an export bundle). */
 function untar(tar: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  for (let at = 0; at + 512 <= tar.length; ) {
+  for (let at = 0; at + 512 <= tar.length;) {
     const header = tar.subarray(at, at + 512);
     if (header.every((b) => b === 0)) break;
     const name = header.subarray(0, 100).toString('ascii').replace(/\0.*$/s, '');
@@ -70,7 +70,14 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
   beforeAll(async () => {
     t = await startPlatformTestApp(mode);
     http = request(t.app.getHttpServer());
-    for (const [name, roles] of Object.entries({ steward: ['steward'], a1: ['annotator'], a2: ['annotator'], r1: ['reviewer'], r2: ['reviewer'], engineer: ['engineer'] })) {
+    for (const [name, roles] of Object.entries({
+      steward: ['steward'],
+      a1: ['annotator'],
+      a2: ['annotator'],
+      r1: ['reviewer'],
+      r2: ['reviewer'],
+      engineer: ['engineer'],
+    })) {
       const issued = await t.token(roles);
       tokens[name] = issued.token;
       principal[name] = issued.principalId;
@@ -86,7 +93,15 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
 
   it('documents its REST API in the OpenAPI document', async () => {
     const doc = ok(await http.get('/docs-json'));
-    for (const path of ['/annotation/projects', '/annotation/projects/{projectId}/tasks/next', '/annotation/tasks/{taskId}/annotation', '/annotation/tasks/{taskId}/reviews', '/annotation/tasks/{taskId}/adjudication', '/annotation/projects/{projectId}/sets/{version}/export', '/annotation/projects/{projectId}/imports']) {
+    for (const path of [
+      '/annotation/projects',
+      '/annotation/projects/{projectId}/tasks/next',
+      '/annotation/tasks/{taskId}/annotation',
+      '/annotation/tasks/{taskId}/reviews',
+      '/annotation/tasks/{taskId}/adjudication',
+      '/annotation/projects/{projectId}/sets/{version}/export',
+      '/annotation/projects/{projectId}/imports',
+    ]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
   });
@@ -95,12 +110,29 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     // --- ingestion, through its REST API: three consenting subjects, one image each, a report on the first
     const subjects: { subjectId: string; consentId: string; imageId: string }[] = [];
     for (let n = 0; n < 3; n++) {
-      const { subjectId } = ok(await http.post('/ingestion/subjects').set(as('steward')).send({ externalRef: `e2e-annotation-${Date.now()}-${n}` }), 201);
-      const { consentId } = ok(
-        await http.post(`/ingestion/subjects/${subjectId}/consents`).set(as('steward')).send({ decision: 'permit', purposes: ['model-training', 'research', 'human-annotation'] }),
+      const { subjectId } = ok(
+        await http
+          .post('/ingestion/subjects')
+          .set(as('steward'))
+          .send({ externalRef: `e2e-annotation-${Date.now()}-${n}` }),
         201,
       );
-      const image = ok(await http.post('/ingestion/assets').set(as('steward')).field('subject', subjectId).field('kind', 'image').attach('file', png(n + Date.now() % 1000), { filename: 'film.png', contentType: 'image/png' }), 201);
+      const { consentId } = ok(
+        await http
+          .post(`/ingestion/subjects/${subjectId}/consents`)
+          .set(as('steward'))
+          .send({ decision: 'permit', purposes: ['model-training', 'research', 'human-annotation'] }),
+        201,
+      );
+      const image = ok(
+        await http
+          .post('/ingestion/assets')
+          .set(as('steward'))
+          .field('subject', subjectId)
+          .field('kind', 'image')
+          .attach('file', png(n + (Date.now() % 1000)), { filename: 'film.png', contentType: 'image/png' }),
+        201,
+      );
       subjects.push({ subjectId, consentId, imageId: image.assetId });
     }
     const report = ok(
@@ -113,8 +145,19 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
         .attach('file', Buffer.from('Findings: clear lungs. Impression: normal study.\n'), { filename: 'report.txt', contentType: 'text/plain' }),
       201,
     );
-    const { datasetId } = ok(await http.post('/ingestion/datasets').set(as('steward')).send({ name: `e2e annotation ${Date.now()}` }), 201);
-    ok(await http.post(`/ingestion/datasets/${datasetId}/assets`).set(as('steward')).send({ assetIds: [...subjects.map((s) => s.imageId), report.assetId] }));
+    const { datasetId } = ok(
+      await http
+        .post('/ingestion/datasets')
+        .set(as('steward'))
+        .send({ name: `e2e annotation ${Date.now()}` }),
+      201,
+    );
+    ok(
+      await http
+        .post(`/ingestion/datasets/${datasetId}/assets`)
+        .set(as('steward'))
+        .send({ assetIds: [...subjects.map((s) => s.imageId), report.assetId] }),
+    );
     const published = ok(await http.post(`/ingestion/datasets/${datasetId}/versions`).set(as('steward')).send({}), 201);
 
     // --- an annotation project on that version: captions, two annotators per item. Annotation
@@ -128,19 +171,30 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
       annotationsPerItem: 2,
       agreementThreshold: 0.5,
     };
-    const unknown = await http.post('/annotation/projects').set(as('steward')).send({ ...projectBody, datasetVersion: published.version + 1 });
+    const unknown = await http
+      .post('/annotation/projects')
+      .set(as('steward'))
+      .send({ ...projectBody, datasetVersion: published.version + 1 });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatch(/^UNKNOWN_DATASET(_VERSION)?$/);
-    const project = await eventually(async () => {
-      const res = await http.post('/annotation/projects').set(as('steward')).send(projectBody);
-      if (res.status === 400 && /^UNKNOWN_DATASET/.test(res.body.error)) return undefined;
-      return ok(res, 201);
-    }, 90_000, 250);
+    const project = await eventually(
+      async () => {
+        const res = await http.post('/annotation/projects').set(as('steward')).send(projectBody);
+        if (res.status === 400 && /^UNKNOWN_DATASET/.test(res.body.error)) return undefined;
+        return ok(res, 201);
+      },
+      90_000,
+      250,
+    );
     // The version reaches annotation through Kafka: three tasks, one per image (the report is context).
-    const counts = await eventually(async () => {
-      const p = ok(await http.get(`/annotation/projects/${project.projectId}`).set(as('steward')));
-      return p.tasks.open === 3 ? p.tasks : undefined;
-    }, 90_000, 250);
+    const counts = await eventually(
+      async () => {
+        const p = ok(await http.get(`/annotation/projects/${project.projectId}`).set(as('steward')));
+        return p.tasks.open === 3 ? p.tasks : undefined;
+      },
+      90_000,
+      250,
+    );
     expect(counts).toEqual({ open: 3, adjudication: 0, final: 0, cancelled: 0 });
 
     const itemOf = (imageId: string) => subjects.findIndex((s) => s.imageId === imageId);
@@ -161,7 +215,12 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
       else expect([context.status, context.body.error ?? JSON.parse(context.body).error]).toEqual([404, 'REPORT_NOT_FOUND']);
       expect((await http.get(`/annotation/tasks/${task.taskId}/image`).set(as('a2'))).status).toBe(403);
       a1Tasks[i] = task.taskId;
-      ok(await http.post(`/annotation/tasks/${task.taskId}/annotation`).set(as('a1')).send({ answer: { caption: captionA1[i] } }));
+      ok(
+        await http
+          .post(`/annotation/tasks/${task.taskId}/annotation`)
+          .set(as('a1'))
+          .send({ answer: { caption: captionA1[i] } }),
+      );
     }
     expect(Object.keys(a1Tasks).sort()).toEqual(['0', '1', '2']);
 
@@ -170,17 +229,32 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     const { task: a2First } = ok(await http.post(`/annotation/projects/${project.projectId}/tasks/next`).set(as('a2')));
     expect(a2First.answer).toBeNull();
     expect(JSON.stringify(a2First)).not.toContain(captionA1[itemOf(a2First.itemId)]);
-    const empty = await http.post(`/annotation/tasks/${a2First.taskId}/annotation`).set(as('a2')).send({ answer: { caption: '  ' } });
+    const empty = await http
+      .post(`/annotation/tasks/${a2First.taskId}/annotation`)
+      .set(as('a2'))
+      .send({ answer: { caption: '  ' } });
     expect([empty.status, empty.body.error, empty.body.fields]).toEqual([400, 'INVALID_ANSWER', ['answer.caption']]);
     const notA2s = Object.values(a1Tasks).find((id) => id !== a2First.taskId)!;
-    const notMine = await http.post(`/annotation/tasks/${notA2s}/annotation`).set(as('a2')).send({ answer: { caption: 'x' } });
+    const notMine = await http
+      .post(`/annotation/tasks/${notA2s}/annotation`)
+      .set(as('a2'))
+      .send({ answer: { caption: 'x' } });
     expect([notMine.status, notMine.body.error]).toEqual([403, 'NOT_YOUR_TASK']);
-    const missing = await http.post('/annotation/tasks/01930000-0000-7000-8000-000000000000/annotation').set(as('a2')).send({ answer: { caption: 'x' } });
+    const missing = await http
+      .post('/annotation/tasks/01930000-0000-7000-8000-000000000000/annotation')
+      .set(as('a2'))
+      .send({ answer: { caption: 'x' } });
     expect([missing.status, missing.body.error]).toEqual([404, 'TASK_NOT_FOUND']);
     expect(ok(await http.get(`/annotation/projects/${project.projectId}/review-queue`).set(as('r1'))).length).toBe(before);
 
     // The third subject withdraws consent for human annotation in the middle of the work.
-    ok(await http.post(`/ingestion/subjects/${subjects[2].subjectId}/consents/${subjects[2].consentId}/withdraw`).set(as('steward')).send({ purposes: ['human-annotation'] }), WITHDRAW_STATUS);
+    ok(
+      await http
+        .post(`/ingestion/subjects/${subjects[2].subjectId}/consents/${subjects[2].consentId}/withdraw`)
+        .set(as('steward'))
+        .send({ purposes: ['human-annotation'] }),
+      WITHDRAW_STATUS,
+    );
     await eventually(async () => ok(await http.get(`/annotation/projects/${project.projectId}`).set(as('steward'))).tasks.cancelled === 1, 90_000, 250);
 
     // a2 finishes: the cancelled item is not handed out any more (and a2's pending one on it, if any, is refused).
@@ -188,7 +262,10 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     const a2Items: number[] = [];
     while (task) {
       const i = itemOf(task.itemId);
-      const res = await http.post(`/annotation/tasks/${task.taskId}/annotation`).set(as('a2')).send({ answer: { caption: captionA2[i] } });
+      const res = await http
+        .post(`/annotation/tasks/${task.taskId}/annotation`)
+        .set(as('a2'))
+        .send({ answer: { caption: captionA2[i] } });
       if (i === 2) expect([res.status, res.body.error]).toEqual([409, 'TASK_NOT_OPEN']);
       else {
         ok(res);
@@ -202,13 +279,24 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     expect((await http.get(`/annotation/projects/${project.projectId}/review-queue`).set(as('a1'))).status).toBe(403);
     const queue = ok(await http.get(`/annotation/projects/${project.projectId}/review-queue`).set(as('r1')));
     expect(queue).toHaveLength(4);
-    for (const q of queue) ok(await http.post(`/annotation/tasks/${q.taskId}/reviews`).set(as('r1')).send({ assignmentId: q.assignmentId, verdict: 'accepted' }));
+    for (const q of queue)
+      ok(await http.post(`/annotation/tasks/${q.taskId}/reviews`).set(as('r1')).send({ assignmentId: q.assignmentId, verdict: 'accepted' }));
 
     // Item 0 captions agree (token F1 above 0.5): final. Item 1 does not: adjudication, where r2 writes the answer.
     const adjudication = ok(await http.get(`/annotation/projects/${project.projectId}/adjudication-queue`).set(as('r2')));
     expect(adjudication.map((a: { itemId: string }) => itemOf(a.itemId))).toEqual([1]);
-    ok(await http.post(`/annotation/tasks/${adjudication[0].taskId}/adjudication`).set(as('r2')).send({ answer: { caption: 'a knee film with a tibial fracture' } }));
-    expect(ok(await http.get(`/annotation/projects/${project.projectId}`).set(as('steward'))).tasks).toEqual({ open: 0, adjudication: 0, final: 2, cancelled: 1 });
+    ok(
+      await http
+        .post(`/annotation/tasks/${adjudication[0].taskId}/adjudication`)
+        .set(as('r2'))
+        .send({ answer: { caption: 'a knee film with a tibial fracture' } }),
+    );
+    expect(ok(await http.get(`/annotation/projects/${project.projectId}`).set(as('steward'))).tasks).toEqual({
+      open: 0,
+      adjudication: 0,
+      final: 2,
+      cancelled: 1,
+    });
 
     // Agreement per project and per annotator (reviewers and auditors read it).
     const agreement = ok(await http.get(`/annotation/projects/${project.projectId}/agreement`).set(as('r1')));
@@ -218,15 +306,26 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
 
     // --- publish: two items, the withdrawn subject's item left out and counted
     const set = ok(await http.post(`/annotation/projects/${project.projectId}/sets`).set(as('steward')), 201);
-    expect(set).toMatchObject({ version: 1, itemCount: 2, leftOutCount: 1, leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }], pendingCount: 0 });
-    const [event] = await t.dataSource.query(`SELECT data, actor_id FROM trellis_events WHERE log = 'annotation' AND type = 'AnnotationSetPublished' AND data->>'projectId' = $1`, [project.projectId]);
+    expect(set).toMatchObject({
+      version: 1,
+      itemCount: 2,
+      leftOutCount: 1,
+      leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }],
+      pendingCount: 0,
+    });
+    const [event] = await t.dataSource.query(
+      `SELECT data, actor_id FROM trellis_events WHERE log = 'annotation' AND type = 'AnnotationSetPublished' AND data->>'projectId' = $1`,
+      [project.projectId],
+    );
     expect(event.data.contentSha256).toBe(set.contentSha256);
     const content = ok(await http.get(`/annotation/projects/${project.projectId}/sets/1`).set(as('engineer')));
     expect(content.items.map((i: { subjectId: string }) => i.subjectId)).not.toContain(subjects[2].subjectId);
     const item1 = content.items.find((i: { itemId: string }) => i.itemId === subjects[1].imageId);
     expect(item1).toMatchObject({ source: 'adjudication', annotators: [principal.a1, principal.a2].sort(), reviewers: [principal.r1, principal.r2].sort() });
 
-    const llava = JSON.parse(ok(await http.get(`/annotation/projects/${project.projectId}/sets/1/export?format=llava`).set(as('engineer')).buffer(true).parse(asText)));
+    const llava = JSON.parse(
+      ok(await http.get(`/annotation/projects/${project.projectId}/sets/1/export?format=llava`).set(as('engineer')).buffer(true).parse(asText)),
+    );
     expect(llava).toHaveLength(2);
     for (const r of llava) {
       expect(r.conversations[0]).toEqual({ from: 'human', value: '<image>\nDescribe the image.' });
@@ -236,7 +335,11 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     Object.assign(shared, { datasetId, datasetVersion: published.version, projectId: project.projectId, llava });
 
     // --- what a trainer downloads: the images and the LLaVA file pointing at them by relative path
-    const bundle = await http.get(`/annotation/projects/${project.projectId}/sets/1/export?format=llava&bundle=tar`).set(as('engineer')).buffer(true).parse(asBuffer);
+    const bundle = await http
+      .get(`/annotation/projects/${project.projectId}/sets/1/export?format=llava&bundle=tar`)
+      .set(as('engineer'))
+      .buffer(true)
+      .parse(asBuffer);
     expect(bundle.status).toBe(200);
     expect(bundle.headers['content-type']).toBe('application/x-tar');
     const files = untar(bundle.body as Buffer);
@@ -250,11 +353,27 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     ok(await http.get(`/ingestion/datasets/${datasetId}`).set(as('engineer')));
     const manifest = ok(await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}`).set(as('engineer')));
     const member = manifest.members.find((m: { assetId: string }) => m.assetId === subjects[1].imageId);
-    const curated = await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}`).set(as('engineer')).buffer(true).parse(asBuffer);
+    const curated = await http
+      .get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}`)
+      .set(as('engineer'))
+      .buffer(true)
+      .parse(asBuffer);
     expect(curated.status).toBe(200);
-    expect(createHash('sha256').update(curated.body as Buffer).digest('hex')).toBe(member.curatedSha256);
-    const input = await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}?size=224`).set(as('engineer')).buffer(true).parse(asBuffer);
-    expect(bundled.find((r: { id: string }) => r.id === subjects[1].imageId).image).toBe(`images/${createHash('sha256').update(input.body as Buffer).digest('hex')}.png`);
+    expect(
+      createHash('sha256')
+        .update(curated.body as Buffer)
+        .digest('hex'),
+    ).toBe(member.curatedSha256);
+    const input = await http
+      .get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}?size=224`)
+      .set(as('engineer'))
+      .buffer(true)
+      .parse(asBuffer);
+    expect(bundled.find((r: { id: string }) => r.id === subjects[1].imageId).image).toBe(
+      `images/${createHash('sha256')
+        .update(input.body as Buffer)
+        .digest('hex')}.png`,
+    );
     expect((await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${report.assetId}`).set(as('engineer'))).status).toBe(404);
     expect((await http.get(`/ingestion/datasets/${datasetId}/versions/${published.version}/images/${subjects[1].imageId}`).set(as('a1'))).status).toBe(403);
 
@@ -273,22 +392,41 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     );
     // Created from the stored version, without the withdrawn subject.
     expect(second.tasks).toEqual({ open: 2, adjudication: 0, final: 0, cancelled: 0 });
-    const malformed = await http.post(`/annotation/projects/${second.projectId}/imports?format=llava`).set(as('steward')).set('content-type', 'application/octet-stream').send(Buffer.from('[{"id":'));
+    const malformed = await http
+      .post(`/annotation/projects/${second.projectId}/imports?format=llava`)
+      .set(as('steward'))
+      .set('content-type', 'application/octet-stream')
+      .send(Buffer.from('[{"id":'));
     expect([malformed.status, malformed.body.error]).toEqual([400, 'INVALID_IMPORT']);
     // Over the JSON parser's 100 KB as application/json: a 413 that says how to send it, not a 500.
-    const big = await http.post(`/annotation/projects/${second.projectId}/imports?format=llava`).set(as('steward')).set('content-type', 'application/json').send(JSON.stringify([{ id: 'x'.repeat(200_000) }]));
+    const big = await http
+      .post(`/annotation/projects/${second.projectId}/imports?format=llava`)
+      .set(as('steward'))
+      .set('content-type', 'application/json')
+      .send(JSON.stringify([{ id: 'x'.repeat(200_000) }]));
     expect([big.status, big.body.error]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     expect(big.body.message).toMatch(/application\/octet-stream/);
     const imported = ok(
-      await http.post(`/annotation/projects/${second.projectId}/imports?format=llava`).set(as('steward')).set('content-type', 'application/octet-stream').send(Buffer.from(JSON.stringify(llava))),
+      await http
+        .post(`/annotation/projects/${second.projectId}/imports?format=llava`)
+        .set(as('steward'))
+        .set('content-type', 'application/octet-stream')
+        .send(Buffer.from(JSON.stringify(llava))),
       201,
     );
     expect(imported).toMatchObject({ imported: 2, skipped: [] });
     ok(await http.post(`/annotation/projects/${second.projectId}/sets`).set(as('steward')), 201);
     const again = ok(await http.get(`/annotation/projects/${second.projectId}/sets/1/export?format=jsonl`).set(as('steward')).buffer(true).parse(asText));
-    const fromJsonl = String(again).trim().split('\n').map((l) => JSON.parse(l));
-    expect(fromJsonl).toEqual(llava.map((r: { id: string; image: string; conversations: { value: string }[] }) => ({ id: r.id, image: r.image, caption: r.conversations[1].value })));
-    const llavaAgain = JSON.parse(ok(await http.get(`/annotation/projects/${second.projectId}/sets/1/export?format=llava`).set(as('steward')).buffer(true).parse(asText)));
+    const fromJsonl = String(again)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(fromJsonl).toEqual(
+      llava.map((r: { id: string; image: string; conversations: { value: string }[] }) => ({ id: r.id, image: r.image, caption: r.conversations[1].value })),
+    );
+    const llavaAgain = JSON.parse(
+      ok(await http.get(`/annotation/projects/${second.projectId}/sets/1/export?format=llava`).set(as('steward')).buffer(true).parse(asText)),
+    );
     expect(llavaAgain).toEqual(llava);
   });
   it('serves the trellis annotation CLI: create-project, export to a file, import, publish', async () => {
@@ -296,12 +434,32 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
     await t.app.listen(0, '127.0.0.1');
     const url = await t.app.getUrl();
     const lines: string[] = [];
-    const cli = (who: string): AnnotationCliDeps => ({ ...defaultDeps({ TRELLIS_URL: url, TRELLIS_TOKEN: tokens[who] }), out: (l) => lines.push(l), err: () => undefined });
+    const cli = (who: string): AnnotationCliDeps => ({
+      ...defaultDeps({ TRELLIS_URL: url, TRELLIS_TOKEN: tokens[who] }),
+      out: (l) => lines.push(l),
+      err: () => undefined,
+    });
     const dir = mkdtempSync(join(tmpdir(), 'annotation-cli-'));
     const exported = join(dir, 'set.llava.json');
-    expect(await runAnnotationCommand(['export', '--project', shared.projectId!, '--set-version', '1', '--format', 'llava', '--out', exported], cli('steward'))).toBe(0);
+    expect(
+      await runAnnotationCommand(['export', '--project', shared.projectId!, '--set-version', '1', '--format', 'llava', '--out', exported], cli('steward')),
+    ).toBe(0);
     expect(JSON.parse(readFileSync(exported, 'utf8'))).toEqual(shared.llava);
-    const create = ['create-project', '--dataset', shared.datasetId!, '--dataset-version', String(shared.datasetVersion), '--type', 'caption', '--guidelines', 'Imported from the CLI.', '--per-item', '1', '--threshold', '0'];
+    const create = [
+      'create-project',
+      '--dataset',
+      shared.datasetId!,
+      '--dataset-version',
+      String(shared.datasetVersion),
+      '--type',
+      'caption',
+      '--guidelines',
+      'Imported from the CLI.',
+      '--per-item',
+      '1',
+      '--threshold',
+      '0',
+    ];
     // An annotator may not create projects: the platform refuses (403), exit code 3.
     expect(await runAnnotationCommand(create, cli('a1'))).toBe(3);
     expect(await runAnnotationCommand(create, cli('steward'))).toBe(0);

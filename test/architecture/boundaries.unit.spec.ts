@@ -6,9 +6,13 @@ const at = (relPath: string) => join(__dirname, '..', '..', relPath);
 
 describe('boundaries rule', () => {
   it('refuses a service importing another service, relatively or deeply', () => {
-    expect(violation(at('services/ingestion/src/cli/ingest.command.ts'), '../../../platform/src/cli/cli-args')).toMatch(/services\/ingestion imports services\/platform/);
+    expect(violation(at('services/ingestion/src/cli/ingest.command.ts'), '../../../platform/src/cli/cli-args')).toMatch(
+      /services\/ingestion imports services\/platform/,
+    );
     expect(violation(at('services/annotation/src/main.ts'), '../../ingestion/src/ingestion.module')).toMatch(/imports services\/ingestion/);
-    expect(violation(at('services/lineage/src/audit/audit.module.ts'), '../../../annotation/src/annotation.module')).toMatch(/services\/lineage imports services\/annotation/);
+    expect(violation(at('services/lineage/src/audit/audit.module.ts'), '../../../annotation/src/annotation.module')).toMatch(
+      /services\/lineage imports services\/annotation/,
+    );
   });
 
   it('lets platform compose the services and a service import its own files and libraries', () => {

@@ -51,7 +51,9 @@ interface Run {
  */
 function sh(command: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
   // A user's shell, not jest's npm environment: npm would otherwise inherit INIT_CWD and npm_* settings.
-  const env = Object.fromEntries(Object.entries({ ...process.env, ...options.env }).filter(([k, v]) => v !== undefined && !k.startsWith('npm_') && k !== 'INIT_CWD'));
+  const env = Object.fromEntries(
+    Object.entries({ ...process.env, ...options.env }).filter(([k, v]) => v !== undefined && !k.startsWith('npm_') && k !== 'INIT_CWD'),
+  );
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', command], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -146,7 +148,8 @@ describe('the trellis CLI as the README documents it', () => {
           lines.push([`npm run trellis -- ${name} ${sub} -h`, new RegExp(`usage: trellis ${name} ${sub}[\\s\\S]*example:\\n {2}trellis ${name} ${sub}`)]);
         }
       }
-      for (const sub of ['create', 'revoke', 'list']) lines.push([`npm run token -- ${sub} --help`, new RegExp(`usage: trellis token ${sub}[\\s\\S]*example:`)]);
+      for (const sub of ['create', 'revoke', 'list'])
+        lines.push([`npm run token -- ${sub} --help`, new RegExp(`usage: trellis token ${sub}[\\s\\S]*example:`)]);
       // Two at a time: each is a node process, on a small machine.
       for (let i = 0; i < lines.length; i += 2) {
         await Promise.all(
@@ -177,7 +180,9 @@ describe('the trellis CLI as the README documents it', () => {
     it('exits 3, in one line, when the platform refuses the token', async () => {
       const r = await cli('npm run trellis -- annotation publish --project 0190d1a2-0000-7000-8000-000000000000', { TRELLIS_TOKEN: 'trl_not-a-token' });
       exits(r, 3);
-      expect(lastLine(r)).toBe('trellis annotation publish: the platform refused the credentials (401): set TRELLIS_TOKEN to a valid API token (npm run token -- create ...)');
+      expect(lastLine(r)).toBe(
+        'trellis annotation publish: the platform refused the credentials (401): set TRELLIS_TOKEN to a valid API token (npm run token -- create ...)',
+      );
     });
 
     it('exits 1, in one line, when the platform cannot be reached or a file is missing', async () => {
@@ -188,7 +193,9 @@ describe('the trellis CLI as the README documents it', () => {
       const port = await freePort();
       const r = await cli('npm run trellis -- annotation publish --project x', { TRELLIS_URL: `http://127.0.0.1:${port}` });
       exits(r, 1);
-      expect(lastLine(r)).toBe(`trellis annotation publish: cannot reach the platform at http://127.0.0.1:${port} (ECONNREFUSED); is it running? set TRELLIS_URL`);
+      expect(lastLine(r)).toBe(
+        `trellis annotation publish: cannot reach the platform at http://127.0.0.1:${port} (ECONNREFUSED); is it running? set TRELLIS_URL`,
+      );
     });
   });
 

@@ -64,10 +64,7 @@ describe('kafkajs against the infra broker', () => {
     let restarts = 0;
     try {
       await new Promise<void>((resolve, reject) => {
-        const guard = setTimeout(
-          () => reject(new Error(`consumer stalled after ${received.length} messages`)),
-          HANG_GUARD_MS,
-        );
+        const guard = setTimeout(() => reject(new Error(`consumer stalled after ${received.length} messages`)), HANG_GUARD_MS);
         const finish = (error?: unknown) => {
           clearTimeout(guard);
           if (error) reject(error);
@@ -99,71 +96,69 @@ describe('kafkajs against the infra broker', () => {
     return { received, restarts };
   }
 
-  it(
-    'produces keyed messages, commits offsets manually, and a rejoining group resumes after the commit',
-    async () => {
-      const produced = Array.from({ length: MESSAGES }, (_, seq) => ({ key: KEYS[seq % KEYS.length], seq }));
-      await producer.send({
-        topic,
-        messages: produced.map(({ key, seq }) => ({ key, value: JSON.stringify({ key, seq }) })),
-      });
+  it('produces keyed messages, commits offsets manually, and a rejoining group resumes after the commit', async () => {
+    const produced = Array.from({ length: MESSAGES }, (_, seq) => ({ key: KEYS[seq % KEYS.length], seq }));
+    await producer.send({
+      topic,
+      messages: produced.map(({ key, seq }) => ({ key, value: JSON.stringify({ key, seq }) })),
+    });
 
-      // Session 1: read everything, committing (per partition, next offset to read) right
-      // after the first half has been processed, then keep going without committing.
-      const committed = new Map<number, number>();
-      const { received: first } = await consumeWithGroup(
-        (received) => new Set(received.map((m) => `${m.partition}/${m.offset}`)).size === MESSAGES,
-        async (consumer, received) => {
-          if (received.length !== MESSAGES / 2) return;
-          const next = new Map<number, number>();
-          for (const m of received) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
-          await consumer.commitOffsets(
-            [...next].map(([partition, offset]) => ({ topic, partition, offset: String(offset) })),
-          );
-          next.forEach((offset, partition) => committed.set(partition, offset));
-        },
-      );
-      const firstUnique = new Map(first.map((m) => [`${m.partition}/${m.offset}`, m]));
-      expect([...firstUnique.values()].map((m) => m.seq).sort((a, b) => a - b)).toEqual(produced.map((m) => m.seq));
-      expect(committed.size).toBeGreaterThan(0);
+    // Session 1: read everything, committing (per partition, next offset to read) right
+    // after the first half has been processed, then keep going without committing.
+    const committed = new Map<number, number>();
+    const { received: first } = await consumeWithGroup(
+      (received) => new Set(received.map((m) => `${m.partition}/${m.offset}`)).size === MESSAGES,
+      async (consumer, received) => {
+        if (received.length !== MESSAGES / 2) return;
+        const next = new Map<number, number>();
+        for (const m of received) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
+        await consumer.commitOffsets([...next].map(([partition, offset]) => ({ topic, partition, offset: String(offset) })));
+        next.forEach((offset, partition) => committed.set(partition, offset));
+      },
+    );
+    const firstUnique = new Map(first.map((m) => [`${m.partition}/${m.offset}`, m]));
+    expect([...firstUnique.values()].map((m) => m.seq).sort((a, b) => a - b)).toEqual(produced.map((m) => m.seq));
+    expect(committed.size).toBeGreaterThan(0);
 
-      // The broker holds exactly what was committed (-1 = nothing committed on that partition).
-      const [stored] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      for (const { partition, offset } of stored.partitions) {
-        expect(Number(offset)).toBe(committed.get(partition) ?? -1);
-      }
+    // The broker holds exactly what was committed (-1 = nothing committed on that partition).
+    const [stored] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    for (const { partition, offset } of stored.partitions) {
+      expect(Number(offset)).toBe(committed.get(partition) ?? -1);
+    }
 
-      // A marker at the end of every partition lets session 2 know it has seen everything
-      // there is without waiting for "no more messages".
-      await producer.send({
-        topic,
-        messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ key: TAIL, value: '{}', partition })),
-      });
+    // A marker at the end of every partition lets session 2 know it has seen everything
+    // there is without waiting for "no more messages".
+    await producer.send({
+      topic,
+      messages: Array.from({ length: PARTITIONS }, (_, partition) => ({ key: TAIL, value: '{}', partition })),
+    });
 
-      // Session 2: same group, fresh member. It must start at the committed offsets (or at
-      // the beginning of partitions with no commit) and so see exactly the uncommitted rest.
-      const { received: second, restarts } = await consumeWithGroup(
-        (received) => new Set(received.filter((m) => m.key === TAIL).map((m) => m.partition)).size === PARTITIONS,
-      );
-      const all = second.filter((m) => m.key !== TAIL);
-      // Exactly once each, unless KafkaJS restarted the member, which replays uncommitted ones.
-      const resumed = restarts === 0 ? all : [...new Map(all.map((m) => [`${m.partition}/${m.offset}`, m])).values()];
-      const expected = [...firstUnique.values()].filter((m) => m.offset >= (committed.get(m.partition) ?? 0));
-      expect(expected.length).toBeGreaterThan(0);
-      expect(expected.length).toBeLessThan(MESSAGES);
+    // Session 2: same group, fresh member. It must start at the committed offsets (or at
+    // the beginning of partitions with no commit) and so see exactly the uncommitted rest.
+    const { received: second, restarts } = await consumeWithGroup(
+      (received) => new Set(received.filter((m) => m.key === TAIL).map((m) => m.partition)).size === PARTITIONS,
+    );
+    const all = second.filter((m) => m.key !== TAIL);
+    // Exactly once each, unless KafkaJS restarted the member, which replays uncommitted ones.
+    const resumed = restarts === 0 ? all : [...new Map(all.map((m) => [`${m.partition}/${m.offset}`, m])).values()];
+    const expected = [...firstUnique.values()].filter((m) => m.offset >= (committed.get(m.partition) ?? 0));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(MESSAGES);
 
-      for (const m of resumed) expect(m.offset).toBeGreaterThanOrEqual(committed.get(m.partition) ?? 0);
-      const byPosition = (a: Received, b: Received) => a.partition - b.partition || a.offset - b.offset;
-      expect(resumed.map(({ partition, offset, key, seq }) => ({ partition, offset, key, seq })).sort(byPosition))
-        .toEqual(expected.map(({ partition, offset, key, seq }) => ({ partition, offset, key, seq })).sort(byPosition));
+    for (const m of resumed) expect(m.offset).toBeGreaterThanOrEqual(committed.get(m.partition) ?? 0);
+    const byPosition = (a: Received, b: Received) => a.partition - b.partition || a.offset - b.offset;
+    expect(resumed.map(({ partition, offset, key, seq }) => ({ partition, offset, key, seq })).sort(byPosition)).toEqual(
+      expected.map(({ partition, offset, key, seq }) => ({ partition, offset, key, seq })).sort(byPosition),
+    );
 
-      // Per key, the remainder arrives in production order (one key maps to one partition).
-      for (const key of KEYS) {
-        const got = resumed.filter((m) => m.key === key).map((m) => m.seq);
-        const want = expected.filter((m) => m.key === key).map((m) => m.seq).sort((a, b) => a - b);
-        expect(got).toEqual(want);
-      }
-    },
-    180_000,
-  );
+    // Per key, the remainder arrives in production order (one key maps to one partition).
+    for (const key of KEYS) {
+      const got = resumed.filter((m) => m.key === key).map((m) => m.seq);
+      const want = expected
+        .filter((m) => m.key === key)
+        .map((m) => m.seq)
+        .sort((a, b) => a - b);
+      expect(got).toEqual(want);
+    }
+  }, 180_000);
 });

@@ -7,4 +7,8 @@ export function pngDeclaring(width: number, height: number): Buffer {
 }
 
 /** "Report" text with bytes that are not UTF-8 (a Latin-1 é and a lone continuation byte). */
-export const NOT_UTF8_REPORT = Buffer.concat([Buffer.from('FINDINGS: opacit', 'ascii'), Buffer.from([0xe9, 0x20, 0x80]), Buffer.from(' in the upper left zone.\n', 'ascii')]);
+export const NOT_UTF8_REPORT = Buffer.concat([
+  Buffer.from('FINDINGS: opacit', 'ascii'),
+  Buffer.from([0xe9, 0x20, 0x80]),
+  Buffer.from(' in the upper left zone.\n', 'ascii'),
+]);

@@ -29,7 +29,9 @@ describe('datasets and erasure', () => {
     it('publishes immutable versions whose manifest verifies and whose root is the RFC 6962 root of the members, and diffs them', async () => {
       const s = await h.consentingSubject();
       const [a, b, c] = await Promise.all(
-        [data.items[0], data.items[1], data.items[2]].map((item) => h.ingest.ingest({ subject: s, declaredMimeType: 'image/png', bytes: item.encoded!.bytes }, steward)),
+        [data.items[0], data.items[1], data.items[2]].map((item) =>
+          h.ingest.ingest({ subject: s, declaredMimeType: 'image/png', bytes: item.encoded!.bytes }, steward),
+        ),
       );
       const name = `ds-${Date.now()}`;
       const { datasetId } = await h.datasets.create({ name }, steward);
@@ -55,7 +57,12 @@ describe('datasets and erasure', () => {
       expect(manifestKey).toBe(v1.manifest.key);
       expect(downloadUrl).toMatch(/^https?:\/\//);
       const [event] = await h.ds.query(`SELECT data FROM trellis_events WHERE type = 'DatasetVersionPublished' AND data->>'datasetId' = $1`, [datasetId]);
-      expect(event.data).toMatchObject({ version: 1, merkleRoot: v1.merkleRoot, memberCount: 2, manifest: { area: 'artifacts', key: v1.manifest.key, sha256: v1.manifest.sha256 } });
+      expect(event.data).toMatchObject({
+        version: 1,
+        merkleRoot: v1.merkleRoot,
+        memberCount: 2,
+        manifest: { area: 'artifacts', key: v1.manifest.key, sha256: v1.manifest.sha256 },
+      });
 
       await h.datasets.removeAsset(datasetId, a.assetId, steward);
       await refusedWith(h.datasets.removeAsset(datasetId, a.assetId, steward), IngestionErrorCode.DatasetMemberConflict);
@@ -110,7 +117,9 @@ describe('datasets and erasure', () => {
         }
       }
       // No table of the database holds the name, the MRN or the birth date.
-      const tables: { table_name: string }[] = await h.ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`);
+      const tables: { table_name: string }[] = await h.ds.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+      );
       expect(tables.map((t) => t.table_name)).toContain('ingestion_subject_identities');
       for (const { table_name } of tables) {
         const [{ n }] = await h.ds.query(
@@ -124,10 +133,15 @@ describe('datasets and erasure', () => {
       expect(verify.ok).toBe(true);
       const [erased] = await h.ds.query(`SELECT data FROM trellis_events WHERE type = 'SubjectErased' AND data->>'subjectId' = $1`, [subjectId]);
       expect(erased.data).toEqual({ subjectId, reason: 'gdpr-art17', assetCount: 3, blobsDeleted: result.blobsDeleted });
-      expect((await h.ds.query('SELECT DISTINCT status FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: { status: string }) => r.status)).toEqual(['erased']);
+      expect(
+        (await h.ds.query('SELECT DISTINCT status FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: { status: string }) => r.status),
+      ).toEqual(['erased']);
 
       // Afterwards: no new upload, no second erasure, and the next version leaves the assets out.
-      await refusedWith(h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[2].encoded!.bytes }, steward), IngestionErrorCode.AssetRejected);
+      await refusedWith(
+        h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[2].encoded!.bytes }, steward),
+        IngestionErrorCode.AssetRejected,
+      );
       await refusedWith(h.erasure.erase(subjectId, {}, steward), IngestionErrorCode.SubjectErased);
       const v2 = await h.datasets.publish(datasetId, steward);
       expect(v2.memberCount).toBe(1);

@@ -30,7 +30,9 @@ describe(IngestAssetUseCase.name, () => {
       // Every identifying value the file carried (sex and age are single letters/short codes, checked by tag below).
       const identifying = Object.entries(identity).filter(([k]) => !['patientSex', 'patientAge'].includes(k));
       for (const [field, value] of identifying) {
-        for (const part of String(value).split('^').filter((p) => p.length >= 4)) {
+        for (const part of String(value)
+          .split('^')
+          .filter((p) => p.length >= 4)) {
           expect({ field, found: text.includes(part) }).toEqual({ field, found: false });
         }
       }
@@ -39,8 +41,21 @@ describe(IngestAssetUseCase.name, () => {
       // No private (odd group) element survives.
       expect(tags.filter((t) => parseInt(t.slice(0, 4), 16) % 2 === 1)).toEqual([]);
       const ds = dcmjsData.DicomMetaDictionary.naturalizeDataset(parsed.dict);
-      const original = dcmjsData.DicomMetaDictionary.naturalizeDataset(dcmjsData.DicomMessage.readFile(dicom.buffer.slice(dicom.byteOffset, dicom.byteOffset + dicom.byteLength) as ArrayBuffer).dict);
-      for (const tag of ['PatientName', 'PatientID', 'PatientBirthDate', 'AccessionNumber', 'InstitutionName', 'ReferringPhysicianName', 'StudyDate', 'OtherPatientIDs', 'PatientAddress', 'DeviceSerialNumber']) {
+      const original = dcmjsData.DicomMetaDictionary.naturalizeDataset(
+        dcmjsData.DicomMessage.readFile(dicom.buffer.slice(dicom.byteOffset, dicom.byteOffset + dicom.byteLength) as ArrayBuffer).dict,
+      );
+      for (const tag of [
+        'PatientName',
+        'PatientID',
+        'PatientBirthDate',
+        'AccessionNumber',
+        'InstitutionName',
+        'ReferringPhysicianName',
+        'StudyDate',
+        'OtherPatientIDs',
+        'PatientAddress',
+        'DeviceSerialNumber',
+      ]) {
         expect({ tag, value: ds[tag] === undefined ? undefined : JSON.stringify(ds[tag]) }).not.toEqual({ tag, value: JSON.stringify(original[tag]) });
       }
       expect(ds.PatientIdentityRemoved).toBe('YES');
@@ -59,7 +74,9 @@ describe(IngestAssetUseCase.name, () => {
       const second = await h.ingest.ingest({ subject: subjectId, declaredMimeType: 'application/dicom', bytes: again }, steward);
       const [row2] = await h.ds.query('SELECT deidentified_key FROM ingestion_assets WHERE asset_id = $1', [second.assetId]);
       const out2 = await h.storage.getBuffer('curated', row2.deidentified_key);
-      const ds2 = dcmjsData.DicomMetaDictionary.naturalizeDataset(dcmjsData.DicomMessage.readFile(out2.buffer.slice(out2.byteOffset, out2.byteOffset + out2.byteLength) as ArrayBuffer).dict);
+      const ds2 = dcmjsData.DicomMetaDictionary.naturalizeDataset(
+        dcmjsData.DicomMessage.readFile(out2.buffer.slice(out2.byteOffset, out2.byteOffset + out2.byteLength) as ArrayBuffer).dict,
+      );
       expect(ds2.StudyInstanceUID).toBe(ds.StudyInstanceUID);
     });
 

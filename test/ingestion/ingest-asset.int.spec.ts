@@ -47,7 +47,16 @@ describe(IngestAssetUseCase.name, () => {
     it('stores the original in raw and a PNG plus a 224x224 PNG derivative in curated, under the subject prefix', async () => {
       const subjectId = await h.consentingSubject();
       const result = await h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/jpeg', bytes: jpeg }, steward);
-      expect(result).toMatchObject({ subjectId, duplicate: false, kind: 'image', mimeType: 'image/jpeg', sha256: sha(jpeg), size: jpeg.length, width: 64, height: 64 });
+      expect(result).toMatchObject({
+        subjectId,
+        duplicate: false,
+        kind: 'image',
+        mimeType: 'image/jpeg',
+        sha256: sha(jpeg),
+        size: jpeg.length,
+        width: 64,
+        height: 64,
+      });
       const [row] = await h.ds.query('SELECT * FROM ingestion_assets WHERE asset_id = $1', [result.assetId]);
       expect(row.raw_key).toBe(`subjects/${subjectId}/${sha(jpeg)}`);
       expect((await h.storage.getBuffer('raw', row.raw_key)).equals(jpeg)).toBe(true);
@@ -84,11 +93,18 @@ describe(IngestAssetUseCase.name, () => {
 
     it('resolves a subject by its external reference and links a report to the image it describes', async () => {
       const subjectId = await h.consentingSubject({ externalRef: `ext-${Date.now()}`, name: 'Grace Hoffmann' });
-      const { externalRef } = (await h.ds.query('SELECT external_ref AS "externalRef" FROM ingestion_subject_identities WHERE subject_id = $1', [subjectId]))[0];
+      const { externalRef } = (
+        await h.ds.query('SELECT external_ref AS "externalRef" FROM ingestion_subject_identities WHERE subject_id = $1', [subjectId])
+      )[0];
       const image = await h.ingest.ingest({ subject: externalRef, declaredMimeType: 'image/png', bytes: png }, steward);
       expect(image.subjectId).toBe(subjectId);
       const report = await h.ingest.ingest(
-        { subject: subjectId, declaredMimeType: 'text/plain', describesAssetId: image.assetId, bytes: Buffer.from('Patient Grace Hoffmann: small nodule, upper left zone.\n') },
+        {
+          subject: subjectId,
+          declaredMimeType: 'text/plain',
+          describesAssetId: image.assetId,
+          bytes: Buffer.from('Patient Grace Hoffmann: small nodule, upper left zone.\n'),
+        },
         steward,
       );
       const [row] = await h.ds.query('SELECT describes_asset_id, curated_key FROM ingestion_assets WHERE asset_id = $1', [report.assetId]);
@@ -137,7 +153,9 @@ describe(IngestAssetUseCase.name, () => {
       it('an unknown subject, without naming the reference in the event', async () => {
         const r = await rejection('someone-never-registered', png, 'image/png');
         expect(r.reason).toBe('UNKNOWN_SUBJECT');
-        const [event] = await h.ds.query(`SELECT data FROM trellis_events WHERE type = 'AssetRejected' AND data->>'reasonCode' = 'UNKNOWN_SUBJECT' ORDER BY position DESC LIMIT 1`);
+        const [event] = await h.ds.query(
+          `SELECT data FROM trellis_events WHERE type = 'AssetRejected' AND data->>'reasonCode' = 'UNKNOWN_SUBJECT' ORDER BY position DESC LIMIT 1`,
+        );
         expect(event.data.subjectId).toBeNull();
         expect(JSON.stringify(event.data)).not.toContain('someone-never-registered');
       });
@@ -150,13 +168,15 @@ describe(IngestAssetUseCase.name, () => {
         expect((await rejection(subjectId, png, 'image/png')).reason).toBe('NO_CONSENT');
       });
 
-      it('a report that claims to describe another subject\'s image', async () => {
+      it("a report that claims to describe another subject's image", async () => {
         const a = await h.consentingSubject();
         const b = await h.consentingSubject();
         const image = await h.ingest.ingest({ subject: a, declaredMimeType: 'image/png', bytes: png }, steward);
         const before = await h.keys(`subjects/${b}/`);
         let thrown: unknown;
-        await h.ingest.ingest({ subject: b, declaredMimeType: 'text/plain', describesAssetId: image.assetId, bytes: Buffer.from('report') }, steward).catch((e) => (thrown = e));
+        await h.ingest
+          .ingest({ subject: b, declaredMimeType: 'text/plain', describesAssetId: image.assetId, bytes: Buffer.from('report') }, steward)
+          .catch((e) => (thrown = e));
         expect((thrown as IngestionException).reason).toBe('INVALID_DESCRIBES');
         expect(await h.keys(`subjects/${b}/`)).toEqual(before);
       });

@@ -36,9 +36,9 @@ describe(IngestAssetUseCase.name, () => {
         if (n === 1) throw new Error('injected put failure');
         if (n === 0) await Promise.race([storage.firstDelete, new Promise((r) => setTimeout(r, 300))]);
       };
-      await expect((await useCaseOver(storage)).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward)).rejects.toThrow(
-        'injected put failure',
-      );
+      await expect(
+        (await useCaseOver(storage)).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward),
+      ).rejects.toThrow('injected put failure');
       await Promise.all(storage.puts);
       await nothingLeftFor(subjectId);
     });
@@ -59,7 +59,9 @@ describe(IngestAssetUseCase.name, () => {
         second = h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward);
         await Promise.race([second.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
       };
-      await expect((await useCaseOver(storage)).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward)).rejects.toThrow('injected put failure');
+      await expect((await useCaseOver(storage)).ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes }, steward)).rejects.toThrow(
+        'injected put failure',
+      );
       expect(second).toBeDefined();
       const asset = (await second) as { assetId: string };
       const [row] = await h.ds.query('SELECT raw_key, curated_key, derivative_key FROM ingestion_assets WHERE asset_id = $1', [asset.assetId]);
@@ -78,7 +80,9 @@ describe(IngestAssetUseCase.name, () => {
         if (n === 0) await h.consents.withdraw(subjectId, consentId, {}, steward);
       };
       let thrown: unknown;
-      await (await useCaseOver(storage))
+      await (
+        await useCaseOver(storage)
+      )
         .ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[1].encoded!.bytes }, steward)
         .catch((e) => (thrown = e));
       expect(thrown).toBeInstanceOf(IngestionException);

@@ -46,7 +46,12 @@ class IngestionHostModule {
  * IngestionModule as the service builds it, over the test's database, store and storage; the
  * configuration is the given one. Not initialised: no scheduler or consumer starts.
  */
-export function ingestionTestingModule(deps: { ds: DataSource; store: PostgresEventStore; storage: ObjectStorage; config: IngestionConfig }): Promise<TestingModule> {
+export function ingestionTestingModule(deps: {
+  ds: DataSource;
+  store: PostgresEventStore;
+  storage: ObjectStorage;
+  config: IngestionConfig;
+}): Promise<TestingModule> {
   return Test.createTestingModule({ imports: [IngestionHostModule.with(deps.ds, deps.store, deps.storage), IngestionModule] })
     .overrideProvider(INGESTION_CONFIG)
     .useValue(deps.config)

@@ -33,7 +33,9 @@ describe('Ingestion over HTTP', () => {
     it('refuses requests without a token (401) and with a role that may not write (403), writing nothing', async () => {
       const before = await ingestionEvents();
       expect((await http.post('/ingestion/subjects').send({ externalRef: 'x' })).status).toBe(401);
-      expect((await http.post('/ingestion/assets').attach('file', png, { filename: 'a.png', contentType: 'image/png' }).field('subject', 'x')).status).toBe(401);
+      expect((await http.post('/ingestion/assets').attach('file', png, { filename: 'a.png', contentType: 'image/png' }).field('subject', 'x')).status).toBe(
+        401,
+      );
       const forbidden = await http.post('/ingestion/subjects').set(auth(auditor)).send({ externalRef: 'x' });
       expect(forbidden.status).toBe(403);
       expect(forbidden.body.message).toMatch(/steward/);
@@ -49,14 +51,22 @@ describe('Ingestion over HTTP', () => {
       expect(bad.status).toBe(400);
       expect(bad.body).toMatchObject({ error: 'INVALID_REQUEST', fields: ['birthDate'] });
 
-      const reg = await http.post('/ingestion/subjects').set(auth(steward)).send({ externalRef: `e2e-${Date.now()}`, name: 'Keiko Lindqvist', mrn: 'MRN-E2E-9911' });
+      const reg = await http
+        .post('/ingestion/subjects')
+        .set(auth(steward))
+        .send({ externalRef: `e2e-${Date.now()}`, name: 'Keiko Lindqvist', mrn: 'MRN-E2E-9911' });
       expect(reg.status).toBe(201);
       const subjectId = reg.body.subjectId;
       const before = await ingestionEvents();
       const unmappable = await http
         .post(`/ingestion/subjects/${subjectId}/consents`)
         .set(auth(steward))
-        .send({ resourceType: 'Consent', status: 'active', decision: 'permit', provision: [{ purpose: [{ system: 'http://example.org/purpose', code: 'marketing' }] }] });
+        .send({
+          resourceType: 'Consent',
+          status: 'active',
+          decision: 'permit',
+          provision: [{ purpose: [{ system: 'http://example.org/purpose', code: 'marketing' }] }],
+        });
       expect(unmappable.status).toBe(400);
       expect(unmappable.body).toMatchObject({ error: 'INVALID_FHIR_CONSENT', message: expect.stringMatching(/example.org\/purpose\|marketing/) });
       expect(await ingestionEvents()).toBe(before);
@@ -72,7 +82,8 @@ describe('Ingestion over HTTP', () => {
       expect(consent.status).toBe(201);
       expect(consent.body.fhirVersion).toBe('R4');
 
-      const upload = () => http.post('/ingestion/assets').set(auth(steward)).field('subject', subjectId).attach('file', png, { filename: 'a.png', contentType: 'image/png' });
+      const upload = () =>
+        http.post('/ingestion/assets').set(auth(steward)).field('subject', subjectId).attach('file', png, { filename: 'a.png', contentType: 'image/png' });
       const first = await upload();
       expect(first.status).toBe(201);
       expect(first.body).toMatchObject({ subjectId, duplicate: false, kind: 'image', width: 64, height: 64 });
@@ -105,8 +116,22 @@ describe('Ingestion over HTTP', () => {
       const ds = await http.post('/ingestion/datasets').set(auth(steward)).send({ name });
       expect(ds.status).toBe(201);
       expect((await http.post(`/ingestion/datasets/${name}/versions`).set(auth(steward))).status).toBe(400);
-      expect((await http.post(`/ingestion/datasets/${name}/assets`).set(auth(steward)).send({ assetIds: ['not-a-uuid'] })).status).toBe(400);
-      expect((await http.post(`/ingestion/datasets/${name}/assets`).set(auth(steward)).send({ assetIds: [first.body.assetId] })).body).toEqual({ added: 1 });
+      expect(
+        (
+          await http
+            .post(`/ingestion/datasets/${name}/assets`)
+            .set(auth(steward))
+            .send({ assetIds: ['not-a-uuid'] })
+        ).status,
+      ).toBe(400);
+      expect(
+        (
+          await http
+            .post(`/ingestion/datasets/${name}/assets`)
+            .set(auth(steward))
+            .send({ assetIds: [first.body.assetId] })
+        ).body,
+      ).toEqual({ added: 1 });
       const v1 = await http.post(`/ingestion/datasets/${name}/versions`).set(auth(steward));
       expect(v1.status).toBe(201);
       expect(v1.body).toMatchObject({ version: 1, memberCount: 1, merkleRoot: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -122,7 +147,9 @@ describe('Ingestion over HTTP', () => {
     it('serves the document at /docs-json (multipart upload included) and the UI at /docs', async () => {
       const doc = await http.get('/docs-json');
       expect(doc.status).toBe(200);
-      expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/ingestion/subjects', '/ingestion/assets', '/ingestion/datasets/{ref}/versions', '/ingestion/subjects/{subjectId}/erasure']));
+      expect(Object.keys(doc.body.paths)).toEqual(
+        expect.arrayContaining(['/ingestion/subjects', '/ingestion/assets', '/ingestion/datasets/{ref}/versions', '/ingestion/subjects/{subjectId}/erasure']),
+      );
       expect(doc.body.paths['/ingestion/assets'].post.requestBody.content).toHaveProperty(['multipart/form-data']);
       expect((await http.get('/docs/')).status).toBe(200);
     });
@@ -137,7 +164,14 @@ describe('Ingestion over HTTP', () => {
       const dir = await mkdtemp(join(tmpdir(), 'trellis-ingest-e2e-'));
       try {
         const folder = join(dir, 'folder');
-        const { manifestPath, subjectsPath } = await writeSyntheticFolder(folder, { seed: Date.now() % 100000, subjects: 3, itemsPerSubject: 2, imageSize: 48, imageFormat: 'jpeg', withdrawnFraction: 0.34 });
+        const { manifestPath, subjectsPath } = await writeSyntheticFolder(folder, {
+          seed: Date.now() % 100000,
+          subjects: 3,
+          itemsPerSubject: 2,
+          imageSize: 48,
+          imageFormat: 'jpeg',
+          withdrawnFraction: 0.34,
+        });
         const subjectsOut: string[] = [];
         expect(await runSubjectsImport(['import', subjectsPath], client, (l) => subjectsOut.push(l))).toBe(0);
         expect(subjectsOut[0]).toMatch(/^registered: 3,/);

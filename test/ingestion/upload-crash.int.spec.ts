@@ -37,11 +37,21 @@ describe(UploadRecovery.name, () => {
 
   /** Every blob under the prefix belongs to an ingested asset, and every ingested asset's blobs exist. */
   async function consistent(subjectId: string): Promise<void> {
-    const rows = await h.ds.query(`SELECT raw_key, curated_key, derivative_key FROM ingestion_assets WHERE subject_id = $1 AND status = 'ingested'`, [subjectId]);
-    const referenced = new Set<string>(rows.flatMap((r: { raw_key: string; curated_key: string; derivative_key: string | null }) => [`raw:${r.raw_key}`, `curated:${r.curated_key}`, ...(r.derivative_key ? [`curated:${r.derivative_key}`] : [])]));
+    const rows = await h.ds.query(`SELECT raw_key, curated_key, derivative_key FROM ingestion_assets WHERE subject_id = $1 AND status = 'ingested'`, [
+      subjectId,
+    ]);
+    const referenced = new Set<string>(
+      rows.flatMap((r: { raw_key: string; curated_key: string; derivative_key: string | null }) => [
+        `raw:${r.raw_key}`,
+        `curated:${r.curated_key}`,
+        ...(r.derivative_key ? [`curated:${r.derivative_key}`] : []),
+      ]),
+    );
     const present = new Set((await h.keys(`subjects/${subjectId}/`)).map((k) => `${k.area}:${k.key}`));
     expect([...present].sort()).toEqual([...referenced].sort());
-    const [{ events }] = await h.ds.query(`SELECT count(*)::int AS events FROM trellis_events WHERE type = 'AssetIngested' AND data->>'subjectId' = $1`, [subjectId]);
+    const [{ events }] = await h.ds.query(`SELECT count(*)::int AS events FROM trellis_events WHERE type = 'AssetIngested' AND data->>'subjectId' = $1`, [
+      subjectId,
+    ]);
     expect(events).toBe(rows.length);
   }
 
@@ -73,7 +83,9 @@ describe(UploadRecovery.name, () => {
       for (const b of intent.blobs) expect(await h.storage.stat(b.area, b.key)).toBeNull();
       expect(await h.ds.query('SELECT 1 FROM ingestion_upload_intents WHERE subject_id = $1', [subjectId])).toEqual([]);
       await consistent(subjectId);
-      expect((await h.ds.query('SELECT asset_id FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: { asset_id: string }) => r.asset_id)).toEqual([keptId]);
+      expect(
+        (await h.ds.query('SELECT asset_id FROM ingestion_assets WHERE subject_id = $1', [subjectId])).map((r: { asset_id: string }) => r.asset_id),
+      ).toEqual([keptId]);
 
       // The import is simply run again: the file is ingested this time.
       const retried = await runChild(['ingest', subjectId, file, 'image/jpeg'], 'INGESTED');
@@ -95,9 +107,17 @@ describe(UploadRecovery.name, () => {
       const data = generateSyntheticDataset({ seed: 12, subjects: 1, itemsPerSubject: 1, imageSize: 64, imageFormat: 'png' });
       const asset = await h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward);
       const [row] = await h.ds.query('SELECT raw_key, curated_key, derivative_key FROM ingestion_assets WHERE asset_id = $1', [asset.assetId]);
-      const blobs = [{ area: 'raw', key: row.raw_key }, { area: 'curated', key: row.curated_key }, { area: 'curated', key: row.derivative_key }];
+      const blobs = [
+        { area: 'raw', key: row.raw_key },
+        { area: 'curated', key: row.curated_key },
+        { area: 'curated', key: row.derivative_key },
+      ];
       // As if the process died after its commit but a stale intent were still found.
-      await h.ds.query(`INSERT INTO ingestion_upload_intents (asset_id, subject_id, blobs) VALUES ($1, $2, $3)`, [asset.assetId, subjectId, JSON.stringify(blobs)]);
+      await h.ds.query(`INSERT INTO ingestion_upload_intents (asset_id, subject_id, blobs) VALUES ($1, $2, $3)`, [
+        asset.assetId,
+        subjectId,
+        JSON.stringify(blobs),
+      ]);
       expect(await h.recovery.run(0)).toMatchObject({ completed: 1, abandoned: 0, blobsDeleted: 0 });
       await consistent(subjectId);
     });

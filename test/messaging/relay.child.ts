@@ -13,7 +13,13 @@ async function main(): Promise<void> {
   const kafka = new Kafka({ clientId: 'relay-child', brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: topicFor(log), numPartitions: 3 }, { topic: `${topicFor(log)}.dlq`, numPartitions: 3 }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: topicFor(log), numPartitions: 3 },
+      { topic: `${topicFor(log)}.dlq`, numPartitions: 3 },
+    ],
+  });
   await admin.disconnect();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -23,7 +29,12 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, Number(delay)));
     return send(record);
   };
-  const relay = new KafkaRelay(ds, new PostgresEventStore(ds, producerContracts()), producer, undefined, { log, topic: topicFor(log), batchSize: 7, pollIntervalMs: 100 });
+  const relay = new KafkaRelay(ds, new PostgresEventStore(ds, producerContracts()), producer, undefined, {
+    log,
+    topic: topicFor(log),
+    batchSize: 7,
+    pollIntervalMs: 100,
+  });
   await relay.start();
   process.stdout.write('ready\n');
 }

@@ -77,29 +77,39 @@ describe('Access control', () => {
       expect(spoof.body.message).toMatch(/actor/);
 
       const res = await http.post('/auth/tokens').set('authorization', `Bearer ${admin.token}`).send(newToken).expect(201);
-      const [event] = await t.dataSource.query(
-        `SELECT actor_id, actor_role, data FROM trellis_events WHERE log = 'auth' AND data->>'tokenId' = $1`,
-        [res.body.tokenId],
-      );
+      const [event] = await t.dataSource.query(`SELECT actor_id, actor_role, data FROM trellis_events WHERE log = 'auth' AND data->>'tokenId' = $1`, [
+        res.body.tokenId,
+      ]);
       expect(event).toEqual({
         actor_id: admin.principalId,
         actor_role: 'admin',
         data: { tokenId: res.body.tokenId, principalId: res.body.principalId, roles: ['annotator'], expiresAt: null },
       });
       // The issued token works, for its own role only.
-      await http.get('/auth/whoami').set('authorization', `Bearer ${res.body.token}`).expect(200, { principalId: res.body.principalId, displayName: null, roles: ['annotator'], via: 'api-token' });
+      await http
+        .get('/auth/whoami')
+        .set('authorization', `Bearer ${res.body.token}`)
+        .expect(200, { principalId: res.body.principalId, displayName: null, roles: ['annotator'], via: 'api-token' });
       // Neither the token nor its hash appears in any event.
-      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM trellis_events WHERE data::text LIKE '%' || $1 || '%'`, [res.body.token.slice(4, 20)]);
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM trellis_events WHERE data::text LIKE '%' || $1 || '%'`, [
+        res.body.token.slice(4, 20),
+      ]);
       expect(n).toBe(0);
     });
 
     it('rejects invalid token requests with a message naming the field', async () => {
       const admin = await t.token(['admin']);
       const before = await writes();
-      const bad = await http.post('/auth/tokens').set('authorization', `Bearer ${admin.token}`).send({ label: '', roles: ['wizard'] });
+      const bad = await http
+        .post('/auth/tokens')
+        .set('authorization', `Bearer ${admin.token}`)
+        .send({ label: '', roles: ['wizard'] });
       expect(bad.status).toBe(400);
       expect(bad.body.message).toMatch(/label/);
-      const role = await http.post('/auth/tokens').set('authorization', `Bearer ${admin.token}`).send({ label: 'x', roles: ['wizard'] });
+      const role = await http
+        .post('/auth/tokens')
+        .set('authorization', `Bearer ${admin.token}`)
+        .send({ label: 'x', roles: ['wizard'] });
       expect(role.status).toBe(400);
       expect(role.body.message).toMatch(/not: wizard/);
       const notJson = await http.post('/auth/tokens').set('authorization', `Bearer ${admin.token}`).set('content-type', 'application/json').send('{"label":');
@@ -161,7 +171,10 @@ describe('Access control', () => {
 
     it('rejects an out-of-range page with BAD_USER_INPUT', async () => {
       const auditor = await t.token(['auditor']);
-      const res = await http.post('/graphql').set('authorization', `Bearer ${auditor.token}`).send({ query: '{ eventLog(log: "auth", first: 5000) { position } }' });
+      const res = await http
+        .post('/graphql')
+        .set('authorization', `Bearer ${auditor.token}`)
+        .send({ query: '{ eventLog(log: "auth", first: 5000) { position } }' });
       expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_QUERY' });
     });
   });

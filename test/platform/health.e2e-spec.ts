@@ -74,11 +74,15 @@ describe('GET /health with the broker unreachable', () => {
       expect(res.body.status).toBe('degraded');
       expect(res.body.components.messaging).toMatchObject({ status: 'degraded', mode: 'kafka', broker: { reachable: false } });
       // Once the first connection attempt has given up, health says why.
-      const error = await eventually(async () => {
-        const r = await request(t.app.getHttpServer()).get('/health').expect(200);
-        const e: string = r.body.components.messaging.broker.error;
-        return e !== 'connecting' && e;
-      }, 90_000, 500);
+      const error = await eventually(
+        async () => {
+          const r = await request(t.app.getHttpServer()).get('/health').expect(200);
+          const e: string = r.body.components.messaging.broker.error;
+          return e !== 'connecting' && e;
+        },
+        90_000,
+        500,
+      );
       expect(error).toMatch(/cannot reach Kafka at 127\.0\.0\.1:1/);
     } finally {
       await t.close();

@@ -30,7 +30,11 @@ describe('HTTP and GraphQL hardening', () => {
   });
 
   it('never sends stack traces or server paths in GraphQL errors, to anyone', async () => {
-    for (const res of [await gql('{ eventLog(log: "auth", first: 0) { position } }', auditor), await gql('{ eventLogs { log } }'), await gql('{ nope }', auditor)]) {
+    for (const res of [
+      await gql('{ eventLog(log: "auth", first: 0) { position } }', auditor),
+      await gql('{ eventLogs { log } }'),
+      await gql('{ nope }', auditor),
+    ]) {
       const text = JSON.stringify(res.body);
       expect(res.body.errors?.length).toBeGreaterThan(0);
       expect(text).not.toMatch(/stacktrace|node_modules|\/work\/|\.ts:\d+/);
@@ -56,7 +60,10 @@ describe('HTTP and GraphQL hardening', () => {
   });
 
   it('refuses pages whose total would be too large, counting aliases, and allows a reasonable query', async () => {
-    const aliases = Array.from({ length: 19 }, (_, i) => `p${i}: eventLog(log: "auth", first: 1000) { position type data hash prevHash actorId actorRole occurredAt }`).join(' ');
+    const aliases = Array.from(
+      { length: 19 },
+      (_, i) => `p${i}: eventLog(log: "auth", first: 1000) { position type data hash prevHash actorId actorRole occurredAt }`,
+    ).join(' ');
     const res = await gql(`{ ${aliases} }`, auditor);
     expect(res.status).toBe(400);
     expect(res.body.errors[0].extensions).toMatchObject({ reason: 'TOO_COSTLY' });

@@ -34,7 +34,11 @@ export async function startPlatformTestApp(messaging: 'in-process' | 'kafka' = '
   const dataSource = await openTestDataSource();
   const moduleRef = await Test.createTestingModule({
     imports: [
-      PlatformModule.forRoot({ dataSource, databaseMode: 'external', messaging: messagingConfigFromEnv({ ...process.env, ...env, TRELLIS_MESSAGING: messaging }) }),
+      PlatformModule.forRoot({
+        dataSource,
+        databaseMode: 'external',
+        messaging: messagingConfigFromEnv({ ...process.env, ...env, TRELLIS_MESSAGING: messaging }),
+      }),
       UndeclaredModule,
     ],
   }).compile();

@@ -21,10 +21,20 @@ describe('Principals (display names)', () => {
     expect(empty.status).toBe(400);
     expect(empty.body.fields).toEqual(['body.displayName']);
     expect((await http.put(`/auth/principals/${user.principalId}`).set(as(admin.token)).send({ displayName: 'a\u0000b' })).status).toBe(400);
-    expect((await http.put(`/auth/principals/${user.principalId}`).set(as(admin.token)).send({ displayName: 'x'.repeat(201) })).status).toBe(400);
+    expect(
+      (
+        await http
+          .put(`/auth/principals/${user.principalId}`)
+          .set(as(admin.token))
+          .send({ displayName: 'x'.repeat(201) })
+      ).status,
+    ).toBe(400);
     expect((await http.put('/auth/principals/not%20an%20id').set(as(admin.token)).send({ displayName: name })).body.fields).toEqual(['params.principalId']);
 
-    expect((await http.put(`/auth/principals/${user.principalId}`).set(as(admin.token)).send({ displayName: name })).body).toEqual({ id: user.principalId, displayName: name });
+    expect((await http.put(`/auth/principals/${user.principalId}`).set(as(admin.token)).send({ displayName: name })).body).toEqual({
+      id: user.principalId,
+      displayName: name,
+    });
     expect((await http.get('/auth/whoami').set(as(user.token))).body).toMatchObject({ principalId: user.principalId, displayName: name });
     const [{ n }] = await t.dataSource.query('SELECT count(*)::int AS n FROM trellis_events WHERE data::text LIKE $1', [`%${name}%`]);
     expect(n).toBe(0);
@@ -37,9 +47,17 @@ describe('Principals (display names)', () => {
   it('takes a display name when a token is issued, validated the same way', async () => {
     const admin = await t.token(['admin']);
     const as = { authorization: `Bearer ${admin.token}` };
-    const issued = (await http.post('/auth/tokens').set(as).send({ label: 'named', roles: ['reviewer'], displayName: 'Grace Hopper' })).body;
+    const issued = (
+      await http
+        .post('/auth/tokens')
+        .set(as)
+        .send({ label: 'named', roles: ['reviewer'], displayName: 'Grace Hopper' })
+    ).body;
     expect((await http.get('/auth/whoami').set({ authorization: `Bearer ${issued.token}` })).body.displayName).toBe('Grace Hopper');
-    const bad = await http.post('/auth/tokens').set(as).send({ label: 'named', roles: ['reviewer'], displayName: '' });
+    const bad = await http
+      .post('/auth/tokens')
+      .set(as)
+      .send({ label: 'named', roles: ['reviewer'], displayName: '' });
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toEqual(['body.displayName']);
   });

@@ -26,7 +26,9 @@ export const MIN_HS256_SECRET_BYTES = 32;
 export function jwtConfigFromEnv(env: NodeJS.ProcessEnv = process.env): JwtConfig {
   const secret = env.TRELLIS_JWT_SECRET || undefined;
   if (secret !== undefined && !env.TRELLIS_JWT_PUBLIC_KEY && Buffer.byteLength(secret, 'utf8') < MIN_HS256_SECRET_BYTES) {
-    throw new Error(`TRELLIS_JWT_SECRET must be at least ${MIN_HS256_SECRET_BYTES} bytes (e.g. \`openssl rand -base64 48\`); a shorter HS256 secret can be guessed from one token`);
+    throw new Error(
+      `TRELLIS_JWT_SECRET must be at least ${MIN_HS256_SECRET_BYTES} bytes (e.g. \`openssl rand -base64 48\`); a shorter HS256 secret can be guessed from one token`,
+    );
   }
   return {
     secret,
@@ -100,7 +102,10 @@ export class Authenticator {
     }
     const issued = typeof claims.iat === 'number' ? claims.iat : now;
     if (claims.exp - issued > max + skew) {
-      throw new AuthException(AuthErrorCode.InvalidCredentials, `invalid JWT: it lives longer than the ${max} s this server accepts (TRELLIS_JWT_MAX_LIFETIME_SECONDS)`);
+      throw new AuthException(
+        AuthErrorCode.InvalidCredentials,
+        `invalid JWT: it lives longer than the ${max} s this server accepts (TRELLIS_JWT_MAX_LIFETIME_SECONDS)`,
+      );
     }
   }
 }

@@ -11,10 +11,7 @@ export interface CliArgs {
  * value-less switches, and positional arguments. A flag without its value is an error built by
  * `error` (each command adds its own usage text or error type).
  */
-export function parseCliArgs(
-  argv: string[],
-  options: { switches?: string[]; error?: (message: string) => Error } = {},
-): CliArgs {
+export function parseCliArgs(argv: string[], options: { switches?: string[]; error?: (message: string) => Error } = {}): CliArgs {
   const error = options.error ?? ((m: string) => new Error(m));
   const known = new Set(options.switches ?? []);
   const result: CliArgs = { positional: [], flags: {}, switches: new Set() };

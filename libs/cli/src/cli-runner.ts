@@ -44,12 +44,7 @@ export function reportCliError(err: unknown, prefix: string, usage: string, writ
  * anywhere after the command: the one place that decides help and exit codes for every
  * command.
  */
-export async function runCli(
-  program: string,
-  commands: Record<string, CliCommand>,
-  argv: string[],
-  output: CliOutput = processOutput,
-): Promise<number> {
+export async function runCli(program: string, commands: Record<string, CliCommand>, argv: string[], output: CliOutput = processOutput): Promise<number> {
   const overall = overallUsage(program, commands);
   const [name, ...rest] = argv;
   if (name === undefined) {

@@ -65,7 +65,10 @@ describe('runCli', () => {
     });
 
     it("exits 2 with the message and the (sub)command's usage when the command throws CliUsageError", async () => {
-      const r = await run(['thing', 'go', '--flag'], command(async () => Promise.reject(new CliUsageError('--flag needs a value'))));
+      const r = await run(
+        ['thing', 'go', '--flag'],
+        command(async () => Promise.reject(new CliUsageError('--flag needs a value'))),
+      );
       expect(r.code).toBe(2);
       expect(r.err).toBe('trellis thing: --flag needs a value\nusage: trellis thing go --flag V\nexample:\n  trellis thing go --flag 1');
     });
@@ -73,30 +76,59 @@ describe('runCli', () => {
 
   describe('exit codes of a run', () => {
     it("passes the command's own code through, with the arguments after its name", async () => {
-      const r = await run(['thing', 'go', '--flag', '1'], command(async () => EXIT.partlyFailed));
+      const r = await run(
+        ['thing', 'go', '--flag', '1'],
+        command(async () => EXIT.partlyFailed),
+      );
       expect(r.code).toBe(1);
       expect(r.thing.calls).toEqual([['go', '--flag', '1']]);
     });
 
     it('exits 3 on a refusal by the platform and 1 on any other error, each one line without a stack trace', async () => {
-      const refused = await run(['thing'], command(async () => Promise.reject(platformError(undefined, 403, { error: 'FORBIDDEN', message: 'requires steward' }))));
+      const refused = await run(
+        ['thing'],
+        command(async () => Promise.reject(platformError(undefined, 403, { error: 'FORBIDDEN', message: 'requires steward' }))),
+      );
       expect(refused).toMatchObject({ code: 3, err: 'trellis thing: 403 FORBIDDEN: requires steward' });
-      const failed = await run(['thing'], command(async () => Promise.reject(new Error('cannot reach the platform'))));
+      const failed = await run(
+        ['thing'],
+        command(async () => Promise.reject(new Error('cannot reach the platform'))),
+      );
       expect(failed).toMatchObject({ code: 1, err: 'trellis thing: cannot reach the platform' });
-      expect((await run(['thing'], command(async () => Promise.reject(platformError('publishing', 503, 'busy'))))).code).toBe(1);
-      expect((await run(['thing'], command(async () => Promise.reject(new CliRefusedError('no'))))).code).toBe(3);
+      expect(
+        (
+          await run(
+            ['thing'],
+            command(async () => Promise.reject(platformError('publishing', 503, 'busy'))),
+          )
+        ).code,
+      ).toBe(1);
+      expect(
+        (
+          await run(
+            ['thing'],
+            command(async () => Promise.reject(new CliRefusedError('no'))),
+          )
+        ).code,
+      ).toBe(3);
     });
   });
 });
 
 describe('errorText', () => {
   it('takes the reason from the body, else the error code', () => {
-    expect(errorText({ error: 'ASSET_REJECTED', reason: 'TRUNCATED', message: 'the image data ends early' })).toEqual({ error: 'ASSET_REJECTED', reason: 'TRUNCATED', message: 'the image data ends early' });
+    expect(errorText({ error: 'ASSET_REJECTED', reason: 'TRUNCATED', message: 'the image data ends early' })).toEqual({
+      error: 'ASSET_REJECTED',
+      reason: 'TRUNCATED',
+      message: 'the image data ends early',
+    });
     expect(errorText({ error: 'NOT_FOUND', message: 'no such dataset' })).toEqual({ error: 'NOT_FOUND', reason: 'NOT_FOUND', message: 'no such dataset' });
   });
 
   it('does not repeat a reason the message starts with, and copes with bodies that are not error bodies', () => {
-    expect(errorText({ error: 'ASSET_REJECTED', reason: 'TRUNCATED', message: 'TRUNCATED: the image data ends early' }).message).toBe('the image data ends early');
+    expect(errorText({ error: 'ASSET_REJECTED', reason: 'TRUNCATED', message: 'TRUNCATED: the image data ends early' }).message).toBe(
+      'the image data ends early',
+    );
     expect(errorText('Bad Gateway')).toEqual({ error: 'HTTP_ERROR', reason: 'HTTP_ERROR', message: 'Bad Gateway' });
     expect(errorText(undefined)).toEqual({ error: 'HTTP_ERROR', reason: 'HTTP_ERROR', message: '' });
   });

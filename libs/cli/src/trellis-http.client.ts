@@ -28,7 +28,9 @@ export class TrellisHttpClient {
       res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach the platform at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? set TRELLIS_URL`);
+      throw new Error(
+        `cannot reach the platform at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? set TRELLIS_URL`,
+      );
     }
     return { status: res.status, text: await res.text() };
   }
@@ -37,6 +39,7 @@ export class TrellisHttpClient {
    * `send`, with the body parsed as JSON when it is, and 401/403 turned into a refusal that
    * says what to do about it (exit code 3), whichever command asked.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers read the JSON fields the OpenAPI document gives
   async request<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await this.send(method, path, body);
     const parsed = parseBody(res.text);
@@ -56,7 +59,8 @@ function parseBody(text: string): unknown {
 }
 
 function credentialsRefusal(status: number, action: string | undefined, body: unknown): CliRefusedError | undefined {
-  if (status === 401) return new CliRefusedError('the platform refused the credentials (401): set TRELLIS_TOKEN to a valid API token (npm run token -- create ...)');
+  if (status === 401)
+    return new CliRefusedError('the platform refused the credentials (401): set TRELLIS_TOKEN to a valid API token (npm run token -- create ...)');
   if (status === 403) return new CliRefusedError(`the token lacks a role${action ? ` for ${action}` : ''} (403): ${errorText(body).message}`);
   return undefined;
 }
@@ -71,7 +75,16 @@ export function errorText(body: unknown): { error: string; reason: string; messa
   const b = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; reason?: unknown; message?: unknown };
   const error = typeof b.error === 'string' ? b.error : 'HTTP_ERROR';
   const reason = typeof b.reason === 'string' && b.reason ? b.reason : error;
-  let message = typeof b.message === 'string' ? b.message : Array.isArray(b.message) ? b.message.join('; ') : body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  let message =
+    typeof b.message === 'string'
+      ? b.message
+      : Array.isArray(b.message)
+        ? b.message.join('; ')
+        : body === undefined
+          ? ''
+          : typeof body === 'string'
+            ? body
+            : JSON.stringify(body);
   if (message.startsWith(`${reason}: `)) message = message.slice(reason.length + 2);
   return { error, reason, message };
 }

@@ -33,7 +33,10 @@ export const AnswerV1 = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('vqa'),
-      pairs: z.array(z.object({ question: text(MAX_TEXT_LENGTH), answer: text(MAX_TEXT_LENGTH) }).strict()).min(1).max(20),
+      pairs: z
+        .array(z.object({ question: text(MAX_TEXT_LENGTH), answer: text(MAX_TEXT_LENGTH) }).strict())
+        .min(1)
+        .max(20),
     })
     .strict(),
   z.object({ kind: z.literal('classification'), label: text(200) }).strict(),
@@ -83,9 +86,7 @@ export const AnnotationTaskCreatedV1 = z
 
 export const TaskAssignedV1 = z.object({ taskId: uuid, projectId: uuid, assignmentId: uuid, annotatorId: principalId }).strict();
 
-export const AnnotationSubmittedV1 = z
-  .object({ taskId: uuid, projectId: uuid, assignmentId: uuid, annotatorId: principalId, answer: AnswerV1 })
-  .strict();
+export const AnnotationSubmittedV1 = z.object({ taskId: uuid, projectId: uuid, assignmentId: uuid, annotatorId: principalId, answer: AnswerV1 }).strict();
 
 export const AnnotationReviewedV1 = z
   .object({
@@ -120,9 +121,7 @@ export const ItemAdjudicatedV1 = z
   .strict();
 
 /** A final answer labelled elsewhere, imported onto this item. */
-export const ItemImportedV1 = z
-  .object({ taskId: uuid, projectId: uuid, answer: AnswerV1, format: z.enum(EXCHANGE_FORMATS), importId: uuid })
-  .strict();
+export const ItemImportedV1 = z.object({ taskId: uuid, projectId: uuid, answer: AnswerV1, format: z.enum(EXCHANGE_FORMATS), importId: uuid }).strict();
 
 /** An unfinished assignment given back (by its annotator) or expired (by a steward): its slot reopens. */
 export const TaskReleasedV1 = z

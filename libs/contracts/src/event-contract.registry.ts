@@ -34,10 +34,7 @@ export class EventContractRegistry<E extends ContractEvent = ContractEvent> {
   register<TType extends string, TData>(contract: EventContract<TData> & { type: TType }): EventContractRegistry<E | { type: TType; data: TData }> {
     const versions = this.contracts.get(contract.type) ?? new Map<number, EventContract>();
     if (versions.has(contract.version)) {
-      throw new ContractException(
-        ContractErrorCode.DuplicateRegistration,
-        `${contract.type} v${contract.version} is already registered`,
-      );
+      throw new ContractException(ContractErrorCode.DuplicateRegistration, `${contract.type} v${contract.version} is already registered`);
     }
     versions.set(contract.version, contract as EventContract);
     this.contracts.set(contract.type, versions);

@@ -57,18 +57,14 @@ describe(EventContractRegistry.name, () => {
     });
 
     it('fails loudly when a step is missing', () => {
-      const r = new EventContractRegistry()
-        .register({ type: 'T', version: 1, schema: z.object({}) })
-        .register({ type: 'T', version: 2, schema: z.object({}) });
+      const r = new EventContractRegistry().register({ type: 'T', version: 1, schema: z.object({}) }).register({ type: 'T', version: 2, schema: z.object({}) });
       expect(thrown(() => r.upcast('T', 1, {})).code).toBe(ContractErrorCode.MissingUpcaster);
     });
   });
 
   describe('register', () => {
     it('refuses a second schema for the same type and version', () => {
-      expect(thrown(() => registry().register({ type: 'ReportAdded', version: 1, schema: z.object({}) })).code).toBe(
-        ContractErrorCode.DuplicateRegistration,
-      );
+      expect(thrown(() => registry().register({ type: 'ReportAdded', version: 1, schema: z.object({}) })).code).toBe(ContractErrorCode.DuplicateRegistration);
     });
   });
 });

@@ -72,7 +72,13 @@ describe(CatchUpSubscription.name, () => {
           for (let i = 0; i < 40; i++) {
             const b = new ThingEventBuilder(`w${w}`);
             const size = 1 + ((w + i) % 4);
-            await own.append(log, `w${w}-s${i % 3}`, Array.from({ length: size }, () => b.counted()), testContext, { expectedVersion: 'any' });
+            await own.append(
+              log,
+              `w${w}-s${i % 3}`,
+              Array.from({ length: size }, () => b.counted()),
+              testContext,
+              { expectedVersion: 'any' },
+            );
           }
         })(),
       );
@@ -100,7 +106,13 @@ describe(CatchUpSubscription.name, () => {
       const total = 300;
       for (let i = 0; i < total; i += 25) {
         const b = new ThingEventBuilder(`k${i}`);
-        await store.append(log, `k-${i}`, Array.from({ length: 25 }, () => b.counted()), testContext, { expectedVersion: 'any' });
+        await store.append(
+          log,
+          `k-${i}`,
+          Array.from({ length: 25 }, () => b.counted()),
+          testContext,
+          { expectedVersion: 'any' },
+        );
       }
       const count = async () => (await ds.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n as number;
 
@@ -178,9 +190,15 @@ describe(CatchUpSubscription.name, () => {
         onError: (_err, e, attempt) => errors.push(attempt),
       });
       await sub.start();
-      await store.append(log, 'r', [new ThingEventBuilder('r').counted(), new ThingEventBuilder('r').counted(), new ThingEventBuilder('r').counted()], testContext, {
-        expectedVersion: 'any',
-      });
+      await store.append(
+        log,
+        'r',
+        [new ThingEventBuilder('r').counted(), new ThingEventBuilder('r').counted(), new ThingEventBuilder('r').counted()],
+        testContext,
+        {
+          expectedVersion: 'any',
+        },
+      );
       await sub.waitFor(3);
       await sub.stop();
       expect(applied).toEqual([1, 2, 3]);

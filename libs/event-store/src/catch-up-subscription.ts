@@ -129,10 +129,9 @@ export class CatchUpSubscription {
 
   private async apply(events: EventEnvelope[]): Promise<void> {
     const applied = await withTransaction(this.dataSource, async (tx) => {
-      const rows: { position: string }[] = await tx.query(
-        'SELECT position FROM trellis_subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE',
-        [this.options.id],
-      );
+      const rows: { position: string }[] = await tx.query('SELECT position FROM trellis_subscription_checkpoints WHERE subscription_id = $1 FOR UPDATE', [
+        this.options.id,
+      ]);
       const stored = Number(rows[0].position);
       // Another instance of this subscription may have got here first, or the checkpoint was
       // rewound (a projection rebuild): apply only what continues the stored checkpoint, and
@@ -142,20 +141,16 @@ export class CatchUpSubscription {
       if (this.options.batchHandler) await this.options.batchHandler(fresh, tx);
       else for (const e of fresh) await this.options.handler!(e, tx);
       const last = fresh[fresh.length - 1].position;
-      await tx.query(
-        'UPDATE trellis_subscription_checkpoints SET position = $2, updated_at = now() WHERE subscription_id = $1',
-        [this.options.id, last],
-      );
+      await tx.query('UPDATE trellis_subscription_checkpoints SET position = $2, updated_at = now() WHERE subscription_id = $1', [this.options.id, last]);
       return last;
     });
     this.follower.advance(applied);
   }
 
   private async loadCheckpoint(): Promise<number> {
-    const rows: { position: string }[] = await this.dataSource.query(
-      'SELECT position FROM trellis_subscription_checkpoints WHERE subscription_id = $1',
-      [this.options.id],
-    );
+    const rows: { position: string }[] = await this.dataSource.query('SELECT position FROM trellis_subscription_checkpoints WHERE subscription_id = $1', [
+      this.options.id,
+    ]);
     return Number(rows[0].position);
   }
 }

@@ -87,7 +87,10 @@ export async function handleCommand<State, Command, Event extends C, C extends C
   const resolved = isBuilder(command) ? await command(state) : command;
   const newEvents = decider.decide(state, resolved);
   if (newEvents.length === 0) return { newState: state, newEvents, nextExpectedStreamVersion: version, appended: [] };
-  const result = await store.append(target.log, target.streamId, newEvents, options.context, { expectedVersion: options.expectedVersion ?? version, queryRunner: options.queryRunner });
+  const result = await store.append(target.log, target.streamId, newEvents, options.context, {
+    expectedVersion: options.expectedVersion ?? version,
+    queryRunner: options.queryRunner,
+  });
   if (options.afterAppend) await options.afterAppend(result.events, options.queryRunner!);
   return { newState: newEvents.reduce(decider.evolve, state), newEvents, nextExpectedStreamVersion: result.streamVersion, appended: result.events };
 }

@@ -58,14 +58,22 @@ describe('handleCommand', () => {
   it('appends nothing when the decider has nothing to say', async () => {
     await handleCommand(store, counter, target, { type: 'Open', counterId: 'counter-1' }, { context: testContext });
     const afterAppend = jest.fn();
-    const result = await handleCommand(store, counter, target, { type: 'Open', counterId: 'counter-1' }, { context: testContext, queryRunner: tx, afterAppend });
+    const result = await handleCommand(
+      store,
+      counter,
+      target,
+      { type: 'Open', counterId: 'counter-1' },
+      { context: testContext, queryRunner: tx, afterAppend },
+    );
     expect(result).toEqual({ newState: { status: 'open', total: 0 }, newEvents: [], nextExpectedStreamVersion: 1, appended: [] });
     expect(afterAppend).not.toHaveBeenCalled();
     expect((await store.readStream('counters', 'counter-1')).length).toBe(1);
   });
 
   it('lets the decider refuse, appending nothing', async () => {
-    await expect(handleCommand(store, counter, target, { type: 'Increment', counterId: 'counter-1', by: 1 }, { context: testContext })).rejects.toThrow(/not open/);
+    await expect(handleCommand(store, counter, target, { type: 'Increment', counterId: 'counter-1', by: 1 }, { context: testContext })).rejects.toThrow(
+      /not open/,
+    );
     expect(await store.readStream('counters', 'counter-1')).toEqual([]);
   });
 
@@ -109,7 +117,13 @@ describe('handleCommand', () => {
 
   it("reads, appends and runs afterAppend in the caller's transaction", async () => {
     const afterAppend = jest.fn(async () => undefined);
-    const result = await handleCommand(store, counter, target, { type: 'Open', counterId: 'counter-1' }, { context: testContext, queryRunner: tx, afterAppend });
+    const result = await handleCommand(
+      store,
+      counter,
+      target,
+      { type: 'Open', counterId: 'counter-1' },
+      { context: testContext, queryRunner: tx, afterAppend },
+    );
     expect(store.runners).toEqual([
       { call: 'readStream', runner: tx },
       { call: 'append', runner: tx },
@@ -118,9 +132,9 @@ describe('handleCommand', () => {
   });
 
   it('refuses afterAppend without a transaction to run it in', async () => {
-    await expect(handleCommand(store, counter, target, { type: 'Open', counterId: 'counter-1' }, { context: testContext, afterAppend: async () => undefined })).rejects.toThrow(
-      /queryRunner/,
-    );
+    await expect(
+      handleCommand(store, counter, target, { type: 'Open', counterId: 'counter-1' }, { context: testContext, afterAppend: async () => undefined }),
+    ).rejects.toThrow(/queryRunner/);
   });
 
   it('checks what it reads against the contracts', async () => {

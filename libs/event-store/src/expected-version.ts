@@ -13,10 +13,10 @@ export function assertExpectedVersion(streamId: string, current: number, expecte
     (expected === 'stream_exists' && current > 0) ||
     (typeof expected === 'number' && expected === current);
   if (!ok) {
-    throw new EventStoreException(
-      EventStoreErrorCode.WrongExpectedVersion,
-      `stream ${streamId} is at version ${current}, expected ${expected}`,
-      { streamId, current, expected },
-    );
+    throw new EventStoreException(EventStoreErrorCode.WrongExpectedVersion, `stream ${streamId} is at version ${current}, expected ${expected}`, {
+      streamId,
+      current,
+      expected,
+    });
   }
 }

@@ -13,7 +13,10 @@ export class LogNotifier {
   private closed = false;
   private reconnectTimer?: NodeJS.Timeout;
 
-  constructor(private readonly url: string, private readonly log: (m: string) => void = () => undefined) {
+  constructor(
+    private readonly url: string,
+    private readonly log: (m: string) => void = () => undefined,
+  ) {
     this.emitter.setMaxListeners(0);
   }
 

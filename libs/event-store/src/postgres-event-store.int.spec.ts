@@ -71,9 +71,7 @@ describe(PostgresEventStore.name, () => {
     it('lets exactly one of racing writers with the same expected version win', async () => {
       await store.append(log, 'thing-1', [things.recorded()], testContext, { expectedVersion: 'no_stream' });
       // Within one instance the race is decided while grouping appends...
-      const local = await Promise.allSettled(
-        [1, 2, 3, 4].map(() => store.append(log, 'thing-1', [things.counted()], testContext, { expectedVersion: 1 })),
-      );
+      const local = await Promise.allSettled([1, 2, 3, 4].map(() => store.append(log, 'thing-1', [things.counted()], testContext, { expectedVersion: 1 })));
       expect(local.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       // ...across instances (processes) by trellis_append under the log lock.
       const stores = [1, 2, 3, 4].map(() => new PostgresEventStore(ds, testContracts()));
@@ -96,13 +94,9 @@ describe(PostgresEventStore.name, () => {
 
     it('rejects malformed data naming the field, and writes nothing of the batch', async () => {
       const err = await caught(
-        store.append(
-          log,
-          'thing-1',
-          [things.recorded(), { type: 'ThingCounted', data: { thingId: 'thing-1', count: -3 } }],
-          testContext,
-          { expectedVersion: 'any' },
-        ),
+        store.append(log, 'thing-1', [things.recorded(), { type: 'ThingCounted', data: { thingId: 'thing-1', count: -3 } }], testContext, {
+          expectedVersion: 'any',
+        }),
       );
       expect(err).toBeInstanceOf(ContractException);
       expect(err.code).toBe(ContractErrorCode.InvalidEventData);

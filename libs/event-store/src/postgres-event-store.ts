@@ -1,15 +1,7 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  AppendContext,
-  EventContractRegistry,
-  EventEnvelope,
-  GENESIS_HASH,
-  isRole,
-  LOWERCASE_UUID_PATTERN,
-  NewEvent,
-} from '@trellis/contracts';
+import { AppendContext, EventContractRegistry, EventEnvelope, GENESIS_HASH, isRole, LOWERCASE_UUID_PATTERN, NewEvent } from '@trellis/contracts';
 import { assertExpectedVersion, ExpectedVersion } from './expected-version';
 import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
 import { CanonicalPieces, canonicalPieces, hashEvent, hashPieces } from './event-hash';
@@ -31,8 +23,7 @@ export interface AppendResult {
 }
 
 export type VerifyResult =
-  | { ok: true; log: string; lastPosition: number; checked: number }
-  | { ok: false; log: string; position: number; reason: string; checked: number };
+  { ok: true; log: string; lastPosition: number; checked: number } | { ok: false; log: string; position: number; reason: string; checked: number };
 
 export interface EventStoreClock {
   now(): Date;
@@ -60,7 +51,8 @@ export const MAX_EVENT_DATA_BYTES = 256 * 1024;
 /** Hashes cover ids as PostgreSQL stores them: lowercase, hyphenated. */
 function uuidOrThrow(value: string, field: string): string {
   const v = String(value).toLowerCase();
-  if (!LOWERCASE_UUID_PATTERN.test(v)) throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `${field} must be a UUID, got ${JSON.stringify(value)}`);
+  if (!LOWERCASE_UUID_PATTERN.test(v))
+    throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `${field} must be a UUID, got ${JSON.stringify(value)}`);
   return v;
 }
 
@@ -97,13 +89,7 @@ export class PostgresEventStore {
     return this.registry;
   }
 
-  async append(
-    log: string,
-    streamId: string,
-    events: NewEvent[],
-    context: AppendContext,
-    options: AppendOptions,
-  ): Promise<AppendResult> {
+  async append(log: string, streamId: string, events: NewEvent[], context: AppendContext, options: AppendOptions): Promise<AppendResult> {
     const request = this.prepare(log, streamId, events, context, options.expectedVersion);
     if (options.queryRunner) return unwrap((await this.writeBatch(options.queryRunner, log, [request]))[0]);
     return this.enqueue(log, request);
@@ -131,17 +117,12 @@ export class PostgresEventStore {
   }
 
   async headPosition(log: string): Promise<number> {
-    const rows: { position: string }[] = await this.dataSource.query(
-      'SELECT position FROM trellis_log_heads WHERE log = $1',
-      [log],
-    );
+    const rows: { position: string }[] = await this.dataSource.query('SELECT position FROM trellis_log_heads WHERE log = $1', [log]);
     return rows.length ? Number(rows[0].position) : 0;
   }
 
   async logs(): Promise<{ log: string; position: number }[]> {
-    const rows: { log: string; position: string }[] = await this.dataSource.query(
-      'SELECT log, position FROM trellis_log_heads ORDER BY log',
-    );
+    const rows: { log: string; position: string }[] = await this.dataSource.query('SELECT log, position FROM trellis_log_heads ORDER BY log');
     return rows.map((r) => ({ log: r.log, position: Number(r.position) }));
   }
 
@@ -153,10 +134,7 @@ export class PostgresEventStore {
   async verify(log: string, batchSize = 2000): Promise<VerifyResult> {
     // The head is read first: appends that commit during the scan lie beyond it and are
     // checked next time, instead of raising a false alarm.
-    const head: { position: string; hash: string }[] = await this.dataSource.query(
-      'SELECT position, hash FROM trellis_log_heads WHERE log = $1',
-      [log],
-    );
+    const head: { position: string; hash: string }[] = await this.dataSource.query('SELECT position, hash FROM trellis_log_heads WHERE log = $1', [log]);
     const headPosition = head.length ? Number(head[0].position) : 0;
     let expectedPosition = 1;
     let prevHash = GENESIS_HASH;
@@ -184,7 +162,13 @@ export class PostgresEventStore {
       }
     }
     if (expectedPosition - 1 !== headPosition) {
-      return { ok: false, log, position: expectedPosition, reason: `event at position ${expectedPosition} is missing (the head records ${headPosition})`, checked };
+      return {
+        ok: false,
+        log,
+        position: expectedPosition,
+        reason: `event at position ${expectedPosition} is missing (the head records ${headPosition})`,
+        checked,
+      };
     }
     if (head.length > 0 && head[0].hash !== prevHash) {
       return { ok: false, log, position: headPosition, reason: 'the last event does not match the hash recorded in the head', checked };
@@ -259,7 +243,11 @@ export class PostgresEventStore {
         }
         let outcomes: (AppendResult | EventStoreException)[];
         try {
-          outcomes = await this.writeBatch(this.dataSource, log, group.map((g) => g.request));
+          outcomes = await this.writeBatch(
+            this.dataSource,
+            log,
+            group.map((g) => g.request),
+          );
         } catch (err) {
           if (group.length === 1) {
             group[0].reject(err);

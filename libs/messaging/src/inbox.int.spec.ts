@@ -7,9 +7,20 @@ import { Inbox } from './inbox';
 
 function event(position: number, id = uuidv7()): EventEnvelope {
   return {
-    eventId: id, type: 'ThingCounted', schemaVersion: 1, log: 'inbox-test', streamId: 's', streamVersion: position, position,
-    occurredAt: new Date().toISOString(), actor: { id: 'p', role: 'steward' }, correlationId: uuidv7(), causationId: null,
-    data: { count: position }, prevHash: '0'.repeat(64), hash: '0'.repeat(64),
+    eventId: id,
+    type: 'ThingCounted',
+    schemaVersion: 1,
+    log: 'inbox-test',
+    streamId: 's',
+    streamVersion: position,
+    position,
+    occurredAt: new Date().toISOString(),
+    actor: { id: 'p', role: 'steward' },
+    correlationId: uuidv7(),
+    causationId: null,
+    data: { count: position },
+    prevHash: '0'.repeat(64),
+    hash: '0'.repeat(64),
   };
 }
 
@@ -21,7 +32,11 @@ describe(Inbox.name, () => {
   });
   afterAll(() => ds.destroy());
 
-  async function effects(): Promise<{ table: string; handle: (e: EventEnvelope, tx: import('typeorm').QueryRunner) => Promise<void>; count(): Promise<number> }> {
+  async function effects(): Promise<{
+    table: string;
+    handle: (e: EventEnvelope, tx: import('typeorm').QueryRunner) => Promise<void>;
+    count(): Promise<number>;
+  }> {
     const table = `inbox_fx_${uniqueName('t').replace(/-/g, '_')}`;
     await ds.query(`CREATE TABLE ${table} (event_id uuid)`);
     return {
@@ -61,7 +76,10 @@ describe(Inbox.name, () => {
       const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, { consumer, handle: fx.handle }, [event(12), poison, event(14)]));
       expect(outcomes).toEqual([{ status: 'handled' }, { status: 'failed', reason: 'handler failed 3 times: unlucky', attempts: 3 }, { status: 'handled' }]);
       expect(await fx.count()).toBe(2);
-      const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM trellis_processed_events WHERE consumer = $1 AND event_id = $2', [consumer, poison.eventId]);
+      const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM trellis_processed_events WHERE consumer = $1 AND event_id = $2', [
+        consumer,
+        poison.eventId,
+      ]);
       expect(n).toBe(0);
     });
 
@@ -71,7 +89,9 @@ describe(Inbox.name, () => {
       const batchHandler = async (events: EventEnvelope[], tx: import('typeorm').QueryRunner) => {
         for (const e of events) await fx.handle(e, tx);
       };
-      const outcomes = await withTransaction(ds, (tx) => inbox.deliverBatch(tx, { consumer, handle: fx.handle, handleBatch: batchHandler }, [event(11), event(13)]));
+      const outcomes = await withTransaction(ds, (tx) =>
+        inbox.deliverBatch(tx, { consumer, handle: fx.handle, handleBatch: batchHandler }, [event(11), event(13)]),
+      );
       expect(outcomes.map((o) => o.status)).toEqual(['handled', 'failed']);
       expect(await fx.count()).toBe(1);
     });

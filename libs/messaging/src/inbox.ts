@@ -10,10 +10,7 @@ export interface RetryPolicy {
   maxRetryDelayMs: number;
 }
 
-export type DeliveryOutcome =
-  | { status: 'handled' }
-  | { status: 'duplicate' }
-  | { status: 'failed'; reason: string; attempts: number };
+export type DeliveryOutcome = { status: 'handled' } | { status: 'duplicate' } | { status: 'failed'; reason: string; attempts: number };
 
 /** The part of an EventHandler the inbox needs. */
 export type InboxHandler = Pick<EventHandler, 'consumer' | 'handle' | 'handleBatch'>;

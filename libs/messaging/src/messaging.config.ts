@@ -12,7 +12,10 @@ export interface MessagingConfig {
 }
 
 export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MessagingConfig {
-  const brokers = (env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  const brokers = (env.KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   const mode = env.TRELLIS_MESSAGING ?? (brokers.length ? 'kafka' : 'in-process');
   if (mode !== 'kafka' && mode !== 'in-process') throw new Error(`TRELLIS_MESSAGING must be kafka or in-process, got ${JSON.stringify(mode)}`);
   if (mode === 'kafka' && brokers.length === 0) throw new Error('TRELLIS_MESSAGING=kafka needs KAFKA_BROKERS (host:port[,host:port...])');

@@ -33,7 +33,8 @@ export async function connectDatabase(
   const password = async () => (await readFile(join(config.dataDir, 'postgres.password'), 'utf8').catch(() => '')).trim();
   if (typeof running === 'number') {
     const secret = await password();
-    if (!secret) throw new Error(`the PostgreSQL of ${config.dataDir} runs on port ${running}, but ${join(config.dataDir, 'postgres.password')} is missing or unreadable`);
+    if (!secret)
+      throw new Error(`the PostgreSQL of ${config.dataDir} runs on port ${running}, but ${join(config.dataDir, 'postgres.password')} is missing or unreadable`);
     url = `postgres://trellis:${encodeURIComponent(secret)}@127.0.0.1:${running}/trellis`;
     log(`using the embedded PostgreSQL already running on port ${running} (data in ${config.dataDir})`);
   } else if (await portOpen(config.embeddedPort)) {

@@ -6,7 +6,16 @@ import { asDomainException, ErrorClass, GRAPHQL_CODE } from '@trellis/errors';
 const logger = new Logger('graphql');
 
 /** Codes of errors the caller caused (parse, validation, input): their message is safe to show. */
-const CALLER_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE', 'UNAUTHENTICATED', 'FORBIDDEN']);
+const CALLER_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'OPERATION_RESOLUTION_FAILURE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+]);
 
 function classOfStatus(status: number): ErrorClass {
   if (status === 401) return 'unauthenticated';

@@ -77,13 +77,20 @@ export function queryLimitsRule(limits: GraphqlLimits = DEFAULT_GRAPHQL_LIMITS):
       OperationDefinition(op: OperationDefinitionNode) {
         const roots = rootFields(op.selectionSet);
         if (roots > limits.maxRootFields) {
-          context.reportError(tooMuch('TOO_MANY_ROOT_FIELDS', `an operation may select at most ${limits.maxRootFields} root fields (aliases count one by one); this one selects ${roots}`));
+          context.reportError(
+            tooMuch(
+              'TOO_MANY_ROOT_FIELDS',
+              `an operation may select at most ${limits.maxRootFields} root fields (aliases count one by one); this one selects ${roots}`,
+            ),
+          );
           return;
         }
         const { cost, depth } = measure(op.selectionSet, 1);
         if (depth > limits.maxDepth) context.reportError(tooMuch('TOO_DEEP', `fields may nest at most ${limits.maxDepth} deep`));
         else if (cost > limits.maxCost) {
-          context.reportError(tooMuch('TOO_COSTLY', `this operation would return about ${cost} values; the limit is ${limits.maxCost} (ask for smaller pages)`));
+          context.reportError(
+            tooMuch('TOO_COSTLY', `this operation would return about ${cost} values; the limit is ${limits.maxCost} (ask for smaller pages)`),
+          );
         }
       },
     };

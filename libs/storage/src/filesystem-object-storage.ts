@@ -198,7 +198,11 @@ async function openFile(path: string, area: StorageArea, key: string): Promise<F
 }
 
 function notFoundOr(err: unknown, area: StorageArea, key: string): unknown {
-  if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR' || (err as NodeJS.ErrnoException).code === 'EISDIR') {
+  if (
+    (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+    (err as NodeJS.ErrnoException).code === 'ENOTDIR' ||
+    (err as NodeJS.ErrnoException).code === 'EISDIR'
+  ) {
     return new StorageException(StorageErrorCode.NotFound, `no object ${key} in area ${area}`);
   }
   return err;

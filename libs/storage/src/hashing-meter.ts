@@ -13,7 +13,10 @@ export class HashingMeter extends Transform {
   failure: Error | null = null;
   private stopped = false;
 
-  constructor(private readonly maxBytes: number | undefined, private readonly tooLarge: () => Error) {
+  constructor(
+    private readonly maxBytes: number | undefined,
+    private readonly tooLarge: () => Error,
+  ) {
     super();
   }
 

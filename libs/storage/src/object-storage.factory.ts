@@ -25,7 +25,8 @@ export function createObjectStorageFromEnv(env: NodeJS.ProcessEnv = process.env)
     const prefix = env.S3_BUCKET_PREFIX ?? 'trellis-';
     const buckets = Object.fromEntries((['raw', 'curated', 'artifacts'] as StorageArea[]).map((a) => [a, `${prefix}${a}`])) as Record<StorageArea, string>;
     for (const b of Object.values(buckets)) {
-      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b)) throw new StorageException(StorageErrorCode.InvalidConfig, `S3_BUCKET_PREFIX gives an invalid bucket name ${b}`);
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b))
+        throw new StorageException(StorageErrorCode.InvalidConfig, `S3_BUCKET_PREFIX gives an invalid bucket name ${b}`);
     }
     const useSSL = url.protocol === 'https:';
     return new S3ObjectStorage({
@@ -47,7 +48,10 @@ export function createObjectStorageFromEnv(env: NodeJS.ProcessEnv = process.env)
 }
 
 /** The storage of `createObjectStorageFromEnv`, ready to use: with S3, its buckets exist. */
-export async function openObjectStorage(env: NodeJS.ProcessEnv = process.env, storage: ObjectStorage = createObjectStorageFromEnv(env)): Promise<ObjectStorage> {
+export async function openObjectStorage(
+  env: NodeJS.ProcessEnv = process.env,
+  storage: ObjectStorage = createObjectStorageFromEnv(env),
+): Promise<ObjectStorage> {
   if (storage instanceof S3ObjectStorage) await storage.init();
   return storage;
 }

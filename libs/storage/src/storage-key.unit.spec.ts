@@ -72,12 +72,20 @@ describe(createObjectStorageFromEnv.name, () => {
   it('chooses S3 when S3_ENDPOINT is set, with one bucket per area under the prefix', () => {
     const s = createObjectStorageFromEnv({ S3_ENDPOINT: 'https://s3.example.org:9443', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b' }) as S3ObjectStorage;
     expect(s).toBeInstanceOf(S3ObjectStorage);
-    expect(s.config).toMatchObject({ endPoint: 's3.example.org', port: 9443, useSSL: true, region: 'us-east-1', buckets: { raw: 'trellis-raw', curated: 'trellis-curated', artifacts: 'trellis-artifacts' } });
+    expect(s.config).toMatchObject({
+      endPoint: 's3.example.org',
+      port: 9443,
+      useSSL: true,
+      region: 'us-east-1',
+      buckets: { raw: 'trellis-raw', curated: 'trellis-curated', artifacts: 'trellis-artifacts' },
+    });
   });
 
   it('refuses S3 without credentials or with a bad bucket prefix, naming the variable', () => {
     expect(() => createObjectStorageFromEnv({ S3_ENDPOINT: 'http://h:1' })).toThrow(/S3_ACCESS_KEY/);
-    expect(() => createObjectStorageFromEnv({ S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET_PREFIX: 'Bad_' })).toThrow(/S3_BUCKET_PREFIX/);
+    expect(() => createObjectStorageFromEnv({ S3_ENDPOINT: 'http://h:1', S3_ACCESS_KEY: 'a', S3_SECRET_KEY: 'b', S3_BUCKET_PREFIX: 'Bad_' })).toThrow(
+      /S3_BUCKET_PREFIX/,
+    );
   });
 
   it('falls back to the filesystem under TRELLIS_DATA_DIR/blobs', () => {

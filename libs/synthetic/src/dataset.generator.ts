@@ -17,8 +17,50 @@ import {
   SyntheticSubject,
 } from './synthetic.types';
 
-const GIVEN = ['Amelia', 'Benedikt', 'Carmen', 'Desmond', 'Eloise', 'Fabian', 'Giulia', 'Henrik', 'Isabel', 'Julian', 'Katarina', 'Leopold', 'Mirela', 'Nikolai', 'Ophelia', 'Quentin', 'Rosalind', 'Sebastian', 'Theodora', 'Valentin'];
-const FAMILY = ['Albrecht', 'Brennan', 'Carvalho', 'Delacroix', 'Engstrom', 'Fitzgerald', 'Gallagher', 'Hartmann', 'Iglesias', 'Jablonski', 'Kowalczyk', 'Lindholm', 'Montague', 'Nakamura', 'Oyelaran', 'Pemberton', 'Quist', 'Rasmussen', 'Sandoval', 'Thorvaldsen'];
+const GIVEN = [
+  'Amelia',
+  'Benedikt',
+  'Carmen',
+  'Desmond',
+  'Eloise',
+  'Fabian',
+  'Giulia',
+  'Henrik',
+  'Isabel',
+  'Julian',
+  'Katarina',
+  'Leopold',
+  'Mirela',
+  'Nikolai',
+  'Ophelia',
+  'Quentin',
+  'Rosalind',
+  'Sebastian',
+  'Theodora',
+  'Valentin',
+];
+const FAMILY = [
+  'Albrecht',
+  'Brennan',
+  'Carvalho',
+  'Delacroix',
+  'Engstrom',
+  'Fitzgerald',
+  'Gallagher',
+  'Hartmann',
+  'Iglesias',
+  'Jablonski',
+  'Kowalczyk',
+  'Lindholm',
+  'Montague',
+  'Nakamura',
+  'Oyelaran',
+  'Pemberton',
+  'Quist',
+  'Rasmussen',
+  'Sandoval',
+  'Thorvaldsen',
+];
 
 export const SYNTHETIC_MIME_TYPES = { png: 'image/png', jpeg: 'image/jpeg', dicom: 'application/dicom' } as const;
 
@@ -32,8 +74,10 @@ export function generateSyntheticDataset(options: SyntheticOptions): SyntheticDa
   const size = options.imageSize ?? 64;
   const format = options.imageFormat ?? 'raw';
   const withdrawnFraction = options.withdrawnFraction ?? 0.2;
-  if (!Number.isInteger(subjectCount) || subjectCount < 0 || subjectCount > 9999) throw new RangeError(`subjects must be an integer in [0, 9999], got ${subjectCount}`);
-  if (!Number.isInteger(itemsPerSubject) || itemsPerSubject < 0 || itemsPerSubject > 99) throw new RangeError(`itemsPerSubject must be an integer in [0, 99], got ${itemsPerSubject}`);
+  if (!Number.isInteger(subjectCount) || subjectCount < 0 || subjectCount > 9999)
+    throw new RangeError(`subjects must be an integer in [0, 9999], got ${subjectCount}`);
+  if (!Number.isInteger(itemsPerSubject) || itemsPerSubject < 0 || itemsPerSubject > 99)
+    throw new RangeError(`itemsPerSubject must be an integer in [0, 99], got ${itemsPerSubject}`);
   if (!(withdrawnFraction >= 0 && withdrawnFraction <= 1)) throw new RangeError(`withdrawnFraction must be in [0, 1], got ${withdrawnFraction}`);
   if (!['raw', 'png', 'jpeg', 'dicom'].includes(format)) throw new RangeError(`imageFormat must be one of raw, png, jpeg, dicom, got ${String(format)}`);
 
@@ -104,7 +148,13 @@ function makeItem(rng: Prng, subject: SyntheticSubject, index: number, size: num
   };
 }
 
-function encode(rng: Prng, format: NonNullable<SyntheticOptions['imageFormat']>, rgb: Uint8Array, size: number, subject: SyntheticSubject): SyntheticItem['encoded'] {
+function encode(
+  rng: Prng,
+  format: NonNullable<SyntheticOptions['imageFormat']>,
+  rgb: Uint8Array,
+  size: number,
+  subject: SyntheticSubject,
+): SyntheticItem['encoded'] {
   switch (format) {
     case 'raw':
       return null;
@@ -115,14 +165,21 @@ function encode(rng: Prng, format: NonNullable<SyntheticOptions['imageFormat']>,
     case 'dicom':
       return {
         mimeType: SYNTHETIC_MIME_TYPES.dicom,
-        bytes: createSyntheticDicom({ width: size, height: size, rgb, photometric: rng.next() < 0.5 ? 'RGB' : 'MONOCHROME2' }, syntheticDicomIdentity(rng.fork(5), subject)),
+        bytes: createSyntheticDicom(
+          { width: size, height: size, rgb, photometric: rng.next() < 0.5 ? 'RGB' : 'MONOCHROME2' },
+          syntheticDicomIdentity(rng.fork(5), subject),
+        ),
       };
   }
 }
 
 export function encodeRgbPng(rgb: Uint8Array, width: number, height: number): Buffer {
   // colorType 2 = truecolour without alpha; pngjs takes RGB input when inputHasAlpha is false.
-  return PNG.sync.write({ width, height, data: Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength) } as PNG, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  return PNG.sync.write({ width, height, data: Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength) } as PNG, {
+    colorType: 2,
+    inputColorType: 2,
+    inputHasAlpha: false,
+  });
 }
 
 export function encodeRgbJpeg(rgb: Uint8Array, width: number, height: number, quality = 90): Buffer {

@@ -99,7 +99,8 @@ describe(generateSyntheticDataset.name, () => {
       expect(item.encoded!.mimeType).toBe('image/png');
       const png = PNG.sync.read(item.encoded!.bytes);
       expect([png.width, png.height]).toEqual([32, 32]);
-      for (let p = 0; p < 32 * 32; p++) expect([png.data[p * 4], png.data[p * 4 + 1], png.data[p * 4 + 2]]).toEqual([item.rgb[p * 3], item.rgb[p * 3 + 1], item.rgb[p * 3 + 2]]);
+      for (let p = 0; p < 32 * 32; p++)
+        expect([png.data[p * 4], png.data[p * 4 + 1], png.data[p * 4 + 2]]).toEqual([item.rgb[p * 3], item.rgb[p * 3 + 1], item.rgb[p * 3 + 2]]);
     });
 
     it('writes JPEG that decodes close to the rendered pixels', () => {
@@ -125,7 +126,17 @@ describe(generateSyntheticDataset.name, () => {
         const subject = subjects.find((s) => s.subjectRef === item.subjectRef)!;
         expect(ds.PatientID).toBe(subject.mrn);
         expect(ds.PatientBirthDate).toBe(subject.birthDate.replace(/-/g, ''));
-        for (const k of ['PatientName', 'AccessionNumber', 'InstitutionName', 'StudyDate', 'ReferringPhysicianName', 'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID']) expect(ds[k]).toBeTruthy();
+        for (const k of [
+          'PatientName',
+          'AccessionNumber',
+          'InstitutionName',
+          'StudyDate',
+          'ReferringPhysicianName',
+          'StudyInstanceUID',
+          'SeriesInstanceUID',
+          'SOPInstanceUID',
+        ])
+          expect(ds[k]).toBeTruthy();
         expect(dict.dict['00091001'].Value![0]).toMatch(/^PRIV\d{10}$/);
         expect([ds.Rows, ds.Columns]).toEqual([16, 16]);
         photometrics.add(ds.PhotometricInterpretation);
@@ -169,7 +180,10 @@ describe(writeSyntheticFolder.name, () => {
 
   it('writes images, reports, a manifest and subjects', async () => {
     const { manifestPath, subjectsPath } = await writeSyntheticFolder(dir, { seed: 4, subjects: 2, itemsPerSubject: 2, imageFormat: 'jpeg' });
-    const manifest = (await readFile(manifestPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const manifest = (await readFile(manifestPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(manifest).toHaveLength(8);
     const reports = manifest.filter((l) => l.kind === 'report');
     for (const r of reports) {
@@ -178,14 +192,20 @@ describe(writeSyntheticFolder.name, () => {
     }
     const image = await readFile(join(dir, manifest[0].path));
     expect(image.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
-    const subjects = (await readFile(subjectsPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const subjects = (await readFile(subjectsPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(subjects.map((s) => s.subjectRef)).toEqual(['S0001', 'S0002']);
     expect(subjects[0]).toEqual(expect.objectContaining({ name: expect.any(String), mrn: expect.stringMatching(/^MRN/), consents: expect.any(Array) }));
   });
 
   it('writes raw images as PNG', async () => {
     const { manifestPath } = await writeSyntheticFolder(dir, { seed: 4, subjects: 1, itemsPerSubject: 1 });
-    const [image] = (await readFile(manifestPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const [image] = (await readFile(manifestPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(image.mimeType).toBe('image/png');
     expect(PNG.sync.read(await readFile(join(dir, image.path))).width).toBe(64);
   });

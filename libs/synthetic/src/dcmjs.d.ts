@@ -17,7 +17,10 @@ declare module 'dcmjs' {
       write(options?: Record<string, unknown>): ArrayBuffer;
     }
     class DicomMessage {
-      static readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string | null; includeUntilTagValue?: boolean; noCopy?: boolean; forceStoreRaw?: boolean }): DicomDict;
+      static readFile(
+        buffer: ArrayBuffer,
+        options?: { ignoreErrors?: boolean; untilTag?: string | null; includeUntilTagValue?: boolean; noCopy?: boolean; forceStoreRaw?: boolean },
+      ): DicomDict;
     }
     class DicomMetaDictionary {
       static nameMap: Record<string, { tag: string; vr: string; name: string; vm: string; version: string }>;

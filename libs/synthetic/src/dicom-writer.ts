@@ -57,17 +57,31 @@ export interface SyntheticDicomImage {
 }
 
 const FIRST = ['Alice', 'Bruno', 'Chiara', 'Dmitri', 'Elena', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jonas', 'Keiko', 'Liam', 'Marta', 'Noah', 'Olga', 'Pavel'];
-const LAST = ['Anders', 'Bauer', 'Castillo', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Hoffmann', 'Ivanova', 'Jensen', 'Kowalski', 'Lindqvist', 'Moreau', 'Novak', 'Okafor', 'Petrov'];
+const LAST = [
+  'Anders',
+  'Bauer',
+  'Castillo',
+  'Dubois',
+  'Eriksen',
+  'Fischer',
+  'Garcia',
+  'Hoffmann',
+  'Ivanova',
+  'Jensen',
+  'Kowalski',
+  'Lindqvist',
+  'Moreau',
+  'Novak',
+  'Okafor',
+  'Petrov',
+];
 
 /** A 2.25 UID (UUID-derived form) with 38 digits, drawn from the generator. */
 export function syntheticUid(rng: Prng): string {
   return `2.25.${rng.int(1, 9)}${rng.digits(37)}`;
 }
 
-export function syntheticDicomIdentity(
-  rng: Prng,
-  patient: { name: string; birthDate: string; mrn: string },
-): SyntheticDicomIdentity {
+export function syntheticDicomIdentity(rng: Prng, patient: { name: string; birthDate: string; mrn: string }): SyntheticDicomIdentity {
   const [given, family] = patient.name.split(' ');
   const person = (): string => `${rng.pick(LAST)}^${rng.pick(FIRST)}`;
   const date = `${rng.int(2015, 2024)}${pad(rng.int(1, 12))}${pad(rng.int(1, 28))}`;
@@ -130,7 +144,15 @@ export function createSyntheticDicom(image: SyntheticDicomImage, identity: Synth
   let imagePixel: Record<string, unknown>;
   if (photometric === 'RGB') {
     pixels = copyToArrayBuffer(rgb);
-    imagePixel = { SamplesPerPixel: 3, PhotometricInterpretation: 'RGB', PlanarConfiguration: 0, BitsAllocated: 8, BitsStored: 8, HighBit: 7, PixelRepresentation: 0 };
+    imagePixel = {
+      SamplesPerPixel: 3,
+      PhotometricInterpretation: 'RGB',
+      PlanarConfiguration: 0,
+      BitsAllocated: 8,
+      BitsStored: 8,
+      HighBit: 7,
+      PixelRepresentation: 0,
+    };
   } else {
     // 12-bit stored values: luminance * 16; with intercept -1024 the modality values run
     // -1024..3056, like CT Hounsfield units.

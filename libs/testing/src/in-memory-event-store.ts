@@ -54,8 +54,18 @@ export class InMemoryEventStore implements EventStreamStore {
     for (const e of events) {
       this.position += 1;
       stream.push({
-        eventId: `event-${this.position}`, ...e, log, streamId, streamVersion: stream.length + 1, position: this.position,
-        occurredAt: new Date(0).toISOString(), actor: { id: 'seed', role: 'admin' }, correlationId: 'seed', causationId: null, prevHash: GENESIS_HASH, hash: GENESIS_HASH,
+        eventId: `event-${this.position}`,
+        ...e,
+        log,
+        streamId,
+        streamVersion: stream.length + 1,
+        position: this.position,
+        occurredAt: new Date(0).toISOString(),
+        actor: { id: 'seed', role: 'admin' },
+        correlationId: 'seed',
+        causationId: null,
+        prevHash: GENESIS_HASH,
+        hash: GENESIS_HASH,
       });
     }
     this.streams.set(`${log}/${streamId}`, stream);

@@ -68,5 +68,9 @@ export class IngestionException extends DomainException<IngestionErrorCode> {
 /** Zod issues as one message naming each offending field. */
 export function invalidRequest(what: string, issues: { path: (string | number)[]; message: string }[]): IngestionException {
   const detail = issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-  return new IngestionException(IngestionErrorCode.InvalidRequest, `invalid ${what}: ${detail}`, issues.map((i) => i.path.join('.') || 'body'));
+  return new IngestionException(
+    IngestionErrorCode.InvalidRequest,
+    `invalid ${what}: ${detail}`,
+    issues.map((i) => i.path.join('.') || 'body'),
+  );
 }

@@ -15,14 +15,17 @@ export function parseDisplayName(value: unknown, field = 'body.displayName'): st
   if (typeof value !== 'string') throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be a string`, [field]);
   const name = value.trim();
   if (name.length === 0) throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must not be empty`, [field]);
-  if ([...name].length > MAX_DISPLAY_NAME) throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be at most ${MAX_DISPLAY_NAME} characters`, [field]);
+  if ([...name].length > MAX_DISPLAY_NAME)
+    throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be at most ${MAX_DISPLAY_NAME} characters`, [field]);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name)) throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must not contain control characters`, [field]);
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name))
+    throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must not contain control characters`, [field]);
   return name;
 }
 
 export function requirePrincipalId(value: string, field = 'params.principalId'): string {
-  if (!PRINCIPAL_ID.test(value)) throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be a principal id (letters, digits and . _ : - only, at most 100)`, [field]);
+  if (!PRINCIPAL_ID.test(value))
+    throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be a principal id (letters, digits and . _ : - only, at most 100)`, [field]);
   return value;
 }
 
@@ -68,7 +71,10 @@ export async function principalRefs(db: DataSource | QueryRunner, ids: Iterable<
   const unique = [...new Set(ids)];
   const refs = new Map<string, PrincipalRef>(unique.map((id) => [id, { id, displayName: null }]));
   if (unique.length === 0) return refs;
-  const rows: { principal_id: string; display_name: string }[] = await db.query('SELECT principal_id, display_name FROM trellis_principals WHERE principal_id = ANY($1::text[])', [unique]);
+  const rows: { principal_id: string; display_name: string }[] = await db.query(
+    'SELECT principal_id, display_name FROM trellis_principals WHERE principal_id = ANY($1::text[])',
+    [unique],
+  );
   for (const r of rows) refs.set(r.principal_id, { id: r.principal_id, displayName: r.display_name });
   return refs;
 }

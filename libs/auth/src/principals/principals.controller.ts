@@ -16,9 +16,15 @@ export class PrincipalsController {
   @ApiBody({ schema: { type: 'object', required: ['displayName'], properties: { displayName: { type: 'string', minLength: 1, maxLength: 200 } } } })
   async setDisplayName(@Param('principalId') principalId: string, @Body() body: unknown) {
     const id = requirePrincipalId(principalId);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AuthException(AuthErrorCode.InvalidRequest, 'body must be a JSON object with displayName', ['body']);
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new AuthException(AuthErrorCode.InvalidRequest, 'body must be a JSON object with displayName', ['body']);
     const extra = Object.keys(body).filter((k) => k !== 'displayName');
-    if (extra.length) throw new AuthException(AuthErrorCode.InvalidRequest, `unknown field(s): ${extra.map((k) => `body.${k}`).join(', ')}`, extra.map((k) => `body.${k}`));
+    if (extra.length)
+      throw new AuthException(
+        AuthErrorCode.InvalidRequest,
+        `unknown field(s): ${extra.map((k) => `body.${k}`).join(', ')}`,
+        extra.map((k) => `body.${k}`),
+      );
     const displayName = parseDisplayName((body as { displayName?: unknown }).displayName);
     await this.directory.setDisplayName(id, displayName);
     return { id, displayName };
@@ -27,7 +33,9 @@ export class PrincipalsController {
   @Delete(':principalId')
   @HttpCode(204)
   @Roles('admin')
-  @ApiOperation({ summary: "Erase what is personal about a principal (its display name); events keep only the pseudonymous id. 404 if there was nothing to erase" })
+  @ApiOperation({
+    summary: 'Erase what is personal about a principal (its display name); events keep only the pseudonymous id. 404 if there was nothing to erase',
+  })
   async erase(@Param('principalId') principalId: string): Promise<void> {
     const id = requirePrincipalId(principalId);
     if (!(await this.directory.erase(id))) throw new AuthException(AuthErrorCode.PrincipalNotFound, `principal ${id} has no personal details to erase`);

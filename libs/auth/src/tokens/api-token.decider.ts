@@ -3,9 +3,7 @@ import { AuthErrorCode, AuthException } from '../auth.exception';
 import type { Decider } from '@trellis/event-store';
 import type { ApiTokenEvent } from './api-token.events';
 
-export type ApiTokenState =
-  | { status: 'none' }
-  | { status: 'active' | 'revoked'; tokenId: string; principalId: string; roles: Role[] };
+export type ApiTokenState = { status: 'none' } | { status: 'active' | 'revoked'; tokenId: string; principalId: string; roles: Role[] };
 
 export type ApiTokenCommand =
   | { type: 'IssueApiToken'; tokenId: string; principalId: string; roles: string[]; expiresAt: Date | null; now: Date }
@@ -59,4 +57,8 @@ export function evolveApiToken(state: ApiTokenState, event: ApiTokenEvent): ApiT
   }
 }
 
-export const apiTokenDecider: Decider<ApiTokenState, ApiTokenCommand, ApiTokenEvent> = { decide: decideApiToken, evolve: evolveApiToken, initialState: initialApiTokenState };
+export const apiTokenDecider: Decider<ApiTokenState, ApiTokenCommand, ApiTokenEvent> = {
+  decide: decideApiToken,
+  evolve: evolveApiToken,
+  initialState: initialApiTokenState,
+};

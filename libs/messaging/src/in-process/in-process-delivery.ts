@@ -77,9 +77,14 @@ export class InProcessDelivery implements EventDelivery {
   }
 
   private async deadLetter(tx: QueryRunner, h: EventHandler, e: EventEnvelope, reason: string, attempts: number): Promise<void> {
-    await tx.query(
-      'INSERT INTO trellis_dead_letters (consumer, log, position, event_id, event_type, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [h.consumer, e.log, e.position, e.eventId, e.type, reason.slice(0, 2000), attempts],
-    );
+    await tx.query('INSERT INTO trellis_dead_letters (consumer, log, position, event_id, event_type, reason, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      h.consumer,
+      e.log,
+      e.position,
+      e.eventId,
+      e.type,
+      reason.slice(0, 2000),
+      attempts,
+    ]);
   }
 }

@@ -49,7 +49,10 @@ export class KafkaDelivery implements EventDelivery {
       clientId: config.clientId,
       brokers: config.brokers,
       logLevel: logLevel.ERROR,
-      logCreator: () => ({ namespace, log: entry }) => log(`[kafkajs ${namespace}] ${entry.message}`),
+      logCreator:
+        () =>
+        ({ namespace, log: entry }) =>
+          log(`[kafkajs ${namespace}] ${entry.message}`),
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
   }

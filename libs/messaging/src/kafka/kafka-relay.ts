@@ -47,10 +47,11 @@ export class KafkaRelay {
 
   async start(): Promise<void> {
     if (this.follower.running) return;
-    await this.dataSource.query(
-      'INSERT INTO trellis_relay_positions (relay_id, log, topic) VALUES ($1, $2, $3) ON CONFLICT (relay_id) DO NOTHING',
-      [this.id, this.options.log, this.options.topic],
-    );
+    await this.dataSource.query('INSERT INTO trellis_relay_positions (relay_id, log, topic) VALUES ($1, $2, $3) ON CONFLICT (relay_id) DO NOTHING', [
+      this.id,
+      this.options.log,
+      this.options.topic,
+    ]);
     this.follower.launch(() => this.run());
   }
 

@@ -27,7 +27,12 @@ const prod = (s: number[]) => s.reduce((p, d) => p * d, 1);
 
 /** Reference: C[...] = op(A)[...] · op(B)[...], batch dims broadcast as in numpy. */
 function referenceMatMul(
-  av: Float32Array, aShape: number[], bv: Float32Array, bShape: number[], transposeA: boolean, transposeB: boolean,
+  av: Float32Array,
+  aShape: number[],
+  bv: Float32Array,
+  bShape: number[],
+  transposeA: boolean,
+  transposeB: boolean,
 ): { values: Float64Array; shape: number[] } {
   const ra = aShape.length;
   const rb = bShape.length;
@@ -147,7 +152,17 @@ describe('BLAS matmul kernels', () => {
     });
 
     it('falls back to the original kernel for int32 inputs (exact integer result)', () => {
-      const out = tf.matMul(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), tf.tensor2d([[5], [6]], [2, 1], 'int32'));
+      const out = tf.matMul(
+        tf.tensor2d(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [2, 2],
+          'int32',
+        ),
+        tf.tensor2d([[5], [6]], [2, 1], 'int32'),
+      );
       expect(out.dtype).toBe('int32');
       expect(Array.from(out.dataSync())).toEqual([17, 39]);
     });
@@ -165,7 +180,7 @@ describe('BLAS matmul kernels', () => {
       elu: (x) => (x >= 0 ? x : Math.exp(x) - 1),
       leakyrelu: (x) => (x < 0 ? 0.1 * x : x),
       sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-      prelu: (x, j) => (x < 0 ? (0.05 * (j + 1)) * x : x),
+      prelu: (x, j) => (x < 0 ? 0.05 * (j + 1) * x : x),
     };
     // [aShape, bShape, transposeA, transposeB, biasShape]
     const fusedCases: [number[], number[], boolean, boolean, number[] | null][] = [

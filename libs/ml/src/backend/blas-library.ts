@@ -100,6 +100,7 @@ export function loadBlas(): { blas: BlasLibrary | null; notes: string[] } {
   if (!process.env.OPENBLAS_NUM_THREADS) process.env.OPENBLAS_NUM_THREADS = String(DEFAULT_BLAS_THREADS);
   let koffi: typeof import('koffi');
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native module, loaded only when BLAS is wanted
     koffi = require('koffi') as typeof import('koffi');
   } catch (err) {
     cached = { blas: null, notes: [`koffi could not be loaded: ${(err as Error).message}`] };

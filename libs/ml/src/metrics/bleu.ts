@@ -6,9 +6,18 @@ import { pythonRstrip, pythonSplit } from './python-split';
  * punctuation and symbols, periods and commas unless between digits, and a dash after a digit.
  */
 export function tokenize13a(line: string): string {
-  let s = line.replace(/<skipped>/g, '').replace(/-\n/g, '').replace(/\n/g, ' ');
-  if (s.includes('&')) s = s.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  let s = line
+    .replace(/<skipped>/g, '')
+    .replace(/-\n/g, '')
+    .replace(/\n/g, ' ');
+  if (s.includes('&'))
+    s = s
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>');
   s = ` ${s} `;
+  // eslint-disable-next-line no-useless-escape -- sacrebleu's 13a pattern, character for character
   s = s.replace(/([\{-\~\[-\` -\&\(-\+\:-\@\/])/g, ' $1 ');
   s = s.replace(/([^0-9])([.,])/g, '$1 $2 ');
   s = s.replace(/([.,])([^0-9])/g, ' $1 $2');
@@ -49,7 +58,8 @@ function ngrams(tokens: string[]): Map<string, number> {
 export function corpusBleu(hypotheses: string[], references: string[][]): BleuResult {
   if (references.length === 0) throw invalidInput('corpusBleu needs at least one reference stream', 'references');
   references.forEach((stream, k) => {
-    if (stream.length !== hypotheses.length) throw invalidInput(`reference stream ${k} has ${stream.length} sentences, the hypotheses ${hypotheses.length}`, `references.${k}`);
+    if (stream.length !== hypotheses.length)
+      throw invalidInput(`reference stream ${k} has ${stream.length} sentences, the hypotheses ${hypotheses.length}`, `references.${k}`);
   });
   const counts = new Array<number>(MAX_ORDER).fill(0);
   const totals = new Array<number>(MAX_ORDER).fill(0);

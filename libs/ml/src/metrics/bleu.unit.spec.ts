@@ -48,14 +48,86 @@ describe('tokenize13a', () => {
 });
 
 describe('corpusBleu', () => {
-  const cases: [string, string[], string[][], { score: number; counts: number[]; totals: number[]; bp: number; sys_len: number; ref_len: number; precisions: number[] }][] = [
-    ['two references', HYPS, [REFS1, REFS2], { score: 70.5440582731677, counts: [44, 34, 26, 22], totals: [51, 45, 39, 33], bp: 0.9615432950878906, sys_len: 51, ref_len: 53, precisions: [86.27450980392157, 75.55555555555556, 66.66666666666667, 66.66666666666667] }],
-    ['one reference', HYPS, [REFS1], { score: 59.16955683672784, counts: [42, 30, 23, 20], totals: [51, 45, 39, 33], bp: 0.8890097654027757, sys_len: 51, ref_len: 57, precisions: [82.3529411764706, 66.66666666666667, 58.97435897435897, 60.60606060606061] }],
-    ['too short for bigrams (score 0)', ['hello'], [['hello world']], { score: 0, counts: [1, 0, 0, 0], totals: [1, 0, 0, 0], bp: 0.36787944117144233, sys_len: 1, ref_len: 2, precisions: [100, 0, 0, 0] }],
-    ['no zero counts', ['the cat sat on a mat today'], [['the cat sat on the mat']], { score: 43.47208719449914, counts: [5, 3, 2, 1], totals: [7, 6, 5, 4], bp: 1, sys_len: 7, ref_len: 6, precisions: [71.42857142857143, 50, 40, 25] }],
-    ['exp smoothing of a zero 4-gram count', ['the cat sat on mat'], [['the cat sat at the mat']], { score: 34.98330125272253, counts: [4, 2, 1, 0], totals: [5, 4, 3, 2], bp: 0.8187307530779819, sys_len: 5, ref_len: 6, precisions: [80, 50, 33.333333333333336, 25] }],
-    ['exp smoothing of two zero counts', ['the dog sat quietly'], [['the dog ran']], { score: 31.947155212313625, counts: [2, 1, 0, 0], totals: [4, 3, 2, 1], bp: 1, sys_len: 4, ref_len: 3, precisions: [50, 33.333333333333336, 25, 25] }],
-    ['closest reference length', ['a b c d e f g h'], [['a b c d'], ['a b c d e f']], { score: 68.037493331712, counts: [6, 5, 4, 3], totals: [8, 7, 6, 5], bp: 1, sys_len: 8, ref_len: 6, precisions: [75, 71.42857142857143, 66.66666666666667, 60] }],
+  const cases: [
+    string,
+    string[],
+    string[][],
+    { score: number; counts: number[]; totals: number[]; bp: number; sys_len: number; ref_len: number; precisions: number[] },
+  ][] = [
+    [
+      'two references',
+      HYPS,
+      [REFS1, REFS2],
+      {
+        score: 70.5440582731677,
+        counts: [44, 34, 26, 22],
+        totals: [51, 45, 39, 33],
+        bp: 0.9615432950878906,
+        sys_len: 51,
+        ref_len: 53,
+        precisions: [86.27450980392157, 75.55555555555556, 66.66666666666667, 66.66666666666667],
+      },
+    ],
+    [
+      'one reference',
+      HYPS,
+      [REFS1],
+      {
+        score: 59.16955683672784,
+        counts: [42, 30, 23, 20],
+        totals: [51, 45, 39, 33],
+        bp: 0.8890097654027757,
+        sys_len: 51,
+        ref_len: 57,
+        precisions: [82.3529411764706, 66.66666666666667, 58.97435897435897, 60.60606060606061],
+      },
+    ],
+    [
+      'too short for bigrams (score 0)',
+      ['hello'],
+      [['hello world']],
+      { score: 0, counts: [1, 0, 0, 0], totals: [1, 0, 0, 0], bp: 0.36787944117144233, sys_len: 1, ref_len: 2, precisions: [100, 0, 0, 0] },
+    ],
+    [
+      'no zero counts',
+      ['the cat sat on a mat today'],
+      [['the cat sat on the mat']],
+      { score: 43.47208719449914, counts: [5, 3, 2, 1], totals: [7, 6, 5, 4], bp: 1, sys_len: 7, ref_len: 6, precisions: [71.42857142857143, 50, 40, 25] },
+    ],
+    [
+      'exp smoothing of a zero 4-gram count',
+      ['the cat sat on mat'],
+      [['the cat sat at the mat']],
+      {
+        score: 34.98330125272253,
+        counts: [4, 2, 1, 0],
+        totals: [5, 4, 3, 2],
+        bp: 0.8187307530779819,
+        sys_len: 5,
+        ref_len: 6,
+        precisions: [80, 50, 33.333333333333336, 25],
+      },
+    ],
+    [
+      'exp smoothing of two zero counts',
+      ['the dog sat quietly'],
+      [['the dog ran']],
+      { score: 31.947155212313625, counts: [2, 1, 0, 0], totals: [4, 3, 2, 1], bp: 1, sys_len: 4, ref_len: 3, precisions: [50, 33.333333333333336, 25, 25] },
+    ],
+    [
+      'closest reference length',
+      ['a b c d e f g h'],
+      [['a b c d'], ['a b c d e f']],
+      {
+        score: 68.037493331712,
+        counts: [6, 5, 4, 3],
+        totals: [8, 7, 6, 5],
+        bp: 1,
+        sys_len: 8,
+        ref_len: 6,
+        precisions: [75, 71.42857142857143, 66.66666666666667, 60],
+      },
+    ],
   ];
 
   it.each(cases)('matches sacrebleu: %s', (_, hyps, refs, expected) => {

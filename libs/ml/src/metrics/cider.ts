@@ -40,7 +40,8 @@ const order = (ngram: string) => ngram.split(' ').length - 1;
  * words (its counts2vec adds term frequencies where the n-gram index is 1).
  */
 export function ciderD(candidates: string[], references: string[][]): CiderResult {
-  if (candidates.length !== references.length) throw invalidInput(`${candidates.length} candidates but references for ${references.length} images`, 'references');
+  if (candidates.length !== references.length)
+    throw invalidInput(`${candidates.length} candidates but references for ${references.length} images`, 'references');
   if (candidates.length === 0) throw invalidInput('ciderD needs at least one image', 'candidates');
   references.forEach((refs, i) => {
     if (refs.length === 0) throw invalidInput(`image ${i} has no references`, `references.${i}`);
@@ -86,7 +87,7 @@ export function ciderD(candidates: string[], references: string[][]): CiderResul
         total[n] += val;
       }
     }
-    return ((total.reduce((a, b) => a + b, 0) / N) / crefs[i].length) * 10;
+    return (total.reduce((a, b) => a + b, 0) / N / crefs[i].length) * 10;
   });
   return { score: scores.reduce((a, b) => a + b, 0) / scores.length, scores };
 }

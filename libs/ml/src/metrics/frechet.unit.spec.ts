@@ -5,7 +5,9 @@ import { MetricsException } from './metrics.exception';
 // scipy.linalg.sqrtm on these generated features (fixtures/make-reference-values.py).
 function feats(kind: 1 | 2, n: number, d: number): number[][] {
   return Array.from({ length: n }, (_, i) =>
-    Array.from({ length: d }, (_, j) => (kind === 1 ? Math.sin(1.3 * i * (j + 1) + 0.7 * j * j) + 0.1 * j : Math.cos(0.9 * i * (j + 2) + 1.1 * j) * (1 + 0.2 * j) + 0.3)),
+    Array.from({ length: d }, (_, j) =>
+      kind === 1 ? Math.sin(1.3 * i * (j + 1) + 0.7 * j * j) + 0.1 * j : Math.cos(0.9 * i * (j + 2) + 1.1 * j) * (1 + 0.2 * j) + 0.3,
+    ),
   );
 }
 
@@ -46,7 +48,26 @@ describe('frechetDistance', () => {
   });
 
   it('rejects mismatched or too few features', () => {
-    expect(() => frechetDistance([[1, 2]], [[1, 2], [3, 4]])).toThrow(MetricsException);
-    expect(() => frechetDistance([[1, 2], [3, 4]], [[1, 2, 3], [3, 4, 5]])).toThrow(/feature sizes differ/);
+    expect(() =>
+      frechetDistance(
+        [[1, 2]],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ),
+    ).toThrow(MetricsException);
+    expect(() =>
+      frechetDistance(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [1, 2, 3],
+          [3, 4, 5],
+        ],
+      ),
+    ).toThrow(/feature sizes differ/);
   });
 });

@@ -10,7 +10,8 @@ export function perplexity(tokenNll: ArrayLike<number>, counted?: ArrayLike<bool
   let n = 0;
   for (let i = 0; i < tokenNll.length; i++) {
     if (counted && !counted[i]) continue;
-    if (!Number.isFinite(tokenNll[i]) || tokenNll[i] < 0) throw invalidInput(`token ${i} has loss ${tokenNll[i]}; a negative log-likelihood is finite and >= 0`, 'tokenNll');
+    if (!Number.isFinite(tokenNll[i]) || tokenNll[i] < 0)
+      throw invalidInput(`token ${i} has loss ${tokenNll[i]}; a negative log-likelihood is finite and >= 0`, 'tokenNll');
     sum += tokenNll[i];
     n++;
   }
@@ -29,13 +30,15 @@ export function tokenNllFromLogits(
   labels: ArrayLike<number>,
   ignoreIndex = -100,
 ): { nll: Float64Array; counted: Uint8Array } {
-  if (logits.length !== labels.length * vocabSize) throw invalidInput(`logits hold ${logits.length} values, not ${labels.length} tokens × ${vocabSize}`, 'logits');
+  if (logits.length !== labels.length * vocabSize)
+    throw invalidInput(`logits hold ${logits.length} values, not ${labels.length} tokens × ${vocabSize}`, 'logits');
   const nll = new Float64Array(labels.length);
   const counted = new Uint8Array(labels.length);
   for (let t = 0; t < labels.length; t++) {
     const label = labels[t];
     if (label === ignoreIndex) continue;
-    if (!Number.isInteger(label) || label < 0 || label >= vocabSize) throw invalidInput(`label ${label} at token ${t} is outside the vocabulary of ${vocabSize}`, 'labels');
+    if (!Number.isInteger(label) || label < 0 || label >= vocabSize)
+      throw invalidInput(`label ${label} at token ${t} is outside the vocabulary of ${vocabSize}`, 'labels');
     const base = t * vocabSize;
     let max = -Infinity;
     for (let v = 0; v < vocabSize; v++) max = Math.max(max, logits[base + v]);

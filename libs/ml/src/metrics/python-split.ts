@@ -3,6 +3,7 @@
  * (which, unlike JavaScript's \s, includes U+001C..U+001F and U+0085 and excludes U+FEFF).
  * The reference scripts ported here all split that way.
  */
+// eslint-disable-next-line no-control-regex -- Python's str.split() whitespace includes the \x1c-\x1f separators
 const PY_WHITESPACE = /[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 export function pythonSplit(text: string): string[] {

@@ -52,7 +52,13 @@ describe('decodeLoop', () => {
 
   it('stops at maxNewTokens and disposes every logits tensor', () => {
     const before = tf.memory().numTensors;
-    expect(decodeLoop(() => logitsFor(1), (t) => logitsFor((t + 1) % 4), { maxNewTokens: 5 })).toEqual([1, 2, 3, 0, 1]);
+    expect(
+      decodeLoop(
+        () => logitsFor(1),
+        (t) => logitsFor((t + 1) % 4),
+        { maxNewTokens: 5 },
+      ),
+    ).toEqual([1, 2, 3, 0, 1]);
     expect(tf.memory().numTensors).toBe(before);
     expect(argMax([1, 3, 3])).toBe(1);
   });

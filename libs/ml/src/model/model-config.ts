@@ -88,13 +88,22 @@ function raise(kind: string, problems: Problem[]): void {
 
 export function mistralConfigProblems(config: MistralConfig, owner = 'MistralConfig'): Problem[] {
   const p: Problem[] = [];
-  for (const f of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'maxPositionEmbeddings'] as const) {
+  for (const f of [
+    'vocabSize',
+    'hiddenSize',
+    'intermediateSize',
+    'numHiddenLayers',
+    'numAttentionHeads',
+    'numKeyValueHeads',
+    'maxPositionEmbeddings',
+  ] as const) {
     positiveInt(p, owner, f, config[f]);
   }
   positiveNumber(p, owner, 'rmsNormEps', config.rmsNormEps);
   positiveNumber(p, owner, 'ropeTheta', config.ropeTheta);
   if (config.slidingWindow !== null) positiveInt(p, owner, 'slidingWindow (or null)', config.slidingWindow);
-  if (typeof config.tieWordEmbeddings !== 'boolean') p.push(`${owner}.tieWordEmbeddings must be true or false, got ${JSON.stringify(config.tieWordEmbeddings)}`);
+  if (typeof config.tieWordEmbeddings !== 'boolean')
+    p.push(`${owner}.tieWordEmbeddings must be true or false, got ${JSON.stringify(config.tieWordEmbeddings)}`);
   if (p.length > 0) return p;
   if (config.numAttentionHeads % config.numKeyValueHeads !== 0) {
     p.push(
@@ -136,7 +145,9 @@ export function visionConfigProblems(config: VisionConfig, owner = 'VisionConfig
   }
   if (config.hiddenSize % config.numAttentionHeads !== 0) {
     p.push(
-      `${owner}.numAttentionHeads (${config.numAttentionHeads}) must divide hiddenSize (${config.hiddenSize}); valid: ${divisors(config.hiddenSize).filter((d) => d <= 64).join(', ')}`,
+      `${owner}.numAttentionHeads (${config.numAttentionHeads}) must divide hiddenSize (${config.hiddenSize}); valid: ${divisors(config.hiddenSize)
+        .filter((d) => d <= 64)
+        .join(', ')}`,
     );
   }
   return p;
@@ -159,7 +170,9 @@ export function validateMultimodalConfig(config: MultimodalConfig): void {
   const n = config.vision.numHiddenLayers;
   const layer = config.visionFeatureLayer;
   if (!Number.isInteger(layer) || layer < -(n + 1) || layer > n) {
-    p.push(`MultimodalConfig.visionFeatureLayer must be an integer in [${-(n + 1)}, ${n}] (index into the ${n + 1} vision hidden states), got ${JSON.stringify(layer)}`);
+    p.push(
+      `MultimodalConfig.visionFeatureLayer must be an integer in [${-(n + 1)}, ${n}] (index into the ${n + 1} vision hidden states), got ${JSON.stringify(layer)}`,
+    );
   }
   raise('MultimodalConfig', p);
 }

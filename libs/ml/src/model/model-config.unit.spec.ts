@@ -69,7 +69,9 @@ describe('validateMistralConfig', () => {
 
 describe('validateVisionConfig', () => {
   it('names a patch size that does not tile the image, with the valid ones', () => {
-    expect(() => validateVisionConfig({ ...CLIP_VIT_L_14_336, patchSize: 15 })).toThrow(/patchSize \(15\) must divide imageSize \(336\); valid: 1, 2, 3, 4, 6, 7, 8, 12, 14, 16, 21/);
+    expect(() => validateVisionConfig({ ...CLIP_VIT_L_14_336, patchSize: 15 })).toThrow(
+      /patchSize \(15\) must divide imageSize \(336\); valid: 1, 2, 3, 4, 6, 7, 8, 12, 14, 16, 21/,
+    );
   });
 });
 

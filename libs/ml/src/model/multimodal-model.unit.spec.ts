@@ -111,7 +111,9 @@ describe(MultimodalModel.name, () => {
       const model = hfLlava();
       const pixels = tf.zeros([1, 3, 16, 16]);
       const input = ids([[1, 15]]);
-      expect(() => model.forward({ pixelValues: pixels, inputIds: input })).toThrow(/pixelValues must be \[B, 16, 16, 3\] \(NHWC, 0..1\), got \[1, 3, 16, 16\]/);
+      expect(() => model.forward({ pixelValues: pixels, inputIds: input })).toThrow(
+        /pixelValues must be \[B, 16, 16, 3\] \(NHWC, 0..1\), got \[1, 3, 16, 16\]/,
+      );
       tf.dispose([pixels, input]);
       model.dispose();
     });
@@ -128,7 +130,11 @@ describe(MultimodalModel.name, () => {
       expect(Array.from(expanded.dataSync())).toEqual([-100, -100, -100, -100, -100, 3, 4, 5]);
       // Hand reference from the HF logits: positions 4, 5, 6 predict 3, 4, 5.
       let expected = 0;
-      for (const [pos, label] of [[4, 3], [5, 4], [6, 5]] as const) {
+      for (const [pos, label] of [
+        [4, 3],
+        [5, 4],
+        [6, 5],
+      ] as const) {
         const row = HF_TINY_LLAVA.logits.slice(pos * 16, pos * 16 + 16);
         const max = Math.max(...row);
         expected += (max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0)) - row[label]!) / 3;
@@ -190,7 +196,10 @@ describe(MultimodalModel.name, () => {
           tf.tidy(() => {
             const logits = model.forward({ pixelValues: pixels, inputIds: ids([seq]) });
             const t = logits.shape[1];
-            const last = tf.slice(logits, [0, t - 1, 0], [1, 1, 16]).dataSync().slice();
+            const last = tf
+              .slice(logits, [0, t - 1, 0], [1, 1, 16])
+              .dataSync()
+              .slice();
             last[15] = -Infinity; // the image token is never generated
             return argMax(last);
           }),

@@ -21,7 +21,12 @@ describe('buildTrainingExample', () => {
     expect(ex.labels).toEqual([...promptIds.map(() => -100), ...answerIds, tokenizer.eosId]);
     expect(ex.inputIds[0]).toBe(tokenizer.bosId);
     expect(ex.inputIds.filter((id) => id === tokenizer.imageId)).toHaveLength(1);
-    expect(tokenizer.decode(ex.labels.filter((l) => l !== -100), { skipSpecial: true })).toBe(' a round lesion');
+    expect(
+      tokenizer.decode(
+        ex.labels.filter((l) => l !== -100),
+        { skipSpecial: true },
+      ),
+    ).toBe(' a round lesion');
   });
 
   it('truncates the answer to maxLength and keeps the EOS', () => {
@@ -29,7 +34,9 @@ describe('buildTrainingExample', () => {
     const ex = buildTrainingExample(tokenizer, { prompt: 'what is shown?', answer: 'a round lesion' }, { maxLength: full.promptLength + 2 });
     expect(ex.inputIds).toHaveLength(full.promptLength + 2);
     expect(ex.inputIds.at(-1)).toBe(tokenizer.eosId);
-    expect(() => buildTrainingExample(tokenizer, { prompt: 'what is shown?', answer: 'x' }, { maxLength: 3 })).toThrow(/maxLength 3 leaves no room for the answer/);
+    expect(() => buildTrainingExample(tokenizer, { prompt: 'what is shown?', answer: 'x' }, { maxLength: 3 })).toThrow(
+      /maxLength 3 leaves no room for the answer/,
+    );
   });
 
   it('refuses a prompt with two image tokens', () => {

@@ -1,15 +1,7 @@
 import { createHash } from 'crypto';
 import { DYNAMIC_MAP_8BIT, NF4_CODE } from './nf4-codebook';
 import { BNB_DOUBLE, BNB_ODD, BNB_SMALL, BNB_TIES, inputValue } from './nf4-bitsandbytes.fixture';
-import {
-  dequantizeBlockwise8bit,
-  dequantizeNf4,
-  nf4Absmax,
-  nf4HeldBytes,
-  nf4StorageBytes,
-  quantizeBlockwise8bit,
-  quantizeNf4,
-} from './nf4.quantizer';
+import { dequantizeBlockwise8bit, dequantizeNf4, nf4Absmax, nf4HeldBytes, nf4StorageBytes, quantizeBlockwise8bit, quantizeNf4 } from './nf4.quantizer';
 
 const hex = (a: Uint8Array) => Buffer.from(a).toString('hex');
 const inputs = (n: number) => Float32Array.from({ length: n }, (_, i) => inputValue(i));

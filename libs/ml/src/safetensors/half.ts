@@ -35,12 +35,12 @@ export function float32ToFloat16Bits(x: number): number {
     const half = 1 << (shift - 1);
     const rest = mant & ((1 << shift) - 1);
     let h = mant >>> shift;
-    if (rest > half || (rest === half && (h & 1))) h++;
+    if (rest > half || (rest === half && h & 1)) h++;
     return sign | h; // a carry into bit 10 correctly makes the smallest normal
   }
   let h = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++; // may carry into Infinity: right
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // may carry into Infinity: right
   return sign | h;
 }
 

@@ -60,10 +60,12 @@ const ARRAY_TYPES: Record<SafetensorsDtype, { name: string; is: (x: unknown) => 
  * (from 0, no gap, no overlap, ending where the file ends).
  */
 export function parseHeader(prefix: Uint8Array, fileSize: number): ParsedHeader {
-  if (fileSize < 8 || prefix.length < 8) fail(SafetensorsErrorCode.InvalidHeader, `not a safetensors file: ${fileSize} bytes, fewer than the 8-byte header length`);
+  if (fileSize < 8 || prefix.length < 8)
+    fail(SafetensorsErrorCode.InvalidHeader, `not a safetensors file: ${fileSize} bytes, fewer than the 8-byte header length`);
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const n = view.getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) fail(SafetensorsErrorCode.InvalidHeader, `header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
+  if (n > BigInt(MAX_HEADER_BYTES))
+    fail(SafetensorsErrorCode.InvalidHeader, `header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
   const headerLength = Number(n);
   if (8 + headerLength > fileSize) fail(SafetensorsErrorCode.InvalidHeader, `header length ${headerLength} runs past the end of the ${fileSize}-byte file`);
   if (prefix.length < 8 + headerLength) fail(SafetensorsErrorCode.InvalidHeader, 'header bytes missing');
@@ -79,7 +81,8 @@ export function parseHeader(prefix: Uint8Array, fileSize: number): ParsedHeader 
   const tensors = new Map<string, HeaderEntry>();
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail(SafetensorsErrorCode.InvalidHeader, '__metadata__ must be an object of strings', '__metadata__');
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+        fail(SafetensorsErrorCode.InvalidHeader, '__metadata__ must be an object of strings', '__metadata__');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(SafetensorsErrorCode.InvalidHeader, `__metadata__.${k} must be a string`, `__metadata__.${k}`);
         metadata[k] = v;
@@ -89,22 +92,39 @@ export function parseHeader(prefix: Uint8Array, fileSize: number): ParsedHeader 
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!e || typeof e !== 'object') fail(SafetensorsErrorCode.InvalidHeader, `tensor ${name}: entry must be an object`, name);
     if (typeof e.dtype !== 'string' || !(DTYPES as string[]).includes(e.dtype)) {
-      fail(SafetensorsErrorCode.UnknownDtype, `tensor ${name}: dtype ${JSON.stringify(e.dtype)} is not supported; valid: ${DTYPES.join(', ')}`, `${name}.dtype`);
+      fail(
+        SafetensorsErrorCode.UnknownDtype,
+        `tensor ${name}: dtype ${JSON.stringify(e.dtype)} is not supported; valid: ${DTYPES.join(', ')}`,
+        `${name}.dtype`,
+      );
     }
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(SafetensorsErrorCode.InvalidHeader, `tensor ${name}: shape ${JSON.stringify(e.shape)} must be an array of non-negative integers`, `${name}.shape`);
     }
     const o = e.data_offsets;
     if (!Array.isArray(o) || o.length !== 2 || !o.every((x) => Number.isSafeInteger(x) && x >= 0) || o[0] > o[1]) {
-      fail(SafetensorsErrorCode.InvalidOffsets, `tensor ${name}: data_offsets ${JSON.stringify(o)} must be [begin, end] with 0 <= begin <= end`, `${name}.data_offsets`);
+      fail(
+        SafetensorsErrorCode.InvalidOffsets,
+        `tensor ${name}: data_offsets ${JSON.stringify(o)} must be [begin, end] with 0 <= begin <= end`,
+        `${name}.data_offsets`,
+      );
     }
     const dtype = e.dtype as SafetensorsDtype;
     const shape = e.shape as number[];
     const [begin, end] = o as [number, number];
-    if (end > dataSize) fail(SafetensorsErrorCode.InvalidOffsets, `tensor ${name}: data_offsets [${begin}, ${end}] run past the ${dataSize}-byte data section`, `${name}.data_offsets`);
+    if (end > dataSize)
+      fail(
+        SafetensorsErrorCode.InvalidOffsets,
+        `tensor ${name}: data_offsets [${begin}, ${end}] run past the ${dataSize}-byte data section`,
+        `${name}.data_offsets`,
+      );
     const bytes = numel(shape) * DTYPE_BYTES[dtype];
     if (end - begin !== bytes) {
-      fail(SafetensorsErrorCode.ShapeMismatch, `tensor ${name}: ${dtype} ${JSON.stringify(shape)} needs ${bytes} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`, `${name}.data_offsets`);
+      fail(
+        SafetensorsErrorCode.ShapeMismatch,
+        `tensor ${name}: ${dtype} ${JSON.stringify(shape)} needs ${bytes} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        `${name}.data_offsets`,
+      );
     }
     tensors.set(name, { dtype, shape, offsets: [begin, end] });
   }
@@ -112,7 +132,8 @@ export function parseHeader(prefix: Uint8Array, fileSize: number): ParsedHeader 
   let previous = '';
   for (const [name, t] of [...tensors].sort((a, b) => a[1].offsets[0] - b[1].offsets[0] || a[1].offsets[1] - b[1].offsets[1])) {
     const [begin, end] = t.offsets;
-    if (begin < at) fail(SafetensorsErrorCode.InvalidOffsets, `tensor ${name} [${begin}, ${end}] overlaps ${previous} (which ends at ${at})`, `${name}.data_offsets`);
+    if (begin < at)
+      fail(SafetensorsErrorCode.InvalidOffsets, `tensor ${name} [${begin}, ${end}] overlaps ${previous} (which ends at ${at})`, `${name}.data_offsets`);
     if (begin > at) fail(SafetensorsErrorCode.InvalidOffsets, `tensor ${name} starts at ${begin}, leaving a gap after byte ${at}`, `${name}.data_offsets`);
     at = end;
     previous = name;
@@ -157,10 +178,19 @@ function encodeTensor(name: string, t: TensorRecord): Uint8Array {
     fail(SafetensorsErrorCode.InvalidTensor, `tensor ${name}: shape ${JSON.stringify(t.shape)} must be non-negative integers`, `${name}.shape`);
   }
   if (!ARRAY_TYPES[t.dtype].is(t.data)) {
-    fail(SafetensorsErrorCode.InvalidTensor, `tensor ${name}: ${t.dtype} data must be a ${ARRAY_TYPES[t.dtype].name}, got ${t.data?.constructor?.name}`, `${name}.data`);
+    fail(
+      SafetensorsErrorCode.InvalidTensor,
+      `tensor ${name}: ${t.dtype} data must be a ${ARRAY_TYPES[t.dtype].name}, got ${t.data?.constructor?.name}`,
+      `${name}.data`,
+    );
   }
   const n = numel(t.shape);
-  if (t.data.length !== n) fail(SafetensorsErrorCode.ShapeMismatch, `tensor ${name}: shape ${JSON.stringify(t.shape)} has ${n} elements but data has ${t.data.length}`, `${name}.data`);
+  if (t.data.length !== n)
+    fail(
+      SafetensorsErrorCode.ShapeMismatch,
+      `tensor ${name}: shape ${JSON.stringify(t.shape)} has ${n} elements but data has ${t.data.length}`,
+      `${name}.data`,
+    );
   if (t.dtype === 'F16' || t.dtype === 'BF16') {
     const f = t.dtype === 'F16' ? float32ToFloat16Bits : float32ToBfloat16Bits;
     const half = new Uint16Array(n);
@@ -178,7 +208,9 @@ function encodeTensor(name: string, t: TensorRecord): Uint8Array {
  * multiple of 8 bytes.
  */
 export function serializeSafetensors(tensors: Record<string, TensorRecord>, metadata?: Record<string, string>): Buffer {
-  const names = Object.keys(tensors).sort((a, b) => (DTYPE_ORDER[tensors[b].dtype] ?? 0) - (DTYPE_ORDER[tensors[a].dtype] ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
+  const names = Object.keys(tensors).sort(
+    (a, b) => (DTYPE_ORDER[tensors[b].dtype] ?? 0) - (DTYPE_ORDER[tensors[a].dtype] ?? 0) || (a < b ? -1 : a > b ? 1 : 0),
+  );
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -333,7 +365,8 @@ async function openIndex(indexPath: string): Promise<SafetensorsReader> {
     fail(SafetensorsErrorCode.InvalidIndex, `${indexPath}: not readable JSON: ${(err as Error).message}`);
   }
   const wm = index?.weight_map;
-  if (!wm || typeof wm !== 'object' || Array.isArray(wm)) fail(SafetensorsErrorCode.InvalidIndex, `${indexPath}: weight_map must be an object of tensor -> file`, 'weight_map');
+  if (!wm || typeof wm !== 'object' || Array.isArray(wm))
+    fail(SafetensorsErrorCode.InvalidIndex, `${indexPath}: weight_map must be an object of tensor -> file`, 'weight_map');
   const weightMap = new Map<string, string>();
   for (const [name, file] of Object.entries(wm as Record<string, unknown>)) {
     if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || file === '..') {
@@ -346,7 +379,8 @@ async function openIndex(indexPath: string): Promise<SafetensorsReader> {
     for (const file of new Set(weightMap.values())) shards.set(file, await SingleFileReader.open(join(dirname(indexPath), file)));
     const keysOf = new Map([...shards].map(([file, reader]) => [file, new Set(reader.keys())]));
     for (const [name, file] of weightMap) {
-      if (!keysOf.get(file)!.has(name)) fail(SafetensorsErrorCode.InvalidIndex, `${indexPath}: weight_map puts ${name} in ${file}, which does not hold it`, `weight_map.${name}`);
+      if (!keysOf.get(file)!.has(name))
+        fail(SafetensorsErrorCode.InvalidIndex, `${indexPath}: weight_map puts ${name} in ${file}, which does not hold it`, `weight_map.${name}`);
     }
   } catch (err) {
     await Promise.all([...shards.values()].map((s) => s.close()));

@@ -22,11 +22,52 @@ const PYTHON_FILE = Buffer.from(
   'base64',
 );
 // ties: 1+2^-11 and 1+3*2^-11 (f16), 1+2^-8 and 1+3*2^-8 (bf16), 2^-25 and 3*2^-25 (f16 subnormal)
-const VALUES = [1.0, -2.5, 0.1, 1 / 3, 65504.0, 65520.0, 6e-8, 1e-40, -0.0, 3.0e38, 1.00390625, 1.0048828125, 1.00048828125, 1.00146484375, 2 ** -25, 3 * 2 ** -25, 1.01171875, 65519.0];
+const VALUES = [
+  1.0,
+  -2.5,
+  0.1,
+  1 / 3,
+  65504.0,
+  65520.0,
+  6e-8,
+  1e-40,
+  -0.0,
+  3.0e38,
+  1.00390625,
+  1.0048828125,
+  1.00048828125,
+  1.00146484375,
+  2 ** -25,
+  3 * 2 ** -25,
+  1.01171875,
+  65519.0,
+];
 const F16_BITS = [15360, 49408, 11878, 13653, 31743, 31744, 1, 0, 32768, 31744, 15364, 15365, 15360, 15362, 0, 2, 15372, 31743];
 const BF16_BITS = [16256, 49184, 15821, 16043, 18304, 18304, 13185, 1, 32768, 32610, 16256, 16257, 16256, 16256, 13056, 13248, 16258, 18304];
-const F16_AS_F32 = [1.0, -2.5, 0.0999755859375, 0.333251953125, 65504.0, Infinity, 5.960464477539063e-8, 0.0, -0.0, Infinity, 1.00390625, 1.0048828125, 1.0, 1.001953125, 0.0, 1.1920928955078125e-7, 1.01171875, 65504.0];
-const BF16_AS_F32 = [1.0, -2.5, 0.10009765625, 0.333984375, 65536.0, 65536.0, 6.007030606269836e-8, 9.183549615799121e-41, -0.0, 3.00405527047391e38, 1.0, 1.0078125, 1.0, 1.0, 2.9802322387695312e-8, 8.940696716308594e-8, 1.015625, 65536.0];
+const F16_AS_F32 = [
+  1.0,
+  -2.5,
+  0.0999755859375,
+  0.333251953125,
+  65504.0,
+  Infinity,
+  5.960464477539063e-8,
+  0.0,
+  -0.0,
+  Infinity,
+  1.00390625,
+  1.0048828125,
+  1.0,
+  1.001953125,
+  0.0,
+  1.1920928955078125e-7,
+  1.01171875,
+  65504.0,
+];
+const BF16_AS_F32 = [
+  1.0, -2.5, 0.10009765625, 0.333984375, 65536.0, 65536.0, 6.007030606269836e-8, 9.183549615799121e-41, -0.0, 3.00405527047391e38, 1.0, 1.0078125, 1.0, 1.0,
+  2.9802322387695312e-8, 8.940696716308594e-8, 1.015625, 65536.0,
+];
 
 function expectCode(err: unknown, code: SafetensorsErrorCode, message: RegExp): void {
   expect(err).toBeInstanceOf(SafetensorsException);
@@ -99,20 +140,46 @@ describe('parseSafetensors', () => {
     const f32 = (offsets: number[], shape = [2]) => ({ dtype: 'F32', shape, data_offsets: offsets });
     const cases: [string, Buffer, SafetensorsErrorCode, RegExp][] = [
       ['too short', Buffer.alloc(5), SafetensorsErrorCode.InvalidHeader, /fewer than the 8-byte/],
-      ['length past the end', Buffer.concat([Buffer.from([100, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{}')]), SafetensorsErrorCode.InvalidHeader, /runs past the end/],
+      [
+        'length past the end',
+        Buffer.concat([Buffer.from([100, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{}')]),
+        SafetensorsErrorCode.InvalidHeader,
+        /runs past the end/,
+      ],
       ['absurd length', Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 0]), SafetensorsErrorCode.InvalidHeader, /over the 100000000-byte limit/],
       ['not JSON', Buffer.concat([Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{x}')]), SafetensorsErrorCode.InvalidHeader, /not UTF-8 JSON/],
-      ['unknown dtype', withHeader({ a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, 8), SafetensorsErrorCode.UnknownDtype, /tensor a: dtype "F64" is not supported; valid: F32, F16, BF16, I32, I64, U8, I8/],
+      [
+        'unknown dtype',
+        withHeader({ a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, 8),
+        SafetensorsErrorCode.UnknownDtype,
+        /tensor a: dtype "F64" is not supported; valid: F32, F16, BF16, I32, I64, U8, I8/,
+      ],
       ['bad shape', withHeader({ a: f32([0, 8], [-2]) }, 8), SafetensorsErrorCode.InvalidHeader, /shape \[-2\]/],
       ['end before begin', withHeader({ a: f32([8, 0]) }, 8), SafetensorsErrorCode.InvalidOffsets, /0 <= begin <= end/],
-      ['out of range', withHeader({ a: f32([0, 8]), b: f32([8, 16]) }, 12), SafetensorsErrorCode.InvalidOffsets, /tensor b: data_offsets \[8, 16\] run past the 12-byte data section/],
+      [
+        'out of range',
+        withHeader({ a: f32([0, 8]), b: f32([8, 16]) }, 12),
+        SafetensorsErrorCode.InvalidOffsets,
+        /tensor b: data_offsets \[8, 16\] run past the 12-byte data section/,
+      ],
       ['overlap', withHeader({ a: f32([0, 8]), b: f32([4, 12]) }, 12), SafetensorsErrorCode.InvalidOffsets, /tensor b \[4, 12\] overlaps a/],
       ['gap', withHeader({ a: f32([0, 8]), b: f32([12, 20]) }, 20), SafetensorsErrorCode.InvalidOffsets, /leaving a gap after byte 8/],
       ['trailing bytes', withHeader({ a: f32([0, 8]) }, 12), SafetensorsErrorCode.InvalidOffsets, /cover 8 bytes but the data section has 12/],
-      ['size mismatch', withHeader({ a: f32([0, 12], [2]) }, 12), SafetensorsErrorCode.ShapeMismatch, /F32 \[2\] needs 8 bytes but data_offsets \[0, 12\] hold 12/],
+      [
+        'size mismatch',
+        withHeader({ a: f32([0, 12], [2]) }, 12),
+        SafetensorsErrorCode.ShapeMismatch,
+        /F32 \[2\] needs 8 bytes but data_offsets \[0, 12\] hold 12/,
+      ],
       ['metadata not strings', withHeader({ __metadata__: { n: 1 } }, 0), SafetensorsErrorCode.InvalidHeader, /__metadata__.n must be a string/],
     ];
-    it.each(cases)('%s', (_, file, code, message) => expectCode(catching(() => parseSafetensors(file)), code, message));
+    it.each(cases)('%s', (_, file, code, message) =>
+      expectCode(
+        catching(() => parseSafetensors(file)),
+        code,
+        message,
+      ),
+    );
   });
 });
 
@@ -139,9 +206,21 @@ describe('serializeSafetensors', () => {
   });
 
   it('rejects data that does not fit the record', () => {
-    expectCode(catching(() => serializeSafetensors({ a: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })), SafetensorsErrorCode.ShapeMismatch, /\[3\] has 3 elements but data has 2/);
-    expectCode(catching(() => serializeSafetensors({ a: { dtype: 'I32', shape: [2], data: new Float32Array(2) } })), SafetensorsErrorCode.InvalidTensor, /I32 data must be a Int32Array, got Float32Array/);
-    expectCode(catching(() => serializeSafetensors({ a: { dtype: 'F64' as never, shape: [1], data: new Float32Array(1) } })), SafetensorsErrorCode.UnknownDtype, /F64/);
+    expectCode(
+      catching(() => serializeSafetensors({ a: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })),
+      SafetensorsErrorCode.ShapeMismatch,
+      /\[3\] has 3 elements but data has 2/,
+    );
+    expectCode(
+      catching(() => serializeSafetensors({ a: { dtype: 'I32', shape: [2], data: new Float32Array(2) } })),
+      SafetensorsErrorCode.InvalidTensor,
+      /I32 data must be a Int32Array, got Float32Array/,
+    );
+    expectCode(
+      catching(() => serializeSafetensors({ a: { dtype: 'F64' as never, shape: [1], data: new Float32Array(1) } })),
+      SafetensorsErrorCode.UnknownDtype,
+      /F64/,
+    );
   });
 });
 
@@ -203,9 +282,17 @@ describe('openSafetensors', () => {
     const index = JSON.parse(await fs.readFile(indexPath, 'utf8'));
     index.weight_map['model.embed.weight'] = 'model-00002-of-00002.safetensors';
     await fs.writeFile(indexPath, JSON.stringify(index));
-    expectCode(await openSafetensors(dir).catch((e) => e), SafetensorsErrorCode.InvalidIndex, /puts model.embed.weight in model-00002-of-00002.safetensors, which does not hold it/);
+    expectCode(
+      await openSafetensors(dir).catch((e) => e),
+      SafetensorsErrorCode.InvalidIndex,
+      /puts model.embed.weight in model-00002-of-00002.safetensors, which does not hold it/,
+    );
     const bad = join(dir, 'bad.safetensors');
     await fs.writeFile(bad, withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, 4));
-    expectCode(await openSafetensors(bad).catch((e) => e), SafetensorsErrorCode.InvalidOffsets, /bad\.safetensors: tensor a: data_offsets \[0, 8\] run past the 4-byte data section/);
+    expectCode(
+      await openSafetensors(bad).catch((e) => e),
+      SafetensorsErrorCode.InvalidOffsets,
+      /bad\.safetensors: tensor a: data_offsets \[0, 8\] run past the 4-byte data section/,
+    );
   });
 });

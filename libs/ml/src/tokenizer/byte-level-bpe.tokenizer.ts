@@ -79,7 +79,13 @@ export class ByteLevelBpeTokenizer {
     // Special tokens are cut out of the corpus first: encode never lets them reach BPE, so
     // merges learned from them would be wasted. (Hugging Face's trainer does not cut them.)
     const splitter = specialTokens.length
-      ? new RegExp([...specialTokens].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g')
+      ? new RegExp(
+          [...specialTokens]
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|'),
+          'g',
+        )
       : null;
     const wordCounts = new Map<string, number>();
     for (const text of corpus) {
@@ -118,15 +124,27 @@ export class ByteLevelBpeTokenizer {
       throw new TokenizerException(TokenizerErrorCode.UnsupportedComponent, `model.type ${String(model.type)} is not supported; only BPE`, ['model.type']);
     }
     for (const key of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-      if (model[key]) throw new TokenizerException(TokenizerErrorCode.UnsupportedComponent, `model.${key} is not supported by byte-level BPE`, [`model.${key}`]);
+      if (model[key])
+        throw new TokenizerException(TokenizerErrorCode.UnsupportedComponent, `model.${key} is not supported by byte-level BPE`, [`model.${key}`]);
     }
-    if (model.byte_fallback) throw new TokenizerException(TokenizerErrorCode.UnsupportedComponent, 'model.byte_fallback is not supported (a byte-level vocabulary has every byte)', ['model.byte_fallback']);
+    if (model.byte_fallback)
+      throw new TokenizerException(TokenizerErrorCode.UnsupportedComponent, 'model.byte_fallback is not supported (a byte-level vocabulary has every byte)', [
+        'model.byte_fallback',
+      ]);
     if (obj.normalizer != null) {
-      throw new TokenizerException(TokenizerErrorCode.UnsupportedComponent, `normalizer ${JSON.stringify((obj.normalizer as { type?: string }).type)} is not supported; only null`, ['normalizer']);
+      throw new TokenizerException(
+        TokenizerErrorCode.UnsupportedComponent,
+        `normalizer ${JSON.stringify((obj.normalizer as { type?: string }).type)} is not supported; only null`,
+        ['normalizer'],
+      );
     }
     const pre = obj.pre_tokenizer as Record<string, unknown> | null | undefined;
     if (!pre || pre.type !== 'ByteLevel' || pre.use_regex === false) {
-      throw new TokenizerException(TokenizerErrorCode.UnsupportedComponent, `pre_tokenizer must be ByteLevel with use_regex, got ${JSON.stringify(pre?.type ?? null)}`, ['pre_tokenizer']);
+      throw new TokenizerException(
+        TokenizerErrorCode.UnsupportedComponent,
+        `pre_tokenizer must be ByteLevel with use_regex, got ${JSON.stringify(pre?.type ?? null)}`,
+        ['pre_tokenizer'],
+      );
     }
     const dec = obj.decoder as Record<string, unknown> | null | undefined;
     if (dec != null && dec.type !== 'ByteLevel') {
@@ -160,7 +178,8 @@ export class ByteLevelBpeTokenizer {
     if (!Array.isArray(rawAdded)) throw invalid('added_tokens must be an array', 'added_tokens');
     const addedTokens = rawAdded.map((t, i): AddedToken => {
       const a = t as Record<string, unknown>;
-      if (!a || !Number.isInteger(a.id) || typeof a.content !== 'string') throw invalid(`added_tokens[${i}] needs an integer id and a string content`, `added_tokens.${i}`);
+      if (!a || !Number.isInteger(a.id) || typeof a.content !== 'string')
+        throw invalid(`added_tokens[${i}] needs an integer id and a string content`, `added_tokens.${i}`);
       return { id: a.id as number, content: a.content, special: a.special === true };
     });
     const { model: _m, added_tokens: _a, ...passthrough } = obj;
@@ -263,7 +282,8 @@ export class ByteLevelBpeTokenizer {
       }
       for (const ch of this.idToTokenString(id)) {
         const b = CHAR_TO_BYTE.get(ch);
-        if (b === undefined) throw new TokenizerException(TokenizerErrorCode.UnknownId, `token id ${id} holds ${JSON.stringify(ch)}, which is not a byte-level character`);
+        if (b === undefined)
+          throw new TokenizerException(TokenizerErrorCode.UnknownId, `token id ${id} holds ${JSON.stringify(ch)}, which is not a byte-level character`);
         bytes.push(b);
       }
     }
@@ -277,7 +297,8 @@ export class ByteLevelBpeTokenizer {
 
   private requiredId(token: string, option: string): number {
     const id = this.optionalId(token);
-    if (id < 0) throw new TokenizerException(TokenizerErrorCode.UnknownToken, `${option} needs the token ${token}, which this tokenizer does not have`, [option]);
+    if (id < 0)
+      throw new TokenizerException(TokenizerErrorCode.UnknownToken, `${option} needs the token ${token}, which this tokenizer does not have`, [option]);
     return id;
   }
 
@@ -314,7 +335,11 @@ export class ByteLevelBpeTokenizer {
     }
     return symbols.map((s) => {
       const id = this.vocab.get(s);
-      if (id === undefined) throw new TokenizerException(TokenizerErrorCode.UnknownToken, `symbol ${JSON.stringify(s)} is not in the vocabulary (a byte-level vocabulary should hold all 256 bytes)`);
+      if (id === undefined)
+        throw new TokenizerException(
+          TokenizerErrorCode.UnknownToken,
+          `symbol ${JSON.stringify(s)} is not in the vocabulary (a byte-level vocabulary should hold all 256 bytes)`,
+        );
       return id;
     });
   }

@@ -25,19 +25,44 @@ const CORPUS = [
 const CORPUS_X3 = [...CORPUS, ...CORPUS, ...CORPUS];
 
 const HF_ENCODINGS: [string, number[]][] = [
-  ["The quick brown fox jumps over the lazy dog.", [344, 324, 224, 352, 270, 81, 316, 224, 367, 295, 309, 390, 274, 325, 320, 17]],
-  ["the lazy cat doesn't sleep; it's 3.14 o'clock", [267, 325, 307, 286, 281, 266, 81, 330, 265, 279, 72, 83, 30, 224, 289, 282, 224, 22, 17, 335, 309, 10, 70, 79, 82, 70, 78]],
-  ["<image>\nWhat does the X-ray show?</s>", [3, 202, 58, 360, 281, 266, 274, 224, 59, 16, 383, 265, 359, 34, 1]],
-  ["\u00c9mile \u00e0 Z\u00fcrich: e\u0301 (combining acute) vs \u00e9", [131, 235, 290, 279, 224, 131, 258, 224, 345, 124, 380, 75, 29, 224, 72, 140, 227, 224, 11, 70, 82, 80, 69, 269, 269, 74, 262, 354, 385, 12, 224, 89, 86, 224, 301]],
-  ["\u65e5\u672c\u8a9e\u3068\u4e2d\u6587 mixed with English", [166, 249, 395, 168, 107, 256, 302, 397, 120, 259, 321, 224, 290, 91, 72, 71, 224, 90, 289, 75, 224, 40, 81, 74, 79, 362, 75]],
-  ["\ud83d\ude42 \ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67 \ud83c\udde9\ud83c\uddea emoji", [263, 314, 280, 243, 398, 106, 326, 104, 280, 233, 399, 233, 107, 224, 357, 377]],
-  ["ctrl \u0000\u0001\u001b[0m bell\u0007 del\u007f nel\u0085 nbsp\u00a0x bom\ufeffy", [70, 87, 85, 79, 224, 192, 193, 219, 62, 19, 80, 224, 351, 79, 79, 199, 272, 72, 79, 225, 224, 292, 79, 130, 231, 224, 81, 69, 86, 83, 130, 258, 91, 224, 69, 82, 80, 175, 123, 127, 92]],
-  ["   leading and trailing spaces   ", [273, 264, 72, 68, 71, 269, 74, 275, 224, 87, 85, 68, 76, 369, 74, 265, 296, 266, 318]],
-  ["line1\r\nline2\n\n\tindented", [369, 72, 20, 205, 202, 369, 72, 21, 202, 202, 201, 364, 72, 81, 385, 71]],
+  ['The quick brown fox jumps over the lazy dog.', [344, 324, 224, 352, 270, 81, 316, 224, 367, 295, 309, 390, 274, 325, 320, 17]],
+  [
+    "the lazy cat doesn't sleep; it's 3.14 o'clock",
+    [267, 325, 307, 286, 281, 266, 81, 330, 265, 279, 72, 83, 30, 224, 289, 282, 224, 22, 17, 335, 309, 10, 70, 79, 82, 70, 78],
+  ],
+  ['<image>\nWhat does the X-ray show?</s>', [3, 202, 58, 360, 281, 266, 274, 224, 59, 16, 383, 265, 359, 34, 1]],
+  [
+    '\u00c9mile \u00e0 Z\u00fcrich: e\u0301 (combining acute) vs \u00e9',
+    [
+      131, 235, 290, 279, 224, 131, 258, 224, 345, 124, 380, 75, 29, 224, 72, 140, 227, 224, 11, 70, 82, 80, 69, 269, 269, 74, 262, 354, 385, 12, 224, 89, 86,
+      224, 301,
+    ],
+  ],
+  [
+    '\u65e5\u672c\u8a9e\u3068\u4e2d\u6587 mixed with English',
+    [166, 249, 395, 168, 107, 256, 302, 397, 120, 259, 321, 224, 290, 91, 72, 71, 224, 90, 289, 75, 224, 40, 81, 74, 79, 362, 75],
+  ],
+  [
+    '\ud83d\ude42 \ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67 \ud83c\udde9\ud83c\uddea emoji',
+    [263, 314, 280, 243, 398, 106, 326, 104, 280, 233, 399, 233, 107, 224, 357, 377],
+  ],
+  [
+    'ctrl \u0000\u0001\u001b[0m bell\u0007 del\u007f nel\u0085 nbsp\u00a0x bom\ufeffy',
+    [
+      70, 87, 85, 79, 224, 192, 193, 219, 62, 19, 80, 224, 351, 79, 79, 199, 272, 72, 79, 225, 224, 292, 79, 130, 231, 224, 81, 69, 86, 83, 130, 258, 91, 224,
+      69, 82, 80, 175, 123, 127, 92,
+    ],
+  ],
+  ['   leading and trailing spaces   ', [273, 264, 72, 68, 71, 269, 74, 275, 224, 87, 85, 68, 76, 369, 74, 265, 296, 266, 318]],
+  ['line1\r\nline2\n\n\tindented', [369, 72, 20, 205, 202, 369, 72, 21, 202, 202, 201, 364, 72, 81, 385, 71]],
   ["I'LL they'RE we've 'tis", [44, 10, 47, 47, 274, 92, 10, 53, 40, 224, 391, 331, 72, 224, 10, 87, 362]],
-  ["", []],
+  ['', []],
 ];
-const HF_PREFIX_SPACE_IDS: number[][] = [[224, 344, 324, 224, 352, 270, 81, 316, 224, 367, 295, 309, 390, 274, 325, 320, 17], [274, 325, 307, 286, 281, 266, 81, 330, 265, 279, 72, 83, 30, 224, 289, 282, 224, 22, 17, 335, 309, 10, 70, 79, 82, 70, 78], [3, 224, 202, 58, 360, 281, 266, 274, 224, 59, 16, 383, 265, 359, 34, 1]];
+const HF_PREFIX_SPACE_IDS: number[][] = [
+  [224, 344, 324, 224, 352, 270, 81, 316, 224, 367, 295, 309, 390, 274, 325, 320, 17],
+  [274, 325, 307, 286, 281, 266, 81, 330, 265, 279, 72, 83, 30, 224, 289, 282, 224, 22, 17, 335, 309, 10, 70, 79, 82, 70, 78],
+  [3, 224, 202, 58, 360, 281, 266, 274, 224, 59, 16, 383, 265, 359, 34, 1],
+];
 
 function expectCode(f: () => unknown, code: TokenizerErrorCode, message: RegExp): void {
   try {
@@ -98,7 +123,12 @@ describe(ByteLevelBpeTokenizer.name, () => {
       const corpus = [...Array(10).fill('hug'), ...Array(5).fill('pug'), ...Array(12).fill('pun'), ...Array(4).fill('bun'), ...Array(5).fill('hugs')];
       const tok = ByteLevelBpeTokenizer.train(corpus, { vocabSize: 256 + 4 + 6 });
       expect((tok.toJSON() as { model: { merges: string[][] } }).model.merges).toEqual([
-        ['u', 'g'], ['u', 'n'], ['h', 'ug'], ['p', 'un'], ['p', 'ug'], ['hug', 's'],
+        ['u', 'g'],
+        ['u', 'n'],
+        ['h', 'ug'],
+        ['p', 'un'],
+        ['p', 'ug'],
+        ['hug', 's'],
       ]);
       expect(tok.vocabSize).toBe(266);
     });
@@ -128,7 +158,11 @@ describe(ByteLevelBpeTokenizer.name, () => {
     });
 
     it('rejects a vocabulary smaller than the alphabet', () => {
-      expectCode(() => ByteLevelBpeTokenizer.train(['abc'], { vocabSize: 100 }), TokenizerErrorCode.InvalidTrainingOptions, /vocabSize 100 is smaller than .* \(260\)/);
+      expectCode(
+        () => ByteLevelBpeTokenizer.train(['abc'], { vocabSize: 100 }),
+        TokenizerErrorCode.InvalidTrainingOptions,
+        /vocabSize 100 is smaller than .* \(260\)/,
+      );
     });
   });
 
@@ -159,8 +193,16 @@ describe(ByteLevelBpeTokenizer.name, () => {
 
     it('round-trips any well-formed text exactly (random code points from every plane)', () => {
       let s = 12345;
-      const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-      const pools = [[0, 0x7f], [0x80, 0x7ff], [0x800, 0xd7ff], [0xe000, 0xffff], [0x10000, 0x10ffff], [0x300, 0x36f], [0x1f300, 0x1faff]];
+      const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const pools = [
+        [0, 0x7f],
+        [0x80, 0x7ff],
+        [0x800, 0xd7ff],
+        [0xe000, 0xffff],
+        [0x10000, 0x10ffff],
+        [0x300, 0x36f],
+        [0x1f300, 0x1faff],
+      ];
       for (let n = 0; n < 200; n++) {
         let text = '';
         const len = Math.floor(rand() * 30);
@@ -206,9 +248,17 @@ describe(ByteLevelBpeTokenizer.name, () => {
 
     it('rejects what it cannot honour, naming the field', () => {
       expectCode(() => ByteLevelBpeTokenizer.fromJSON('{nope'), TokenizerErrorCode.InvalidTokenizerJson, /not JSON/);
-      expectCode(() => ByteLevelBpeTokenizer.fromJSON({ ...FIXTURE, model: { ...FIXTURE.model, type: 'WordPiece' } }), TokenizerErrorCode.UnsupportedComponent, /WordPiece/);
+      expectCode(
+        () => ByteLevelBpeTokenizer.fromJSON({ ...FIXTURE, model: { ...FIXTURE.model, type: 'WordPiece' } }),
+        TokenizerErrorCode.UnsupportedComponent,
+        /WordPiece/,
+      );
       expectCode(() => ByteLevelBpeTokenizer.fromJSON({ ...FIXTURE, normalizer: { type: 'NFC' } }), TokenizerErrorCode.UnsupportedComponent, /NFC/);
-      expectCode(() => ByteLevelBpeTokenizer.fromJSON({ ...FIXTURE, pre_tokenizer: { type: 'Whitespace' } }), TokenizerErrorCode.UnsupportedComponent, /Whitespace/);
+      expectCode(
+        () => ByteLevelBpeTokenizer.fromJSON({ ...FIXTURE, pre_tokenizer: { type: 'Whitespace' } }),
+        TokenizerErrorCode.UnsupportedComponent,
+        /Whitespace/,
+      );
       expectCode(
         () => ByteLevelBpeTokenizer.fromJSON({ ...FIXTURE, model: { ...FIXTURE.model, merges: [['q', 'zz']] } }),
         TokenizerErrorCode.InvalidTokenizerJson,

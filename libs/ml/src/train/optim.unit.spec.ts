@@ -52,16 +52,29 @@ const TORCH_ADAMW_TRAJECTORY = [
   [0.47296494245529175, -1.0056967735290527, 1.9956333637237549, 0.014541948214173317, 0.2781378924846649, -2.9670472145080566],
 ];
 const TORCH_ADAMW_EXP_AVG = [-0.1869705617427826, -0.2428164780139923, -0.1844620555639267, -0.03935222700238228, 0.12426557391881943, 0.22943933308124542];
-const TORCH_ADAMW_EXP_AVG_SQ = [0.00644064461812377, 0.005103090777993202, 0.003585183760151267, 0.004406748805195093, 0.006203933618962765, 0.005993293598294258];
-const TRANSFORMERS_COSINE_3_10 = [0.0, 0.3333333333333333, 0.6666666666666666, 1.0, 0.9504844339512095, 0.8117449009293668, 0.6112604669781572, 0.38873953302184283, 0.18825509907063326, 0.04951556604879048, 0.0, 0.04951556604879043];
+const TORCH_ADAMW_EXP_AVG_SQ = [
+  0.00644064461812377, 0.005103090777993202, 0.003585183760151267, 0.004406748805195093, 0.006203933618962765, 0.005993293598294258,
+];
+const TRANSFORMERS_COSINE_3_10 = [
+  0.0, 0.3333333333333333, 0.6666666666666666, 1.0, 0.9504844339512095, 0.8117449009293668, 0.6112604669781572, 0.38873953302184283, 0.18825509907063326,
+  0.04951556604879048, 0.0, 0.04951556604879043,
+];
 
 describe(AdamW.name, () => {
   describe('apply', () => {
     it('follows torch.optim.AdamW(lr=0.01, wd=0.1) step for step', () => {
-      const p = tf.variable(tf.tensor2d([[0.5, -1.0, 2.0], [0.0, 0.25, -3.0]]));
+      const p = tf.variable(
+        tf.tensor2d([
+          [0.5, -1.0, 2.0],
+          [0.0, 0.25, -3.0],
+        ]),
+      );
       const opt = new AdamW({ lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
       for (let t = 1; t <= 5; t++) {
-        const g = tf.tensor2d(Float32Array.from({ length: 6 }, (_, i) => (Math.sin(0.7 * i + t) * (t + 1)) / 3), [2, 3]);
+        const g = tf.tensor2d(
+          Float32Array.from({ length: 6 }, (_, i) => (Math.sin(0.7 * i + t) * (t + 1)) / 3),
+          [2, 3],
+        );
         opt.apply([p], [g]);
         const got = p.dataSync();
         for (let i = 0; i < 6; i++) expect(Math.abs(got[i] - TORCH_ADAMW_TRAJECTORY[t - 1][i])).toBeLessThan(2e-7);
@@ -97,7 +110,16 @@ describe('cosineWithWarmup', () => {
 
 describe('clipByGlobalNorm', () => {
   it('matches torch.nn.utils.clip_grad_norm_ above and below the maximum', () => {
-    const above = clipByGlobalNorm([tf.tensor1d([3, 4]), tf.tensor2d([[1, 2], [2, 4]])], 1);
+    const above = clipByGlobalNorm(
+      [
+        tf.tensor1d([3, 4]),
+        tf.tensor2d([
+          [1, 2],
+          [2, 4],
+        ]),
+      ],
+      1,
+    );
     expect(above.norm).toBeCloseTo(7.071067810058594, 5);
     const a = above.grads[0].dataSync();
     const b = above.grads[1].dataSync();

@@ -25,7 +25,8 @@ const STEPS = 10;
 const options = (lr: number): TrainerOptions => ({ batchSize: 8, seed: 1, optimizer: { lr, weightDecay: 0 }, schedule: { warmupSteps: 2, totalSteps: STEPS } });
 /** The language model and projector layers (the vision tower stays as it is, as in LLaVA tuning). */
 const TEXT_AND_PROJECTOR = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head', 'linear_1', 'linear_2'];
-const textAndProjector = (m: MultimodalModel) => [...m.linearLayers().keys()].filter((n) => !n.startsWith('vision_tower.') && TEXT_AND_PROJECTOR.some((t) => n.endsWith(t)));
+const textAndProjector = (m: MultimodalModel) =>
+  [...m.linearLayers().keys()].filter((n) => !n.startsWith('vision_tower.') && TEXT_AND_PROJECTOR.some((t) => n.endsWith(t)));
 
 beforeAll(async () => {
   await initMlBackend();

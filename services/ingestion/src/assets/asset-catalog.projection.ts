@@ -19,12 +19,30 @@ export class AssetCatalogProjection implements Projection {
                                        derivative_key, derivative_sha256, deidentified_key, describes_asset_id, deidentification, status, ingested_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'ingested', $17) ON CONFLICT (asset_id) DO NOTHING`,
         [
-          d.assetId, d.subjectId, d.kind, d.mimeType, d.sha256, d.size, d.width, d.height, d.storage.raw, d.storage.curated, d.storage.curatedSha256,
-          d.storage.derivative, d.storage.derivativeSha256, d.storage.deidentified ?? null, d.describesAssetId, JSON.stringify(d.deidentification), e.occurredAt,
+          d.assetId,
+          d.subjectId,
+          d.kind,
+          d.mimeType,
+          d.sha256,
+          d.size,
+          d.width,
+          d.height,
+          d.storage.raw,
+          d.storage.curated,
+          d.storage.curatedSha256,
+          d.storage.derivative,
+          d.storage.derivativeSha256,
+          d.storage.deidentified ?? null,
+          d.describesAssetId,
+          JSON.stringify(d.deidentification),
+          e.occurredAt,
         ],
       );
     } else if (e.type === 'SubjectErased') {
-      await tx.query(`UPDATE ingestion_assets SET status = 'erased', erased_at = $2 WHERE subject_id = $1`, [(e.data as { subjectId: string }).subjectId, e.occurredAt]);
+      await tx.query(`UPDATE ingestion_assets SET status = 'erased', erased_at = $2 WHERE subject_id = $1`, [
+        (e.data as { subjectId: string }).subjectId,
+        e.occurredAt,
+      ]);
     }
   }
 

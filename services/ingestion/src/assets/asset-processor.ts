@@ -76,7 +76,10 @@ export async function processAsset(
 ): Promise<ProcessedAsset> {
   const kind = ASSET_MIME_TYPES[declaredMimeType];
   if (!kind) {
-    throw new AssetValidationError('UNSUPPORTED_TYPE', `declared type ${JSON.stringify(declaredMimeType)} is not one of ${Object.keys(ASSET_MIME_TYPES).join(', ')}`);
+    throw new AssetValidationError(
+      'UNSUPPORTED_TYPE',
+      `declared type ${JSON.stringify(declaredMimeType)} is not one of ${Object.keys(ASSET_MIME_TYPES).join(', ')}`,
+    );
   }
   if (bytes.length === 0) throw new AssetValidationError('EMPTY_FILE', 'the file is empty');
   if (bytes.length > limits.maxBytes) throw new AssetValidationError('TOO_LARGE', `the file is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
@@ -149,7 +152,11 @@ export async function processAsset(
   if (text.length > MAX_REPORT_CHARS) {
     throw new AssetValidationError('TOO_LARGE', `the report's text has ${text.length} characters; the limit is ${MAX_REPORT_CHARS}`);
   }
-  const redacted = redactReport(text, { knownNames: subject.knownNames, knownDates: subject.knownDates ?? [], knownIdentifiers: subject.knownIdentifiers ?? [] });
+  const redacted = redactReport(text, {
+    knownNames: subject.knownNames,
+    knownDates: subject.knownDates ?? [],
+    knownIdentifiers: subject.knownIdentifiers ?? [],
+  });
   return {
     kind,
     mimeType: declaredMimeType,

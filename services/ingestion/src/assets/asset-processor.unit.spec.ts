@@ -19,8 +19,6 @@ function segment(marker: number, payload: Buffer): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-
-
 /** The JPEG with an EXIF APP1 (artist, date) and a COM segment naming someone, after SOI. */
 const jpegWithMetadata = Buffer.concat([
   jpeg.subarray(0, 2),
@@ -96,7 +94,11 @@ describe(processAsset.name, () => {
       const [da, db] = [a.derivative!, b.derivative!].map((x) => decodeImage(x, 'image/png').rgb);
       const maxDiff = (x: Uint8Array, y: Uint8Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
       const tolerance = mimeType === 'image/png' ? 0 : 8;
-      expect({ mimeType, curated: maxDiff(ca, cb) <= tolerance, derivative: maxDiff(da, db) <= tolerance }).toEqual({ mimeType, curated: true, derivative: true });
+      expect({ mimeType, curated: maxDiff(ca, cb) <= tolerance, derivative: maxDiff(da, db) <= tolerance }).toEqual({
+        mimeType,
+        curated: true,
+        derivative: true,
+      });
     }
   });
 

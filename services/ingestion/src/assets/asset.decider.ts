@@ -41,7 +41,12 @@ export type AssetCommand =
   /** Before processing: refuses early (one AssetRejected) or lets the upload go on (no event). */
   | ({ type: 'AdmitAsset'; assetId: string; upload: Upload } & Admission)
   /** At commit, on the subject's current state: consent may have changed while the bytes were processed. */
-  | ({ type: 'IngestAsset'; assetId: string; upload: Upload; ingested: Omit<AssetIngested['data'], 'assetId' | 'subjectId' | 'sha256' | 'size' | 'describesAssetId'> } & Admission)
+  | ({
+      type: 'IngestAsset';
+      assetId: string;
+      upload: Upload;
+      ingested: Omit<AssetIngested['data'], 'assetId' | 'subjectId' | 'sha256' | 'size' | 'describesAssetId'>;
+    } & Admission)
   /** The bytes failed validation (processing/). */
   | { type: 'RejectAsset'; assetId: string; subjectId: string | null; upload: Upload; code: AssetRejectionCode; message: string };
 
@@ -75,12 +80,21 @@ function rejected(assetId: string, subjectId: string | null, upload: Upload, cod
   const named = code === 'UNKNOWN_SUBJECT' ? null : subjectId;
   return {
     type: 'AssetRejected',
-    data: { assetId, subjectId: named, sha256: upload.sha256, size: upload.size, declaredMimeType: upload.declaredMimeType.slice(0, 100), reasonCode: code, message: message.slice(0, 500) },
+    data: {
+      assetId,
+      subjectId: named,
+      sha256: upload.sha256,
+      size: upload.size,
+      declaredMimeType: upload.declaredMimeType.slice(0, 100),
+      reasonCode: code,
+      message: message.slice(0, 500),
+    },
   };
 }
 
 export function decideAsset(state: AssetState, command: AssetCommand): AssetEvent[] {
-  if (state.status !== 'none') throw new IngestionException(IngestionErrorCode.ConcurrentChange, `asset ${command.assetId} is already decided (${state.status})`);
+  if (state.status !== 'none')
+    throw new IngestionException(IngestionErrorCode.ConcurrentChange, `asset ${command.assetId} is already decided (${state.status})`);
   switch (command.type) {
     case 'RejectAsset':
       return [rejected(command.assetId, command.subjectId, command.upload, command.code, command.message)];

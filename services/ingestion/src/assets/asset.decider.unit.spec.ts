@@ -11,7 +11,16 @@ const now = new Date('2026-06-01T00:00:00Z');
 const registered: SubjectEvent = { type: 'SubjectRegistered', data: { subjectId } };
 const permit: SubjectEvent = {
   type: 'ConsentRecorded',
-  data: { subjectId, consentId: '0b9d1c2e-3f4a-4b5c-8d6e-7f8091a2b3c4', status: 'active', decision: 'permit', purposes: ['research'], period: { start: null, end: null }, sourceSha256: null, fhirVersion: null },
+  data: {
+    subjectId,
+    consentId: '0b9d1c2e-3f4a-4b5c-8d6e-7f8091a2b3c4',
+    status: 'active',
+    decision: 'permit',
+    purposes: ['research'],
+    period: { start: null, end: null },
+    sourceSha256: null,
+    fhirVersion: null,
+  },
 };
 const subjectOf = (events: SubjectEvent[]) => events.reduce(evolveSubject, initialSubjectState);
 const upload = { sha256: 'a'.repeat(64), size: 10, declaredMimeType: 'text/plain' };
@@ -20,7 +29,13 @@ const ingested = {
   mimeType: 'text/plain',
   width: null,
   height: null,
-  storage: { raw: `subjects/${subjectId}/${'a'.repeat(64)}`, curated: `subjects/${subjectId}/${'b'.repeat(64)}`, curatedSha256: 'b'.repeat(64), derivative: null, derivativeSha256: null },
+  storage: {
+    raw: `subjects/${subjectId}/${'a'.repeat(64)}`,
+    curated: `subjects/${subjectId}/${'b'.repeat(64)}`,
+    curatedSha256: 'b'.repeat(64),
+    derivative: null,
+    derivativeSha256: null,
+  },
   deidentification: { method: 'hipaa-safe-harbor' as const, options: [], summary: { names: 1 } },
 };
 const ingest = (subject: SubjectEvent[], over: Partial<Extract<AssetCommand, { type: 'IngestAsset' }>> = {}): AssetCommand => ({
@@ -36,26 +51,34 @@ const ingest = (subject: SubjectEvent[], over: Partial<Extract<AssetCommand, { t
   now,
   ...over,
 });
-const rejection = (reasonCode: string, subject: string | null = subjectId) => (events: AssetEvent[]) => {
-  expect(events).toHaveLength(1);
-  expect(events[0].type).toBe('AssetRejected');
-  expect(events[0].data).toMatchObject({ assetId, subjectId: subject, reasonCode, sha256: upload.sha256, size: 10 });
-};
+const rejection =
+  (reasonCode: string, subject: string | null = subjectId) =>
+  (events: AssetEvent[]) => {
+    expect(events).toHaveLength(1);
+    expect(events[0].type).toBe('AssetRejected');
+    expect(events[0].data).toMatchObject({ assetId, subjectId: subject, reasonCode, sha256: upload.sha256, size: 10 });
+  };
 const image = (over: Partial<DescribedAsset> = {}): DescribedAsset => ({ assetId: imageId, subjectId, kind: 'image', status: 'ingested', ...over });
 
 describe('decideAsset', () => {
   describe('IngestAsset', () => {
     it('ingests for a registered subject with an active permit', () => {
-      spec.given([]).when(ingest([registered, permit])).then([
-        { type: 'AssetIngested', data: { assetId, subjectId, sha256: upload.sha256, size: 10, describesAssetId: null, ...ingested } },
-      ]);
+      spec
+        .given([])
+        .when(ingest([registered, permit]))
+        .then([{ type: 'AssetIngested', data: { assetId, subjectId, sha256: upload.sha256, size: 10, describesAssetId: null, ...ingested } }]);
     });
 
     it('rejects an unknown subject, an erased subject and a subject without consent', () => {
       rejection('UNKNOWN_SUBJECT', null)(decideAsset(initialAssetState, ingest([], { subjectId: null })));
       // A reference that resolved to no registered subject is not named: it may be personal.
       rejection('UNKNOWN_SUBJECT', null)(decideAsset(initialAssetState, ingest([])));
-      rejection('SUBJECT_ERASED')(decideAsset(initialAssetState, ingest([registered, permit, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }])));
+      rejection('SUBJECT_ERASED')(
+        decideAsset(
+          initialAssetState,
+          ingest([registered, permit, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }]),
+        ),
+      );
       rejection('NO_CONSENT')(decideAsset(initialAssetState, ingest([registered])));
     });
 
@@ -65,7 +88,9 @@ describe('decideAsset', () => {
       for (const describes of [null, image({ subjectId: '00000000-0000-4000-8000-000000000000' }), image({ kind: 'report' }), image({ status: 'erased' })]) {
         rejection('INVALID_DESCRIBES')(decideAsset(initialAssetState, ingest([registered, permit], { describesAssetId: imageId, describes })));
       }
-      rejection('INVALID_DESCRIBES')(decideAsset(initialAssetState, ingest([registered, permit], { kind: 'image', describesAssetId: imageId, describes: image() })));
+      rejection('INVALID_DESCRIBES')(
+        decideAsset(initialAssetState, ingest([registered, permit], { kind: 'image', describesAssetId: imageId, describes: image() })),
+      );
     });
   });
 
@@ -76,15 +101,32 @@ describe('decideAsset', () => {
     };
 
     it('lets an admissible upload go on, recording nothing yet', () => {
-      spec.given([]).when(admit([registered, permit])).then([]);
-      spec.given([]).when(admit([registered, permit], { declaredKind: 'report' })).then([]);
-      spec.given([]).when(admit([registered, permit], { declaredKind: '' })).then([]);
-      spec.given([]).when(admit([registered, permit], { kind: null, declaredKind: 'image' })).then([]);
+      spec
+        .given([])
+        .when(admit([registered, permit]))
+        .then([]);
+      spec
+        .given([])
+        .when(admit([registered, permit], { declaredKind: 'report' }))
+        .then([]);
+      spec
+        .given([])
+        .when(admit([registered, permit], { declaredKind: '' }))
+        .then([]);
+      spec
+        .given([])
+        .when(admit([registered, permit], { kind: null, declaredKind: 'image' }))
+        .then([]);
     });
 
     it('refuses the subject rules: unknown, erased, without consent', () => {
       rejection('UNKNOWN_SUBJECT', null)(decideAsset(initialAssetState, admit([], { subjectId: null })));
-      rejection('SUBJECT_ERASED')(decideAsset(initialAssetState, admit([registered, permit, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }])));
+      rejection('SUBJECT_ERASED')(
+        decideAsset(
+          initialAssetState,
+          admit([registered, permit, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }]),
+        ),
+      );
       rejection('NO_CONSENT')(decideAsset(initialAssetState, admit([registered])));
     });
 
@@ -107,7 +149,10 @@ describe('decideAsset', () => {
 
   describe('IngestAsset at commit', () => {
     it('refuses when consent was withdrawn since admission', () => {
-      const withdrawn: SubjectEvent = { type: 'ConsentWithdrawn', data: { subjectId, consentId: '0b9d1c2e-3f4a-4b5c-8d6e-7f8091a2b3c4', purposes: ['research'], eraseData: false } };
+      const withdrawn: SubjectEvent = {
+        type: 'ConsentWithdrawn',
+        data: { subjectId, consentId: '0b9d1c2e-3f4a-4b5c-8d6e-7f8091a2b3c4', purposes: ['research'], eraseData: false },
+      };
       rejection('NO_CONSENT')(decideAsset(initialAssetState, ingest([registered, permit, withdrawn])));
     });
 
@@ -122,7 +167,9 @@ describe('decideAsset', () => {
       spec
         .given([])
         .when({ type: 'RejectAsset', assetId, subjectId, upload, code: 'TRUNCATED', message: 'the JPEG ends before its end-of-image marker' })
-        .then([{ type: 'AssetRejected', data: { assetId, subjectId, ...upload, reasonCode: 'TRUNCATED', message: 'the JPEG ends before its end-of-image marker' } }]);
+        .then([
+          { type: 'AssetRejected', data: { assetId, subjectId, ...upload, reasonCode: 'TRUNCATED', message: 'the JPEG ends before its end-of-image marker' } },
+        ]);
     });
 
     it('refuses to decide an asset twice', () => {

@@ -12,7 +12,14 @@ export interface AssetView {
   width: number | null;
   height: number | null;
   status: 'ingested' | 'erased';
-  storage: { raw: string | null; curated: string | null; curatedSha256: string; derivative: string | null; derivativeSha256: string | null; deidentified: string | null };
+  storage: {
+    raw: string | null;
+    curated: string | null;
+    curatedSha256: string;
+    derivative: string | null;
+    derivativeSha256: string | null;
+    deidentified: string | null;
+  };
   describesAssetId: string | null;
   deidentification: unknown;
   ingestedAt: string;
@@ -31,7 +38,14 @@ const toView = (r: any): AssetView => ({
   width: r.width,
   height: r.height,
   status: r.status,
-  storage: { raw: r.raw_key, curated: r.curated_key, curatedSha256: r.curated_sha256, derivative: r.derivative_key, derivativeSha256: r.derivative_sha256, deidentified: r.deidentified_key },
+  storage: {
+    raw: r.raw_key,
+    curated: r.curated_key,
+    curatedSha256: r.curated_sha256,
+    derivative: r.derivative_key,
+    derivativeSha256: r.derivative_sha256,
+    deidentified: r.deidentified_key,
+  },
   describesAssetId: r.describes_asset_id,
   deidentification: r.deidentification,
   ingestedAt: r.ingested_at.toISOString(),
@@ -52,7 +66,8 @@ export class AssetQueries {
   /** Assets of a subject, optionally only the one with given content (how the CLI resumes without re-uploading). */
   async find(subjectId: string, sha256?: string): Promise<AssetView[]> {
     if (!isUuid(subjectId)) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'subjectId must be a UUID', ['subjectId']);
-    if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'sha256 must be a lowercase hex SHA-256', ['sha256']);
+    if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256))
+      throw new IngestionException(IngestionErrorCode.InvalidRequest, 'sha256 must be a lowercase hex SHA-256', ['sha256']);
     const rows = sha256
       ? await this.dataSource.query('SELECT * FROM ingestion_assets WHERE subject_id = $1 AND sha256 = $2 ORDER BY ingested_at', [subjectId, sha256])
       : await this.dataSource.query('SELECT * FROM ingestion_assets WHERE subject_id = $1 ORDER BY ingested_at, asset_id', [subjectId]);

@@ -41,9 +41,16 @@ export class AssetsController {
     @Res({ passthrough: true }) res: { status(code: number): unknown },
   ) {
     if (!file) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'a multipart part named "file" is required', ['file']);
-    if (!body?.subject) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'the "subject" field (subject id or external reference) is required', ['subject']);
+    if (!body?.subject)
+      throw new IngestionException(IngestionErrorCode.InvalidRequest, 'the "subject" field (subject id or external reference) is required', ['subject']);
     const result = await this.ingestAsset.ingest(
-      { subject: body.subject, declaredMimeType: body.mimeType || file.mimetype, kind: body.kind, describesAssetId: body.describesAssetId || null, bytes: file.buffer },
+      {
+        subject: body.subject,
+        declaredMimeType: body.mimeType || file.mimetype,
+        kind: body.kind,
+        describesAssetId: body.describesAssetId || null,
+        bytes: file.buffer,
+      },
       actor,
     );
     res.status(result.duplicate ? 200 : 201);

@@ -106,7 +106,8 @@ export class IngestAssetUseCase {
         knownIdentifiers: [identity?.mrn, identity?.externalRef].filter((v): v is string => !!v),
       });
     } catch (err) {
-      if (err instanceof AssetValidationError) return this.reject({ type: 'RejectAsset', assetId, subjectId, upload, code: err.code, message: err.message }, context);
+      if (err instanceof AssetValidationError)
+        return this.reject({ type: 'RejectAsset', assetId, subjectId, upload, code: err.code, message: err.message }, context);
       throw err;
     }
 
@@ -117,10 +118,30 @@ export class IngestAssetUseCase {
     const deidentifiedSha256 = processed.deidentifiedDicom ? sha256Hex(processed.deidentifiedDicom) : null;
     const planned = {
       raw: { area: 'raw' as const, key: contentKey(prefix, upload.sha256), sha256: upload.sha256, body: input.bytes, contentType: upload.declaredMimeType },
-      curated: { area: 'curated' as const, key: contentKey(prefix, curatedSha256), sha256: curatedSha256, body: processed.curated.bytes, contentType: processed.curated.contentType },
-      derivative: processed.derivative ? { area: 'curated' as const, key: contentKey(prefix, derivativeSha256!), sha256: derivativeSha256!, body: processed.derivative, contentType: 'image/png' } : null,
+      curated: {
+        area: 'curated' as const,
+        key: contentKey(prefix, curatedSha256),
+        sha256: curatedSha256,
+        body: processed.curated.bytes,
+        contentType: processed.curated.contentType,
+      },
+      derivative: processed.derivative
+        ? {
+            area: 'curated' as const,
+            key: contentKey(prefix, derivativeSha256!),
+            sha256: derivativeSha256!,
+            body: processed.derivative,
+            contentType: 'image/png',
+          }
+        : null,
       deidentified: processed.deidentifiedDicom
-        ? { area: 'curated' as const, key: contentKey(prefix, deidentifiedSha256!), sha256: deidentifiedSha256!, body: processed.deidentifiedDicom, contentType: 'application/dicom' }
+        ? {
+            area: 'curated' as const,
+            key: contentKey(prefix, deidentifiedSha256!),
+            sha256: deidentifiedSha256!,
+            body: processed.deidentifiedDicom,
+            contentType: 'application/dicom',
+          }
         : null,
     };
     const blobs = [planned.raw, planned.curated, planned.derivative, planned.deidentified].filter((b): b is NonNullable<typeof b> => b !== null);
@@ -151,7 +172,9 @@ export class IngestAssetUseCase {
     try {
       // Every write settles before the catch below may delete blobs and discard the intent: a
       // write still running then would land after the clean-up, a blob with neither event nor intent.
-      const writes = await Promise.allSettled(blobs.map((b) => this.storage.putBuffer(b.area, b.body, { prefix, contentType: b.contentType, sha256: b.sha256 })));
+      const writes = await Promise.allSettled(
+        blobs.map((b) => this.storage.putBuffer(b.area, b.body, { prefix, contentType: b.contentType, sha256: b.sha256 })),
+      );
       const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
       if (failed) throw failed.reason;
       if (process.env[PAUSE_AFTER_BLOBS] === '1') {
@@ -169,17 +192,29 @@ export class IngestAssetUseCase {
         // commits after this asset, which it then covers.
         await lockSubject(tx, subjectId!);
         const { state: current } = await loadSubject(this.store, subjectId!, tx);
-        const decided = await handleCommand(this.store, assetDecider, this.target(assetId), { ...command, subject: current, now: this.clock() }, { context, queryRunner: tx });
+        const decided = await handleCommand(
+          this.store,
+          assetDecider,
+          this.target(assetId),
+          { ...command, subject: current, now: this.clock() },
+          { context, queryRunner: tx },
+        );
         const [event] = decided.newEvents;
         // Rolled back, so that the blobs are cleaned up before the refusal is recorded (recovery
         // keeps the blobs of an asset whose stream has an event).
         if (event.type === 'AssetRejected') throw new AdmissionLost(event);
         // Same bytes, same subject, uploads racing: the subject lock above serializes them, so the
         // later one sees the first here and answers it.
-        const [winner] = await tx.query(`SELECT 1 FROM ingestion_assets WHERE subject_id = $1 AND sha256 = $2 AND status = 'ingested'`, [subjectId, upload.sha256]);
+        const [winner] = await tx.query(`SELECT 1 FROM ingestion_assets WHERE subject_id = $1 AND sha256 = $2 AND status = 'ingested'`, [
+          subjectId,
+          upload.sha256,
+        ]);
         if (winner) throw new LostRace();
         if (!(await this.intents.complete(tx, assetId))) {
-          throw new IngestionException(IngestionErrorCode.ConcurrentChange, `upload ${assetId} took longer than the recovery grace period and was cleaned up; retry`);
+          throw new IngestionException(
+            IngestionErrorCode.ConcurrentChange,
+            `upload ${assetId} took longer than the recovery grace period and was cleaned up; retry`,
+          );
         }
         await this.readModels.applyAll(decided.appended, tx);
       });
@@ -197,7 +232,17 @@ export class IngestAssetUseCase {
       throw err;
     }
     const data = command.ingested;
-    return { assetId, subjectId: subjectId!, duplicate: false, kind: data.kind, mimeType: data.mimeType, sha256: upload.sha256, size: upload.size, width: data.width, height: data.height };
+    return {
+      assetId,
+      subjectId: subjectId!,
+      duplicate: false,
+      kind: data.kind,
+      mimeType: data.mimeType,
+      sha256: upload.sha256,
+      size: upload.size,
+      width: data.width,
+      height: data.height,
+    };
   }
 
   private async resolveSubject(ref: string): Promise<string | null> {
@@ -218,7 +263,17 @@ export class IngestAssetUseCase {
     );
     const r = rows[0];
     return r
-      ? { assetId: r.asset_id, subjectId: r.subject_id, duplicate: true, kind: r.kind, mimeType: r.mime_type, sha256: r.sha256, size: Number(r.size), width: r.width, height: r.height }
+      ? {
+          assetId: r.asset_id,
+          subjectId: r.subject_id,
+          duplicate: true,
+          kind: r.kind,
+          mimeType: r.mime_type,
+          sha256: r.sha256,
+          size: Number(r.size),
+          width: r.width,
+          height: r.height,
+        }
       : undefined;
   }
 

@@ -92,7 +92,12 @@ export class ProcessingPool implements AssetProcessorPort {
       slot.pending.delete(m.id);
       if (m.ok && m.result) {
         const r = m.result;
-        p.resolve({ ...r, curated: { ...r.curated, bytes: asBuffer(r.curated.bytes)! }, derivative: asBuffer(r.derivative), deidentifiedDicom: asBuffer(r.deidentifiedDicom) });
+        p.resolve({
+          ...r,
+          curated: { ...r.curated, bytes: asBuffer(r.curated.bytes)! },
+          derivative: asBuffer(r.derivative),
+          deidentifiedDicom: asBuffer(r.deidentifiedDicom),
+        });
       } else if (m.validation) p.reject(new AssetValidationError(m.validation.code as never, m.validation.message));
       else p.reject(new Error(`asset processing failed: ${m.error}`));
     });
@@ -121,7 +126,13 @@ export class ProcessingPool implements AssetProcessorPort {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, bytes, declaredMimeType, limits: { maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, dicomUidKey: limits.dicomUidKey }, subject });
+      slot.worker.postMessage({
+        id,
+        bytes,
+        declaredMimeType,
+        limits: { maxBytes: limits.maxBytes, maxPixels: limits.maxPixels, dicomUidKey: limits.dicomUidKey },
+        subject,
+      });
     });
   }
 

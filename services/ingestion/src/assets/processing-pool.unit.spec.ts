@@ -43,7 +43,12 @@ describe(ProcessingPool.name, () => {
         const files = items.map((i) => encodeRgbJpeg(i.rgb, 256, 256));
         // Fault injection through the private slots: a worker thread dies with jobs in flight.
         const slots = (crashing as unknown as { workers: { worker: import('node:worker_threads').Worker }[] }).workers;
-        const jobs = files.map((f) => crashing.process(f, 'image/jpeg', limits, subject).then(() => 'ok', (e: Error) => e.message));
+        const jobs = files.map((f) =>
+          crashing.process(f, 'image/jpeg', limits, subject).then(
+            () => 'ok',
+            (e: Error) => e.message,
+          ),
+        );
         await slots[0].worker.terminate();
         const outcomes = await Promise.all(jobs);
         // Jobs go to the least-loaded worker, so the dead one held every other job.

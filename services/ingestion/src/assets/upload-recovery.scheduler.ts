@@ -36,7 +36,9 @@ export class UploadRecoveryScheduler implements OnApplicationBootstrap, OnApplic
         const r = await this.recovery.run(this.config.intentGraceMs);
         const temp = await cleanupTemporaryUploads(this.storage, this.config.intentGraceMs);
         if (r.completed + r.abandoned + temp > 0) {
-          this.logger.log(`upload recovery: ${r.completed} completed, ${r.abandoned} abandoned (${r.blobsDeleted} blobs deleted), ${temp} temporary uploads removed`);
+          this.logger.log(
+            `upload recovery: ${r.completed} completed, ${r.abandoned} abandoned (${r.blobsDeleted} blobs deleted), ${temp} temporary uploads removed`,
+          );
         }
       } catch (err) {
         this.logger.warn(`upload recovery failed, will retry: ${(err as Error).message}`);

@@ -104,7 +104,8 @@ export function parseManifest(text: string, format: 'csv' | 'jsonl'): ManifestEn
     const header = rows[0].cells.map((h) => h.trim());
     if (!header.some((h) => ALIASES[h.toLowerCase()] === 'path')) throw new Error('the CSV manifest needs a header row with a "path" column');
     return rows.slice(1).map(({ line, cells }) => {
-      if (cells.length !== header.length) return { ok: false, line, path: cells[0] ?? '', reason: 'BAD_ROW', message: `line ${line}: ${cells.length} fields, the header has ${header.length}` };
+      if (cells.length !== header.length)
+        return { ok: false, line, path: cells[0] ?? '', reason: 'BAD_ROW', message: `line ${line}: ${cells.length} fields, the header has ${header.length}` };
       return toRow(line, Object.fromEntries(header.map((h, i) => [h, cells[i]])));
     });
   }
@@ -117,7 +118,8 @@ export function parseManifest(text: string, format: 'csv' | 'jsonl'): ManifestEn
     } catch {
       return [{ ok: false, line, path: '', reason: 'BAD_ROW', message: `line ${line}: not valid JSON` }];
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [{ ok: false, line, path: '', reason: 'BAD_ROW', message: `line ${line}: not a JSON object` }];
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return [{ ok: false, line, path: '', reason: 'BAD_ROW', message: `line ${line}: not a JSON object` }];
     return [toRow(line, value as Record<string, unknown>)];
   });
 }
@@ -129,18 +131,21 @@ export function parseManifest(text: string, format: 'csv' | 'jsonl'): ManifestEn
  */
 export async function resolveInside(folder: string, path: string): Promise<{ ok: true; file: string } | { ok: false; reason: string; message: string }> {
   if (path.includes('\0')) return { ok: false, reason: 'PATH_ESCAPES_FOLDER', message: 'the path contains a NUL byte' };
-  if (isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path)) return { ok: false, reason: 'PATH_ESCAPES_FOLDER', message: `${JSON.stringify(path)} is absolute; manifest paths are relative to the folder` };
+  if (isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path))
+    return { ok: false, reason: 'PATH_ESCAPES_FOLDER', message: `${JSON.stringify(path)} is absolute; manifest paths are relative to the folder` };
   const root = await realpath(folder);
   const candidate = resolve(root, path);
   const rel = relative(root, candidate);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return { ok: false, reason: 'PATH_ESCAPES_FOLDER', message: `${JSON.stringify(path)} leaves the folder` };
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel))
+    return { ok: false, reason: 'PATH_ESCAPES_FOLDER', message: `${JSON.stringify(path)} leaves the folder` };
   let real: string;
   try {
     real = await realpath(candidate);
   } catch {
     return { ok: false, reason: 'MISSING_FILE', message: `${JSON.stringify(path)} does not exist` };
   }
-  if (!(real + sep).startsWith(root + sep) || real === root) return { ok: false, reason: 'PATH_ESCAPES_FOLDER', message: `${JSON.stringify(path)} is a link to outside the folder` };
+  if (!(real + sep).startsWith(root + sep) || real === root)
+    return { ok: false, reason: 'PATH_ESCAPES_FOLDER', message: `${JSON.stringify(path)} is a link to outside the folder` };
   const stat = await lstat(real);
   if (!stat.isFile()) return { ok: false, reason: 'BAD_ROW', message: `${JSON.stringify(path)} is not a regular file` };
   return { ok: true, file: real };

@@ -19,7 +19,10 @@ describe('parseCsv', () => {
 
 describe('parseManifest', () => {
   it('maps column aliases and reports bad rows with their line', () => {
-    const entries = parseManifest('path,subjectRef,mime_type,describes\nimages/a.png,S0001,image/png,\nreports/a.txt,,text/plain,images/a.png\nonly-one-field\n', 'csv');
+    const entries = parseManifest(
+      'path,subjectRef,mime_type,describes\nimages/a.png,S0001,image/png,\nreports/a.txt,,text/plain,images/a.png\nonly-one-field\n',
+      'csv',
+    );
     expect(entries[0]).toEqual({ ok: true, row: { line: 2, path: 'images/a.png', subject: 'S0001', mimeType: 'image/png' } });
     expect(entries[1]).toMatchObject({ ok: false, line: 3, reason: 'BAD_ROW', message: expect.stringMatching(/no subject/) });
     expect(entries[2]).toMatchObject({ ok: false, line: 4, reason: 'BAD_ROW' });
@@ -60,9 +63,12 @@ describe('resolveInside', () => {
     expect(await resolveInside(folder, 'images/../images/a.png')).toMatchObject({ ok: true });
   });
 
-  it.each(['../../etc/passwd', '/etc/passwd', '../secret.txt', 'images/link.txt', 'up/secret.txt', 'images/../../secret.txt'])('refuses %s as escaping the folder', async (path) => {
-    expect(await resolveInside(folder, path)).toMatchObject({ ok: false, reason: 'PATH_ESCAPES_FOLDER' });
-  });
+  it.each(['../../etc/passwd', '/etc/passwd', '../secret.txt', 'images/link.txt', 'up/secret.txt', 'images/../../secret.txt'])(
+    'refuses %s as escaping the folder',
+    async (path) => {
+      expect(await resolveInside(folder, path)).toMatchObject({ ok: false, reason: 'PATH_ESCAPES_FOLDER' });
+    },
+  );
 
   it('reports a missing file and a directory', async () => {
     expect(await resolveInside(folder, 'images/none.png')).toMatchObject({ ok: false, reason: 'MISSING_FILE' });

@@ -21,7 +21,11 @@ interface SubjectLine {
  * libs/synthetic's writeSyntheticFolder. Idempotent: a subject whose reference is known is
  * skipped with its consents, so a re-run adds only what is new.
  */
-export async function runSubjectsImport(argv: string[], client = new TrellisHttpClient(), log: (line: string) => void = (l) => console.log(l)): Promise<number> {
+export async function runSubjectsImport(
+  argv: string[],
+  client = new TrellisHttpClient(),
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<number> {
   if (argv[0] !== 'import') throw new CliUsageError(argv[0] === undefined ? 'a subcommand is required' : `unknown subcommand ${JSON.stringify(argv[0])}`);
   if (argv.length !== 2 || argv[1].startsWith('--')) throw new CliUsageError('import takes exactly one <subjects.jsonl>');
   const lines = (await readFile(userPath(argv[1]), 'utf8')).split(/\r?\n/);
@@ -54,7 +58,11 @@ export async function runSubjectsImport(argv: string[], client = new TrellisHttp
     registered += 1;
     for (const c of s.consents ?? []) {
       const period = c.start || c.end ? { start: c.start ?? null, end: c.end ?? null } : undefined;
-      const r = await client.request('POST', `/ingestion/subjects/${res.body.subjectId}/consents`, { decision: c.decision ?? 'permit', purposes: c.purposes, period });
+      const r = await client.request('POST', `/ingestion/subjects/${res.body.subjectId}/consents`, {
+        decision: c.decision ?? 'permit',
+        purposes: c.purposes,
+        period,
+      });
       if (r.status !== 201) {
         failed.push(`line ${i + 1} (${s.subjectRef}) consent: ${errorText(r.body).message}`);
         continue;

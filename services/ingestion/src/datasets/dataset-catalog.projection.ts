@@ -11,10 +11,18 @@ export class DatasetCatalogProjection implements Projection {
     const d = e.data as { datasetId: string; name?: string; assetId?: string };
     switch (e.type) {
       case 'DatasetCreated':
-        await tx.query('INSERT INTO ingestion_datasets (dataset_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (dataset_id) DO NOTHING', [d.datasetId, d.name, e.occurredAt]);
+        await tx.query('INSERT INTO ingestion_datasets (dataset_id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (dataset_id) DO NOTHING', [
+          d.datasetId,
+          d.name,
+          e.occurredAt,
+        ]);
         return;
       case 'DatasetAssetAdded':
-        await tx.query('INSERT INTO ingestion_dataset_members (dataset_id, asset_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [d.datasetId, d.assetId, e.occurredAt]);
+        await tx.query('INSERT INTO ingestion_dataset_members (dataset_id, asset_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          d.datasetId,
+          d.assetId,
+          e.occurredAt,
+        ]);
         return;
       case 'DatasetAssetRemoved':
         await tx.query('DELETE FROM ingestion_dataset_members WHERE dataset_id = $1 AND asset_id = $2', [d.datasetId, d.assetId]);

@@ -5,8 +5,7 @@ import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 export type DatasetEvent = DatasetCreated | DatasetAssetAdded | DatasetAssetRemoved | DatasetVersionPublished;
 
 export type DatasetState =
-  | { status: 'none' }
-  | { status: 'created'; datasetId: string; name: string; members: string[]; version: number; lastRoot: string | null };
+  { status: 'none' } | { status: 'created'; datasetId: string; name: string; members: string[]; version: number; lastRoot: string | null };
 
 export const initialDatasetState: DatasetState = { status: 'none' };
 export const datasetStream = (datasetId: string) => `dataset-${datasetId}`;
@@ -63,7 +62,8 @@ export function decideDataset(state: DatasetState, command: DatasetCommand): Dat
       return [{ type: 'DatasetAssetRemoved', data: { datasetId: command.datasetId, assetId: command.assetId } }];
     case 'PublishVersion':
       assertCreated(state, command.datasetId);
-      if (command.memberCount === 0) throw new IngestionException(IngestionErrorCode.EmptyDataset, `dataset ${state.name} has no (non-erased) members to publish`);
+      if (command.memberCount === 0)
+        throw new IngestionException(IngestionErrorCode.EmptyDataset, `dataset ${state.name} has no (non-erased) members to publish`);
       if (command.merkleRoot === state.lastRoot) {
         throw new IngestionException(IngestionErrorCode.NothingToPublish, `dataset ${state.name} has not changed since version ${state.version}`);
       }
@@ -100,4 +100,8 @@ export function evolveDataset(state: DatasetState, event: DatasetEvent): Dataset
   }
 }
 
-export const datasetDecider: Decider<DatasetState, DatasetCommand, DatasetEvent> = { decide: decideDataset, evolve: evolveDataset, initialState: initialDatasetState };
+export const datasetDecider: Decider<DatasetState, DatasetCommand, DatasetEvent> = {
+  decide: decideDataset,
+  evolve: evolveDataset,
+  initialState: initialDatasetState,
+};

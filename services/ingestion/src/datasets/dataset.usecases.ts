@@ -35,6 +35,29 @@ export interface PublishedVersion {
   excludedErased: string[];
 }
 
+/** Rows of the read tables as pg returns them (snake_case; timestamps as Date). */
+interface VersionRow {
+  version: number;
+  merkle_root: string;
+  member_count: number;
+  manifest_key: string;
+  manifest_sha256: string;
+  published_at: Date;
+}
+
+interface AssetRow {
+  asset_id: string;
+  status: string;
+  subject_id: string;
+  kind: DatasetMember['kind'];
+  mime_type: string;
+  sha256: string;
+  curated_key: string;
+  curated_sha256: string;
+  derivative_key: string | null;
+  describes_asset_id: string | null;
+}
+
 @Injectable()
 export class DatasetUseCases {
   constructor(
@@ -49,7 +72,8 @@ export class DatasetUseCases {
     const parsed = CreateDatasetRequest.safeParse(input);
     if (!parsed.success) throw invalidRequest('dataset', parsed.error.issues);
     const taken = await this.dataSource.query('SELECT dataset_id FROM ingestion_datasets WHERE name = $1', [parsed.data.name]);
-    if (taken.length > 0) throw new IngestionException(IngestionErrorCode.DatasetNameTaken, `a dataset named ${JSON.stringify(parsed.data.name)} exists (${taken[0].dataset_id})`);
+    if (taken.length > 0)
+      throw new IngestionException(IngestionErrorCode.DatasetNameTaken, `a dataset named ${JSON.stringify(parsed.data.name)} exists (${taken[0].dataset_id})`);
     const datasetId = this.newId();
     try {
       await this.decideAndAppend(datasetId, { type: 'CreateDataset', datasetId, name: parsed.data.name }, actor);
@@ -83,7 +107,7 @@ export class DatasetUseCases {
       createdAt: d.created_at.toISOString(),
       latestVersion: d.latest_version,
       memberCount: n,
-      versions: versions.map((v: any) => ({
+      versions: versions.map((v: VersionRow) => ({
         version: v.version,
         merkleRoot: v.merkle_root,
         memberCount: v.member_count,
@@ -104,7 +128,11 @@ export class DatasetUseCases {
       [ids],
     );
     const status = new Map(rows.map((r) => [r.asset_id, r.status]));
-    const events = await this.decideAndAppend(datasetId, { type: 'AddAssets', datasetId, assets: ids.map((assetId) => ({ assetId, status: status.get(assetId) ?? null })) }, actor);
+    const events = await this.decideAndAppend(
+      datasetId,
+      { type: 'AddAssets', datasetId, assets: ids.map((assetId) => ({ assetId, status: status.get(assetId) ?? null })) },
+      actor,
+    );
     return { added: events.length };
   }
 
@@ -124,10 +152,13 @@ export class DatasetUseCases {
     const { state, version } = await this.load(datasetId);
     if (state.status === 'none') throw new IngestionException(IngestionErrorCode.DatasetNotFound, `no dataset ${datasetId}`);
     const rows = await this.dataSource.query('SELECT * FROM ingestion_assets WHERE asset_id = ANY($1::uuid[])', [state.members]);
-    const live = rows.filter((r: any) => r.status === 'ingested');
-    const excludedErased = rows.filter((r: any) => r.status !== 'ingested').map((r: any) => r.asset_id as string).sort();
+    const live = rows.filter((r: AssetRow) => r.status === 'ingested');
+    const excludedErased = rows
+      .filter((r: AssetRow) => r.status !== 'ingested')
+      .map((r: AssetRow) => r.asset_id)
+      .sort();
     const members: DatasetMember[] = sortMembers(
-      live.map((r: any) => ({
+      live.map((r: AssetRow) => ({
         assetId: r.asset_id,
         subjectId: r.subject_id,
         kind: r.kind,
@@ -146,7 +177,13 @@ export class DatasetUseCases {
     const manifestSha256 = sha256Hex(bytes);
     // The manifest's key is its content address, known before writing: decide first, so a
     // refused publish stores nothing.
-    const publish: DatasetCommand = { type: 'PublishVersion', datasetId, memberCount: members.length, merkleRoot: root, manifest: { key: contentKey(prefix, manifestSha256), sha256: manifestSha256 } };
+    const publish: DatasetCommand = {
+      type: 'PublishVersion',
+      datasetId,
+      memberCount: members.length,
+      merkleRoot: root,
+      manifest: { key: contentKey(prefix, manifestSha256), sha256: manifestSha256 },
+    };
     decideDataset(state, publish);
     const stored = await this.storage.putBuffer('artifacts', bytes, { prefix, contentType: 'application/json', sha256: manifestSha256 });
     // A manifest without its event (a crash here) is harmless: it is content addressed and the
@@ -155,7 +192,10 @@ export class DatasetUseCases {
     // for it) every member must still be ingested, or this version would list erased assets.
     const stillLive = async (tx: QueryRunner) => {
       const ids = members.map((m) => m.assetId);
-      const current: { asset_id: string }[] = await tx.query(`SELECT asset_id FROM ingestion_assets WHERE asset_id = ANY($1::uuid[]) AND status = 'ingested' FOR SHARE`, [ids]);
+      const current: { asset_id: string }[] = await tx.query(
+        `SELECT asset_id FROM ingestion_assets WHERE asset_id = ANY($1::uuid[]) AND status = 'ingested' FOR SHARE`,
+        [ids],
+      );
       if (current.length !== ids.length) {
         throw new IngestionException(
           IngestionErrorCode.ConcurrentChange,
@@ -165,7 +205,14 @@ export class DatasetUseCases {
     };
     const [event] = await this.decideAndAppend(datasetId, publish, actor, { expectedVersion: version, check: stillLive });
     const data = event.data as { version: number };
-    return { datasetId, version: data.version, merkleRoot: root, memberCount: members.length, manifest: { area: 'artifacts', key: stored.key, sha256: stored.sha256 }, excludedErased };
+    return {
+      datasetId,
+      version: data.version,
+      merkleRoot: root,
+      memberCount: members.length,
+      manifest: { area: 'artifacts', key: stored.key, sha256: stored.sha256 },
+      excludedErased,
+    };
   }
 
   async manifest(ref: string, version: number): Promise<DatasetManifest & { manifestKey: string; downloadUrl: string }> {
@@ -185,11 +232,13 @@ export class DatasetUseCases {
    */
   async memberImage(ref: string, version: number, assetIdParam: string, size: string | undefined): Promise<{ stream: Readable; contentType: string }> {
     if (!isUuid(assetIdParam)) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'assetId must be a UUID', ['assetId']);
-    if (size !== undefined && size !== '224') throw new IngestionException(IngestionErrorCode.InvalidRequest, 'size must be 224 (the model input) or left out (the curated image)', ['size']);
+    if (size !== undefined && size !== '224')
+      throw new IngestionException(IngestionErrorCode.InvalidRequest, 'size must be 224 (the model input) or left out (the curated image)', ['size']);
     const assetId = assetIdParam.toLowerCase();
     const manifest = await this.manifest(ref, version);
     const member = manifest.members.find((m) => m.assetId === assetId && m.kind === 'image');
-    if (!member) throw new IngestionException(IngestionErrorCode.AssetNotFound, `asset ${assetId} is not an image of dataset ${manifest.datasetId} v${version}`);
+    if (!member)
+      throw new IngestionException(IngestionErrorCode.AssetNotFound, `asset ${assetId} is not an image of dataset ${manifest.datasetId} v${version}`);
     const rows: { status: string }[] = await this.dataSource.query('SELECT status FROM ingestion_assets WHERE asset_id = $1', [assetId]);
     if (!rows.length || rows[0].status === 'erased') throw new IngestionException(IngestionErrorCode.AssetNotAvailable, `asset ${assetId} was erased`);
     const key = size === '224' ? (member.derivativeKey ?? member.curatedKey) : member.curatedKey;

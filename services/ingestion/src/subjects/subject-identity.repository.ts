@@ -25,7 +25,9 @@ export class SubjectIdentityRepository {
   }
 
   async subjectIdByExternalRef(externalRef: string): Promise<string | undefined> {
-    const rows: { subject_id: string }[] = await this.dataSource.query('SELECT subject_id FROM ingestion_subject_identities WHERE external_ref = $1', [externalRef]);
+    const rows: { subject_id: string }[] = await this.dataSource.query('SELECT subject_id FROM ingestion_subject_identities WHERE external_ref = $1', [
+      externalRef,
+    ]);
     return rows[0]?.subject_id;
   }
 

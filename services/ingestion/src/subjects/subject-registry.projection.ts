@@ -10,12 +10,16 @@ export class SubjectRegistryProjection implements Projection {
   async apply(e: EventEnvelope, tx: QueryRunner): Promise<void> {
     const d = e.data as { subjectId: string; reason?: string };
     if (e.type === 'SubjectRegistered') {
-      await tx.query(
-        `INSERT INTO ingestion_subjects (subject_id, status, registered_at) VALUES ($1, 'active', $2) ON CONFLICT (subject_id) DO NOTHING`,
-        [d.subjectId, e.occurredAt],
-      );
+      await tx.query(`INSERT INTO ingestion_subjects (subject_id, status, registered_at) VALUES ($1, 'active', $2) ON CONFLICT (subject_id) DO NOTHING`, [
+        d.subjectId,
+        e.occurredAt,
+      ]);
     } else if (e.type === 'SubjectErased') {
-      await tx.query(`UPDATE ingestion_subjects SET status = 'erased', erased_at = $2, erase_reason = $3 WHERE subject_id = $1`, [d.subjectId, e.occurredAt, d.reason]);
+      await tx.query(`UPDATE ingestion_subjects SET status = 'erased', erased_at = $2, erase_reason = $3 WHERE subject_id = $1`, [
+        d.subjectId,
+        e.occurredAt,
+        d.reason,
+      ]);
     }
   }
 

@@ -32,7 +32,8 @@ export const subjectStream = (subjectId: string) => `subject-${subjectId}`;
 export function decideSubject(state: SubjectState, command: SubjectCommand): SubjectEvent[] {
   switch (command.type) {
     case 'RegisterSubject':
-      if (state.status !== 'none') throw new IngestionException(IngestionErrorCode.SubjectAlreadyRegistered, `subject ${command.subjectId} is already registered`);
+      if (state.status !== 'none')
+        throw new IngestionException(IngestionErrorCode.SubjectAlreadyRegistered, `subject ${command.subjectId} is already registered`);
       return [{ type: 'SubjectRegistered', data: { subjectId: command.subjectId } }];
     case 'EraseSubject':
       assertRegistered(state, command.subjectId);
@@ -71,7 +72,11 @@ export function evolveSubject(state: SubjectState, event: SubjectEvent): Subject
   }
 }
 
-export const subjectDecider: Decider<SubjectState, SubjectCommand, SubjectEvent> = { decide: decideSubject, evolve: evolveSubject, initialState: initialSubjectState };
+export const subjectDecider: Decider<SubjectState, SubjectCommand, SubjectEvent> = {
+  decide: decideSubject,
+  evolve: evolveSubject,
+  initialState: initialSubjectState,
+};
 
 /** Refuses commands on a subject that was never registered (404) or has been erased (409). */
 export function assertRegistered(state: SubjectState, subjectId: string): asserts state is RegisteredSubject {
@@ -85,8 +90,7 @@ export function assertRegistered(state: SubjectState, subjectId: string): assert
  */
 export function permittedPurposes(state: SubjectState, now: Date): ConsentPurpose[] {
   if (state.status !== 'registered') return [];
-  const inPeriod = (c: ConsentState) =>
-    c.status === 'active' && (!c.start || new Date(c.start) <= now) && (!c.end || new Date(c.end) > now);
+  const inPeriod = (c: ConsentState) => c.status === 'active' && (!c.start || new Date(c.start) <= now) && (!c.end || new Date(c.end) > now);
   const permitted = new Set<ConsentPurpose>();
   const denied = new Set<ConsentPurpose>();
   for (const c of Object.values(state.consents)) {

@@ -9,7 +9,17 @@ const registered: SubjectEvent = { type: 'SubjectRegistered', data: { subjectId 
 const erased: SubjectEvent = { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 2, blobsDeleted: 6 } };
 const consent = (over: Partial<Extract<SubjectEvent, { type: 'ConsentRecorded' }>['data']> = {}): SubjectEvent => ({
   type: 'ConsentRecorded',
-  data: { subjectId, consentId, status: 'active', decision: 'permit', purposes: ['model-training', 'research'], period: { start: null, end: null }, sourceSha256: null, fhirVersion: null, ...over },
+  data: {
+    subjectId,
+    consentId,
+    status: 'active',
+    decision: 'permit',
+    purposes: ['model-training', 'research'],
+    period: { start: null, end: null },
+    sourceSha256: null,
+    fhirVersion: null,
+    ...over,
+  },
 });
 const code = (expected: IngestionErrorCode) => (err: unknown) => {
   expect(err).toBeInstanceOf(IngestionException);

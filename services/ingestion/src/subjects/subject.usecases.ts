@@ -16,7 +16,10 @@ export const RegisterSubjectRequest = z
     /** The caller's own reference (e.g. a study id); mapped to a pseudonymous UUID. */
     externalRef: z.string().trim().min(1).max(200).optional(),
     name: z.string().trim().min(1).max(300).optional(),
-    birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').optional(),
+    birthDate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
+      .optional(),
     mrn: z.string().trim().min(1).max(100).optional(),
   })
   .strict();
@@ -108,6 +111,7 @@ export class SubjectUseCases {
       registeredAt: rows[0].registered_at.toISOString(),
       erasedAt: iso(rows[0].erased_at),
       permittedPurposes: permittedPurposes(state, this.clock()),
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a consent-ledger row as pg returns it
       consents: consents.map((c: any) => ({
         consentId: c.consent_id,
         status: c.status,

@@ -20,7 +20,10 @@ describe('syntheticCommand', () => {
     const out = join(dir, 'demo');
     expect(await syntheticCommand.run([out, '--subjects', '2', '--items-per-subject', '3', '--size', '32'])).toBe(0);
     const subjects = readFileSync(join(out, 'subjects.jsonl'), 'utf8').trim().split('\n');
-    const manifest = readFileSync(join(out, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const manifest = readFileSync(join(out, 'manifest.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(subjects).toHaveLength(2);
     // One image and one report per item.
     expect(manifest).toHaveLength(2 * 3 * 2);

@@ -191,7 +191,10 @@ function deidentifyDataset(ds: DicomDataset, counts: Counts, mapUid: (uid: strin
         counts.zeroLength++;
         break;
       case 'D':
-        out[tag] = element.vr === 'SQ' ? { vr: 'SQ', Value: items(element).map((i) => deidentifyDataset(i, counts, mapUid)) } : { vr: element.vr, Value: [dummyFor(element.vr)] };
+        out[tag] =
+          element.vr === 'SQ'
+            ? { vr: 'SQ', Value: items(element).map((i) => deidentifyDataset(i, counts, mapUid)) }
+            : { vr: element.vr, Value: [dummyFor(element.vr)] };
         counts.replacedWithDummy++;
         break;
       case 'U':
@@ -289,7 +292,10 @@ function assertPixelDataComplete(bytes: Uint8Array, implicitVr: boolean, frameBy
       length = b.readUInt32LE(i + 8);
     }
     if (i + header + length > b.length) {
-      throw new AssetValidationError(AssetValidationCode.TRUNCATED, `the DICOM Pixel Data declares ${length} bytes but the file ends ${i + header + length - b.length} bytes early`);
+      throw new AssetValidationError(
+        AssetValidationCode.TRUNCATED,
+        `the DICOM Pixel Data declares ${length} bytes but the file ends ${i + header + length - b.length} bytes early`,
+      );
     }
     return;
   }
@@ -304,7 +310,10 @@ function num(ds: DicomDataset, tag: string, fallback?: number): number {
   const n = v === undefined || v === null || v === '' ? NaN : Number(v);
   if (Number.isFinite(n)) return n;
   if (fallback !== undefined) return fallback;
-  throw new AssetValidationError(AssetValidationCode.DECODE_FAILED, `the DICOM image lacks a valid ${DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.name ?? tag}`);
+  throw new AssetValidationError(
+    AssetValidationCode.DECODE_FAILED,
+    `the DICOM image lacks a valid ${DicomMetaDictionary.dictionary[`(${tag.slice(0, 4)},${tag.slice(4)})`]?.name ?? tag}`,
+  );
 }
 
 /**
@@ -332,7 +341,11 @@ function renderPixels(ds: DicomDataset, maxPixels: number): RenderedPixels {
   const n = rows * columns;
 
   if (photometric === 'RGB') {
-    if (samples !== 3 || bitsAllocated !== 8) throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_DICOM, `RGB with ${samples} samples of ${bitsAllocated} bits is not supported (only 8-bit)`);
+    if (samples !== 3 || bitsAllocated !== 8)
+      throw new AssetValidationError(
+        AssetValidationCode.UNSUPPORTED_DICOM,
+        `RGB with ${samples} samples of ${bitsAllocated} bits is not supported (only 8-bit)`,
+      );
     if (px.length < n * 3) throw truncatedPixels(px.length, n * 3);
     const planar = num(ds, '00280006', 0) === 1;
     const rgb = new Uint8Array(n * 3);
@@ -341,10 +354,16 @@ function renderPixels(ds: DicomDataset, maxPixels: number): RenderedPixels {
     return { width: columns, height: rows, rgb, bitsAllocated, pixelBytes, frameBytes: n * 3 };
   }
   if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') {
-    throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_DICOM, `photometric interpretation ${photometric || '(missing)'} is not supported (only MONOCHROME1, MONOCHROME2, RGB)`);
+    throw new AssetValidationError(
+      AssetValidationCode.UNSUPPORTED_DICOM,
+      `photometric interpretation ${photometric || '(missing)'} is not supported (only MONOCHROME1, MONOCHROME2, RGB)`,
+    );
   }
   if (samples !== 1 || (bitsAllocated !== 8 && bitsAllocated !== 16)) {
-    throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_DICOM, `monochrome with ${samples} samples of ${bitsAllocated} bits is not supported (only 8 or 16)`);
+    throw new AssetValidationError(
+      AssetValidationCode.UNSUPPORTED_DICOM,
+      `monochrome with ${samples} samples of ${bitsAllocated} bits is not supported (only 8 or 16)`,
+    );
   }
   const bytesPer = bitsAllocated / 8;
   if (px.length < n * bytesPer) throw truncatedPixels(px.length, n * bytesPer);

@@ -25,7 +25,16 @@ function failure(fn: () => unknown): AssetValidationError {
 }
 
 /** A monochrome image with chosen stored values, written with dcmjs in the given transfer syntax. */
-function monochromeDicom(opts: { values: number[]; rows: number; columns: number; photometric?: string; window?: [number, number]; syntax?: string; bits?: 8 | 16; extra?: Record<string, unknown> }): Buffer {
+function monochromeDicom(opts: {
+  values: number[];
+  rows: number;
+  columns: number;
+  photometric?: string;
+  window?: [number, number];
+  syntax?: string;
+  bits?: 8 | 16;
+  extra?: Record<string, unknown>;
+}): Buffer {
   const bits = opts.bits ?? 16;
   const pixels = bits === 16 ? new Uint16Array(opts.values).buffer : new Uint8Array(opts.values).buffer;
   const dict = new DicomDict(
@@ -74,13 +83,39 @@ describe(deidentifyDicom.name, () => {
     it('leaves no identifying value anywhere in the output bytes', () => {
       const [family, given] = identity.patientName.split('^');
       const searched = [
-        identity.patientName, family, given, identity.patientId, identity.patientBirthDate, identity.otherPatientIds, identity.patientAddress,
-        identity.patientTelephone, identity.accessionNumber, identity.institutionName, identity.institutionAddress, identity.departmentName,
-        identity.referringPhysicianName, identity.performingPhysicianName, identity.operatorsName, identity.physiciansOfRecord,
-        identity.readingPhysicianName, identity.studyDate, identity.studyTime, identity.deviceSerialNumber, identity.stationName,
-        identity.studyId, identity.studyDescription, identity.seriesDescription, identity.imageComments, identity.additionalPatientHistory,
-        identity.privateValue, 'TRELLIS SYNTH', identity.studyInstanceUid, identity.seriesInstanceUid, identity.sopInstanceUid,
-        identity.frameOfReferenceUid, identity.referencedSopInstanceUid,
+        identity.patientName,
+        family,
+        given,
+        identity.patientId,
+        identity.patientBirthDate,
+        identity.otherPatientIds,
+        identity.patientAddress,
+        identity.patientTelephone,
+        identity.accessionNumber,
+        identity.institutionName,
+        identity.institutionAddress,
+        identity.departmentName,
+        identity.referringPhysicianName,
+        identity.performingPhysicianName,
+        identity.operatorsName,
+        identity.physiciansOfRecord,
+        identity.readingPhysicianName,
+        identity.studyDate,
+        identity.studyTime,
+        identity.deviceSerialNumber,
+        identity.stationName,
+        identity.studyId,
+        identity.studyDescription,
+        identity.seriesDescription,
+        identity.imageComments,
+        identity.additionalPatientHistory,
+        identity.privateValue,
+        'TRELLIS SYNTH',
+        identity.studyInstanceUid,
+        identity.seriesInstanceUid,
+        identity.sopInstanceUid,
+        identity.frameOfReferenceUid,
+        identity.referencedSopInstanceUid,
       ];
       // Sanity: each of them really was in the input.
       for (const value of searched) expect({ value, inInput: bytes.includes(Buffer.from(value, 'latin1')) }).toEqual({ value, inInput: true });
@@ -93,11 +128,33 @@ describe(deidentifyDicom.name, () => {
 
     it('applies the profile actions: Z empties, X removes, private groups go', () => {
       for (const kw of ['PatientName', 'PatientBirthDate', 'AccessionNumber', 'ReferringPhysicianName', 'StudyDate', 'StudyTime', 'StudyID']) {
-        expect({ kw, present: kw in out.ds, empty: [undefined, '', null].includes(out.ds[kw]) || (Array.isArray(out.ds[kw]) && out.ds[kw].length === 0) }).toEqual({ kw, present: true, empty: true });
+        expect({
+          kw,
+          present: kw in out.ds,
+          empty: [undefined, '', null].includes(out.ds[kw]) || (Array.isArray(out.ds[kw]) && out.ds[kw].length === 0),
+        }).toEqual({ kw, present: true, empty: true });
       }
-      for (const kw of ['InstitutionName', 'InstitutionAddress', 'InstitutionalDepartmentName', 'PerformingPhysicianName', 'OperatorsName', 'PhysiciansOfRecord',
-        'NameOfPhysiciansReadingStudy', 'SeriesDate', 'AcquisitionDate', 'DeviceSerialNumber', 'StationName', 'StudyDescription', 'SeriesDescription',
-        'ImageComments', 'AdditionalPatientHistory', 'OtherPatientIDs', 'PatientAddress', 'PatientTelephoneNumbers', 'ReferencedStudySequence']) {
+      for (const kw of [
+        'InstitutionName',
+        'InstitutionAddress',
+        'InstitutionalDepartmentName',
+        'PerformingPhysicianName',
+        'OperatorsName',
+        'PhysiciansOfRecord',
+        'NameOfPhysiciansReadingStudy',
+        'SeriesDate',
+        'AcquisitionDate',
+        'DeviceSerialNumber',
+        'StationName',
+        'StudyDescription',
+        'SeriesDescription',
+        'ImageComments',
+        'AdditionalPatientHistory',
+        'OtherPatientIDs',
+        'PatientAddress',
+        'PatientTelephoneNumbers',
+        'ReferencedStudySequence',
+      ]) {
         expect({ kw, present: kw in out.ds }).toEqual({ kw, present: false });
       }
       expect(Object.keys(out.raw).filter((tag) => parseInt(tag.slice(0, 4), 16) % 2 === 1)).toEqual([]);
@@ -108,7 +165,9 @@ describe(deidentifyDicom.name, () => {
       expect(out.ds.PatientID).toBe(PSEUDONYM);
       expect(out.ds.PatientIdentityRemoved).toBe('YES');
       expect(out.ds.DeidentificationMethod).toContain('Basic Application Level Confidentiality Profile');
-      const code = Array.isArray(out.ds.DeidentificationMethodCodeSequence) ? out.ds.DeidentificationMethodCodeSequence[0] : out.ds.DeidentificationMethodCodeSequence;
+      const code = Array.isArray(out.ds.DeidentificationMethodCodeSequence)
+        ? out.ds.DeidentificationMethodCodeSequence[0]
+        : out.ds.DeidentificationMethodCodeSequence;
       expect(code).toMatchObject({ CodeValue: '113100', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Basic Application Confidentiality Profile' });
       expect(out.meta.TransferSyntaxUID).toBe('1.2.840.10008.1.2.1');
       expect(result.dicom.subarray(128, 132).toString('latin1')).toBe('DICM');
@@ -158,7 +217,9 @@ describe(deidentifyDicom.name, () => {
         extra: {
           // SourceImageSequence is kept with its UIDs replaced (U); ProcedureCodeSequence is not in Table E.1-1 (kept, recursed).
           SourceImageSequence: [{ ReferencedSOPClassUID: '1.2.840.10008.5.1.4.1.1.2', ReferencedSOPInstanceUID: '1.3.6.1.4.1.99999.77.1' }],
-          ProcedureCodeSequence: [{ CodeValue: 'CXR', CodingSchemeDesignator: 'LOCAL', CodeMeaning: 'Chest', PatientName: 'Hidden^Nested', StudyDate: '20200102' }],
+          ProcedureCodeSequence: [
+            { CodeValue: 'CXR', CodingSchemeDesignator: 'LOCAL', CodeMeaning: 'Chest', PatientName: 'Hidden^Nested', StudyDate: '20200102' },
+          ],
         },
       });
       const r = deidentifyDicom(bytes, { uidKey: UID_KEY, pseudonym: PSEUDONYM });
@@ -168,7 +229,8 @@ describe(deidentifyDicom.name, () => {
       expect(source.ReferencedSOPClassUID).toBe('1.2.840.10008.5.1.4.1.1.2');
       const code = [out.ds.ProcedureCodeSequence].flat()[0];
       expect(code.CodeValue).toBe('CXR');
-      for (const secret of ['Hidden^Nested', '20200102', '1.3.6.1.4.1.99999.77.1']) expect({ secret, found: r.dicom.includes(Buffer.from(secret)) }).toEqual({ secret, found: false });
+      for (const secret of ['Hidden^Nested', '20200102', '1.3.6.1.4.1.99999.77.1'])
+        expect({ secret, found: r.dicom.includes(Buffer.from(secret)) }).toEqual({ secret, found: false });
     });
   });
 
@@ -198,7 +260,10 @@ describe(deidentifyDicom.name, () => {
     });
 
     it('reads Implicit VR Little Endian and 8-bit monochrome', () => {
-      const r = deidentifyDicom(monochromeDicom({ values: [10, 20, 30, 40, 50, 60], rows: 2, columns: 3, bits: 8, syntax: '1.2.840.10008.1.2' }), { uidKey: UID_KEY, pseudonym: PSEUDONYM });
+      const r = deidentifyDicom(monochromeDicom({ values: [10, 20, 30, 40, 50, 60], rows: 2, columns: 3, bits: 8, syntax: '1.2.840.10008.1.2' }), {
+        uidKey: UID_KEY,
+        pseudonym: PSEUDONYM,
+      });
       expect([r.width, r.height]).toEqual([3, 2]);
       expect(Array.from(r.rgb.filter((_, i) => i % 3 === 0))).toEqual([0, 51, 102, 153, 204, 255]);
       expect(read(r.dicom).meta.TransferSyntaxUID).toBe('1.2.840.10008.1.2.1');
@@ -208,7 +273,12 @@ describe(deidentifyDicom.name, () => {
 
   describe('refusals', () => {
     it('refuses a compressed transfer syntax, naming it', () => {
-      const err = failure(() => deidentifyDicom(monochromeDicom({ values: [1, 2, 3, 4], rows: 2, columns: 2, syntax: '1.2.840.10008.1.2.4.50' }), { uidKey: UID_KEY, pseudonym: PSEUDONYM }));
+      const err = failure(() =>
+        deidentifyDicom(monochromeDicom({ values: [1, 2, 3, 4], rows: 2, columns: 2, syntax: '1.2.840.10008.1.2.4.50' }), {
+          uidKey: UID_KEY,
+          pseudonym: PSEUDONYM,
+        }),
+      );
       expect(err.code).toBe(AssetValidationCode.UNSUPPORTED_DICOM);
       expect(err.message).toContain('1.2.840.10008.1.2.4.50');
       expect(err.message).toContain('JPEG Baseline');
@@ -225,7 +295,9 @@ describe(deidentifyDicom.name, () => {
 
     it('refuses empty, non-DICOM and truncated files without quoting them', () => {
       expect(failure(() => deidentifyDicom(Buffer.alloc(0), { uidKey: UID_KEY, pseudonym: PSEUDONYM })).code).toBe(AssetValidationCode.EMPTY_FILE);
-      expect(failure(() => deidentifyDicom(Buffer.from('Roe^Jane'.repeat(40)), { uidKey: UID_KEY, pseudonym: PSEUDONYM })).code).toBe(AssetValidationCode.WRONG_MAGIC);
+      expect(failure(() => deidentifyDicom(Buffer.from('Roe^Jane'.repeat(40)), { uidKey: UID_KEY, pseudonym: PSEUDONYM })).code).toBe(
+        AssetValidationCode.WRONG_MAGIC,
+      );
       const { bytes } = syntheticFile(4, 'MONOCHROME2');
       for (const cut of [bytes.length - 100, 700, 300]) {
         const err = failure(() => deidentifyDicom(bytes.subarray(0, cut), { uidKey: UID_KEY, pseudonym: PSEUDONYM }));

@@ -57,9 +57,11 @@ export function checkPngChunks(b: Buffer): void {
     const type = b.toString('latin1', i + 4, i + 8);
     if (!/^[A-Za-z]{4}$/.test(type)) throw new AssetValidationError(AssetValidationCode.DECODE_FAILED, `the PNG has an invalid chunk type at chunk ${index}`);
     const end = i + 12 + length;
-    if (end > b.length) throw new AssetValidationError(AssetValidationCode.TRUNCATED, `the PNG ends inside its ${type} chunk (${end - b.length} bytes missing)`);
+    if (end > b.length)
+      throw new AssetValidationError(AssetValidationCode.TRUNCATED, `the PNG ends inside its ${type} chunk (${end - b.length} bytes missing)`);
     const crc = crc32(b.subarray(i + 4, i + 8 + length)) >>> 0;
-    if (crc !== b.readUInt32BE(i + 8 + length)) throw new AssetValidationError(AssetValidationCode.DECODE_FAILED, `the PNG's ${type} chunk fails its CRC check (corrupt data)`);
+    if (crc !== b.readUInt32BE(i + 8 + length))
+      throw new AssetValidationError(AssetValidationCode.DECODE_FAILED, `the PNG's ${type} chunk fails its CRC check (corrupt data)`);
     if (type === 'IEND') return;
     i = end;
     index++;
@@ -80,7 +82,13 @@ function decodeJpeg(b: Buffer): DecodedImage {
   checkJpegEnd(b);
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = jpeg.decode(b, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false, maxResolutionInMP: JPEG_MAX_MEGAPIXELS, maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB });
+    img = jpeg.decode(b, {
+      useTArray: true,
+      formatAsRGBA: true,
+      tolerantDecoding: false,
+      maxResolutionInMP: JPEG_MAX_MEGAPIXELS,
+      maxMemoryUsageInMB: JPEG_MAX_MEMORY_MB,
+    });
   } catch (err) {
     const reason = decoderReason(err);
     // jpeg-js's own words for running out of data inside the scan.
@@ -116,7 +124,11 @@ export function rgbaToRgb(rgba: Uint8Array, width: number, height: number): Uint
 /** Truecolour PNG, no ancillary chunks: nothing of the source file's metadata survives. */
 export function encodePng(rgb: Uint8Array, width: number, height: number): Buffer {
   if (rgb.length !== width * height * 3) throw new RangeError(`rgb must hold ${width * height * 3} bytes for ${width}x${height}, got ${rgb.length}`);
-  return PNG.sync.write({ width, height, data: Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength) } as PNG, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  return PNG.sync.write({ width, height, data: Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength) } as PNG, {
+    colorType: 2,
+    inputColorType: 2,
+    inputHasAlpha: false,
+  });
 }
 
 /**

@@ -23,13 +23,20 @@ const IMAGE_TYPES: readonly string[] = ['image/png', 'image/jpeg', 'application/
 export function probeImage(bytes: Uint8Array, declaredMimeType: string, limits: ImageLimits): ImageProbe {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!IMAGE_TYPES.includes(declaredMimeType)) {
-    throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_TYPE, `declared type ${JSON.stringify(declaredMimeType)} is not an image type (${IMAGE_TYPES.join(', ')})`);
+    throw new AssetValidationError(
+      AssetValidationCode.UNSUPPORTED_TYPE,
+      `declared type ${JSON.stringify(declaredMimeType)} is not an image type (${IMAGE_TYPES.join(', ')})`,
+    );
   }
   if (b.length === 0) throw new AssetValidationError(AssetValidationCode.EMPTY_FILE, 'the file is empty');
-  if (b.length > limits.maxBytes) throw new AssetValidationError(AssetValidationCode.TOO_LARGE, `the file is ${b.length} bytes; the limit is ${limits.maxBytes}`);
+  if (b.length > limits.maxBytes)
+    throw new AssetValidationError(AssetValidationCode.TOO_LARGE, `the file is ${b.length} bytes; the limit is ${limits.maxBytes}`);
   const detected = detectMimeType(b);
   if (detected !== declaredMimeType) {
-    throw new AssetValidationError(AssetValidationCode.WRONG_MAGIC, `declared ${declaredMimeType} but the bytes are ${detected ?? 'not a recognised image format'}`);
+    throw new AssetValidationError(
+      AssetValidationCode.WRONG_MAGIC,
+      `declared ${declaredMimeType} but the bytes are ${detected ?? 'not a recognised image format'}`,
+    );
   }
   const { width, height } = detected === 'image/png' ? pngDimensions(b) : detected === 'image/jpeg' ? jpegDimensions(b) : readDicomDimensions(b);
   if (width <= 0 || height <= 0) throw new AssetValidationError(AssetValidationCode.DECODE_FAILED, `the header declares an empty image (${width}x${height})`);

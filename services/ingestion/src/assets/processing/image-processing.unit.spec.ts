@@ -18,7 +18,6 @@ function codeOf(fn: () => unknown): AssetValidationCode | undefined {
   return undefined;
 }
 
-
 /** A small, well-formed PNG whose IHDR declares 50,000 x 50,000 (valid CRCs): a decompression bomb. */
 function bombPng(): Buffer {
   // A few rows of zeros deflate to almost nothing; a decoder would allocate 7.5 GB first.
@@ -126,7 +125,7 @@ describe(encodePng.name, () => {
   it('writes a truecolour PNG with no ancillary chunks', () => {
     const out = encodePng(rgb, 40, 40);
     const types: string[] = [];
-    for (let i = 8; i < out.length; ) {
+    for (let i = 8; i < out.length;) {
       const len = out.readUInt32BE(i);
       types.push(out.toString('latin1', i + 4, i + 8));
       i += 12 + len;
@@ -189,7 +188,12 @@ describe(resizeForModel.name, () => {
     };
     let state = 12345;
     const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) >> 16) & 0xff;
-    for (const [side, size] of [[512, 224], [300, 224], [7, 3], [9, 9]]) {
+    for (const [side, size] of [
+      [512, 224],
+      [300, 224],
+      [7, 3],
+      [9, 9],
+    ]) {
       const src = Uint8Array.from({ length: side * side * 3 }, random);
       const ours = resizeForModel(src, side, side, size);
       const theirs = reference(src, side, size);

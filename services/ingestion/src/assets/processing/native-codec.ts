@@ -131,7 +131,7 @@ const PNG_RENDERING_CHUNKS = new Set(['IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'g
 export function stripPngChunks(png: Buffer, keep: (type: string) => boolean = (t) => PNG_RENDERING_CHUNKS.has(t)): { bytes: Buffer; removed: number } {
   const parts: Buffer[] = [png.subarray(0, 8)];
   let removed = 0;
-  for (let i = 8; i + 12 <= png.length; ) {
+  for (let i = 8; i + 12 <= png.length;) {
     const length = png.readUInt32BE(i);
     const type = png.toString('latin1', i + 4, i + 8);
     const end = i + 12 + length;
@@ -156,7 +156,7 @@ export function pngIsCuratedForm(png: Buffer): boolean {
 }
 
 function hasChunk(png: Buffer, wanted: string): boolean {
-  for (let i = 8; i + 12 <= png.length; ) {
+  for (let i = 8; i + 12 <= png.length;) {
     const length = png.readUInt32BE(i);
     const type = png.toString('latin1', i + 4, i + 8);
     if (type === wanted) return true;

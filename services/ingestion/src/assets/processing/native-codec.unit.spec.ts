@@ -7,8 +7,6 @@ import { pngChunk, pngChunkTypes as chunkTypes } from './testing/png-chunks';
 
 const MAX_PIXELS = 4096 * 4096;
 
-
-
 /** The PNG with `chunks` inserted right after IHDR. */
 function withChunksAfterIhdr(png: Buffer, chunks: Buffer[]): Buffer {
   const afterIhdr = 8 + 12 + 13;
@@ -60,7 +58,10 @@ describe(loadSharp.name, () => {
       const isolated = require('./native-codec') as typeof import('./native-codec');
       expect(isolated.loadSharp({})).toBeNull();
       expect(isolated.defaultImageCodec({}).name).toBe('pure-js');
-      expect(isolated.imageCodecInfo({})).toEqual({ codec: 'pure-js', detail: expect.stringContaining('sharp unavailable: Could not load the "sharp" module') });
+      expect(isolated.imageCodecInfo({})).toEqual({
+        codec: 'pure-js',
+        detail: expect.stringContaining('sharp unavailable: Could not load the "sharp" module'),
+      });
     });
     jest.dontMock('sharp');
   });
@@ -98,7 +99,10 @@ describe(nativeCodec.name, () => {
         expect({ name, width: theirs.width, height: theirs.height }).toEqual({ name, width: w, height: h });
         const maxDiff = Math.max(...Array.from(ours.rgb, (v, i) => Math.abs(v - theirs.rgb[i])));
         // 8-bit: identical. 16-bit: pngjs and libvips may round the reduction to 8 bits apart.
-        expect({ name, maxDiff: name === '16-bit RGB' ? Math.min(maxDiff, 1) : maxDiff }).toEqual({ name, maxDiff: name === '16-bit RGB' ? expect.any(Number) : 0 });
+        expect({ name, maxDiff: name === '16-bit RGB' ? Math.min(maxDiff, 1) : maxDiff }).toEqual({
+          name,
+          maxDiff: name === '16-bit RGB' ? expect.any(Number) : 0,
+        });
         expect({ name, maxDiff: maxDiff <= 1 }).toEqual({ name, maxDiff: true });
       }
     });

@@ -91,31 +91,54 @@ export const RULES: Rule[] = [
   // IPv6: full, compressed (::) and IPv4-mapped forms; at least two groups and a colon run.
   {
     category: 'ip',
-    pattern: /(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])/g,
+    pattern:
+      /(?<![\w:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])/g,
     replace: () => '[IP]',
   },
-  { category: 'ssn', pattern: /\b(?:SSN|Social Security(?: Number| No\.?)?)\s{0,8}[:#]?\s{0,8}\d{3}[- ]?\d{2}[- ]?\d{4}\b|\b\d{3}-\d{2}-\d{4}\b/gi, replace: (m) => (/^\d/.test(m[0]) ? '[SSN]' : m[0].replace(/\d{3}[- ]?\d{2}[- ]?\d{4}$/, '[SSN]')) },
+  {
+    category: 'ssn',
+    pattern: /\b(?:SSN|Social Security(?: Number| No\.?)?)\s{0,8}[:#]?\s{0,8}\d{3}[- ]?\d{2}[- ]?\d{4}\b|\b\d{3}-\d{2}-\d{4}\b/gi,
+    replace: (m) => (/^\d/.test(m[0]) ? '[SSN]' : m[0].replace(/\d{3}[- ]?\d{2}[- ]?\d{4}$/, '[SSN]')),
+  },
   labelled('mrn', /(?:MRN|Medical Record(?: Number| No\.?| #)?|Patient ID|Chart(?: Number| No\.?)?)/, '[MRN]'),
-  labelled('health-plan', /(?:Health Plan(?: ID| Number| No\.?| Beneficiary(?: Number)?)?|Member ID|Insurance ID|Policy(?: Number| No\.?)|Beneficiary(?: Number| No\.?))/, '[HEALTH-PLAN]'),
+  labelled(
+    'health-plan',
+    /(?:Health Plan(?: ID| Number| No\.?| Beneficiary(?: Number)?)?|Member ID|Insurance ID|Policy(?: Number| No\.?)|Beneficiary(?: Number| No\.?))/,
+    '[HEALTH-PLAN]',
+  ),
   labelled('account', /(?:Account(?: Number| No\.?| #)?|Acct\.?(?: No\.?| #)?|Billing(?: Number| No\.?))/, '[ACCOUNT]'),
   labelled('license', /(?:Licen[cs]e(?: Number| No\.?| #)?|Certificate(?: Number| No\.?)?|DEA(?: Number| No\.?)?|NPI)/, '[LICENSE]'),
   labelled('device', /(?:Device (?:serial number|serial|ID|identifier)|Serial(?: Number| No\.?)?|S\/N|UDI|Implant ID)/, '[DEVICE-ID]'),
-  labelled('other-id', /(?:Accession(?: Number| No\.?| #)?|Order(?: Number| No\.?| #)|Encounter(?: Number| No\.?| ID)|Visit(?: Number| No\.?| ID)|Vehicle(?: ID| plate)?|VIN|Case(?: Number| No\.?| #))/, '[ID]'),
+  labelled(
+    'other-id',
+    /(?:Accession(?: Number| No\.?| #)?|Order(?: Number| No\.?| #)|Encounter(?: Number| No\.?| ID)|Visit(?: Number| No\.?| ID)|Vehicle(?: ID| plate)?|VIN|Case(?: Number| No\.?| #))/,
+    '[ID]',
+  ),
   {
     category: 'fax',
-    pattern: /\b(Fax|Facsimile)(\s{0,8}(?:No\.?|Number|#)?\s{0,8}[:#]?\s{0,8})(?:\+?1[\s.-]?)?(?:(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}|\d{3}[\s.-]\d{4})\b/gi,
+    pattern:
+      /\b(Fax|Facsimile)(\s{0,8}(?:No\.?|Number|#)?\s{0,8}[:#]?\s{0,8})(?:\+?1[\s.-]?)?(?:(?:\(\d{3}\)\s?|\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}|\d{3}[\s.-]\d{4})\b/gi,
     replace: (m) => `${m[1]}${m[2]}[FAX]`,
   },
-  { category: 'phone', pattern: /(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s{0,4}(?:x|ext\.?)\s{0,4}\d{1,5})?\b/gi, replace: () => '[PHONE]' },
+  {
+    category: 'phone',
+    pattern: /(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s{0,4}(?:x|ext\.?)\s{0,4}\d{1,5})?\b/gi,
+    replace: () => '[PHONE]',
+  },
   // A 7-digit local number only when a label or a calling verb says it is one: bare `ddd-dddd`
   // also occurs in identifiers and ranges.
   {
     category: 'phone',
-    pattern: /\b(Phone|Telephone|Tel\.?|Ph\.?|Mobile|Cell(?: phone)?|Pager|Home|Work|(?:call|called|reach|reached|text)(?: (?:him|her|them|the patient|patient))?(?: at| on)?)(\s{0,8}(?:No\.?|Number|#)?\s{0,8}[:#]?\s{0,8})\d{3}[-.\s]\d{4}(?![\w-]|\.\d)/gi,
+    pattern:
+      /\b(Phone|Telephone|Tel\.?|Ph\.?|Mobile|Cell(?: phone)?|Pager|Home|Work|(?:call|called|reach|reached|text)(?: (?:him|her|them|the patient|patient))?(?: at| on)?)(\s{0,8}(?:No\.?|Number|#)?\s{0,8}[:#]?\s{0,8})\d{3}[-.\s]\d{4}(?![\w-]|\.\d)/gi,
     replace: (m) => `${m[1]}${m[2]}[PHONE]`,
   },
   // Dates: keep the year, drop month and day.
-  { category: 'date', pattern: /\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g, replace: (m) => keepYear(m[1]) },
+  {
+    category: 'date',
+    pattern: /\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/g,
+    replace: (m) => keepYear(m[1]),
+  },
   { category: 'date', pattern: /\b(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01])\/(\d{4}|\d{2})\b/g, replace: (m) => keepYear(m[1]) },
   // Day over 12 first: 14/03/1980 can only be day/month/year.
   { category: 'date', pattern: /\b(?:1[3-9]|2\d|3[01])\/(?:0?[1-9]|1[0-2])\/(\d{4}|\d{2})\b/g, replace: (m) => keepYear(m[1]) },
@@ -131,23 +154,40 @@ export const RULES: Rule[] = [
   // and a pair labelled as blood pressure or followed by mmHg (12/08 mmHg) is a pressure.
   {
     category: 'date',
-    pattern: /(?<![\d/.]|(?:BP|blood pressure|pressure)\s{0,8}:?\s{0,8})(?:(?:0[1-9]|1[0-2])\/(?:0[1-9]|[12]\d|3[01])|(?<=\b(?:on|dated|since) )(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01]))(?![\d/]|\.\d|\s{0,8}mm\s{0,8}Hg)/gi,
+    pattern:
+      /(?<![\d/.]|(?:BP|blood pressure|pressure)\s{0,8}:?\s{0,8})(?:(?:0[1-9]|1[0-2])\/(?:0[1-9]|[12]\d|3[01])|(?<=\b(?:on|dated|since) )(?:0?[1-9]|1[0-2])\/(?:0?[1-9]|[12]\d|3[01]))(?![\d/]|\.\d|\s{0,8}mm\s{0,8}Hg)/gi,
     replace: () => '[DATE]',
   },
-  { category: 'date', pattern: new RegExp(`\\b(?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?[ -](?:${MONTHS})\\.?,?[ -](\\d{4})\\b`, 'gi'), replace: (m) => keepYear(m[1]) },
-  { category: 'date', pattern: new RegExp(`\\b(?:${MONTHS})\\.? (?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?,? (\\d{4})\\b`, 'gi'), replace: (m) => keepYear(m[1]) },
+  {
+    category: 'date',
+    pattern: new RegExp(`\\b(?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?[ -](?:${MONTHS})\\.?,?[ -](\\d{4})\\b`, 'gi'),
+    replace: (m) => keepYear(m[1]),
+  },
+  {
+    category: 'date',
+    pattern: new RegExp(`\\b(?:${MONTHS})\\.? (?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?,? (\\d{4})\\b`, 'gi'),
+    replace: (m) => keepYear(m[1]),
+  },
   { category: 'date', pattern: new RegExp(`\\b(?:${MONTHS})\\.? (?:0?[1-9]|[12]\\d|3[01])(?:st|nd|rd|th)?\\b(?!,? \\d)`, 'g'), replace: () => '[DATE]' },
-  { category: 'date', pattern: new RegExp(`\\b(?:January|February|March|April|June|July|August|September|October|November|December) (\\d{4})\\b`, 'g'), replace: (m) => keepYear(m[1]) },
+  {
+    category: 'date',
+    pattern: new RegExp(`\\b(?:January|February|March|April|June|July|August|September|October|November|December) (\\d{4})\\b`, 'g'),
+    replace: (m) => keepYear(m[1]),
+  },
   // Ages over 89 (the group "90 or older" is all Safe Harbor allows).
   {
     category: 'age',
-    pattern: /\b(?:(?:9\d|1[0-4]\d)(?:\s{0,8}|-)(?:years?|yrs?|y\/o|yo)(?:[\s-]old)?|(?:Age|aged)\s{0,8}:?\s{0,8}(?:9\d|1[0-4]\d)\b(?:\s{0,8}(?:years?|yrs?))?)/gi,
+    pattern:
+      /\b(?:(?:9\d|1[0-4]\d)(?:\s{0,8}|-)(?:years?|yrs?|y\/o|yo)(?:[\s-]old)?|(?:Age|aged)\s{0,8}:?\s{0,8}(?:9\d|1[0-4]\d)\b(?:\s{0,8}(?:years?|yrs?))?)/gi,
     replace: () => '[AGE 90+]',
   },
   // Street address, optionally followed by city, state and ZIP (city is a subdivision smaller than a state).
   {
     category: 'address',
-    pattern: new RegExp(`\\b\\d{1,6}(?: [A-Z][A-Za-z]{1,40}){1,3} (?:${STREET_TYPES})\\.?(?: (?:Apt|Suite|Unit|#)\\.? ?[A-Za-z0-9-]{1,12})?(?:,? (${NAME_WORD}(?: ${NAME_WORD}){0,2}),? (${STATES})\\.?(?: (\\d{5})(?:-\\d{4})?)?)?\\b`, 'g'),
+    pattern: new RegExp(
+      `\\b\\d{1,6}(?: [A-Z][A-Za-z]{1,40}){1,3} (?:${STREET_TYPES})\\.?(?: (?:Apt|Suite|Unit|#)\\.? ?[A-Za-z0-9-]{1,12})?(?:,? (${NAME_WORD}(?: ${NAME_WORD}){0,2}),? (${STATES})\\.?(?: (\\d{5})(?:-\\d{4})?)?)?\\b`,
+      'g',
+    ),
     replace: (m) => `[ADDRESS]${m[1] ? ', [CITY]' : ''}${m[2] ? `, ${m[2]}` : ''}${m[3] ? ` [ZIP ${zip3(m[3])}]` : ''}`,
     also: (m) => (m[3] ? ['zip'] : []),
   },
@@ -243,22 +283,24 @@ function dateForms(date: string): string[] {
   const names = [full, full.slice(0, 3), ...(full === 'September' ? ['Sept'] : [])];
   const forms = new Set<string>([`${y}${mm}${dd}`]);
   for (const sep of ['-', '/', '.']) {
-    for (const a of ms) for (const b of ds) {
-      forms.add(`${y}${sep}${a}${sep}${b}`);
-      forms.add(`${a}${sep}${b}${sep}${y}`);
-      forms.add(`${b}${sep}${a}${sep}${y}`);
-      forms.add(`${a}${sep}${b}${sep}${y.slice(2)}`);
-      forms.add(`${b}${sep}${a}${sep}${y.slice(2)}`);
+    for (const a of ms)
+      for (const b of ds) {
+        forms.add(`${y}${sep}${a}${sep}${b}`);
+        forms.add(`${a}${sep}${b}${sep}${y}`);
+        forms.add(`${b}${sep}${a}${sep}${y}`);
+        forms.add(`${a}${sep}${b}${sep}${y.slice(2)}`);
+        forms.add(`${b}${sep}${a}${sep}${y.slice(2)}`);
+      }
+  }
+  for (const n of names)
+    for (const d of ds) {
+      forms.add(`${n} ${d}, ${y}`);
+      forms.add(`${n} ${d} ${y}`);
+      forms.add(`${n}. ${d}, ${y}`);
+      forms.add(`${d} ${n} ${y}`);
+      forms.add(`${d}-${n}-${y}`);
+      forms.add(`${d} ${n}, ${y}`);
     }
-  }
-  for (const n of names) for (const d of ds) {
-    forms.add(`${n} ${d}, ${y}`);
-    forms.add(`${n} ${d} ${y}`);
-    forms.add(`${n}. ${d}, ${y}`);
-    forms.add(`${d} ${n} ${y}`);
-    forms.add(`${d}-${n}-${y}`);
-    forms.add(`${d} ${n}, ${y}`);
-  }
   return [...forms];
 }
 

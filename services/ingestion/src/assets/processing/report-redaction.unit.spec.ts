@@ -89,7 +89,24 @@ describe(redactReport.name, () => {
 
   it('counts every category and holds no text in the summary', () => {
     expect(Object.keys(summary).sort()).toEqual([...HIPAA_CATEGORIES].sort());
-    for (const c of ['name', 'address', 'date', 'age', 'phone', 'fax', 'email', 'ssn', 'mrn', 'health-plan', 'account', 'license', 'device', 'url', 'ip', 'other-id'] as const) {
+    for (const c of [
+      'name',
+      'address',
+      'date',
+      'age',
+      'phone',
+      'fax',
+      'email',
+      'ssn',
+      'mrn',
+      'health-plan',
+      'account',
+      'license',
+      'device',
+      'url',
+      'ip',
+      'other-id',
+    ] as const) {
       expect({ c, n: summary[c] }).toEqual({ c, n: expect.any(Number) });
       expect(summary[c]).toBeGreaterThan(0);
     }
@@ -184,7 +201,9 @@ describe(redactReport.name, () => {
       expect(r.text).not.toMatch(/@|https?:|\d+\.\d+\.\d+\.\d+/); // e-mail, URL, IP
       expect(r.text).not.toMatch(/\b\d{5}\b/); // ZIP
       expect(r.text).not.toMatch(/Dr\. [A-Z][a-z]/); // physician
-      expect(r.text).not.toMatch(/\b\d{1,2}\/\d{1,2}\/\d{4}|\d{4}-\d{2}-\d{2}|(January|February|March|April|May|June|July|August|September|October|November|December) \d/); // dates
+      expect(r.text).not.toMatch(
+        /\b\d{1,2}\/\d{1,2}\/\d{4}|\d{4}-\d{2}-\d{2}|(January|February|March|April|May|June|July|August|September|October|November|December) \d/,
+      ); // dates
       expect(r.text).toContain(`Finding: ${item.finding.label}`);
       expect(r.text).toContain('L4-L5');
     }

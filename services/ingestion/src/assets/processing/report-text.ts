@@ -21,7 +21,10 @@ export function extractReportText(bytes: Uint8Array, declaredMimeType: ReportMim
     case 'application/fhir+json':
       return fhirDiagnosticReportText(text);
     default:
-      throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_TYPE, `declared type ${JSON.stringify(declaredMimeType)} is not a report type (text/plain, application/fhir+json)`);
+      throw new AssetValidationError(
+        AssetValidationCode.UNSUPPORTED_TYPE,
+        `declared type ${JSON.stringify(declaredMimeType)} is not a report type (text/plain, application/fhir+json)`,
+      );
   }
 }
 
@@ -30,7 +33,10 @@ function strictUtf8(bytes: Uint8Array, what: string): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     // Offset of the first bad sequence helps the sender find it without us quoting anything.
-    throw new AssetValidationError(AssetValidationCode.NOT_UTF8, `${what} is not valid UTF-8 (first invalid byte sequence at offset ${firstInvalidUtf8Offset(bytes)})`);
+    throw new AssetValidationError(
+      AssetValidationCode.NOT_UTF8,
+      `${what} is not valid UTF-8 (first invalid byte sequence at offset ${firstInvalidUtf8Offset(bytes)})`,
+    );
   }
 }
 
@@ -62,7 +68,8 @@ function fhirDiagnosticReportText(json: string): string {
   } catch {
     throw invalidFhir('the content is not valid JSON');
   }
-  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) throw invalidFhir(`expected ${MAX_FHIR_DEPTH_HINT}, got a JSON ${Array.isArray(resource) ? 'array' : typeof resource}`);
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource))
+    throw invalidFhir(`expected ${MAX_FHIR_DEPTH_HINT}, got a JSON ${Array.isArray(resource) ? 'array' : typeof resource}`);
   const r = resource as Record<string, unknown>;
   if (r.resourceType !== 'DiagnosticReport') {
     throw invalidFhir(`resourceType must be DiagnosticReport (it is ${r.resourceType === undefined ? 'missing' : 'another resource type'})`);
@@ -83,7 +90,8 @@ function fhirDiagnosticReportText(json: string): string {
         if (a.url !== undefined) throw invalidFhir(`DiagnosticReport.presentedForm[${i}] refers to its text by url; send the text inline as data`);
         return;
       }
-      if (typeof a.data !== 'string' || !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(a.data)) throw invalidFhir(`DiagnosticReport.presentedForm[${i}].data is not base64`);
+      if (typeof a.data !== 'string' || !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(a.data))
+        throw invalidFhir(`DiagnosticReport.presentedForm[${i}].data is not base64`);
       const decoded = Buffer.from(a.data, 'base64');
       const text = strictUtf8(decoded, `DiagnosticReport.presentedForm[${i}].data`);
       if (text.trim()) parts.push(text);

@@ -63,7 +63,11 @@ describe(extractReportText.name, () => {
       ['no resourceType', fhir({ conclusion: 'x' }), 'missing'],
       ['a non-string conclusion', fhir({ resourceType: 'DiagnosticReport', conclusion: 5 }), 'conclusion must be a string'],
       ['presentedForm not an array', fhir({ resourceType: 'DiagnosticReport', presentedForm: {} }), 'presentedForm must be an array'],
-      ['data not base64', fhir({ resourceType: 'DiagnosticReport', presentedForm: [{ contentType: 'text/plain', data: '!!not base64!!' }] }), 'presentedForm[0].data is not base64'],
+      [
+        'data not base64',
+        fhir({ resourceType: 'DiagnosticReport', presentedForm: [{ contentType: 'text/plain', data: '!!not base64!!' }] }),
+        'presentedForm[0].data is not base64',
+      ],
       ['text only by url', fhir({ resourceType: 'DiagnosticReport', presentedForm: [{ contentType: 'text/plain', url: 'http://x/y' }] }), 'by url'],
       ['no text at all', fhir({ resourceType: 'DiagnosticReport', status: 'final' }), 'has no text'],
     ])('refuses %s with INVALID_FHIR saying why', (_what, bytes, expected) => {
@@ -74,7 +78,10 @@ describe(extractReportText.name, () => {
     });
 
     it('refuses presentedForm data that decodes to invalid UTF-8', () => {
-      const bytes = fhir({ resourceType: 'DiagnosticReport', presentedForm: [{ contentType: 'text/plain', data: Buffer.from([0xff, 0xfe, 0x41]).toString('base64') }] });
+      const bytes = fhir({
+        resourceType: 'DiagnosticReport',
+        presentedForm: [{ contentType: 'text/plain', data: Buffer.from([0xff, 0xfe, 0x41]).toString('base64') }],
+      });
       expect(failure(() => extractReportText(bytes, 'application/fhir+json')).code).toBe(AssetValidationCode.NOT_UTF8);
     });
   });

@@ -23,14 +23,11 @@ import { PostgresEventStore } from '@trellis/event-store';
 import { createObjectStorageFromEnv, S3ObjectStorage } from '@trellis/storage';
 import { generateSyntheticDataset } from '@trellis/synthetic';
 import { IngestAssetUseCase } from '../services/ingestion/src/assets/ingest-asset.usecase';
-import { UploadIntentRepository } from '../services/ingestion/src/assets/upload-intent.repository';
-import { InlineProcessor, ProcessingPool } from '../services/ingestion/src/assets/processing-pool';
 import { imageCodecInfo } from '../services/ingestion/src/assets/processing';
 import { ConsentUseCases } from '../services/ingestion/src/consents/consent.usecases';
 import { ingestionConfigFromEnv } from '../services/ingestion/src/ingestion.config';
-import { IngestionReadModels } from '../services/ingestion/src/read-models/ingestion-read-models';
-import { SubjectIdentityRepository } from '../services/ingestion/src/subjects/subject-identity.repository';
 import { SubjectUseCases } from '../services/ingestion/src/subjects/subject.usecases';
+import { ingestionTestingModule } from '../test/ingestion/ingestion-harness';
 import { benchPostgres, printTable } from './bench-services';
 
 const IMAGES = Number(process.env.BENCH_IMAGES || 1000);
@@ -49,7 +46,12 @@ function benchS3(): { env: NodeJS.ProcessEnv; stop(): void } {
   const wasRunning = spawnSync('bash', [script, 'status'], { env, stdio: 'ignore' }).status === 0;
   execFileSync('bash', [script, 'start'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   return {
-    env: { ...process.env, S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_ACCESS_KEY: process.env.S3_ACCESS_KEY || 'trellis', S3_SECRET_KEY: process.env.S3_SECRET_KEY || 'trellis-secret' },
+    env: {
+      ...process.env,
+      S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      S3_ACCESS_KEY: process.env.S3_ACCESS_KEY || 'trellis',
+      S3_SECRET_KEY: process.env.S3_SECRET_KEY || 'trellis-secret',
+    },
     stop: () => {
       if (!wasRunning) execFileSync('bash', [script, 'stop'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     },
@@ -78,7 +80,13 @@ async function main(): Promise<void> {
     // The files: generated a subject at a time so only the encoded JPEGs stay in memory.
     const files: { subjectIndex: number; bytes: Buffer }[] = [];
     for (let s = 0; files.length < IMAGES; s++) {
-      const { items } = generateSyntheticDataset({ seed: 1000 + s, subjects: 1, itemsPerSubject: Math.min(PER_SUBJECT, IMAGES - files.length), imageSize: SIZE, imageFormat: 'jpeg' });
+      const { items } = generateSyntheticDataset({
+        seed: 1000 + s,
+        subjects: 1,
+        itemsPerSubject: Math.min(PER_SUBJECT, IMAGES - files.length),
+        imageSize: SIZE,
+        imageFormat: 'jpeg',
+      });
       for (const item of items) files.push({ subjectIndex: s, bytes: item.encoded!.bytes });
     }
     const totalBytes = files.reduce((n, f) => n + f.bytes.length, 0);
@@ -87,11 +95,6 @@ async function main(): Promise<void> {
     const storage = createObjectStorageFromEnv({ ...s3.env, S3_BUCKET_PREFIX: 'trellis-bench-' }) as S3ObjectStorage;
     await storage.init();
     const store = new PostgresEventStore(ds, new EventContractRegistry().include(ingestionContracts));
-    const readModels = new IngestionReadModels();
-    const identities = new SubjectIdentityRepository(ds);
-    const subjects = new SubjectUseCases(ds, store, identities, readModels);
-    const consents = new ConsentUseCases(ds, store, readModels);
-    const processor = WORKERS > 0 ? new ProcessingPool(WORKERS) : new InlineProcessor();
     // The same S3 adapter, counting what the full path writes through it.
     let storedBytes = 0;
     let puts = 0;
@@ -102,7 +105,12 @@ async function main(): Promise<void> {
         return storage.putBuffer(...args);
       },
     });
-    const ingest = new IngestAssetUseCase(ds, store, counted, identities, new UploadIntentRepository(ds), readModels, ingestionConfigFromEnv({}), processor);
+    // IngestionModule as the service builds it (processing workers from its configuration), not
+    // initialised: upload recovery does not run during the measurement.
+    const module = await ingestionTestingModule({ ds, store, storage: counted, config: { ...ingestionConfigFromEnv({}), workers: WORKERS } });
+    const subjects = module.get(SubjectUseCases);
+    const consents = module.get(ConsentUseCases);
+    const ingest = module.get(IngestAssetUseCase);
     const subjectIds: string[] = [];
     for (let s = 0; s <= files[files.length - 1].subjectIndex; s++) {
       const { subjectId } = await subjects.register({ externalRef: `bench-${run}-${s}` }, steward);
@@ -123,15 +131,30 @@ async function main(): Promise<void> {
       if (r.duplicate) duplicates += 1;
     });
     if (duplicates > 0) throw new Error(`${duplicates} images came back as duplicates: the bench must ingest distinct files`);
-    await processor.close();
+    // The processing workers are threads that would keep the process alive.
+    await module.close();
     const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM ingestion_assets WHERE subject_id = ANY($1::uuid[])`, [subjectIds]);
     if (n !== files.length) throw new Error(`expected ${files.length} ingested assets, found ${n}`);
 
     const mb = totalBytes / 1e6;
     const rows = [
       ['path', 'images', 'MB', 'seconds', 'images/s', 'MB/s'],
-      ['minio putObject (baseline)', String(files.length), mb.toFixed(1), baselineSeconds.toFixed(2), (files.length / baselineSeconds).toFixed(1), (mb / baselineSeconds).toFixed(2)],
-      ['ingest (full path)', String(files.length), mb.toFixed(1), platformSeconds.toFixed(2), (files.length / platformSeconds).toFixed(1), (mb / platformSeconds).toFixed(2)],
+      [
+        'minio putObject (baseline)',
+        String(files.length),
+        mb.toFixed(1),
+        baselineSeconds.toFixed(2),
+        (files.length / baselineSeconds).toFixed(1),
+        (mb / baselineSeconds).toFixed(2),
+      ],
+      [
+        'ingest (full path)',
+        String(files.length),
+        mb.toFixed(1),
+        platformSeconds.toFixed(2),
+        (files.length / platformSeconds).toFixed(1),
+        (mb / platformSeconds).toFixed(2),
+      ],
     ];
     const codec = imageCodecInfo();
     printTable(

@@ -31,14 +31,14 @@ function png(seed: number): Buffer {
  * through the REST APIs with real tokens.
  */
 /** Supertest parses JSON bodies itself; exports are read as the text a client would save. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- supertest types the raw response as any
 const asText = (res: any, cb: (err: Error | null, body: string) => void) => {
   let text = '';
   res.on('data', (c: Buffer) => (text += c.toString()));
   res.on('end', () => cb(null, text));
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- supertest types the raw response as any
 const asBuffer = (res: any, cb: (err: Error | null, body: Buffer) => void) => {
   const chunks: Buffer[] = [];
   res.on('data', (c: Buffer) => chunks.push(c));

@@ -17,7 +17,7 @@ export function parseDisplayName(value: unknown, field = 'body.displayName'): st
   if (name.length === 0) throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must not be empty`, [field]);
   if ([...name].length > MAX_DISPLAY_NAME)
     throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be at most ${MAX_DISPLAY_NAME} characters`, [field]);
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name))
     throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must not contain control characters`, [field]);
   return name;

@@ -27,7 +27,7 @@ let report: MlBackendReport | null = null;
 
 /** Loads a package that is not a dependency (tfjs-node*), without the compiler resolving it. */
 function optionalRequire(name: string): unknown {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native backend, absent on most machines
   return require(name);
 }
 

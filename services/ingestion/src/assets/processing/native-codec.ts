@@ -46,7 +46,7 @@ export function loadSharp(env: NodeJS.ProcessEnv = process.env): Sharp | null {
   if (env.INGESTION_IMAGE_CODEC === 'js') return null;
   if (!loaded) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native codec: a failed load falls back to the JS codecs
       const sharp = require('sharp') as Sharp;
       // One-shot images: libvips' operation cache would only hold memory.
       sharp.cache(false);

@@ -54,7 +54,7 @@ describe(loadSharp.name, () => {
       jest.doMock('sharp', () => {
         throw new Error('Could not load the "sharp" module using the linux-arm64 runtime');
       });
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module inside jest.isolateModules
       const isolated = require('./native-codec') as typeof import('./native-codec');
       expect(isolated.loadSharp({})).toBeNull();
       expect(isolated.defaultImageCodec({}).name).toBe('pure-js');

@@ -2,7 +2,15 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { Test, TestingModule, TestingModuleBuilder } from '@nestjs/testing';
 import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
 import { DataSource } from 'typeorm';
-import { Actor, ANNOTATION_LOG, annotationContracts, DatasetVersionPublished, EventContractRegistry, EventEnvelope, ingestionContracts } from '@trellis/contracts';
+import {
+  Actor,
+  ANNOTATION_LOG,
+  annotationContracts,
+  DatasetVersionPublished,
+  EventContractRegistry,
+  EventEnvelope,
+  ingestionContracts,
+} from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { OBJECT_STORAGE, ObjectStorage, openObjectStorage } from '@trellis/storage';
 import { PostgresEventStore, ProjectionRunner } from '@trellis/event-store';
@@ -26,7 +34,10 @@ const ann = (n: number): Actor => ({ id: `prn-ann-${n}`, role: 'annotator' });
 const rev = (n: number): Actor => ({ id: `prn-rev-${n}`, role: 'reviewer' });
 
 const expectCode = async (p: Promise<unknown>, code: AnnotationErrorCode, message?: RegExp) => {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AnnotationException);
   expect((err as AnnotationException).code).toBe(code);
   if (message) expect((err as Error).message).toMatch(message);
@@ -59,7 +70,9 @@ async function annotationTestingModule(
   override: (builder: TestingModuleBuilder) => TestingModuleBuilder = (b) => b,
 ): Promise<{ module: TestingModule; handler: AnnotationEventsHandler }> {
   const annotation = AnnotationModule.forRoot();
-  const module = await override(Test.createTestingModule({ imports: [AnnotationHostModule.with(deps.ds, deps.store, deps.storage), annotation.module] })).compile();
+  const module = await override(
+    Test.createTestingModule({ imports: [AnnotationHostModule.with(deps.ds, deps.store, deps.storage), annotation.module] }),
+  ).compile();
   await module.init();
   return { module, handler: annotation.handler };
 }
@@ -141,7 +154,11 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       await expectCode(projects.create(projectRequest(published), steward), AnnotationErrorCode.UnknownDataset, /has received no version/);
       await deliver('DatasetVersionPublished', published);
       await deliver('DatasetVersionPublished', published);
-      await expectCode(projects.create(projectRequest(published, { datasetVersion: 2 }), steward), AnnotationErrorCode.UnknownDatasetVersion, /known versions: 1$/);
+      await expectCode(
+        projects.create(projectRequest(published, { datasetVersion: 2 }), steward),
+        AnnotationErrorCode.UnknownDatasetVersion,
+        /known versions: 1$/,
+      );
       const p = await projects.create(projectRequest(published, { datasetId: published.name }), steward);
       expect(p).toMatchObject({ datasetId: dv.datasetId, status: 'active', tasks: { open: 2 } });
     });
@@ -163,7 +180,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const published = await dv.publish(storage);
       await deliver('DatasetVersionPublished', { ...published, manifest: { ...published.manifest, key: `datasets/${dv.datasetId}/${'0'.repeat(64)}` } });
       const versions = await projects.datasetVersions();
-      expect(versions.find((v) => v.datasetId === dv.datasetId)).toMatchObject({ status: 'unreadable', problem: expect.stringMatching(/not in the artifacts area/) });
+      expect(versions.find((v) => v.datasetId === dv.datasetId)).toMatchObject({
+        status: 'unreadable',
+        problem: expect.stringMatching(/not in the artifacts area/),
+      });
     });
   });
 
@@ -172,8 +192,14 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       let down = true;
       const flaky = new Proxy(storage, {
         get(target, prop, receiver) {
-          if (prop === 'getBuffer' && down) return async () => { throw new Error('connect ECONNREFUSED'); };
-          if (prop === 'stat' && down) return async () => { throw new Error('connect ECONNREFUSED'); };
+          if (prop === 'getBuffer' && down)
+            return async () => {
+              throw new Error('connect ECONNREFUSED');
+            };
+          if (prop === 'stat' && down)
+            return async () => {
+              throw new Error('connect ECONNREFUSED');
+            };
           const value = Reflect.get(target, prop, receiver);
           return typeof value === 'function' ? value.bind(target) : value;
         },
@@ -183,7 +209,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const published = await dv.publish(storage);
       await withTransaction(ds, (tx) => versions.record(tx, published, uuidv7()));
       const p = await projects.create(projectRequest(published), steward);
-      expect((await projects.datasetVersions()).find((v) => v.datasetId === dv.datasetId)).toMatchObject({ status: 'pending', problem: expect.stringMatching(/could not be read from storage/) });
+      expect((await projects.datasetVersions()).find((v) => v.datasetId === dv.datasetId)).toMatchObject({
+        status: 'pending',
+        problem: expect.stringMatching(/could not be read from storage/),
+      });
       expect((await projects.get(p.projectId)).tasks.open).toBe(0);
       await expectCode(versions.retry(dv.datasetId, '1e11', uuidv7()), AnnotationErrorCode.InvalidRequest, /version must be a version number/);
       await expectCode(versions.retry(uuidv4(), '1', uuidv7()), AnnotationErrorCode.DatasetVersionNotFound);
@@ -267,9 +296,17 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     it('refuses an unknown label, an empty caption field, a task that does not exist and one that is not yours, changing nothing', async () => {
       const t = (await tasks.pullNext(projectId, ann(2)))!;
       const before = await annotationEvents();
-      const bad = await expectCode(tasks.submit(t.taskId, { answer: { label: 'unsure' } }, ann(2)), AnnotationErrorCode.InvalidAnswer, /"unsure" is not in the label set/);
+      const bad = await expectCode(
+        tasks.submit(t.taskId, { answer: { label: 'unsure' } }, ann(2)),
+        AnnotationErrorCode.InvalidAnswer,
+        /"unsure" is not in the label set/,
+      );
       expect(bad.fields).toEqual(['answer.label']);
-      await expectCode(tasks.submit(t.taskId, { answer: { caption: '' } }, ann(2)), AnnotationErrorCode.InvalidAnswer, /answer.caption: is not a field of a classification answer/);
+      await expectCode(
+        tasks.submit(t.taskId, { answer: { caption: '' } }, ann(2)),
+        AnnotationErrorCode.InvalidAnswer,
+        /answer.caption: is not a field of a classification answer/,
+      );
       await expectCode(tasks.submit(uuidv4(), { answer: { label: 'normal' } }, ann(2)), AnnotationErrorCode.TaskNotFound);
       await expectCode(tasks.submit('not-a-uuid', { answer: { label: 'normal' } }, ann(2)), AnnotationErrorCode.InvalidRequest, /task id must be a UUID/);
       await expectCode(tasks.submit(t.taskId, { answer: { label: 'normal' } }, ann(3)), AnnotationErrorCode.NotYourTask);
@@ -284,7 +321,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       for (;;) {
         const t = await tasks.pullNext(projectId, ann(2));
         if (!t) break;
-        const [{ answer }]: { answer: { label: string } }[] = await ds.query(`SELECT answer FROM annotation_assignments WHERE task_id = $1 AND annotator_id = 'prn-ann-1'`, [t.taskId]);
+        const [{ answer }]: { answer: { label: string } }[] = await ds.query(
+          `SELECT answer FROM annotation_assignments WHERE task_id = $1 AND annotator_id = 'prn-ann-1'`,
+          [t.taskId],
+        );
         const label = disagreed ? answer.label : answer.label === 'normal' ? 'abnormal' : 'normal';
         disagreed ??= t.taskId;
         await tasks.submit(t.taskId, { answer: { label } }, ann(2));
@@ -294,7 +334,14 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const reviewable = await tasks.reviewQueue(projectId, rev(1));
       expect(reviewable).toHaveLength(6);
       const before = await annotationEvents();
-      await expectCode(tasks.review(reviewable[0].taskId, { assignmentId: reviewable[0].assignmentId, verdict: 'accepted' }, { id: reviewable[0].annotatorId, role: 'reviewer' }), AnnotationErrorCode.SelfReview);
+      await expectCode(
+        tasks.review(
+          reviewable[0].taskId,
+          { assignmentId: reviewable[0].assignmentId, verdict: 'accepted' },
+          { id: reviewable[0].annotatorId, role: 'reviewer' },
+        ),
+        AnnotationErrorCode.SelfReview,
+      );
       expect(await annotationEvents()).toBe(before);
       const statuses = [];
       for (const r of reviewable) statuses.push((await tasks.review(r.taskId, { assignmentId: r.assignmentId, verdict: 'accepted' }, rev(1))).status);
@@ -303,7 +350,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const [item] = await tasks.adjudicationQueue(projectId, rev(2));
       expect(item.taskId).toBe(disagreed);
       expect(item.answers).toHaveLength(2);
-      await expectCode(tasks.adjudicate(item.taskId, { chosenAssignmentId: item.answers[0].assignmentId }, { id: 'prn-ann-2', role: 'reviewer' }), AnnotationErrorCode.SelfReview);
+      await expectCode(
+        tasks.adjudicate(item.taskId, { chosenAssignmentId: item.answers[0].assignmentId }, { id: 'prn-ann-2', role: 'reviewer' }),
+        AnnotationErrorCode.SelfReview,
+      );
       await expectCode(tasks.adjudicate(item.taskId, { answer: { label: 'maybe' } }, rev(2)), AnnotationErrorCode.InvalidAnswer);
       expect(await tasks.adjudicate(item.taskId, { answer: { label: 'abnormal' } }, rev(2))).toEqual({ taskId: item.taskId, status: 'final' });
       const [final] = await ds.query('SELECT final_answer, final_source, adjudicator_id FROM annotation_tasks WHERE task_id = $1', [item.taskId]);
@@ -320,11 +370,18 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const withdrawn = uuidv4();
       const dv = new DatasetVersionBuilder().image().image(withdrawn).image();
       await deliver('DatasetVersionPublished', await dv.publish(storage));
-      const p = await projects.create(projectRequest(await dv.publish(storage), { taskType: 'caption', labels: undefined, annotationsPerItem: 1, agreementThreshold: 0.5 }), steward);
+      const p = await projects.create(
+        projectRequest(await dv.publish(storage), { taskType: 'caption', labels: undefined, annotationsPerItem: 1, agreementThreshold: 0.5 }),
+        steward,
+      );
       await deliver('ConsentWithdrawn', { subjectId: withdrawn, consentId: uuidv4(), purposes: ['human-annotation'], eraseData: false });
       expect((await projects.get(p.projectId)).tasks).toMatchObject({ open: 2, cancelled: 1 });
       const first = (await tasks.pullNext(p.projectId, ann(1)))!;
-      await expectCode(tasks.submit(first.taskId, { answer: { caption: '   ' } }, ann(1)), AnnotationErrorCode.InvalidAnswer, /answer.caption: must not be empty/);
+      await expectCode(
+        tasks.submit(first.taskId, { answer: { caption: '   ' } }, ann(1)),
+        AnnotationErrorCode.InvalidAnswer,
+        /answer.caption: must not be empty/,
+      );
       for (;;) {
         const t = await tasks.pullNext(p.projectId, ann(1));
         if (!t) break;
@@ -333,7 +390,13 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
         await tasks.review(a.taskId, { assignmentId: a.assignmentId, verdict: 'accepted' }, rev(1));
       }
       const set = await sets.publish(p.projectId, steward);
-      expect(set).toMatchObject({ version: 1, itemCount: 2, leftOutCount: 1, leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }], pendingCount: 0 });
+      expect(set).toMatchObject({
+        version: 1,
+        itemCount: 2,
+        leftOutCount: 1,
+        leftOut: [{ reason: 'consent-withdrawn:human-annotation', count: 1 }],
+        pendingCount: 0,
+      });
       const content = await sets.content(p.projectId, '1');
       expect(content.items.map((i) => i.subjectId)).not.toContain(withdrawn);
       expect(content.items.every((i) => i.annotators.includes('prn-ann-1') && i.reviewers.includes('prn-rev-1'))).toBe(true);
@@ -345,7 +408,11 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const dv = new DatasetVersionBuilder().image();
       await deliver('DatasetVersionPublished', await dv.publish(storage));
       const p = await projects.create(projectRequest(await dv.publish(storage)), steward);
-      const err = await expectCode(sets.get(p.projectId, '100000000000'), AnnotationErrorCode.InvalidRequest, /version must be a version number \(an integer from 1 to 2147483647\)/);
+      const err = await expectCode(
+        sets.get(p.projectId, '100000000000'),
+        AnnotationErrorCode.InvalidRequest,
+        /version must be a version number \(an integer from 1 to 2147483647\)/,
+      );
       expect(err.fields).toEqual(['params.version']);
       await expectCode(sets.content(p.projectId, '1e11'), AnnotationErrorCode.InvalidRequest);
     });
@@ -387,7 +454,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       try {
         await exclusions.exclude(tx, late, ['consent-withdrawn:human-annotation'], uuidv7());
         const publishing = sets.publish(p.projectId, steward);
-        const settled = publishing.then(() => 'published' as const, () => 'failed' as const);
+        const settled = publishing.then(
+          () => 'published' as const,
+          () => 'failed' as const,
+        );
         // Either publish finishes while the exclusion is uncommitted (the race), or it waits on the exclusions lock.
         const waiting = (async () => {
           for (;;) {
@@ -423,7 +493,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
         // The exclusion holds the exclusions lock; the project creation then waits for it...
         await exclusions.exclude(tx, uuidv4(), ['subject-erased'], uuidv7());
         const creating = projects.create(projectRequest(published), steward);
-        const settled = creating.then(() => 'created' as const, () => 'failed' as const);
+        const settled = creating.then(
+          () => 'created' as const,
+          () => 'failed' as const,
+        );
         const waiting = (async () => {
           for (;;) {
             const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
@@ -493,7 +566,10 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
           { subject_id: researchOnly, status: 'open', cancel_reason: null },
         ]),
       );
-      const [event] = await ds.query(`SELECT actor_id, actor_role FROM trellis_events WHERE log = 'annotation' AND type = 'TaskCancelled' AND data->>'projectId' = $1`, [p.projectId]);
+      const [event] = await ds.query(
+        `SELECT actor_id, actor_role FROM trellis_events WHERE log = 'annotation' AND type = 'TaskCancelled' AND data->>'projectId' = $1`,
+        [p.projectId],
+      );
       expect(event).toEqual({ actor_id: 'annotation-service', actor_role: 'service' });
     });
   });
@@ -513,10 +589,22 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       await expectCode(imports.import(projectId, 'llava', '[{"id": ', steward), AnnotationErrorCode.InvalidImport, /not valid JSON/);
       await expectCode(imports.import(projectId, 'llava', '{"id": 1}', steward), AnnotationErrorCode.InvalidImport, /JSON array/);
       const jsonl = `${JSON.stringify({ id: a.assetId, label: 'normal' })}\n${JSON.stringify({ id: b.assetId, label: 'unsure' })}\n`;
-      const err = await expectCode(imports.import(projectId, 'jsonl', jsonl, steward), AnnotationErrorCode.InvalidImport, /line 2: answer.label: "unsure" is not in the label set/);
+      const err = await expectCode(
+        imports.import(projectId, 'jsonl', jsonl, steward),
+        AnnotationErrorCode.InvalidImport,
+        /line 2: answer.label: "unsure" is not in the label set/,
+      );
       expect(err.fields).toEqual(['answer.label']);
-      await expectCode(imports.import(projectId, 'jsonl', JSON.stringify({ id: uuidv4(), label: 'normal' }), steward), AnnotationErrorCode.InvalidImport, /line 1: id: names no image/);
-      await expectCode(imports.import(projectId, 'coco', '{"images": [], "annotations": []}', steward), AnnotationErrorCode.InvalidImport, /only be imported into a caption project/);
+      await expectCode(
+        imports.import(projectId, 'jsonl', JSON.stringify({ id: uuidv4(), label: 'normal' }), steward),
+        AnnotationErrorCode.InvalidImport,
+        /line 1: id: names no image/,
+      );
+      await expectCode(
+        imports.import(projectId, 'coco', '{"images": [], "annotations": []}', steward),
+        AnnotationErrorCode.InvalidImport,
+        /only be imported into a caption project/,
+      );
       await expectCode(imports.import(projectId, 'xml', '<a/>', steward), AnnotationErrorCode.InvalidRequest, /format must be one of/);
       expect(await annotationEvents()).toBe(before);
       expect((await projects.get(projectId)).tasks.final).toBe(0);
@@ -584,7 +672,9 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
     it('rebuilds the same read model by replaying the annotation log', async () => {
       const snapshot = async () => ({
         projects: await ds.query('SELECT * FROM annotation_projects ORDER BY project_id'),
-        tasks: await ds.query('SELECT task_id, project_id, item_id, subject_id, image_key, report_key, status, cancel_reason, final_answer, final_source, agreement, adjudicator_id FROM annotation_tasks ORDER BY task_id'),
+        tasks: await ds.query(
+          'SELECT task_id, project_id, item_id, subject_id, image_key, report_key, status, cancel_reason, final_answer, final_source, agreement, adjudicator_id FROM annotation_tasks ORDER BY task_id',
+        ),
         assignments: await ds.query('SELECT * FROM annotation_assignments ORDER BY assignment_id'),
         sets: await ds.query('SELECT * FROM annotation_sets ORDER BY set_id'),
       });

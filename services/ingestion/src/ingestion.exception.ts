@@ -1,4 +1,4 @@
-import type { AssetRejectionCode } from '@trellis/contracts';
+import { type AssetRejectionCode, describeIssues, issueField } from '@trellis/contracts';
 import { DomainException, ErrorClass, unreachable } from '@trellis/errors';
 
 export enum IngestionErrorCode {
@@ -6,6 +6,8 @@ export enum IngestionErrorCode {
   InvalidFhirConsent = 'INVALID_FHIR_CONSENT',
   SubjectNotFound = 'SUBJECT_NOT_FOUND',
   SubjectAlreadyRegistered = 'SUBJECT_ALREADY_REGISTERED',
+  /** An external reference registered again with a different name, birth date or MRN. */
+  SubjectIdentityConflict = 'SUBJECT_IDENTITY_CONFLICT',
   SubjectErased = 'SUBJECT_ERASED',
   ConsentNotFound = 'CONSENT_NOT_FOUND',
   ConsentAlreadyWithdrawn = 'CONSENT_ALREADY_WITHDRAWN',
@@ -51,6 +53,7 @@ export class IngestionException extends DomainException<IngestionErrorCode> {
       case IngestionErrorCode.VersionNotFound:
         return 'not_found';
       case IngestionErrorCode.SubjectAlreadyRegistered:
+      case IngestionErrorCode.SubjectIdentityConflict:
       case IngestionErrorCode.SubjectErased:
       case IngestionErrorCode.ConsentAlreadyWithdrawn:
       case IngestionErrorCode.AssetNotAvailable:
@@ -66,11 +69,7 @@ export class IngestionException extends DomainException<IngestionErrorCode> {
 }
 
 /** Zod issues as one message naming each offending field. */
-export function invalidRequest(what: string, issues: { path: (string | number)[]; message: string }[]): IngestionException {
-  const detail = issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-  return new IngestionException(
-    IngestionErrorCode.InvalidRequest,
-    `invalid ${what}: ${detail}`,
-    issues.map((i) => i.path.join('.') || 'body'),
-  );
+export function invalidRequest(what: string, issues: { code: string; path: (string | number)[]; message: string }[]): IngestionException {
+  // describeIssues leaves out what the client sent (an enum value, an unknown key): it may be personal data.
+  return new IngestionException(IngestionErrorCode.InvalidRequest, `invalid ${what}: ${describeIssues(issues)}`, [...new Set(issues.map(issueField))]);
 }

@@ -37,9 +37,23 @@ describe('agreementStatistics', () => {
 
   it('scores captions by normalized exact match and token F1', () => {
     const s = agreementStatistics('caption', [
-      { itemId: 'i1', annotations: [{ annotatorId: 'A', answer: caption('Two dogs.') }, { annotatorId: 'B', answer: caption('2 dogs') }], final: caption('two dogs') },
+      {
+        itemId: 'i1',
+        annotations: [
+          { annotatorId: 'A', answer: caption('Two dogs.') },
+          { annotatorId: 'B', answer: caption('2 dogs') },
+        ],
+        final: caption('two dogs'),
+      },
       // {dog, runs} vs {dog, sleeps, here}: F1 = 0.4
-      { itemId: 'i2', annotations: [{ annotatorId: 'A', answer: caption('dog runs') }, { annotatorId: 'B', answer: caption('dog sleeps here') }], final: caption('dog runs') },
+      {
+        itemId: 'i2',
+        annotations: [
+          { annotatorId: 'A', answer: caption('dog runs') },
+          { annotatorId: 'B', answer: caption('dog sleeps here') },
+        ],
+        final: caption('dog runs'),
+      },
     ]);
     expect(s.exactMatchRate).toBe(0.5);
     expect(s.meanTokenF1).toBeCloseTo(0.7, 6);

@@ -57,7 +57,12 @@ describe('fleissKappaFromCounts', () => {
   });
 
   it('refuses subjects with different numbers of ratings, naming the subject', () => {
-    expect(() => fleissKappaFromCounts([[1, 1], [2, 1]])).toThrow(/subject 1 has 3 ratings, expected 2/);
+    expect(() =>
+      fleissKappaFromCounts([
+        [1, 1],
+        [2, 1],
+      ]),
+    ).toThrow(/subject 1 has 3 ratings, expected 2/);
   });
 });
 
@@ -83,7 +88,17 @@ describe('krippendorffAlphaNominal', () => {
   });
 
   it('is 1 for perfect agreement and undefined when only one value was ever used', () => {
-    expect(krippendorffAlphaNominal([['a', 'b'], ['a', 'b']])).toBe(1);
-    expect(krippendorffAlphaNominal([['a', 'a'], ['a', 'a']])).toBeNull();
+    expect(
+      krippendorffAlphaNominal([
+        ['a', 'b'],
+        ['a', 'b'],
+      ]),
+    ).toBe(1);
+    expect(
+      krippendorffAlphaNominal([
+        ['a', 'a'],
+        ['a', 'a'],
+      ]),
+    ).toBeNull();
   });
 });

@@ -27,7 +27,9 @@ example:
   trellis annotation import --project PROJECT_ID --format llava set.json`,
 };
 
-export const ANNOTATION_USAGE = ['usage: trellis annotation <subcommand> ...', ...Object.values(SUBCOMMAND_USAGE).map((u) => u.replace(/^usage: /, ''))].join('\n\n');
+export const ANNOTATION_USAGE = ['usage: trellis annotation <subcommand> ...', ...Object.values(SUBCOMMAND_USAGE).map((u) => u.replace(/^usage: /, ''))].join(
+  '\n\n',
+);
 
 export interface HttpResult {
   status: number;
@@ -83,7 +85,14 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
           datasetId: need(flags, 'dataset'),
           datasetVersion: number(flags, 'dataset-version'),
           taskType: need(flags, 'type'),
-          ...(flags.labels ? { labels: flags.labels.split(',').map((l) => l.trim()).filter(Boolean) } : {}),
+          ...(flags.labels
+            ? {
+                labels: flags.labels
+                  .split(',')
+                  .map((l) => l.trim())
+                  .filter(Boolean),
+              }
+            : {}),
           guidelines,
           annotationsPerItem: number(flags, 'per-item'),
           agreementThreshold: number(flags, 'threshold'),
@@ -91,7 +100,11 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
         };
         const r = await expect(deps.http('POST', '/annotation/projects', { json: body }), [201]);
         const p = JSON.parse(r.text) as { projectId: string; tasks: Record<string, number>; datasetVersionReceived: boolean };
-        deps.err(p.datasetVersionReceived ? `created project with ${p.tasks.open} task(s)` : 'created project; its tasks appear when the dataset version reaches the annotation service');
+        deps.err(
+          p.datasetVersionReceived
+            ? `created project with ${p.tasks.open} task(s)`
+            : 'created project; its tasks appear when the dataset version reaches the annotation service',
+        );
         deps.out(p.projectId);
         return 0;
       }
@@ -127,7 +140,12 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
         throw new CliUsageError(sub ? `unknown subcommand ${JSON.stringify(sub)}` : 'a subcommand is required');
     }
   } catch (err) {
-    return reportCliError(err, sub && sub in SUBCOMMAND_USAGE ? `trellis annotation ${sub}` : 'trellis annotation', commandUsage(annotationCommand, sub), deps.err);
+    return reportCliError(
+      err,
+      sub && sub in SUBCOMMAND_USAGE ? `trellis annotation ${sub}` : 'trellis annotation',
+      commandUsage(annotationCommand, sub),
+      deps.err,
+    );
   }
 }
 

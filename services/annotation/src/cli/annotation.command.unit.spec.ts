@@ -32,16 +32,45 @@ function fakeDeps(answers: HttpResult[], files: Record<string, string> = {}) {
 describe('runAnnotationCommand', () => {
   describe('create-project', () => {
     it('posts the project with typed numbers and the label list, and prints its id', async () => {
-      const f = fakeDeps([{ status: 201, text: JSON.stringify({ projectId: 'p-1', tasks: { open: 3 }, datasetVersionReceived: true }) }], { 'g.md': 'Label it.' });
+      const f = fakeDeps([{ status: 201, text: JSON.stringify({ projectId: 'p-1', tasks: { open: 3 }, datasetVersionReceived: true }) }], {
+        'g.md': 'Label it.',
+      });
       const code = await runAnnotationCommand(
-        ['create-project', '--dataset', 'd-1', '--dataset-version', '2', '--type', 'classification', '--labels', 'normal, abnormal', '--guidelines-file', 'g.md', '--per-item', '3', '--threshold', '0.6'],
+        [
+          'create-project',
+          '--dataset',
+          'd-1',
+          '--dataset-version',
+          '2',
+          '--type',
+          'classification',
+          '--labels',
+          'normal, abnormal',
+          '--guidelines-file',
+          'g.md',
+          '--per-item',
+          '3',
+          '--threshold',
+          '0.6',
+        ],
         f.deps,
       );
       expect(code).toBe(0);
       expect(f.calls[0]).toEqual({
         method: 'POST',
         path: '/annotation/projects',
-        body: { json: { name: 'annotation of d-1 v2', datasetId: 'd-1', datasetVersion: 2, taskType: 'classification', labels: ['normal', 'abnormal'], guidelines: 'Label it.', annotationsPerItem: 3, agreementThreshold: 0.6 } },
+        body: {
+          json: {
+            name: 'annotation of d-1 v2',
+            datasetId: 'd-1',
+            datasetVersion: 2,
+            taskType: 'classification',
+            labels: ['normal', 'abnormal'],
+            guidelines: 'Label it.',
+            annotationsPerItem: 3,
+            agreementThreshold: 0.6,
+          },
+        },
       });
       expect(f.out).toEqual(['p-1']);
     });
@@ -49,15 +78,43 @@ describe('runAnnotationCommand', () => {
     it('exits 2 with the usage on a missing flag or a non-number, sending nothing', async () => {
       const f = fakeDeps([]);
       expect(await runAnnotationCommand(['create-project', '--dataset', 'd-1'], f.deps)).toBe(2);
-      expect(await runAnnotationCommand(['create-project', '--dataset', 'd', '--dataset-version', 'two', '--type', 'caption', '--guidelines', 'g', '--per-item', '1', '--threshold', '0'], f.deps)).toBe(2);
+      expect(
+        await runAnnotationCommand(
+          ['create-project', '--dataset', 'd', '--dataset-version', 'two', '--type', 'caption', '--guidelines', 'g', '--per-item', '1', '--threshold', '0'],
+          f.deps,
+        ),
+      ).toBe(2);
       expect(f.err.join('\n')).toMatch(/--dataset-version must be a number, got "two"/);
       expect(f.calls).toEqual([]);
     });
 
     it("exits 3 with the platform's reason and message when it refuses, 1 when it fails", async () => {
-      const args = ['create-project', '--dataset', 'd', '--dataset-version', '1', '--type', 'caption', '--labels', 'a', '--guidelines', 'g', '--per-item', '1', '--threshold', '0'];
+      const args = [
+        'create-project',
+        '--dataset',
+        'd',
+        '--dataset-version',
+        '1',
+        '--type',
+        'caption',
+        '--labels',
+        'a',
+        '--guidelines',
+        'g',
+        '--per-item',
+        '1',
+        '--threshold',
+        '0',
+      ];
       const f = fakeDeps([
-        { status: 400, text: JSON.stringify({ error: 'INVALID_REQUEST', reason: 'INVALID_REQUEST', message: 'invalid project: body.labels: only classification projects have labels' }) },
+        {
+          status: 400,
+          text: JSON.stringify({
+            error: 'INVALID_REQUEST',
+            reason: 'INVALID_REQUEST',
+            message: 'invalid project: body.labels: only classification projects have labels',
+          }),
+        },
         { status: 403, text: JSON.stringify({ error: 'FORBIDDEN', message: 'requires one of the roles steward' }) },
         { status: 500, text: JSON.stringify({ error: 'INTERNAL', message: 'internal error' }) },
       ]);
@@ -72,7 +129,13 @@ describe('runAnnotationCommand', () => {
 
   describe('export and import', () => {
     it('writes an export to a file and uploads an import file as it is', async () => {
-      const f = fakeDeps([{ status: 200, text: '[]' }, { status: 201, text: JSON.stringify({ imported: 2, skipped: [{ reason: 'subject-erased', count: 1 }] }) }], { 'in.json': '[{"id":"x"}]' });
+      const f = fakeDeps(
+        [
+          { status: 200, text: '[]' },
+          { status: 201, text: JSON.stringify({ imported: 2, skipped: [{ reason: 'subject-erased', count: 1 }] }) },
+        ],
+        { 'in.json': '[{"id":"x"}]' },
+      );
       expect(await runAnnotationCommand(['export', '--project', 'p-1', '--set-version', '3', '--format', 'coco', '--out', 'out.json'], f.deps)).toBe(0);
       expect(f.calls[0].path).toBe('/annotation/projects/p-1/sets/3/export?format=coco');
       expect(f.written[userPath('out.json')]).toBe('[]');

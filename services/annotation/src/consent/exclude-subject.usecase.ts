@@ -50,7 +50,14 @@ export class ExcludeSubjectUseCase {
     for (let attempt = 1; ; attempt++) {
       await tx.query('SAVEPOINT annotation_cancel_task');
       try {
-        const { newEvents } = await this.streams.handle(tx, taskStream(taskId), taskDecider, { type: 'CancelTask', reason }, ANNOTATION_SERVICE_ACTOR, causationId);
+        const { newEvents } = await this.streams.handle(
+          tx,
+          taskStream(taskId),
+          taskDecider,
+          { type: 'CancelTask', reason },
+          ANNOTATION_SERVICE_ACTOR,
+          causationId,
+        );
         await tx.query('RELEASE SAVEPOINT annotation_cancel_task');
         return newEvents.length;
       } catch (err) {

@@ -25,13 +25,17 @@ export function checkManifest(bytes: Buffer, published: DatasetVersionPublished[
   }
   const parsed = DatasetManifestV1.safeParse(json);
   if (!parsed.success) {
-    return { ok: false, problem: `manifest does not match DatasetManifestV1: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    return {
+      ok: false,
+      problem: `manifest does not match DatasetManifestV1: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    };
   }
   const m = parsed.data;
   if (m.datasetId !== published.datasetId || m.version !== published.version || m.merkleRoot !== published.merkleRoot) {
     return { ok: false, problem: 'manifest names another dataset, version or merkle root than the event' };
   }
-  if (m.members.length !== published.memberCount) return { ok: false, problem: `manifest lists ${m.members.length} members, the event says ${published.memberCount}` };
+  if (m.members.length !== published.memberCount)
+    return { ok: false, problem: `manifest lists ${m.members.length} members, the event says ${published.memberCount}` };
   return { ok: true, manifest: m };
 }
 
@@ -54,7 +58,10 @@ export class RecordDatasetVersionUseCase {
 
   async record(tx: QueryRunner, published: DatasetVersionPublished['data'], causationId: string): Promise<void> {
     await lockDatasetVersion(tx, published.datasetId, published.version);
-    const seen: { status: string }[] = await tx.query('SELECT status FROM annotation_dataset_versions WHERE dataset_id = $1 AND version = $2', [published.datasetId, published.version]);
+    const seen: { status: string }[] = await tx.query('SELECT status FROM annotation_dataset_versions WHERE dataset_id = $1 AND version = $2', [
+      published.datasetId,
+      published.version,
+    ]);
     if (seen.length && seen[0].status !== 'pending') return;
     await this.complete(tx, published, causationId);
   }
@@ -63,7 +70,11 @@ export class RecordDatasetVersionUseCase {
    * A steward's retry of a version left pending by a storage failure (a redelivered event retries
    * it too). 404 for a version never received, 409 for one that is not pending.
    */
-  async retry(datasetIdParam: string, versionParam: string, causationId: string): Promise<{ datasetId: string; version: number; status: string; problem: string | null }> {
+  async retry(
+    datasetIdParam: string,
+    versionParam: string,
+    causationId: string,
+  ): Promise<{ datasetId: string; version: number; status: string; problem: string | null }> {
     const datasetId = requireUuid(datasetIdParam, 'dataset id', 'params.datasetId');
     const version = parseVersionParam(versionParam);
     return withTransaction(this.dataSource, async (tx) => {
@@ -74,7 +85,10 @@ export class RecordDatasetVersionUseCase {
       );
       if (!rows.length) throw new AnnotationException(AnnotationErrorCode.DatasetVersionNotFound, `dataset ${datasetId} v${version} has not been received`);
       if (rows[0].status !== 'pending' || !rows[0].published) {
-        throw new AnnotationException(AnnotationErrorCode.DatasetVersionNotPending, `dataset ${datasetId} v${version} is ${rows[0].status}; only a pending version can be retried`);
+        throw new AnnotationException(
+          AnnotationErrorCode.DatasetVersionNotPending,
+          `dataset ${datasetId} v${version} is ${rows[0].status}; only a pending version can be retried`,
+        );
       }
       return this.complete(tx, rows[0].published, causationId);
     });
@@ -91,13 +105,23 @@ export class RecordDatasetVersionUseCase {
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
        ON CONFLICT (dataset_id, version) DO UPDATE SET status = EXCLUDED.status, problem = EXCLUDED.problem, items = EXCLUDED.items, published = EXCLUDED.published`,
       [
-        published.datasetId, published.version, published.name, published.merkleRoot, published.manifest.key, published.manifest.sha256, status, problem, JSON.stringify(items),
+        published.datasetId,
+        published.version,
+        published.name,
+        published.merkleRoot,
+        published.manifest.key,
+        published.manifest.sha256,
+        status,
+        problem,
+        JSON.stringify(items),
         status === 'pending' ? JSON.stringify(published) : null,
       ],
     );
     const result = { datasetId: published.datasetId, version: published.version, status, problem };
     if (!check.ok) {
-      this.logger.warn(`dataset ${published.datasetId} v${published.version}: ${check.problem}; no tasks created${check.transient ? ' yet (pending: POST /annotation/dataset-versions/:datasetId/:version/retry)' : ''}`);
+      this.logger.warn(
+        `dataset ${published.datasetId} v${published.version}: ${check.problem}; no tasks created${check.transient ? ' yet (pending: POST /annotation/dataset-versions/:datasetId/:version/retry)' : ''}`,
+      );
       return result;
     }
     const waiting: { project_id: string }[] = await tx.query(
@@ -114,7 +138,8 @@ export class RecordDatasetVersionUseCase {
     try {
       bytes = await this.storage.getBuffer('artifacts', key);
     } catch (err) {
-      if ((await this.storage.stat('artifacts', key).catch(() => undefined)) === null) return { ok: false, problem: `manifest ${key} is not in the artifacts area` };
+      if ((await this.storage.stat('artifacts', key).catch(() => undefined)) === null)
+        return { ok: false, problem: `manifest ${key} is not in the artifacts area` };
       return { ok: false, problem: `manifest ${key} could not be read from storage: ${(err as Error).message}`, transient: true };
     }
     return checkManifest(bytes, published);
@@ -123,6 +148,9 @@ export class RecordDatasetVersionUseCase {
 
 /** The stored items of a ready dataset version, if it has been received. */
 export async function readyVersionItems(tx: QueryRunner, datasetId: string, version: number): Promise<VersionItem[] | undefined> {
-  const rows: { items: VersionItem[]; status: string }[] = await tx.query('SELECT items, status FROM annotation_dataset_versions WHERE dataset_id = $1 AND version = $2', [datasetId, version]);
+  const rows: { items: VersionItem[]; status: string }[] = await tx.query(
+    'SELECT items, status FROM annotation_dataset_versions WHERE dataset_id = $1 AND version = $2',
+    [datasetId, version],
+  );
   return rows.length && rows[0].status === 'ready' ? rows[0].items : undefined;
 }

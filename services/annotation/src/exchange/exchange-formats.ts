@@ -21,9 +21,15 @@ export interface LlavaRecord {
 function llavaConversation(answer: Answer, labels: string[]): LlavaRecord['conversations'] {
   switch (answer.kind) {
     case 'caption':
-      return [{ from: 'human', value: `${IMAGE_TOKEN}\n${CAPTION_PROMPT}` }, { from: 'gpt', value: answer.caption }];
+      return [
+        { from: 'human', value: `${IMAGE_TOKEN}\n${CAPTION_PROMPT}` },
+        { from: 'gpt', value: answer.caption },
+      ];
     case 'classification':
-      return [{ from: 'human', value: `${IMAGE_TOKEN}\n${classificationPrompt(labels)}` }, { from: 'gpt', value: answer.label }];
+      return [
+        { from: 'human', value: `${IMAGE_TOKEN}\n${classificationPrompt(labels)}` },
+        { from: 'gpt', value: answer.label },
+      ];
     case 'vqa':
       return answer.pairs.flatMap((p, i) => [
         { from: 'human' as const, value: i === 0 ? `${IMAGE_TOKEN}\n${p.question}` : p.question },
@@ -44,7 +50,11 @@ export interface CocoCaptions {
 
 export function toCoco(set: AnnotationSetContent): CocoCaptions {
   if (set.taskType !== 'caption') {
-    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `COCO captions export is for caption projects; this one is ${set.taskType} (use llava or jsonl)`, ['query.format']);
+    throw new AnnotationException(
+      AnnotationErrorCode.InvalidRequest,
+      `COCO captions export is for caption projects; this one is ${set.taskType} (use llava or jsonl)`,
+      ['query.format'],
+    );
   }
   return {
     info: { description: `Trellis annotation set ${set.projectId} v${set.version}`, version: String(set.version) },
@@ -103,7 +113,8 @@ function parseJson(text: string, format: string): unknown {
 
 function llavaRecords(text: string, taskType: TaskType, problems: ImportProblem[]): ImportRecord[] {
   const doc = parseJson(text, 'LLaVA');
-  if (!Array.isArray(doc)) throw new AnnotationException(AnnotationErrorCode.InvalidImport, 'a LLaVA file is a JSON array of { id, image, conversations }', ['file']);
+  if (!Array.isArray(doc))
+    throw new AnnotationException(AnnotationErrorCode.InvalidImport, 'a LLaVA file is a JSON array of { id, image, conversations }', ['file']);
   const records: ImportRecord[] = [];
   doc.forEach((r, n) => {
     const where = `record ${n}`;
@@ -114,7 +125,8 @@ function llavaRecords(text: string, taskType: TaskType, problems: ImportProblem[
     for (let t = 0; t < turns.length; t++) {
       const turn = turns[t];
       const from = t % 2 === 0 ? 'human' : 'gpt';
-      if (!isObject(turn) || turn.from !== from || typeof turn.value !== 'string') return problem(`conversations[${t}]`, `must be { from: '${from}', value: string }`);
+      if (!isObject(turn) || turn.from !== from || typeof turn.value !== 'string')
+        return problem(`conversations[${t}]`, `must be { from: '${from}', value: string }`);
     }
     const first = (turns[0] as { value: string }).value;
     if (!first.startsWith(IMAGE_TOKEN)) return problem('conversations[0].value', `must start with the ${IMAGE_TOKEN} placeholder`);
@@ -132,7 +144,10 @@ function llavaRecords(text: string, taskType: TaskType, problems: ImportProblem[
 }
 
 function cocoRecords(text: string, taskType: TaskType, problems: ImportProblem[]): ImportRecord[] {
-  if (taskType !== 'caption') throw new AnnotationException(AnnotationErrorCode.InvalidImport, `COCO captions can only be imported into a caption project; this one is ${taskType}`, ['query.format']);
+  if (taskType !== 'caption')
+    throw new AnnotationException(AnnotationErrorCode.InvalidImport, `COCO captions can only be imported into a caption project; this one is ${taskType}`, [
+      'query.format',
+    ]);
   const doc = parseJson(text, 'COCO');
   if (!isObject(doc) || !Array.isArray(doc.images) || !Array.isArray(doc.annotations)) {
     throw new AnnotationException(AnnotationErrorCode.InvalidImport, 'a COCO captions file is an object with `images` and `annotations` arrays', ['file']);
@@ -180,8 +195,14 @@ function jsonlRecords(text: string, taskType: TaskType, problems: ImportProblem[
 export function parseImport(format: ExchangeFormat, text: string, taskType: TaskType): { records: ImportRecord[]; problems: ImportProblem[] } {
   const problems: ImportProblem[] = [];
   if (!text.trim()) throw new AnnotationException(AnnotationErrorCode.InvalidImport, 'the import file is empty', ['file']);
-  const records = format === 'llava' ? llavaRecords(text, taskType, problems) : format === 'coco' ? cocoRecords(text, taskType, problems) : jsonlRecords(text, taskType, problems);
-  if (records.length === 0 && problems.length === 0) throw new AnnotationException(AnnotationErrorCode.InvalidImport, 'the import file has no records', ['file']);
+  const records =
+    format === 'llava'
+      ? llavaRecords(text, taskType, problems)
+      : format === 'coco'
+        ? cocoRecords(text, taskType, problems)
+        : jsonlRecords(text, taskType, problems);
+  if (records.length === 0 && problems.length === 0)
+    throw new AnnotationException(AnnotationErrorCode.InvalidImport, 'the import file has no records', ['file']);
   return { records, problems };
 }
 
@@ -189,5 +210,9 @@ export function parseImport(format: ExchangeFormat, text: string, taskType: Task
 export function importFailure(problems: ImportProblem[]): AnnotationException {
   const shown = problems.slice(0, 10).map((p) => `${p.where}: ${p.field}: ${p.message}`);
   const more = problems.length > 10 ? `; and ${problems.length - 10} more` : '';
-  return new AnnotationException(AnnotationErrorCode.InvalidImport, `import refused, nothing was changed (${problems.length} problem(s)): ${shown.join('; ')}${more}`, problems.slice(0, 50).map((p) => p.field));
+  return new AnnotationException(
+    AnnotationErrorCode.InvalidImport,
+    `import refused, nothing was changed (${problems.length} problem(s)): ${shown.join('; ')}${more}`,
+    problems.slice(0, 50).map((p) => p.field),
+  );
 }

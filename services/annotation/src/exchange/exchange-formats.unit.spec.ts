@@ -8,8 +8,15 @@ const id = (n: number) => `01930000-0000-7000-8000-0000000000${String(n).padStar
 /** Builder for a set of final items of one task type (the one style for set fixtures). */
 function setOf(taskType: TaskType, answers: Answer[], labels: string[] = []): AnnotationSetContent {
   const tasks: TaskForSet[] = answers.map((answer, n) => ({
-    taskId: id(50 + n), itemId: id(n), subjectId: id(80 + n), imageKey: `curated/derivatives/img${n}`, status: 'final', finalAnswer: answer,
-    finalSource: 'agreement', agreement: 1, adjudicatorId: null,
+    taskId: id(50 + n),
+    itemId: id(n),
+    subjectId: id(80 + n),
+    imageKey: `curated/derivatives/img${n}`,
+    status: 'final',
+    finalAnswer: answer,
+    finalSource: 'agreement',
+    agreement: 1,
+    adjudicatorId: null,
     assignments: [{ annotatorId: 'prn-a', status: 'accepted', answer, reviewerId: 'prn-r' }],
   }));
   return buildAnnotationSet({ projectId: id(99), version: 1, datasetId: id(98), datasetVersion: 1, taskType, labels, tasks, excluded: new Map() }).content;
@@ -24,7 +31,15 @@ const importedAnswers = (format: 'llava' | 'coco' | 'jsonl', set: AnnotationSetC
 describe('exchange formats', () => {
   describe('toLlava', () => {
     it('writes LLaVA conversations with the <image> placeholder in the first human turn', () => {
-      const vqa = setOf('vqa', [{ kind: 'vqa', pairs: [{ question: 'Which side?', answer: 'left' }, { question: 'Any fracture?', answer: 'no' }] }]);
+      const vqa = setOf('vqa', [
+        {
+          kind: 'vqa',
+          pairs: [
+            { question: 'Which side?', answer: 'left' },
+            { question: 'Any fracture?', answer: 'no' },
+          ],
+        },
+      ]);
       expect(toLlava(vqa)).toEqual([
         {
           id: id(0),
@@ -42,13 +57,23 @@ describe('exchange formats', () => {
 
   describe('toCoco', () => {
     it('writes COCO captions with integer image ids joined to annotations, and refuses non-caption sets', () => {
-      const coco = toCoco(setOf('caption', [{ kind: 'caption', caption: 'a chest film' }, { kind: 'caption', caption: 'a knee film' }]));
+      const coco = toCoco(
+        setOf('caption', [
+          { kind: 'caption', caption: 'a chest film' },
+          { kind: 'caption', caption: 'a knee film' },
+        ]),
+      );
       expect(coco.images).toEqual([
         { id: 1, file_name: 'curated/derivatives/img0', trellis_item_id: id(0) },
         { id: 2, file_name: 'curated/derivatives/img1', trellis_item_id: id(1) },
       ]);
-      expect(coco.annotations).toEqual([{ id: 1, image_id: 1, caption: 'a chest film' }, { id: 2, image_id: 2, caption: 'a knee film' }]);
-      expect(() => toCoco(setOf('classification', [{ kind: 'classification', label: 'x' }], ['x', 'y']))).toThrow(/COCO captions export is for caption projects/);
+      expect(coco.annotations).toEqual([
+        { id: 1, image_id: 1, caption: 'a chest film' },
+        { id: 2, image_id: 2, caption: 'a knee film' },
+      ]);
+      expect(() => toCoco(setOf('classification', [{ kind: 'classification', label: 'x' }], ['x', 'y']))).toThrow(
+        /COCO captions export is for caption projects/,
+      );
     });
   });
 
@@ -60,15 +85,47 @@ describe('exchange formats', () => {
       }
       const labels = setOf('classification', [{ kind: 'classification', label: 'y' }], ['x', 'y']);
       expect(importedAnswers('llava', labels)[0].answer).toEqual({ label: 'y' });
-      const vqa = setOf('vqa', [{ kind: 'vqa', pairs: [{ question: 'q1', answer: 'a1' }, { question: 'q2', answer: 'a2' }] }]);
-      expect(importedAnswers('jsonl', vqa)[0].answer).toEqual({ pairs: [{ question: 'q1', answer: 'a1' }, { question: 'q2', answer: 'a2' }] });
-      expect(importedAnswers('llava', vqa)[0].answer).toEqual({ pairs: [{ question: 'q1', answer: 'a1' }, { question: 'q2', answer: 'a2' }] });
+      const vqa = setOf('vqa', [
+        {
+          kind: 'vqa',
+          pairs: [
+            { question: 'q1', answer: 'a1' },
+            { question: 'q2', answer: 'a2' },
+          ],
+        },
+      ]);
+      expect(importedAnswers('jsonl', vqa)[0].answer).toEqual({
+        pairs: [
+          { question: 'q1', answer: 'a1' },
+          { question: 'q2', answer: 'a2' },
+        ],
+      });
+      expect(importedAnswers('llava', vqa)[0].answer).toEqual({
+        pairs: [
+          { question: 'q1', answer: 'a1' },
+          { question: 'q2', answer: 'a2' },
+        ],
+      });
     });
 
     it('names the record and field of each structural problem', () => {
       const file = JSON.stringify([
-        { id: id(0), image: 'x', conversations: [{ from: 'human', value: 'no placeholder' }, { from: 'gpt', value: 'a' }] },
-        { id: id(1), image: 'y', conversations: [{ from: 'gpt', value: 'a' }, { from: 'human', value: 'b' }] },
+        {
+          id: id(0),
+          image: 'x',
+          conversations: [
+            { from: 'human', value: 'no placeholder' },
+            { from: 'gpt', value: 'a' },
+          ],
+        },
+        {
+          id: id(1),
+          image: 'y',
+          conversations: [
+            { from: 'gpt', value: 'a' },
+            { from: 'human', value: 'b' },
+          ],
+        },
         { id: id(2), image: 'z', conversations: [{ from: 'human', value: '<image>\nq' }] },
       ]);
       expect(parseImport('llava', file, 'caption').problems).toEqual([
@@ -82,7 +139,11 @@ describe('exchange formats', () => {
     });
 
     it('refuses an empty or unparseable file outright', () => {
-      for (const [format, text] of [['llava', ''], ['llava', '[{'], ['coco', '[]']] as const) {
+      for (const [format, text] of [
+        ['llava', ''],
+        ['llava', '[{'],
+        ['coco', '[]'],
+      ] as const) {
         let err: unknown;
         try {
           parseImport(format, text, 'caption');
@@ -102,7 +163,27 @@ describe('buildAnnotationSet', () => {
     const b = setOf('caption', [{ kind: 'caption', caption: 'a chest film' }]);
     const c = setOf('caption', [{ kind: 'caption', caption: 'a knee film' }]);
     const hash = (s: AnnotationSetContent) =>
-      buildAnnotationSet({ projectId: s.projectId, version: 1, datasetId: s.datasetId, datasetVersion: 1, taskType: s.taskType, labels: [], tasks: s.items.map((i) => ({ taskId: i.taskId, itemId: i.itemId, subjectId: i.subjectId, imageKey: i.image, status: 'final', finalAnswer: i.answer, finalSource: i.source, agreement: i.agreement, adjudicatorId: null, assignments: [] })), excluded: new Map() }).sha256;
+      buildAnnotationSet({
+        projectId: s.projectId,
+        version: 1,
+        datasetId: s.datasetId,
+        datasetVersion: 1,
+        taskType: s.taskType,
+        labels: [],
+        tasks: s.items.map((i) => ({
+          taskId: i.taskId,
+          itemId: i.itemId,
+          subjectId: i.subjectId,
+          imageKey: i.image,
+          status: 'final',
+          finalAnswer: i.answer,
+          finalSource: i.source,
+          agreement: i.agreement,
+          adjudicatorId: null,
+          assignments: [],
+        })),
+        excluded: new Map(),
+      }).sha256;
     expect(hash(a)).toBe(hash(b));
     expect(hash(a)).not.toBe(hash(c));
   });
@@ -119,9 +200,21 @@ describe('buildAnnotationSet', () => {
       [id(81), ['consent-withdrawn:model-training', 'subject-erased']],
       [id(82), ['consent-withdrawn:human-annotation']],
     ]);
-    const { content } = buildAnnotationSet({ projectId: id(99), version: 2, datasetId: id(98), datasetVersion: 1, taskType: 'caption', labels: [], tasks, excluded });
+    const { content } = buildAnnotationSet({
+      projectId: id(99),
+      version: 2,
+      datasetId: id(98),
+      datasetVersion: 1,
+      taskType: 'caption',
+      labels: [],
+      tasks,
+      excluded,
+    });
     expect(content.items.map((i) => i.itemId)).toEqual([id(0)]);
-    expect(content.leftOut).toEqual([{ reason: 'consent-withdrawn:human-annotation', count: 1 }, { reason: 'subject-erased', count: 1 }]);
+    expect(content.leftOut).toEqual([
+      { reason: 'consent-withdrawn:human-annotation', count: 1 },
+      { reason: 'subject-erased', count: 1 },
+    ]);
     expect(content.leftOutCount).toBe(2);
     expect(content.pendingCount).toBe(1);
   });

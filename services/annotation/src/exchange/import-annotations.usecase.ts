@@ -38,9 +38,14 @@ export class ImportAnnotationsUseCase {
     const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
     const format = formatParam as ExchangeFormat;
     if (!EXCHANGE_FORMATS.includes(format)) {
-      throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `format must be one of ${EXCHANGE_FORMATS.join(', ')}, got ${JSON.stringify(formatParam)}`, ['query.format']);
+      throw new AnnotationException(
+        AnnotationErrorCode.InvalidRequest,
+        `format must be one of ${EXCHANGE_FORMATS.join(', ')}, got ${JSON.stringify(formatParam)}`,
+        ['query.format'],
+      );
     }
-    if (Buffer.byteLength(text, 'utf8') > MAX_IMPORT_BYTES) throw new AnnotationException(AnnotationErrorCode.InvalidImport, `the import file is larger than ${MAX_IMPORT_BYTES} bytes`, ['file']);
+    if (Buffer.byteLength(text, 'utf8') > MAX_IMPORT_BYTES)
+      throw new AnnotationException(AnnotationErrorCode.InvalidImport, `the import file is larger than ${MAX_IMPORT_BYTES} bytes`, ['file']);
     const project = await requireProject(this.dataSource, projectId);
     const { records, problems } = parseImport(format, text, project.rules.taskType);
 
@@ -58,7 +63,11 @@ export class ImportAnnotationsUseCase {
     for (const r of records) {
       const task = (r.id ? byItem.get(r.id.toLowerCase()) : undefined) ?? (r.image ? byImage.get(r.image) : undefined);
       if (!task) {
-        all.push({ where: r.where, field: 'id', message: `names no image of dataset ${project.datasetId} v${project.datasetVersion} in this project (id ${JSON.stringify(r.id)}, image ${JSON.stringify(r.image)})` });
+        all.push({
+          where: r.where,
+          field: 'id',
+          message: `names no image of dataset ${project.datasetId} v${project.datasetVersion} in this project (id ${JSON.stringify(r.id)}, image ${JSON.stringify(r.image)})`,
+        });
         continue;
       }
       const reasons = excluded.get(task.subject_id);
@@ -87,7 +96,13 @@ export class ImportAnnotationsUseCase {
     const importId = uuidv7();
     await withTransaction(this.dataSource, async (tx) => {
       for (const p of planned) {
-        await this.streams.handle(tx, taskStream(p.taskId), taskDecider, { type: 'ImportAnswer', answer: p.answer, format, importId, rules: project.rules }, actor);
+        await this.streams.handle(
+          tx,
+          taskStream(p.taskId),
+          taskDecider,
+          { type: 'ImportAnswer', answer: p.answer, format, importId, rules: project.rules },
+          actor,
+        );
       }
     });
     return { importId, format, imported: planned.length, skipped: [...skipped].map(([reason, count]) => ({ reason, count })) };

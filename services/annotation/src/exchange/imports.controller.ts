@@ -19,7 +19,8 @@ async function fileText(req: RawRequest): Promise<string> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_IMPORT_BYTES) throw new AnnotationException(AnnotationErrorCode.InvalidImport, `the import file is larger than ${MAX_IMPORT_BYTES} bytes`, ['file']);
+    if (size > MAX_IMPORT_BYTES)
+      throw new AnnotationException(AnnotationErrorCode.InvalidImport, `the import file is larger than ${MAX_IMPORT_BYTES} bytes`, ['file']);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

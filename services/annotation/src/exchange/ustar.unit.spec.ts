@@ -39,7 +39,10 @@ describe('ustar', () => {
       if (tar.status !== 0) return; // no tar on this machine: the header checks above still ran
       const dir = mkdtempSync(join(tmpdir(), 'ustar-'));
       try {
-        const files: [string, Buffer][] = [['set.json', Buffer.from('{"a":1}\n')], ['images/abc.png', Buffer.alloc(700, 3)]];
+        const files: [string, Buffer][] = [
+          ['set.json', Buffer.from('{"a":1}\n')],
+          ['images/abc.png', Buffer.alloc(700, 3)],
+        ];
         writeFileSync(join(dir, 'out.tar'), Buffer.concat([...files.flatMap(([n, d]) => ustarEntry(n, d, mtime)), ustarEnd()]));
         const listed = spawnSync('tar', ['-tf', join(dir, 'out.tar')], { encoding: 'utf8' });
         expect(listed.stdout.trim().split('\n')).toEqual(['set.json', 'images/abc.png']);

@@ -19,7 +19,9 @@ export const DEFAULT_MAX_TEXT_LENGTH = 1000;
 export function parseVersionParam(v: string | undefined): number {
   const n = parseVersionNumber(v);
   if (n === undefined) {
-    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a version number (an integer from 1 to ${MAX_VERSION})`, ['params.version']);
+    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `version must be a version number (an integer from 1 to ${MAX_VERSION})`, [
+      'params.version',
+    ]);
   }
   return n;
 }

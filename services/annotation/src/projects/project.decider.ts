@@ -4,7 +4,16 @@ import { CreateProjectRequest, DEFAULT_MAX_TEXT_LENGTH, ProjectRules } from './p
 
 export type ProjectState =
   | { status: 'none' }
-  | { status: 'created' | 'archived'; projectId: string; name: string; datasetId: string; datasetVersion: number; guidelines: string; rules: ProjectRules; setVersions: number };
+  | {
+      status: 'created' | 'archived';
+      projectId: string;
+      name: string;
+      datasetId: string;
+      datasetVersion: number;
+      guidelines: string;
+      rules: ProjectRules;
+      setVersions: number;
+    };
 
 /** A dataset version as annotation received it from ingestion (the read model of DatasetVersionPublished). */
 export interface KnownDatasetVersion {
@@ -65,7 +74,13 @@ export function decideProject(state: ProjectState, command: ProjectCommand): Ann
       return [
         {
           type: 'AnnotationSetPublished',
-          data: { ...command.set, projectId: state.projectId, version: state.setVersions + 1, datasetId: state.datasetId, datasetVersion: state.datasetVersion },
+          data: {
+            ...command.set,
+            projectId: state.projectId,
+            version: state.setVersions + 1,
+            datasetId: state.datasetId,
+            datasetVersion: state.datasetVersion,
+          },
         },
       ];
     }
@@ -118,7 +133,11 @@ export function resolveDatasetVersion(ref: string, version: number, known: Known
   } else {
     const ids = [...new Set(known.filter((v) => v.name === ref).map((v) => v.datasetId))].sort();
     if (ids.length > 1) {
-      throw new AnnotationException(AnnotationErrorCode.AmbiguousDatasetName, `dataset name ${JSON.stringify(ref)} belongs to ${ids.length} datasets (${ids.join(', ')}); give the id as datasetId`, ['body.datasetId']);
+      throw new AnnotationException(
+        AnnotationErrorCode.AmbiguousDatasetName,
+        `dataset name ${JSON.stringify(ref)} belongs to ${ids.length} datasets (${ids.join(', ')}); give the id as datasetId`,
+        ['body.datasetId'],
+      );
     }
     if (ids.length === 0) {
       throw new AnnotationException(

@@ -3,10 +3,23 @@ import { deciderSpec } from '@trellis/testing';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import { decideProject, evolveProject, initialProjectState, KnownDatasetVersion, ProjectCommand, ProjectState } from './project.decider';
 
-const spec = deciderSpec<ProjectState, ProjectCommand, AnnotationProjectEvent>({ decide: decideProject, evolve: evolveProject, initialState: initialProjectState });
+const spec = deciderSpec<ProjectState, ProjectCommand, AnnotationProjectEvent>({
+  decide: decideProject,
+  evolve: evolveProject,
+  initialState: initialProjectState,
+});
 const projectId = '01930000-0000-7000-8000-0000000000aa';
 const datasetId = '01930000-0000-7000-8000-0000000000dd';
-const request = { name: 'chest x-ray labels', datasetId, datasetVersion: 1, taskType: 'classification', labels: ['normal', 'abnormal'], guidelines: 'Label the finding.', annotationsPerItem: 3, agreementThreshold: 0.6 };
+const request = {
+  name: 'chest x-ray labels',
+  datasetId,
+  datasetVersion: 1,
+  taskType: 'classification',
+  labels: ['normal', 'abnormal'],
+  guidelines: 'Label the finding.',
+  annotationsPerItem: 3,
+  agreementThreshold: 0.6,
+};
 const created: AnnotationProjectEvent = {
   type: 'AnnotationProjectCreated',
   data: {
@@ -29,7 +42,15 @@ const known: KnownDatasetVersion[] = [
   { datasetId, name: 'chest-xray', version: 2, status: 'pending' },
 ];
 const create = (req: Record<string, unknown>, knownVersions = known): ProjectCommand => ({ type: 'CreateProject', projectId, request: req, knownVersions });
-const set = { setId: '01930000-0000-7000-8000-0000000000ee', contentSha256: 'a'.repeat(64), itemCount: 4, leftOutCount: 1, leftOut: [{ reason: 'subject-erased' as const, count: 1 }], pendingCount: 0, artifact: { area: 'artifacts' as const, key: `annotation-sets/${'a'.repeat(64)}`, sha256: 'a'.repeat(64) } };
+const set = {
+  setId: '01930000-0000-7000-8000-0000000000ee',
+  contentSha256: 'a'.repeat(64),
+  itemCount: 4,
+  leftOutCount: 1,
+  leftOut: [{ reason: 'subject-erased' as const, count: 1 }],
+  pendingCount: 0,
+  artifact: { area: 'artifacts' as const, key: `annotation-sets/${'a'.repeat(64)}`, sha256: 'a'.repeat(64) },
+};
 
 const code = (expected: AnnotationErrorCode, message?: RegExp) => (err: unknown) => {
   expect(err).toBeInstanceOf(AnnotationException);
@@ -44,27 +65,45 @@ describe('decideProject', () => {
     });
 
     it('refuses a classification project without a label set, labels on a caption project, and a threshold above 1, naming the fields', () => {
-      spec.given([]).when(create({ ...request, labels: ['only'] })).thenThrows(code(AnnotationErrorCode.InvalidRequest, /body.labels: a classification project needs at least two labels/));
-      spec.given([]).when(create({ ...request, taskType: 'caption' })).thenThrows(code(AnnotationErrorCode.InvalidRequest, /only classification projects have labels/));
-      spec.given([]).when(create({ ...request, agreementThreshold: 1.5 })).thenThrows((err) => {
-        code(AnnotationErrorCode.InvalidRequest)(err);
-        expect((err as AnnotationException).fields).toEqual(['body.agreementThreshold']);
-      });
+      spec
+        .given([])
+        .when(create({ ...request, labels: ['only'] }))
+        .thenThrows(code(AnnotationErrorCode.InvalidRequest, /body.labels: a classification project needs at least two labels/));
+      spec
+        .given([])
+        .when(create({ ...request, taskType: 'caption' }))
+        .thenThrows(code(AnnotationErrorCode.InvalidRequest, /only classification projects have labels/));
+      spec
+        .given([])
+        .when(create({ ...request, agreementThreshold: 1.5 }))
+        .thenThrows((err) => {
+          code(AnnotationErrorCode.InvalidRequest)(err);
+          expect((err as AnnotationException).fields).toEqual(['body.agreementThreshold']);
+        });
     });
 
     it('refuses a dataset version number beyond a PostgreSQL integer, naming the field', () => {
-      spec.given([]).when(create({ ...request, datasetVersion: 1e11 })).thenThrows((err) => {
-        code(AnnotationErrorCode.InvalidRequest)(err);
-        expect((err as AnnotationException).fields).toEqual(['body.datasetVersion']);
-      });
+      spec
+        .given([])
+        .when(create({ ...request, datasetVersion: 1e11 }))
+        .thenThrows((err) => {
+          code(AnnotationErrorCode.InvalidRequest)(err);
+          expect((err as AnnotationException).fields).toEqual(['body.datasetVersion']);
+        });
     });
 
     it('takes the dataset name where an id is expected, resolving it to the id', () => {
-      spec.given([]).when(create({ ...request, datasetId: 'chest-xray' })).then([created]);
+      spec
+        .given([])
+        .when(create({ ...request, datasetId: 'chest-xray' }))
+        .then([created]);
     });
 
     it('accepts a version that arrived but is pending (its tasks come when its manifest is read)', () => {
-      spec.given([]).when(create({ ...request, datasetVersion: 2 })).then([{ ...created, data: { ...created.data, datasetVersion: 2 } } as AnnotationProjectEvent]);
+      spec
+        .given([])
+        .when(create({ ...request, datasetVersion: 2 }))
+        .then([{ ...created, data: { ...created.data, datasetVersion: 2 } } as AnnotationProjectEvent]);
     });
 
     it('records the re-annotation setting, off unless asked for', () => {
@@ -75,19 +114,31 @@ describe('decideProject', () => {
     });
 
     it('refuses a version annotation has not received, listing the versions it knows', () => {
-      spec.given([]).when(create({ ...request, datasetVersion: 3 })).thenThrows((err) => {
-        code(AnnotationErrorCode.UnknownDatasetVersion, /version 3 of dataset "chest-xray" \(.*\) is not known to annotation \(yet\); known versions: 1, 2 \(pending\)/)(err);
-        expect((err as AnnotationException).fields).toEqual(['body.datasetVersion']);
-        expect((err as AnnotationException).errorClass).toBe('validation');
-      });
+      spec
+        .given([])
+        .when(create({ ...request, datasetVersion: 3 }))
+        .thenThrows((err) => {
+          code(
+            AnnotationErrorCode.UnknownDatasetVersion,
+            /version 3 of dataset "chest-xray" \(.*\) is not known to annotation \(yet\); known versions: 1, 2 \(pending\)/,
+          )(err);
+          expect((err as AnnotationException).fields).toEqual(['body.datasetVersion']);
+          expect((err as AnnotationException).errorClass).toBe('validation');
+        });
     });
 
     it('refuses a dataset id or name of which no version has arrived', () => {
-      spec.given([]).when(create({ ...request, datasetId: '01930000-0000-7000-8000-0000000000ff' }, [])).thenThrows((err) => {
-        code(AnnotationErrorCode.UnknownDataset, /has received no version of a dataset with id or name "01930000-0000-7000-8000-0000000000ff" \(yet\)/)(err);
-        expect((err as AnnotationException).fields).toEqual(['body.datasetId']);
-      });
-      spec.given([]).when(create({ ...request, datasetId: 'no-such-set' }, [])).thenThrows(code(AnnotationErrorCode.UnknownDataset));
+      spec
+        .given([])
+        .when(create({ ...request, datasetId: '01930000-0000-7000-8000-0000000000ff' }, []))
+        .thenThrows((err) => {
+          code(AnnotationErrorCode.UnknownDataset, /has received no version of a dataset with id or name "01930000-0000-7000-8000-0000000000ff" \(yet\)/)(err);
+          expect((err as AnnotationException).fields).toEqual(['body.datasetId']);
+        });
+      spec
+        .given([])
+        .when(create({ ...request, datasetId: 'no-such-set' }, []))
+        .thenThrows(code(AnnotationErrorCode.UnknownDataset));
     });
 
     it('refuses a name that several datasets have had, naming their ids', () => {
@@ -99,7 +150,10 @@ describe('decideProject', () => {
     });
 
     it('refuses a version whose manifest did not verify, since it will never have items', () => {
-      spec.given([]).when(create(request, [{ ...known[0], status: 'unreadable' }])).thenThrows(code(AnnotationErrorCode.DatasetVersionUnreadable));
+      spec
+        .given([])
+        .when(create(request, [{ ...known[0], status: 'unreadable' }]))
+        .thenThrows(code(AnnotationErrorCode.DatasetVersionUnreadable));
     });
 
     it('refuses to create a project twice', () => {
@@ -116,13 +170,19 @@ describe('decideProject', () => {
     });
 
     it('still publishes what was done, numbering on', () => {
-      spec.given([created, archived]).when({ type: 'PublishAnnotationSet', set }).then([{ type: 'AnnotationSetPublished', data: { ...set, projectId, version: 1, datasetId, datasetVersion: 1 } }]);
+      spec
+        .given([created, archived])
+        .when({ type: 'PublishAnnotationSet', set })
+        .then([{ type: 'AnnotationSetPublished', data: { ...set, projectId, version: 1, datasetId, datasetVersion: 1 } }]);
     });
   });
 
   describe('PublishAnnotationSet', () => {
     it('numbers set versions from 1 and records the dataset version they came from', () => {
-      spec.given([created]).when({ type: 'PublishAnnotationSet', set }).then([{ type: 'AnnotationSetPublished', data: { ...set, projectId, version: 1, datasetId, datasetVersion: 1 } }]);
+      spec
+        .given([created])
+        .when({ type: 'PublishAnnotationSet', set })
+        .then([{ type: 'AnnotationSetPublished', data: { ...set, projectId, version: 1, datasetId, datasetVersion: 1 } }]);
       spec
         .given([created, { type: 'AnnotationSetPublished', data: { ...set, projectId, version: 1, datasetId, datasetVersion: 1 } }])
         .when({ type: 'PublishAnnotationSet', set })
@@ -130,7 +190,10 @@ describe('decideProject', () => {
     });
 
     it('refuses an empty set', () => {
-      spec.given([created]).when({ type: 'PublishAnnotationSet', set: { ...set, itemCount: 0 } }).thenThrows(code(AnnotationErrorCode.NothingToPublish));
+      spec
+        .given([created])
+        .when({ type: 'PublishAnnotationSet', set: { ...set, itemCount: 0 } })
+        .thenThrows(code(AnnotationErrorCode.NothingToPublish));
     });
   });
 });

@@ -74,7 +74,10 @@ export async function listProjects(db: DataSource): Promise<ProjectRecord[]> {
 }
 
 export async function taskCounts(db: DataSource, projectId: string): Promise<Record<string, number>> {
-  const rows: { status: string; n: number }[] = await db.query('SELECT status, count(*)::int AS n FROM annotation_tasks WHERE project_id = $1 GROUP BY status', [projectId]);
+  const rows: { status: string; n: number }[] = await db.query(
+    'SELECT status, count(*)::int AS n FROM annotation_tasks WHERE project_id = $1 GROUP BY status',
+    [projectId],
+  );
   const counts: Record<string, number> = { open: 0, adjudication: 0, final: 0, cancelled: 0 };
   for (const r of rows) counts[r.status] = r.n;
   return counts;

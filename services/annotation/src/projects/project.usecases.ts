@@ -68,7 +68,9 @@ export class ProjectUseCases {
   /** A steward retires a project (projects are never deleted: their events are history). */
   async archive(projectIdParam: string, actor: Actor): Promise<ProjectSummary> {
     const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
-    await retryOnConflict(() => withTransaction(this.dataSource, (tx) => this.streams.handle(tx, projectStream(projectId), projectDecider, { type: 'ArchiveProject', projectId }, actor)));
+    await retryOnConflict(() =>
+      withTransaction(this.dataSource, (tx) => this.streams.handle(tx, projectStream(projectId), projectDecider, { type: 'ArchiveProject', projectId }, actor)),
+    );
     return this.get(projectId);
   }
 

@@ -24,7 +24,10 @@ export class ProjectsController {
       required: ['name', 'datasetId', 'datasetVersion', 'taskType', 'guidelines', 'annotationsPerItem', 'agreementThreshold'],
       properties: {
         name: { type: 'string' },
-        datasetId: { type: 'string', description: "the dataset's id, or its name; the version must have reached annotation (GET /annotation/dataset-versions)" },
+        datasetId: {
+          type: 'string',
+          description: "the dataset's id, or its name; the version must have reached annotation (GET /annotation/dataset-versions)",
+        },
         datasetVersion: { type: 'integer', minimum: 1 },
         taskType: { type: 'string', enum: ['caption', 'vqa', 'classification'] },
         labels: { type: 'array', items: { type: 'string' }, description: 'classification only, at least two' },
@@ -75,7 +78,7 @@ export class ProjectsController {
 
   @Post('dataset-versions/:datasetId/:version/retry')
   @Roles('steward')
-  @ApiOperation({ summary: 'Read the manifest of a version left pending by a storage failure again; creates the waiting projects\' tasks once it is readable' })
+  @ApiOperation({ summary: "Read the manifest of a version left pending by a storage failure again; creates the waiting projects' tasks once it is readable" })
   retryDatasetVersion(@Param('datasetId') datasetId: string, @Param('version') version: string) {
     return this.versions.retry(datasetId, version, uuidv7());
   }

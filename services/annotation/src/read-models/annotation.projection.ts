@@ -22,7 +22,21 @@ export class AnnotationProjection implements Projection {
           `INSERT INTO annotation_projects (project_id, name, dataset_id, dataset_version, task_type, labels, guidelines,
              annotations_per_item, agreement_threshold, max_text_length, reassign_rejected_to_same_annotator, created_by, created_at)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (project_id) DO NOTHING`,
-          [d.projectId, d.name, d.datasetId, d.datasetVersion, d.taskType, d.labels, d.guidelines, d.annotationsPerItem, d.agreementThreshold, d.maxTextLength, d.reassignRejectedToSameAnnotator, envelope.actor.id, at],
+          [
+            d.projectId,
+            d.name,
+            d.datasetId,
+            d.datasetVersion,
+            d.taskType,
+            d.labels,
+            d.guidelines,
+            d.annotationsPerItem,
+            d.agreementThreshold,
+            d.maxTextLength,
+            d.reassignRejectedToSameAnnotator,
+            envelope.actor.id,
+            at,
+          ],
         );
         return;
       }
@@ -80,7 +94,10 @@ export class AnnotationProjection implements Projection {
         await this.finalize(tx, event.data.taskId, event.data.answer, 'import', null, null);
         return;
       case 'AnswersViewed':
-        await tx.query('INSERT INTO annotation_answer_views (task_id, viewer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [event.data.taskId, event.data.viewerId]);
+        await tx.query('INSERT INTO annotation_answer_views (task_id, viewer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+          event.data.taskId,
+          event.data.viewerId,
+        ]);
         return;
       case 'TaskCancelled':
         await tx.query(`UPDATE annotation_tasks SET status = 'cancelled', cancel_reason = $2 WHERE task_id = $1`, [event.data.taskId, event.data.reason]);
@@ -91,7 +108,19 @@ export class AnnotationProjection implements Projection {
           `INSERT INTO annotation_sets (set_id, project_id, version, content_sha256, artifact_key, item_count, left_out_count, left_out,
              pending_count, published_by, published_at)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (set_id) DO NOTHING`,
-          [d.setId, d.projectId, d.version, d.contentSha256, d.artifact.key, d.itemCount, d.leftOutCount, JSON.stringify(d.leftOut), d.pendingCount, envelope.actor.id, at],
+          [
+            d.setId,
+            d.projectId,
+            d.version,
+            d.contentSha256,
+            d.artifact.key,
+            d.itemCount,
+            d.leftOutCount,
+            JSON.stringify(d.leftOut),
+            d.pendingCount,
+            envelope.actor.id,
+            at,
+          ],
         );
         return;
       }
@@ -102,7 +131,14 @@ export class AnnotationProjection implements Projection {
     }
   }
 
-  private async finalize(tx: QueryRunner, taskId: string, answer: unknown, source: string, agreement: number | null, adjudicatorId: string | null): Promise<void> {
+  private async finalize(
+    tx: QueryRunner,
+    taskId: string,
+    answer: unknown,
+    source: string,
+    agreement: number | null,
+    adjudicatorId: string | null,
+  ): Promise<void> {
     await tx.query(
       `UPDATE annotation_tasks SET status = 'final', final_answer = $2, final_source = $3, agreement = COALESCE($4, agreement), adjudicator_id = $5
         WHERE task_id = $1`,

@@ -35,8 +35,16 @@ export interface AnnotationSetRecord {
 /** Every task of a project with its assignments, as the set builder and the agreement report need them. */
 export async function tasksForSet(db: DataSource | QueryRunner, projectId: string): Promise<TaskForSet[]> {
   const rows: {
-    task_id: string; item_id: string; subject_id: string; image_key: string; status: TaskForSet['status']; final_answer: TaskForSet['finalAnswer'];
-    final_source: TaskForSet['finalSource']; agreement: number | null; adjudicator_id: string | null; assignments: TaskForSet['assignments'];
+    task_id: string;
+    item_id: string;
+    subject_id: string;
+    image_key: string;
+    status: TaskForSet['status'];
+    final_answer: TaskForSet['finalAnswer'];
+    final_source: TaskForSet['finalSource'];
+    agreement: number | null;
+    adjudicator_id: string | null;
+    assignments: TaskForSet['assignments'];
   }[] = await db.query(
     `SELECT t.task_id, t.item_id, t.subject_id, t.image_key, t.status, t.final_answer, t.final_source, t.agreement, t.adjudicator_id,
             COALESCE(jsonb_agg(jsonb_build_object('annotatorId', a.annotator_id, 'status', a.status, 'answer', a.answer, 'reviewerId', a.reviewer_id)
@@ -46,8 +54,16 @@ export async function tasksForSet(db: DataSource | QueryRunner, projectId: strin
     [projectId],
   );
   return rows.map((r) => ({
-    taskId: r.task_id, itemId: r.item_id, subjectId: r.subject_id, imageKey: r.image_key, status: r.status, finalAnswer: r.final_answer,
-    finalSource: r.final_source, agreement: r.agreement, adjudicatorId: r.adjudicator_id, assignments: r.assignments,
+    taskId: r.task_id,
+    itemId: r.item_id,
+    subjectId: r.subject_id,
+    imageKey: r.image_key,
+    status: r.status,
+    finalAnswer: r.final_answer,
+    finalSource: r.final_source,
+    agreement: r.agreement,
+    adjudicatorId: r.adjudicator_id,
+    assignments: r.assignments,
   }));
 }
 
@@ -84,7 +100,11 @@ export async function excludedSubjects(db: DataSource | QueryRunner, projectId: 
 function parseFormat(formatParam: string | undefined): ExchangeFormat {
   const format = (formatParam ?? 'llava') as ExchangeFormat;
   if (!EXCHANGE_FORMATS.includes(format)) {
-    throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `format must be one of ${EXCHANGE_FORMATS.join(', ')}, got ${JSON.stringify(formatParam)}`, ['query.format']);
+    throw new AnnotationException(
+      AnnotationErrorCode.InvalidRequest,
+      `format must be one of ${EXCHANGE_FORMATS.join(', ')}, got ${JSON.stringify(formatParam)}`,
+      ['query.format'],
+    );
   }
   return format;
 }
@@ -111,35 +131,44 @@ export class AnnotationSetUseCases {
       // excluded concurrently is either left out of this set or excluded after it was published.
       withTransaction(this.dataSource, async (tx) => {
         await lockExclusions(tx);
-        await this.streams.handle(tx, projectStream(projectId), projectDecider, async (state) => {
-          const version = state.status === 'none' ? 1 : state.setVersions + 1;
-          const tasks = await tasksForSet(tx, projectId);
-          const taskItems = new Set(tasks.map((t) => t.itemId));
-          const built = buildAnnotationSet({
-            projectId,
-            version,
-            datasetId: project.datasetId,
-            datasetVersion: project.datasetVersion,
-            taskType: project.rules.taskType,
-            labels: project.rules.labels,
-            tasks,
-            excluded: await excludedSubjects(tx, projectId),
-            untasked: (await projectVersionItems(tx, projectId)).filter((i) => !taskItems.has(i.itemId)),
-          });
-          const set = {
-            setId,
-            contentSha256: built.sha256,
-            itemCount: built.content.items.length,
-            leftOutCount: built.content.leftOutCount,
-            leftOut: built.content.leftOut,
-            pendingCount: built.content.pendingCount,
-          };
-          // Decide before writing the artifact, so an empty set writes nothing.
-          decideProject(state, { type: 'PublishAnnotationSet', set: { ...set, artifact: { area: 'artifacts', key: 'pending', sha256: built.sha256 } } });
-          const stored = await this.storage.putBuffer('artifacts', Buffer.from(built.json, 'utf8'), { prefix: `annotation-sets/${projectId}/`, contentType: 'application/json' });
-          if (stored.sha256 !== built.sha256) throw new Error(`storage hashed the annotation set as ${stored.sha256}, expected ${built.sha256}`);
-          return { type: 'PublishAnnotationSet' as const, set: { ...set, artifact: { area: 'artifacts' as const, key: stored.key, sha256: stored.sha256 } } };
-        }, actor);
+        await this.streams.handle(
+          tx,
+          projectStream(projectId),
+          projectDecider,
+          async (state) => {
+            const version = state.status === 'none' ? 1 : state.setVersions + 1;
+            const tasks = await tasksForSet(tx, projectId);
+            const taskItems = new Set(tasks.map((t) => t.itemId));
+            const built = buildAnnotationSet({
+              projectId,
+              version,
+              datasetId: project.datasetId,
+              datasetVersion: project.datasetVersion,
+              taskType: project.rules.taskType,
+              labels: project.rules.labels,
+              tasks,
+              excluded: await excludedSubjects(tx, projectId),
+              untasked: (await projectVersionItems(tx, projectId)).filter((i) => !taskItems.has(i.itemId)),
+            });
+            const set = {
+              setId,
+              contentSha256: built.sha256,
+              itemCount: built.content.items.length,
+              leftOutCount: built.content.leftOutCount,
+              leftOut: built.content.leftOut,
+              pendingCount: built.content.pendingCount,
+            };
+            // Decide before writing the artifact, so an empty set writes nothing.
+            decideProject(state, { type: 'PublishAnnotationSet', set: { ...set, artifact: { area: 'artifacts', key: 'pending', sha256: built.sha256 } } });
+            const stored = await this.storage.putBuffer('artifacts', Buffer.from(built.json, 'utf8'), {
+              prefix: `annotation-sets/${projectId}/`,
+              contentType: 'application/json',
+            });
+            if (stored.sha256 !== built.sha256) throw new Error(`storage hashed the annotation set as ${stored.sha256}, expected ${built.sha256}`);
+            return { type: 'PublishAnnotationSet' as const, set: { ...set, artifact: { area: 'artifacts' as const, key: stored.key, sha256: stored.sha256 } } };
+          },
+          actor,
+        );
       }),
     );
     return this.get(projectId, undefined, setId);
@@ -157,7 +186,11 @@ export class AnnotationSetUseCases {
     const rows: SetRow[] = setId
       ? await this.dataSource.query('SELECT * FROM annotation_sets WHERE set_id = $1', [setId])
       : await this.dataSource.query('SELECT * FROM annotation_sets WHERE project_id = $1 AND version = $2', [projectId, parseVersion(versionParam)]);
-    if (!rows.length) throw new AnnotationException(AnnotationErrorCode.AnnotationSetNotFound, `project ${projectId} has no annotation set ${setId ?? `version ${versionParam}`}`);
+    if (!rows.length)
+      throw new AnnotationException(
+        AnnotationErrorCode.AnnotationSetNotFound,
+        `project ${projectId} has no annotation set ${setId ?? `version ${versionParam}`}`,
+      );
     return toRecord(rows[0]);
   }
 
@@ -185,8 +218,18 @@ export class AnnotationSetUseCases {
    * keys. Items whose subject has been excluded since the set was published (consent withdrawn,
    * erased) are left out: their images must not leave any more. The images stream one at a time.
    */
-  async exportBundle(projectId: string, version: string, formatParam: string | undefined, bundle: string): Promise<{ stream: Readable; filename: string; leftOut: number }> {
-    if (bundle !== 'tar') throw new AnnotationException(AnnotationErrorCode.InvalidRequest, `bundle must be tar (or left out for the export file alone), got ${JSON.stringify(bundle)}`, ['query.bundle']);
+  async exportBundle(
+    projectId: string,
+    version: string,
+    formatParam: string | undefined,
+    bundle: string,
+  ): Promise<{ stream: Readable; filename: string; leftOut: number }> {
+    if (bundle !== 'tar')
+      throw new AnnotationException(
+        AnnotationErrorCode.InvalidRequest,
+        `bundle must be tar (or left out for the export file alone), got ${JSON.stringify(bundle)}`,
+        ['query.bundle'],
+      );
     const format = parseFormat(formatParam);
     const record = await this.get(projectId, version);
     const set = await this.content(projectId, version);
@@ -229,12 +272,29 @@ export class AnnotationSetUseCases {
 }
 
 interface SetRow {
-  set_id: string; project_id: string; version: number; content_sha256: string; artifact_key: string; item_count: number; left_out_count: number;
-  left_out: { reason: LeaveOutReason; count: number }[]; pending_count: number; published_by: string; published_at: Date;
+  set_id: string;
+  project_id: string;
+  version: number;
+  content_sha256: string;
+  artifact_key: string;
+  item_count: number;
+  left_out_count: number;
+  left_out: { reason: LeaveOutReason; count: number }[];
+  pending_count: number;
+  published_by: string;
+  published_at: Date;
 }
 
 const toRecord = (r: SetRow): AnnotationSetRecord => ({
-  setId: r.set_id, projectId: r.project_id, version: r.version, contentSha256: r.content_sha256, artifactKey: r.artifact_key, itemCount: r.item_count,
-  leftOutCount: r.left_out_count, leftOut: r.left_out, pendingCount: r.pending_count, publishedBy: r.published_by, publishedAt: r.published_at.toISOString(),
+  setId: r.set_id,
+  projectId: r.project_id,
+  version: r.version,
+  contentSha256: r.content_sha256,
+  artifactKey: r.artifact_key,
+  itemCount: r.item_count,
+  leftOutCount: r.left_out_count,
+  leftOut: r.left_out,
+  pendingCount: r.pending_count,
+  publishedBy: r.published_by,
+  publishedAt: r.published_at.toISOString(),
 });
-

@@ -20,9 +20,11 @@ export async function createTasks(tx: QueryRunner, streams: AnnotationStreams, p
   const done: { tasks_created: boolean }[] = await tx.query('SELECT tasks_created FROM annotation_projects WHERE project_id = $1 FOR UPDATE', [projectId]);
   if (!done.length || done[0].tasks_created) return 0;
   const excluded = new Set(
-    ((await tx.query('SELECT DISTINCT subject_id FROM annotation_excluded_subjects WHERE subject_id = ANY($1::uuid[])', [items.map((i) => i.subjectId)])) as { subject_id: string }[]).map(
-      (r) => r.subject_id,
-    ),
+    (
+      (await tx.query('SELECT DISTINCT subject_id FROM annotation_excluded_subjects WHERE subject_id = ANY($1::uuid[])', [items.map((i) => i.subjectId)])) as {
+        subject_id: string;
+      }[]
+    ).map((r) => r.subject_id),
   );
   let created = 0;
   for (const item of items) {

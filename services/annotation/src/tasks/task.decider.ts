@@ -127,21 +127,30 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
       if (s.assignments.filter(holdingSlot).length >= command.rules.annotationsPerItem) {
         fail(AnnotationErrorCode.TaskFull, `task ${s.taskId} already has its ${command.rules.annotationsPerItem} annotator(s)`);
       }
-      return [{ type: 'TaskAssigned', data: { taskId: s.taskId, projectId: s.projectId, assignmentId: command.assignmentId, annotatorId: command.annotatorId } }];
+      return [
+        { type: 'TaskAssigned', data: { taskId: s.taskId, projectId: s.projectId, assignmentId: command.assignmentId, annotatorId: command.annotatorId } },
+      ];
     }
     case 'ReleaseAssignment': {
       const s = existing(state);
       const mine = latestOf(s, command.annotatorId);
       if (!mine) return fail(AnnotationErrorCode.NotYourTask, `task ${s.taskId} is not assigned to ${command.annotatorId}`);
-      if (mine.status !== 'assigned') return fail(AnnotationErrorCode.TaskNotOpen, `the assignment of task ${s.taskId} is ${mine.status}; only an unfinished one can be released`);
-      return [{ type: 'TaskReleased', data: { taskId: s.taskId, projectId: s.projectId, assignmentId: mine.assignmentId, annotatorId: mine.annotatorId, reason: command.reason } }];
+      if (mine.status !== 'assigned')
+        return fail(AnnotationErrorCode.TaskNotOpen, `the assignment of task ${s.taskId} is ${mine.status}; only an unfinished one can be released`);
+      return [
+        {
+          type: 'TaskReleased',
+          data: { taskId: s.taskId, projectId: s.projectId, assignmentId: mine.assignmentId, annotatorId: mine.annotatorId, reason: command.reason },
+        },
+      ];
     }
     case 'SubmitAnnotation': {
       const s = existing(state);
       const mine = latestOf(s, command.annotatorId);
       if (!mine) fail(AnnotationErrorCode.NotYourTask, `task ${s.taskId} is not assigned to ${command.annotatorId}`);
       mustBeOpen(s, 'submit');
-      if (mine!.status === 'released') fail(AnnotationErrorCode.TaskNotOpen, `your assignment of task ${s.taskId} was released or expired; it cannot take a submission`);
+      if (mine!.status === 'released')
+        fail(AnnotationErrorCode.TaskNotOpen, `your assignment of task ${s.taskId} was released or expired; it cannot take a submission`);
       if (mine!.status !== 'assigned') fail(AnnotationErrorCode.AlreadySubmitted, `the annotation for task ${s.taskId} was already submitted`);
       const answer = validateAnswer(command.rules, command.answer);
       return [
@@ -166,7 +175,14 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
       const events: AnnotationTaskEvent[] = [
         {
           type: 'AnnotationReviewed',
-          data: { taskId: s.taskId, projectId: s.projectId, assignmentId: target.assignmentId, reviewerId: command.reviewerId, verdict: command.verdict, reason },
+          data: {
+            taskId: s.taskId,
+            projectId: s.projectId,
+            assignmentId: target.assignmentId,
+            reviewerId: command.reviewerId,
+            verdict: command.verdict,
+            reason,
+          },
         },
       ];
       if (command.verdict === 'accepted') {
@@ -177,7 +193,13 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
           if (consensus && agreement >= command.rules.agreementThreshold) {
             events.push({
               type: 'ItemAccepted',
-              data: { taskId: s.taskId, projectId: s.projectId, answer: consensus.answer, agreement: rounded, assignmentIds: accepted.map((a) => a.assignmentId) },
+              data: {
+                taskId: s.taskId,
+                projectId: s.projectId,
+                answer: consensus.answer,
+                agreement: rounded,
+                assignmentIds: accepted.map((a) => a.assignmentId),
+              },
             });
           } else {
             events.push({
@@ -253,7 +275,10 @@ export function evolveTask(state: TaskState, event: AnnotationTaskEvent): TaskSt
     case 'TaskAssigned':
       return {
         ...state,
-        assignments: [...state.assignments, { assignmentId: event.data.assignmentId, annotatorId: event.data.annotatorId, status: 'assigned', answer: null, reviewerId: null }],
+        assignments: [
+          ...state.assignments,
+          { assignmentId: event.data.assignmentId, annotatorId: event.data.annotatorId, status: 'assigned', answer: null, reviewerId: null },
+        ],
       };
     case 'TaskReleased':
       return { ...state, assignments: update(event.data.assignmentId, { status: 'released' }) };

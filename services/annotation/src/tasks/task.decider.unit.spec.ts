@@ -12,8 +12,22 @@ const itemId = '01930000-0000-7000-8000-0000000000b1';
 const subjectId = '01930000-0000-7000-8000-0000000000c1';
 const asg = (n: number) => `01930000-0000-7000-8000-00000000010${n}`;
 
-const caption: ProjectRules = { taskType: 'caption', labels: [], annotationsPerItem: 2, agreementThreshold: 0.5, maxTextLength: 40, reassignRejectedToSameAnnotator: false };
-const labels: ProjectRules = { taskType: 'classification', labels: ['normal', 'abnormal'], annotationsPerItem: 2, agreementThreshold: 1, maxTextLength: 40, reassignRejectedToSameAnnotator: false };
+const caption: ProjectRules = {
+  taskType: 'caption',
+  labels: [],
+  annotationsPerItem: 2,
+  agreementThreshold: 0.5,
+  maxTextLength: 40,
+  reassignRejectedToSameAnnotator: false,
+};
+const labels: ProjectRules = {
+  taskType: 'classification',
+  labels: ['normal', 'abnormal'],
+  annotationsPerItem: 2,
+  agreementThreshold: 1,
+  maxTextLength: 40,
+  reassignRejectedToSameAnnotator: false,
+};
 const vqa: ProjectRules = { ...caption, taskType: 'vqa', annotationsPerItem: 1 };
 
 /** Builder for the events of one task, the one style used in these specs. */
@@ -57,7 +71,10 @@ describe('decideTask', () => {
     it('records, once, that someone was shown the answers of an open item', () => {
       const viewed: AnnotationTaskEvent = { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'rev-1' } };
       spec.given(submitted).when({ type: 'ViewAnswers', viewerId: 'rev-1' }).then([viewed]);
-      spec.given([...submitted, viewed]).when({ type: 'ViewAnswers', viewerId: 'rev-1' }).then([]);
+      spec
+        .given([...submitted, viewed])
+        .when({ type: 'ViewAnswers', viewerId: 'rev-1' })
+        .then([]);
     });
 
     it("refuses to show an item's answers to one of its annotators", () => {
@@ -67,7 +84,10 @@ describe('decideTask', () => {
 
   describe('AssignTask', () => {
     it('assigns an open task to an annotator', () => {
-      spec.given([E.created()]).when(assign(1, 'ann-1', caption)).then([E.assigned(1, 'ann-1')]);
+      spec
+        .given([E.created()])
+        .when(assign(1, 'ann-1', caption))
+        .then([E.assigned(1, 'ann-1')]);
     });
 
     it('never gives the same item to an annotator twice, not even after their annotation was rejected', () => {
@@ -86,14 +106,22 @@ describe('decideTask', () => {
 
     it('keeps annotation blind: someone shown the answers in the review queue cannot annotate the item', () => {
       spec
-        .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'both-1' } }])
+        .given([
+          E.created(),
+          E.assigned(1, 'ann-1'),
+          E.submitted(1, 'ann-1', cap('a dog')),
+          { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'both-1' } },
+        ])
         .when(assign(2, 'both-1', caption))
         .thenThrows(code(AnnotationErrorCode.NotBlind));
     });
 
     it('hands out no more slots than annotations per item, and reopens the slot of a rejected annotation', () => {
       const two = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2')];
-      spec.given(two).when(assign(3, 'ann-3', caption)).thenThrows(code(AnnotationErrorCode.TaskFull));
+      spec
+        .given(two)
+        .when(assign(3, 'ann-3', caption))
+        .thenThrows(code(AnnotationErrorCode.TaskFull));
       spec
         .given([...two, E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'wrong')])
         .when(assign(3, 'ann-3', caption))
@@ -101,7 +129,10 @@ describe('decideTask', () => {
     });
 
     it('refuses a task that does not exist or was cancelled', () => {
-      spec.given([]).when(assign(1, 'ann-1', caption)).thenThrows(code(AnnotationErrorCode.TaskNotFound));
+      spec
+        .given([])
+        .when(assign(1, 'ann-1', caption))
+        .thenThrows(code(AnnotationErrorCode.TaskNotFound));
       spec
         .given([E.created(), { type: 'TaskCancelled', data: { taskId, projectId, reason: 'consent-withdrawn:human-annotation' } }])
         .when(assign(1, 'ann-1', caption))
@@ -112,14 +143,26 @@ describe('decideTask', () => {
   describe('AssignTask after a rejection', () => {
     const again: ProjectRules = { ...caption, reassignRejectedToSameAnnotator: true };
     // ann-1's caption was rejected; ann-2 holds the other slot.
-    const rejected = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'rejected', 'too short')];
+    const rejected = [
+      E.created(),
+      E.assigned(1, 'ann-1'),
+      E.assigned(2, 'ann-2'),
+      E.submitted(1, 'ann-1', cap('a dog')),
+      E.reviewed(1, 'rev-1', 'rejected', 'too short'),
+    ];
 
     it('gives the item to another eligible annotator first', () => {
-      spec.given(rejected).when(assign(3, 'ann-3', again, { annotators: ['ann-1', 'ann-2', 'ann-3'] })).then([E.assigned(3, 'ann-3')]);
+      spec
+        .given(rejected)
+        .when(assign(3, 'ann-3', again, { annotators: ['ann-1', 'ann-2', 'ann-3'] }))
+        .then([E.assigned(3, 'ann-3')]);
     });
 
     it('gives it back to the annotator it was rejected from when the project allows it and nobody else of the project is left', () => {
-      spec.given(rejected).when(assign(3, 'ann-1', again, { annotators: ['ann-1', 'ann-2'] })).then([E.assigned(3, 'ann-1')]);
+      spec
+        .given(rejected)
+        .when(assign(3, 'ann-1', again, { annotators: ['ann-1', 'ann-2'] }))
+        .then([E.assigned(3, 'ann-1')]);
     });
 
     it('keeps it from them while another annotator of the project could still take it', () => {
@@ -131,7 +174,10 @@ describe('decideTask', () => {
 
     it('counts someone who has seen the answers as not left (they cannot annotate blind)', () => {
       const viewed: AnnotationTaskEvent = { type: 'AnswersViewed', data: { taskId, projectId, viewerId: 'ann-3' } };
-      spec.given([...rejected, viewed]).when(assign(3, 'ann-1', again, { annotators: ['ann-1', 'ann-2', 'ann-3'] })).then([E.assigned(3, 'ann-1')]);
+      spec
+        .given([...rejected, viewed])
+        .when(assign(3, 'ann-1', again, { annotators: ['ann-1', 'ann-2', 'ann-3'] }))
+        .then([E.assigned(3, 'ann-1')]);
     });
 
     it('keeps it from them by default (the project setting is off), saying so', () => {
@@ -143,9 +189,18 @@ describe('decideTask', () => {
 
     it('never gives an item back to someone whose annotation was accepted, or who released it', () => {
       const accepted = [E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog')), E.reviewed(1, 'rev-1', 'accepted')];
-      spec.given(accepted).when(assign(2, 'ann-1', again, { annotators: ['ann-1'] })).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
-      const released: AnnotationTaskEvent = { type: 'TaskReleased', data: { taskId, projectId, assignmentId: asg(1), annotatorId: 'ann-1', reason: 'released' } };
-      spec.given([E.created(), E.assigned(1, 'ann-1'), released]).when(assign(2, 'ann-1', again, { annotators: ['ann-1'] })).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
+      spec
+        .given(accepted)
+        .when(assign(2, 'ann-1', again, { annotators: ['ann-1'] }))
+        .thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
+      const released: AnnotationTaskEvent = {
+        type: 'TaskReleased',
+        data: { taskId, projectId, assignmentId: asg(1), annotatorId: 'ann-1', reason: 'released' },
+      };
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1'), released])
+        .when(assign(2, 'ann-1', again, { annotators: ['ann-1'] }))
+        .thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
     });
 
     it('lets the returning annotator submit on their new assignment and shows them that one', () => {
@@ -161,19 +216,31 @@ describe('decideTask', () => {
 
   describe('AssignTask on an archived project', () => {
     it('hands out no task', () => {
-      spec.given([E.created()]).when(assign(1, 'ann-1', caption, { archived: true })).thenThrows(code(AnnotationErrorCode.ProjectArchived, /archived/));
+      spec
+        .given([E.created()])
+        .when(assign(1, 'ann-1', caption, { archived: true }))
+        .thenThrows(code(AnnotationErrorCode.ProjectArchived, /archived/));
     });
   });
 
   describe('ReleaseAssignment', () => {
     const released: AnnotationTaskEvent = { type: 'TaskReleased', data: { taskId, projectId, assignmentId: asg(1), annotatorId: 'ann-1', reason: 'released' } };
 
-    it("gives an unfinished assignment back, reopening its slot for someone else but not for its annotator", () => {
+    it('gives an unfinished assignment back, reopening its slot for someone else but not for its annotator', () => {
       const full = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2')];
       spec.given(full).when({ type: 'ReleaseAssignment', annotatorId: 'ann-1', reason: 'released' }).then([released]);
-      spec.given([...full, released]).when(assign(3, 'ann-3', caption)).then([E.assigned(3, 'ann-3')]);
-      spec.given([...full, released]).when(assign(3, 'ann-1', caption)).thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
-      spec.given([...full, released]).when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'late' }, rules: caption }).thenThrows(code(AnnotationErrorCode.TaskNotOpen, /released or expired/));
+      spec
+        .given([...full, released])
+        .when(assign(3, 'ann-3', caption))
+        .then([E.assigned(3, 'ann-3')]);
+      spec
+        .given([...full, released])
+        .when(assign(3, 'ann-1', caption))
+        .thenThrows(code(AnnotationErrorCode.AlreadyAnnotated));
+      spec
+        .given([...full, released])
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'late' }, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /released or expired/));
     });
 
     it('refuses to release a submitted annotation or a task that is not yours', () => {
@@ -181,7 +248,10 @@ describe('decideTask', () => {
         .given([E.created(), E.assigned(1, 'ann-1'), E.submitted(1, 'ann-1', cap('a dog'))])
         .when({ type: 'ReleaseAssignment', annotatorId: 'ann-1', reason: 'expired' })
         .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /is submitted/));
-      spec.given([E.created(), E.assigned(1, 'ann-1')]).when({ type: 'ReleaseAssignment', annotatorId: 'ann-2', reason: 'released' }).thenThrows(code(AnnotationErrorCode.NotYourTask));
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1')])
+        .when({ type: 'ReleaseAssignment', annotatorId: 'ann-2', reason: 'released' })
+        .thenThrows(code(AnnotationErrorCode.NotYourTask));
     });
   });
 
@@ -189,14 +259,20 @@ describe('decideTask', () => {
     const assigned = [E.created(), E.assigned(1, 'ann-1')];
 
     it('records a valid caption, trimmed, with its annotator', () => {
-      spec.given(assigned).when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: '  a dog on grass ' }, rules: caption }).then([E.submitted(1, 'ann-1', cap('a dog on grass'))]);
+      spec
+        .given(assigned)
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: '  a dog on grass ' }, rules: caption })
+        .then([E.submitted(1, 'ann-1', cap('a dog on grass'))]);
     });
 
     it('refuses an empty caption and one over the length limit, naming the field', () => {
-      spec.given(assigned).when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: '   ' }, rules: caption }).thenThrows((err) => {
-        code(AnnotationErrorCode.InvalidAnswer, /answer.caption: must not be empty/)(err);
-        expect((err as AnnotationException).fields).toEqual(['answer.caption']);
-      });
+      spec
+        .given(assigned)
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: '   ' }, rules: caption })
+        .thenThrows((err) => {
+          code(AnnotationErrorCode.InvalidAnswer, /answer.caption: must not be empty/)(err);
+          expect((err as AnnotationException).fields).toEqual(['answer.caption']);
+        });
       spec
         .given(assigned)
         .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'x'.repeat(41) }, rules: caption })
@@ -215,7 +291,10 @@ describe('decideTask', () => {
     });
 
     it('refuses a task that is not yours, and a second submission', () => {
-      spec.given(assigned).when({ type: 'SubmitAnnotation', annotatorId: 'ann-2', answer: { caption: 'a dog' }, rules: caption }).thenThrows(code(AnnotationErrorCode.NotYourTask));
+      spec
+        .given(assigned)
+        .when({ type: 'SubmitAnnotation', annotatorId: 'ann-2', answer: { caption: 'a dog' }, rules: caption })
+        .thenThrows(code(AnnotationErrorCode.NotYourTask));
       spec
         .given([...assigned, E.submitted(1, 'ann-1', cap('a dog'))])
         .when({ type: 'SubmitAnnotation', annotatorId: 'ann-1', answer: { caption: 'a cat' }, rules: caption })
@@ -224,7 +303,13 @@ describe('decideTask', () => {
   });
 
   describe('ReviewAnnotation', () => {
-    const submittedBoth = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', cap('a small dog on grass')), E.submitted(2, 'ann-2', cap('a dog on the grass'))];
+    const submittedBoth = [
+      E.created(),
+      E.assigned(1, 'ann-1'),
+      E.assigned(2, 'ann-2'),
+      E.submitted(1, 'ann-1', cap('a small dog on grass')),
+      E.submitted(2, 'ann-2', cap('a dog on the grass')),
+    ];
 
     it('refuses a reviewer who annotated the item: nobody reviews their own work', () => {
       spec
@@ -256,7 +341,14 @@ describe('decideTask', () => {
     });
 
     it('sends the item to adjudication when the accepted answers miss the threshold', () => {
-      const split = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', lab('normal')), E.submitted(2, 'ann-2', lab('abnormal')), E.reviewed(1, 'rev-1', 'accepted')];
+      const split = [
+        E.created(),
+        E.assigned(1, 'ann-1'),
+        E.assigned(2, 'ann-2'),
+        E.submitted(1, 'ann-1', lab('normal')),
+        E.submitted(2, 'ann-2', lab('abnormal')),
+        E.reviewed(1, 'rev-1', 'accepted'),
+      ];
       spec
         .given(split)
         .when({ type: 'ReviewAnnotation', assignmentId: asg(2), reviewerId: 'rev-2', verdict: 'accepted', reason: null, rules: labels })
@@ -277,8 +369,13 @@ describe('decideTask', () => {
 
   describe('AdjudicateItem', () => {
     const inAdjudication = [
-      E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', lab('normal')), E.submitted(2, 'ann-2', lab('abnormal')),
-      E.reviewed(1, 'rev-1', 'accepted'), E.reviewed(2, 'rev-1', 'accepted'),
+      E.created(),
+      E.assigned(1, 'ann-1'),
+      E.assigned(2, 'ann-2'),
+      E.submitted(1, 'ann-1', lab('normal')),
+      E.submitted(2, 'ann-2', lab('abnormal')),
+      E.reviewed(1, 'rev-1', 'accepted'),
+      E.reviewed(2, 'rev-1', 'accepted'),
       { type: 'ItemSentToAdjudication', data: { taskId, projectId, agreement: 0, threshold: 1 } } as AnnotationTaskEvent,
     ];
 
@@ -315,7 +412,10 @@ describe('decideTask', () => {
   describe('CancelTask', () => {
     it('cancels an open task with its reason, and is a no-op the second time or on a final item', () => {
       const cancelled: AnnotationTaskEvent = { type: 'TaskCancelled', data: { taskId, projectId, reason: 'subject-erased' } };
-      spec.given([E.created(), E.assigned(1, 'ann-1')]).when({ type: 'CancelTask', reason: 'subject-erased' }).then([cancelled]);
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1')])
+        .when({ type: 'CancelTask', reason: 'subject-erased' })
+        .then([cancelled]);
       spec.given([E.created(), cancelled]).when({ type: 'CancelTask', reason: 'subject-erased' }).then([]);
       spec
         .given([E.created(), { type: 'ItemImported', data: { taskId, projectId, answer: cap('x'), format: 'jsonl', importId: asg(9) } }])
@@ -334,7 +434,10 @@ describe('decideTask', () => {
 
 describe('annotatorView', () => {
   it("shows an annotator their own annotation and never another annotator's answer (blind)", () => {
-    const state = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', cap('a secret caption'))].reduce(evolveTask, initialTaskState);
+    const state = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', cap('a secret caption'))].reduce(
+      evolveTask,
+      initialTaskState,
+    );
     const view = annotatorView(state, 'ann-2');
     expect(view).toMatchObject({ taskId, assignmentId: asg(2), status: 'assigned', answer: null });
     expect(JSON.stringify(view)).not.toContain('secret');

@@ -1,6 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
-import { Actor, ANNOTATION_LOG, annotationContracts, AnnotationEvent, AnnotationProjectEvent, AnnotationTaskEvent, EventEnvelope, isUuid } from '@trellis/contracts';
+import {
+  Actor,
+  ANNOTATION_LOG,
+  annotationContracts,
+  AnnotationEvent,
+  AnnotationProjectEvent,
+  AnnotationTaskEvent,
+  EventEnvelope,
+  isUuid,
+} from '@trellis/contracts';
 import { aggregateStream, CommandResult, Decider, EventStoreErrorCode, EventStoreException, handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import { AnnotationProjection } from '../read-models/annotation.projection';
@@ -11,7 +20,11 @@ export const taskStream = (taskId: string) => `annotation-task-${taskId}`;
 export const projectStream = (projectId: string) => `annotation-project-${projectId}`;
 
 export const taskDecider: Decider<TaskState, TaskCommand, AnnotationTaskEvent> = { decide: decideTask, evolve: evolveTask, initialState: initialTaskState };
-export const projectDecider: Decider<ProjectState, ProjectCommand, AnnotationProjectEvent> = { decide: decideProject, evolve: evolveProject, initialState: initialProjectState };
+export const projectDecider: Decider<ProjectState, ProjectCommand, AnnotationProjectEvent> = {
+  decide: decideProject,
+  evolve: evolveProject,
+  initialState: initialProjectState,
+};
 
 const target = (streamId: string) => ({ log: ANNOTATION_LOG, streamId, contracts: annotationContracts });
 

@@ -61,7 +61,8 @@ export class TaskUseCases {
   async pullNext(projectIdParam: string, actor: Actor): Promise<AssignmentView | null> {
     const project = await requireProject(this.dataSource, requireUuid(projectIdParam, 'project id', 'params.projectId'));
     // Said at once rather than as "nothing left"; the task decider refuses it too if the archive races the pull.
-    if (project.status === 'archived') throw new AnnotationException(AnnotationErrorCode.ProjectArchived, `project ${project.projectId} is archived and hands out no tasks`);
+    if (project.status === 'archived')
+      throw new AnnotationException(AnnotationErrorCode.ProjectArchived, `project ${project.projectId} is archived and hands out no tasks`);
     const current: { task_id: string }[] = await this.dataSource.query(
       `SELECT a.task_id FROM annotation_assignments a JOIN annotation_tasks t USING (task_id)
         WHERE a.project_id = $1 AND a.annotator_id = $2 AND a.status = 'assigned' AND t.status = 'open' ORDER BY a.assigned_at LIMIT 1`,
@@ -110,18 +111,26 @@ export class TaskUseCases {
   private async tryAssign(taskId: string, actor: Actor, rules: ProjectRules): Promise<boolean> {
     try {
       await withTransaction(this.dataSource, (tx) =>
-        this.streams.handle(tx, taskStream(taskId), taskDecider, async (state): Promise<TaskCommand> => {
-          const project = state.status === 'none' ? undefined : await requireProject(tx, state.projectId);
-          const annotators: { annotator_id: string }[] = project ? await tx.query('SELECT DISTINCT annotator_id FROM annotation_assignments WHERE project_id = $1', [project.projectId]) : [];
-          return {
-            type: 'AssignTask',
-            assignmentId: uuidv7(),
-            annotatorId: actor.id,
-            rules,
-            projectArchived: project?.status === 'archived',
-            projectAnnotators: annotators.map((a) => a.annotator_id),
-          };
-        }, actor),
+        this.streams.handle(
+          tx,
+          taskStream(taskId),
+          taskDecider,
+          async (state): Promise<TaskCommand> => {
+            const project = state.status === 'none' ? undefined : await requireProject(tx, state.projectId);
+            const annotators: { annotator_id: string }[] = project
+              ? await tx.query('SELECT DISTINCT annotator_id FROM annotation_assignments WHERE project_id = $1', [project.projectId])
+              : [];
+            return {
+              type: 'AssignTask',
+              assignmentId: uuidv7(),
+              annotatorId: actor.id,
+              rules,
+              projectArchived: project?.status === 'archived',
+              projectAnnotators: annotators.map((a) => a.annotator_id),
+            };
+          },
+          actor,
+        ),
       );
       return true;
     } catch (err) {
@@ -136,7 +145,13 @@ export class TaskUseCases {
     const mine = annotatorView(state, annotatorId);
     if (!mine) throw new AnnotationException(AnnotationErrorCode.NotYourTask, `task ${taskId} is not assigned to you`);
     const project = await requireProject(this.dataSource, mine.projectId);
-    return { ...mine, taskType: project.rules.taskType, labels: project.rules.labels, guidelines: project.guidelines, maxTextLength: project.rules.maxTextLength };
+    return {
+      ...mine,
+      taskType: project.rules.taskType,
+      labels: project.rules.labels,
+      guidelines: project.guidelines,
+      maxTextLength: project.rules.maxTextLength,
+    };
   }
 
   /** The caller's own view of a task (404 if it does not exist, 403 if it is not theirs). */
@@ -218,10 +233,16 @@ export class TaskUseCases {
   private decideAndAppend(taskId: string, actor: Actor, command: (rules: ProjectRules) => TaskCommand): Promise<string> {
     return retryOnConflict(() =>
       withTransaction(this.dataSource, async (tx) => {
-        const { newState } = await this.streams.handle(tx, taskStream(taskId), taskDecider, async (state) => {
-          if (state.status === 'none') throw new AnnotationException(AnnotationErrorCode.TaskNotFound, `no task ${taskId}`);
-          return command((await requireProject(tx, state.projectId)).rules);
-        }, actor);
+        const { newState } = await this.streams.handle(
+          tx,
+          taskStream(taskId),
+          taskDecider,
+          async (state) => {
+            if (state.status === 'none') throw new AnnotationException(AnnotationErrorCode.TaskNotFound, `no task ${taskId}`);
+            return command((await requireProject(tx, state.projectId)).rules);
+          },
+          actor,
+        );
         return newState.status;
       }),
     );
@@ -231,7 +252,15 @@ export class TaskUseCases {
   async reviewQueue(projectIdParam: string, actor: Actor, limit = 50) {
     const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
     await requireProject(this.dataSource, projectId);
-    const rows: { task_id: string; assignment_id: string; item_id: string; image_key: string; report_key: string | null; answer: Answer; annotator_id: string }[] = await this.dataSource.query(
+    const rows: {
+      task_id: string;
+      assignment_id: string;
+      item_id: string;
+      image_key: string;
+      report_key: string | null;
+      answer: Answer;
+      annotator_id: string;
+    }[] = await this.dataSource.query(
       `SELECT a.task_id, a.assignment_id, t.item_id, t.image_key, t.report_key, a.answer, a.annotator_id
          FROM annotation_assignments a JOIN annotation_tasks t USING (task_id)
         WHERE a.project_id = $1 AND a.status = 'submitted' AND t.status = 'open'
@@ -253,7 +282,10 @@ export class TaskUseCases {
     }
     const visible = rows.filter((r) => shown.has(r.task_id));
     // Reviewers see who annotated already (the id); the display name says it to people.
-    const people = await principalRefs(this.dataSource, visible.map((r) => r.annotator_id));
+    const people = await principalRefs(
+      this.dataSource,
+      visible.map((r) => r.annotator_id),
+    );
     return visible.map((r) => ({
       taskId: r.task_id,
       assignmentId: r.assignment_id,
@@ -270,17 +302,26 @@ export class TaskUseCases {
   async adjudicationQueue(projectIdParam: string, actor: Actor, limit = 50) {
     const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
     await requireProject(this.dataSource, projectId);
-    const rows: { task_id: string; item_id: string; image_key: string; report_key: string | null; agreement: number; answers: { assignmentId: string; annotatorId: string; answer: Answer }[] }[] =
-      await this.dataSource.query(
-        `SELECT t.task_id, t.item_id, t.image_key, t.report_key, t.agreement,
+    const rows: {
+      task_id: string;
+      item_id: string;
+      image_key: string;
+      report_key: string | null;
+      agreement: number;
+      answers: { assignmentId: string; annotatorId: string; answer: Answer }[];
+    }[] = await this.dataSource.query(
+      `SELECT t.task_id, t.item_id, t.image_key, t.report_key, t.agreement,
                 jsonb_agg(jsonb_build_object('assignmentId', a.assignment_id, 'annotatorId', a.annotator_id, 'answer', a.answer) ORDER BY a.submitted_at) AS answers
            FROM annotation_tasks t JOIN annotation_assignments a ON a.task_id = t.task_id AND a.status = 'accepted'
           WHERE t.project_id = $1 AND t.status = 'adjudication'
             AND NOT EXISTS (SELECT 1 FROM annotation_assignments mine WHERE mine.task_id = t.task_id AND mine.annotator_id = $2)
           GROUP BY t.task_id ORDER BY t.seq LIMIT $3`,
-        [projectId, actor.id, limit],
-      );
-    const people = await principalRefs(this.dataSource, rows.flatMap((r) => r.answers.map((a) => a.annotatorId)));
+      [projectId, actor.id, limit],
+    );
+    const people = await principalRefs(
+      this.dataSource,
+      rows.flatMap((r) => r.answers.map((a) => a.annotatorId)),
+    );
     return rows.map((r) => ({
       taskId: r.task_id,
       itemId: r.item_id,

@@ -24,7 +24,7 @@ export class TasksController {
 
   @Get('tasks/:taskId')
   @Roles('annotator')
-  @ApiOperation({ summary: 'Your view of a task assigned to you (blind: never other annotators\' answers)' })
+  @ApiOperation({ summary: "Your view of a task assigned to you (blind: never other annotators' answers)" })
   get(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
     return this.tasks.get(taskId, actor);
   }

@@ -65,7 +65,10 @@ export class DatasetVersionBuilder {
   /** Writes the manifest through the given storage and returns the event data that announces it. */
   async publish(storage: ObjectStorage): Promise<DatasetVersionPublished['data']> {
     const manifest = this.manifest();
-    const stored = await storage.putBuffer('artifacts', Buffer.from(canonicalJson(manifest), 'utf8'), { prefix: `datasets/${this.datasetId}/`, contentType: 'application/json' });
+    const stored = await storage.putBuffer('artifacts', Buffer.from(canonicalJson(manifest), 'utf8'), {
+      prefix: `datasets/${this.datasetId}/`,
+      contentType: 'application/json',
+    });
     return {
       datasetId: this.datasetId,
       name: manifest.name,

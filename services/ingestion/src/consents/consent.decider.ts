@@ -82,7 +82,12 @@ export function decideConsent(state: SubjectState, command: ConsentCommand): Sub
       return [
         {
           type: 'ConsentWithdrawn',
-          data: { subjectId: command.subjectId, consentId: command.consentId, purposes: purposes.length ? purposes : asked.length ? asked : consent.purposes, eraseData: command.eraseData },
+          data: {
+            subjectId: command.subjectId,
+            consentId: command.consentId,
+            purposes: purposes.length ? purposes : asked.length ? asked : consent.purposes,
+            eraseData: command.eraseData,
+          },
         },
       ];
     }
@@ -94,4 +99,8 @@ export function decideConsent(state: SubjectState, command: ConsentCommand): Sub
 }
 
 /** Consent commands run against the subject's stream, so the subject's evolve folds what they decide. */
-export const consentDecider: Decider<SubjectState, ConsentCommand, SubjectEvent> = { decide: decideConsent, evolve: evolveSubject, initialState: initialSubjectState };
+export const consentDecider: Decider<SubjectState, ConsentCommand, SubjectEvent> = {
+  decide: decideConsent,
+  evolve: evolveSubject,
+  initialState: initialSubjectState,
+};

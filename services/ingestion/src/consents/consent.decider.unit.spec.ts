@@ -21,7 +21,16 @@ const record = (over: Partial<Extract<ConsentCommand, { type: 'RecordConsent' }>
 });
 const recorded: SubjectEvent = {
   type: 'ConsentRecorded',
-  data: { subjectId, consentId, status: 'active', decision: 'permit', purposes: ['model-training', 'research'], period: { start: '2026-01-01T00:00:00.000Z', end: null }, sourceSha256: null, fhirVersion: null },
+  data: {
+    subjectId,
+    consentId,
+    status: 'active',
+    decision: 'permit',
+    purposes: ['model-training', 'research'],
+    period: { start: '2026-01-01T00:00:00.000Z', end: null },
+    sourceSha256: null,
+    fhirVersion: null,
+  },
 };
 const code = (expected: IngestionErrorCode) => (err: unknown) => {
   expect(err).toBeInstanceOf(IngestionException);
@@ -35,19 +44,28 @@ describe('decideConsent', () => {
     });
 
     it('refuses unknown purposes, naming them', () => {
-      spec.given([registered]).when(record({ purposes: ['marketing'] })).thenThrows((err) => {
-        code(IngestionErrorCode.InvalidRequest)(err);
-        expect((err as Error).message).toMatch(/not: marketing/);
-      });
+      spec
+        .given([registered])
+        .when(record({ purposes: ['marketing'] }))
+        .thenThrows((err) => {
+          code(IngestionErrorCode.InvalidRequest)(err);
+          expect((err as Error).message).toMatch(/not: marketing/);
+        });
     });
 
     it('refuses a period that ends before it starts', () => {
-      spec.given([registered]).when(record({ period: { start: '2026-02-01T00:00:00.000Z', end: '2026-01-01T00:00:00.000Z' } })).thenThrows(code(IngestionErrorCode.InvalidRequest));
+      spec
+        .given([registered])
+        .when(record({ period: { start: '2026-02-01T00:00:00.000Z', end: '2026-01-01T00:00:00.000Z' } }))
+        .thenThrows(code(IngestionErrorCode.InvalidRequest));
     });
 
     it('refuses consent for an unknown or erased subject', () => {
       spec.given([]).when(record()).thenThrows(code(IngestionErrorCode.SubjectNotFound));
-      spec.given([registered, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }]).when(record()).thenThrows(code(IngestionErrorCode.SubjectErased));
+      spec
+        .given([registered, { type: 'SubjectErased', data: { subjectId, reason: 'gdpr-art17', assetCount: 0, blobsDeleted: 0 } }])
+        .when(record())
+        .thenThrows(code(IngestionErrorCode.SubjectErased));
     });
   });
 
@@ -68,9 +86,15 @@ describe('decideConsent', () => {
 
     it('refuses a purpose the consent never permitted, an unknown consent, and a repeat', () => {
       const withdrawn: SubjectEvent = { type: 'ConsentWithdrawn', data: { subjectId, consentId, purposes: ['model-training', 'research'], eraseData: false } };
-      spec.given([registered, recorded]).when({ type: 'WithdrawConsent', subjectId, consentId, purposes: ['human-annotation'], eraseData: false }).thenThrows(code(IngestionErrorCode.InvalidRequest));
+      spec
+        .given([registered, recorded])
+        .when({ type: 'WithdrawConsent', subjectId, consentId, purposes: ['human-annotation'], eraseData: false })
+        .thenThrows(code(IngestionErrorCode.InvalidRequest));
       spec.given([registered]).when({ type: 'WithdrawConsent', subjectId, consentId, eraseData: false }).thenThrows(code(IngestionErrorCode.ConsentNotFound));
-      spec.given([registered, recorded, withdrawn]).when({ type: 'WithdrawConsent', subjectId, consentId, eraseData: false }).thenThrows(code(IngestionErrorCode.ConsentAlreadyWithdrawn));
+      spec
+        .given([registered, recorded, withdrawn])
+        .when({ type: 'WithdrawConsent', subjectId, consentId, eraseData: false })
+        .thenThrows(code(IngestionErrorCode.ConsentAlreadyWithdrawn));
     });
 
     it('still accepts a repeat that asks for deletion, so erasure stays reachable', () => {

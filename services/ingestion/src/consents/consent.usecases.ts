@@ -21,7 +21,10 @@ export const RecordConsentRequest = z
     decision: z.enum(['permit', 'deny']),
     purposes: z.array(z.enum(CONSENT_PURPOSES)).min(1),
     period: z.object({ start: dateTime.nullable().optional(), end: dateTime.nullable().optional() }).strict().optional(),
-    sourceSha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256').optional(),
+    sourceSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256')
+      .optional(),
   })
   .strict();
 
@@ -92,11 +95,17 @@ export class ConsentUseCases {
     const { newEvents } = await withTransaction(this.dataSource, async (tx) => {
       // An asset commit that re-checks consent holds this lock: it sees this change or precedes it.
       await lockSubject(tx, id);
-      return handleCommand(this.store, consentDecider, stream, { ...command, subjectId: id }, {
-        context: { actor },
-        queryRunner: tx,
-        afterAppend: (appended, t) => this.readModels.applyAll(appended, t),
-      });
+      return handleCommand(
+        this.store,
+        consentDecider,
+        stream,
+        { ...command, subjectId: id },
+        {
+          context: { actor },
+          queryRunner: tx,
+          afterAppend: (appended, t) => this.readModels.applyAll(appended, t),
+        },
+      );
     });
     return newEvents;
   }

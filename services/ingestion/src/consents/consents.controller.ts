@@ -23,7 +23,12 @@ export class ConsentsController {
     schema: {
       oneOf: [
         { $ref: getSchemaPath(RecordConsentDto) },
-        { type: 'object', description: 'FHIR R4 or R5 Consent resource', properties: { resourceType: { type: 'string', enum: ['Consent'] } }, required: ['resourceType'] },
+        {
+          type: 'object',
+          description: 'FHIR R4 or R5 Consent resource',
+          properties: { resourceType: { type: 'string', enum: ['Consent'] } },
+          required: ['resourceType'],
+        },
       ],
     },
   })

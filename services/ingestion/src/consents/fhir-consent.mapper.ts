@@ -123,15 +123,21 @@ export function mapFhirConsent(input: unknown): MappedConsent {
   if (fhirVersion === 'R4') {
     const provision = resource.provision;
     if (!isObject(provision)) fail('R4 Consent needs a provision with type (permit or deny) and purpose', 'provision');
-    if (provision.provision !== undefined) fail('nested provisions (provision.provision) are not supported; send one consent per decision', 'provision.provision');
-    result = { decision: decision(provision.type, 'provision.type'), purposes: purposes(provision.purpose, 'provision.purpose'), period: period(provision.period, 'provision.period') };
+    if (provision.provision !== undefined)
+      fail('nested provisions (provision.provision) are not supported; send one consent per decision', 'provision.provision');
+    result = {
+      decision: decision(provision.type, 'provision.type'),
+      purposes: purposes(provision.purpose, 'provision.purpose'),
+      period: period(provision.period, 'provision.period'),
+    };
   } else {
     const provisions = (resource.provision ?? []) as unknown[];
     const all: ConsentPurpose[] = [];
     const periods: { start: string | null; end: string | null }[] = [];
     provisions.forEach((p, i) => {
       if (!isObject(p)) fail(`provision[${i}] must be an object`, `provision.${i}`);
-      if (p.provision !== undefined) fail(`nested provisions (provision[${i}].provision) are not supported; send one consent per decision`, `provision.${i}.provision`);
+      if (p.provision !== undefined)
+        fail(`nested provisions (provision[${i}].provision) are not supported; send one consent per decision`, `provision.${i}.provision`);
       all.push(...purposes(p.purpose, `provision[${i}].purpose`));
       if (p.period !== undefined) periods.push(period(p.period, `provision[${i}].period`));
     });

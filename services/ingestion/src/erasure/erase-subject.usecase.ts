@@ -53,16 +53,22 @@ export class EraseSubjectUseCase {
     const reason = parsed.data.reason;
     const stream = { log: INGESTION_LOG, streamId: subjectStream(id), contracts: ingestionContracts };
     await withTransaction(this.dataSource, (tx) =>
-      handleCommand(this.store, subjectDecider, stream, { type: 'EraseSubject', subjectId: id, reason, assetCount: n, blobsDeleted }, {
-        context: { actor },
-        queryRunner: tx,
-        afterAppend: async (appended, t) => {
-          await this.identities.delete(t, id);
-          await this.readModels.applyAll(appended, t);
-          // Intents of uploads still in flight stay: if such an upload dies after writing blobs,
-          // recovery deletes them (an erased asset references nothing).
+      handleCommand(
+        this.store,
+        subjectDecider,
+        stream,
+        { type: 'EraseSubject', subjectId: id, reason, assetCount: n, blobsDeleted },
+        {
+          context: { actor },
+          queryRunner: tx,
+          afterAppend: async (appended, t) => {
+            await this.identities.delete(t, id);
+            await this.readModels.applyAll(appended, t);
+            // Intents of uploads still in flight stay: if such an upload dies after writing blobs,
+            // recovery deletes them (an erased asset references nothing).
+          },
         },
-      }),
+      ),
     );
     // An upload that wrote under the prefix after the sweep above (and died, or is refused at its
     // commit now that the subject is marked) must not leave a blob: sweep again.

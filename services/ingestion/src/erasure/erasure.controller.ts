@@ -24,7 +24,7 @@ export class ErasureController {
   @Post()
   @HttpCode(200)
   @Roles('steward')
-  @ApiOperation({ summary: "Erase a subject: personal details and every raw and curated blob; the event history keeps only ids and hashes" })
+  @ApiOperation({ summary: 'Erase a subject: personal details and every raw and curated blob; the event history keeps only ids and hashes' })
   @ApiBody({ type: EraseSubjectDto })
   erase(@Param('subjectId') subjectId: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
     return this.erasure.erase(subjectId, body, actor);

@@ -31,6 +31,15 @@ export class SubjectIdentityRepository {
     return rows[0]?.subject_id;
   }
 
+  /** The subject registered under an external reference, with its identity (in `tx` when given). */
+  async findByExternalRef(externalRef: string, tx?: QueryRunner): Promise<{ subjectId: string; identity: SubjectIdentity } | undefined> {
+    const rows: { subject_id: string; external_ref: string | null; name: string | null; birth_date: string | null; mrn: string | null }[] = await (
+      tx ?? this.dataSource
+    ).query('SELECT subject_id, external_ref, name, birth_date, mrn FROM ingestion_subject_identities WHERE external_ref = $1', [externalRef]);
+    const r = rows[0];
+    return r ? { subjectId: r.subject_id, identity: { externalRef: r.external_ref, name: r.name, birthDate: r.birth_date, mrn: r.mrn } } : undefined;
+  }
+
   async find(subjectId: string): Promise<SubjectIdentity | undefined> {
     const rows: { external_ref: string | null; name: string | null; birth_date: string | null; mrn: string | null }[] = await this.dataSource.query(
       'SELECT external_ref, name, birth_date, mrn FROM ingestion_subject_identities WHERE subject_id = $1',

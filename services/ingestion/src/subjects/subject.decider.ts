@@ -21,8 +21,28 @@ interface KnownSubject {
 export type RegisteredSubject = KnownSubject & { status: 'registered' };
 export type SubjectState = { status: 'none' } | RegisteredSubject | (KnownSubject & { status: 'erased' });
 
+/** What identifies a person, as registered; kept only in the erasable identity table, never in an event. */
+export interface SubjectIdentityFields {
+  externalRef: string | null;
+  name: string | null;
+  birthDate: string | null;
+  mrn: string | null;
+}
+
+/** The identity fields compared when an external reference is registered again. */
+export const IDENTITY_FIELDS = ['name', 'birthDate', 'mrn'] as const;
+
 export type SubjectCommand =
-  | { type: 'RegisterSubject'; subjectId: string }
+  | {
+      type: 'RegisterSubject';
+      subjectId: string;
+      identity: SubjectIdentityFields;
+      /**
+       * The identity on file for `identity.externalRef`, when that reference is registered already
+       * (the state is then that subject's): the same person registering again, or another person.
+       */
+      onFile?: SubjectIdentityFields;
+    }
   | { type: 'EraseSubject'; subjectId: string; reason: 'gdpr-art17' | 'consent-withdrawn'; assetCount: number; blobsDeleted: number };
 
 export const initialSubjectState: SubjectState = { status: 'none' };
@@ -31,10 +51,26 @@ export const subjectStream = (subjectId: string) => `subject-${subjectId}`;
 
 export function decideSubject(state: SubjectState, command: SubjectCommand): SubjectEvent[] {
   switch (command.type) {
-    case 'RegisterSubject':
-      if (state.status !== 'none')
+    case 'RegisterSubject': {
+      const { identity, onFile } = command;
+      if (identity.externalRef === null && IDENTITY_FIELDS.every((f) => identity[f] === null))
+        throw new IngestionException(IngestionErrorCode.InvalidRequest, 'a subject needs an external reference or an identity (name, birthDate, mrn)', [
+          'externalRef',
+        ]);
+      if (state.status === 'none') return [{ type: 'SubjectRegistered', data: { subjectId: command.subjectId } }];
+      if (!onFile || onFile.externalRef === null || onFile.externalRef !== identity.externalRef)
         throw new IngestionException(IngestionErrorCode.SubjectAlreadyRegistered, `subject ${command.subjectId} is already registered`);
-      return [{ type: 'SubjectRegistered', data: { subjectId: command.subjectId } }];
+      assertRegistered(state, command.subjectId);
+      // The same reference for another person would put their data under this person's consent.
+      const differing = IDENTITY_FIELDS.filter((f) => identity[f] !== onFile[f]);
+      if (differing.length > 0)
+        throw new IngestionException(
+          IngestionErrorCode.SubjectIdentityConflict,
+          `the external reference is registered with a different ${differing.join(', ')}`,
+          [...differing],
+        );
+      return [];
+    }
     case 'EraseSubject':
       assertRegistered(state, command.subjectId);
       return [

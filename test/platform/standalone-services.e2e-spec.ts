@@ -1,0 +1,60 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer, AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { eventually } from '@trellis/testing';
+
+const ROOT = join(__dirname, '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm run <script>` as the README writes it, in its own process group so that a stop reaches every process. */
+function npmRun(script: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const child = spawn('npm', ['run', script], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+// The README's "Each service also runs alone" commands, run as written against the test database.
+describe.each([
+  ['start:ingestion', 'Trellis ingestion', '/ingestion/datasets'],
+  ['start:annotation', 'Trellis annotation', '/annotation/projects'],
+])('npm run %s', (script, title, route) => {
+  it('serves /health, /docs-json and its API, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const run = npmRun(script, { PORT: String(port), DATABASE_URL: process.env.TRELLIS_TEST_DATABASE_URL, TRELLIS_MESSAGING: 'in-process' });
+    try {
+      const health = await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+          return res?.status === 200 && ((await res.json()) as { status: string });
+        },
+        240_000,
+        250,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${run.output()}`);
+      });
+      expect(['up', 'degraded']).toContain(health.status);
+      const docs = (await (await fetch(`http://127.0.0.1:${port}/docs-json`)).json()) as { info: { title: string }; paths: Record<string, unknown> };
+      expect(docs.info.title).toBe(title);
+      expect(Object.keys(docs.paths)).toContain(route);
+      // Its API answers, behind authentication.
+      expect((await fetch(`http://127.0.0.1:${port}/auth/whoami`)).status).toBe(401);
+    } finally {
+      process.kill(-run.child.pid!, 'SIGTERM');
+    }
+    const code = await run.exited;
+    expect(run.output()).toMatch(/SIGTERM: shutting down/);
+    expect(code === 0 || code === null).toBe(true);
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  }, 300_000);
+});

@@ -9,3 +9,4 @@ export * from './ingestion.contracts';
 export * from './annotation.contracts';
 export * from './version-number';
 export * from './principal-id';
+export * from './safe-input';

@@ -1,6 +1,15 @@
 import { deciderSpec } from '@trellis/testing';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
-import { decideSubject, evolveSubject, initialSubjectState, permittedPurposes, SubjectCommand, SubjectEvent, SubjectState } from './subject.decider';
+import {
+  decideSubject,
+  evolveSubject,
+  initialSubjectState,
+  permittedPurposes,
+  SubjectCommand,
+  SubjectEvent,
+  SubjectIdentityFields,
+  SubjectState,
+} from './subject.decider';
 
 const spec = deciderSpec<SubjectState, SubjectCommand, SubjectEvent>({ decide: decideSubject, evolve: evolveSubject, initialState: initialSubjectState });
 const subjectId = '6f1c2b0e-4a5d-4c3b-9e8f-0a1b2c3d4e5f';
@@ -29,12 +38,68 @@ const stateOf = (events: SubjectEvent[]) => events.reduce(evolveSubject, initial
 
 describe('decideSubject', () => {
   describe('RegisterSubject', () => {
+    const identity: SubjectIdentityFields = { externalRef: 'S0001', name: 'Jane Doe', birthDate: '1961-04-17', mrn: 'MRN0012345' };
+    const register = (over: Partial<SubjectIdentityFields> = {}, onFile?: SubjectIdentityFields): SubjectCommand => ({
+      type: 'RegisterSubject',
+      subjectId,
+      identity: { ...identity, ...over },
+      ...(onFile ? { onFile } : {}),
+    });
+
     it('registers a new subject under its pseudonymous id only', () => {
-      spec.given([]).when({ type: 'RegisterSubject', subjectId }).then([registered]);
+      spec.given([]).when(register()).then([registered]);
+      spec
+        .given([])
+        .when(register({ externalRef: null }))
+        .then([registered]);
+      spec
+        .given([])
+        .when(register({ name: null, birthDate: null, mrn: null }))
+        .then([registered]);
     });
 
     it('refuses to register the same id twice', () => {
-      spec.given([registered]).when({ type: 'RegisterSubject', subjectId }).thenThrows(code(IngestionErrorCode.SubjectAlreadyRegistered));
+      spec.given([registered]).when(register()).thenThrows(code(IngestionErrorCode.SubjectAlreadyRegistered));
+    });
+
+    // Issue 11, item 1: consent bypass through a reused external reference.
+    describe('item 1: a reused external reference', () => {
+      it('answers the same person registering again with nothing to append (a re-import)', () => {
+        spec.given([registered]).when(register({}, identity)).then([]);
+      });
+
+      it('refuses the reference for a different name, birth date or MRN with a conflict naming only the differing fields', () => {
+        const differing = (over: Partial<SubjectIdentityFields>, fields: string[]) =>
+          spec
+            .given([registered])
+            .when(register(over, identity))
+            .thenThrows((err) => {
+              code(IngestionErrorCode.SubjectIdentityConflict)(err);
+              expect((err as IngestionException).errorClass).toBe('conflict');
+              expect((err as IngestionException).fields).toEqual(fields);
+              expect((err as Error).message).not.toMatch(/Jane|Doe|1961|MRN|S0001|Other|1970/);
+            });
+        differing({ name: 'Other Person' }, ['name']);
+        differing({ birthDate: '1970-01-01' }, ['birthDate']);
+        differing({ mrn: 'MRN0099999' }, ['mrn']);
+        differing({ name: 'Other Person', birthDate: '1970-01-01', mrn: 'MRN0099999' }, ['name', 'birthDate', 'mrn']);
+        // A detail left out is not the same identity either: the reference alone cannot claim a person.
+        differing({ name: null }, ['name']);
+      });
+
+      it('refuses the reference of an erased subject', () => {
+        spec.given([registered, erased]).when(register({}, identity)).thenThrows(code(IngestionErrorCode.SubjectErased));
+      });
+
+      it('refuses a subject with neither an external reference nor any identity (400)', () => {
+        spec
+          .given([])
+          .when(register({ externalRef: null, name: null, birthDate: null, mrn: null }))
+          .thenThrows((err) => {
+            code(IngestionErrorCode.InvalidRequest)(err);
+            expect((err as IngestionException).errorClass).toBe('validation');
+          });
+      });
     });
   });
 

@@ -6,7 +6,7 @@ export class RegisterSubjectDto {
   externalRef?: string;
   @ApiPropertyOptional({ description: 'Personal detail: kept only in the erasable identity table', example: 'Jane Doe' })
   name?: string;
-  @ApiPropertyOptional({ description: 'YYYY-MM-DD; personal detail', example: '1970-01-31' })
+  @ApiPropertyOptional({ description: 'A real calendar date YYYY-MM-DD (1850 to 2200); personal detail', format: 'date', example: '1970-01-31' })
   birthDate?: string;
   @ApiPropertyOptional({ description: 'Medical record number; personal detail', example: 'MRN-0012345' })
   mrn?: string;
@@ -14,7 +14,7 @@ export class RegisterSubjectDto {
 
 export class RegisteredSubjectDto {
   @ApiProperty({ format: 'uuid' }) subjectId!: string;
-  @ApiProperty({ description: 'true when the external reference was registered before' }) duplicate!: boolean;
+  @ApiProperty({ description: 'true when the external reference was registered before, with the same identity' }) duplicate!: boolean;
 }
 
 export class ConsentViewDto {

@@ -2,25 +2,22 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
-import { Actor, INGESTION_LOG, isUuid } from '@trellis/contracts';
+import { Actor, calendarDate, INGESTION_LOG, ingestionContracts, isUuid, safeText } from '@trellis/contracts';
 import { CLOCK, Clock, NEW_ID, NewId, withTransaction } from '@trellis/common';
-import { PostgresEventStore } from '@trellis/event-store';
+import { handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
-import { decideSubject, initialSubjectState, permittedPurposes, subjectStream } from './subject.decider';
+import { decideSubject, permittedPurposes, subjectDecider, SubjectIdentityFields, subjectStream } from './subject.decider';
 import { SubjectIdentityRepository } from './subject-identity.repository';
 import { loadSubject } from './subject.store';
 
 export const RegisterSubjectRequest = z
   .object({
     /** The caller's own reference (e.g. a study id); mapped to a pseudonymous UUID. */
-    externalRef: z.string().trim().min(1).max(200).optional(),
-    name: z.string().trim().min(1).max(300).optional(),
-    birthDate: z
-      .string()
-      .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
-      .optional(),
-    mrn: z.string().trim().min(1).max(100).optional(),
+    externalRef: safeText({ max: 200 }).optional(),
+    name: safeText({ max: 300 }).optional(),
+    birthDate: calendarDate().optional(),
+    mrn: safeText({ max: 100 }).optional(),
   })
   .strict();
 
@@ -56,38 +53,55 @@ export class SubjectUseCases {
     @Optional() @Inject(CLOCK) private readonly clock: Clock = () => new Date(),
   ) {}
 
-  /** A new pseudonymous subject; an external ref seen before answers the existing one. */
+  /**
+   * A new pseudonymous subject. An external reference seen before answers the existing subject
+   * when the identity is the same (a re-import), and is refused (409, naming the differing
+   * fields) when it is not: the subject decider says which.
+   */
   async register(input: unknown, actor: Actor): Promise<{ subjectId: string; duplicate: boolean }> {
     const parsed = RegisterSubjectRequest.safeParse(input ?? {});
     if (!parsed.success) throw invalidRequest('subject', parsed.error.issues);
     const req = parsed.data;
-    if (req.externalRef) {
-      const existing = await this.identities.subjectIdByExternalRef(req.externalRef);
-      if (existing) return { subjectId: existing, duplicate: true };
-    }
-    // Random (v4), not time-ordered: the id must not hint at when or in what order people enrolled.
-    const subjectId = this.newId();
-    const events = decideSubject(initialSubjectState, { type: 'RegisterSubject', subjectId });
-    try {
-      await withTransaction(this.dataSource, async (tx) => {
-        const appended = await this.store.append(INGESTION_LOG, subjectStream(subjectId), events, { actor }, { expectedVersion: 'no_stream', queryRunner: tx });
-        await this.identities.insert(tx, subjectId, {
-          externalRef: req.externalRef ?? null,
-          name: req.name ?? null,
-          birthDate: req.birthDate ?? null,
-          mrn: req.mrn ?? null,
-        });
-        await this.readModels.applyAll(appended.events, tx);
-      });
-    } catch (err) {
-      // Two registrations of one external ref raced: the loser answers the winner.
-      if (req.externalRef && (err as { code?: string }).code === '23505') {
-        const existing = await this.identities.subjectIdByExternalRef(req.externalRef);
-        if (existing) return { subjectId: existing, duplicate: true };
+    const identity: SubjectIdentityFields = {
+      externalRef: req.externalRef ?? null,
+      name: req.name ?? null,
+      birthDate: req.birthDate ?? null,
+      mrn: req.mrn ?? null,
+    };
+    for (let attempt = 1; ; attempt++) {
+      const onFile = identity.externalRef === null ? undefined : await this.identities.findByExternalRef(identity.externalRef);
+      if (onFile) {
+        const { state } = await loadSubject(this.store, onFile.subjectId);
+        // Nothing to append for the same person; a conflict or an erased subject throws.
+        decideSubject(state, { type: 'RegisterSubject', subjectId: onFile.subjectId, identity, onFile: onFile.identity });
+        return { subjectId: onFile.subjectId, duplicate: true };
       }
-      throw err;
+      // Random (v4), not time-ordered: the id must not hint at when or in what order people enrolled.
+      const subjectId = this.newId();
+      try {
+        await withTransaction(this.dataSource, (tx) =>
+          handleCommand(
+            this.store,
+            subjectDecider,
+            { log: INGESTION_LOG, streamId: subjectStream(subjectId), contracts: ingestionContracts },
+            { type: 'RegisterSubject', subjectId, identity },
+            {
+              context: { actor },
+              queryRunner: tx,
+              afterAppend: async (appended, t) => {
+                await this.identities.insert(t, subjectId, identity);
+                await this.readModels.applyAll(appended, t);
+              },
+            },
+          ),
+        );
+        return { subjectId, duplicate: false };
+      } catch (err) {
+        // Two registrations of one external ref raced: decide again against the winner's identity.
+        if (identity.externalRef !== null && (err as { code?: string }).code === '23505' && attempt < 3) continue;
+        throw err;
+      }
     }
-    return { subjectId, duplicate: false };
   }
 
   /** A subject id, or an external ref resolved to one. */

@@ -13,7 +13,11 @@ export class SubjectsController {
 
   @Post()
   @Roles('steward')
-  @ApiOperation({ summary: 'Register a data subject under a pseudonymous id (idempotent per external reference)' })
+  @ApiOperation({
+    summary: 'Register a data subject under a pseudonymous id',
+    description:
+      'Idempotent per external reference and identity: the same reference with the same name, birth date and MRN answers the existing subject (duplicate: true); with a different one it is 409 SUBJECT_IDENTITY_CONFLICT naming the fields. A subject needs an external reference or an identity.',
+  })
   @ApiBody({ type: RegisterSubjectDto })
   @ApiOkResponse({ type: RegisteredSubjectDto })
   register(@Body() body: unknown, @CurrentActor() actor: Actor) {

@@ -6,6 +6,7 @@ export const HTTP_STATUS: Record<ErrorClass, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -15,6 +16,7 @@ export const GRAPHQL_CODE: Record<ErrorClass, string> = {
   forbidden: 'FORBIDDEN',
   not_found: 'NOT_FOUND',
   conflict: 'CONFLICT',
+  unavailable: 'SERVICE_UNAVAILABLE',
   internal: 'INTERNAL_SERVER_ERROR',
 };
 

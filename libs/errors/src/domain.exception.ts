@@ -1,5 +1,5 @@
 /** What kind of failure an error code is; each transport maps a class to its own status once. */
-export type ErrorClass = 'validation' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'internal';
+export type ErrorClass = 'validation' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
 
 /**
  * Base of the one typed exception per domain. A domain decides the class of each of its codes
@@ -27,12 +27,20 @@ export abstract class DomainException<Code extends string = string> extends Erro
   }
 
   /**
+   * For an `unavailable` error: seconds after which the same request may succeed (an overloaded
+   * upload queue, a database away). The HTTP filter sends it as `Retry-After`.
+   */
+  get retryAfterSeconds(): number | undefined {
+    return this.errorClass === 'unavailable' ? 1 : undefined;
+  }
+
+  /**
    * Whether the same attempt may succeed later: a concurrent writer, a store not yet consistent,
    * an internal fault. A consumer retries a transient error and dead-letters any other at once,
    * since a broken rule or contract does not heal by waiting. Domains override it per code.
    */
   get transient(): boolean {
-    return this.errorClass === 'internal';
+    return this.errorClass === 'internal' || this.errorClass === 'unavailable';
   }
 }
 

@@ -22,6 +22,7 @@ function classOfStatus(status: number): ErrorClass {
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';
   if (status === 409 || status === 412) return 'conflict';
+  if (status === 503) return 'unavailable';
   return status < 500 ? 'validation' : 'internal';
 }
 

@@ -3,7 +3,27 @@ import { asDomainException, HTTP_STATUS } from '@trellis/errors';
 
 interface JsonResponse {
   status(code: number): { json(body: unknown): void };
+  setHeader?(name: string, value: string): void;
 }
+
+/** PostgreSQL's codes for a statement, lock or idle-transaction timeout (a server that is away: database-unavailable.ts). */
+const DATABASE_BUSY_CODES = new Set(['57014', '55P03', '25P03']);
+
+/**
+ * The database did not answer in time (a statement or lock timeout, no pool connection within
+ * the acquisition timeout): the request may succeed later, so 503, not 500.
+ */
+export function isDatabaseBusy(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; driverError?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && DATABASE_BUSY_CODES.has(e.code)) return true;
+  // pg-pool's acquisition timeout (connectionTimeoutMillis) carries no code, only this message.
+  if (typeof e.message === 'string' && /timeout exceeded when trying to connect/.test(e.message)) return true;
+  return e.driverError !== undefined && e.driverError !== err && isDatabaseBusy(e.driverError);
+}
+
+/** Seconds a client is asked to wait before retrying a request the server was too busy for. */
+const DATABASE_BUSY_RETRY_AFTER_SECONDS = 2;
 
 /** The one error body of the REST API (the OpenAPI `Error` schema describes it). */
 export interface ErrorBody {
@@ -32,7 +52,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const mapped = asDomainException(err);
     if (mapped) {
       const status = HTTP_STATUS[mapped.errorClass];
-      if (status >= 500) this.logger.error(mapped.message);
+      if (mapped.retryAfterSeconds !== undefined) res.setHeader?.('Retry-After', String(mapped.retryAfterSeconds));
+      // Unavailable is load or an outage, not a fault: the client is told when to come back.
+      if (status >= 500 && mapped.errorClass !== 'unavailable') this.logger.error(mapped.message);
       res.status(status).json(errorBody(mapped.code, mapped.message, mapped.reason, mapped.fields));
       return;
     }
@@ -54,6 +76,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
             'an application/json request body is limited to 100 KB; send files as application/octet-stream where the endpoint accepts it',
           ),
         );
+      return;
+    }
+    if (isDatabaseBusy(err)) {
+      // The code only: a driver message may quote a statement's parameters.
+      this.logger.warn(`database busy: ${String((err as { code?: unknown }).code ?? 'pool acquisition timeout')}`);
+      res.setHeader?.('Retry-After', String(DATABASE_BUSY_RETRY_AFTER_SECONDS));
+      res.status(503).json(errorBody('DATABASE_BUSY', 'the database did not answer in time; retry later'));
       return;
     }
     this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

@@ -37,24 +37,46 @@ export async function runService(service: ServiceProcess): Promise<void> {
   await app.listen(port, host);
   logger.log(`${service.title} listening on http://${host}:${port} (${service.endpoints})`);
 
+  // Work that hangs (a request stuck on the database, a consumer that does not finish) must not
+  // keep the process alive: after this long it exits anyway, and a second signal exits at once.
+  const shutdownTimeoutMs = intFromEnv(process.env, 'TRELLIS_SHUTDOWN_TIMEOUT_MS', 30_000, 0);
   let closing = false;
   const shutdown = async (signal: string) => {
-    if (closing) return;
+    if (closing) {
+      logger.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
     closing = true;
-    logger.log(`${signal}: shutting down`);
+    logger.log(`${signal}: shutting down (at most ${shutdownTimeoutMs} ms)`);
+    const deadline = Date.now() + shutdownTimeoutMs;
     let code = 0;
     try {
-      await app.close();
+      await withDeadline(app.close(), deadline, 'closing the application');
     } catch (err) {
       code = 1;
       logger.error(`shutdown: ${(err as Error).message}`);
     } finally {
-      await db.close().catch((err: Error) => logger.error(`closing the database: ${err.message}`));
+      // The database gets its own few seconds even when the application used up the deadline:
+      // an embedded server left running would outlive the process.
+      await withDeadline(db.close(), Math.max(deadline, Date.now() + 5_000), 'closing the database').catch((err: Error) => {
+        code = 1;
+        logger.error(err.message);
+      });
     }
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** `work`, or a rejection naming `what` once `deadline` (epoch ms) has passed; the timer does not keep the process up. */
+export function withDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish in time`)), Math.max(0, deadline - Date.now()));
+    timer.unref();
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 /** Entry-point helper: a start-up failure prints its message and exits non-zero. */

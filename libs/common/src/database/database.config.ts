@@ -8,6 +8,30 @@ export interface DatabaseConfig {
   poolSize: number;
 }
 
+/**
+ * Bounds on how long one request may hold or wait for the database, so that a stuck request
+ * fails (and frees its connection) instead of freezing every other one; 0 turns one off.
+ */
+export interface DatabaseTimeouts {
+  /** A statement running longer is cancelled (PostgreSQL `statement_timeout`). */
+  statementMs: number;
+  /** Waiting longer for a lock (row, table or advisory) fails the statement (`lock_timeout`). */
+  lockMs: number;
+  /** A transaction left idle longer is ended by the server, its locks released (`idle_in_transaction_session_timeout`). */
+  idleInTransactionMs: number;
+  /** Waiting longer for a connection from the pool fails the request (pg `connectionTimeoutMillis`). */
+  acquireMs: number;
+}
+
+export function databaseTimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseTimeouts {
+  return {
+    statementMs: intFromEnv(env, 'TRELLIS_DB_STATEMENT_TIMEOUT_MS', 60_000, 0),
+    lockMs: intFromEnv(env, 'TRELLIS_DB_LOCK_TIMEOUT_MS', 30_000, 0),
+    idleInTransactionMs: intFromEnv(env, 'TRELLIS_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60_000, 0),
+    acquireMs: intFromEnv(env, 'TRELLIS_DB_ACQUIRE_TIMEOUT_MS', 30_000, 0),
+  };
+}
+
 export function databaseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
   return {
     url: env.DATABASE_URL || undefined,

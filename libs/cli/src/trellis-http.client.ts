@@ -5,6 +5,11 @@ export class TrellisHttpClient {
   constructor(
     readonly baseUrl: string = process.env.TRELLIS_URL || 'http://127.0.0.1:3000',
     private readonly token: string | undefined = process.env.TRELLIS_TOKEN,
+    /**
+     * How long, in all, one request waits out 503 answers that carry Retry-After (the platform
+     * was too busy and did nothing, e.g. UPLOADS_BUSY); past it the 503 is the answer.
+     */
+    private readonly busyBudgetMs = 10 * 60_000,
   ) {}
 
   /**
@@ -23,16 +28,24 @@ export class TrellisHttpClient {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(
-        `cannot reach the platform at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? set TRELLIS_URL`,
-      );
+    const deadline = Date.now() + this.busyBudgetMs;
+    for (;;) {
+      let res: Response;
+      try {
+        // A FormData or Buffer body can be sent again as it is.
+        res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new Error(
+          `cannot reach the platform at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? set TRELLIS_URL`,
+        );
+      }
+      const text = await res.text();
+      const waitMs = res.status === 503 ? retryAfterMs(res.headers.get('retry-after')) : undefined;
+      if (waitMs === undefined || Date.now() + waitMs > deadline) return { status: res.status, text };
+      // Up to half as long again, so that the requests refused together do not return together.
+      await new Promise((r) => setTimeout(r, waitMs * (1 + Math.random() / 2)));
     }
-    return { status: res.status, text: await res.text() };
   }
 
   /**
@@ -47,6 +60,14 @@ export class TrellisHttpClient {
     if (refusal) throw refusal;
     return { status: res.status, body: parsed as T };
   }
+}
+
+/** Retry-After as delay-seconds or an HTTP date, in milliseconds; undefined when absent or malformed. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 function parseBody(text: string): unknown {

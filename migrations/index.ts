@@ -9,6 +9,7 @@ import { AnnotationAnswerViews1764400002000 } from './1764400002000-AnnotationAn
 import { AnnotationPendingDatasetVersions1764400003000 } from './1764400003000-AnnotationPendingDatasetVersions';
 import { AnnotationArchiveAndReannotation1764500000000 } from './1764500000000-AnnotationArchiveAndReannotation';
 import { CreatePrincipals1764500001000 } from './1764500001000-CreatePrincipals';
+import { SealSubjectIdentities1764600000000 } from './1764600000000-SealSubjectIdentities';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AnnotationPendingDatasetVersions1764400003000,
   AnnotationArchiveAndReannotation1764500000000,
   CreatePrincipals1764500001000,
+  SealSubjectIdentities1764600000000,
 ];

@@ -92,10 +92,8 @@ describe(IngestAssetUseCase.name, () => {
     });
 
     it('resolves a subject by its external reference and links a report to the image it describes', async () => {
-      const subjectId = await h.consentingSubject({ externalRef: `ext-${Date.now()}`, name: 'Grace Hoffmann' });
-      const { externalRef } = (
-        await h.ds.query('SELECT external_ref AS "externalRef" FROM ingestion_subject_identities WHERE subject_id = $1', [subjectId])
-      )[0];
+      const externalRef = `ext-${Date.now()}`;
+      const subjectId = await h.consentingSubject({ externalRef, name: 'Grace Hoffmann' });
       const image = await h.ingest.ingest({ subject: externalRef, declaredMimeType: 'image/png', bytes: png }, steward);
       expect(image.subjectId).toBe(subjectId);
       const report = await h.ingest.ingest(

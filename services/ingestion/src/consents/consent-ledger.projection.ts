@@ -1,5 +1,5 @@
 import type { QueryRunner } from 'typeorm';
-import { ConsentRecorded, ConsentWithdrawn, EventEnvelope, INGESTION_LOG } from '@trellis/contracts';
+import { ConsentRecorded, ConsentWithdrawn, EventEnvelope, INGESTION_LOG, SubjectErased } from '@trellis/contracts';
 import type { Projection } from '@trellis/event-store';
 
 /** `ingestion_consents`: each consent as recorded, with the purposes withdrawn since. */
@@ -23,6 +23,10 @@ export class ConsentLedgerProjection implements Projection {
           WHERE consent_id = $1`,
         [d.consentId, d.purposes, e.occurredAt],
       );
+    } else if (e.type === 'SubjectErased') {
+      // An erased subject permits nothing any more: no consent of theirs may read as active.
+      const d = e.data as SubjectErased['data'];
+      await tx.query(`UPDATE ingestion_consents SET status = 'inactive' WHERE subject_id = $1 AND status = 'active'`, [d.subjectId]);
     }
   }
 

@@ -24,7 +24,8 @@ export interface ErasureReport {
  * GDPR Art. 17 erasure (or a withdrawal that asks for deletion). Order matters:
  * 1. the subject is marked `erasing` (committed): from then on no upload for them can commit;
  * 2. every raw and curated blob under `subjects/<id>/` is deleted;
- * 3. one transaction appends SubjectErased, deletes the identity row and marks the assets erased.
+ * 3. one transaction appends SubjectErased, destroys the subject's data key and sealed identity
+ *    (crypto-shredding) and marks the assets erased; then the identity tables are rewritten.
  * Events hold only pseudonymous ids and hashes, so nothing in the log changes and the hash
  * chain still verifies. A crash before 3 leaves the subject `erasing`; erasing again finishes.
  */
@@ -70,6 +71,8 @@ export class EraseSubjectUseCase {
         },
       ),
     );
+    // The data key is gone from every live row; rewrite the tables so no old copy stays on disk.
+    await this.identities.purge();
     // An upload that wrote under the prefix after the sweep above (and died, or is refused at its
     // commit now that the subject is marked) must not leave a blob: sweep again.
     blobsDeleted += await this.sweep(id);

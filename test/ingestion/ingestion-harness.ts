@@ -78,8 +78,8 @@ export interface IngestionHarness {
   close(): Promise<void>;
 }
 
-export async function startIngestionHarness(config: Partial<IngestionConfig> = {}): Promise<IngestionHarness> {
-  const { ds, store, close } = await openTestEventStore(new EventContractRegistry().include(ingestionContracts));
+export async function startIngestionHarness(config: Partial<IngestionConfig> = {}, options: { poolSize?: number } = {}): Promise<IngestionHarness> {
+  const { ds, store, close } = await openTestEventStore(new EventContractRegistry().include(ingestionContracts), options.poolSize);
   const storage = testStorage();
   await storage.init();
   const cfg: IngestionConfig = { ...ingestionConfigFromEnv({}), ...config };

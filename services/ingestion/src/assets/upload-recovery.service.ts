@@ -40,7 +40,8 @@ export class UploadRecovery {
         // subject announces or commits a reference to a shared key between check and delete.
         await lockSubject(tx, intent.subjectId);
         if (!(await this.intents.lock(tx, intent.assetId))) return;
-        const events = await this.store.readStream(INGESTION_LOG, assetStream(intent.assetId));
+        // In this transaction: it holds a connection and must not wait for a second one.
+        const events = await this.store.readStream(INGESTION_LOG, assetStream(intent.assetId), 1, tx);
         if (events.length > 0) {
           // The event committed; re-applying is idempotent and repairs a read model rebuilt meanwhile.
           await this.readModels.applyAll(events, tx);

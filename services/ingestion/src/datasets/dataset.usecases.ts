@@ -5,7 +5,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
 import { Actor, DatasetManifest, DatasetManifestV1, DatasetMember, INGESTION_LOG, ingestionContracts, IngestionEvent, isUuid } from '@trellis/contracts';
 import { NEW_ID, NewId, withTransaction } from '@trellis/common';
-import { aggregateStream, handleCommand, PostgresEventStore, StreamTarget } from '@trellis/event-store';
+import { aggregateStream, EventStoreErrorCode, EventStoreException, handleCommand, PostgresEventStore, StreamTarget } from '@trellis/event-store';
 import { contentKey, OBJECT_STORAGE, type ObjectStorage } from '@trellis/storage';
 import { sha256Hex } from '../assets/asset-processor';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
@@ -56,6 +56,13 @@ interface AssetRow {
   curated_sha256: string;
   derivative_key: string | null;
   describes_asset_id: string | null;
+}
+
+/** Tries of one addition against writers of the same dataset; each round at least one of them wins. */
+const ADD_ASSETS_MAX_ATTEMPTS = 20;
+
+function isWrongExpectedVersion(err: unknown): boolean {
+  return err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion;
 }
 
 @Injectable()
@@ -128,12 +135,18 @@ export class DatasetUseCases {
       [ids],
     );
     const status = new Map(rows.map((r) => [r.asset_id, r.status]));
-    const events = await this.decideAndAppend(
-      datasetId,
-      { type: 'AddAssets', datasetId, assets: ids.map((assetId) => ({ assetId, status: status.get(assetId) ?? null })) },
-      actor,
-    );
-    return { added: events.length };
+    const command: DatasetCommand = { type: 'AddAssets', datasetId, assets: ids.map((assetId) => ({ assetId, status: status.get(assetId) ?? null })) };
+    // Additions commute: one that lost the race for the stream's next version is decided again
+    // on the stream as the winner left it (a member added meanwhile is then not added twice).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { added: (await this.decideAndAppend(datasetId, command, actor)).length };
+      } catch (err) {
+        if (!isWrongExpectedVersion(err) || attempt >= ADD_ASSETS_MAX_ATTEMPTS) throw err;
+        // Jittered, so that the losers of one round do not collide again in the next.
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      }
+    }
   }
 
   async removeAsset(ref: string, assetId: string, actor: Actor): Promise<void> {

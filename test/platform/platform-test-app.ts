@@ -30,8 +30,12 @@ export interface PlatformTestApp {
 
 const BOOTSTRAP: Actor = { id: 'test-bootstrap', role: 'admin' };
 
-export async function startPlatformTestApp(messaging: 'in-process' | 'kafka' = 'in-process', env: NodeJS.ProcessEnv = {}): Promise<PlatformTestApp> {
-  const dataSource = await openTestDataSource();
+export async function startPlatformTestApp(
+  messaging: 'in-process' | 'kafka' = 'in-process',
+  env: NodeJS.ProcessEnv = {},
+  options: { poolSize?: number } = {},
+): Promise<PlatformTestApp> {
+  const dataSource = await openTestDataSource(options.poolSize);
   const moduleRef = await Test.createTestingModule({
     imports: [
       PlatformModule.forRoot({

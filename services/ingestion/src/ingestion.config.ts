@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { intFromEnv, loadOrCreateSecret } from '@trellis/common';
+import type { UploadGateLimits } from './assets/upload-gate';
 
 export interface IngestionConfig {
   /** Largest upload accepted, in bytes (multipart limit and validation limit). */
@@ -14,6 +15,12 @@ export interface IngestionConfig {
   dicomUidKey: string;
   /** Worker threads for decoding and encoding (0: on the main thread). */
   workers: number;
+  /** Uploads processed at once; 0: half the database pool (each holds at most one connection at a time). */
+  maxConcurrentUploads: number;
+  /** Uploads waiting for a turn; 0: four times the uploads at once. Beyond it, 503 with Retry-After. */
+  maxQueuedUploads: number;
+  /** A queued upload not started within this long gets 503 with Retry-After. */
+  uploadQueueTimeoutMs: number;
 }
 
 /** The upload limit alone: the multipart interceptor needs it when its decorator is evaluated, before any key file is touched. */
@@ -29,7 +36,19 @@ export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): In
     recoveryIntervalMs: intFromEnv(env, 'INGESTION_RECOVERY_INTERVAL_MS', 5 * 60 * 1000, 0),
     dicomUidKey: env.INGESTION_DICOM_UID_KEY || localDicomUidKey(env),
     workers: intFromEnv(env, 'INGESTION_WORKERS', 0, 0),
+    maxConcurrentUploads: intFromEnv(env, 'INGESTION_MAX_CONCURRENT_UPLOADS', 0, 0),
+    maxQueuedUploads: intFromEnv(env, 'INGESTION_MAX_QUEUED_UPLOADS', 0, 0),
+    uploadQueueTimeoutMs: intFromEnv(env, 'INGESTION_UPLOAD_QUEUE_TIMEOUT_MS', 30_000),
   };
+}
+
+/**
+ * The upload gate's limits: by default half the database pool uploads at once, so that the other
+ * half stays free for /health, reads and the consumers, and four times as many waiting.
+ */
+export function uploadGateLimits(config: IngestionConfig, poolSize: number): UploadGateLimits {
+  const maxInFlight = config.maxConcurrentUploads || Math.max(1, Math.floor(poolSize / 2));
+  return { maxInFlight, maxQueued: config.maxQueuedUploads || 4 * maxInFlight, queueTimeoutMs: config.uploadQueueTimeoutMs };
 }
 
 /**

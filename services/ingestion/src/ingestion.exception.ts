@@ -22,6 +22,8 @@ export enum IngestionErrorCode {
   NothingToPublish = 'NOTHING_TO_PUBLISH',
   VersionNotFound = 'VERSION_NOT_FOUND',
   ConcurrentChange = 'CONCURRENT_CHANGE',
+  /** Too many uploads at once: refused before any work, to be retried after Retry-After. */
+  UploadsBusy = 'UPLOADS_BUSY',
 }
 
 export class IngestionException extends DomainException<IngestionErrorCode> {
@@ -35,8 +37,21 @@ export class IngestionException extends DomainException<IngestionErrorCode> {
     super(code, message, fields, reason);
   }
 
+  private retryAfter?: number;
+
+  /** An `unavailable` error that tells the client when to come back. */
+  static unavailable(code: IngestionErrorCode.UploadsBusy, message: string, retryAfterSeconds: number): IngestionException {
+    const err = new IngestionException(code, message);
+    err.retryAfter = retryAfterSeconds;
+    return err;
+  }
+
+  override get retryAfterSeconds(): number | undefined {
+    return this.errorClass === 'unavailable' ? (this.retryAfter ?? 1) : undefined;
+  }
+
   override get transient(): boolean {
-    return this.code === IngestionErrorCode.ConcurrentChange;
+    return this.code === IngestionErrorCode.ConcurrentChange || this.code === IngestionErrorCode.UploadsBusy;
   }
 
   get errorClass(): ErrorClass {
@@ -62,6 +77,8 @@ export class IngestionException extends DomainException<IngestionErrorCode> {
       case IngestionErrorCode.NothingToPublish:
       case IngestionErrorCode.ConcurrentChange:
         return 'conflict';
+      case IngestionErrorCode.UploadsBusy:
+        return 'unavailable';
       default:
         return unreachable(this.code);
     }

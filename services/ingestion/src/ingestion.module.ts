@@ -6,6 +6,7 @@ import { AssetQueries } from './assets/asset.queries';
 import { AssetsController } from './assets/assets.controller';
 import { IngestAssetUseCase } from './assets/ingest-asset.usecase';
 import { AssetProcessorPort, InlineProcessor, ProcessingPool } from './assets/processing-pool';
+import { UploadGate } from './assets/upload-gate';
 import { UploadIntentRepository } from './assets/upload-intent.repository';
 import { UploadRecoveryScheduler } from './assets/upload-recovery.scheduler';
 import { UploadRecovery } from './assets/upload-recovery.service';
@@ -15,7 +16,7 @@ import { DatasetUseCases } from './datasets/dataset.usecases';
 import { DatasetsController } from './datasets/datasets.controller';
 import { EraseSubjectUseCase } from './erasure/erase-subject.usecase';
 import { ErasureController } from './erasure/erasure.controller';
-import { IngestionConfig, ingestionConfigFromEnv } from './ingestion.config';
+import { IngestionConfig, ingestionConfigFromEnv, uploadGateLimits } from './ingestion.config';
 import { INGESTION_CONFIG } from './ingestion.tokens';
 import { IngestionReadModels } from './read-models/ingestion-read-models';
 import { SubjectIdentityRepository } from './subjects/subject-identity.repository';
@@ -39,6 +40,12 @@ import { SubjectsController } from './subjects/subjects.controller';
     { provide: SubjectIdentityRepository, inject: [DataSource], useFactory: (ds: DataSource) => new SubjectIdentityRepository(ds) },
     { provide: UploadIntentRepository, inject: [DataSource], useFactory: (ds: DataSource) => new UploadIntentRepository(ds) },
     { provide: AssetQueries, inject: [DataSource], useFactory: (ds: DataSource) => new AssetQueries(ds) },
+    {
+      provide: UploadGate,
+      inject: [DataSource, INGESTION_CONFIG],
+      // Sized to the pool this process really has (TRELLIS_DB_POOL_SIZE, or what a test opened).
+      useFactory: (ds: DataSource, c: IngestionConfig) => new UploadGate(uploadGateLimits(c, Number((ds.options.extra as { max?: number })?.max ?? 10))),
+    },
     SubjectUseCases,
     ConsentUseCases,
     IngestAssetUseCase,

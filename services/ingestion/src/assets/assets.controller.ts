@@ -1,6 +1,16 @@
 import { Body, Controller, Get, Param, Post, Query, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentActor, Roles } from '@trellis/auth';
 import type { Actor } from '@trellis/contracts';
 import { maxBytesFromEnv } from '../ingestion.config';
@@ -8,6 +18,7 @@ import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { IngestedAssetDto, UploadAssetDto } from './asset.dto';
 import { AssetQueries } from './asset.queries';
 import { IngestAssetUseCase } from './ingest-asset.usecase';
+import { UploadGate } from './upload-gate';
 
 /** What multer's memory storage hands over for the `file` part. */
 interface UploadedPart {
@@ -23,6 +34,7 @@ export class AssetsController {
   constructor(
     private readonly ingestAsset: IngestAssetUseCase,
     private readonly assets: AssetQueries,
+    private readonly gate: UploadGate,
   ) {}
 
   @Post()
@@ -34,6 +46,7 @@ export class AssetsController {
   @ApiOperation({ summary: 'Ingest an image or a report for a subject (201 new, 200 duplicate); a refusal is 400 ASSET_REJECTED with its reason code' })
   @ApiOkResponse({ type: IngestedAssetDto })
   @ApiBadRequestResponse({ description: '{ error: "ASSET_REJECTED", message: "<REASON_CODE>: <what is wrong>" }' })
+  @ApiServiceUnavailableResponse({ description: '{ error: "UPLOADS_BUSY" }: too many uploads at once; retry after the Retry-After header (seconds)' })
   async upload(
     @UploadedFile() file: UploadedPart | undefined,
     @Body() body: Record<string, string | undefined>,
@@ -43,15 +56,18 @@ export class AssetsController {
     if (!file) throw new IngestionException(IngestionErrorCode.InvalidRequest, 'a multipart part named "file" is required', ['file']);
     if (!body?.subject)
       throw new IngestionException(IngestionErrorCode.InvalidRequest, 'the "subject" field (subject id or external reference) is required', ['subject']);
-    const result = await this.ingestAsset.ingest(
-      {
-        subject: body.subject,
-        declaredMimeType: body.mimeType || file.mimetype,
-        kind: body.kind,
-        describesAssetId: body.describesAssetId || null,
-        bytes: file.buffer,
-      },
-      actor,
+    const subject = body.subject;
+    const result = await this.gate.run(() =>
+      this.ingestAsset.ingest(
+        {
+          subject,
+          declaredMimeType: body.mimeType || file.mimetype,
+          kind: body.kind,
+          describesAssetId: body.describesAssetId || null,
+          bytes: file.buffer,
+        },
+        actor,
+      ),
     );
     res.status(result.duplicate ? 200 : 201);
     return result;

@@ -8,16 +8,23 @@ import { IngestionHarness, startIngestionHarness, steward } from './ingestion-ha
  */
 describe('Ingestion on a pool of one connection', () => {
   let h: IngestionHarness;
-  const saved = process.env.TRELLIS_DB_ACQUIRE_TIMEOUT_MS;
+  const saved = { acquire: process.env.TRELLIS_DB_ACQUIRE_TIMEOUT_MS, check: process.env.TRELLIS_DB_NESTED_ACQUIRE_CHECK };
   const data = generateSyntheticDataset({ seed: 1103, subjects: 1, itemsPerSubject: 3, imageSize: 32, imageFormat: 'png', withdrawnFraction: 0 });
 
   beforeAll(async () => {
     process.env.TRELLIS_DB_ACQUIRE_TIMEOUT_MS = '5000';
+    // And beyond this pool: a path that asks for a second connection fails at once, with its stack.
+    process.env.TRELLIS_DB_NESTED_ACQUIRE_CHECK = '1';
     h = await startIngestionHarness({}, { poolSize: 1 });
   });
   afterAll(async () => {
-    if (saved === undefined) delete process.env.TRELLIS_DB_ACQUIRE_TIMEOUT_MS;
-    else process.env.TRELLIS_DB_ACQUIRE_TIMEOUT_MS = saved;
+    for (const [name, value] of [
+      ['TRELLIS_DB_ACQUIRE_TIMEOUT_MS', saved.acquire],
+      ['TRELLIS_DB_NESTED_ACQUIRE_CHECK', saved.check],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     await h.close();
   });
 

@@ -1,5 +1,6 @@
 import { DataSource, MigrationExecutor, DataSourceOptions as TypeOrmOptions } from 'typeorm';
 import { DatabaseTimeouts, databaseTimeoutsFromEnv } from './database.config';
+import { holdsTransactionConnection } from './transaction';
 
 export interface DataSourceOptions {
   url: string;
@@ -11,6 +12,20 @@ export interface DataSourceOptions {
   migrations?: TypeOrmOptions['migrations'];
   /** Overrides of the timeouts from the environment (TRELLIS_DB_*_TIMEOUT_MS). */
   timeouts?: Partial<DatabaseTimeouts>;
+  /**
+   * Refuse a pool connection to code that already holds one in withTransaction (it must use the
+   * transaction's QueryRunner), instead of letting it wait: a check for tests, on by default
+   * where TRELLIS_DB_NESTED_ACQUIRE_CHECK=1.
+   */
+  refuseNestedAcquire?: boolean;
+}
+
+/** What the check above throws; the stack shows the code that asked. */
+export class NestedAcquireError extends Error {
+  constructor() {
+    super('asked the pool for a connection while holding one in withTransaction: pass the transaction (QueryRunner) instead');
+    this.name = 'NestedAcquireError';
+  }
 }
 
 export async function createDataSource(options: DataSourceOptions): Promise<DataSource> {
@@ -34,6 +49,12 @@ export async function createDataSource(options: DataSourceOptions): Promise<Data
     logging: ['error'],
   });
   await ds.initialize();
+  if (options.refuseNestedAcquire ?? process.env.TRELLIS_DB_NESTED_ACQUIRE_CHECK === '1') {
+    // TypeORM takes every pool connection (DataSource.query, createQueryRunner().connect) here.
+    const driver = ds.driver as unknown as { obtainMasterConnection(): Promise<unknown> };
+    const obtain = driver.obtainMasterConnection.bind(driver);
+    driver.obtainMasterConnection = () => (holdsTransactionConnection() ? Promise.reject(new NestedAcquireError()) : obtain());
+  }
   if (options.migrations?.length) {
     // Replicas starting together on a fresh database take turns instead of racing the DDL.
     const lock = ds.createQueryRunner();

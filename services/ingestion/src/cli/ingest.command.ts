@@ -8,6 +8,8 @@ import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './mani
 export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N]
   Uploads the files a manifest lists (paths inside <folder>), adds them to the dataset and, with
   --publish, publishes a new version. Files already ingested are skipped, so a re-run resumes.
+  --concurrency N (1..64, default 4) uploads at once; when the platform is busy (503 with
+  Retry-After) a file is sent again after that wait, so a high N does not lose files.
   manifest columns: path, subject (id or external ref; also subjectRef/subjectId), kind, mimeType, describes (path of the described image)
   exit code 1 when any file was rejected (each listed with its reason)
 example:

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer, AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '@trellis/testing';
 
@@ -56,5 +57,47 @@ describe.each([
     expect(run.output()).toMatch(/SIGTERM: shutting down/);
     expect(code === 0 || code === null).toBe(true);
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  }, 300_000);
+});
+
+// The README's first command: the whole platform on its embedded default (its own PostgreSQL).
+describe('npm start', () => {
+  it('runs every service on an embedded PostgreSQL in the chosen data directory, serves /health and /graphql, and stops it all on SIGTERM', async () => {
+    const port = await freePort();
+    const pgPort = await freePort();
+    const dataDir = join(ROOT, '.trellis', 'test-data', `npm-start-${port}`);
+    const run = npmRun('start', {
+      PORT: String(port),
+      TRELLIS_DATA_DIR: dataDir,
+      TRELLIS_PG_PORT: String(pgPort),
+      DATABASE_URL: '',
+      KAFKA_BROKERS: '',
+      S3_ENDPOINT: '',
+    });
+    try {
+      const health = await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+          return res?.status === 200 && ((await res.json()) as { components: { database: { mode: string }; messaging: { mode?: string } } });
+        },
+        240_000,
+        250,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${run.output()}`);
+      });
+      expect(health.components.database.mode).toBe('embedded');
+      const gql = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ eventLogs { log } }' }),
+      });
+      expect(((await gql.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    } finally {
+      process.kill(-run.child.pid!, 'SIGTERM');
+    }
+    await run.exited;
+    expect(run.output()).toMatch(/SIGTERM: shutting down/);
+    // The embedded PostgreSQL stopped with it: its pid file is gone.
+    await eventually(async () => !existsSync(join(dataDir, 'postgres', 'postmaster.pid')), 30_000);
   }, 300_000);
 });

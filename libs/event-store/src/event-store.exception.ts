@@ -3,6 +3,7 @@ import { DomainException, ErrorClass, unreachable } from '@trellis/errors';
 export enum EventStoreErrorCode {
   WrongExpectedVersion = 'WRONG_EXPECTED_VERSION',
   InvalidAppend = 'INVALID_APPEND',
+  LogNotFound = 'LOG_NOT_FOUND',
 }
 
 export class EventStoreException extends DomainException<EventStoreErrorCode> {
@@ -25,6 +26,8 @@ export class EventStoreException extends DomainException<EventStoreErrorCode> {
         return 'conflict';
       case EventStoreErrorCode.InvalidAppend:
         return 'validation';
+      case EventStoreErrorCode.LogNotFound:
+        return 'not_found';
       default:
         return unreachable(this.code);
     }

@@ -1,11 +1,12 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import { v7 as uuidv7 } from 'uuid';
-import { AppendContext, EventContractRegistry, EventEnvelope, GENESIS_HASH, isRole, LOWERCASE_UUID_PATTERN, NewEvent } from '@trellis/contracts';
+import { AppendContext, EventContractRegistry, EventEnvelope, GENESIS_HASH, isPrincipalId, isRole, LOWERCASE_UUID_PATTERN, NewEvent } from '@trellis/contracts';
 import { assertExpectedVersion, ExpectedVersion } from './expected-version';
 import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
 import { CanonicalPieces, canonicalPieces, hashEvent, hashPieces } from './event-hash';
 import { EVENT_COLUMNS, EventRow, rowToEnvelope } from './event-row';
+import { storableJson } from './storable-json';
 
 export const EVENTS_CHANNEL = 'trellis_events';
 
@@ -22,8 +23,22 @@ export interface AppendResult {
   events: EventEnvelope[];
 }
 
+export interface ChainBreak {
+  position: number;
+  reason: string;
+}
+
+/**
+ * `position` and `reason` are the first break; `broken` lists every one (at most
+ * MAX_REPORTED_BREAKS, `brokenCount` counts them all), so that a first break, false or real,
+ * cannot hide later tampering.
+ */
 export type VerifyResult =
-  { ok: true; log: string; lastPosition: number; checked: number } | { ok: false; log: string; position: number; reason: string; checked: number };
+  | { ok: true; log: string; lastPosition: number; checked: number }
+  | { ok: false; log: string; position: number; reason: string; checked: number; broken: ChainBreak[]; brokenCount: number };
+
+/** Bound of the breaks listed by verify (a wholesale rewrite would otherwise list the whole log). */
+export const MAX_REPORTED_BREAKS = 1000;
 
 export interface EventStoreClock {
   now(): Date;
@@ -127,15 +142,32 @@ export class PostgresEventStore {
   }
 
   /**
-   * Recomputes the chain from the first event and reports the first position where it breaks:
-   * an edited row fails its own hash, a deleted row leaves a gap, a deleted tail disagrees with
-   * the head record.
+   * Recomputes the chain from the first event and reports every position where it breaks: an
+   * edited row fails its own hash, a deleted row leaves a gap, a forged link fails the next
+   * row's previous hash, a deleted tail or head record disagrees with the head. After a break the
+   * scan goes on from the stored row, so each break is reported once, where it is.
+   * An unknown log (no head record and no events) is LOG_NOT_FOUND.
    */
   async verify(log: string, batchSize = 2000): Promise<VerifyResult> {
     // The head is read first: appends that commit during the scan lie beyond it and are
     // checked next time, instead of raising a false alarm.
     const head: { position: string; hash: string }[] = await this.dataSource.query('SELECT position, hash FROM trellis_log_heads WHERE log = $1', [log]);
-    const headPosition = head.length ? Number(head[0].position) : 0;
+    const breaks: ChainBreak[] = [];
+    let brokenCount = 0;
+    const broken = (position: number, reason: string) => {
+      brokenCount += 1;
+      if (breaks.length < MAX_REPORTED_BREAKS) breaks.push({ position, reason });
+    };
+    let headPosition: number;
+    if (head.length > 0) {
+      headPosition = Number(head[0].position);
+    } else {
+      // Without a head record, events may still exist: a deleted head is tampering, not an unknown log.
+      const [{ max }]: { max: string | null }[] = await this.dataSource.query('SELECT max(position) AS max FROM trellis_events WHERE log = $1', [log]);
+      if (max === null) throw new EventStoreException(EventStoreErrorCode.LogNotFound, 'no event log by that name');
+      headPosition = Number(max);
+      broken(headPosition, 'the head record of the log is missing');
+    }
     let expectedPosition = 1;
     let prevHash = GENESIS_HASH;
     let checked = 0;
@@ -148,30 +180,23 @@ export class PostgresEventStore {
       for (const row of rows) {
         const e = rowToEnvelope(row);
         if (e.position !== expectedPosition) {
-          return { ok: false, log, position: expectedPosition, reason: `event at position ${expectedPosition} is missing`, checked };
+          for (let p = expectedPosition; p < e.position; p++) broken(p, `event at position ${p} is missing`);
+        } else if (e.prevHash !== prevHash) {
+          broken(e.position, 'previous hash does not match the preceding event');
         }
-        if (e.prevHash !== prevHash) {
-          return { ok: false, log, position: e.position, reason: 'previous hash does not match the preceding event', checked };
-        }
-        if (hashEvent(prevHash, e) !== e.hash) {
-          return { ok: false, log, position: e.position, reason: 'content does not match its hash', checked };
-        }
+        if (hashEvent(e.prevHash, e) !== e.hash) broken(e.position, 'content does not match its hash');
         prevHash = e.hash;
-        expectedPosition += 1;
+        expectedPosition = e.position + 1;
         checked += 1;
       }
     }
     if (expectedPosition - 1 !== headPosition) {
-      return {
-        ok: false,
-        log,
-        position: expectedPosition,
-        reason: `event at position ${expectedPosition} is missing (the head records ${headPosition})`,
-        checked,
-      };
+      for (let p = expectedPosition; p <= headPosition; p++) broken(p, `event at position ${p} is missing (the head records ${headPosition})`);
+    } else if (head.length > 0 && head[0].hash !== prevHash) {
+      broken(headPosition, 'the last event does not match the hash recorded in the head');
     }
-    if (head.length > 0 && head[0].hash !== prevHash) {
-      return { ok: false, log, position: headPosition, reason: 'the last event does not match the hash recorded in the head', checked };
+    if (brokenCount > 0) {
+      return { ok: false, log, position: breaks[0].position, reason: breaks[0].reason, checked, broken: breaks, brokenCount };
     }
     return { ok: true, log, lastPosition: headPosition, checked };
   }
@@ -192,6 +217,11 @@ export class PostgresEventStore {
     if (!context.actor?.id || !isRole(context.actor.role)) {
       throw new EventStoreException(EventStoreErrorCode.InvalidAppend, 'an append needs an actor with a known role');
     }
+    // Stored as text and hashed as it is: a number (or anything but a principal id) would be
+    // hashed differently from the text read back, a permanent false alarm in verify.
+    if (!isPrincipalId(context.actor.id)) {
+      throw new EventStoreException(EventStoreErrorCode.InvalidAppend, 'the actor id is not a principal id (a string of letters, digits and . _ : | -)');
+    }
     // Everything that does not depend on the log head is done here, before the lock is taken.
     const occurredAt = this.clock.now().toISOString();
     const correlationId = uuidOrThrow(context.correlationId ?? this.newId(), 'correlationId');
@@ -199,8 +229,26 @@ export class PostgresEventStore {
     const causationId = context.causationId ? uuidOrThrow(context.causationId, 'causationId') : null;
     const prepared = events.map((e) => {
       const schemaVersion = e.schemaVersion ?? this.registry.currentVersion(e.type);
-      const data = this.registry.validate(e.type, schemaVersion, e.data);
-      const fields = { eventId: this.newId(), type: e.type, schemaVersion, log, streamId, occurredAt, actor, correlationId, causationId, data };
+      // Hashed exactly as jsonb will give it back (see storableJson).
+      const storable = storableJson(this.registry.validate(e.type, schemaVersion, e.data));
+      if ('error' in storable) {
+        throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `${e.type} ${storable.error.path} ${storable.error.problem}`, {
+          fields: [storable.error.path],
+        });
+      }
+      const data = storable.value;
+      const fields = {
+        eventId: uuidOrThrow(this.newId(), 'eventId'),
+        type: e.type,
+        schemaVersion,
+        log,
+        streamId,
+        occurredAt,
+        actor,
+        correlationId,
+        causationId,
+        data,
+      };
       const json = JSON.stringify(data);
       if (Buffer.byteLength(json) > MAX_EVENT_DATA_BYTES) {
         throw new EventStoreException(

@@ -25,12 +25,21 @@ export class LogHead {
   @Field(() => Int) position!: number;
 }
 
+@ObjectType({ description: 'A position where a hash chain breaks, and why.' })
+export class ChainBreak {
+  @Field(() => Int) position!: number;
+  @Field() reason!: string;
+}
+
 @ObjectType({ description: 'Result of recomputing a log hash chain.' })
 export class ChainVerification {
   @Field() log!: string;
   @Field() ok!: boolean;
-  @Field(() => Int, { description: 'Events checked before stopping.' }) checked!: number;
+  @Field(() => Int, { description: 'Events checked.' }) checked!: number;
   @Field(() => Int, { nullable: true, description: 'Last position, when the chain is intact.' }) lastPosition?: number;
   @Field(() => Int, { nullable: true, description: 'First position where the chain breaks.' }) brokenAt?: number;
-  @Field(() => String, { nullable: true }) reason?: string;
+  @Field(() => String, { nullable: true, description: 'Why the chain breaks at brokenAt.' }) reason?: string;
+  @Field(() => [ChainBreak], { description: 'Every position where the chain breaks, in log order (at most 1000; empty when intact).' })
+  broken!: ChainBreak[];
+  @Field(() => Int, { description: 'How many breaks there are in all.' }) brokenCount!: number;
 }

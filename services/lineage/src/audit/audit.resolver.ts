@@ -22,11 +22,14 @@ export class AuditResolver {
   @Roles('auditor', 'admin')
   async eventLog(
     @Args('log') log: string,
-    @Args('after', { type: () => Int, defaultValue: 0 }) after: number,
-    @Args('first', { type: () => Int, defaultValue: 100 }) first: number,
+    // An argument with a default is nullable in the schema: an explicit null means the default.
+    @Args('after', { type: () => Int, defaultValue: 0 }) afterArg: number | null,
+    @Args('first', { type: () => Int, defaultValue: 100 }) firstArg: number | null,
   ): Promise<AuditEvent[]> {
+    const after = afterArg ?? 0;
+    const first = firstArg ?? 100;
     if (after < 0 || first < 1 || first > MAX_PAGE) {
-      throw new LineageException(LineageErrorCode.InvalidQuery, `after must be >= 0 and first between 1 and ${MAX_PAGE}`);
+      throw new LineageException(LineageErrorCode.InvalidQuery, `after must be >= 0 and first between 1 and ${MAX_PAGE}`, [after < 0 ? 'after' : 'first']);
     }
     // As stored (not upcast), so that an auditor can recompute every hash from this answer.
     const events = await this.store.readLog(log, after, first, undefined, true);
@@ -38,12 +41,12 @@ export class AuditResolver {
     }));
   }
 
-  @Query(() => ChainVerification, { description: 'Recomputes the hash chain of a log and reports the first break.' })
+  @Query(() => ChainVerification, { description: 'Recomputes the hash chain of a log and reports every break (NOT_FOUND for an unknown log).' })
   @Roles('auditor', 'admin')
   async verifyEventLog(@Args('log') log: string): Promise<ChainVerification> {
     const r = await this.store.verify(log);
     return r.ok
-      ? { log, ok: true, checked: r.checked, lastPosition: r.lastPosition }
-      : { log, ok: false, checked: r.checked, brokenAt: r.position, reason: r.reason };
+      ? { log, ok: true, checked: r.checked, lastPosition: r.lastPosition, broken: [], brokenCount: 0 }
+      : { log, ok: false, checked: r.checked, brokenAt: r.position, reason: r.reason, broken: r.broken, brokenCount: r.brokenCount };
   }
 }

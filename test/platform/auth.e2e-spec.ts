@@ -60,6 +60,49 @@ describe('Access control', () => {
       expect(await writes()).toEqual(before);
     });
 
+    describe('issue 11 item 10: roles', () => {
+      const issueAs = (adminToken: string, body: object) => http.post('/auth/tokens').set('authorization', `Bearer ${adminToken}`).send(body);
+
+      it("mints a token under another principal's id only with onBehalfOf, recording both principals", async () => {
+        const admin = await t.token(['admin']);
+        const bot = await t.token(['steward']);
+        const before = await writes();
+        const silent = await issueAs(admin.token, { label: 'as the bot', roles: ['steward'], principalId: bot.principalId });
+        expect(silent.status).toBe(400);
+        expect(silent.body.fields).toEqual(['body.onBehalfOf']);
+        expect(await writes()).toEqual(before);
+
+        const res = await issueAs(admin.token, { label: 'as the bot', roles: ['steward'], principalId: bot.principalId, onBehalfOf: true }).expect(201);
+        const [event] = await t.dataSource.query(`SELECT actor_id, schema_version, data FROM trellis_events WHERE log = 'auth' AND data->>'tokenId' = $1`, [
+          res.body.tokenId,
+        ]);
+        expect(event).toMatchObject({
+          actor_id: admin.principalId,
+          schema_version: 2,
+          data: { principalId: bot.principalId, issuedBy: admin.principalId, onBehalfOf: true },
+        });
+      });
+
+      it('refuses a token acting as a person (a display name, or a person role) unless TRELLIS_ALLOW_TOKENS_FOR_PEOPLE=1', async () => {
+        const admin = await t.token(['admin']);
+        const annotator = await t.token(['annotator']);
+        const named = await t.token(['steward']);
+        await http.put(`/auth/principals/${named.principalId}`).set('authorization', `Bearer ${admin.token}`).send({ displayName: 'Pat Example' }).expect(200);
+        const before = await writes();
+        for (const person of [annotator.principalId, named.principalId]) {
+          const res = await issueAs(admin.token, { label: 'as a person', roles: ['steward'], principalId: person, onBehalfOf: true });
+          expect({ person, status: res.status }).toEqual({ person, status: 403 });
+        }
+        expect(await writes()).toEqual(before);
+        process.env.TRELLIS_ALLOW_TOKENS_FOR_PEOPLE = '1';
+        try {
+          await issueAs(admin.token, { label: 'as a person', roles: ['steward'], principalId: annotator.principalId, onBehalfOf: true }).expect(201);
+        } finally {
+          delete process.env.TRELLIS_ALLOW_TOKENS_FOR_PEOPLE;
+        }
+      });
+    });
+
     it('refuses a route that declares no roles, even to an admin', async () => {
       const admin = await t.token(['admin']);
       const res = await http.get('/undeclared').set('authorization', `Bearer ${admin.token}`);
@@ -83,7 +126,14 @@ describe('Access control', () => {
       expect(event).toEqual({
         actor_id: admin.principalId,
         actor_role: 'admin',
-        data: { tokenId: res.body.tokenId, principalId: res.body.principalId, roles: ['annotator'], expiresAt: null },
+        data: {
+          tokenId: res.body.tokenId,
+          principalId: res.body.principalId,
+          roles: ['annotator'],
+          expiresAt: null,
+          issuedBy: admin.principalId,
+          onBehalfOf: false,
+        },
       });
       // The issued token works, for its own role only.
       await http

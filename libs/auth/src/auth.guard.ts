@@ -9,7 +9,8 @@ import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 /**
  * Global guard on every HTTP route and GraphQL resolver: deny by default. A handler runs only
  * if it is marked @Public() or the caller holds one of its @Roles(). The actor recorded on
- * events is derived here from the principal, with the first allowed role it holds.
+ * events is derived here from the principal, with the first allowed role it holds; decisions
+ * that depend on roles use the principal (CurrentPrincipal), which holds them all.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {

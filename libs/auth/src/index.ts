@@ -2,6 +2,7 @@ export * from './principal';
 export * from './auth.exception';
 export * from './roles.decorator';
 export * from './current-actor.decorator';
+export * from './current-principal.decorator';
 export * from './authenticator';
 export * from './auth.guard';
 export * from './auth.module';

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
+import { PRINCIPAL_ID_PATTERN } from '@trellis/contracts';
 import { AuthErrorCode, AuthException } from '../auth.exception';
 
-/** Pseudonymous principal ids, as tokens and JWT subjects carry them. */
-export const PRINCIPAL_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+/** Pseudonymous principal ids, as tokens and JWT subjects carry them: one pattern for every source. */
+export const PRINCIPAL_ID = PRINCIPAL_ID_PATTERN;
 
 export const MAX_DISPLAY_NAME = 200;
 
@@ -25,7 +26,7 @@ export function parseDisplayName(value: unknown, field = 'body.displayName'): st
 
 export function requirePrincipalId(value: string, field = 'params.principalId'): string {
   if (!PRINCIPAL_ID.test(value))
-    throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be a principal id (letters, digits and . _ : - only, at most 100)`, [field]);
+    throw new AuthException(AuthErrorCode.InvalidRequest, `${field} must be a principal id (letters, digits and . _ : | - only, at most 100)`, [field]);
   return value;
 }
 

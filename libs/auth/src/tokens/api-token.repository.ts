@@ -63,6 +63,14 @@ export class ApiTokenRepository {
     return rows.length ? toRecord(rows[0]) : undefined;
   }
 
+  /** Every role any token of the principal was ever issued with, revoked and expired ones included. */
+  async rolesEverIssued(principalId: string): Promise<Role[]> {
+    const rows: { role: Role }[] = await this.dataSource.query('SELECT DISTINCT unnest(roles) AS role FROM trellis_api_tokens WHERE principal_id = $1', [
+      principalId,
+    ]);
+    return rows.map((r) => r.role);
+  }
+
   async list(): Promise<ApiTokenRecord[]> {
     const rows: Row[] = await this.dataSource.query('SELECT * FROM trellis_api_tokens ORDER BY created_at');
     return rows.map(toRecord);

@@ -3,24 +3,24 @@ import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { Actor, Role } from '@trellis/contracts';
+import { PRINCIPAL_ID_PATTERN } from '@trellis/contracts';
 import { CLOCK, Clock, withTransaction } from '@trellis/common';
 import { handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { AuthErrorCode, AuthException } from '../auth.exception';
 import { ApiTokenRepository, ApiTokenRecord } from './api-token.repository';
-import { apiTokenDecider, decideApiToken, initialApiTokenState } from './api-token.decider';
+import { apiTokenDecider, decideApiToken, initialApiTokenState, PERSON_ROLES } from './api-token.decider';
 import { AUTH_LOG, authContracts } from './api-token.events';
 import { generateApiToken, hashApiToken } from './api-token.format';
-import { parseDisplayName, writeDisplayName } from '../principals/principal-directory';
+import { parseDisplayName, principalRefs, writeDisplayName } from '../principals/principal-directory';
 
 export const IssueApiTokenRequest = z
   .object({
     label: z.string().trim().min(1).max(100),
     roles: z.array(z.string()).min(1),
     /** Reuse an existing pseudonymous principal (a second token for the same person or bot). */
-    principalId: z
-      .string()
-      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - only, at most 100')
-      .optional(),
+    principalId: z.string().regex(PRINCIPAL_ID_PATTERN, 'letters, digits and . _ : | - only, at most 100').optional(),
+    /** Required to issue a token under another principal's id (the token then acts as them); recorded in the event. */
+    onBehalfOf: z.boolean().optional(),
     expiresAt: z.string().datetime().optional(),
     /** The principal's display name, kept out of the event (see PrincipalDirectory); checked by parseDisplayName. */
     displayName: z.unknown().optional(),
@@ -64,6 +64,11 @@ export class ApiTokenUseCases {
       roles: req.roles,
       expiresAt: req.expiresAt ? new Date(req.expiresAt) : null,
       now: this.clock(),
+      issuerId: actor.id,
+      newPrincipal: req.principalId === undefined,
+      onBehalfOf: req.onBehalfOf === true,
+      principalIsPerson: req.principalId !== undefined && req.principalId !== actor.id && (await this.isPerson(req.principalId)),
+      allowTokensForPeople: process.env.TRELLIS_ALLOW_TOKENS_FOR_PEOPLE === '1',
     });
     if (event.type !== 'ApiTokenIssued') throw new Error('unexpected decision');
     const token = generateApiToken();
@@ -80,6 +85,12 @@ export class ApiTokenUseCases {
       if (displayName !== undefined) await writeDisplayName(tx, event.data.principalId, displayName);
     });
     return { tokenId, token, principalId: event.data.principalId, roles: event.data.roles as Role[], expiresAt: event.data.expiresAt };
+  }
+
+  /** A principal belongs to a person when it has a display name or was ever issued a person role (PERSON_ROLES). */
+  private async isPerson(principalId: string): Promise<boolean> {
+    if ((await principalRefs(this.dataSource, [principalId])).get(principalId)?.displayName) return true;
+    return (await this.tokens.rolesEverIssued(principalId)).some((r) => PERSON_ROLES.includes(r));
   }
 
   async revoke(tokenId: string, actor: Actor): Promise<void> {

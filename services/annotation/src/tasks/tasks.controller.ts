@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Actor } from '@trellis/contracts';
-import { CurrentActor, Roles } from '@trellis/auth';
+import { CurrentActor, CurrentPrincipal, type Principal, Roles } from '@trellis/auth';
 import { TaskMediaUseCase } from './task-media.usecase';
 import { TaskUseCases } from './task.usecases';
 
@@ -32,16 +32,16 @@ export class TasksController {
   @Get('tasks/:taskId/image')
   @Roles('annotator', 'reviewer')
   @ApiOperation({ summary: 'The image of a task (the 224x224 derivative the model sees, else the curated PNG)' })
-  async image(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
-    const { stream, contentType } = await this.media.open(taskId, 'image', actor);
+  async image(@Param('taskId') taskId: string, @CurrentPrincipal() principal: Principal) {
+    const { stream, contentType } = await this.media.open(taskId, 'image', principal);
     return new StreamableFile(stream, { type: contentType });
   }
 
   @Get('tasks/:taskId/report')
   @Roles('annotator', 'reviewer')
   @ApiOperation({ summary: 'The redacted report describing the image, as context (404 when the image has none)' })
-  async report(@Param('taskId') taskId: string, @CurrentActor() actor: Actor) {
-    const { stream, contentType } = await this.media.open(taskId, 'report', actor);
+  async report(@Param('taskId') taskId: string, @CurrentPrincipal() principal: Principal) {
+    const { stream, contentType } = await this.media.open(taskId, 'report', principal);
     return new StreamableFile(stream, { type: contentType });
   }
 

@@ -99,6 +99,9 @@ async function runToken(argv: string[]): Promise<number> {
             .map((r) => r.trim())
             .filter(Boolean),
           principalId: flags.principal,
+          // Naming --principal is the operator's explicit choice to act as that principal (recorded
+          // in the event; refused for people unless TRELLIS_ALLOW_TOKENS_FOR_PEOPLE=1).
+          onBehalfOf: flags.principal === undefined ? undefined : true,
           expiresAt: flags.expires,
         },
         CLI_ACTOR,

@@ -1,0 +1,69 @@
+import { Readable } from 'node:stream';
+import type { Role } from '@trellis/contracts';
+import type { ObjectStorage } from '@trellis/storage';
+import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
+import type { AssignmentState, TaskState } from './task.decider';
+import { TaskMediaUseCase } from './task-media.usecase';
+import type { AnnotationStreams } from './task.streams';
+
+const taskId = '01a21ecc-a816-75ef-acde-9843b67bfe07';
+
+function taskWith(assignments: Partial<AssignmentState>[]): TaskState {
+  return {
+    status: 'open',
+    taskId,
+    projectId: '01a21ecc-a816-75ef-acde-9843b67bfe08',
+    itemId: 'item-1',
+    subjectId: 'subject-1',
+    imageKey: 'images/abc',
+    reportAssetId: 'report-1',
+    reportKey: 'reports/abc',
+    assignments: assignments.map((a, i) => ({ assignmentId: `a-${i}`, annotatorId: 'prn-ann', status: 'assigned', answer: null, reviewerId: null, ...a })),
+    sawAnswers: [],
+    final: null,
+    cancelReason: null,
+  };
+}
+
+function useCase(state: TaskState): TaskMediaUseCase {
+  const streams = { loadTask: () => Promise.resolve({ state, version: 1 }) } as unknown as AnnotationStreams;
+  const storage = { get: () => Promise.resolve(Readable.from(['bytes'])) } as unknown as ObjectStorage;
+  return new TaskMediaUseCase(streams, storage);
+}
+
+async function outcome(state: TaskState, id: string, roles: Role[], what: 'image' | 'report' = 'image'): Promise<'opened' | AnnotationErrorCode> {
+  try {
+    await useCase(state).open(taskId, what, { id, roles });
+    return 'opened';
+  } catch (err) {
+    if (err instanceof AnnotationException) return err.code;
+    throw err;
+  }
+}
+
+describe('issue 11 item 10: roles', () => {
+  describe(`${TaskMediaUseCase.name} open`, () => {
+    it('uses every role the principal holds: annotator and reviewer may open a task that is not theirs', async () => {
+      const task = taskWith([{ annotatorId: 'prn-other', status: 'submitted' }]);
+      expect(await outcome(task, 'prn-both', ['annotator', 'reviewer'])).toBe('opened');
+      expect(await outcome(task, 'prn-both', ['reviewer', 'annotator'], 'report')).toBe('opened');
+      expect(await outcome(task, 'prn-ann', ['annotator'])).toBe(AnnotationErrorCode.NotYourTask);
+    });
+
+    it('lets an annotator open their task while it is unfinished, submitted or accepted', async () => {
+      for (const status of ['assigned', 'submitted', 'accepted'] as const) {
+        expect(await outcome(taskWith([{ status }]), 'prn-ann', ['annotator'])).toBe('opened');
+      }
+    });
+
+    it('takes the image and report away from an annotator whose answer was rejected or who released the task', async () => {
+      for (const status of ['rejected', 'released'] as const) {
+        for (const what of ['image', 'report'] as const) {
+          expect(await outcome(taskWith([{ status }]), 'prn-ann', ['annotator'], what)).toBe(AnnotationErrorCode.NotYourTask);
+        }
+      }
+      // The item came back to them (the project allows it): theirs again.
+      expect(await outcome(taskWith([{ status: 'rejected' }, { status: 'assigned' }]), 'prn-ann', ['annotator'])).toBe('opened');
+    });
+  });
+});

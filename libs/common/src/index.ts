@@ -5,3 +5,4 @@ export * from './database/transaction';
 export * from './database/database.module';
 export * from './secrets/local-secret';
 export * from './clock';
+export * from './database/embedded-postgres.supervisor';

@@ -2,7 +2,16 @@ import { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { createDataSource, DatabaseConfig, DatabaseMode, startEmbeddedPostgres } from '@trellis/common';
+import {
+  claimEmbeddedPostgres,
+  createDataSource,
+  DatabaseConfig,
+  DatabaseMode,
+  EmbeddedPostgresSupervisor,
+  embeddedPostgresOwner,
+  processAlive,
+  startEmbeddedPostgres,
+} from '@trellis/common';
 
 export interface ConnectedDatabase {
   dataSource: DataSource;
@@ -15,6 +24,10 @@ export interface ConnectedDatabase {
  * here unless another Trellis process (the platform, when the token CLI runs) already serves it.
  * A running cluster is found from its data directory, on whatever port it was started with, so
  * the token CLI needs no TRELLIS_PG_PORT to reach a platform started with one.
+ *
+ * The process that starts the server owns it (`<dataDir>/postgres.owner`): it restarts the
+ * server when it dies and stops it on close. A server whose owner is gone (a SIGKILLed
+ * platform) is taken over the same way; one whose owner lives is left to it.
  */
 export async function connectDatabase(
   config: DatabaseConfig,
@@ -26,7 +39,8 @@ export async function connectDatabase(
     return { dataSource, mode: 'external', close: () => dataSource.destroy() };
   }
   let url: string;
-  let stopServer = async () => undefined as void;
+  // The port of the server this process owns, if it owns one.
+  let ownedPort: number | undefined;
   let running = await runningClusterPort(config.dataDir);
   // A pid reused by an unrelated process after a crash: nothing listens there, so start it.
   if (typeof running === 'number' && !(await portOpen(running))) running = undefined;
@@ -36,7 +50,13 @@ export async function connectDatabase(
     if (!secret)
       throw new Error(`the PostgreSQL of ${config.dataDir} runs on port ${running}, but ${join(config.dataDir, 'postgres.password')} is missing or unreadable`);
     url = `postgres://trellis:${encodeURIComponent(secret)}@127.0.0.1:${running}/trellis`;
-    log(`using the embedded PostgreSQL already running on port ${running} (data in ${config.dataDir})`);
+    if ((await embeddedPostgresOwner(config.dataDir)) === 'alive') {
+      log(`using the embedded PostgreSQL already running on port ${running} (data in ${config.dataDir})`);
+    } else {
+      await claimEmbeddedPostgres(config.dataDir);
+      ownedPort = running;
+      log(`taking over the embedded PostgreSQL left running on port ${running} by a process that is gone (data in ${config.dataDir}); it stops with this one`);
+    }
   } else if (await portOpen(config.embeddedPort)) {
     // Without a readable postmaster.pid we cannot tell whose server this is: trust the password
     // file as before; with one that says the cluster is down, the port belongs to someone else.
@@ -52,17 +72,25 @@ export async function connectDatabase(
     log(`starting embedded PostgreSQL on port ${config.embeddedPort} (data in ${config.dataDir})`);
     const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort });
     url = pg.url;
-    stopServer = () => pg.stop();
+    ownedPort = config.embeddedPort;
   }
-  const dataSource = await createDataSource({ url, poolSize: config.poolSize, migrations });
-  return {
-    dataSource,
-    mode: 'embedded',
-    close: async () => {
-      await dataSource.destroy();
-      await stopServer();
-    },
-  };
+  const supervisor = ownedPort === undefined ? undefined : new EmbeddedPostgresSupervisor({ dataDir: config.dataDir, port: ownedPort }, { log });
+  try {
+    const dataSource = await createDataSource({ url, poolSize: config.poolSize, migrations });
+    supervisor?.start();
+    return {
+      dataSource,
+      mode: 'embedded',
+      close: async () => {
+        await dataSource.destroy();
+        await supervisor?.stop();
+      },
+    };
+  } catch (err) {
+    // A failed start-up (a migration) must not leave the server it started behind.
+    await supervisor?.stop();
+    throw err;
+  }
 }
 
 /**
@@ -82,16 +110,6 @@ export async function runningClusterPort(dataDir: string): Promise<number | unde
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
   return processAlive(pid) ? port : undefined;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, but run by another user (the postgres system user when the platform runs as root).
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function portOpen(port: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile, access } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile, access } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { constants as fsConstants, existsSync } from 'node:fs';
+import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 
 export interface EmbeddedPostgresOptions {
   /** Directory holding the cluster (created and initialised on first use). */
@@ -15,6 +15,7 @@ export interface EmbeddedPostgresOptions {
 
 export interface RunningPostgres {
   url: string;
+  /** Fast shutdown of the server, then gives up ownership of the cluster. */
   stop(): Promise<void>;
 }
 
@@ -82,6 +83,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const initialised = await exists(join(clusterDir, 'PG_VERSION'));
   if (!initialised) await pg.initialise();
+  // Recorded before the server exists, so that nobody finds it running without an owner.
+  await claimEmbeddedPostgres(options.dataDir);
   await pg.start().catch((err: unknown) => {
     throw new Error(
       `embedded PostgreSQL did not start on port ${options.port} (data in ${clusterDir}): ${String(err ?? 'process exited')}. ` +
@@ -101,8 +104,89 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`,
-    stop: () => pg.stop(),
+    // Not pg.stop(): it waits for an exit event that never comes when the server died on its own.
+    stop: () => stopEmbeddedPostgres(options.dataDir),
   };
+}
+
+/**
+ * Who is responsible for stopping the embedded server of a data directory: the Trellis process
+ * that started it, or one that took it over after that process died (a SIGKILLed platform
+ * leaves its server running). One line each: the pid and the process's start time, so that a
+ * pid reused by an unrelated process is not mistaken for the owner.
+ */
+const OWNER_FILE = 'postgres.owner';
+
+/** Records this process as the owner of the embedded server of `dataDir`. */
+export async function claimEmbeddedPostgres(dataDir: string): Promise<void> {
+  await writeFile(join(dataDir, OWNER_FILE), `${process.pid}\n${processStartTime(process.pid) ?? ''}\n`);
+}
+
+/**
+ * The owner of the embedded server of `dataDir`: 'self', 'alive' (another live process, such as
+ * the platform while the token CLI runs) or 'none' (no record, or its process is gone).
+ */
+export async function embeddedPostgresOwner(dataDir: string): Promise<'self' | 'alive' | 'none'> {
+  const text = await readFile(join(dataDir, OWNER_FILE), 'utf8').catch(() => '');
+  const [pidText, started] = text.split('\n');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return 'none';
+  const now = processStartTime(pid);
+  if (started && now !== undefined && now !== started) return 'none';
+  return pid === process.pid ? 'self' : 'alive';
+}
+
+/**
+ * Fast shutdown (SIGINT to the postmaster named in postmaster.pid: active sessions are ended,
+ * nothing committed is lost) and waits until it is gone; after `timeoutMs` an immediate
+ * shutdown (SIGQUIT). Then gives up ownership if this process held it.
+ */
+export async function stopEmbeddedPostgres(dataDir: string, timeoutMs = 30_000): Promise<void> {
+  const pid = await postmasterPid(dataDir);
+  if (pid !== undefined && processAlive(pid)) {
+    process.kill(pid, 'SIGINT');
+    if (!(await exited(pid, timeoutMs))) {
+      process.kill(pid, 'SIGQUIT');
+      await exited(pid, 5_000);
+    }
+  }
+  if ((await embeddedPostgresOwner(dataDir)) === 'self') await rm(join(dataDir, OWNER_FILE), { force: true });
+}
+
+/** The postmaster's pid from `<dataDir>/postgres/postmaster.pid` (its first line), if readable. */
+export async function postmasterPid(dataDir: string): Promise<number | undefined> {
+  const text = await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => '');
+  const pid = Number(text.split('\n')[0]);
+  return text && Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, but run by another user (the postgres system user when the platform runs as root).
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined off Linux. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
 }
 
 function binariesDir(): string {

@@ -29,6 +29,8 @@ export interface SubscriptionOptions {
   onError?: (err: unknown, event: EventEnvelope, attempt: number) => void;
 }
 
+const READ_FAILED = 'reading the log failed';
+
 export interface SubscriptionStatus {
   id: string;
   log: string;
@@ -92,8 +94,10 @@ export class CatchUpSubscription {
       let batch: EventEnvelope[] = [];
       try {
         batch = await this.store.readLog(this.options.log, this.follower.position, batchSize, undefined, this.options.asStored);
+        // The database is back after an outage: the subscription is no longer stalled.
+        if (this.lastError?.startsWith(READ_FAILED)) this.lastError = undefined;
       } catch (err) {
-        this.lastError = `reading the log failed: ${String(err)}`;
+        this.lastError = `${READ_FAILED}: ${String(err)}`;
       }
       if (this.options.batchHandler) {
         if (batch.length > 0 && this.follower.running) await this.applyWithRetry(batch);

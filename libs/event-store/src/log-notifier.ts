@@ -60,14 +60,24 @@ export class LogNotifier {
     client.on('notification', (msg) => {
       if (msg.channel === EVENTS_CHANNEL && msg.payload) this.emitter.emit(msg.payload);
     });
-    client.on('error', (err) => {
-      this.log(`[log-notifier] connection lost: ${err.message}`);
-      this.client = undefined;
+    // A server that went away (crashed, restarted) ends the connection with an error or just an
+    // end; either way LISTEN is off until a new connection is made.
+    const lost = (why: string) => {
+      if (this.client === client) this.client = undefined;
       client.end().catch(() => undefined);
+      if (this.closed) return;
+      this.log(`[log-notifier] connection lost: ${why}`);
       this.scheduleReconnect();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    };
+    client.on('error', (err) => lost(err.message));
+    client.on('end', () => lost('ended by the server'));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (err) {
+      client.end().catch(() => undefined);
+      throw err;
+    }
     if (this.closed) {
       await client.end();
       return;
@@ -79,7 +89,7 @@ export class LogNotifier {
     if (this.closed || this.reconnectTimer) return;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (!this.closed) this.connect().catch(() => this.scheduleReconnect());
+      if (!this.closed && !this.client) this.connect().catch(() => this.scheduleReconnect());
     }, 2000);
   }
 }

@@ -2,6 +2,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { asDomainException, ErrorClass, GRAPHQL_CODE } from '@trellis/errors';
+import { isDatabaseUnavailable } from './database-unavailable';
 
 const logger = new Logger('graphql');
 
@@ -57,6 +58,13 @@ export function formatGraphqlError(formatted: GraphQLFormattedError, error: unkn
   if (typeof code === 'string' && CALLER_CODES.has(code)) {
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions: devMode ? formatted.extensions : extensions };
+  }
+  if (isDatabaseUnavailable(original)) {
+    return {
+      message: 'the database is unavailable; retry later',
+      ...base,
+      extensions: { code: GRAPHQL_CODE.unavailable, error: 'DATABASE_UNAVAILABLE', reason: 'DATABASE_UNAVAILABLE' },
+    };
   }
   logger.error(original instanceof Error ? (original.stack ?? original.message) : String(original));
   return {

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { asDomainException, HTTP_STATUS } from '@trellis/errors';
+import { DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './database-unavailable';
 
 interface JsonResponse {
   status(code: number): { json(body: unknown): void };
@@ -76,6 +77,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
             'an application/json request body is limited to 100 KB; send files as application/octet-stream where the endpoint accepts it',
           ),
         );
+      return;
+    }
+    if (isDatabaseUnavailable(err)) {
+      // The database is away (restarting after a crash): the code only, never the driver's message.
+      this.logger.warn(`database unavailable: ${String((err as { code?: unknown }).code ?? 'connection lost')}`);
+      res.setHeader?.('Retry-After', String(DATABASE_UNAVAILABLE_RETRY_AFTER_SECONDS));
+      res.status(503).json(errorBody('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later'));
       return;
     }
     if (isDatabaseBusy(err)) {

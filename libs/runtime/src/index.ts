@@ -9,3 +9,4 @@ export * from './health/health.controller';
 export * from './graphql-limits';
 export * from './graphql.module-options';
 export * from './http-hardening';
+export * from './database-unavailable';

@@ -4,7 +4,7 @@ describe('isDatabaseUnavailable', () => {
   it('is true for the errors of a database that went away (issue 11 item 9)', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:54329'), { code: 'ECONNREFUSED' });
     const released = new (class QueryRunnerAlreadyReleasedError extends Error {
-      name = 'QueryRunnerAlreadyReleasedError';
+      override name = 'QueryRunnerAlreadyReleasedError';
     })();
     for (const err of [
       refused,

@@ -7,6 +7,7 @@ import {
   detectMimeType,
   extractReportText,
   ImageCodec,
+  imageDataEnd,
   pngIsCuratedForm,
   probeImage,
   MAX_REPORT_CHARS,
@@ -113,13 +114,20 @@ export async function processAsset(
   if (kind === 'image') {
     // The header is checked against the limits before anything is decoded (decompression bombs).
     const probe = probeImage(bytes, declaredMimeType, { maxBytes: limits.maxBytes, maxPixels: limits.maxPixels });
-    const image = await codec.decode(bytes, probe.mimeType, limits.maxPixels);
+    // Only the image's own bytes go on: whatever follows its end marker (appended text, say)
+    // never reaches the decoder or the curated area, and the record counts it.
+    const end = imageDataEnd(bytes, probe.mimeType);
+    const trailing = bytes.length - end;
+    const own = trailing > 0 ? bytes.subarray(0, end) : bytes;
+    const trailingRecord = (r: DeidentificationRecord): DeidentificationRecord =>
+      trailing > 0 ? { ...r, options: [...r.options, 'trailing-data-removed'], summary: { ...r.summary, 'trailing-bytes-removed': trailing } } : r;
+    const image = await codec.decode(own, probe.mimeType, limits.maxPixels);
     const derivativePixels = resizeForModel(image.rgb, image.width, image.height, MODEL_INPUT_SIZE);
     // An 8-bit RGB PNG is its own curated form once its metadata chunks are gone (lossless, the
     // same pixels re-encoding would store; decode has checked its chunk structure and CRCs);
     // anything else is re-encoded, which keeps no metadata.
-    if (probe.mimeType === 'image/png' && pngIsCuratedForm(bytes)) {
-      const stripped = stripPngChunks(bytes);
+    if (probe.mimeType === 'image/png' && pngIsCuratedForm(own)) {
+      const stripped = stripPngChunks(own);
       return {
         kind,
         mimeType: probe.mimeType,
@@ -128,7 +136,7 @@ export async function processAsset(
         curated: { bytes: stripped.bytes, contentType: 'image/png' },
         derivative: await codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
         deidentifiedDicom: null,
-        deidentification: { method: 'none', options: ['metadata-chunks-removed'], summary: { 'png-chunks-removed': stripped.removed } },
+        deidentification: trailingRecord({ method: 'none', options: ['metadata-chunks-removed'], summary: { 'png-chunks-removed': stripped.removed } }),
       };
     }
     const [curated, derivative] = await Promise.all([
@@ -144,7 +152,7 @@ export async function processAsset(
       curated: { bytes: curated, contentType: 'image/png' },
       derivative,
       deidentifiedDicom: null,
-      deidentification: { method: 'none', options: ['re-encoded-without-metadata'], summary: {} },
+      deidentification: trailingRecord({ method: 'none', options: ['re-encoded-without-metadata'], summary: {} }),
     };
   }
 

@@ -7,3 +7,4 @@ export * from './dicom-attribute-actions';
 export * from './report-text';
 export * from './report-redaction';
 export * from './native-codec';
+export * from './end-marker';

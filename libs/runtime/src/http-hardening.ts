@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { SafeInputPipe } from './safe-input.pipe';
 
 /**
  * Headers every response carries. The CSP allows only this origin (the console will be served
@@ -19,8 +20,12 @@ interface HeaderResponse {
   setHeader(name: string, value: string): void;
 }
 
-/** Security headers on every route, and no `X-Powered-By` advertising the framework. */
+/**
+ * Security headers on every route, no `X-Powered-By` advertising the framework, and the one
+ * input check every parameter and body passes (SafeInputPipe).
+ */
 export function hardenHttp(app: INestApplication): void {
+  app.useGlobalPipes(new SafeInputPipe());
   const express = app.getHttpAdapter().getInstance() as { disable?(setting: string): void };
   express.disable?.('x-powered-by');
   app.use((_req: unknown, res: HeaderResponse, next: Next) => {

@@ -9,4 +9,5 @@ export * from './health/health.controller';
 export * from './graphql-limits';
 export * from './graphql.module-options';
 export * from './http-hardening';
+export * from './safe-input.pipe';
 export * from './database-unavailable';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import type { Actor, Role } from '@trellis/contracts';
+import { type Actor, describeIssues, isoDateTime, issueField, type Role, safeText } from '@trellis/contracts';
 import { PRINCIPAL_ID_PATTERN } from '@trellis/contracts';
 import { CLOCK, Clock, withTransaction } from '@trellis/common';
 import { handleCommand, PostgresEventStore } from '@trellis/event-store';
@@ -15,13 +15,16 @@ import { parseDisplayName, principalRefs, writeDisplayName } from '../principals
 
 export const IssueApiTokenRequest = z
   .object({
-    label: z.string().trim().min(1).max(100),
-    roles: z.array(z.string()).min(1),
+    label: safeText({ max: 100 }),
+    roles: z
+      .array(safeText({ max: 40 }))
+      .min(1)
+      .max(20),
     /** Reuse an existing pseudonymous principal (a second token for the same person or bot). */
     principalId: z.string().regex(PRINCIPAL_ID_PATTERN, 'letters, digits and . _ : | - only, at most 100').optional(),
     /** Required to issue a token under another principal's id (the token then acts as them); recorded in the event. */
     onBehalfOf: z.boolean().optional(),
-    expiresAt: z.string().datetime().optional(),
+    expiresAt: isoDateTime().optional(),
     /** The principal's display name, kept out of the event (see PrincipalDirectory); checked by parseDisplayName. */
     displayName: z.unknown().optional(),
   })
@@ -51,8 +54,9 @@ export class ApiTokenUseCases {
   async issue(input: unknown, actor: Actor): Promise<IssuedApiToken> {
     const parsed = IssueApiTokenRequest.safeParse(input);
     if (!parsed.success) {
-      const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      throw new AuthException(AuthErrorCode.InvalidRequest, `invalid token request: ${detail}`);
+      throw new AuthException(AuthErrorCode.InvalidRequest, `invalid token request: ${describeIssues(parsed.error.issues)}`, [
+        ...new Set(parsed.error.issues.map(issueField)),
+      ]);
     }
     const req = parsed.data;
     const displayName = req.displayName === undefined ? undefined : parseDisplayName(req.displayName);
@@ -95,7 +99,7 @@ export class ApiTokenUseCases {
 
   async revoke(tokenId: string, actor: Actor): Promise<void> {
     if (!z.string().uuid().safeParse(tokenId).success) {
-      throw new AuthException(AuthErrorCode.InvalidRequest, `token id must be a UUID, got ${JSON.stringify(tokenId)}`);
+      throw new AuthException(AuthErrorCode.InvalidRequest, 'token id must be a UUID', ['params.tokenId']);
     }
     await withTransaction(this.dataSource, (tx) =>
       handleCommand(

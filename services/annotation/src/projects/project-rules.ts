@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_TEXT_LENGTH, MAX_VERSION, parseVersionNumber, TASK_TYPES, TaskType } from '@trellis/contracts';
+import { MAX_TEXT_LENGTH, MAX_VERSION, parseVersionNumber, safeText, TASK_TYPES, TaskType } from '@trellis/contracts';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 
 /** What the task rules need to know about a project. */
@@ -28,14 +28,17 @@ export function parseVersionParam(v: string | undefined): number {
 
 export const CreateProjectRequest = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: safeText({ max: 200 }),
     /** The dataset's id, or its name (resolved through the dataset versions annotation has received). */
-    datasetId: z.string().trim().min(1).max(200),
+    datasetId: safeText({ max: 200 }),
     /** A PostgreSQL integer: larger numbers name no version and would overflow the column. */
     datasetVersion: z.number().int().positive().max(MAX_VERSION),
     taskType: z.enum(TASK_TYPES),
-    labels: z.array(z.string().trim().min(1).max(200)).max(500).optional(),
-    guidelines: z.string().trim().min(1).max(20_000),
+    labels: z
+      .array(safeText({ max: 200 }))
+      .max(500)
+      .optional(),
+    guidelines: safeText({ max: 20_000, multiline: true }),
     annotationsPerItem: z.number().int().min(1).max(10),
     agreementThreshold: z.number().min(0).max(1),
     maxTextLength: z.number().int().min(1).max(MAX_TEXT_LENGTH).optional(),

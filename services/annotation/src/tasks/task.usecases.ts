@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import type { Actor, Answer } from '@trellis/contracts';
+import { type Actor, type Answer, safeText } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { principalRefs } from '@trellis/auth';
 import { EventStoreErrorCode, EventStoreException } from '@trellis/event-store';
@@ -14,7 +14,7 @@ import { AnnotationStreams, requireUuid, retryOnConflict, taskDecider, taskStrea
 
 export const SubmitRequest = z.object({ answer: z.unknown() }).strict();
 export const ReviewRequest = z
-  .object({ assignmentId: z.string().uuid(), verdict: z.enum(['accepted', 'rejected']), reason: z.string().max(2000).optional() })
+  .object({ assignmentId: z.string().uuid(), verdict: z.enum(['accepted', 'rejected']), reason: safeText({ max: 2000, min: 0, multiline: true }).optional() })
   .strict();
 export const ExpireRequest = z.object({ olderThanMinutes: z.number().int().min(0).max(525_600) }).strict();
 export const AdjudicateRequest = z.object({ chosenAssignmentId: z.string().uuid().optional(), answer: z.unknown().optional() }).strict();

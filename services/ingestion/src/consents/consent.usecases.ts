@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
-import { Actor, CONSENT_PURPOSES, CONSENT_STATUSES, INGESTION_LOG, ingestionContracts, isUuid } from '@trellis/contracts';
+import { Actor, CONSENT_PURPOSES, CONSENT_STATUSES, INGESTION_LOG, ingestionContracts, isoDateTime, isUuid } from '@trellis/contracts';
 import { NEW_ID, NewId, withTransaction } from '@trellis/common';
 import { handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
@@ -12,7 +12,8 @@ import { lockSubject } from '../subjects/subject.store';
 import { ConsentCommand, consentDecider } from './consent.decider';
 import { mapFhirConsent } from './fhir-consent.mapper';
 
-const dateTime = z.string().datetime({ offset: true });
+/** A real date in a sane range: `0000-01-01` or `1950-02-30` is a 400, not a database error. */
+const dateTime = isoDateTime();
 
 /** The native (non-FHIR) shape of a consent; a body with `resourceType: "Consent"` is read as FHIR instead. */
 export const RecordConsentRequest = z

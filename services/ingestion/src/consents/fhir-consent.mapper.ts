@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, CONSENT_STATUSES, ConsentPurpose, ConsentStatus } from '@trellis/contracts';
+import { canonicalJson, CONSENT_STATUSES, ConsentPurpose, ConsentStatus, isIsoDateTime, MAX_YEAR, MIN_YEAR } from '@trellis/contracts';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 
 /**
@@ -58,13 +58,12 @@ function fhirDateTime(value: unknown, field: string): string | null {
   if (typeof value !== 'string') fail(`${field} must be a FHIR dateTime string`, field);
   // FHIR allows partial dates; a bare date means its first instant (UTC).
   const m = /^(\d{4})(-(\d{2})(-(\d{2})(T.+)?)?)?$/.exec(value);
-  if (!m) fail(`${field} is not a FHIR dateTime: ${JSON.stringify(value)}`, field);
+  // The messages do not repeat the value: it is input, and may be anything.
+  if (!m) fail(`${field} is not a FHIR dateTime`, field);
   const iso = m[6] ? value : `${m[1]}-${m[3] ?? '01'}-${m[5] ?? '01'}T00:00:00Z`;
-  const t = new Date(iso);
-  if (Number.isNaN(t.getTime()) || (m[6] && !/(Z|[+-]\d{2}:\d{2})$/.test(value))) {
-    fail(`${field} is not a FHIR dateTime with a time zone: ${JSON.stringify(value)}`, field);
-  }
-  return t.toISOString();
+  // A real date in a sane range (not 0000-01-01, not 1950-02-30), with a time zone.
+  if (!isIsoDateTime(iso)) fail(`${field} is not a FHIR dateTime with a time zone on a real date between ${MIN_YEAR} and ${MAX_YEAR}`, field);
+  return new Date(iso).toISOString();
 }
 
 function period(value: unknown, field: string): { start: string | null; end: string | null } {
@@ -107,7 +106,7 @@ function sourceSha256(resource: Json): string {
 }
 
 function decision(value: unknown, field: string): 'permit' | 'deny' {
-  if (value !== 'permit' && value !== 'deny') fail(`${field} must be "permit" or "deny", got ${JSON.stringify(value)}`, field);
+  if (value !== 'permit' && value !== 'deny') fail(`${field} must be "permit" or "deny"`, field);
   return value;
 }
 
@@ -115,7 +114,7 @@ export function mapFhirConsent(input: unknown): MappedConsent {
   if (!isObject(input) || input.resourceType !== 'Consent') fail('resourceType must be "Consent"', 'resourceType');
   const resource = input;
   if (!(CONSENT_STATUSES as readonly string[]).includes(resource.status as string)) {
-    fail(`status must be one of ${CONSENT_STATUSES.join(', ')}, got ${JSON.stringify(resource.status)}`, 'status');
+    fail(`status must be one of ${CONSENT_STATUSES.join(', ')}`, 'status');
   }
   const status = resource.status as ConsentStatus;
   const fhirVersion = detectFhirVersion(resource);

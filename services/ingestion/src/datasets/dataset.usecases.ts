@@ -3,7 +3,17 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
-import { Actor, DatasetManifest, DatasetManifestV1, DatasetMember, INGESTION_LOG, ingestionContracts, IngestionEvent, isUuid } from '@trellis/contracts';
+import {
+  Actor,
+  DatasetManifest,
+  DatasetManifestV1,
+  DatasetMember,
+  INGESTION_LOG,
+  ingestionContracts,
+  IngestionEvent,
+  isUuid,
+  safeText,
+} from '@trellis/contracts';
 import { NEW_ID, NewId, withTransaction } from '@trellis/common';
 import { aggregateStream, EventStoreErrorCode, EventStoreException, handleCommand, PostgresEventStore, StreamTarget } from '@trellis/event-store';
 import { contentKey, OBJECT_STORAGE, type ObjectStorage } from '@trellis/storage';
@@ -13,7 +23,7 @@ import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { DatasetCommand, datasetDecider, DatasetEvent, datasetStream, decideDataset } from './dataset.decider';
 import { diffManifests, manifestBytes, membersRoot, sortMembers, VersionDiff } from './dataset-manifest';
 
-export const CreateDatasetRequest = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const CreateDatasetRequest = z.object({ name: safeText({ max: 200 }) }).strict();
 export const AddAssetsRequest = z.object({ assetIds: z.array(z.string().uuid()).min(1).max(10_000) }).strict();
 
 export interface DatasetView {

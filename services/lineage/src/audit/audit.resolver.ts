@@ -22,9 +22,10 @@ export class AuditResolver {
   @Roles('auditor', 'admin')
   async eventLog(
     @Args('log') log: string,
-    // An argument with a default is nullable in the schema: an explicit null means the default.
-    @Args('after', { type: () => Int, defaultValue: 0 }) afterArg: number | null,
-    @Args('first', { type: () => Int, defaultValue: 100 }) firstArg: number | null,
+    // Nullable with a default (`Int = 0`): as `Int! = 0`, a null variable failed inside graphql-js
+    // as an internal error; here an explicit null means the default.
+    @Args('after', { type: () => Int, nullable: true, defaultValue: 0 }) afterArg: number | null,
+    @Args('first', { type: () => Int, nullable: true, defaultValue: 100 }) firstArg: number | null,
   ): Promise<AuditEvent[]> {
     const after = afterArg ?? 0;
     const first = firstArg ?? 100;

@@ -4,6 +4,7 @@ import { AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { postmasterPid, processAlive, stopEmbeddedPostgres } from '@trellis/common';
+import { connectDatabase } from '@trellis/runtime';
 import { eventually, spawnTs, waitForExit } from '@trellis/testing';
 
 const ROOT = join(__dirname, '..', '..');
@@ -109,6 +110,14 @@ describe('issue 11 item 9: the embedded PostgreSQL does not outlive the platform
     expect(second.output()).toMatch(/taking over the embedded PostgreSQL left running on port 54401/);
     expect((await (await fetch(`${second.url}/health`)).json()) as { status: string }).toMatchObject({ status: 'up' });
     expect(await postmasterPid(dir)).toBe(orphan);
+
+    // Another process next to the live owner (as the token CLI is) uses the server and leaves it running.
+    const logged: string[] = [];
+    const neighbour = await connectDatabase({ dataDir: dir, embeddedPort: 54401, poolSize: 1 }, (m) => logged.push(m));
+    expect(await neighbour.dataSource.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    await neighbour.close();
+    expect(logged.join('\n')).toMatch(/using the embedded PostgreSQL already running on port 54401/);
+    expect(processAlive(orphan!)).toBe(true);
 
     expect(await stopPlatform(second, 'SIGTERM')).toBe(0);
     expect(processAlive(orphan!)).toBe(false);

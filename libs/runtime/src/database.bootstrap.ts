@@ -50,7 +50,8 @@ export async function connectDatabase(
     if (!secret)
       throw new Error(`the PostgreSQL of ${config.dataDir} runs on port ${running}, but ${join(config.dataDir, 'postgres.password')} is missing or unreadable`);
     url = `postgres://trellis:${encodeURIComponent(secret)}@127.0.0.1:${running}/trellis`;
-    if ((await embeddedPostgresOwner(config.dataDir)) === 'alive') {
+    // 'self': this process connects a second time (tests do); the first connection owns it.
+    if ((await embeddedPostgresOwner(config.dataDir)) !== 'none') {
       log(`using the embedded PostgreSQL already running on port ${running} (data in ${config.dataDir})`);
     } else {
       await claimEmbeddedPostgres(config.dataDir);

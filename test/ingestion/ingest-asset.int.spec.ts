@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { encodeRgbJpeg, encodeRgbPng, generateSyntheticDataset } from '@trellis/synthetic';
 import { IngestAssetUseCase } from '../../services/ingestion/src/assets/ingest-asset.usecase';
@@ -159,7 +159,7 @@ describe(IngestAssetUseCase.name, () => {
       });
 
       it('a subject without consent, and one whose consent was withdrawn', async () => {
-        const { subjectId } = await h.subjects.register({}, steward);
+        const { subjectId } = await h.subjects.register({ externalRef: `ext-${randomUUID()}` }, steward);
         expect((await rejection(subjectId, png, 'image/png')).reason).toBe('NO_CONSENT');
         const { consentId } = await h.consents.record(subjectId, { decision: 'permit', purposes: ['research'] }, steward);
         await h.consents.withdraw(subjectId, consentId, {}, steward);

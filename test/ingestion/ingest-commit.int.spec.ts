@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { generateSyntheticDataset } from '@trellis/synthetic';
 import type { ObjectStorage } from '@trellis/storage';
 import { IngestAssetUseCase } from '../../services/ingestion/src/assets/ingest-asset.usecase';
@@ -72,7 +73,7 @@ describe(IngestAssetUseCase.name, () => {
     });
 
     it('refuses with NO_CONSENT, storing nothing, when consent is withdrawn while the upload is written', async () => {
-      const { subjectId } = await h.subjects.register({}, steward);
+      const { subjectId } = await h.subjects.register({ externalRef: `ext-${randomUUID()}` }, steward);
       const { consentId } = await h.consents.record(subjectId, { decision: 'permit', purposes: ['model-training', 'research'] }, steward);
       const storage = new HookedStorage(h.storage);
       // After processing and admission, before the commit.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DynamicModule, Module } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -99,7 +100,9 @@ export async function startIngestionHarness(config: Partial<IngestionConfig> = {
     recovery: module.get(UploadRecovery),
     withStorage: (other) => ingestionTestingModule({ ds, store, storage: other, config: cfg }),
     async consentingSubject(identity = {}) {
-      const { subjectId } = await subjects.register(identity, steward);
+      // A subject needs an identity or a reference (issue 11, item 1): tests that do not care get a fresh reference.
+      const given = Object.values(identity).some((v) => v !== undefined) ? identity : { externalRef: `ext-${randomUUID()}` };
+      const { subjectId } = await subjects.register(given, steward);
       await consents.record(subjectId, { decision: 'permit', purposes: ['model-training', 'research', 'human-annotation'] }, steward);
       return subjectId;
     },

@@ -77,10 +77,7 @@ export async function processAsset(
 ): Promise<ProcessedAsset> {
   const kind = ASSET_MIME_TYPES[declaredMimeType];
   if (!kind) {
-    throw new AssetValidationError(
-      'UNSUPPORTED_TYPE',
-      `declared type ${JSON.stringify(declaredMimeType)} is not one of ${Object.keys(ASSET_MIME_TYPES).join(', ')}`,
-    );
+    throw new AssetValidationError('UNSUPPORTED_TYPE', `the declared type is not one of ${Object.keys(ASSET_MIME_TYPES).join(', ')}`);
   }
   if (bytes.length === 0) throw new AssetValidationError('EMPTY_FILE', 'the file is empty');
   if (bytes.length > limits.maxBytes) throw new AssetValidationError('TOO_LARGE', `the file is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);

@@ -3,6 +3,9 @@ import type { Decider } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 import { permittedPurposes, SubjectState } from '../subjects/subject.decider';
 
+/** The declared types an AssetRejected event may repeat (those the platform accepts). */
+const KNOWN_MIME_TYPES = ['image/png', 'image/jpeg', 'application/dicom', 'text/plain', 'application/fhir+json'];
+
 /** One asset per stream (`asset-<id>`): it was ingested, or it was rejected. */
 export type AssetEvent = AssetIngested | AssetRejected;
 export type AssetState = { status: 'none' } | { status: 'ingested' | 'rejected'; assetId: string };
@@ -70,7 +73,8 @@ function refusal(a: Admission, upload: Upload): { code: AssetRejectionCode; mess
     if (d.kind !== 'image') return { code: 'INVALID_DESCRIBES', message: `asset ${a.describesAssetId} is not an image` };
   }
   if (a.declaredKind !== undefined && a.declaredKind !== '' && a.kind && a.declaredKind !== a.kind) {
-    return { code: 'KIND_MISMATCH', message: `declared kind ${JSON.stringify(a.declaredKind)} but ${upload.declaredMimeType} is a ${a.kind}` };
+    // The declared kind is input (it may hold anything): the message names what the type is, never what was typed.
+    return { code: 'KIND_MISMATCH', message: `the declared kind does not match: ${upload.declaredMimeType} is a ${a.kind}` };
   }
   return null;
 }
@@ -85,7 +89,8 @@ function rejected(assetId: string, subjectId: string | null, upload: Upload, cod
       subjectId: named,
       sha256: upload.sha256,
       size: upload.size,
-      declaredMimeType: upload.declaredMimeType.slice(0, 100),
+      // Only a type we know; anything else typed there is input and stays out of the log.
+      declaredMimeType: KNOWN_MIME_TYPES.includes(upload.declaredMimeType) ? upload.declaredMimeType : 'unsupported',
       reasonCode: code,
       message: message.slice(0, 500),
     },

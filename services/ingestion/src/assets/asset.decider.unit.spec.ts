@@ -139,7 +139,25 @@ describe('decideAsset', () => {
     it('refuses a stated kind that the MIME type contradicts', () => {
       const events = decideAsset(initialAssetState, admit([registered, permit], { declaredKind: 'image' }));
       rejection('KIND_MISMATCH')(events);
-      expect(events[0].data).toMatchObject({ message: 'declared kind "image" but text/plain is a report' });
+      expect(events[0].data).toMatchObject({ message: 'the declared kind does not match: text/plain is a report' });
+    });
+
+    describe('issue 11 item 4: rejection messages never echo input', () => {
+      it('keeps a declared kind and an unknown declared type out of the AssetRejected event', () => {
+        const typed = 'Jane Fakename MRN 12345678';
+        const kind = decideAsset(initialAssetState, admit([registered, permit], { declaredKind: typed }));
+        rejection('KIND_MISMATCH')(kind);
+        const type = decideAsset(initialAssetState, {
+          type: 'RejectAsset',
+          assetId,
+          subjectId,
+          upload: { ...upload, declaredMimeType: typed },
+          code: 'UNSUPPORTED_TYPE',
+          message: 'the declared type is not one of image/png, image/jpeg, application/dicom, text/plain, application/fhir+json',
+        });
+        for (const events of [kind, type]) expect(JSON.stringify(events)).not.toMatch(/Fakename|12345678/);
+        expect((type[0].data as { declaredMimeType: string }).declaredMimeType).toBe('unsupported');
+      });
     });
 
     it('reports the subject rules before the kind', () => {

@@ -31,7 +31,7 @@ export function decodeImage(bytes: Uint8Array, mimeType: string): DecodedImage {
     case 'image/jpeg':
       return decodeJpeg(b);
     default:
-      throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_TYPE, `cannot decode ${JSON.stringify(mimeType)}: only image/png and image/jpeg`);
+      throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_TYPE, 'cannot decode that type: only image/png and image/jpeg');
   }
 }
 

@@ -21,10 +21,7 @@ export function extractReportText(bytes: Uint8Array, declaredMimeType: ReportMim
     case 'application/fhir+json':
       return fhirDiagnosticReportText(text);
     default:
-      throw new AssetValidationError(
-        AssetValidationCode.UNSUPPORTED_TYPE,
-        `declared type ${JSON.stringify(declaredMimeType)} is not a report type (text/plain, application/fhir+json)`,
-      );
+      throw new AssetValidationError(AssetValidationCode.UNSUPPORTED_TYPE, 'the declared type is not a report type (text/plain, application/fhir+json)');
   }
 }
 

@@ -1,4 +1,5 @@
 import { DataSource, MigrationExecutor, DataSourceOptions as TypeOrmOptions } from 'typeorm';
+import { SafeQueryLogger } from './safe-query.logger';
 import { DatabaseTimeouts, databaseTimeoutsFromEnv } from './database.config';
 import { holdsTransactionConnection } from './transaction';
 
@@ -46,7 +47,9 @@ export async function createDataSource(options: DataSourceOptions): Promise<Data
       idle_in_transaction_session_timeout: timeouts.idleInTransactionMs || undefined,
       connectionTimeoutMillis: timeouts.acquireMs || undefined,
     },
-    logging: ['error'],
+    // Failed queries are logged without their parameters or the driver's message (SafeQueryLogger).
+    logging: ['error', 'warn', 'migration'],
+    logger: new SafeQueryLogger(),
   });
   await ds.initialize();
   if (options.refuseNestedAcquire ?? process.env.TRELLIS_DB_NESTED_ACQUIRE_CHECK === '1') {

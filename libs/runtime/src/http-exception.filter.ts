@@ -42,6 +42,17 @@ export function errorBody(error: string, message: string, reason = error, fields
   return { error, reason, message, ...(fields?.length ? { fields } : {}) };
 }
 
+/**
+ * Express's own 400s quote the input (a body that is not JSON: a piece of it; a path parameter
+ * that is not UTF-8: all of it), which may be personal data or control characters: a fixed
+ * message instead.
+ */
+function expressBadRequest(message: string): string | undefined {
+  if (message.startsWith('Failed to decode param')) return 'a path parameter is not valid percent-encoded UTF-8';
+  if (/\bJSON\b/.test(message)) return 'the body is not valid JSON';
+  return undefined;
+}
+
 /** Maps domain errors to HTTP statuses once, for every controller. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -64,7 +75,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const body = err.getResponse();
       const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? err.message);
       const code = 'HTTP_' + err.getStatus();
-      res.status(err.getStatus()).json(errorBody(code, Array.isArray(message) ? message.join('; ') : String(message)));
+      const text = Array.isArray(message) ? message.join('; ') : String(message);
+      res.status(err.getStatus()).json(errorBody(code, err.getStatus() === 400 ? (expressBadRequest(text) ?? text) : text));
       return;
     }
     if ((err as { type?: unknown })?.type === 'entity.too.large') {

@@ -1,6 +1,7 @@
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { spawnTs, waitForExit, testDatabaseUrl } from '@trellis/testing';
+import { PostgresEventStore } from '@trellis/event-store';
+import { spawnTs, waitForExit, testContext, testContracts, testDatabaseUrl, ThingEventBuilder, uniqueName } from '@trellis/testing';
 import { PlatformTestApp, startPlatformTestApp } from './platform-test-app';
 
 const JWT_SECRET = 'e2e-only-secret-of-at-least-32-bytes-' + Math.random().toString(36).slice(2);
@@ -226,6 +227,45 @@ describe('Access control', () => {
         .set('authorization', `Bearer ${auditor.token}`)
         .send({ query: '{ eventLog(log: "auth", first: 5000) { position } }' });
       expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_QUERY' });
+    });
+
+    describe('issue 11 item 2: hash chain', () => {
+      const verify = (log: string, token: string) =>
+        http
+          .post('/graphql')
+          .set('authorization', `Bearer ${token}`)
+          .send({
+            query: 'query($log: String!) { verifyEventLog(log: $log) { ok brokenAt reason brokenCount broken { position reason } } }',
+            variables: { log },
+          });
+
+      it('answers NOT_FOUND for an unknown log, not ok', async () => {
+        const auditor = await t.token(['auditor']);
+        const res = await verify(uniqueName('no-such-log'), auditor.token);
+        expect(res.body.data).toBeNull();
+        expect(res.body.errors[0].extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'LOG_NOT_FOUND' });
+      });
+
+      it('lists every broken position, brokenAt being the first', async () => {
+        const auditor = await t.token(['auditor']);
+        const log = uniqueName('tampered');
+        const store = new PostgresEventStore(t.dataSource, testContracts());
+        const things = new ThingEventBuilder();
+        for (let i = 1; i <= 6; i++) await store.append(log, 'thing-1', [things.counted(i)], testContext, { expectedVersion: 'any' });
+        await t.dataSource.query(`UPDATE trellis_events SET actor_id = 'someone-else' WHERE log = $1 AND position IN (2, 5)`, [log]);
+        const res = await verify(log, auditor.token);
+        expect(res.body.errors).toBeUndefined();
+        expect(res.body.data.verifyEventLog).toEqual({
+          ok: false,
+          brokenAt: 2,
+          reason: 'content does not match its hash',
+          brokenCount: 2,
+          broken: [
+            { position: 2, reason: 'content does not match its hash' },
+            { position: 5, reason: 'content does not match its hash' },
+          ],
+        });
+      });
     });
   });
 

@@ -231,13 +231,10 @@ describe('Access control', () => {
 
     describe('issue 11 item 2: hash chain', () => {
       const verify = (log: string, token: string) =>
-        http
-          .post('/graphql')
-          .set('authorization', `Bearer ${token}`)
-          .send({
-            query: 'query($log: String!) { verifyEventLog(log: $log) { ok brokenAt reason brokenCount broken { position reason } } }',
-            variables: { log },
-          });
+        http.post('/graphql').set('authorization', `Bearer ${token}`).send({
+          query: 'query($log: String!) { verifyEventLog(log: $log) { ok brokenAt reason brokenCount broken { position reason } } }',
+          variables: { log },
+        });
 
       it('answers NOT_FOUND for an unknown log, not ok', async () => {
         const auditor = await t.token(['auditor']);

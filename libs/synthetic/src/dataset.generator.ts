@@ -88,7 +88,7 @@ export function generateSyntheticDataset(options: SyntheticOptions): SyntheticDa
 
   for (let s = 0; s < subjectCount; s++) {
     const rng = new Prng(mixSeed(seed, 1000 + s));
-    const subject = makeSubject(rng, s, withdrawn.has(s));
+    const subject = makeSubject(rng, seed, s, withdrawn.has(s));
     subjects.push(subject);
     for (let k = 0; k < itemsPerSubject; k++) {
       const itemRng = new Prng(mixSeed(mixSeed(seed, 1000 + s), 7 + k));
@@ -108,13 +108,15 @@ function withdrawnSet(rng: Prng, n: number, fraction: number): Set<number> {
   return new Set(order.slice(0, Math.round(fraction * n)));
 }
 
-function makeSubject(rng: Prng, index: number, withdrawn: boolean): SyntheticSubject {
+function makeSubject(rng: Prng, seed: number, index: number, withdrawn: boolean): SyntheticSubject {
   const name = `${rng.pick(GIVEN)} ${rng.pick(FAMILY)}`;
   const birthDate = `${rng.int(1928, 2002)}-${pad(rng.int(1, 12))}-${pad(rng.int(1, 28))}`;
   const purposes: SyntheticPurpose[] = ['model-training', 'research'];
   if (rng.next() < 0.7) purposes.push('human-annotation');
   return {
-    subjectRef: `S${String(index + 1).padStart(4, '0')}`,
+    // The seed is part of the reference: another seed makes other people, and one reference
+    // with two identities is refused as a conflict (a reused reference must not claim a person).
+    subjectRef: `S${seed}-${String(index + 1).padStart(4, '0')}`,
     name,
     birthDate,
     mrn: `MRN${rng.digits(7)}`,

@@ -39,7 +39,9 @@ describe(generateSyntheticDataset.name, () => {
   describe('subjects and consents', () => {
     it('numbers subjects and withdraws exactly the requested fraction', () => {
       const { subjects, items } = generateSyntheticDataset({ seed: 7, subjects: 20, itemsPerSubject: 3, withdrawnFraction: 0.25 });
-      expect(subjects.map((s) => s.subjectRef).slice(0, 3)).toEqual(['S0001', 'S0002', 'S0003']);
+      expect(subjects.map((s) => s.subjectRef).slice(0, 3)).toEqual(['S7-0001', 'S7-0002', 'S7-0003']);
+      // Another seed, other people: other references.
+      expect(generateSyntheticDataset({ seed: 8, subjects: 1, itemsPerSubject: 1 }).subjects[0].subjectRef).toBe('S8-0001');
       expect(subjects.filter((s) => s.consents[0].withdrawn)).toHaveLength(5);
       expect(items).toHaveLength(60);
       for (const s of subjects) {
@@ -196,7 +198,7 @@ describe(writeSyntheticFolder.name, () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(subjects.map((s) => s.subjectRef)).toEqual(['S0001', 'S0002']);
+    expect(subjects.map((s) => s.subjectRef)).toEqual(['S4-0001', 'S4-0002']);
     expect(subjects[0]).toEqual(expect.objectContaining({ name: expect.any(String), mrn: expect.stringMatching(/^MRN/), consents: expect.any(Array) }));
   });
 

@@ -37,7 +37,7 @@ export interface SyntheticConsent {
 }
 
 export interface SyntheticSubject {
-  /** 'S0001', 'S0002', ... */
+  /** 'S<seed>-0001', 'S<seed>-0002', ... */
   subjectRef: string;
   name: string;
   /** YYYY-MM-DD */
@@ -47,7 +47,7 @@ export interface SyntheticSubject {
 }
 
 export interface SyntheticItem {
-  /** 'S0001-I01' */
+  /** 'S<seed>-0001-I01' */
   itemRef: string;
   subjectRef: string;
   finding: SyntheticFinding;

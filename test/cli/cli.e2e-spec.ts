@@ -1,23 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually } from '@trellis/testing';
+import { eventually, freePort } from '@trellis/testing';
 import { CLI_COMMANDS } from '../../services/platform/src/cli/cli-commands';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
 
 const ROOT = join(__dirname, '..', '..');
-
-/** A port nothing listens on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The CLI commands the README documents, as written there: every line of a ```bash block that

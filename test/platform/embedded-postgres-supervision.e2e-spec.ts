@@ -1,23 +1,13 @@
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { postmasterPid, processAlive, stopEmbeddedPostgres } from '@trellis/common';
 import { connectDatabase } from '@trellis/runtime';
-import { eventually, spawnTs, waitForExit } from '@trellis/testing';
+import { eventually, freePort, spawnTs, waitForExit } from '@trellis/testing';
 
 const ROOT = join(__dirname, '..', '..');
 const JWT_SECRET = 'issue-11-item-9-supervision-secret-0123456789';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every process whose working directory is the cluster: PostgreSQL's postmaster and backends all chdir there. */
 function postgresProcessesOf(clusterDir: string): number[] {

@@ -1,21 +1,11 @@
 import { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { eventually, openTestDataSource, spawnTs, testDatabaseUrl, waitForExit } from '@trellis/testing';
+import { eventually, freePort, openTestDataSource, spawnTs, testDatabaseUrl, waitForExit } from '@trellis/testing';
 
 const JWT_SECRET = 'issue-11-item-0-shutdown-secret-0123456789abcdef';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = (server.address() as AddressInfo)!;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Issue 11, item 0: with work stuck on the database, SIGTERM did not stop the process (closing

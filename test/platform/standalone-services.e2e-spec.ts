@@ -1,19 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer, AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually } from '@trellis/testing';
+import { eventually, freePort } from '@trellis/testing';
 
 const ROOT = join(__dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `npm run <script>` as the README writes it, in its own process group so that a stop reaches every process. */
 function npmRun(script: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {

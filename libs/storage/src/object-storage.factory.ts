@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { dataDirFromEnv } from '@trellis/common';
 import { DownloadLinkSigner } from './download-link.signer';
 import { FilesystemObjectStorage } from './filesystem-object-storage';
 import type { ObjectStorage, StorageArea } from './object-storage';
@@ -39,7 +40,7 @@ export function createObjectStorageFromEnv(env: NodeJS.ProcessEnv = process.env)
       buckets,
     });
   }
-  const dataDir = env.TRELLIS_DATA_DIR || join(process.cwd(), '.trellis', 'data');
+  const dataDir = dataDirFromEnv(env);
   const root = join(dataDir, 'blobs');
   return new FilesystemObjectStorage(root, {
     signer: DownloadLinkSigner.fromEnvOrFile(env, join(root, '.signing-key')),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AddressInfo, createServer } from 'node:net';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '@trellis/common';
 import { EventContractRegistry } from '@trellis/contracts';
@@ -14,6 +15,16 @@ export function testDatabaseUrl(): string {
 
 export function openTestDataSource(poolSize = 10): Promise<DataSource> {
   return createDataSource({ url: testDatabaseUrl(), poolSize });
+}
+
+/** A loopback port nothing listens on (the OS picks it), for a server a test starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** A lowercase name unique to this test run, valid as a log, topic or table suffix. */

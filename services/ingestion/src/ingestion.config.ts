@@ -1,5 +1,5 @@
-import { join, resolve } from 'node:path';
-import { intFromEnv, loadOrCreateSecret } from '@trellis/common';
+import { join } from 'node:path';
+import { dataDirFromEnv, intFromEnv, loadOrCreateSecret } from '@trellis/common';
 import type { UploadGateLimits } from './assets/upload-gate';
 
 export interface IngestionConfig {
@@ -57,6 +57,6 @@ export function uploadGateLimits(config: IngestionConfig, poolSize: number): Upl
  * deployment must share one key (set the variable), or the same UID maps differently on each.
  */
 function localDicomUidKey(env: NodeJS.ProcessEnv): string {
-  const dataDir = resolve(env.TRELLIS_DATA_DIR || resolve(process.cwd(), '.trellis', 'data'));
+  const dataDir = dataDirFromEnv(env);
   return loadOrCreateSecret(join(dataDir, 'keys', 'dicom-uid.key')).toString('hex');
 }

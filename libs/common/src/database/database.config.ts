@@ -35,7 +35,7 @@ export function databaseTimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): D
 export function databaseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
   return {
     url: env.DATABASE_URL || undefined,
-    dataDir: resolve(env.TRELLIS_DATA_DIR || resolve(process.cwd(), '.trellis', 'data')),
+    dataDir: dataDirFromEnv(env),
     embeddedPort: intFromEnv(env, 'TRELLIS_PG_PORT', 54329),
     poolSize: intFromEnv(env, 'TRELLIS_DB_POOL_SIZE', 10),
   };
@@ -50,4 +50,9 @@ export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: numbe
     throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `an integer of at least ${min}`}, got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+/** TRELLIS_DATA_DIR, else `.trellis/data` under the working directory: where the embedded database, blobs and generated keys live. */
+export function dataDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.TRELLIS_DATA_DIR || resolve(process.cwd(), '.trellis', 'data'));
 }

@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Logger, OnModuleInit } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { loadOrCreateSecret, withTransaction } from '@trellis/common';
+import { dataDirFromEnv, loadOrCreateSecret, withTransaction } from '@trellis/common';
 
 export interface SubjectIdentity {
   externalRef: string | null;
@@ -21,7 +21,7 @@ export function subjectMasterKeyFromEnv(env: NodeJS.ProcessEnv = process.env): B
     if (!/^[0-9a-f]{64}$/i.test(env.INGESTION_SUBJECT_KEY)) throw new Error('INGESTION_SUBJECT_KEY must be 64 hexadecimal characters (32 bytes)');
     return Buffer.from(env.INGESTION_SUBJECT_KEY, 'hex');
   }
-  const dataDir = resolve(env.TRELLIS_DATA_DIR || resolve(process.cwd(), '.trellis', 'data'));
+  const dataDir = dataDirFromEnv(env);
   return loadOrCreateSecret(join(dataDir, 'keys', 'subject-master.key')).subarray(0, 32);
 }
 

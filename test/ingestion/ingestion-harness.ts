@@ -83,7 +83,9 @@ export async function startIngestionHarness(config: Partial<IngestionConfig> = {
   const { ds, store, close } = await openTestEventStore(new EventContractRegistry().include(ingestionContracts), options.poolSize);
   const storage = testStorage();
   await storage.init();
-  const cfg: IngestionConfig = { ...ingestionConfigFromEnv({}), ...config };
+  // Processing on the calling thread: a worker would boot ts-node in every test module (seconds
+  // each); the worker pool has its own tests.
+  const cfg: IngestionConfig = { ...ingestionConfigFromEnv({}), workers: 0, ...config };
   const module = await ingestionTestingModule({ ds, store, storage, config: cfg });
   const subjects = module.get(SubjectUseCases);
   const consents = module.get(ConsentUseCases);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { dataDirFromEnv, intFromEnv, loadOrCreateSecret } from '@trellis/common';
 import type { UploadGateLimits } from './assets/upload-gate';
@@ -13,7 +14,10 @@ export interface IngestionConfig {
   recoveryIntervalMs: number;
   /** Key for re-mapping DICOM UIDs consistently (HMAC); must stay the same across restarts. */
   dicomUidKey: string;
-  /** Worker threads for decoding and encoding (0: on the main thread). */
+  /**
+   * Worker threads for decoding, de-identification and redaction; 0 runs them on the main thread,
+   * where a large report or image holds up every other request while it is processed.
+   */
   workers: number;
   /** Uploads processed at once; 0: half the database pool (each holds at most one connection at a time). */
   maxConcurrentUploads: number;
@@ -35,11 +39,19 @@ export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): In
     intentGraceMs: intFromEnv(env, 'INGESTION_INTENT_GRACE_MS', 15 * 60 * 1000, 0),
     recoveryIntervalMs: intFromEnv(env, 'INGESTION_RECOVERY_INTERVAL_MS', 5 * 60 * 1000, 0),
     dicomUidKey: env.INGESTION_DICOM_UID_KEY || localDicomUidKey(env),
-    workers: intFromEnv(env, 'INGESTION_WORKERS', 0, 0),
+    workers: intFromEnv(env, 'INGESTION_WORKERS', defaultWorkers(), 0),
     maxConcurrentUploads: intFromEnv(env, 'INGESTION_MAX_CONCURRENT_UPLOADS', 0, 0),
     maxQueuedUploads: intFromEnv(env, 'INGESTION_MAX_QUEUED_UPLOADS', 0, 0),
     uploadQueueTimeoutMs: intFromEnv(env, 'INGESTION_UPLOAD_QUEUE_TIMEOUT_MS', 30_000),
   };
+}
+
+/**
+ * One core less than the machine has, at least one: processing leaves the main thread (issue 11,
+ * item 3), and one core stays for HTTP, PostgreSQL and the consumers.
+ */
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism() - 1);
 }
 
 /**

@@ -21,7 +21,7 @@ export interface AssetProcessorPort {
   close(): Promise<void>;
 }
 
-/** On the calling thread: the default, and what the tests use. */
+/** On the calling thread (INGESTION_WORKERS=0): what the integration tests use. */
 export class InlineProcessor implements AssetProcessorPort {
   constructor() {
     announceCodec('on the calling thread');

@@ -1,6 +1,8 @@
 import { encodeRgbJpeg, generateSyntheticDataset } from '@trellis/synthetic';
 import { processAsset } from './asset-processor';
-import { ProcessingPool } from './processing-pool';
+import { MAX_REPORT_CHARS } from '@trellis/deidentify';
+import { defaultWorkers, ingestionConfigFromEnv } from '../ingestion.config';
+import { AssetProcessorPort, InlineProcessor, ProcessingPool } from './processing-pool';
 import { AssetValidationError } from './processing';
 
 const limits = { maxBytes: 1 << 20, maxPixels: 1 << 22, dicomUidKey: 'k' };
@@ -61,6 +63,45 @@ describe(ProcessingPool.name, () => {
       } finally {
         await crashing.close();
       }
+    });
+  });
+
+  describe('off the event loop (issue 11, item 3)', () => {
+    // The worst case for the redactor at its size limit: the shape that was quadratic before.
+    const worstReport = Buffer.from('a.'.repeat(MAX_REPORT_CHARS / 2), 'utf8');
+
+    /** How many times the event loop turned (setImmediate callbacks ran) while `work` ran. */
+    async function turnsDuring(work: Promise<unknown>): Promise<number> {
+      let turns = 0;
+      let done = false;
+      const spin = () => {
+        if (done) return;
+        turns++;
+        setImmediate(spin);
+      };
+      setImmediate(spin);
+      await work.finally(() => (done = true));
+      return turns;
+    }
+
+    async function redactWith(processor: AssetProcessorPort) {
+      const warm = await processor.process(Buffer.from('warm up'), 'text/plain', limits, subject);
+      expect(warm.kind).toBe('report');
+      return turnsDuring(processor.process(worstReport, 'text/plain', limits, subject));
+    }
+
+    it('redacts a worst-case report at the size limit in a worker while the main thread keeps serving', async () => {
+      expect(await redactWith(pool)).toBeGreaterThan(1);
+    });
+
+    it('is what the inline processor cannot do: it holds the event loop for the whole redaction (the control)', async () => {
+      expect(await redactWith(new InlineProcessor())).toBeLessThanOrEqual(1);
+    });
+
+    it('runs in worker threads by default: one core less than the machine, at least one', () => {
+      expect(ingestionConfigFromEnv({}).workers).toBe(defaultWorkers());
+      expect(defaultWorkers()).toBeGreaterThanOrEqual(1);
+      expect(ingestionConfigFromEnv({ INGESTION_WORKERS: '0' }).workers).toBe(0);
     });
   });
 });

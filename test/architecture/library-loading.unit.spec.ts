@@ -37,6 +37,10 @@ describe('library loading', () => {
     expect(packagesLoadedBy('libs/errors/src/index.ts', SERVER_PACKAGES)).toEqual([]);
   });
 
+  it('libs/deidentify loads without TypeORM, PostgreSQL, Kafka or Nest', () => {
+    expect(packagesLoadedBy('libs/deidentify/src/index.ts', SERVER_PACKAGES)).toEqual([]);
+  });
+
   it('notices a server package when one is loaded (the probe itself works)', () => {
     expect(packagesLoadedBy('libs/common/src/index.ts', ['typeorm'])).toEqual(['typeorm']);
   });

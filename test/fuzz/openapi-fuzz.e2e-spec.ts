@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { GRANTABLE_ROLES } from '@trellis/contracts';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
+import { uniqueTitle } from '@trellis/testing';
 
 /*
  * Issue 11, item 6 (input hygiene: no 500 from any input). Walks every operation of the OpenAPI
@@ -278,7 +279,7 @@ describe('item 6: input hygiene: no 500 from any input (fuzz)', () => {
       (await send('POST', `/ingestion/subjects/${subject.subjectId}/consents`, jsonBody({ decision: 'permit', purposes: ['model-training'] }))).text,
     );
     seeds.consentId = consent.consentId;
-    const dataset = JSON.parse((await send('POST', '/ingestion/datasets', jsonBody({ name: `fuzz-${Date.now()}` }))).text);
+    const dataset = JSON.parse((await send('POST', '/ingestion/datasets', jsonBody({ name: uniqueTitle('fuzz') }))).text);
     seeds.datasetId = dataset.datasetId ?? dataset.id;
     seeds.principalId = 'fuzz-principal';
   });

@@ -6,6 +6,7 @@ import { generateSyntheticDataset, writeSyntheticFolder } from '@trellis/synthet
 import { runIngest } from '../../services/ingestion/src/cli/ingest.command';
 import { runSubjectsImport } from '../../services/ingestion/src/cli/subjects-import.command';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
+import { uniqueTitle } from '@trellis/testing';
 
 /**
  * Issue 11, item 0: concurrent uploads froze the platform for good (every pool connection held
@@ -121,7 +122,7 @@ describe('Concurrent uploads', () => {
       expect(o.status).toBe(201);
       assetIds.push(o.assetId!);
     }
-    const created = await json('POST', '/ingestion/datasets', { name: `concurrent-adds-${Date.now()}` });
+    const created = await json('POST', '/ingestion/datasets', { name: uniqueTitle('concurrent-adds') });
     expect(created.status).toBe(201);
     const datasetId = created.body.datasetId as string;
 

@@ -3,6 +3,7 @@ import { DatasetUseCases } from '../../services/ingestion/src/datasets/dataset.u
 import { IngestionErrorCode, IngestionException } from '../../services/ingestion/src/ingestion.exception';
 import { HookedStorage } from './hooked-storage';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
+import { uniqueTitle } from '@trellis/testing';
 
 describe(DatasetUseCases.name, () => {
   let h: IngestionHarness;
@@ -20,7 +21,7 @@ describe(DatasetUseCases.name, () => {
       const b = await h.ingest.ingest({ subject: s2, declaredMimeType: 'image/png', bytes: data.items[1].encoded!.bytes }, steward);
       const storage = new HookedStorage(h.storage);
       const datasets = (await h.withStorage(storage)).get(DatasetUseCases);
-      const { datasetId } = await datasets.create({ name: `race-${a.assetId}` }, steward);
+      const { datasetId } = await datasets.create({ name: uniqueTitle('race') }, steward);
       await datasets.addAssets(datasetId, { assetIds: [a.assetId, b.assetId] }, steward);
       // The manifest write falls between the read of the members and the append.
       storage.beforePut = async () => {

@@ -6,6 +6,7 @@ import { merkleRoot } from '../../services/ingestion/src/datasets/merkle-tree';
 import { EraseSubjectUseCase } from '../../services/ingestion/src/erasure/erase-subject.usecase';
 import { IngestionErrorCode, IngestionException } from '../../services/ingestion/src/ingestion.exception';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
+import { uniqueTitle } from '@trellis/testing';
 
 const refusedWith = async (work: Promise<unknown>, code: IngestionErrorCode): Promise<IngestionException> => {
   const err = await work.then(
@@ -97,7 +98,7 @@ describe('datasets and erasure', () => {
         steward,
       );
       const kept = await h.ingest.ingest({ subject: other, declaredMimeType: 'image/png', bytes: data.items[3].encoded!.bytes }, steward);
-      const { datasetId } = await h.datasets.create({ name: `erase-${Date.now()}` }, steward);
+      const { datasetId } = await h.datasets.create({ name: uniqueTitle('erase') }, steward);
       await h.datasets.addAssets(datasetId, { assetIds: [image.assetId, jpeg.assetId, report.assetId, kept.assetId] }, steward);
       await h.datasets.publish(datasetId, steward);
       expect((await h.keys(`subjects/${subjectId}/`)).length).toBeGreaterThanOrEqual(9);

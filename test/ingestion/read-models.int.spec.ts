@@ -2,6 +2,7 @@ import { ProjectionRunner } from '@trellis/event-store';
 import { generateSyntheticDataset } from '@trellis/synthetic';
 import { IngestionReadModels } from '../../services/ingestion/src/read-models/ingestion-read-models';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
+import { uniqueTitle } from '@trellis/testing';
 
 const TABLES: Record<string, string> = {
   ingestion_subjects: 'subject_id',
@@ -32,7 +33,7 @@ describe(IngestionReadModels.name, () => {
       const b = await h.consentingSubject();
       const ia = await h.ingest.ingest({ subject: a, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward);
       const ib = await h.ingest.ingest({ subject: b, declaredMimeType: 'image/png', bytes: data.items[1].encoded!.bytes }, steward);
-      const { datasetId } = await h.datasets.create({ name: `rebuild-${Date.now()}` }, steward);
+      const { datasetId } = await h.datasets.create({ name: uniqueTitle('rebuild') }, steward);
       await h.datasets.addAssets(datasetId, { assetIds: [ia.assetId, ib.assetId] }, steward);
       await h.datasets.publish(datasetId, steward);
       await h.datasets.removeAsset(datasetId, ia.assetId, steward);

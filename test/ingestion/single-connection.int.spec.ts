@@ -1,5 +1,6 @@
 import { generateSyntheticDataset } from '@trellis/synthetic';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';
+import { uniqueTitle } from '@trellis/testing';
 
 /**
  * Issue 11, item 0: no code path may hold a pool connection while asking the pool for another
@@ -38,7 +39,7 @@ describe('Ingestion on a pool of one connection', () => {
     }
     const again = await h.ingest.ingest({ subject: subjectId, declaredMimeType: 'image/png', bytes: data.items[0].encoded!.bytes }, steward);
     expect(again).toMatchObject({ duplicate: true, assetId: ids[0] });
-    const { datasetId } = await h.datasets.create({ name: `one-connection-${Date.now()}` }, steward);
+    const { datasetId } = await h.datasets.create({ name: uniqueTitle('one-connection') }, steward);
     expect(await h.datasets.addAssets(datasetId, { assetIds: ids }, steward)).toEqual({ added: 2 });
     expect((await h.datasets.publish(datasetId, steward)).memberCount).toBe(2);
     expect((await h.erasure.erase(subjectId, { reason: 'gdpr-art17' }, steward)).assetCount).toBe(2);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { personalDataIn, personalDataMessage } from '@trellis/deidentify';
 
 /**
  * The shared building blocks of every request schema (issue 11, item 6): text that PostgreSQL can
@@ -32,15 +33,21 @@ export interface SafeTextOptions {
   min?: number;
   /** Free text (guidelines, reasons): tab and line breaks allowed; other controls still refused. */
   multiline?: boolean;
+  /**
+   * Text that goes into an event (names, labels, guidelines, answers, reasons): refused when the
+   * Safe Harbor redactor finds an identifier in it, since the event log cannot be erased.
+   */
+  refusePersonalData?: boolean;
 }
 
 /**
  * A string that is valid Unicode, without NUL, without control characters (tab and line breaks
- * allowed with `multiline`), trimmed, between `min` (1) and `max` characters.
+ * allowed with `multiline`), trimmed, between `min` (1) and `max` characters; with
+ * `refusePersonalData`, also free of anything the Safe Harbor redactor would remove.
  */
-export function safeText({ max, min = 1, multiline = false }: SafeTextOptions) {
+export function safeText({ max, min = 1, multiline = false, refusePersonalData = false }: SafeTextOptions) {
   const controls = multiline ? CONTROL_EXCEPT_WHITESPACE : CONTROL;
-  return z
+  const text = z
     .string()
     .refine((s) => !LONE_SURROGATE.test(s), 'not valid Unicode (a lone surrogate)')
     .refine((s) => !controls.test(s), multiline ? 'contains a control character' : 'contains a control character (line breaks included)')
@@ -51,6 +58,11 @@ export function safeText({ max, min = 1, multiline = false }: SafeTextOptions) {
         .min(min, min === 1 ? 'must not be blank' : `at least ${min} characters`)
         .max(max, `at most ${max} characters`),
     );
+  if (!refusePersonalData) return text;
+  return text.superRefine((s, ctx) => {
+    const found = personalDataIn(s);
+    if (found.length > 0) ctx.addIssue({ code: 'custom', message: personalDataMessage(found) });
+  });
 }
 
 /** The years a birth date, a consent period or an expiry may fall in. */

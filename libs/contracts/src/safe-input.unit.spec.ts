@@ -34,6 +34,35 @@ describe('safe-input', () => {
     });
   });
 
+  describe('safeText with refusePersonalData (issue 11, item 4)', () => {
+    const guideline = safeText({ max: 2000, multiline: true, refusePersonalData: true });
+    const issues = (value: string) => {
+      const r = z.object({ guidelines: guideline }).safeParse({ guidelines: value });
+      return r.success ? [] : r.error.issues;
+    };
+
+    it.each([
+      ['Referring physician: Jane Roe', 'name'],
+      ['Ask Dr. Roe when unsure', 'name'],
+      ['scans from 2021-03-14 only', 'date'],
+      ['MRN 8812345 is the pilot case', 'mrn'],
+      ['questions to jane.roe@example.org', 'email'],
+      ['see https://intranet.example.org/case', 'url'],
+    ])('refuses %j naming the category (%s) and the field, never the text', (text, category) => {
+      const found = issues(text);
+      expect(found).toHaveLength(1);
+      expect(describeIssues(found)).toBe(
+        `guidelines: looks like personal data (${category}); text that is kept in the event log must not identify anyone: use the subject's pseudonymous id instead`,
+      );
+    });
+
+    it('keeps ordinary guidelines, trimmed, and leaves other safeText fields alone', () => {
+      const text = '  Describe the opacity: side, lobe, size in cm (e.g. 3.2 cm at L4-L5). Ages under 90 are fine; so is 2021.  ';
+      expect(guideline.parse(text)).toBe(text.trim());
+      expect(safeText({ max: 100 }).parse('Dr. Roe')).toBe('Dr. Roe');
+    });
+  });
+
   describe('isStorableText / isPlainText', () => {
     it('tells text PostgreSQL can store from text it cannot, and plain text from text with controls', () => {
       expect(isStorableText('a\nb')).toBe(true);

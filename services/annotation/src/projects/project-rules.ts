@@ -28,17 +28,17 @@ export function parseVersionParam(v: string | undefined): number {
 
 export const CreateProjectRequest = z
   .object({
-    name: safeText({ max: 200 }),
+    name: safeText({ max: 200, refusePersonalData: true }),
     /** The dataset's id, or its name (resolved through the dataset versions annotation has received). */
     datasetId: safeText({ max: 200 }),
     /** A PostgreSQL integer: larger numbers name no version and would overflow the column. */
     datasetVersion: z.number().int().positive().max(MAX_VERSION),
     taskType: z.enum(TASK_TYPES),
     labels: z
-      .array(safeText({ max: 200 }))
+      .array(safeText({ max: 200, refusePersonalData: true }))
       .max(500)
       .optional(),
-    guidelines: safeText({ max: 20_000, multiline: true }),
+    guidelines: safeText({ max: 20_000, multiline: true, refusePersonalData: true }),
     annotationsPerItem: z.number().int().min(1).max(10),
     agreementThreshold: z.number().min(0).max(1),
     maxTextLength: z.number().int().min(1).max(MAX_TEXT_LENGTH).optional(),
@@ -51,7 +51,7 @@ export const CreateProjectRequest = z
     if (p.taskType === 'classification') {
       if (labels.length < 2) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'a classification project needs at least two labels' });
       const dup = labels.find((l, i) => labels.indexOf(l) !== i);
-      if (dup) ctx.addIssue({ code: 'custom', path: ['labels'], message: `label ${JSON.stringify(dup)} appears twice` });
+      if (dup) ctx.addIssue({ code: 'custom', path: ['labels', labels.indexOf(dup, labels.indexOf(dup) + 1)], message: 'appears twice in the label set' });
     } else if (labels.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['labels'], message: `only classification projects have labels, not ${p.taskType}` });
     }

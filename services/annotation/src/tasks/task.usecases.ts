@@ -14,7 +14,11 @@ import { AnnotationStreams, requireUuid, retryOnConflict, taskDecider, taskStrea
 
 export const SubmitRequest = z.object({ answer: z.unknown() }).strict();
 export const ReviewRequest = z
-  .object({ assignmentId: z.string().uuid(), verdict: z.enum(['accepted', 'rejected']), reason: safeText({ max: 2000, min: 0, multiline: true }).optional() })
+  .object({
+    assignmentId: z.string().uuid(),
+    verdict: z.enum(['accepted', 'rejected']),
+    reason: safeText({ max: 2000, min: 0, multiline: true, refusePersonalData: true }).optional(),
+  })
   .strict();
 export const ExpireRequest = z.object({ olderThanMinutes: z.number().int().min(0).max(525_600) }).strict();
 export const AdjudicateRequest = z.object({ chosenAssignmentId: z.string().uuid().optional(), answer: z.unknown().optional() }).strict();

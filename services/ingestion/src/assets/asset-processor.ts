@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AssetKind, DeidentificationRecord } from '@trellis/contracts';
+import { MAX_REPORT_CHARS, redactReport } from '@trellis/deidentify';
 import {
   AssetValidationError,
   defaultImageCodec,
@@ -10,8 +11,6 @@ import {
   imageDataEnd,
   pngIsCuratedForm,
   probeImage,
-  MAX_REPORT_CHARS,
-  redactReport,
   resizeForModel,
   stripPngChunks,
 } from './processing';

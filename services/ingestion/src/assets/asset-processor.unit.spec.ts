@@ -1,7 +1,8 @@
 import { PNG } from 'pngjs';
 import { encodeRgbJpeg, encodeRgbPng, generateSyntheticDataset } from '@trellis/synthetic';
 import { MODEL_INPUT_SIZE, processAsset } from './asset-processor';
-import { AssetValidationError, decodeImage, ImageCodec, loadSharp, MAX_REPORT_CHARS, nativeCodec, pureJsCodec } from './processing';
+import { MAX_REPORT_CHARS } from '@trellis/deidentify';
+import { AssetValidationError, decodeImage, ImageCodec, loadSharp, nativeCodec, pureJsCodec } from './processing';
 import { pngChunk, pngChunkTypes as chunkTypes } from './processing/testing/png-chunks';
 
 const limits = { maxBytes: 1 << 22, maxPixels: 1 << 22, dicomUidKey: 'k' };

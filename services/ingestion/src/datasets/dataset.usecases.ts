@@ -23,7 +23,7 @@ import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { DatasetCommand, datasetDecider, DatasetEvent, datasetStream, decideDataset } from './dataset.decider';
 import { diffManifests, manifestBytes, membersRoot, sortMembers, VersionDiff } from './dataset-manifest';
 
-export const CreateDatasetRequest = z.object({ name: safeText({ max: 200 }) }).strict();
+export const CreateDatasetRequest = z.object({ name: safeText({ max: 200, refusePersonalData: true }) }).strict();
 export const AddAssetsRequest = z.object({ assetIds: z.array(z.string().uuid()).min(1).max(10_000) }).strict();
 
 export interface DatasetView {

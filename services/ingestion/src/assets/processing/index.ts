@@ -5,6 +5,5 @@ export * from './image-codec';
 export * from './dicom-deidentify';
 export * from './dicom-attribute-actions';
 export * from './report-text';
-export * from './report-redaction';
 export * from './native-codec';
 export * from './end-marker';

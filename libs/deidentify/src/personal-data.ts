@@ -1,0 +1,20 @@
+import { HIPAA_CATEGORIES, HipaaCategory, redactReport } from './report-redaction';
+
+/**
+ * The Safe Harbor categories the report redactor finds in `text`, in HIPAA_CATEGORIES order;
+ * empty when it would leave the text as it is. Free text that enters the immutable event log
+ * (dataset and project names, labels, guidelines, answers, review reasons) is checked with this
+ * and refused when anything is found: an event cannot be erased, and silently rewriting what a
+ * person typed would change a label or a guideline behind their back.
+ */
+export function personalDataIn(text: string): HipaaCategory[] {
+  const { summary } = redactReport(text);
+  return HIPAA_CATEGORIES.filter((c) => summary[c] > 0);
+}
+
+/**
+ * The message for text refused by personalDataIn: names what was found, never the text itself.
+ */
+export function personalDataMessage(categories: readonly HipaaCategory[]): string {
+  return `looks like personal data (${categories.join(', ')}); text that is kept in the event log must not identify anyone: use the subject's pseudonymous id instead`;
+}

@@ -34,7 +34,7 @@ describe('datasets and erasure', () => {
           h.ingest.ingest({ subject: s, declaredMimeType: 'image/png', bytes: item.encoded!.bytes }, steward),
         ),
       );
-      const name = `ds-${Date.now()}`;
+      const name = uniqueTitle('ds').replace(' ', '-');
       const { datasetId } = await h.datasets.create({ name }, steward);
       await refusedWith(h.datasets.create({ name }, steward), IngestionErrorCode.DatasetNameTaken);
       await refusedWith(h.datasets.publish(datasetId, steward), IngestionErrorCode.EmptyDataset);

@@ -7,6 +7,7 @@ import { runIngest } from '../../services/ingestion/src/cli/ingest.command';
 import { runSubjectsImport } from '../../services/ingestion/src/cli/subjects-import.command';
 import { TrellisHttpClient } from '@trellis/cli';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
+import { uniqueTitle } from '@trellis/testing';
 
 describe('Ingestion over HTTP', () => {
   let t: PlatformTestApp;
@@ -112,7 +113,7 @@ describe('Ingestion over HTTP', () => {
       expect(subject.body.permittedPurposes).toEqual(['model-training']);
       expect(JSON.stringify(subject.body)).not.toMatch(/Lindqvist|MRN-E2E/);
 
-      const name = `e2e-ds-${Date.now()}`;
+      const name = uniqueTitle('e2e-ds').replace(' ', '-');
       const ds = await http.post('/ingestion/datasets').set(auth(steward)).send({ name });
       expect(ds.status).toBe(201);
       expect((await http.post(`/ingestion/datasets/${name}/versions`).set(auth(steward))).status).toBe(400);
@@ -180,7 +181,7 @@ describe('Ingestion over HTTP', () => {
         const rows = (await readFile(manifestPath, 'utf8')).trim().split('\n').length;
 
         const out: string[] = [];
-        const name = `cli-${Date.now()}`;
+        const name = uniqueTitle('cli').replace(' ', '-');
         const first = await runIngest([folder, '--manifest', manifestPath, '--dataset', name, '--publish'], client, (l) => out.push(l));
         expect(first.code).toBe(1);
         const s = first.summary;

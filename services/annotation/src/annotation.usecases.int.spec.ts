@@ -299,7 +299,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const bad = await expectCode(
         tasks.submit(t.taskId, { answer: { label: 'unsure' } }, ann(2)),
         AnnotationErrorCode.InvalidAnswer,
-        /"unsure" is not in the label set/,
+        /answer.label: is not in the label set \(normal, abnormal\)/,
       );
       expect(bad.fields).toEqual(['answer.label']);
       await expectCode(
@@ -592,7 +592,7 @@ describe('Annotation use cases (PostgreSQL, S3)', () => {
       const err = await expectCode(
         imports.import(projectId, 'jsonl', jsonl, steward),
         AnnotationErrorCode.InvalidImport,
-        /line 2: answer.label: "unsure" is not in the label set/,
+        /line 2: answer.label: is not in the label set/,
       );
       expect(err.fields).toEqual(['answer.label']);
       await expectCode(

@@ -4,3 +4,4 @@ export * from './blas-kernels';
 export * from './ml-backend';
 export * from './gflops';
 export * from './ml-backend.exception';
+export * from './backend-choice';

@@ -64,7 +64,8 @@ export function syntheticSftData(options: SyntheticSftOptions): SyntheticSftData
   corpus.push('USER: ASSISTANT:');
   const tokenizer = ByteLevelBpeTokenizer.train(corpus, { vocabSize: options.vocabSize ?? 320 });
   const heldOutCount = options.heldOutSubjects ?? Math.max(1, Math.floor(options.subjects / 5));
-  const heldOutRefs = new Set(ds.subjects.slice(-heldOutCount).map((s) => s.subjectRef));
+  // slice(-0) would be every subject: no held-out subjects means an empty set.
+  const heldOutRefs = new Set(heldOutCount > 0 ? ds.subjects.slice(-heldOutCount).map((s) => s.subjectRef) : []);
   const train: SftItem[] = [];
   const heldOut: SftItem[] = [];
   for (const item of ds.items) {

@@ -102,3 +102,14 @@ describe('training runs on the synthetic data set', () => {
     expect(tf.memory().numTensors).toBeLessThan(2000);
   });
 });
+
+describe('syntheticSftData', () => {
+  it('holds out no subject when asked for none (slice(-0) once held out every subject and left training empty)', () => {
+    const none = syntheticSftData({ seed: 3, subjects: 2, itemsPerSubject: 1, heldOutSubjects: 0 });
+    expect(none.heldOut).toEqual([]);
+    expect(none.train.length).toBeGreaterThan(0);
+    const one = syntheticSftData({ seed: 3, subjects: 2, itemsPerSubject: 1, heldOutSubjects: 1 });
+    expect(one.heldOut.length).toBeGreaterThan(0);
+    expect(one.train.length + one.heldOut.length).toBe(none.train.length);
+  });
+});

@@ -5,3 +5,4 @@ export * from './ml-backend';
 export * from './gflops';
 export * from './ml-backend.exception';
 export * from './backend-choice';
+export * from './elementwise-kernels';

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import './tfjs-registrations';
 import { loadBlas } from './blas-library';
 import { blasKernelsInstalled, installBlasKernels, uninstallBlasKernels } from './blas-kernels';
+import { installElementwiseKernels, uninstallElementwiseKernels } from './elementwise-kernels';
 import { MlBackendErrorCode, MlBackendException } from './ml-backend.exception';
 
 export type MlBackendName = 'tensorflow-gpu' | 'tensorflow' | 'cpu-blas' | 'wasm' | 'cpu';
@@ -45,6 +46,7 @@ async function tryBackend(name: MlBackendName, notes: string[]): Promise<boolean
       // Both packages register the backend as 'tensorflow'.
       if (!(await setBackend('tensorflow', name, notes))) return false;
       uninstallBlasKernels();
+      uninstallElementwiseKernels();
       return true;
     }
     case 'cpu-blas': {
@@ -54,6 +56,7 @@ async function tryBackend(name: MlBackendName, notes: string[]): Promise<boolean
         return false;
       }
       installBlasKernels(blas);
+      installElementwiseKernels();
       return setBackend('cpu', name, notes);
     }
     case 'wasm': {
@@ -67,6 +70,7 @@ async function tryBackend(name: MlBackendName, notes: string[]): Promise<boolean
     }
     case 'cpu':
       uninstallBlasKernels();
+      uninstallElementwiseKernels();
       return setBackend('cpu', name, notes);
   }
 }

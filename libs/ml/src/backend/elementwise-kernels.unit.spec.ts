@@ -117,6 +117,60 @@ describe('elementwise kernels (cpu-blas fast paths)', () => {
     same(both(() => tf.softmax(masked)));
   });
 
+  it.each([tf.exp, tf.sigmoid, tf.floor])('computes %p as the cpu backend does, to the bit', (op) => {
+    const x = tf.mul(tensor([3, 5, 7]), 6);
+    same(both(() => op(x)));
+  });
+
+  it.each([
+    [
+      [2, 3],
+      [1, 0],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 2, 1, 3],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 2, 3, 1],
+    ],
+    [
+      [2, 3, 4, 5],
+      [3, 2, 1, 0],
+    ],
+    [
+      [4, 1, 3],
+      [1, 0, 2],
+    ],
+    [
+      [2, 3, 2, 2, 3, 2],
+      [0, 1, 3, 2, 4, 5],
+    ],
+  ])('transposes %j by %j as the cpu backend does', (shape, perm) => {
+    const x = tensor(shape);
+    same(both(() => tf.transpose(x, perm)));
+  });
+
+  it.each([
+    [[3], [2]],
+    [
+      [16, 1, 12],
+      [1, 4, 1],
+    ],
+    [
+      [2, 3],
+      [3, 2],
+    ],
+    [
+      [2, 1, 3, 2],
+      [1, 2, 2, 3],
+    ],
+  ])('tiles %j by %j as the cpu backend does', (shape, reps) => {
+    const x = tensor(shape);
+    same(both(() => tf.tile(x, reps)));
+  });
+
   it('gives gradients through the fast paths equal to the reference (a softmax-like chain)', () => {
     const x = tensor([2, 3, 4]);
     const w = tensor([4]);

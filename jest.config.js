@@ -1,6 +1,10 @@
 // One runner, three tiers. Integration and e2e tiers share a global set-up that starts real
 // PostgreSQL, Kafka and an S3 server; the unit tier starts nothing.
 const { pathsToModuleNameMapper } = require('ts-jest');
+
+// Jest gives each test file a copy of process.env, so libs/ml cannot quieten native
+// TensorFlow's start-up notes from inside a test; the workers inherit this.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 const { compilerOptions } = require('./tsconfig.json');
 
 const base = {
@@ -22,7 +26,7 @@ const withServices = {
 
 module.exports = {
   projects: [
-    { ...base, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'] },
+    { ...base, displayName: 'unit', testMatch: ['**/*.unit.spec.ts'], setupFilesAfterEnv: ['<rootDir>/test/setup/ml-backend.ts'] },
     { ...withServices, displayName: 'int', testMatch: ['**/*.int.spec.ts'] },
     { ...withServices, displayName: 'e2e', testMatch: ['**/*.e2e-spec.ts'] },
   ],

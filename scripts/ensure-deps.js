@@ -40,3 +40,22 @@ if (!existsSync(blasMarker) || readFileSync(blasMarker, 'utf8').trim() !== blasV
     console.warn('[trellis] warning: OpenBLAS could not be installed (bash infra/blas.sh install); ML matmuls fall back to slower kernels');
   }
 }
+
+// Native TensorFlow for the ML library's 'tensorflow' backend (infra/tensorflow.sh: tfjs-node's
+// binding built against the PyPI tensorflow-cpu wheel). Its marker lives in node_modules, so a
+// reinstall above re-runs it (from the cached wheel). Best effort like OpenBLAS: without it the
+// ML library runs on cpu-blas. TRELLIS_NATIVE_TF=off skips it.
+if (process.env.TRELLIS_NATIVE_TF !== 'off') {
+  const tfScript = readFileSync(join(root, 'infra', 'tensorflow.sh'), 'utf8');
+  const tfWheel = (tfScript.match(/^WHEEL="([^"]+)"/m) || [])[1]?.replace('${TF_VERSION}', (tfScript.match(/^TF_VERSION=(\S+)/m) || [])[1]);
+  const tfSha = (tfScript.match(/^WHEEL_SHA256=(\S+)/m) || [])[1];
+  const tfMarker = join(root, 'node_modules', '@tensorflow', 'tfjs-node', 'deps', '.trellis-installed');
+  const tfWanted = `${tfWheel} ${tfSha} ${process.version}`;
+  if (!existsSync(tfMarker) || readFileSync(tfMarker, 'utf8').trim() !== tfWanted) {
+    try {
+      execSync('bash infra/tensorflow.sh install', { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    } catch {
+      console.warn('[trellis] warning: native TensorFlow could not be set up (bash infra/tensorflow.sh install); the ML library runs on cpu-blas instead');
+    }
+  }
+}

@@ -6,3 +6,4 @@ export * from './gflops';
 export * from './ml-backend.exception';
 export * from './backend-choice';
 export * from './elementwise-kernels';
+export * from './tensorflow-kernels';

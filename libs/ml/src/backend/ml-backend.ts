@@ -4,6 +4,7 @@ import './tfjs-registrations';
 import { loadBlas } from './blas-library';
 import { blasKernelsInstalled, installBlasKernels, uninstallBlasKernels } from './blas-kernels';
 import { installElementwiseKernels, uninstallElementwiseKernels } from './elementwise-kernels';
+import { installTensorflowFixes } from './tensorflow-kernels';
 import { MlBackendErrorCode, MlBackendException } from './ml-backend.exception';
 
 export type MlBackendName = 'tensorflow-gpu' | 'tensorflow' | 'cpu-blas' | 'wasm' | 'cpu';
@@ -26,7 +27,7 @@ export interface MlBackendOptions {
 
 let report: MlBackendReport | null = null;
 
-/** Loads a package that is not a dependency (tfjs-node*), without the compiler resolving it. */
+/** Loads a package whose native part may be absent (tfjs-node, tfjs-node-gpu), without the compiler resolving it. */
 function optionalRequire(name: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional native backend, absent on most machines
   return require(name);
@@ -37,12 +38,17 @@ async function tryBackend(name: MlBackendName, notes: string[]): Promise<boolean
     case 'tensorflow-gpu':
     case 'tensorflow': {
       const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      // TensorFlow's C++ start-up chatter (CPU feature notes) on stderr; errors still show.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       try {
         optionalRequire(pkg);
       } catch (err) {
-        notes.push(`${name}: ${pkg} not available (${firstLine(err)})`);
+        // tfjs-node is a dependency, but its binding exists only once infra/tensorflow.sh built it.
+        const hint = name === 'tensorflow' ? '; set it up with `bash infra/tensorflow.sh install`' : '';
+        notes.push(`${name}: ${pkg} not available (${firstLine(err)})${hint}`);
         return false;
       }
+      installTensorflowFixes();
       // Both packages register the backend as 'tensorflow'.
       if (!(await setBackend('tensorflow', name, notes))) return false;
       uninstallBlasKernels();
@@ -99,9 +105,9 @@ function parseForced(value: string): MlBackendName {
 }
 
 /**
- * Picks the fastest backend that works here: tfjs-node-gpu, tfjs-node (neither is a
- * dependency: they need native TensorFlow, which cannot be downloaded everywhere), the cpu
- * backend with OpenBLAS matmul kernels, wasm, then plain cpu. TRELLIS_ML_BACKEND=<name>
+ * Picks the fastest backend that works here: tfjs-node-gpu (not a dependency: it needs CUDA),
+ * tfjs-node (native TensorFlow, once infra/tensorflow.sh built its binding against the PyPI
+ * tensorflow-cpu wheel), the cpu backend with OpenBLAS matmul kernels, wasm, then plain cpu. TRELLIS_ML_BACKEND=<name>
  * forces one (and fails if it cannot be had). Safe to call again; each call re-decides.
  */
 export async function initMlBackend(options: MlBackendOptions = {}): Promise<MlBackendReport> {

@@ -1,9 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectRejection } from '../expect-exception.fixture';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { blasKernelsInstalled } from './blas-kernels';
+import { elementwiseKernelsInstalled } from './elementwise-kernels';
 import { measureMachineGflops, measureMatmulGflops } from './gflops';
 import { initMlBackend, mlBackendReport } from './ml-backend';
 import { MlBackendErrorCode, MlBackendException } from './ml-backend.exception';
+
+// infra/tensorflow.sh writes this marker last, once the binding built and loaded.
+const nativeTensorflowSetUp = existsSync(join(__dirname, '../../../../node_modules/@tensorflow/tfjs-node/deps/.trellis-installed'));
 
 describe('initMlBackend', () => {
   const saved = process.env.TRELLIS_ML_BACKEND;
@@ -16,20 +23,47 @@ describe('initMlBackend', () => {
     await initMlBackend({ prefer: ['cpu'] });
   });
 
-  it('passes over tfjs-node when it is not installed and picks cpu-blas, naming the library', async () => {
+  it('picks native TensorFlow where infra/tensorflow.sh set it up, else names that command and picks cpu-blas', async () => {
     const report = await initMlBackend({ prefer: ['tensorflow-gpu', 'tensorflow', 'cpu-blas', 'cpu'] });
-    // tfjs-node is no dependency of this repository; if a developer installed it, it wins.
-    if (report.name === 'cpu-blas') {
-      expect(report.notes.some((n) => n.startsWith('tensorflow: @tensorflow/tfjs-node not available'))).toBe(true);
+    expect(report.notes[0]).toMatch(/^tensorflow-gpu: @tensorflow\/tfjs-node-gpu not available/);
+    if (nativeTensorflowSetUp) {
+      expect(report).toMatchObject({ name: 'tensorflow', tfjsBackend: 'tensorflow', blas: null });
+      expect(blasKernelsInstalled()).toBeNull();
+      expect(elementwiseKernelsInstalled()).toBe(false);
+    } else {
+      expect(report.notes[1]).toMatch(/^tensorflow: @tensorflow\/tfjs-node not available \(.*\); set it up with `bash infra\/tensorflow\.sh install`$/);
+      expect(report.name).toBe('cpu-blas');
       expect(report.tfjsBackend).toBe('cpu');
       expect(report.blas?.library).toMatch(/openblas/);
       expect(report.blas?.threads).toBeGreaterThan(0);
       expect(blasKernelsInstalled()).not.toBeNull();
-    } else {
-      expect(report.name).toMatch(/^tensorflow/);
     }
     expect(mlBackendReport()).toEqual(report);
     expect(tf.getBackend()).toBe(report.tfjsBackend);
+  });
+
+  it('tensorflow: int32 Round gives its input back (TF 2.21 gives zeros) and float Round is untouched', async () => {
+    if (!nativeTensorflowSetUp) {
+      // Without the set-up the backend must refuse, not half-work.
+      await expectRejection(initMlBackend({ prefer: ['tensorflow'] }), MlBackendException, MlBackendErrorCode.Unavailable, /infra\/tensorflow\.sh install/);
+      return;
+    }
+    await initMlBackend({ prefer: ['tensorflow'] });
+    expect(Array.from(tf.round(tf.tensor1d([7, -3, 0, 2147483647], 'int32')).dataSync())).toEqual([7, -3, 0, 2147483647]);
+    // Banker's rounding, as on the cpu backend.
+    expect(Array.from(tf.round(tf.tensor1d([1.4, 2.5, -1.5, 0.5, 3.5])).dataSync())).toEqual([1, 2, -2, 0, 4]);
+    expect(tf.round(tf.tensor1d([1], 'int32')).dtype).toBe('int32');
+  });
+
+  it('`npm run infra:tensorflow -- status` agrees with the backend, and the script explains its usage', () => {
+    const root = join(__dirname, '../../../..');
+    const status = spawnSync('npm', ['run', '--silent', 'infra:tensorflow', '--', 'status'], { cwd: root, encoding: 'utf8' });
+    expect(status.status).toBe(nativeTensorflowSetUp ? 0 : 1);
+    if (nativeTensorflowSetUp) expect(status.stdout.trim()).toMatch(/tfjs-node\/lib\/napi-v8\/tfjs_binding\.node$/);
+    else expect(status.stderr).toMatch(/run: bash infra\/tensorflow\.sh install/);
+    const usage = spawnSync('bash', ['infra/tensorflow.sh', 'bogus'], { cwd: root, encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/usage: .*tensorflow\.sh <install\|status>/);
   });
 
   it('plain cpu puts the original kernels back and says it is slow', async () => {

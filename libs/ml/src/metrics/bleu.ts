@@ -92,6 +92,10 @@ export function corpusBleu(hypotheses: string[], references: string[][]): BleuRe
   });
 
   const precisions = new Array<number>(MAX_ORDER).fill(0);
+  const bp = sysLen < refLen ? (sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0) : 1;
+  // sacrebleu (its issue #141) answers 0 when no n-gram of any order matches,
+  // before smoothing, which would otherwise give such a corpus a score of about 5 to 8.
+  if (counts.every((c) => c === 0)) return { score: 0, precisions, bp, sysLen, refLen, counts, totals };
   let smooth = 1;
   for (let n = 1; n <= MAX_ORDER; n++) {
     if (totals[n - 1] === 0) break;
@@ -102,7 +106,6 @@ export function corpusBleu(hypotheses: string[], references: string[][]): BleuRe
       precisions[n - 1] = (100 * counts[n - 1]) / totals[n - 1];
     }
   }
-  const bp = sysLen < refLen ? (sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0) : 1;
   // sacrebleu's my_log(0) is -9999999999, so a zero precision zeroes the score.
   const logSum = precisions.reduce((s, p) => s + (p === 0 ? -9999999999 : Math.log(p)), 0);
   const score = bp * Math.exp(logSum / MAX_ORDER);

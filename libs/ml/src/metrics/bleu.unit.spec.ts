@@ -128,6 +128,19 @@ describe('corpusBleu', () => {
         precisions: [75, 71.42857142857143, 66.66666666666667, 60],
       },
     ],
+    [
+      // sacrebleu stops early when nothing matches: 0, not the 5 to 8 'exp' smoothing would give.
+      'no n-gram matches at all',
+      ['alpha beta gamma delta', 'epsilon zeta'],
+      [['one two three four five', 'six seven']],
+      { score: 0, counts: [0, 0, 0, 0], totals: [6, 4, 2, 1], bp: 0.846481724890614, sys_len: 6, ref_len: 7, precisions: [0, 0, 0, 0] },
+    ],
+    [
+      'no match, a one-token hypothesis',
+      ['xyz'],
+      [['abc def']],
+      { score: 0, counts: [0, 0, 0, 0], totals: [1, 0, 0, 0], bp: 0.36787944117144233, sys_len: 1, ref_len: 2, precisions: [0, 0, 0, 0] },
+    ],
   ];
 
   it.each(cases)('matches sacrebleu: %s', (_, hyps, refs, expected) => {

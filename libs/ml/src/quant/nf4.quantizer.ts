@@ -1,5 +1,6 @@
 import { DYNAMIC_MAP_8BIT, NF4_BOUNDS, NF4_CODE } from './nf4-codebook';
 import { QuantErrorCode, QuantException } from './quant.exception';
+import { torchFloat32Sum } from './torch-float32-sum';
 
 /**
  * Blockwise 4-bit NormalFloat quantization, bit for bit as bitsandbytes does it on the CPU
@@ -107,11 +108,12 @@ export function quantizeNf4(values: Float32Array, shape: number[], options: Nf4O
   return { shape: [...shape], blocksize, packed, absmax: null, doubleQuant: doubleQuantize(absmax) };
 }
 
-/** bitsandbytes: offset = absmax.mean(); quantize_blockwise(absmax - offset, blocksize=256). */
+/**
+ * bitsandbytes: offset = absmax.mean(); quantize_blockwise(absmax - offset, blocksize=256). The
+ * mean is torch's float32 one: its float32 sum, then a float32 division.
+ */
 function doubleQuantize(absmax: Float32Array): Nf4DoubleQuantState {
-  let sum = 0;
-  for (let i = 0; i < absmax.length; i++) sum += absmax[i];
-  const offset = Math.fround(sum / absmax.length);
+  const offset = Math.fround(torchFloat32Sum(absmax) / absmax.length);
   const centred = new Float32Array(absmax.length);
   for (let i = 0; i < absmax.length; i++) centred[i] = absmax[i] - offset;
   const { codes, absmax: absmax2 } = quantizeBlockwise8bit(centred, DOUBLE_QUANT_BLOCKSIZE);

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { DYNAMIC_MAP_8BIT, NF4_CODE } from './nf4-codebook';
 import { BNB_DOUBLE, BNB_ODD, BNB_SMALL, BNB_TIES, inputValue } from './nf4-bitsandbytes.fixture';
+import { torchFloat32Sum } from './torch-float32-sum';
 import { dequantizeBlockwise8bit, dequantizeNf4, nf4Absmax, nf4HeldBytes, nf4StorageBytes, quantizeBlockwise8bit, quantizeNf4 } from './nf4.quantizer';
 
 const hex = (a: Uint8Array) => Buffer.from(a).toString('hex');
@@ -139,5 +140,29 @@ describe('nf4StorageBytes', () => {
         expect(nf4HeldBytes(q)).toBe(nf4StorageBytes(n, { doubleQuant }));
       }
     }
+  });
+});
+
+describe('the double-quantization offset (torch float32 mean)', () => {
+  // bitsandbytes 0.50.2 under torch 2.15.0 (CPU, AVX2, one thread), printed by
+  // fixtures/nf4-offset-reference.py: the offset it stores, the float32 torch.sum of the raw
+  // absmax values, and the float64 mean rounded to float32 (what this library used to take,
+  // one float32 step off with 7, 333, 1,500 and 20,000 blocks).
+  const BNB_OFFSETS = [
+    { blocks: 3, offset: 352.8703918457031, float64MeanAsFloat32: 352.8703918457031, absmaxSum: 1058.6112060546875 },
+    { blocks: 7, offset: 369.5537109375, float64MeanAsFloat32: 369.5537414550781, absmaxSum: 2586.8759765625 },
+    { blocks: 40, offset: 389.0069885253906, float64MeanAsFloat32: 389.0069885253906, absmaxSum: 15560.279296875 },
+    { blocks: 333, offset: 397.8826904296875, float64MeanAsFloat32: 397.8827209472656, absmaxSum: 132494.9375 },
+    { blocks: 1500, offset: 398.0756530761719, float64MeanAsFloat32: 398.07568359375, absmaxSum: 597113.5 },
+    { blocks: 20000, offset: 397.7230224609375, float64MeanAsFloat32: 397.7230529785156, absmaxSum: 7954460.5 },
+  ];
+  const scaledInputs = (blocks: number): Float32Array =>
+    Float32Array.from({ length: blocks * 64 }, (_, i) => Math.fround(inputValue(i) * Math.fround((((Math.floor(i / 64) * 7717) % 9973) + 1) / 64)));
+
+  it.each(BNB_OFFSETS)('equals bitsandbytes with $blocks blocks', ({ blocks, offset, absmaxSum }) => {
+    const a = scaledInputs(blocks);
+    const raw = quantizeNf4(a, [a.length]).absmax!;
+    expect(torchFloat32Sum(raw)).toBe(absmaxSum);
+    expect(quantizeNf4(a, [a.length], { doubleQuant: true }).doubleQuant!.offset).toBe(offset);
   });
 });

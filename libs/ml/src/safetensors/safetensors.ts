@@ -77,7 +77,8 @@ export function parseHeader(prefix: Uint8Array, fileSize: number): ParsedHeader 
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) fail(SafetensorsErrorCode.InvalidHeader, 'header must be a JSON object');
   const dataSize = fileSize - 8 - headerLength;
-  const metadata: Record<string, string> = {};
+  // Null-prototype records: a key named __proto__ is an ordinary entry, not a prototype.
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const tensors = new Map<string, HeaderEntry>();
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -202,17 +203,26 @@ function encodeTensor(name: string, t: TensorRecord): Uint8Array {
 }
 
 /**
+ * Names in the order of their UTF-8 bytes, which is code point order: how the Rust reference
+ * sorts them and how Python's sort_keys does. JavaScript's own string order (UTF-16 code
+ * units) puts U+10000 and above before U+E000 to U+FFFF.
+ */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
  * The file as the Python `safetensors` library lays it out: tensors ordered by dtype, in the
  * reverse of the reference implementation's dtype order (which puts wider types first, so
  * every tensor stays aligned), then by name; the JSON header padded with spaces to a
  * multiple of 8 bytes.
  */
 export function serializeSafetensors(tensors: Record<string, TensorRecord>, metadata?: Record<string, string>): Buffer {
-  const names = Object.keys(tensors).sort(
-    (a, b) => (DTYPE_ORDER[tensors[b].dtype] ?? 0) - (DTYPE_ORDER[tensors[a].dtype] ?? 0) || (a < b ? -1 : a > b ? 1 : 0),
-  );
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) {
+  const names = Object.keys(tensors).sort((a, b) => (DTYPE_ORDER[tensors[b].dtype] ?? 0) - (DTYPE_ORDER[tensors[a].dtype] ?? 0) || compareNames(a, b));
+  // Null prototype, so that a tensor named __proto__ becomes a header entry like any other.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  // Python writes "__metadata__": {} for metadata={} and nothing for None; so does this.
+  if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') fail(SafetensorsErrorCode.InvalidHeader, `metadata.${k} must be a string`, `metadata.${k}`);
     }
@@ -237,7 +247,7 @@ export function serializeSafetensors(tensors: Record<string, TensorRecord>, meta
 
 export function parseSafetensors(buf: Buffer | Uint8Array): { tensors: Record<string, TensorRecord>; metadata: Record<string, string> } {
   const header = parseHeader(buf, buf.length);
-  const tensors: Record<string, TensorRecord> = {};
+  const tensors: Record<string, TensorRecord> = Object.create(null) as Record<string, TensorRecord>;
   for (const [name, t] of header.tensors) {
     tensors[name] = decodeTensor(t.dtype, t.shape, buf.subarray(header.dataStart + t.offsets[0], header.dataStart + t.offsets[1]));
   }
@@ -291,7 +301,7 @@ class SingleFileReader implements SafetensorsReader {
   }
 
   keys(): string[] {
-    return [...this.header.tensors.keys()].sort();
+    return [...this.header.tensors.keys()].sort(compareNames);
   }
 
   info(name: string): TensorInfo {
@@ -313,7 +323,7 @@ class SingleFileReader implements SafetensorsReader {
   }
 
   metadata(): Record<string, string> {
-    return { ...this.header.metadata };
+    return Object.assign(Object.create(null) as Record<string, string>, this.header.metadata);
   }
 
   close(): Promise<void> {
@@ -336,7 +346,7 @@ class ShardedReader implements SafetensorsReader {
   ) {}
 
   keys(): string[] {
-    return [...this.weightMap.keys()].sort();
+    return [...this.weightMap.keys()].sort(compareNames);
   }
   info(name: string): TensorInfo {
     return this.shard(name).info(name);
@@ -409,10 +419,12 @@ export async function openSafetensors(pathOrDir: string): Promise<SafetensorsRea
 }
 
 /**
- * Writes model-0000i-of-0000n.safetensors shards of at most maxShardBytes of tensor data
- * (a larger tensor gets a shard of its own), filled in the order given, plus
- * model.safetensors.index.json with metadata.total_size and the weight_map, as Hugging Face
- * transformers' save_pretrained does. Returns the shard file names.
+ * Writes model-0000i-of-0000n.safetensors shards plus model.safetensors.index.json (its
+ * metadata: total_parameters, the elements of all tensors, and total_size, their bytes; the
+ * weight_map), as Hugging Face transformers' save_pretrained does with huggingface_hub's
+ * split_state_dict_into_shards_factory: tensors in the order given fill a shard up to
+ * maxShardBytes; a tensor larger than that gets a shard of its own, placed before the shard
+ * being filled, which goes on filling. Returns the shard file names.
  */
 export async function writeShardedSafetensors(
   dir: string,
@@ -425,32 +437,40 @@ export async function writeShardedSafetensors(
   let current: string[] = [];
   let size = 0;
   let total = 0;
+  let parameters = 0;
   for (const [name, t] of Object.entries(tensors)) {
     const bytes = numel(t.shape) * (DTYPE_BYTES[t.dtype] ?? 0);
-    if (current.length > 0 && size + bytes > maxShardBytes) {
+    total += bytes;
+    parameters += numel(t.shape);
+    if (bytes > maxShardBytes) {
+      groups.push([name]);
+      continue;
+    }
+    if (size + bytes > maxShardBytes) {
       groups.push(current);
       current = [];
       size = 0;
     }
     current.push(name);
     size += bytes;
-    total += bytes;
   }
   if (current.length > 0 || groups.length === 0) groups.push(current);
   const pad = (i: number) => String(i).padStart(5, '0');
   const files = groups.map((_, i) => `model-${pad(i + 1)}-of-${pad(groups.length)}.safetensors`);
   await fs.mkdir(dir, { recursive: true });
-  const weightMap: Record<string, string> = {};
+  const weightMap: Record<string, string> = Object.create(null) as Record<string, string>;
   for (let i = 0; i < groups.length; i++) {
-    const shard: Record<string, TensorRecord> = {};
+    const shard: Record<string, TensorRecord> = Object.create(null) as Record<string, TensorRecord>;
     for (const name of groups[i]) {
       shard[name] = tensors[name];
       weightMap[name] = files[i];
     }
     await writeSafetensors(join(dir, files[i]), shard, metadata);
   }
-  const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const index = JSON.stringify({ metadata: { total_size: total }, weight_map: sortedMap }, null, 2) + '\n';
+  const sortedMap: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const name of Object.keys(weightMap).sort(compareNames)) sortedMap[name] = weightMap[name];
+  // json.dumps(index, indent=2, sort_keys=True) in transformers.
+  const index = JSON.stringify({ metadata: { total_parameters: parameters, total_size: total }, weight_map: sortedMap }, null, 2) + '\n';
   await fs.writeFile(join(dir, INDEX_FILE), index);
   return files;
 }

@@ -265,7 +265,8 @@ describe('openSafetensors', () => {
     const files = await writeShardedSafetensors(dir, records(), 50, { format: 'pt' });
     expect(files).toEqual(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
     const index = JSON.parse(await fs.readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
-    expect(index.metadata).toEqual({ total_size: 98 });
+    // 12 + 4 + 3 + 2 + 5 elements, as transformers' num_parameters() counts them.
+    expect(index.metadata).toEqual({ total_parameters: 26, total_size: 98 });
     expect(index.weight_map['model.embed.weight']).toBe(files[0]);
     expect(index.weight_map['lm_head.weight']).toBe(files[1]);
     for (const where of [dir, join(dir, 'model.safetensors.index.json')]) {
@@ -294,5 +295,61 @@ describe('openSafetensors', () => {
       SafetensorsErrorCode.InvalidOffsets,
       /bad\.safetensors: tensor a: data_offsets \[0, 8\] run past the 4-byte data section/,
     );
+  });
+});
+
+describe('as the reference implementation (fixtures/make-parity-reference.py: safetensors 0.8.0, huggingface_hub 2.4.0)', () => {
+  const f32 = (...v: number[]): TensorRecord => ({ dtype: 'F32', shape: [v.length], data: new Float32Array(v) });
+
+  it('keeps a tensor named __proto__ and orders names by UTF-8 bytes, byte for byte as Python writes them', () => {
+    const names =
+      'e8000000000000007b225f5f70726f746f5f5f223a7b226474797065223a22463332222c227368617065223a5b325d2c22646174615f6f666673657473223a5b302c385d7d2c2261223a7b226474797065223a22463332222c227368617065223a5b315d2c22646174615f6f666673657473223a5b382c31325d7d2c22ee8080223a7b226474797065223a22463332222c227368617065223a5b315d2c22646174615f6f666673657473223a5b31322c31365d7d2c22f09f9880223a7b226474797065223a22463332222c227368617065223a5b315d2c22646174615f6f666673657473223a5b31362c32305d7d7d2000004040000080400000a0400000803f00000040';
+    // Built with defineProperty: a plain assignment of __proto__ would not make an entry.
+    const tensors: Record<string, TensorRecord> = { '\ue000': f32(1), '\u{1F600}': f32(2), a: f32(5) };
+    Object.defineProperty(tensors, '__proto__', { value: f32(3, 4), enumerable: true });
+    expect(serializeSafetensors(tensors).toString('hex')).toBe(names);
+    const back = parseSafetensors(Buffer.from(names, 'hex')).tensors;
+    expect(Object.keys(back)).toEqual(['__proto__', 'a', '\ue000', '\u{1F600}']);
+    expect(Array.from(back['__proto__'].data as Float32Array)).toEqual([3, 4]);
+  });
+
+  it('writes "__metadata__": {} for empty metadata and nothing without metadata, as Python does', () => {
+    const one = { w: f32(1.5) };
+    expect(serializeSafetensors(one, {}).toString('hex')).toBe(
+      '48000000000000007b225f5f6d657461646174615f5f223a7b7d2c2277223a7b226474797065223a22463332222c227368617065223a5b315d2c22646174615f6f666673657473223a5b302c345d7d7d0000c03f',
+    );
+    expect(serializeSafetensors(one).toString('hex')).toBe(
+      '38000000000000007b2277223a7b226474797065223a22463332222c227368617065223a5b315d2c22646174615f6f666673657473223a5b302c345d7d7d20200000c03f',
+    );
+  });
+
+  it('shards as save_pretrained: a tensor over the limit gets its own shard and the open one keeps filling', async () => {
+    const dir = await fs.mkdtemp(join(tmpdir(), 'trellis-shards-'));
+    try {
+      const sizes: [string, number][] = [
+        ['a', 10],
+        ['b', 10],
+        ['big', 50],
+        ['c', 5],
+        ['d', 12],
+        ['e', 30],
+        ['f', 1],
+      ];
+      const tensors = Object.fromEntries(sizes.map(([name, n]) => [name, { dtype: 'F32', shape: [n], data: new Float32Array(n) } as TensorRecord]));
+      const files = await writeShardedSafetensors(dir, tensors, 100);
+      const index = JSON.parse(await fs.readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
+      const plan: Record<string, string[]> = {};
+      for (const [name, file] of Object.entries(index.weight_map as Record<string, string>)) (plan[file] ??= []).push(name);
+      expect(files).toEqual(Object.keys(plan).sort());
+      expect(plan).toEqual({
+        'model-00001-of-00004.safetensors': ['big'],
+        'model-00002-of-00004.safetensors': ['a', 'b', 'c'],
+        'model-00003-of-00004.safetensors': ['e'],
+        'model-00004-of-00004.safetensors': ['d', 'f'],
+      });
+      expect(index.metadata).toEqual({ total_parameters: 118, total_size: 472 });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

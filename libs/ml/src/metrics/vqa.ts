@@ -168,23 +168,33 @@ export function vqaProcessDigitArticle(inText: string): string {
   return words.map((w) => CONTRACTIONS[w] ?? w).join(' ');
 }
 
-/** What the script does to a predicted answer before comparing it. */
+/** The script's first step on every answer, human or predicted: newlines and tabs to spaces, then strip. */
+function cleanVqaAnswer(answer: string): string {
+  return pythonStrip(answer.replace(/\n/g, ' ').replace(/\t/g, ' '));
+}
+
+/** The full normalization the script applies to both sides when the human answers differ. */
 export function normalizeVqaAnswer(answer: string): string {
-  const flat = pythonStrip(answer.replace(/\n/g, ' ').replace(/\t/g, ' '));
-  return vqaProcessDigitArticle(vqaProcessPunctuation(flat));
+  return vqaProcessDigitArticle(vqaProcessPunctuation(cleanVqaAnswer(answer)));
 }
 
 /**
  * VQA accuracy of one predicted answer against the human answers (10 in VQA v2): for each
- * human answer left out, min(1, matches among the others / 3), averaged. As in the official
- * script, the prediction is fully normalized, while the human answers only get the punctuation
- * step, and only when they are not all the same string (the dataset's answers are already
- * normalized).
+ * human answer left out, min(1, matches among the others / 3), averaged. As the current
+ * official script (commit a013f00, 2021-03-11, "Fixed processing answers bug"): every answer
+ * is cleaned of newlines, tabs and surrounding spaces; then, only when the human answers are
+ * not all the same, both sides get the punctuation and digit/article processing; when they
+ * are all the same, neither does (so "Two" does not match ten "2"s). The 2016 revision always
+ * processed the prediction and gave the human answers only the punctuation step.
  */
 export function vqaAccuracy(prediction: string, humanAnswers: string[]): number {
   if (humanAnswers.length === 0) throw invalidInput('vqaAccuracy needs at least one human answer', 'humanAnswers');
-  const res = normalizeVqaAnswer(prediction);
-  const gts = new Set(humanAnswers).size > 1 ? humanAnswers.map(vqaProcessPunctuation) : humanAnswers;
+  let gts = humanAnswers.map(cleanVqaAnswer);
+  let res = cleanVqaAnswer(prediction);
+  if (new Set(gts).size > 1) {
+    gts = gts.map((a) => vqaProcessDigitArticle(vqaProcessPunctuation(a)));
+    res = vqaProcessDigitArticle(vqaProcessPunctuation(res));
+  }
   let sum = 0;
   for (let i = 0; i < gts.length; i++) {
     let matches = 0;

@@ -16,7 +16,16 @@ export interface AddedToken {
   id: number;
   content: string;
   special: boolean;
+  /**
+   * Whether `tokenizers` matches the token in the normalized text. Without a normalizer (the
+   * only kind this tokenizer reads) both ways match the same; kept so that it is written back
+   * as it was read. Default as in `tokenizers`: true for non-special tokens.
+   */
+  normalized?: boolean;
 }
+
+/** AddedToken flags that change matching in `tokenizers`; refused when set rather than ignored. */
+const UNSUPPORTED_ADDED_TOKEN_FLAGS = ['lstrip', 'rstrip', 'single_word'] as const;
 
 interface TokenizerState {
   vocab: Map<string, number>;
@@ -180,7 +189,18 @@ export class ByteLevelBpeTokenizer {
       const a = t as Record<string, unknown>;
       if (!a || !Number.isInteger(a.id) || typeof a.content !== 'string')
         throw invalid(`added_tokens[${i}] needs an integer id and a string content`, `added_tokens.${i}`);
-      return { id: a.id as number, content: a.content, special: a.special === true };
+      for (const flag of UNSUPPORTED_ADDED_TOKEN_FLAGS) {
+        if (a[flag] === true)
+          throw new TokenizerException(
+            TokenizerErrorCode.UnsupportedComponent,
+            `added_tokens[${i}].${flag} is not supported (it changes which text the token matches); only false`,
+            [`added_tokens.${i}.${flag}`],
+          );
+      }
+      if (a.normalized !== undefined && typeof a.normalized !== 'boolean')
+        throw invalid(`added_tokens[${i}].normalized must be true or false`, `added_tokens.${i}.normalized`);
+      const special = a.special === true;
+      return { id: a.id as number, content: a.content, special, normalized: a.normalized ?? !special };
     });
     const { model: _m, added_tokens: _a, ...passthrough } = obj;
     return new ByteLevelBpeTokenizer({
@@ -209,7 +229,15 @@ export class ByteLevelBpeTokenizer {
       ...this.state.passthrough,
       added_tokens: [...this.state.addedTokens]
         .sort((a, b) => a.id - b.id)
-        .map((t) => ({ id: t.id, content: t.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: t.special })),
+        .map((t) => ({
+          id: t.id,
+          content: t.content,
+          single_word: false,
+          lstrip: false,
+          rstrip: false,
+          normalized: t.normalized ?? !t.special,
+          special: t.special,
+        })),
       model: {
         type: 'BPE',
         dropout: null,

@@ -64,14 +64,14 @@ const HF_PREFIX_SPACE_IDS: number[][] = [
   [3, 224, 202, 58, 360, 281, 266, 274, 224, 59, 16, 383, 265, 359, 34, 1],
 ];
 
-function expectCode(f: () => unknown, code: TokenizerErrorCode, message: RegExp): void {
+function expectCode(f: () => unknown, code: TokenizerErrorCode, message: RegExp): TokenizerException {
   try {
     f();
   } catch (err) {
     expect(err).toBeInstanceOf(TokenizerException);
     expect((err as TokenizerException).code).toBe(code);
     expect((err as Error).message).toMatch(message);
-    return;
+    return err as TokenizerException;
   }
   throw new Error('expected a TokenizerException');
 }
@@ -244,6 +244,42 @@ describe(ByteLevelBpeTokenizer.name, () => {
     it('reads the older "a b" merge strings too', () => {
       const old = { ...FIXTURE, model: { ...FIXTURE.model, merges: FIXTURE.model.merges.map((m: string[]) => m.join(' ')) } };
       expect(ByteLevelBpeTokenizer.fromJSON(old).encode(HF_ENCODINGS[0][0])).toEqual(HF_ENCODINGS[0][1]);
+    });
+
+    it('added-token flags: normalized is kept and matches as tokenizers 0.23.3 does, lstrip/rstrip/single_word are refused', () => {
+      // fixtures/make-hf-reference.py: the fixture plus a non-special "xyzzy" (id 400) added with
+      // normalized True and False encodes these texts alike (no normalizer) and tokenizer.json keeps the flag.
+      const withToken = (flags: Record<string, unknown>) => ({
+        ...FIXTURE,
+        added_tokens: [...FIXTURE.added_tokens, { id: 400, content: 'xyzzy', single_word: false, lstrip: false, rstrip: false, special: false, ...flags }],
+      });
+      for (const normalized of [true, false]) {
+        const tok = ByteLevelBpeTokenizer.fromJSON(withToken({ normalized }));
+        expect(tok.encode('hello xyzzy world')).toEqual([260, 79, 79, 82, 224, 400, 224, 90, 82, 85, 79, 71]);
+        expect(tok.encode('axyzzyb  xyzzy')).toEqual([68, 400, 69, 273, 400]);
+        const written = (tok.toJSON() as { added_tokens: { content: string; normalized: boolean }[] }).added_tokens.find((t) => t.content === 'xyzzy');
+        expect(written).toEqual({ id: 400, content: 'xyzzy', single_word: false, lstrip: false, rstrip: false, normalized, special: false });
+      }
+      // tokenizers' default when the flag is absent: normalized for a non-special token.
+      const absent = withToken({});
+      delete (absent.added_tokens[absent.added_tokens.length - 1] as { normalized?: boolean }).normalized;
+      expect(
+        (ByteLevelBpeTokenizer.fromJSON(absent).toJSON() as { added_tokens: { content: string; normalized: boolean }[] }).added_tokens.at(-1)?.normalized,
+      ).toBe(true);
+      for (const flag of ['lstrip', 'rstrip', 'single_word']) {
+        const index = FIXTURE.added_tokens.length;
+        const error = expectCode(
+          () => ByteLevelBpeTokenizer.fromJSON(withToken({ [flag]: true })),
+          TokenizerErrorCode.UnsupportedComponent,
+          new RegExp(`added_tokens\\[${index}\\]\\.${flag} is not supported`),
+        );
+        expect(error.fields).toEqual([`added_tokens.${index}.${flag}`]);
+      }
+      expectCode(
+        () => ByteLevelBpeTokenizer.fromJSON(withToken({ normalized: 'yes' })),
+        TokenizerErrorCode.InvalidTokenizerJson,
+        /normalized must be true or false/,
+      );
     });
 
     it('rejects what it cannot honour, naming the field', () => {

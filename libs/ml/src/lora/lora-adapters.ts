@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
-import { LinearHost } from '../layers/linear';
-import { assignFromRecords, parseSafetensors, serializeSafetensors, tensorsToRecords } from '../safetensors';
+import { Linear, LinearHost } from '../layers/linear';
+import { assignFromRecords, parseSafetensors, serializeSafetensors, TensorRecord, tensorsToRecords } from '../safetensors';
 import { LoraLinear } from './lora-linear';
 import { LoraErrorCode, LoraException } from './lora.exception';
 import { buildPeftLoraConfig, parsePeftLoraConfig, PeftLoraConfigJson } from './peft-config';
@@ -20,6 +20,30 @@ export interface LoraConfig {
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+
+/** Where PEFT saves a targeted layer's own weight (for lm_head and embeddings). */
+function peftBaseKey(moduleName: string): string {
+  return `base_model.model.${moduleName}.base_layer.weight`;
+}
+
+/** Float32 values within the precision the file stored them in. */
+const SAVED_PRECISION: Record<string, number> = { F32: 0, F16: 2 ** -11, BF16: 2 ** -8 };
+
+function checkSavedBase(key: string, saved: TensorRecord, layer: LoraLinear): void {
+  const mismatch = (why: string) =>
+    new LoraException(LoraErrorCode.BaseMismatch, `${ADAPTER_WEIGHTS_FILE}: ${key} ${why}; the adapter was saved for another base model`, [key]);
+  if (!(layer.base instanceof Linear))
+    throw new LoraException(LoraErrorCode.UnsupportedBase, `${ADAPTER_WEIGHTS_FILE}: ${key} cannot be checked against a quantized base layer`, [key]);
+  const weight = layer.base.weight;
+  if (saved.shape.join(',') !== weight.shape.join(',')) throw mismatch(`is [${saved.shape.join(', ')}], this model's is [${weight.shape.join(', ')}]`);
+  const tolerance = SAVED_PRECISION[saved.dtype];
+  if (tolerance === undefined) throw mismatch(`is ${saved.dtype}, expected F32, F16 or BF16`);
+  const ours = weight.dataSync();
+  const theirs = saved.data as Float32Array;
+  for (let i = 0; i < ours.length; i++) {
+    if (Math.abs(ours[i] - theirs[i]) > Math.abs(ours[i]) * tolerance) throw mismatch(`differs from this model's weight (element ${i})`);
+  }
+}
 
 /** PEFT's state-dict names: the model is wrapped as base_model.model, the adapter name dropped. */
 export function peftKey(moduleName: string, which: 'A' | 'B'): string {
@@ -98,7 +122,16 @@ export class LoraAdapters {
    * file may hold nothing else.
    */
   loadWeights(buf: Buffer): void {
-    assignFromRecords(this.namedWeights(), parseSafetensors(buf).tensors, { source: ADAPTER_WEIGHTS_FILE, target: 'the LoRA adapters of this model' });
+    const records = parseSafetensors(buf).tensors;
+    // PEFT saves the base weight of a targeted embedding layer (lm_head) beside its adapter, so
+    // that a resized vocabulary can be restored; here it must be the base the adapter goes on.
+    for (const [name, layer] of this.layers) {
+      const key = peftBaseKey(name);
+      if (!(key in records)) continue;
+      checkSavedBase(key, records[key], layer);
+      delete records[key];
+    }
+    assignFromRecords(this.namedWeights(), records, { source: ADAPTER_WEIGHTS_FILE, target: 'the LoRA adapters of this model' });
   }
 }
 

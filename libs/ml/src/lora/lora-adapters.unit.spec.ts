@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { expectException } from '../expect-exception.fixture';
 import { parseSafetensors, SafetensorsErrorCode, SafetensorsException, serializeSafetensors } from '../safetensors';
+import { PEFT_LM_HEAD_ADAPTER } from './peft-lm-head.fixture';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, applyLora, loadLora, LoraAdapters } from './lora-adapters';
 import { LoraErrorCode, LoraException } from './lora.exception';
 import { PEFT_ADAPTER } from './peft-adapter.fixture';
@@ -156,6 +157,48 @@ describe(LoraAdapters.name, () => {
       for (let i = 0; i < 15; i++) expect(Math.abs(y[i] - PEFT_ADAPTER.y[i])).toBeLessThan(1e-5);
       expect(Math.max(...PEFT_ADAPTER.y.map((v, i) => Math.abs(v - plain[i])))).toBeGreaterThan(0.05); // the adapter matters
       host.dispose();
+    });
+
+    it('loads an adapter PEFT saved with lm_head targeted (and its lm_head.base_layer.weight), checking that weight', () => {
+      const write = (safetensors: Buffer) => {
+        const dir = tmpDir();
+        fs.writeFileSync(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(PEFT_LM_HEAD_ADAPTER.config));
+        fs.writeFileSync(path.join(dir, ADAPTER_WEIGHTS_FILE), safetensors);
+        return dir;
+      };
+      const file = Buffer.from(PEFT_LM_HEAD_ADAPTER.safetensorsBase64, 'base64');
+      const baseKey = 'base_model.model.lm_head.base_layer.weight';
+      expect(Object.keys(parseSafetensors(file).tensors)).toContain(baseKey);
+      const host = new ToyHost(8, 16, 5, 3); // the base weights PEFT's model was given
+      const x = tf.tensor2d(PEFT_LM_HEAD_ADAPTER.x, [3, 8]);
+      const plain = host.forward(x).dataSync();
+      const adapters = loadLora(host, write(file));
+      expect([...adapters.layers.keys()].sort()).toEqual(['lm_head', 'model.layers.0.mlp.up_proj']);
+      const y = host.forward(x).dataSync();
+      for (let i = 0; i < 15; i++) expect(Math.abs(y[i] - PEFT_LM_HEAD_ADAPTER.y[i])).toBeLessThan(1e-5);
+      expect(Math.max(...PEFT_LM_HEAD_ADAPTER.y.map((v, i) => Math.abs(v - plain[i])))).toBeGreaterThan(0.05); // the adapter matters
+      host.dispose();
+      // Another base model (other seed): its lm_head is not the one the adapter was saved for.
+      const other = new ToyHost(8, 16, 5, 4);
+      const error = expectException(
+        () => loadLora(other, write(file)),
+        LoraException,
+        LoraErrorCode.BaseMismatch,
+        /lm_head\.base_layer\.weight differs from this model's weight/,
+      );
+      expect(error.fields).toEqual([baseKey]);
+      other.dispose();
+      // A base_layer weight of the wrong shape.
+      const tensors = parseSafetensors(file).tensors;
+      tensors[baseKey] = { dtype: 'F32', shape: [4, 8], data: new Float32Array(32) };
+      const third = new ToyHost(8, 16, 5, 3);
+      expectException(
+        () => loadLora(third, write(serializeSafetensors(tensors))),
+        LoraException,
+        LoraErrorCode.BaseMismatch,
+        /is \[4, 8\], this model's is \[5, 8\]/,
+      );
+      third.dispose();
     });
 
     it('names a missing tensor, a wrong shape and a tensor for no adapter, assigning nothing', () => {

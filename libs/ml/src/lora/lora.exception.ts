@@ -14,6 +14,8 @@ export enum LoraErrorCode {
   UnsupportedBase = 'LORA_UNSUPPORTED_BASE',
   InvalidRngState = 'LORA_INVALID_RNG_STATE',
   AdapterNotFound = 'LORA_ADAPTER_NOT_FOUND',
+  /** The adapter file carries a base weight (PEFT saves one for a targeted lm_head) that is not this model's. */
+  BaseMismatch = 'LORA_BASE_MISMATCH',
 }
 
 export class LoraException extends DomainException<LoraErrorCode> {
@@ -28,6 +30,7 @@ export class LoraException extends DomainException<LoraErrorCode> {
       case LoraErrorCode.InvalidTarget:
       case LoraErrorCode.UnsupportedBase:
       case LoraErrorCode.InvalidRngState:
+      case LoraErrorCode.BaseMismatch:
         return 'validation';
       case LoraErrorCode.AlreadyApplied:
       case LoraErrorCode.InvalidMergeState:

@@ -32,3 +32,43 @@ export function causalMask(queryLength: number, pastLength = 0, slidingWindow: n
   }
   return tf.tensor2d(values, [queryLength, keyLength]);
 }
+
+/**
+ * Additive mask [B, 1, T, K] for a batch with padding, as transformers combines its causal mask
+ * with attention_mask: query i of row b (absolute index K - T + i) may attend key j when the
+ * causal (and sliding-window) rule on the indices allows it and attentionMask[b][j] is 1.
+ * Rows are the attention mask over all K keys (cached ones first), 1 = token, 0 = padding.
+ */
+export function paddedCausalMask(attentionMask: readonly (readonly number[])[], queryLength: number, slidingWindow: number | null = null): tf.Tensor4D {
+  const batch = attentionMask.length;
+  const keyLength = attentionMask[0]?.length ?? 0;
+  const past = keyLength - queryLength;
+  if (batch === 0 || past < 0 || attentionMask.some((row) => row.length !== keyLength)) {
+    const message = `paddedCausalMask: the attention mask must be [B, pastLength + ${queryLength}] with B > 0, got ${batch} rows of ${attentionMask.map((r) => r.length).join(', ')}`;
+    throw new LayerException(LayerErrorCode.InvalidInput, message, ['attentionMask']);
+  }
+  const grid = causalMask(queryLength, past, slidingWindow);
+  const allowed = grid.dataSync();
+  grid.dispose();
+  const values = new Float32Array(batch * queryLength * keyLength);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < queryLength; i++) {
+      for (let j = 0; j < keyLength; j++) {
+        values[(b * queryLength + i) * keyLength + j] = allowed[i * keyLength + j] === 0 && attentionMask[b][j] === 1 ? 0 : MASKED_SCORE;
+      }
+    }
+  }
+  return tf.tensor4d(values, [batch, 1, queryLength, keyLength]);
+}
+
+/**
+ * Position ids for a padded batch as transformers' generate() derives them from the attention
+ * mask: cumsum(mask) - 1, padding set to 1; the last queryLength columns.
+ */
+export function positionsFromMask(attentionMask: readonly (readonly number[])[], queryLength: number): number[][] {
+  return attentionMask.map((row) => {
+    let seen = 0;
+    const all = row.map((m) => (m === 1 ? seen++ : 1));
+    return all.slice(all.length - queryLength);
+  });
+}

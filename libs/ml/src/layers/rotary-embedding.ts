@@ -28,22 +28,35 @@ export class RotaryEmbedding {
   /** cos and sin tables [length, headDim] for positions offset .. offset+length-1 (offset = KV-cache length). */
   cosSin(length: number, offset = 0): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
     const d = this.headDim;
-    const half = d / 2;
     const cos = new Float32Array(length * d);
     const sin = new Float32Array(length * d);
-    for (let t = 0; t < length; t++) {
-      const position = offset + t;
-      for (let i = 0; i < half; i++) {
-        const angle = Math.fround(position * this.invFreq[i]);
-        const c = Math.cos(angle);
-        const s = Math.sin(angle);
-        cos[t * d + i] = c;
-        cos[t * d + half + i] = c;
-        sin[t * d + i] = s;
-        sin[t * d + half + i] = s;
-      }
-    }
+    for (let t = 0; t < length; t++) this.fillRow(cos, sin, t * d, offset + t);
     return { cos: tf.tensor2d(cos, [length, d]), sin: tf.tensor2d(sin, [length, d]) };
+  }
+
+  /** cos and sin tables [B, 1, T, headDim] for per-row positions [B][T] (a left-padded batch). */
+  cosSinAt(positions: readonly (readonly number[])[]): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+    const d = this.headDim;
+    const batch = positions.length;
+    const length = positions[0]?.length ?? 0;
+    const cos = new Float32Array(batch * length * d);
+    const sin = new Float32Array(batch * length * d);
+    positions.forEach((row, b) => row.forEach((position, t) => this.fillRow(cos, sin, (b * length + t) * d, position)));
+    return { cos: tf.tensor4d(cos, [batch, 1, length, d]), sin: tf.tensor4d(sin, [batch, 1, length, d]) };
+  }
+
+  /** cos/sin of one position at `at`: angles in float32 as transformers computes them. */
+  private fillRow(cos: Float32Array, sin: Float32Array, at: number, position: number): void {
+    const half = this.headDim / 2;
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(position * this.invFreq[i]);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      cos[at + i] = c;
+      cos[at + half + i] = c;
+      sin[at + i] = s;
+      sin[at + half + i] = s;
+    }
   }
 }
 

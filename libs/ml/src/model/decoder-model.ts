@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { causalMask } from '../layers/attention-mask';
+import { causalMask, paddedCausalMask, positionsFromMask } from '../layers/attention-mask';
 import { embeddingLookup } from '../layers/embedding';
 import { attention } from '../layers/attention';
 import { denseForward } from '../layers/dense';
@@ -11,7 +11,7 @@ import { RotaryEmbedding } from '../layers/rotary-embedding';
 import { SeededRandom } from '../layers/seeded-random';
 import '../backend/tfjs-registrations';
 import { causalLmLoss } from './causal-lm-loss';
-import { decodeLoop, type GenerationOptions } from './generation';
+import { argMax, decodeLoop, type GenerationOptions, validateGenerationOptions } from './generation';
 import { KvCache } from './kv-cache';
 import { ModelErrorCode, ModelException } from './model.exception';
 import { LinearRegistry, ParameterStore } from './linear-registry';
@@ -133,10 +133,31 @@ export class DecoderModel implements LinearHost {
   }
 
   /**
-   * Logits [B, T, vocab] for input embeddings [B, T, hidden]. With a cache, the positions
-   * continue after the cached ones and the cache is extended.
+   * Reads an attention mask [B, pastLength + T] of 0/1 (1 = token, 0 = padding), refusing any
+   * other shape or value, so a wrong mask fails here instead of computing wrong logits.
    */
-  forwardEmbeddings(embeddings: tf.Tensor, cache?: KvCache): tf.Tensor {
+  private maskRows(attentionMask: tf.Tensor, batch: number, keyLength: number): number[][] {
+    if (attentionMask.rank !== 2 || attentionMask.shape[0] !== batch || attentionMask.shape[1] !== keyLength) {
+      const message = `DecoderModel: attentionMask must be [${batch}, ${keyLength}] (batch, cached + new positions), got [${attentionMask.shape.join(', ')}]`;
+      throw new ModelException(ModelErrorCode.InvalidInput, message, ['attentionMask']);
+    }
+    const values = attentionMask.dataSync();
+    const bad = values.findIndex((v) => v !== 0 && v !== 1);
+    if (bad >= 0)
+      throw new ModelException(ModelErrorCode.InvalidInput, `DecoderModel: attentionMask holds ${values[bad]} at flat index ${bad}; only 0 and 1`, [
+        'attentionMask',
+      ]);
+    return Array.from({ length: batch }, (_, b) => Array.from(values.subarray(b * keyLength, (b + 1) * keyLength)));
+  }
+
+  /**
+   * Logits [B, T, vocab] for input embeddings [B, T, hidden]. With a cache, the positions
+   * continue after the cached ones and the cache is extended. With an attention mask
+   * [B, cached + T] (1 = token, 0 = padding, as transformers takes it) padded keys are not
+   * attended and each row's positions count its tokens only (cumsum(mask) - 1, as generate()
+   * passes them), so a left-padded row computes what it would alone.
+   */
+  forwardEmbeddings(embeddings: tf.Tensor, cache?: KvCache, attentionMask?: tf.Tensor): tf.Tensor {
     const c = this.config;
     if (embeddings.rank !== 3 || embeddings.shape[2] !== c.hiddenSize) {
       const message = `DecoderModel: embeddings must be [B, T, ${c.hiddenSize}], got [${embeddings.shape.join(', ')}]`;
@@ -148,9 +169,10 @@ export class DecoderModel implements LinearHost {
       const message = `DecoderModel: ${past + t} positions exceed maxPositionEmbeddings ${c.maxPositionEmbeddings}`;
       throw new ModelException(ModelErrorCode.InvalidInput, message, ['embeddings']);
     }
+    const rows = attentionMask ? this.maskRows(attentionMask, embeddings.shape[0]!, past + t) : null;
     return tf.tidy(() => {
-      const { cos, sin } = this.rotary.cosSin(t, past);
-      const mask = causalMask(t, past, c.slidingWindow);
+      const { cos, sin } = rows ? this.rotary.cosSinAt(positionsFromMask(rows, t)) : this.rotary.cosSin(t, past);
+      const mask = rows ? paddedCausalMask(rows, t, c.slidingWindow) : causalMask(t, past, c.slidingWindow);
       let hidden = embeddings;
       for (let i = 0; i < c.numHiddenLayers; i++) {
         const layer = `${this.prefix}model.layers.${i}`;
@@ -180,10 +202,10 @@ export class DecoderModel implements LinearHost {
     });
   }
 
-  forward(input: { inputIds: tf.Tensor }, cache?: KvCache): tf.Tensor3D {
+  forward(input: { inputIds: tf.Tensor; attentionMask?: tf.Tensor }, cache?: KvCache): tf.Tensor3D {
     return tf.tidy(() => {
       const embeddings = this.embed(input.inputIds);
-      return this.forwardEmbeddings(embeddings, cache) as tf.Tensor3D;
+      return this.forwardEmbeddings(embeddings, cache, input.attentionMask) as tf.Tensor3D;
     });
   }
 
@@ -212,6 +234,80 @@ export class DecoderModel implements LinearHost {
         (token) => tf.tidy(() => this.forward({ inputIds: tf.tensor2d([[token]], [1, 1], 'int32') }, cache)),
         options,
       );
+    } finally {
+      cache.dispose();
+    }
+  }
+
+  /**
+   * Greedy continuation of several prompts at once, as transformers' generate() does it for a
+   * batch: prompts left-padded with padId (default 0) under an attention mask, a KV cache, one
+   * token per row per step; a row that emitted eosId is fed padId from then on (its output
+   * ends with the EOS). Returns each row's new tokens.
+   */
+  generateBatch(prompts: number[][], options: GenerationOptions & { padId?: number }): number[][] {
+    validateGenerationOptions(options);
+    if (prompts.length === 0 || prompts.some((p) => p.length === 0))
+      throw new ModelException(ModelErrorCode.InvalidInput, 'DecoderModel.generateBatch: needs at least one prompt, none empty', ['prompts']);
+    if ((options.strategy ?? 'greedy') !== 'greedy')
+      throw new ModelException(ModelErrorCode.InvalidInput, 'DecoderModel.generateBatch: only greedy decoding; use generate() per prompt to sample', [
+        'strategy',
+      ]);
+    const padId = options.padId ?? 0;
+    const width = Math.max(...prompts.map((p) => p.length));
+    if (width + options.maxNewTokens - 1 > this.config.maxPositionEmbeddings) {
+      throw new ModelException(
+        ModelErrorCode.InvalidInput,
+        `DecoderModel.generateBatch: prompt ${width} + maxNewTokens ${options.maxNewTokens} exceeds maxPositionEmbeddings ${this.config.maxPositionEmbeddings}`,
+        ['maxNewTokens'],
+      );
+    }
+    const mask = prompts.map((p) => [...new Array<number>(width - p.length).fill(0), ...new Array<number>(p.length).fill(1)]);
+    const ids = prompts.map((p) => [...new Array<number>(width - p.length).fill(padId), ...p]);
+    const outputs = prompts.map((): number[] => []);
+    const done = prompts.map(() => false);
+    const cache = this.createCache();
+    const pick = (logits: tf.Tensor): number[] => {
+      const [b, t, v] = logits.shape;
+      const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b, v]));
+      const values = last.dataSync().slice();
+      last.dispose();
+      logits.dispose();
+      return Array.from({ length: b }, (_, row) => {
+        const scores = values.subarray(row * v, (row + 1) * v);
+        for (const id of options.suppressTokens ?? []) if (id >= 0 && id < v) scores[id] = -Infinity;
+        return argMax(scores);
+      });
+    };
+    try {
+      if (options.maxNewTokens === 0) return outputs;
+      let next = pick(tf.tidy(() => this.forward({ inputIds: tf.tensor2d(ids, [ids.length, width], 'int32'), attentionMask: tf.tensor2d(mask) }, cache)));
+      for (let step = 1; ; step++) {
+        next.forEach((token, row) => {
+          if (done[row]) return;
+          outputs[row].push(token);
+          if (token === options.eosId) done[row] = true;
+        });
+        if (step === options.maxNewTokens || done.every(Boolean)) return outputs;
+        // transformers extends the mask with ones for every row, finished or not.
+        mask.forEach((row) => row.push(1));
+        const feed = next.map((token, row) => (done[row] ? padId : token));
+        next = pick(
+          tf.tidy(() =>
+            this.forward(
+              {
+                inputIds: tf.tensor2d(
+                  feed.map((token) => [token]),
+                  [feed.length, 1],
+                  'int32',
+                ),
+                attentionMask: tf.tensor2d(mask),
+              },
+              cache,
+            ),
+          ),
+        );
+      }
     } finally {
       cache.dispose();
     }

@@ -6,6 +6,7 @@ import { DecoderModel } from './decoder-model';
 import { argMax } from './generation';
 import type { MistralConfig } from './model-config';
 import { ModelErrorCode, ModelException } from './model.exception';
+import { HF_LEFT_PADDED, HF_LEFT_PADDED_GREEDY, HF_LEFT_PADDED_LOGITS } from './reference/hf-left-padding.values';
 import { HF_TINY_MISTRAL, HF_TINY_MISTRAL_NO_WINDOW_LOGITS } from './reference/hf-reference.values';
 import { HF_TINY_MISTRAL_CONFIG, assignFixtureWeights, maxAbsDiff } from './reference/reference-fixtures';
 
@@ -262,5 +263,67 @@ describe(DecoderModel.name, () => {
       logits.dispose();
       model.dispose();
     });
+  });
+});
+
+describe('attention mask (left-padded batches, against transformers: reference/hf-left-padding.py)', () => {
+  const { ids: paddedIds, mask } = HF_LEFT_PADDED;
+  const width = paddedIds[0].length;
+
+  it.each([
+    ['sliding window 3', { slidingWindow: 3 }, HF_LEFT_PADDED_LOGITS.window3],
+    ['no window', { slidingWindow: null }, HF_LEFT_PADDED_LOGITS.noWindow],
+  ] as const)('gives each row the logits transformers gives at its real positions (%s)', (_, overrides, expected) => {
+    const model = hfModel(overrides);
+    const logits = model.forward({ inputIds: tf.tensor2d(paddedIds, [paddedIds.length, width], 'int32'), attentionMask: tf.tensor2d(mask) });
+    const v = TINY.vocabSize;
+    expected.forEach((rowLogits, b) => {
+      const real = rowLogits.length / v;
+      const ours = tf.slice(logits, [b, width - real, 0], [1, real, v]).dataSync();
+      expect(maxAbsDiff(ours, rowLogits)).toBeLessThan(2e-5);
+    });
+    // Without the mask the padded rows come out differently: the mask is what makes them right.
+    const unmasked = model.forward({ inputIds: tf.tensor2d(paddedIds, [paddedIds.length, width], 'int32') });
+    const real = expected[1].length / v;
+    expect(maxAbsDiff(tf.slice(unmasked, [1, width - real, 0], [1, real, v]).dataSync(), expected[1])).toBeGreaterThan(1e-2);
+    model.dispose();
+  });
+
+  it('generates greedily for a left-padded batch as transformers generate() does', () => {
+    const model = hfModel({ slidingWindow: null });
+    const prompts = paddedIds.map((row, b) => row.filter((_, j) => mask[b][j] === 1));
+    expect(model.generateBatch(prompts, { maxNewTokens: 6 })).toEqual(HF_LEFT_PADDED_GREEDY);
+    // Each row as a batch of one continues the same way (the batch changes nothing).
+    prompts.forEach((prompt, b) => expect(model.generate(prompt, { maxNewTokens: 6 })).toEqual(HF_LEFT_PADDED_GREEDY[b]));
+    // A row stops at its EOS; the others go on.
+    const eos = HF_LEFT_PADDED_GREEDY[1][0];
+    const stopped = model.generateBatch(prompts, { maxNewTokens: 6, eosId: eos });
+    expect(stopped[1]).toEqual([eos]);
+    HF_LEFT_PADDED_GREEDY.forEach((row, b) => {
+      const cut = row.indexOf(eos);
+      expect(stopped[b]).toEqual(cut >= 0 ? row.slice(0, cut + 1) : row);
+    });
+    model.dispose();
+  });
+
+  it('refuses a mask of the wrong shape or with values other than 0 and 1, and sampling in a batch', () => {
+    const model = hfModel();
+    const input = tf.tensor2d(paddedIds, [paddedIds.length, width], 'int32');
+    expectException(
+      () => model.forward({ inputIds: input, attentionMask: tf.ones([3, width - 1]) }),
+      ModelException,
+      ModelErrorCode.InvalidInput,
+      /attentionMask must be \[3, 7\]/,
+    );
+    const two = tf.tensor2d(mask.map((row) => row.map((m) => m * 2)));
+    expectException(
+      () => model.forward({ inputIds: input, attentionMask: two }),
+      ModelException,
+      ModelErrorCode.InvalidInput,
+      /attentionMask holds 2 at flat index 0; only 0 and 1/,
+    );
+    expectException(() => model.generateBatch([[1], []], { maxNewTokens: 2 }), ModelException, ModelErrorCode.InvalidInput, /none empty/);
+    expectException(() => model.generateBatch([[1]], { maxNewTokens: 2, strategy: 'top-p' }), ModelException, ModelErrorCode.InvalidInput, /only greedy/);
+    model.dispose();
   });
 });

@@ -9,3 +9,4 @@ export * from './attention-mask';
 export * from './attention';
 export * from './mlp';
 export * from './embedding';
+export * from './dropout';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseForward } from '../layers/dense';
+import { seededDropout } from '../layers/dropout';
 import { Linear, LinearLike } from '../layers/linear';
 import { SeededRandom } from '../layers/seeded-random';
 import { LoraErrorCode, LoraException } from './lora.exception';
@@ -79,7 +80,7 @@ export class LoraLinear implements LinearLike {
       let h = x.reshape([-1, this.inFeatures]);
       if (this.training && this.dropout > 0) {
         // A fresh, reproducible mask per call: the seed advances with the call count.
-        h = tf.dropout(h, this.dropout, undefined, this.dropoutSeed + this.dropoutCalls++);
+        h = seededDropout(h, this.dropout, this.dropoutSeed + this.dropoutCalls++);
       }
       const delta = denseForward(denseForward(h, this.loraA, null, 'LoRA lora_A'), this.loraB, null, 'LoRA lora_B');
       return tf.add(y, tf.mul(delta, this.scaling).reshape([...lead, this.outFeatures]));

@@ -18,11 +18,15 @@ export function attends(queryPosition: number, keyPosition: number, slidingWindo
  * Additive mask [queryLength, pastLength + queryLength]: 0 where attention is allowed,
  * MASKED_SCORE elsewhere.
  */
-export function causalMask(queryLength: number, pastLength = 0, slidingWindow: number | null = null): tf.Tensor2D {
+function checkSlidingWindow(slidingWindow: number | null): void {
   if (slidingWindow !== null && (!Number.isInteger(slidingWindow) || slidingWindow <= 0)) {
     const message = `causalMask: slidingWindow must be a positive integer or null, got ${slidingWindow}`;
     throw new LayerException(LayerErrorCode.InvalidConfig, message, ['slidingWindow']);
   }
+}
+
+export function causalMask(queryLength: number, pastLength = 0, slidingWindow: number | null = null): tf.Tensor2D {
+  checkSlidingWindow(slidingWindow);
   const keyLength = pastLength + queryLength;
   const values = new Float32Array(queryLength * keyLength);
   for (let i = 0; i < queryLength; i++) {
@@ -47,14 +51,12 @@ export function paddedCausalMask(attentionMask: readonly (readonly number[])[], 
     const message = `paddedCausalMask: the attention mask must be [B, pastLength + ${queryLength}] with B > 0, got ${batch} rows of ${attentionMask.map((r) => r.length).join(', ')}`;
     throw new LayerException(LayerErrorCode.InvalidInput, message, ['attentionMask']);
   }
-  const grid = causalMask(queryLength, past, slidingWindow);
-  const allowed = grid.dataSync();
-  grid.dispose();
+  checkSlidingWindow(slidingWindow);
   const values = new Float32Array(batch * queryLength * keyLength);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < queryLength; i++) {
       for (let j = 0; j < keyLength; j++) {
-        values[(b * queryLength + i) * keyLength + j] = allowed[i * keyLength + j] === 0 && attentionMask[b][j] === 1 ? 0 : MASKED_SCORE;
+        values[(b * queryLength + i) * keyLength + j] = attentionMask[b][j] === 1 && attends(past + i, j, slidingWindow) ? 0 : MASKED_SCORE;
       }
     }
   }

@@ -11,7 +11,7 @@ import { RotaryEmbedding } from '../layers/rotary-embedding';
 import { SeededRandom } from '../layers/seeded-random';
 import '../backend/tfjs-registrations';
 import { causalLmLoss } from './causal-lm-loss';
-import { argMax, decodeLoop, type GenerationOptions, validateGenerationOptions } from './generation';
+import { argMax, decodeLoop, type GenerationOptions, lastPositionScores, validateGenerationOptions } from './generation';
 import { KvCache } from './kv-cache';
 import { ModelErrorCode, ModelException } from './model.exception';
 import { LinearRegistry, ParameterStore } from './linear-registry';
@@ -267,18 +267,7 @@ export class DecoderModel implements LinearHost {
     const outputs = prompts.map((): number[] => []);
     const done = prompts.map(() => false);
     const cache = this.createCache();
-    const pick = (logits: tf.Tensor): number[] => {
-      const [b, t, v] = logits.shape;
-      const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b, v]));
-      const values = last.dataSync().slice();
-      last.dispose();
-      logits.dispose();
-      return Array.from({ length: b }, (_, row) => {
-        const scores = values.subarray(row * v, (row + 1) * v);
-        for (const id of options.suppressTokens ?? []) if (id >= 0 && id < v) scores[id] = -Infinity;
-        return argMax(scores);
-      });
-    };
+    const pick = (logits: tf.Tensor): number[] => lastPositionScores(logits, options.suppressTokens).map(argMax);
     try {
       if (options.maxNewTokens === 0) return outputs;
       let next = pick(tf.tidy(() => this.forward({ inputIds: tf.tensor2d(ids, [ids.length, width], 'int32'), attentionMask: tf.tensor2d(mask) }, cache)));

@@ -71,17 +71,29 @@ export function sampleTopP(logits: ArrayLike<number>, topP: number, temperature:
  * The decode loop shared by the text and multimodal models: prefill returns the logits of the
  * prompt [1, T, V] (filling the KV cache), step feeds one token and returns its logits [1, 1, V].
  */
+/**
+ * Each row's logits at the last position of logits [B, T, vocab], with suppressed tokens at
+ * -Infinity; disposes logits. What every decoding step picks from.
+ */
+export function lastPositionScores(logits: tf.Tensor, suppressTokens: readonly number[] = []): Float32Array[] {
+  const [b, t, v] = logits.shape;
+  const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b, v]));
+  const values = last.dataSync().slice() as Float32Array;
+  last.dispose();
+  logits.dispose();
+  return Array.from({ length: b }, (_, row) => {
+    const scores = values.subarray(row * v, (row + 1) * v);
+    for (const id of suppressTokens) if (id >= 0 && id < v) scores[id] = -Infinity;
+    return scores;
+  });
+}
+
 export function decodeLoop(prefill: () => tf.Tensor, step: (token: number) => tf.Tensor, options: GenerationOptions): number[] {
   validateGenerationOptions(options);
   const rng = new SeededRandom(options.seed ?? 0);
   const strategy = options.strategy ?? 'greedy';
   const pick = (logits: tf.Tensor): number => {
-    const [, t, v] = logits.shape;
-    const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, t - 1, 0], [1, 1, v]), [v]));
-    const values = last.dataSync().slice();
-    last.dispose();
-    for (const id of options.suppressTokens ?? []) if (id >= 0 && id < values.length) values[id] = -Infinity;
-    logits.dispose();
+    const [values] = lastPositionScores(logits, options.suppressTokens);
     return strategy === 'greedy' ? argMax(values) : sampleTopP(values, options.topP ?? 0.9, options.temperature ?? 1, rng);
   };
   const out: number[] = [];

@@ -10,3 +10,5 @@ export * from './annotation.contracts';
 export * from './version-number';
 export * from './principal-id';
 export * from './safe-input';
+export * from './consent-rules';
+export * from './trainer.contracts';

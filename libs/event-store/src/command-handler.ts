@@ -3,6 +3,7 @@ import type { AppendContext, ContractEvent, EventContractRegistry, EventEnvelope
 import type { Decider } from './decider';
 import type { ExpectedVersion } from './expected-version';
 import type { AppendOptions, AppendResult } from './postgres-event-store';
+import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
 
 /** What running a command needs of a store; PostgresEventStore is one, tests use an in-memory one. */
 export interface EventStreamStore {
@@ -97,4 +98,20 @@ export async function handleCommand<State, Command, Event extends C, C extends C
 
 function isBuilder<State, Command>(command: Command | ((state: State) => Command | Promise<Command>)): command is (state: State) => Command | Promise<Command> {
   return typeof command === 'function';
+}
+
+/**
+ * Runs `attempt` again when another writer changed the stream in between (optimistic
+ * concurrency); after `tries` conflicts it throws what `exhausted` makes (the caller's domain error).
+ */
+export async function retryOnConflict<T>(attempt: () => Promise<T>, exhausted: () => Error, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const conflict = err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion;
+      if (!conflict) throw err;
+      if (i >= tries) throw exhausted();
+    }
+  }
 }

@@ -10,7 +10,7 @@ import {
   EventEnvelope,
   isUuid,
 } from '@trellis/contracts';
-import { aggregateStream, CommandResult, Decider, EventStoreErrorCode, EventStoreException, handleCommand, PostgresEventStore } from '@trellis/event-store';
+import { aggregateStream, CommandResult, Decider, handleCommand, PostgresEventStore, retryOnConflict as retryStreamConflicts } from '@trellis/event-store';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
 import { AnnotationProjection } from '../read-models/annotation.projection';
 import { decideProject, evolveProject, initialProjectState, ProjectCommand, ProjectState } from '../projects/project.decider';
@@ -79,14 +79,10 @@ export class AnnotationStreams {
 }
 
 /** Runs `attempt` again when another writer changed the stream in between (optimistic concurrency). */
-export async function retryOnConflict<T>(attempt: () => Promise<T>, tries = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      const conflict = err instanceof EventStoreException && err.code === EventStoreErrorCode.WrongExpectedVersion;
-      if (!conflict) throw err;
-      if (i >= tries) throw new AnnotationException(AnnotationErrorCode.ConcurrentChange, 'the item changed concurrently too often; try again');
-    }
-  }
+export function retryOnConflict<T>(attempt: () => Promise<T>, tries = 5): Promise<T> {
+  return retryStreamConflicts(
+    attempt,
+    () => new AnnotationException(AnnotationErrorCode.ConcurrentChange, 'the item changed concurrently too often; try again'),
+    tries,
+  );
 }

@@ -1,25 +1,19 @@
-import type { ConsentPurpose, ConsentRecorded, ConsentStatus, ConsentWithdrawn, SubjectErased, SubjectRegistered } from '@trellis/contracts';
+import {
+  evolveSubjectConsents,
+  initialSubjectConsentState,
+  permittedPurposes,
+  type RegisteredSubject,
+  type SubjectConsentEvent,
+  type SubjectConsentState,
+} from '@trellis/contracts';
 import type { Decider } from '@trellis/event-store';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
 
 /** The events of one subject's stream (`subject-<id>`): registration, consent history, erasure. */
-export type SubjectEvent = SubjectRegistered | ConsentRecorded | ConsentWithdrawn | SubjectErased;
+export type SubjectEvent = SubjectConsentEvent;
 
-export interface ConsentState {
-  status: ConsentStatus;
-  decision: 'permit' | 'deny';
-  purposes: ConsentPurpose[];
-  withdrawn: ConsentPurpose[];
-  start: string | null;
-  end: string | null;
-}
-
-interface KnownSubject {
-  subjectId: string;
-  consents: Record<string, ConsentState>;
-}
-export type RegisteredSubject = KnownSubject & { status: 'registered' };
-export type SubjectState = { status: 'none' } | RegisteredSubject | (KnownSubject & { status: 'erased' });
+export type { ConsentState, RegisteredSubject } from '@trellis/contracts';
+export type SubjectState = SubjectConsentState;
 
 /** What identifies a person, as registered; kept only in the erasable identity table, never in an event. */
 export interface SubjectIdentityFields {
@@ -45,7 +39,7 @@ export type SubjectCommand =
     }
   | { type: 'EraseSubject'; subjectId: string; reason: 'gdpr-art17' | 'consent-withdrawn'; assetCount: number; blobsDeleted: number };
 
-export const initialSubjectState: SubjectState = { status: 'none' };
+export const initialSubjectState: SubjectState = initialSubjectConsentState;
 
 export const subjectStream = (subjectId: string) => `subject-${subjectId}`;
 
@@ -86,27 +80,7 @@ export function decideSubject(state: SubjectState, command: SubjectCommand): Sub
   }
 }
 
-export function evolveSubject(state: SubjectState, event: SubjectEvent): SubjectState {
-  switch (event.type) {
-    case 'SubjectRegistered':
-      return { status: 'registered', subjectId: event.data.subjectId, consents: {} };
-    case 'ConsentRecorded': {
-      if (state.status === 'none') return state;
-      const d = event.data;
-      const consent: ConsentState = { status: d.status, decision: d.decision, purposes: d.purposes, withdrawn: [], start: d.period.start, end: d.period.end };
-      return { ...state, consents: { ...state.consents, [d.consentId]: consent } };
-    }
-    case 'ConsentWithdrawn': {
-      if (state.status === 'none') return state;
-      const c = state.consents[event.data.consentId];
-      if (!c) return state;
-      const withdrawn = [...new Set([...c.withdrawn, ...event.data.purposes])];
-      return { ...state, consents: { ...state.consents, [event.data.consentId]: { ...c, withdrawn } } };
-    }
-    case 'SubjectErased':
-      return state.status === 'none' ? state : { subjectId: state.subjectId, consents: state.consents, status: 'erased' };
-  }
-}
+export const evolveSubject: (state: SubjectState, event: SubjectEvent) => SubjectState = evolveSubjectConsents;
 
 export const subjectDecider: Decider<SubjectState, SubjectCommand, SubjectEvent> = {
   decide: decideSubject,
@@ -120,21 +94,4 @@ export function assertRegistered(state: SubjectState, subjectId: string): assert
   if (state.status === 'erased') throw new IngestionException(IngestionErrorCode.SubjectErased, `subject ${subjectId} has been erased`);
 }
 
-/**
- * The purposes a subject currently permits: active permit consents in their period, minus
- * withdrawn purposes, minus purposes an active deny consent names (a deny wins over a permit).
- */
-export function permittedPurposes(state: SubjectState, now: Date): ConsentPurpose[] {
-  if (state.status !== 'registered') return [];
-  const inPeriod = (c: ConsentState) => c.status === 'active' && (!c.start || new Date(c.start) <= now) && (!c.end || new Date(c.end) > now);
-  const permitted = new Set<ConsentPurpose>();
-  const denied = new Set<ConsentPurpose>();
-  for (const c of Object.values(state.consents)) {
-    if (!inPeriod(c)) continue;
-    for (const p of c.purposes) {
-      if (c.decision === 'deny') denied.add(p);
-      else if (!c.withdrawn.includes(p)) permitted.add(p);
-    }
-  }
-  return [...permitted].filter((p) => !denied.has(p)).sort();
-}
+export { permittedPurposes };

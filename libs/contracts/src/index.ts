@@ -12,3 +12,4 @@ export * from './principal-id';
 export * from './safe-input';
 export * from './consent-rules';
 export * from './trainer.contracts';
+export * from './merkle-tree';

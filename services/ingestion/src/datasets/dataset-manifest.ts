@@ -1,5 +1,5 @@
 import { canonicalJson, DatasetManifest, DatasetMember } from '@trellis/contracts';
-import { merkleRoot } from './merkle-tree';
+import { merkleRoot } from '@trellis/contracts';
 
 /** Leaves are the canonical JSON of each member, in assetId order. */
 export function membersRoot(members: DatasetMember[]): string {

@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import {
+  Answer,
+  AnnotationSetRef,
+  canonicalJson,
+  ConsentPurpose,
+  permittedPurposes,
+  SnapshotExclusionReason,
+  SubjectConsentState,
+  TrainingPurpose,
+} from '@trellis/contracts';
+import { merkleRoot } from '@trellis/contracts';
+import { Prng } from '@trellis/synthetic';
+
+export const SNAPSHOT_SCHEMA = 'trellis.training-snapshot.v1';
+
+/** One item of a published annotation set, as the trainer keeps it. */
+export interface SetItemRow {
+  setId: string;
+  itemId: string;
+  subjectId: string;
+  imageKey: string;
+  imageSha256: string;
+  /** SHA-256 of the canonical JSON of the answer. */
+  textSha256: string;
+  answer: Answer;
+}
+
+export type Split = 'train' | 'held-out';
+
+export interface SnapshotItem {
+  setId: string;
+  itemId: string;
+  subjectId: string;
+  imageKey: string;
+  imageSha256: string;
+  textSha256: string;
+  split: Split;
+  /** The supervised pairs the item gives (caption, question/answer, label). */
+  pairs: { prompt: string; answer: string }[];
+}
+
+export interface ExcludedItem {
+  setId: string;
+  itemId: string;
+  subjectId: string;
+  reason: SnapshotExclusionReason;
+}
+
+export interface SnapshotManifest {
+  schema: typeof SNAPSHOT_SCHEMA;
+  runId: string;
+  purpose: TrainingPurpose;
+  consentAsOf: string;
+  seed: number;
+  annotationSets: AnnotationSetRef[];
+  evaluationSets: AnnotationSetRef[];
+  heldOutFraction: number | null;
+  merkleRoot: string;
+  items: SnapshotItem[];
+  excluded: ExcludedItem[];
+  replaces: { runId: string; snapshotSha256: string; removedItems: number; removedSubjects: number; removed: ExcludedItem[] } | null;
+}
+
+/** The prompt each kind of answer is learned under (the caption prompt is the synthetic data set's). */
+export function supervisedPairs(answer: Answer): { prompt: string; answer: string }[] {
+  switch (answer.kind) {
+    case 'caption':
+      return [{ prompt: 'Describe the image.', answer: answer.caption }];
+    case 'vqa':
+      return answer.pairs.map((p) => ({ prompt: p.question, answer: p.answer }));
+    case 'classification':
+      return [{ prompt: 'What is shown in the image?', answer: answer.label }];
+  }
+}
+
+export function answerSha256(answer: Answer): string {
+  return createHash('sha256').update(canonicalJson(answer)).digest('hex');
+}
+
+/**
+ * Why a subject's items may not be used for `purpose` now, or null when they may. The order of
+ * the checks gives the most useful reason: erased beats withdrawn beats denied beats expired.
+ */
+export function exclusionReason(state: SubjectConsentState | undefined, purpose: ConsentPurpose, now: Date): SnapshotExclusionReason | null {
+  if (!state || state.status === 'none') return 'unknown-subject';
+  if (state.status === 'erased') return 'subject-erased';
+  if (permittedPurposes(state, now).includes(purpose)) return null;
+  const consents = Object.values(state.consents).filter((c) => c.purposes.includes(purpose));
+  if (consents.some((c) => c.decision === 'permit' && c.withdrawn.includes(purpose))) return 'consent-withdrawn';
+  const inPeriod = (c: (typeof consents)[number]) => c.status === 'active' && (!c.start || new Date(c.start) <= now) && (!c.end || new Date(c.end) > now);
+  if (consents.some((c) => c.decision === 'deny' && inPeriod(c))) return 'consent-denied';
+  if (consents.some((c) => c.decision === 'permit' && c.status === 'active' && !inPeriod(c))) return 'consent-expired';
+  return 'no-consent';
+}
+
+/** The leaf an item contributes to the snapshot's Merkle root: what was trained on, nothing personal. */
+export function snapshotLeaf(item: Pick<SnapshotItem, 'setId' | 'itemId' | 'subjectId' | 'imageSha256' | 'textSha256' | 'split'>): Buffer {
+  const { setId, itemId, subjectId, imageSha256, textSha256, split } = item;
+  return Buffer.from(canonicalJson({ imageSha256, itemId, setId, split, subjectId, textSha256 }), 'utf8');
+}
+
+/**
+ * Subjects to hold out: a seeded shuffle of the sorted subject ids, the first `fraction` of them
+ * (at least one and never all, when there are two or more). Depends only on the seed and the
+ * subjects, so a resumed or repeated run splits the same way, and no subject is on both sides.
+ */
+export function heldOutSubjects(subjects: readonly string[], fraction: number, seed: number): Set<string> {
+  const sorted = [...new Set(subjects)].sort();
+  if (sorted.length < 2) return new Set();
+  const prng = new Prng(seed ^ 0x5eed5);
+  for (let i = sorted.length - 1; i > 0; i--) {
+    const j = Math.floor(prng.next() * (i + 1));
+    [sorted[i], sorted[j]] = [sorted[j], sorted[i]];
+  }
+  const n = Math.min(sorted.length - 1, Math.max(1, Math.round(fraction * sorted.length)));
+  return new Set(sorted.slice(0, n));
+}
+
+const byItem = (a: { itemId: string; setId: string }, b: { itemId: string; setId: string }) =>
+  a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : a.setId < b.setId ? -1 : a.setId > b.setId ? 1 : 0;
+
+export interface FreezeInput {
+  runId: string;
+  purpose: TrainingPurpose;
+  now: Date;
+  seed: number;
+  annotationSets: AnnotationSetRef[];
+  /** Items of the training sets. */
+  items: SetItemRow[];
+  evaluation: { kind: 'held-out'; fraction: number } | { kind: 'sets'; annotationSets: AnnotationSetRef[]; items: SetItemRow[] };
+  consent: Map<string, SubjectConsentState>;
+}
+
+/**
+ * The consent-safe snapshot of a run: every item of the requested sets whose subject permits
+ * the purpose at `now`, split into train and held-out by subject, the rest listed with their
+ * reason, and a Merkle root over the included items. Pure: equal inputs give an equal manifest.
+ */
+export function freezeSnapshot(input: FreezeInput): SnapshotManifest {
+  const excluded: ExcludedItem[] = [];
+  const usable = (rows: SetItemRow[]) =>
+    rows.filter((r) => {
+      const reason = exclusionReason(input.consent.get(r.subjectId), input.purpose, input.now);
+      if (reason) excluded.push({ setId: r.setId, itemId: r.itemId, subjectId: r.subjectId, reason });
+      return reason === null;
+    });
+  const train = usable(input.items);
+  let items: SnapshotItem[];
+  if (input.evaluation.kind === 'held-out') {
+    const heldOut = heldOutSubjects(
+      train.map((r) => r.subjectId),
+      input.evaluation.fraction,
+      input.seed,
+    );
+    items = train.map((r) => toItem(r, heldOut.has(r.subjectId) ? 'held-out' : 'train'));
+  } else {
+    const evaluation = usable(input.evaluation.items);
+    const evalSubjects = new Set(evaluation.map((r) => r.subjectId));
+    const kept = train.filter((r) => {
+      if (!evalSubjects.has(r.subjectId)) return true;
+      excluded.push({ setId: r.setId, itemId: r.itemId, subjectId: r.subjectId, reason: 'subject-in-evaluation-set' });
+      return false;
+    });
+    items = [...kept.map((r) => toItem(r, 'train')), ...evaluation.map((r) => toItem(r, 'held-out'))];
+  }
+  items.sort(byItem);
+  excluded.sort(byItem);
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    runId: input.runId,
+    purpose: input.purpose,
+    consentAsOf: input.now.toISOString(),
+    seed: input.seed,
+    annotationSets: input.annotationSets,
+    evaluationSets: input.evaluation.kind === 'sets' ? input.evaluation.annotationSets : [],
+    heldOutFraction: input.evaluation.kind === 'held-out' ? input.evaluation.fraction : null,
+    merkleRoot: merkleRoot(items.map(snapshotLeaf)),
+    items,
+    excluded,
+    replaces: null,
+  };
+}
+
+/**
+ * The snapshot of a retrain: the replaced run's items, less those whose subject no longer
+ * permits the purpose now (withdrawn, erased). Each kept item keeps its split, so the held-out
+ * set stays comparable; the difference is recorded item by item.
+ */
+export function freezeRetrainSnapshot(input: {
+  runId: string;
+  now: Date;
+  replaced: SnapshotManifest;
+  replacedSha256: string;
+  consent: Map<string, SubjectConsentState>;
+}): SnapshotManifest {
+  const old = input.replaced;
+  const removed: ExcludedItem[] = [];
+  const items = old.items.filter((i) => {
+    const reason = exclusionReason(input.consent.get(i.subjectId), old.purpose, input.now);
+    if (reason) removed.push({ setId: i.setId, itemId: i.itemId, subjectId: i.subjectId, reason });
+    return reason === null;
+  });
+  const keptSubjects = new Set(items.map((i) => i.subjectId));
+  const removedSubjects = new Set(removed.map((r) => r.subjectId).filter((s) => !keptSubjects.has(s)));
+  return {
+    ...old,
+    runId: input.runId,
+    consentAsOf: input.now.toISOString(),
+    merkleRoot: merkleRoot(items.map(snapshotLeaf)),
+    items,
+    excluded: [...old.excluded, ...removed].sort(byItem),
+    replaces: { runId: old.runId, snapshotSha256: input.replacedSha256, removedItems: removed.length, removedSubjects: removedSubjects.size, removed },
+  };
+}
+
+function toItem(r: SetItemRow, split: Split): SnapshotItem {
+  return {
+    setId: r.setId,
+    itemId: r.itemId,
+    subjectId: r.subjectId,
+    imageKey: r.imageKey,
+    imageSha256: r.imageSha256,
+    textSha256: r.textSha256,
+    split,
+    pairs: supervisedPairs(r.answer),
+  };
+}
+
+/** The counts TrainingSnapshotFrozen carries. */
+export function snapshotCounts(m: SnapshotManifest) {
+  const subjects = (split?: Split) => new Set(m.items.filter((i) => !split || i.split === split).map((i) => i.subjectId)).size;
+  const reasons = new Map<SnapshotExclusionReason, number>();
+  for (const e of m.excluded) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+  return {
+    merkleRoot: m.merkleRoot,
+    includedItems: m.items.length,
+    excludedItems: m.excluded.length,
+    includedSubjects: subjects(),
+    excluded: [...reasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => ({ reason, count })),
+    trainItems: m.items.filter((i) => i.split === 'train').length,
+    heldOutItems: m.items.filter((i) => i.split === 'held-out').length,
+    trainSubjects: subjects('train'),
+    heldOutSubjects: subjects('held-out'),
+    consentAsOf: m.consentAsOf,
+  };
+}
+
+/** Bytes of the manifest as stored: canonical JSON, so its hash is a function of its content. */
+export function manifestBytes(m: SnapshotManifest): Buffer {
+  return Buffer.from(canonicalJson(m), 'utf8');
+}

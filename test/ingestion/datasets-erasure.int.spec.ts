@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, DatasetManifestV1 } from '@trellis/contracts';
+import { canonicalJson, DatasetManifestV1, merkleRoot } from '@trellis/contracts';
 import { createSyntheticDicom, encodeRgbJpeg, generateSyntheticDataset, Prng, syntheticDicomIdentity } from '@trellis/synthetic';
 import { DatasetUseCases } from '../../services/ingestion/src/datasets/dataset.usecases';
-import { merkleRoot } from '../../services/ingestion/src/datasets/merkle-tree';
 import { EraseSubjectUseCase } from '../../services/ingestion/src/erasure/erase-subject.usecase';
 import { IngestionErrorCode, IngestionException } from '../../services/ingestion/src/ingestion.exception';
 import { IngestionHarness, startIngestionHarness, steward } from './ingestion-harness';

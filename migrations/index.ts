@@ -10,6 +10,7 @@ import { AnnotationPendingDatasetVersions1764400003000 } from './1764400003000-A
 import { AnnotationArchiveAndReannotation1764500000000 } from './1764500000000-AnnotationArchiveAndReannotation';
 import { CreatePrincipals1764500001000 } from './1764500001000-CreatePrincipals';
 import { SealSubjectIdentities1764600000000 } from './1764600000000-SealSubjectIdentities';
+import { CreateTrainer1764700000000 } from './1764700000000-CreateTrainer';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   AnnotationArchiveAndReannotation1764500000000,
   CreatePrincipals1764500001000,
   SealSubjectIdentities1764600000000,
+  CreateTrainer1764700000000,
 ];

@@ -19,6 +19,7 @@ function npmRun(script: string, env: NodeJS.ProcessEnv): { child: ChildProcess; 
 describe.each([
   ['start:ingestion', 'Trellis ingestion', '/ingestion/datasets'],
   ['start:annotation', 'Trellis annotation', '/annotation/projects'],
+  ['start:trainer', 'Trellis trainer', '/training/runs'],
 ])('npm run %s', (script, title, route) => {
   it('serves /health, /docs-json and its API, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();

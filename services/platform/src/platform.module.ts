@@ -13,24 +13,32 @@ import { ObjectStorage, StorageModule } from '@trellis/storage';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
 import { ANNOTATION_LOG, annotationContracts } from '@trellis/contracts';
 import { AnnotationModule } from '../../annotation/src/annotation.module';
+import { TRAINER_LOG, trainerContracts } from '@trellis/contracts';
+import { TrainerModule } from '../../trainer/src/trainer.module';
 
 /** Every service in one process: the embedded default (DESIGN.md "Runs on one laptop"). */
 @Module({})
 export class PlatformModule {
   static forRoot(options: { dataSource: DataSource; databaseMode: DatabaseMode; messaging?: MessagingConfig; storage?: ObjectStorage }): DynamicModule {
     const annotation = AnnotationModule.forRoot();
+    const trainer = TrainerModule.forRoot();
     return {
       module: PlatformModule,
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
-        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts, ingestionContracts] }),
-        MessagingModule.forRoot({ relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG], handlers: [annotation.handler], config: options.messaging }),
+        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts] }),
+        MessagingModule.forRoot({
+          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG],
+          handlers: [annotation.handler, ...trainer.handlers],
+          config: options.messaging,
+        }),
         AuthModule,
         StorageModule.forRoot({ storage: options.storage }),
         IngestionModule,
         trellisGraphqlModule(),
         AuditModule,
         annotation.module,
+        trainer.module,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],

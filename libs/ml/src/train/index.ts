@@ -4,3 +4,4 @@ export * from './grad-clip';
 export * from './data-order';
 export * from './trainer';
 export * from './training.exception';
+export * from './multimodal-sft';

@@ -2,6 +2,7 @@ import type { CliCommand } from '@trellis/cli';
 import { ingestCommand } from '../../../ingestion/src/cli/ingest.command';
 import { subjectsCommand } from '../../../ingestion/src/cli/subjects-import.command';
 import { annotationCommand } from '../../../annotation/src/cli/annotation.command';
+import { baseModelCommand, trainCommand } from '../../../trainer/src/cli/train.command';
 import { syntheticCommand } from './synthetic.command';
 import { tokenCommand } from './token.command';
 
@@ -10,6 +11,8 @@ export const CLI_COMMANDS: Record<string, CliCommand> = {
   ingest: ingestCommand,
   subjects: subjectsCommand,
   annotation: annotationCommand,
+  train: trainCommand,
+  'base-model': baseModelCommand,
   synthetic: syntheticCommand,
   token: tokenCommand,
 };

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { QueryRunner } from 'typeorm';
+import { AnnotationSetPublished, AnswerV1 } from '@trellis/contracts';
+import type { ObjectStorage } from '@trellis/storage';
+import { z } from 'zod';
+import { answerSha256 } from '../snapshot/snapshot';
+import { TrainerErrorCode, TrainerException } from '../trainer.exception';
+import { TRAINER_STORAGE } from '../trainer.tokens';
+
+/** What the trainer reads of an annotation set artifact (trellis.annotation-set.v1); the rest is the annotation service's. */
+const SetArtifact = z.object({
+  schema: z.literal('trellis.annotation-set.v1'),
+  items: z.array(z.object({ itemId: z.string().uuid(), subjectId: z.string().uuid(), image: z.string().min(1).max(1024), answer: AnswerV1 })),
+});
+
+/** The content address at the end of a storage key: the image's SHA-256. */
+const CONTENT_ADDRESS = /([0-9a-f]{64})$/;
+
+const INSERT_BATCH = 5000;
+
+/**
+ * A published annotation set arrived: read its artifact once, check it against the hash the
+ * event carries, and keep its items (ids, image and text hashes, the answer) so that freezing a
+ * snapshot is a query, not a download. Runs in the consumer's transaction: all items or none.
+ */
+@Injectable()
+export class RecordAnnotationSetUseCase {
+  constructor(@Inject(TRAINER_STORAGE) private readonly storage: ObjectStorage) {}
+
+  async record(tx: QueryRunner, data: AnnotationSetPublished['data'], publishedAt: string): Promise<void> {
+    const known: unknown[] = await tx.query('SELECT 1 FROM trainer_annotation_sets WHERE set_id = $1', [data.setId]);
+    if (known.length > 0) return;
+    const bytes = await this.storage.getBuffer('artifacts', data.artifact.key);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== data.artifact.sha256) {
+      throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `annotation set ${data.setId}: the stored artifact does not match its published SHA-256`);
+    }
+    const parsed = SetArtifact.safeParse(JSON.parse(bytes.toString('utf8')));
+    if (!parsed.success) {
+      throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `annotation set ${data.setId}: the artifact is not a trellis.annotation-set.v1 document`);
+    }
+    const items = parsed.data.items.map((i) => {
+      const image = CONTENT_ADDRESS.exec(i.image);
+      if (!image)
+        throw new TrainerException(
+          TrainerErrorCode.ArtifactCorrupt,
+          `annotation set ${data.setId}: item ${i.itemId} has an image key without a content address`,
+        );
+      return { ...i, imageSha256: image[1], textSha256: answerSha256(i.answer) };
+    });
+    await tx.query(
+      `INSERT INTO trainer_annotation_sets (set_id, project_id, version, content_sha256, artifact_key, artifact_sha256, item_count, published_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+      [data.setId, data.projectId, data.version, data.contentSha256, data.artifact.key, data.artifact.sha256, items.length, publishedAt],
+    );
+    for (let i = 0; i < items.length; i += INSERT_BATCH) {
+      const batch = items.slice(i, i + INSERT_BATCH);
+      await tx.query(
+        `INSERT INTO trainer_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, answer)
+         SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+        [
+          data.setId,
+          batch.map((b) => b.itemId),
+          batch.map((b) => b.subjectId.toLowerCase()),
+          batch.map((b) => b.image),
+          batch.map((b) => b.imageSha256),
+          batch.map((b) => b.textSha256),
+          batch.map((b) => JSON.stringify(b.answer)),
+        ],
+      );
+    }
+  }
+}

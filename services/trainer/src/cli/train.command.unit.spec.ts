@@ -1,0 +1,103 @@
+import { runBaseModelCommand, runTrainCommand, startBody, TrainCliDeps } from './train.command';
+
+const runId = '01930000-0000-7000-8000-000000000001';
+
+/** Fake outside world: answers in order, records requests and output. */
+function fakeDeps(answers: { status: number; body: unknown }[]) {
+  const requests: { method: string; path: string; json?: unknown }[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
+  const bars: number[] = [];
+  const deps: TrainCliDeps = {
+    http: async (method, path, json) => {
+      requests.push({ method, path, json });
+      const a = answers.shift();
+      if (!a) throw new Error(`unexpected request ${method} ${path}`);
+      return { status: a.status, text: JSON.stringify(a.body) };
+    },
+    checkpointFiles: async () => [],
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    sleep: async () => undefined,
+    progress: () => ({ update: (done) => bars.push(done), finish: () => undefined }),
+  };
+  return { deps, requests, out, err, bars };
+}
+
+const run = (status: string, step: number, extra: object = {}) => ({
+  runId,
+  status,
+  step,
+  totalSteps: 10,
+  lastProgress: step ? { loss: 1.5, heldOutLoss: null, tokensPerSecond: 100 } : null,
+  outcome: null,
+  snapshot: null,
+  ...extra,
+});
+
+describe('startBody', () => {
+  it('turns flags into the request body, leaving out what was not given', () => {
+    const body = startBody(
+      { 'base-model': 'B', method: 'lora', sets: 'S1, S2', 'held-out': '0.25', rank: '4', targets: 'q_proj,k_proj', steps: '50' },
+      new Set(['rslora']),
+    );
+    expect(body).toEqual({
+      baseModelId: 'B',
+      method: 'lora',
+      annotationSets: [{ setId: 'S1' }, { setId: 'S2' }],
+      evaluation: { heldOutFraction: 0.25 },
+      hyperparameters: { loraRank: 4, targetModules: ['q_proj', 'k_proj'], rslora: true, steps: 50 },
+    });
+  });
+
+  it('refuses unknown options, missing required ones, non-numbers and both evaluation kinds', () => {
+    expect(() => startBody({ 'base-model': 'B', method: 'lora', sets: 'S', rnak: '4' }, new Set())).toThrow('unknown option --rnak');
+    expect(() => startBody({ method: 'lora', sets: 'S' }, new Set())).toThrow('--base-model is required');
+    expect(() => startBody({ 'base-model': 'B', method: 'lora', sets: 'S', lr: 'fast' }, new Set())).toThrow('--lr must be a number');
+    expect(() => startBody({ 'base-model': 'B', method: 'lora', sets: 'S', 'held-out': '0.2', 'eval-sets': 'E' }, new Set())).toThrow('not both');
+  });
+});
+
+describe('runTrainCommand', () => {
+  it('start --wait prints the run id, follows progress and exits 0 when the run completed', async () => {
+    const f = fakeDeps([
+      { status: 201, body: run('requested', 0) },
+      { status: 200, body: run('running', 4) },
+      { status: 200, body: run('completed', 10, { outcome: { finalHeldOutLoss: 1.2, baseHeldOutLoss: 2.5, artifacts: [{ name: 'a', sha256: 'x' }] } }) },
+    ]);
+    expect(await runTrainCommand(['start', '--base-model', 'B', '--method', 'lora', '--sets', 'S', '--wait'], f.deps)).toBe(0);
+    expect(f.out).toEqual([runId]);
+    expect(f.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /training/runs', `GET /training/runs/${runId}`, `GET /training/runs/${runId}`]);
+    expect(f.bars).toEqual([4, 10]);
+    expect(f.err.join('\n')).toContain('held-out loss 1.2 (base 2.5)');
+  });
+
+  it('wait exits 1 for a failed run and says why', async () => {
+    const f = fakeDeps([{ status: 200, body: run('failed', 3, { outcome: { code: 'DIVERGED', reason: 'loss is NaN at step 3' } }) }]);
+    expect(await runTrainCommand(['wait', runId], f.deps)).toBe(1);
+    expect(f.err.join('\n')).toContain('failed (DIVERGED): loss is NaN at step 3');
+  });
+
+  it('exits 3 with the platform’s message when a request is refused, and 2 on bad usage', async () => {
+    const f = fakeDeps([
+      { status: 400, body: { statusCode: 400, error: 'INVALID_REQUEST', reason: 'INVALID_REQUEST', message: 'body.hyperparameters.loraRank: at least 1' } },
+    ]);
+    expect(await runTrainCommand(['start', '--base-model', 'B', '--method', 'lora', '--sets', 'S', '--rank', '0'], f.deps)).toBe(3);
+    expect(f.err.join('\n')).toContain('loraRank: at least 1');
+    const g = fakeDeps([]);
+    expect(await runTrainCommand(['status'], g.deps)).toBe(2);
+    expect(await runTrainCommand(['frobnicate'], g.deps)).toBe(2);
+  });
+});
+
+describe('runBaseModelCommand', () => {
+  it('create prints the new base model id and its loss drop', async () => {
+    const f = fakeDeps([
+      { status: 201, body: { baseModelId: 'M', architecture: { parameters: 1234 }, pretraining: { initialHeldOutLoss: 6.2, finalHeldOutLoss: 2.1 } } },
+    ]);
+    expect(await runBaseModelCommand(['create', '--preset', 'tiny', '--seed', '3'], f.deps)).toBe(0);
+    expect(f.requests[0]).toEqual({ method: 'POST', path: '/training/base-models', json: { preset: 'tiny', seed: 3 } });
+    expect(f.out).toEqual(['M']);
+    expect(f.err.join('\n')).toContain('6.200 -> 2.100');
+  });
+});

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, QueryRunner } from 'typeorm';
+import type { AnnotationSetRef, StoredFile, TrainingSnapshotFrozen } from '@trellis/contracts';
+import { withTransaction } from '@trellis/common';
+import type { ObjectStorage } from '@trellis/storage';
+import { consentStates } from '../consent/subject-consents.projection';
+import { RunState } from '../runs/run.decider';
+import { findRun } from '../runs/run.queries';
+import { RunStreams } from '../runs/run.streams';
+import { TRAINER_SERVICE_ACTOR } from '../trainer.actors';
+import { TrainerErrorCode, TrainerException } from '../trainer.exception';
+import { TRAINER_STORAGE } from '../trainer.tokens';
+import { freezeRetrainSnapshot, freezeSnapshot, manifestBytes, SetItemRow, SnapshotManifest, snapshotCounts } from './snapshot';
+
+export const SNAPSHOT_PREFIX = 'training-snapshots/';
+
+export async function setItems(db: QueryRunner | DataSource, sets: AnnotationSetRef[]): Promise<SetItemRow[]> {
+  const rows: {
+    set_id: string;
+    item_id: string;
+    subject_id: string;
+    image_key: string;
+    image_sha256: string;
+    text_sha256: string;
+    answer: SetItemRow['answer'];
+  }[] = await db.query(
+    `SELECT set_id, item_id, subject_id, image_key, image_sha256, text_sha256, answer
+         FROM trainer_set_items WHERE set_id = ANY($1::uuid[]) ORDER BY item_id, set_id`,
+    [sets.map((s) => s.setId)],
+  );
+  return rows.map((r) => ({
+    setId: r.set_id,
+    itemId: r.item_id,
+    subjectId: r.subject_id,
+    imageKey: r.image_key,
+    imageSha256: r.image_sha256,
+    textSha256: r.text_sha256,
+    answer: r.answer,
+  }));
+}
+
+/** Optimizer steps of a run: as requested, or the epochs over the training pairs. */
+export function plannedSteps(
+  manifest: SnapshotManifest,
+  h: { steps: number | null; epochs: number | null; batchSize: number; gradAccumulation: number },
+): number {
+  if (h.steps !== null) return h.steps;
+  const pairs = manifest.items.filter((i) => i.split === 'train').reduce((n, i) => n + i.pairs.length, 0);
+  return Math.max(1, h.epochs! * Math.ceil(pairs / (h.batchSize * h.gradAccumulation)));
+}
+
+@Injectable()
+export class FreezeSnapshotUseCase {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly streams: RunStreams,
+    @Inject(TRAINER_STORAGE) private readonly storage: ObjectStorage,
+  ) {}
+
+  /**
+   * Freezes the run's snapshot now: the consent state is read, the manifest stored (content
+   * addressed) and TrainingSnapshotFrozen appended, in that order, so an event never names a
+   * manifest that is not stored. A run whose snapshot leaves nothing to train on ends failed.
+   */
+  async freeze(state: RunState, now: Date): Promise<void> {
+    const request = state.request!;
+    const manifest = await withTransaction(this.dataSource, async (tx) => {
+      if (request.replaces) return this.retrainManifest(tx, request.runId, request.replaces, now);
+      const items = await setItems(tx, request.annotationSets);
+      const evalItems = request.evaluation.kind === 'sets' ? await setItems(tx, request.evaluation.annotationSets) : [];
+      const consent = await consentStates(
+        tx,
+        [...items, ...evalItems].map((i) => i.subjectId),
+      );
+      return freezeSnapshot({
+        runId: request.runId,
+        purpose: request.purpose,
+        now,
+        seed: request.hyperparameters.seed,
+        annotationSets: request.annotationSets,
+        items,
+        evaluation: request.evaluation.kind === 'sets' ? { ...request.evaluation, items: evalItems } : request.evaluation,
+        consent,
+      });
+    });
+    const stored = await this.storage.putBuffer('artifacts', manifestBytes(manifest), { prefix: SNAPSHOT_PREFIX, contentType: 'application/json' });
+    const file: StoredFile = { name: 'snapshot.json', key: stored.key, sha256: stored.sha256, size: stored.size };
+    const counts = snapshotCounts(manifest);
+    const data: TrainingSnapshotFrozen['data'] = {
+      runId: request.runId,
+      snapshot: { manifest: file, ...counts },
+      totalSteps: plannedSteps(manifest, request.hyperparameters),
+      replaces: manifest.replaces
+        ? {
+            runId: manifest.replaces.runId,
+            snapshotSha256: manifest.replaces.snapshotSha256,
+            removedItems: manifest.replaces.removedItems,
+            removedSubjects: manifest.replaces.removedSubjects,
+          }
+        : null,
+    };
+    await withTransaction(this.dataSource, (tx) => this.streams.handle(tx, request.runId, { type: 'FreezeSnapshot', data }, TRAINER_SERVICE_ACTOR));
+  }
+
+  /** A stored manifest, checked against the hash its event carries. */
+  async readManifest(file: StoredFile): Promise<SnapshotManifest> {
+    const bytes = await this.storage.getBuffer('artifacts', file.key);
+    if (createHash('sha256').update(bytes).digest('hex') !== file.sha256) {
+      throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `snapshot manifest ${file.key} does not match its recorded SHA-256`);
+    }
+    return JSON.parse(bytes.toString('utf8')) as SnapshotManifest;
+  }
+
+  private async retrainManifest(tx: QueryRunner, runId: string, replacedId: string, now: Date): Promise<SnapshotManifest> {
+    const replaced = await findRun(tx, replacedId);
+    if (!replaced?.snapshot) throw new TrainerException(TrainerErrorCode.RunNotFinished, `the replaced run ${replacedId} has no frozen snapshot`);
+    const old = await this.readManifest(replaced.snapshot.manifest);
+    const consent = await consentStates(
+      tx,
+      old.items.map((i) => i.subjectId),
+    );
+    return freezeRetrainSnapshot({ runId, now, replaced: old, replacedSha256: replaced.snapshot.manifest.sha256, consent });
+  }
+}

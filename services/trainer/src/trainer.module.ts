@@ -1,0 +1,64 @@
+import { DynamicModule, Inject, Module, OnModuleInit } from '@nestjs/common';
+import { OBJECT_STORAGE, ObjectStorage, openObjectStorage } from '@trellis/storage';
+import { RecordAnnotationSetUseCase } from './annotation-sets/record-annotation-set.usecase';
+import { BaseModelUseCases } from './base-models/base-model.usecases';
+import { BaseModelsController } from './base-models/base-models.controller';
+import { RunExecutor } from './execution/run-executor';
+import { RunQueue } from './execution/run-queue';
+import { TrainerProjection } from './read-models/trainer.projection';
+import { RunStreams } from './runs/run.streams';
+import { RunUseCases } from './runs/run.usecases';
+import { RunsController } from './runs/runs.controller';
+import { FreezeSnapshotUseCase } from './snapshot/freeze-snapshot.usecase';
+import { trainerConfigFromEnv } from './trainer.config';
+import { TrainerAnnotationHandler, TrainerIngestionHandler } from './trainer-events.handler';
+import { TRAINER_CONFIG, TRAINER_STORAGE } from './trainer.tokens';
+
+const ANNOTATION_HANDLER = Symbol('TRAINER_ANNOTATION_HANDLER');
+
+/**
+ * The trainer service. `forRoot()` returns the module and its event handlers: the handlers go
+ * into MessagingModule.forRoot({ handlers }) (built before injection happens); the annotation
+ * one gets its use case when this module initializes, before delivery starts.
+ */
+@Module({})
+export class TrainerModule implements OnModuleInit {
+  constructor(
+    @Inject(ANNOTATION_HANDLER) private readonly handler: TrainerAnnotationHandler,
+    private readonly sets: RecordAnnotationSetUseCase,
+  ) {}
+
+  onModuleInit(): void {
+    this.handler.bind(this.sets);
+  }
+
+  static forRoot(options: { env?: NodeJS.ProcessEnv } = {}): { module: DynamicModule; handlers: [TrainerIngestionHandler, TrainerAnnotationHandler] } {
+    const annotation = new TrainerAnnotationHandler();
+    return {
+      handlers: [new TrainerIngestionHandler(), annotation],
+      module: {
+        module: TrainerModule,
+        controllers: [RunsController, BaseModelsController],
+        providers: [
+          { provide: ANNOTATION_HANDLER, useValue: annotation },
+          { provide: TRAINER_CONFIG, useFactory: () => trainerConfigFromEnv(options.env ?? process.env) },
+          {
+            // The platform's StorageModule when it is there; otherwise the same choice from the environment.
+            provide: TRAINER_STORAGE,
+            inject: [{ token: OBJECT_STORAGE, optional: true }],
+            useFactory: async (shared?: ObjectStorage): Promise<ObjectStorage> => shared ?? openObjectStorage(),
+          },
+          TrainerProjection,
+          RunStreams,
+          RunUseCases,
+          BaseModelUseCases,
+          RecordAnnotationSetUseCase,
+          FreezeSnapshotUseCase,
+          RunQueue,
+          RunExecutor,
+        ],
+        exports: [RunUseCases, BaseModelUseCases, RunExecutor],
+      },
+    };
+  }
+}

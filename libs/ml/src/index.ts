@@ -8,3 +8,4 @@ export * from './quant';
 export * from './lora';
 export * from './distill';
 export * from './train';
+export * from './base';

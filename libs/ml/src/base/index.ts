@@ -1,0 +1,2 @@
+export * from './base-checkpoint';
+export * from './tiny-base-model';

@@ -32,7 +32,8 @@ const RunRequestBody = z
         loraDropout: z.number().min(0).lt(1).optional(),
         targetModules: z.array(z.string().min(1).max(200)).min(1).max(64).optional(),
         rslora: z.boolean().optional(),
-        learningRate: z.number().positive().max(100).optional(),
+        // No sensible upper bound: a run that diverges fails with its step and reason.
+        learningRate: z.number().positive().optional(),
         warmupSteps: z.number().int().min(0).max(1_000_000).optional(),
         schedule: z.enum(['constant', 'cosine']).optional(),
         weightDecay: z.number().min(0).max(10).optional(),

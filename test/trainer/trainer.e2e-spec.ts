@@ -1,4 +1,7 @@
 import { ChildProcess } from 'node:child_process';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Kafka } from 'kafkajs';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +56,9 @@ describe('Trainer end to end', () => {
   let baseModelId: string;
   const trainers: ChildProcess[] = [];
   const storage = createObjectStorageFromEnv();
+  /** An OpenLineage collector: what the trainer processes POST (OPENLINEAGE_URL). */
+  const collected: { path: string; body: { eventType: string; run: { runId: string } } }[] = [];
+  let collector: Server;
 
   const as = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
 
@@ -66,6 +72,7 @@ describe('Trainer end to end', () => {
       TRAINER_LEASE_SECONDS: '4',
       TRAINER_POLL_MS: '200',
       TRAINER_WORK_DIR: mkdtempSync(join(tmpdir(), 'trellis-trainer-')),
+      OPENLINEAGE_URL: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     });
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
@@ -119,6 +126,15 @@ describe('Trainer end to end', () => {
   });
 
   beforeAll(async () => {
+    collector = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        collected.push({ path: req.url ?? '', body: JSON.parse(body) });
+        res.writeHead(201).end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     process.env.TRAINER_CONCURRENCY = '0';
     t = await startPlatformTestApp('kafka');
     http = request(t.app.getHttpServer());
@@ -138,6 +154,7 @@ describe('Trainer end to end', () => {
   afterAll(async () => {
     await stopTrainers('SIGKILL');
     await t?.close();
+    collector?.close();
   });
 
   it('registers the tiny base model with its files, hashes and pre-training', async () => {
@@ -229,6 +246,41 @@ describe('Trainer end to end', () => {
           expect.arrayContaining(['TrainingSnapshotFrozen', 'TrainingStarted', 'TrainingProgressed', 'TrainingCheckpointed', 'TrainingCompleted']),
         );
       }
+
+      // OpenLineage: each run's START .. COMPLETE in the openlineage log, POSTed to the collector,
+      // and on trellis.openlineage.v1 as the RunEvent JSON itself.
+      const loraRunId = runs[0].runId;
+      const logged = (await t.dataSource.query(`SELECT data FROM trellis_events WHERE log = 'openlineage' AND stream_id = $1 ORDER BY stream_version`, [
+        `openlineage-run-${loraRunId}`,
+      ])) as { data: { eventType: string } }[];
+      expect(logged.map((e) => e.data.eventType)).toEqual(['START', 'RUNNING', 'RUNNING', 'COMPLETE']);
+      await eventually(
+        async () =>
+          collected
+            .filter((c) => c.body.run.runId === loraRunId)
+            .map((c) => c.body.eventType)
+            .join() === 'START,RUNNING,RUNNING,COMPLETE',
+        60_000,
+        250,
+      );
+      expect(collected[0].path).toBe('/api/v1/lineage');
+      const kafka = new Kafka({ brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: 0 });
+      const consumer = kafka.consumer({ groupId: `trainer-e2e-${Date.now()}` });
+      const seen: string[] = [];
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topic: 'trellis.openlineage.v1', fromBeginning: true });
+        await consumer.run({
+          eachMessage: async ({ message }) => {
+            const event = JSON.parse(message.value!.toString('utf8')) as { eventType: string; run: { runId: string }; schemaURL: string };
+            if (event.run.runId === loraRunId && event.schemaURL.includes('openlineage.io/spec/2-0-2')) seen.push(event.eventType);
+          },
+        });
+        await eventually(async () => seen.includes('COMPLETE'), 60_000, 250);
+      } finally {
+        await consumer.disconnect();
+      }
+      expect(seen).toContain('START');
     },
     LONG,
   );

@@ -6,5 +6,3 @@ export * from './database/database.module';
 export * from './secrets/local-secret';
 export * from './clock';
 export * from './database/embedded-postgres.supervisor';
-export * from './merkle/merkle-tree';
-export * from './merkle/merkle.exception';

@@ -13,3 +13,4 @@ export * from './safe-input';
 export * from './consent-rules';
 export * from './trainer.contracts';
 export * from './merkle-tree';
+export * from './openlineage.contracts';

@@ -15,6 +15,8 @@ export const EVENT_HANDLERS = Symbol('EVENT_HANDLERS');
 export interface MessagingModuleOptions {
   /** Logs this process owns (relayed to Kafka in the distributed profile). */
   relayLogs: string[];
+  /** Of those, the logs published to Kafka as their events' data alone (a standard other tools read, e.g. OpenLineage). */
+  dataOnlyLogs?: string[];
   handlers?: EventHandler[];
   config?: MessagingConfig;
 }
@@ -40,7 +42,12 @@ export class MessagingModule implements OnApplicationBootstrap, OnApplicationShu
             const inbox = new Inbox(config.retry);
             const logger = new Logger('kafka');
             return config.mode === 'kafka'
-              ? new KafkaDelivery(ds, store, notifier, registry, inbox, config, { relayLogs: options.relayLogs, handlers, log: (m) => logger.warn(m) })
+              ? new KafkaDelivery(ds, store, notifier, registry, inbox, config, {
+                  relayLogs: options.relayLogs,
+                  dataOnlyLogs: options.dataOnlyLogs,
+                  handlers,
+                  log: (m) => logger.warn(m),
+                })
               : new InProcessDelivery(ds, store, notifier, registry, inbox, handlers);
           },
         },

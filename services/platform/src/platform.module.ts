@@ -13,7 +13,7 @@ import { ObjectStorage, StorageModule } from '@trellis/storage';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
 import { ANNOTATION_LOG, annotationContracts } from '@trellis/contracts';
 import { AnnotationModule } from '../../annotation/src/annotation.module';
-import { TRAINER_LOG, trainerContracts } from '@trellis/contracts';
+import { OPENLINEAGE_LOG, openLineageContracts, TRAINER_LOG, trainerContracts } from '@trellis/contracts';
 import { TrainerModule } from '../../trainer/src/trainer.module';
 
 /** Every service in one process: the embedded default (DESIGN.md "Runs on one laptop"). */
@@ -26,9 +26,10 @@ export class PlatformModule {
       module: PlatformModule,
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
-        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts] }),
+        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts, openLineageContracts] }),
         MessagingModule.forRoot({
-          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG],
+          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG],
+          dataOnlyLogs: [OPENLINEAGE_LOG],
           handlers: [annotation.handler, ...trainer.handlers],
           config: options.messaging,
         }),

@@ -10,6 +10,8 @@ import { RunStreams } from './runs/run.streams';
 import { RunUseCases } from './runs/run.usecases';
 import { RunsController } from './runs/runs.controller';
 import { FreezeSnapshotUseCase } from './snapshot/freeze-snapshot.usecase';
+import { OpenLineageForwarder } from './openlineage/openlineage.forwarder';
+import { OpenLineageRecorder } from './openlineage/openlineage.recorder';
 import { trainerConfigFromEnv } from './trainer.config';
 import { TrainerAnnotationHandler, TrainerIngestionHandler } from './trainer-events.handler';
 import { TRAINER_CONFIG, TRAINER_STORAGE } from './trainer.tokens';
@@ -50,6 +52,8 @@ export class TrainerModule implements OnModuleInit {
           },
           TrainerProjection,
           RunStreams,
+          OpenLineageRecorder,
+          OpenLineageForwarder,
           RunUseCases,
           BaseModelUseCases,
           RecordAnnotationSetUseCase,

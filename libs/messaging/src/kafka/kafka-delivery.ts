@@ -13,6 +13,8 @@ import { KafkaRelay } from './kafka-relay';
 export interface KafkaDeliveryOptions {
   /** Logs this process owns and relays to Kafka. */
   relayLogs: string[];
+  /** Of those, the logs published as their events' data alone (see toKafkaMessage). */
+  dataOnlyLogs?: string[];
   handlers: EventHandler[];
   consumer?: Partial<Pick<KafkaConsumerOptions, 'chunkSize' | 'sessionTimeout' | 'afterEffectsCommitted'>>;
   relay?: { batchSize?: number; pollIntervalMs?: number };
@@ -106,7 +108,12 @@ export class KafkaDelivery implements EventDelivery {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
     for (const log of this.options.relayLogs) {
-      const relay = new KafkaRelay(this.dataSource, this.store, this.producer, this.notifier, { log, topic: topicFor(log), ...this.options.relay });
+      const relay = new KafkaRelay(this.dataSource, this.store, this.producer, this.notifier, {
+        log,
+        topic: topicFor(log),
+        payload: this.options.dataOnlyLogs?.includes(log) ? 'data' : 'envelope',
+        ...this.options.relay,
+      });
       this.relays.push(relay);
       await relay.start();
     }

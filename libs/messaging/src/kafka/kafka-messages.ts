@@ -16,11 +16,15 @@ export const HEADER = {
 
 export const dlqTopicOf = (topic: string) => `${topic}.dlq`;
 
-/** An event as published: keyed by stream id (order per stream), the stored envelope as JSON. */
-export function toKafkaMessage(e: EventEnvelope): Message {
+/**
+ * An event as published: keyed by stream id (order per stream), the stored envelope as JSON, or
+ * only its data for a log whose data is a published standard other tools read as it is
+ * (OpenLineage run events); the headers still say which event it is.
+ */
+export function toKafkaMessage(e: EventEnvelope, payload: 'envelope' | 'data' = 'envelope'): Message {
   return {
     key: e.streamId,
-    value: JSON.stringify(e),
+    value: JSON.stringify(payload === 'data' ? e.data : e),
     headers: {
       [HEADER.eventType]: e.type,
       [HEADER.schemaVersion]: String(e.schemaVersion),

@@ -14,6 +14,8 @@ export interface RelayOptions {
   pollIntervalMs?: number;
   maxRetryDelayMs?: number;
   onError?: (err: unknown) => void;
+  /** Publish the envelope (default) or only the event's data (see toKafkaMessage). */
+  payload?: 'envelope' | 'data';
 }
 
 /**
@@ -105,7 +107,7 @@ export class KafkaRelay {
       const messages: Message[] = [];
       let bytes = 0;
       for (const e of read) {
-        const m = toKafkaMessage(e);
+        const m = toKafkaMessage(e, this.options.payload);
         bytes += (m.value as string).length;
         if (messages.length > 0 && bytes > MAX_SEND_BYTES) break;
         messages.push(m);

@@ -12,7 +12,7 @@ import type { ObjectStorage } from '@trellis/storage';
 import { isFinished, RunCommand, RunState } from '../runs/run.decider';
 import { findBaseModel, findRun } from '../runs/run.queries';
 import { RunStreams } from '../runs/run.streams';
-import { FreezeSnapshotUseCase } from '../snapshot/freeze-snapshot.usecase';
+import { FreezeSnapshotUseCase, itemPairs } from '../snapshot/freeze-snapshot.usecase';
 import { TRAINER_SERVICE_ACTOR } from '../trainer.actors';
 import type { TrainerConfig } from '../trainer.config';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
@@ -149,6 +149,7 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
     if (request.teacher) await this.stageBaseModel(request.teacher.baseModelId, join(dir, 'teacher'));
     const manifest = await this.freezer.readManifest(snapshot.snapshot.manifest);
     writeFileSync(join(dir, 'snapshot.json'), JSON.stringify(manifest));
+    writeFileSync(join(dir, 'pairs.json'), JSON.stringify(await itemPairs(this.dataSource, manifest.items)));
     const images = join(dir, 'images');
     mkdirSync(images, { recursive: true });
     const seen = new Set<string>();
@@ -172,6 +173,7 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
       baseModelDir: join(dir, 'base'),
       teacherModelDir: request.teacher ? join(dir, 'teacher') : null,
       manifestPath: join(dir, 'snapshot.json'),
+      pairsPath: join(dir, 'pairs.json'),
       imagesDir: images,
       resumeDir,
       backend: resumeDir ? (run?.backend ?? null) : null,

@@ -85,12 +85,14 @@ export async function runTrainingJob(job: TrainingJob, host: JobHost): Promise<v
     const base = await readBaseCheckpoint(job.baseModelDir);
     models.push(base.model);
     const manifest = JSON.parse(fs.readFileSync(job.manifestPath, 'utf8')) as SnapshotManifest;
+    const pairsOf = JSON.parse(fs.readFileSync(job.pairsPath, 'utf8')) as Record<string, { prompt: string; answer: string }[]>;
+    const pairs = (i: { setId: string; itemId: string }) => pairsOf[`${i.setId}/${i.itemId}`] ?? [];
     const size = base.config.vision.imageSize;
     const images = await loadImages(manifest, job.imagesDir, size);
     const toItems = (split: 'train' | 'held-out'): SftItem[] =>
       manifest.items
         .filter((i) => i.split === split)
-        .flatMap((i) => i.pairs.map((pair) => ({ rgb: images.get(i.imageSha256)!, size, example: buildTrainingExample(base.tokenizer, pair) })));
+        .flatMap((i) => pairs(i).map((pair) => ({ rgb: images.get(i.imageSha256)!, size, example: buildTrainingExample(base.tokenizer, pair) })));
     const train = toItems('train');
     const heldOut = toItems('held-out');
     const collate = (items: SftItem[]) => collateSft(items, base.tokenizer.padId);
@@ -182,10 +184,11 @@ export async function runTrainingJob(job: TrainingJob, host: JobHost): Promise<v
     // What the trained model says on one example, so that anyone can check that the stored
     // adapter or weights, loaded back (loadLora), give the same logits.
     const probeItem = manifest.items.find((i) => i.split === 'held-out') ?? manifest.items[0];
-    const probeBatch = collate([{ rgb: images.get(probeItem.imageSha256)!, size, example: buildTrainingExample(base.tokenizer, probeItem.pairs[0]) }]);
+    const probePair = pairs(probeItem)[0];
+    const probeBatch = collate([{ rgb: images.get(probeItem.imageSha256)!, size, example: buildTrainingExample(base.tokenizer, probePair) }]);
     task.setTraining?.(false);
     const probeLogits = tf.tidy(() => base.model.forward(probeBatch).flatten().slice(0, PROBE_LOGITS));
-    const probe = { itemId: probeItem.itemId, imageSha256: probeItem.imageSha256, pair: probeItem.pairs[0], logits: Array.from(probeLogits.dataSync()) };
+    const probe = { itemId: probeItem.itemId, imageSha256: probeItem.imageSha256, pair: probePair, logits: Array.from(probeLogits.dataSync()) };
     probeLogits.dispose();
     tf.dispose(probeBatch as unknown as tf.TensorContainer);
     fs.writeFileSync(path.join(dir, 'probe_logits.json'), JSON.stringify(probe));

@@ -14,8 +14,9 @@ export interface TrainingJob {
   /** Directories of base checkpoints (config.json, tokenizer.json, model.safetensors). */
   baseModelDir: string;
   teacherModelDir: string | null;
-  /** The snapshot manifest (JSON) and a directory of its images by SHA-256 (`<sha256>` files). */
+  /** The snapshot manifest (JSON), the items' supervised pairs by `<setId>/<itemId>` (JSON) and a directory of their images by SHA-256. */
   manifestPath: string;
+  pairsPath: string;
   imagesDir: string;
   /** A checkpoint to resume from (trainer_state.json, checkpoint.safetensors, loss-history.json). */
   resumeDir: string | null;

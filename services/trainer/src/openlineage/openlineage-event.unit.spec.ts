@@ -1,8 +1,4 @@
 import type { AnnotationSetRef, StoredFile, TrainingSnapshotFrozen } from '@trellis/contracts';
-import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   annotationSetDataset,
   artifactDatasets,
@@ -19,42 +15,7 @@ import {
   TRELLIS_OPENLINEAGE_PRODUCER,
 } from './openlineage-event';
 import { OpenLineageErrorCode, OpenLineageException } from './openlineage.exception';
-
-// The official schemas as fetched (see spec/README.md): the core 2-0-2 schema and the facets we emit.
-const SPEC_DIR = join(__dirname, 'spec');
-const schemas = readdirSync(SPEC_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(join(SPEC_DIR, f), 'utf8')) as { $id: string; $defs: Record<string, unknown> });
-const ajv = new Ajv2020({ allErrors: true });
-addFormats(ajv);
-// An annotation in the OpenLineage schemas; Ajv's strict mode refuses unknown keywords otherwise.
-ajv.addKeyword('example');
-schemas.forEach((s) => ajv.addSchema(s));
-const CORE_ID = 'https://openlineage.io/spec/2-0-2/OpenLineage.json';
-const validateCore = ajv.getSchema(CORE_ID)!;
-
-function coreErrors(event: unknown): string[] {
-  return validateCore(event) ? [] : (validateCore.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
-}
-
-/** Each facet against the schema its own `_schemaURL` names; a facet whose schema we did not fetch fails. */
-function facetErrors(event: OpenLineageRunEvent): string[] {
-  const groups: (readonly [string, Record<string, { _schemaURL: string }>])[] = [
-    ['run', event.run.facets],
-    ['job', event.job.facets],
-    ...event.inputs.flatMap((d, i) => [[`inputs.${i}`, d.facets] as const, [`inputs.${i}.input`, d.inputFacets] as const]),
-    ...event.outputs.flatMap((d, i) => [[`outputs.${i}`, d.facets] as const, [`outputs.${i}.output`, d.outputFacets] as const]),
-  ];
-  const errors: string[] = [];
-  for (const [where, facets] of groups) {
-    for (const [key, facet] of Object.entries(facets)) {
-      const validate: ValidateFunction | undefined = ajv.getSchema(facet._schemaURL);
-      if (!validate) errors.push(`${where}.${key}: no fetched schema for ${facet._schemaURL}`);
-      else if (!validate(facet)) errors.push(...(validate.errors ?? []).map((e) => `${where}.${key}${e.instancePath} ${e.message}`));
-    }
-  }
-  return errors;
-}
+import { CORE_ID, coreErrors, facetErrors, schemas } from './openlineage-schema.fixture';
 
 const runId = '01930000-0000-7000-8000-000000000001';
 const sha = (c: string) => c.repeat(64);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { Actor, EventEnvelope, TRAINER_LOG, trainerContracts, TrainerEvent, TrainingRunEvent } from '@trellis/contracts';
 import { aggregateStream, CommandResult, handleCommand, PostgresEventStore } from '@trellis/event-store';
+import { OpenLineageRecorder } from '../openlineage/openlineage.recorder';
 import { TrainerProjection } from '../read-models/trainer.projection';
 import { RunCommand, runDecider, RunState, runStream } from './run.decider';
 
@@ -13,6 +14,7 @@ export class RunStreams {
   constructor(
     private readonly store: PostgresEventStore,
     private readonly projection: TrainerProjection,
+    private readonly lineage: OpenLineageRecorder,
   ) {}
 
   load(runId: string, tx?: QueryRunner): Promise<{ state: RunState; version: number }> {
@@ -32,6 +34,7 @@ export class RunStreams {
       queryRunner: tx,
       afterAppend: async (appended, t) => {
         for (const e of appended) await this.projection.apply(e, t);
+        await this.lineage.record(t, appended, (await this.load(runId, t)).state);
       },
     });
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
-import type { AnnotationSetRef, StoredFile, TrainingSnapshotFrozen } from '@trellis/contracts';
+import type { Answer, AnnotationSetRef, StoredFile, TrainingSnapshotFrozen } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import type { ObjectStorage } from '@trellis/storage';
 import { consentStates } from '../consent/subject-consents.projection';
@@ -11,22 +11,15 @@ import { RunStreams } from '../runs/run.streams';
 import { TRAINER_SERVICE_ACTOR } from '../trainer.actors';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { TRAINER_STORAGE } from '../trainer.tokens';
-import { freezeRetrainSnapshot, freezeSnapshot, manifestBytes, SetItemRow, SnapshotManifest, snapshotCounts } from './snapshot';
+import { freezeRetrainSnapshot, freezeSnapshot, manifestBytes, SetItemRow, SnapshotManifest, snapshotCounts, supervisedPairs } from './snapshot';
 
 export const SNAPSHOT_PREFIX = 'training-snapshots/';
 
+/** The items of the sets with their hashes (not their answers: a snapshot names what it holds by hash). */
 export async function setItems(db: QueryRunner | DataSource, sets: AnnotationSetRef[]): Promise<SetItemRow[]> {
-  const rows: {
-    set_id: string;
-    item_id: string;
-    subject_id: string;
-    image_key: string;
-    image_sha256: string;
-    text_sha256: string;
-    answer: SetItemRow['answer'];
-  }[] = await db.query(
-    `SELECT set_id, item_id, subject_id, image_key, image_sha256, text_sha256, answer
-         FROM trainer_set_items WHERE set_id = ANY($1::uuid[]) ORDER BY item_id, set_id`,
+  const rows: { set_id: string; item_id: string; subject_id: string; image_key: string; image_sha256: string; text_sha256: string }[] = await db.query(
+    `SELECT set_id, item_id, subject_id, image_key, image_sha256, text_sha256
+       FROM trainer_set_items WHERE set_id = ANY($1::uuid[]) ORDER BY item_id, set_id`,
     [sets.map((s) => s.setId)],
   );
   return rows.map((r) => ({
@@ -36,17 +29,26 @@ export async function setItems(db: QueryRunner | DataSource, sets: AnnotationSet
     imageKey: r.image_key,
     imageSha256: r.image_sha256,
     textSha256: r.text_sha256,
-    answer: r.answer,
   }));
+}
+
+/** The supervised pairs of each item the worker trains on, by `<setId>/<itemId>`, from the answers the sets hold. */
+export async function itemPairs(db: DataSource, items: { setId: string; itemId: string }[]): Promise<Record<string, { prompt: string; answer: string }[]>> {
+  const rows: { set_id: string; item_id: string; answer: Answer }[] = await db.query(
+    'SELECT set_id, item_id, answer FROM trainer_set_items WHERE (set_id, item_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))',
+    [items.map((i) => i.setId), items.map((i) => i.itemId)],
+  );
+  return Object.fromEntries(rows.map((r) => [`${r.set_id}/${r.item_id}`, supervisedPairs(r.answer)]));
 }
 
 /** Optimizer steps of a run: as requested, or the epochs over the training pairs. */
 export function plannedSteps(
   manifest: SnapshotManifest,
   h: { steps: number | null; epochs: number | null; batchSize: number; gradAccumulation: number },
+  pairsPerItem: Map<string, number>,
 ): number {
   if (h.steps !== null) return h.steps;
-  const pairs = manifest.items.filter((i) => i.split === 'train').reduce((n, i) => n + i.pairs.length, 0);
+  const pairs = manifest.items.filter((i) => i.split === 'train').reduce((n, i) => n + (pairsPerItem.get(`${i.setId}/${i.itemId}`) ?? 1), 0);
   return Math.max(1, h.epochs! * Math.ceil(pairs / (h.batchSize * h.gradAccumulation)));
 }
 
@@ -90,7 +92,7 @@ export class FreezeSnapshotUseCase {
     const data: TrainingSnapshotFrozen['data'] = {
       runId: request.runId,
       snapshot: { manifest: file, ...counts },
-      totalSteps: plannedSteps(manifest, request.hyperparameters),
+      totalSteps: plannedSteps(manifest, request.hyperparameters, await this.pairCounts(request.hyperparameters.steps, manifest)),
       replaces: manifest.replaces
         ? {
             runId: manifest.replaces.runId,
@@ -101,6 +103,16 @@ export class FreezeSnapshotUseCase {
         : null,
     };
     await withTransaction(this.dataSource, (tx) => this.streams.handle(tx, request.runId, { type: 'FreezeSnapshot', data }, TRAINER_SERVICE_ACTOR));
+  }
+
+  /** Pairs per training item, needed only to turn epochs into steps. */
+  private async pairCounts(steps: number | null, manifest: SnapshotManifest): Promise<Map<string, number>> {
+    if (steps !== null) return new Map();
+    const pairs = await itemPairs(
+      this.dataSource,
+      manifest.items.filter((i) => i.split === 'train'),
+    );
+    return new Map(Object.entries(pairs).map(([k, v]) => [k, v.length]));
   }
 
   /** A stored manifest, checked against the hash its event carries. */

@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   ConsentRecorded,
   ConsentWithdrawn,
   evolveSubjectConsents,
@@ -8,7 +9,18 @@ import {
   verifyMerkleInclusion,
   merkleInclusionProof,
 } from '@trellis/contracts';
-import { answerSha256, exclusionReason, freezeRetrainSnapshot, freezeSnapshot, heldOutSubjects, SetItemRow, snapshotCounts, snapshotLeaf } from './snapshot';
+import {
+  answerSha256,
+  exclusionReason,
+  manifestBytes,
+  supervisedPairs,
+  freezeRetrainSnapshot,
+  freezeSnapshot,
+  heldOutSubjects,
+  SetItemRow,
+  snapshotCounts,
+  snapshotLeaf,
+} from './snapshot';
 
 const now = new Date('2026-12-04T12:00:00Z');
 const setId = '01930000-0000-7000-8000-0000000000a1';
@@ -72,10 +84,28 @@ const row = (n: number, subjectN: number, set = setId): SetItemRow => ({
   imageKey: `curated/${sha(n)}`,
   imageSha256: sha(n),
   textSha256: answerSha256({ kind: 'caption', caption: `caption ${n}` }),
-  answer: { kind: 'caption', caption: `caption ${n}` },
 });
 
 const ref = { setId, projectId: '01930000-0000-7000-8000-0000000000f1', version: 1, contentSha256: sha(99) };
+
+describe('supervisedPairs', () => {
+  it('learns a caption under the synthetic data set’s prompt, each question/answer pair, and a label', () => {
+    expect(supervisedPairs({ kind: 'caption', caption: 'a round mass' })).toEqual([{ prompt: 'Describe the image.', answer: 'a round mass' }]);
+    expect(
+      supervisedPairs({
+        kind: 'vqa',
+        pairs: [
+          { question: 'Where?', answer: 'left' },
+          { question: 'Size?', answer: 'small' },
+        ],
+      }),
+    ).toEqual([
+      { prompt: 'Where?', answer: 'left' },
+      { prompt: 'Size?', answer: 'small' },
+    ]);
+    expect(supervisedPairs({ kind: 'classification', label: 'normal' })).toEqual([{ prompt: 'What is shown in the image?', answer: 'normal' }]);
+  });
+});
 
 describe('exclusionReason', () => {
   it('gives the reason that matters most, or null for a subject who permits the purpose', () => {
@@ -148,7 +178,6 @@ describe('freezeSnapshot', () => {
     const heldOut = new Set(m.items.filter((i) => i.split === 'held-out').map((i) => i.subjectId));
     expect(heldOut.size).toBe(1);
     expect([...heldOut].some((s) => train.has(s))).toBe(false);
-    expect(m.items[0].pairs).toEqual([{ prompt: 'Describe the image.', answer: 'caption 1' }]);
   });
 
   it('puts an RFC 6962 root over the included items, so one item can be proven in it', () => {
@@ -156,6 +185,24 @@ describe('freezeSnapshot', () => {
     const leaves = m.items.map(snapshotLeaf);
     expect(m.merkleRoot).toBe(merkleRoot(leaves));
     expect(verifyMerkleInclusion({ entry: leaves[2], index: 2, size: leaves.length, proof: merkleInclusionProof(leaves, 2), root: m.merkleRoot })).toBe(true);
+  });
+
+  it('writes leaves and manifest bytes exactly as canonicalJson would, however the input was ordered', () => {
+    const m = freezeSnapshot({
+      runId: 'r',
+      purpose: 'model-training',
+      now,
+      seed: 3,
+      annotationSets: [{ version: 1, setId, contentSha256: sha(99), projectId: ref.projectId }],
+      items: [row(1, 1), row(3, 2)],
+      evaluation: { kind: 'sets', annotationSets: [{ ...ref, setId: evalSetId }], items: [row(10, 2, evalSetId), row(11, 3, evalSetId)] },
+      consent,
+    });
+    expect(manifestBytes(m).toString('utf8')).toBe(canonicalJson(m));
+    const retrain = freezeRetrainSnapshot({ runId: 'n', now, replaced: m, replacedSha256: sha(7), consent: new Map() });
+    expect(manifestBytes(retrain).toString('utf8')).toBe(canonicalJson(retrain));
+    const { setId: set, itemId, subjectId, imageSha256, textSha256, split } = m.items[0];
+    expect(snapshotLeaf(m.items[0]).toString('utf8')).toBe(canonicalJson({ setId: set, itemId, subjectId, imageSha256, textSha256, split }));
   });
 
   it('is a function of its input: equal input, equal manifest', () => {

@@ -32,7 +32,7 @@ import { BaseModelUseCases } from '../services/trainer/src/base-models/base-mode
 import { findRun } from '../services/trainer/src/runs/run.queries';
 import { RunUseCases } from '../services/trainer/src/runs/run.usecases';
 import { RunStreams } from '../services/trainer/src/runs/run.streams';
-import { answerSha256, heldOutSubjects, supervisedPairs } from '../services/trainer/src/snapshot/snapshot';
+import { answerSha256, heldOutSubjects, itemLeafHash, supervisedPairs } from '../services/trainer/src/snapshot/snapshot';
 import { FreezeSnapshotUseCase } from '../services/trainer/src/snapshot/freeze-snapshot.usecase';
 import { TrainerAppModule } from '../services/trainer/src/trainer-app.module';
 import { benchPostgres, printTable } from './bench-services';
@@ -62,8 +62,8 @@ async function insertSet(
   for (let i = 0; i < items.length; i += 5000) {
     const batch = items.slice(i, i + 5000);
     await ds.query(
-      `INSERT INTO trainer_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, answer)
-       SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+      `INSERT INTO trainer_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, leaf_sha256, answer)
+       SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::jsonb[])`,
       [
         setId,
         batch.map((b) => b.itemId),
@@ -71,6 +71,7 @@ async function insertSet(
         batch.map((b) => b.imageKey),
         batch.map((b) => b.imageSha256),
         batch.map((b) => answerSha256(b.answer as never)),
+        batch.map((b) => itemLeafHash({ ...b, setId, textSha256: answerSha256(b.answer as never) })),
         batch.map((b) => JSON.stringify(b.answer)),
       ],
     );

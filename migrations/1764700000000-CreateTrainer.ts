@@ -39,6 +39,8 @@ export class CreateTrainer1764700000000 implements MigrationInterface {
         image_key    text     NOT NULL,
         image_sha256 char(64) NOT NULL,
         text_sha256  char(64) NOT NULL,
+        -- The item's RFC 6962 leaf hash in a training snapshot, taken once when the set arrives.
+        leaf_sha256  bytea    NOT NULL,
         answer       jsonb    NOT NULL,
         PRIMARY KEY (set_id, item_id)
       )`);

@@ -47,6 +47,12 @@ function rootOfLeaves(leaves: Buffer[]): Buffer {
   return level[0];
 }
 
+/** The root over leaf hashes already taken (leafHash), e.g. kept beside the rows they stand for. */
+export function merkleRootOfLeafHashes(hashes: Buffer[]): string {
+  if (hashes.length === 0) return createHash('sha256').digest('hex');
+  return rootOfLeaves(hashes).toString('hex');
+}
+
 /** The root over the entries, in the order given, as lowercase hex. */
 export function merkleRoot(entries: Uint8Array[]): string {
   if (entries.length === 0) return createHash('sha256').digest('hex');

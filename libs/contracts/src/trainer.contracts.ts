@@ -116,7 +116,7 @@ export const TrainingRequestedV1 = z
 export const SnapshotSummaryV1 = z
   .object({
     manifest: StoredFileV1,
-    /** RFC 6962 Merkle root over the included items' leaves, in manifest order. */
+    /** RFC 6962 Merkle root over the included items in manifest order; an item's leaf is the canonical JSON of its imageSha256, itemId, setId, subjectId and textSha256. */
     merkleRoot: sha256,
     includedItems: count,
     excludedItems: count,

@@ -4,7 +4,7 @@ import type { QueryRunner } from 'typeorm';
 import { AnnotationSetPublished, AnswerV1 } from '@trellis/contracts';
 import type { ObjectStorage } from '@trellis/storage';
 import { z } from 'zod';
-import { answerSha256 } from '../snapshot/snapshot';
+import { answerSha256, itemLeafHash } from '../snapshot/snapshot';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { TRAINER_STORAGE } from '../trainer.tokens';
 
@@ -47,7 +47,8 @@ export class RecordAnnotationSetUseCase {
           TrainerErrorCode.ArtifactCorrupt,
           `annotation set ${data.setId}: item ${i.itemId} has an image key without a content address`,
         );
-      return { ...i, imageSha256: image[1], textSha256: answerSha256(i.answer) };
+      const item = { ...i, subjectId: i.subjectId.toLowerCase(), imageSha256: image[1], textSha256: answerSha256(i.answer) };
+      return { ...item, leafHash: itemLeafHash({ ...item, setId: data.setId }) };
     });
     await tx.query(
       `INSERT INTO trainer_annotation_sets (set_id, project_id, version, content_sha256, artifact_key, artifact_sha256, item_count, published_at)
@@ -57,15 +58,16 @@ export class RecordAnnotationSetUseCase {
     for (let i = 0; i < items.length; i += INSERT_BATCH) {
       const batch = items.slice(i, i + INSERT_BATCH);
       await tx.query(
-        `INSERT INTO trainer_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, answer)
-         SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+        `INSERT INTO trainer_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, leaf_sha256, answer)
+         SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::jsonb[])`,
         [
           data.setId,
           batch.map((b) => b.itemId),
-          batch.map((b) => b.subjectId.toLowerCase()),
+          batch.map((b) => b.subjectId),
           batch.map((b) => b.image),
           batch.map((b) => b.imageSha256),
           batch.map((b) => b.textSha256),
+          batch.map((b) => b.leafHash),
           batch.map((b) => JSON.stringify(b.answer)),
         ],
       );

@@ -17,11 +17,12 @@ export const SNAPSHOT_PREFIX = 'training-snapshots/';
 
 /** The items of the sets with their hashes (not their answers: a snapshot names what it holds by hash). */
 export async function setItems(db: QueryRunner | DataSource, sets: AnnotationSetRef[]): Promise<SetItemRow[]> {
-  const rows: { set_id: string; item_id: string; subject_id: string; image_key: string; image_sha256: string; text_sha256: string }[] = await db.query(
-    `SELECT set_id, item_id, subject_id, image_key, image_sha256, text_sha256
+  const rows: { set_id: string; item_id: string; subject_id: string; image_key: string; image_sha256: string; text_sha256: string; leaf_sha256: Buffer }[] =
+    await db.query(
+      `SELECT set_id, item_id, subject_id, image_key, image_sha256, text_sha256, leaf_sha256
        FROM trainer_set_items WHERE set_id = ANY($1::uuid[]) ORDER BY item_id, set_id`,
-    [sets.map((s) => s.setId)],
-  );
+      [sets.map((s) => s.setId)],
+    );
   return rows.map((r) => ({
     setId: r.set_id,
     itemId: r.item_id,
@@ -29,6 +30,7 @@ export async function setItems(db: QueryRunner | DataSource, sets: AnnotationSet
     imageKey: r.image_key,
     imageSha256: r.image_sha256,
     textSha256: r.text_sha256,
+    leafHash: r.leaf_sha256,
   }));
 }
 

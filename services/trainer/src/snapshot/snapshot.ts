@@ -9,7 +9,7 @@ import {
   SubjectConsentState,
   TrainingPurpose,
 } from '@trellis/contracts';
-import { merkleRoot } from '@trellis/contracts';
+import { leafHash, merkleRootOfLeafHashes } from '@trellis/contracts';
 import { Prng } from '@trellis/synthetic';
 
 export const SNAPSHOT_SCHEMA = 'trellis.training-snapshot.v1';
@@ -23,6 +23,8 @@ export interface SetItemRow {
   imageSha256: string;
   /** SHA-256 of the canonical JSON of the answer; the answer itself stays in the set (the worker is given it). */
   textSha256: string;
+  /** The item's Merkle leaf hash (itemLeafHash), taken once when the set arrived. */
+  leafHash: Buffer;
 }
 
 export type Split = 'train' | 'held-out';
@@ -92,17 +94,23 @@ export function exclusionReason(state: SubjectConsentState | undefined, purpose:
 }
 
 /**
- * The leaf an item contributes to the snapshot's Merkle root: what was trained on, nothing
- * personal. It is the canonical JSON of those six fields, written out directly (keys in sorted
- * order) because a root is taken over every item of a snapshot; the unit test holds it equal to
- * canonicalJson.
+ * The leaf an item contributes to a snapshot's Merkle root: which item of which set, whose, and
+ * the hashes of its image and text (nothing personal). The canonical JSON of those five fields,
+ * written out directly (keys in sorted order); the unit test holds it equal to canonicalJson. The
+ * train/held-out split is in the manifest, whose hash the event carries, not in the leaf, so a
+ * leaf is a function of the set item alone and is hashed once, when the set arrives.
  */
-export function snapshotLeaf(item: Pick<SnapshotItem, 'setId' | 'itemId' | 'subjectId' | 'imageSha256' | 'textSha256' | 'split'>): Buffer {
+export function snapshotLeaf(item: Pick<SnapshotItem, 'setId' | 'itemId' | 'subjectId' | 'imageSha256' | 'textSha256'>): Buffer {
   const q = JSON.stringify;
   return Buffer.from(
-    `{"imageSha256":${q(item.imageSha256)},"itemId":${q(item.itemId)},"setId":${q(item.setId)},"split":${q(item.split)},"subjectId":${q(item.subjectId)},"textSha256":${q(item.textSha256)}}`,
+    `{"imageSha256":${q(item.imageSha256)},"itemId":${q(item.itemId)},"setId":${q(item.setId)},"subjectId":${q(item.subjectId)},"textSha256":${q(item.textSha256)}}`,
     'utf8',
   );
+}
+
+/** The RFC 6962 leaf hash of a set item (kept beside it, so a freeze only hashes the inner nodes). */
+export function itemLeafHash(item: Pick<SnapshotItem, 'setId' | 'itemId' | 'subjectId' | 'imageSha256' | 'textSha256'>): Buffer {
+  return leafHash(snapshotLeaf(item));
 }
 
 /**
@@ -157,6 +165,13 @@ export function freezeSnapshot(input: FreezeInput): SnapshotManifest {
       return reason === null;
     });
   const train = usable(input.items);
+  // Each item's leaf hash, taken when its set arrived, for the root.
+  const leaves = new Map<SnapshotItem, Buffer>();
+  const toItem = (r: SetItemRow, split: Split) => {
+    const item = snapshotItem(r, split);
+    leaves.set(item, r.leafHash);
+    return item;
+  };
   let items: SnapshotItem[];
   if (input.evaluation.kind === 'held-out') {
     const heldOut = heldOutSubjects(
@@ -186,7 +201,7 @@ export function freezeSnapshot(input: FreezeInput): SnapshotManifest {
     annotationSets: input.annotationSets,
     evaluationSets: input.evaluation.kind === 'sets' ? input.evaluation.annotationSets : [],
     heldOutFraction: input.evaluation.kind === 'held-out' ? input.evaluation.fraction : null,
-    merkleRoot: merkleRoot(items.map(snapshotLeaf)),
+    merkleRoot: merkleRootOfLeafHashes(items.map((i) => leaves.get(i)!)),
     items,
     excluded,
     replaces: null,
@@ -218,7 +233,7 @@ export function freezeRetrainSnapshot(input: {
     ...old,
     runId: input.runId,
     consentAsOf: input.now.toISOString(),
-    merkleRoot: merkleRoot(items.map(snapshotLeaf)),
+    merkleRoot: merkleRootOfLeafHashes(items.map(itemLeafHash)),
     items,
     excluded: [...old.excluded, ...removed].sort(byItem),
     replaces: { runId: old.runId, snapshotSha256: input.replacedSha256, removedItems: removed.length, removedSubjects: removedSubjects.size, removed },
@@ -226,7 +241,7 @@ export function freezeRetrainSnapshot(input: {
 }
 
 /** Keys in sorted order, so that the manifest serializes canonically with JSON.stringify (manifestBytes). */
-function toItem(r: SetItemRow, split: Split): SnapshotItem {
+function snapshotItem(r: SetItemRow, split: Split): SnapshotItem {
   return { imageKey: r.imageKey, imageSha256: r.imageSha256, itemId: r.itemId, setId: r.setId, split, subjectId: r.subjectId, textSha256: r.textSha256 };
 }
 

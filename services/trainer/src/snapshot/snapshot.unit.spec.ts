@@ -19,6 +19,7 @@ import {
   heldOutSubjects,
   SetItemRow,
   snapshotCounts,
+  itemLeafHash,
   snapshotLeaf,
 } from './snapshot';
 
@@ -84,6 +85,13 @@ const row = (n: number, subjectN: number, set = setId): SetItemRow => ({
   imageKey: `curated/${sha(n)}`,
   imageSha256: sha(n),
   textSha256: answerSha256({ kind: 'caption', caption: `caption ${n}` }),
+  leafHash: itemLeafHash({
+    setId: set,
+    itemId: item(n),
+    subjectId: subject(subjectN),
+    imageSha256: sha(n),
+    textSha256: answerSha256({ kind: 'caption', caption: `caption ${n}` }),
+  }),
 });
 
 const ref = { setId, projectId: '01930000-0000-7000-8000-0000000000f1', version: 1, contentSha256: sha(99) };
@@ -202,7 +210,8 @@ describe('freezeSnapshot', () => {
     const retrain = freezeRetrainSnapshot({ runId: 'n', now, replaced: m, replacedSha256: sha(7), consent: new Map() });
     expect(manifestBytes(retrain).toString('utf8')).toBe(canonicalJson(retrain));
     const { setId: set, itemId, subjectId, imageSha256, textSha256, split } = m.items[0];
-    expect(snapshotLeaf(m.items[0]).toString('utf8')).toBe(canonicalJson({ setId: set, itemId, subjectId, imageSha256, textSha256, split }));
+    expect(snapshotLeaf(m.items[0]).toString('utf8')).toBe(canonicalJson({ setId: set, itemId, subjectId, imageSha256, textSha256 }));
+    expect(split).toBe('train');
   });
 
   it('is a function of its input: equal input, equal manifest', () => {

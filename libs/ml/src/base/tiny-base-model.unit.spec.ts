@@ -3,7 +3,6 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expectRejection } from '../expect-exception.fixture';
-import type { MultimodalModel } from '../model/multimodal-model';
 import { fixtureValues, maxAbsDiff } from '../model/reference/reference-fixtures';
 import { buildTrainingExample } from '../model/training-example';
 import { TrainingErrorCode, TrainingException } from '../train/training.exception';
@@ -15,20 +14,7 @@ import { createTinyBaseModel, TINY_BASE_PRETRAINING, type TinyBaseModel } from '
 // minutes on the plain JavaScript cpu backend (jest runs tfjs' JavaScript kernels slower than node).
 jest.setTimeout(300_000);
 
-/**
- * Gives each weight the same values held in this realm's Float32Array. Under jest, tfjs-node
- * returns what its native kernels computed (the trained weights) in the Node realm's
- * Float32Array, which the safetensors writer's instanceof check refuses ("F32 data must be a
- * Float32Array, got Float32Array"); outside jest there is one realm and nothing to do.
- */
-function adoptIntoTestRealm(model: MultimodalModel): void {
-  for (const v of model.namedWeights().values()) {
-    tf.tidy(() => v.assign(tf.tensor(Float32Array.from(v.dataSync()), v.shape)));
-  }
-}
-
 async function write(dir: string, created: TinyBaseModel): Promise<void> {
-  adoptIntoTestRealm(created.model);
   await writeBaseCheckpoint(dir, created);
 }
 

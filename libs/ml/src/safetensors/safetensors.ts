@@ -43,14 +43,21 @@ function fail(code: SafetensorsErrorCode, message: string, field?: string): neve
 
 const numel = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
+/**
+ * By the array's own tag rather than instanceof: arrays made in another realm (a vm context,
+ * jest's sandbox receiving data from native TensorFlow) are the same kind of array, but fail
+ * instanceof against this realm's constructors.
+ */
+const tagged = (name: string) => (x: unknown) => Object.prototype.toString.call(x) === `[object ${name}]`;
+
 const ARRAY_TYPES: Record<SafetensorsDtype, { name: string; is: (x: unknown) => boolean }> = {
-  F32: { name: 'Float32Array', is: (x) => x instanceof Float32Array },
-  F16: { name: 'Float32Array', is: (x) => x instanceof Float32Array },
-  BF16: { name: 'Float32Array', is: (x) => x instanceof Float32Array },
-  I32: { name: 'Int32Array', is: (x) => x instanceof Int32Array },
-  I64: { name: 'BigInt64Array', is: (x) => x instanceof BigInt64Array },
-  U8: { name: 'Uint8Array', is: (x) => x instanceof Uint8Array },
-  I8: { name: 'Int8Array', is: (x) => x instanceof Int8Array },
+  F32: { name: 'Float32Array', is: tagged('Float32Array') },
+  F16: { name: 'Float32Array', is: tagged('Float32Array') },
+  BF16: { name: 'Float32Array', is: tagged('Float32Array') },
+  I32: { name: 'Int32Array', is: tagged('Int32Array') },
+  I64: { name: 'BigInt64Array', is: tagged('BigInt64Array') },
+  U8: { name: 'Uint8Array', is: tagged('Uint8Array') },
+  I8: { name: 'Int8Array', is: tagged('Int8Array') },
 };
 
 /**

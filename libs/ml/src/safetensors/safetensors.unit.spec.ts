@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from './half';
 import { openSafetensors, parseSafetensors, serializeSafetensors, TensorRecord, writeSafetensors, writeShardedSafetensors } from './safetensors';
 import { SafetensorsErrorCode, SafetensorsException } from './safetensors.exception';
@@ -193,6 +194,16 @@ describe('serializeSafetensors', () => {
     expect(ours.readBigUInt64LE(0)).toBe(PYTHON_FILE.readBigUInt64LE(0));
     expect(headerOf(ours)).toEqual(headerOf(PYTHON_FILE));
     expect(Buffer.compare(dataOf(ours), dataOf(PYTHON_FILE))).toBe(0);
+  });
+
+  it('takes typed arrays made in another realm (as native TensorFlow hands them to code in a jest sandbox)', () => {
+    const foreign = runInNewContext('new Float32Array([1.5, -2, 3.25])') as Float32Array;
+    expect(foreign instanceof Float32Array).toBe(false);
+    const { tensors } = parseSafetensors(serializeSafetensors({ w: { dtype: 'F32', shape: [3], data: foreign } }));
+    expect(Array.from(tensors.w.data as Float32Array)).toEqual([1.5, -2, 3.25]);
+    expect(() => serializeSafetensors({ w: { dtype: 'F32', shape: [3], data: runInNewContext('new Int32Array(3)') as unknown as Float32Array } })).toThrow(
+      /Float32Array/,
+    );
   });
 
   it('encodes F16/BF16 from float32 with round to nearest even', () => {

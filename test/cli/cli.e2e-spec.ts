@@ -194,12 +194,12 @@ describe('the trellis CLI as the README documents it', () => {
       const admin = await cli(readme(/^npm run token -- create --roles admin --label me/), db);
       exits(admin, 0);
       expect(output(admin)).toMatch(/^trl_\S+$/);
-      const demo = await cli(readme(/^npm run token -- create --roles steward,annotator,reviewer,auditor --label demo/), db);
+      const demo = await cli(readme(/^npm run token -- create --roles steward,annotator,reviewer,auditor,engineer --label demo/), db);
       expect(demo.code).toBe(0);
       tokens.demo = output(demo);
       const list = await cli(readme(/^npm run trellis -- token list/), db);
       expect(list.code).toBe(0);
-      expect(list.stdout).toMatch(/\tsteward,annotator,reviewer,auditor\tno-expiry\tdemo/);
+      expect(list.stdout).toMatch(/\tsteward,annotator,reviewer,auditor,engineer\tno-expiry\tdemo/);
       const refused = await cli('npm run token -- create --roles root --label x', db);
       expect(refused.code).toBe(3);
       expect(lastLine(refused)).toMatch(/^trellis token: INVALID_REQUEST: .*roles/);
@@ -217,7 +217,7 @@ describe('the trellis CLI as the README documents it', () => {
   });
 
   describe('the walk-through and annotation', () => {
-    it('runs the documented commands from a folder inside the repository, relative paths resolved there', async () => {
+    it('runs the documented commands from a folder inside the repository, relative paths resolved there, up to a training run', async () => {
       expect(tokens.demo).toBeDefined();
       const synthetic = await cli(readme(/^npm run trellis -- synthetic demo/));
       exits(synthetic, 0);
@@ -265,7 +265,31 @@ describe('the trellis CLI as the README documents it', () => {
       const imported = await cli(readme(/^npm run trellis -- annotation import/).replace('PROJECT_ID', second));
       exits(imported, 0);
       expect(output(imported)).toBe(`imported ${set.length} item(s)`);
-    });
+
+      // Training on the published set, as the Trainer section writes it; this platform trains
+      // in-process (the embedded default), in a worker process.
+      const sets = (await (await fetch(`${url}/annotation/projects/${projectId}/sets`, { headers: { authorization: `Bearer ${tokens.demo}` } })).json()) as {
+        setId: string;
+      }[];
+      const base = await cli(readme(/^npm run trellis -- base-model create --preset tiny/));
+      exits(base, 0);
+      const baseModelId = output(base);
+      expect(baseModelId).toMatch(/^[0-9a-f-]{36}$/);
+      const trained = await cli(
+        readme(/^npm run trellis -- train start /)
+          .replace('BASE_ID', baseModelId)
+          .replace('SET_ID', sets[0].setId),
+      );
+      exits(trained, 0);
+      const runId = output(trained);
+      expect(lastLine(trained)).toMatch(/^completed: held-out loss .* artifacts$/);
+      const status = await cli(readme(/^npm run trellis -- train status RUN_ID/).replace('RUN_ID', runId));
+      exits(status, 0);
+      expect(JSON.parse(output(status))).toMatchObject({ runId, status: 'completed', step: 200, snapshot: { includedItems: 1 } });
+      const retrained = await cli(readme(/^npm run trellis -- train retrain-excluding-withdrawn RUN_ID --wait/).replace('RUN_ID', runId));
+      exits(retrained, 0);
+      expect(output(retrained)).toMatch(/^[0-9a-f-]{36}$/);
+    }, 600_000);
 
     it('runs from a folder outside the repository with npm --prefix, relative paths resolved there', async () => {
       const r = await cli(readme(/^npm --prefix \/path\/to\/trellis run trellis -- synthetic demo/).replace('/path/to/trellis', ROOT), {}, outside);

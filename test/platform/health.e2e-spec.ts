@@ -22,8 +22,12 @@ describe('GET /health', () => {
           status: 'up',
           mode: 'in-process',
           relays: [],
-          // The annotation service consumes the ingestion log.
-          consumers: [expect.objectContaining({ consumer: 'annotation', context: 'ingestion' })],
+          // Annotation consumes the ingestion log; the trainer, the ingestion and annotation logs.
+          consumers: [
+            expect.objectContaining({ consumer: 'annotation', context: 'ingestion' }),
+            expect.objectContaining({ consumer: 'trainer', context: 'ingestion' }),
+            expect.objectContaining({ consumer: 'trainer', context: 'annotation' }),
+          ],
         },
       },
     });

@@ -39,6 +39,8 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly loops: Promise<void>[] = [];
   private readonly workers = new Set<ChildProcess>();
   private wake: (() => void) | null = null;
+  /** A worker forked ahead, loading its modules while idle, for the next run (see takeWorker). */
+  private spare: ChildProcess | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -58,6 +60,8 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
     this.stopping = true;
     this.wake?.();
     for (const w of this.workers) w.kill('SIGTERM');
+    this.spare?.kill('SIGTERM');
+    this.spare = null;
     await Promise.all(this.loops);
   }
 
@@ -190,10 +194,33 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
     return out;
   }
 
+  /** The spare worker if there is one (loaded, or still loading), else a new one. */
+  private takeWorker(): ChildProcess {
+    const ready = this.spare && this.spare.connected && this.spare.exitCode === null ? this.spare : null;
+    this.spare = null;
+    return ready ?? forkTrainingWorker();
+  }
+
+  /**
+   * Forks the worker for the next run when a run ends: a worker loads TensorFlow and the model
+   * code before it can start (seconds when the trainer runs from source), and loading it while
+   * the trainer is idle, not beside a training worker, costs no run anything. The first run of a
+   * process forks cold: a process that never trains (every platform process by default until it
+   * claims a run) keeps no spare.
+   */
+  private prepareSpare(): void {
+    if (this.stopping || this.spare) return;
+    const spare = forkTrainingWorker();
+    spare.once('exit', () => {
+      if (this.spare === spare) this.spare = null;
+    });
+    this.spare = spare;
+  }
+
   /** Runs the worker and turns its reports into events, in order, one at a time. */
   private supervise(state: RunState, job: TrainingJob): Promise<void> {
     const runId = job.runId;
-    const worker = forkTrainingWorker();
+    const worker = this.takeWorker();
     this.workers.add(worker);
     let chain: Promise<unknown> = Promise.resolve();
     let ended = false;
@@ -281,6 +308,7 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
       worker.on('exit', (code, signal) => {
         clearInterval(heartbeat);
         this.workers.delete(worker);
+        this.prepareSpare();
         chain = chain
           .then(async () => {
             if (ended || lost || this.stopping) {

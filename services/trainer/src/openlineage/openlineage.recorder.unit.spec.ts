@@ -1,73 +1,16 @@
 import type { EventEnvelope, TrainingRunEvent } from '@trellis/contracts';
 import { RunState, runDecider } from '../runs/run.decider';
+import { RUN_ID, RunEvents } from '../runs/run-events.fixture';
 import { coreErrors, facetErrors } from './openlineage-schema.fixture';
 import { runEventsFor } from './openlineage.recorder';
 
-const runId = '01930000-0000-7000-8000-000000000001';
+const runId = RUN_ID;
 const sha = (c: string) => c.repeat(64);
-const setId = '01930000-0000-7000-8000-0000000000a1';
-const manifest = { name: 'snapshot.json', key: `training-snapshots/${sha('d')}`, sha256: sha('d'), size: 100 };
 const file = (name: string, c: string) => ({ name, key: `training-runs/${runId}/artifacts/${sha(c)}`, sha256: sha(c), size: 10 });
-
-/** The events of one run, in order; the one builder style used here. */
-const events: TrainingRunEvent[] = [
-  {
-    type: 'TrainingRequested',
-    data: {
-      runId,
-      method: 'lora',
-      baseModel: { baseModelId: '01930000-0000-7000-8000-0000000000b1', manifestSha256: sha('b') },
-      teacher: null,
-      annotationSets: [
-        { setId: '01930000-0000-7000-8000-0000000000a1', projectId: '01930000-0000-7000-8000-0000000000a2', version: 1, contentSha256: sha('c') },
-      ],
-      evaluation: { kind: 'held-out', fraction: 0.2 },
-      hyperparameters: {
-        lora: { rank: 8, alpha: 16, dropout: 0, targetModules: ['q_proj'], rslora: false },
-        learningRate: 1e-3,
-        warmupSteps: 0,
-        schedule: 'constant',
-        weightDecay: 0,
-        batchSize: 2,
-        gradAccumulation: 1,
-        maxGradNorm: 1,
-        steps: 10,
-        epochs: null,
-        seed: 0,
-        evalEvery: 5,
-        checkpointEvery: 5,
-        distillation: null,
-      },
-      purpose: 'model-training',
-      replaces: null,
-    },
-  },
-  {
-    type: 'TrainingSnapshotFrozen',
-    data: {
-      runId,
-      totalSteps: 10,
-      replaces: null,
-      snapshot: {
-        manifest,
-        merkleRoot: sha('e'),
-        includedItems: 10,
-        excludedItems: 0,
-        includedSubjects: 5,
-        excluded: [],
-        trainItems: 8,
-        heldOutItems: 2,
-        trainSubjects: 4,
-        heldOutSubjects: 1,
-        consentAsOf: '2026-12-04T00:00:00.000Z',
-      },
-    },
-  },
-];
-const started: TrainingRunEvent = {
-  type: 'TrainingStarted',
-  data: { runId, attempt: 1, worker: 'w', backend: 'tensorflow', device: 'cpu', notes: [], resumedFromStep: null },
-};
+const events: TrainingRunEvent[] = [RunEvents.requested(), RunEvents.frozen()];
+const setId = RunEvents.requested().data.annotationSets[0].setId;
+const manifest = RunEvents.frozen().data.snapshot.manifest;
+const started = RunEvents.started();
 const checkpointed: TrainingRunEvent = { type: 'TrainingCheckpointed', data: { runId, step: 5, files: [file('checkpoint.safetensors', '1')] } };
 const completed: TrainingRunEvent = {
   type: 'TrainingCompleted',
@@ -97,7 +40,7 @@ describe('runEventsFor', () => {
     expect([...start, ...running, ...complete].map((e) => e.eventType)).toEqual(['START', 'RUNNING', 'COMPLETE']);
     for (const e of [...start, ...running, ...complete]) expect([...coreErrors(e), ...facetErrors(e)]).toEqual([]);
     expect(start[0].eventTime).toBe('2026-12-04T00:00:01.000Z');
-    expect(start[0].inputs.map((i) => i.name)).toEqual([`annotation-sets/${setId}`, `artifacts/training-snapshots/${sha('d')}`]);
+    expect(start[0].inputs.map((i) => i.name)).toEqual([`annotation-sets/${setId}`, `artifacts/${manifest.key}`]);
     expect(complete[0].outputs.map((o) => o.name)).toEqual([`artifacts/training-runs/${runId}/artifacts/${sha('2')}`]);
   });
 

@@ -1,71 +1,12 @@
-import type { TrainingRequested, TrainingRunEvent, TrainingSnapshotFrozen } from '@trellis/contracts';
+import type { TrainingRunEvent } from '@trellis/contracts';
 import { deciderSpec } from '@trellis/testing';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { RunCommand, runDecider, RunState } from './run.decider';
+import { RUN_ID, RunEvents, SHA } from './run-events.fixture';
 
 const spec = deciderSpec<RunState, RunCommand, TrainingRunEvent>(runDecider);
-const runId = '01930000-0000-7000-8000-000000000001';
-const sha = 'a'.repeat(64);
-
-class RunEvents {
-  static requested(): TrainingRequested {
-    return {
-      type: 'TrainingRequested',
-      data: {
-        runId,
-        method: 'lora',
-        baseModel: { baseModelId: '01930000-0000-7000-8000-0000000000b1', manifestSha256: sha },
-        teacher: null,
-        annotationSets: [{ setId: '01930000-0000-7000-8000-0000000000a1', projectId: '01930000-0000-7000-8000-0000000000a2', version: 1, contentSha256: sha }],
-        evaluation: { kind: 'held-out', fraction: 0.2 },
-        hyperparameters: {
-          lora: { rank: 8, alpha: 16, dropout: 0, targetModules: ['q_proj'], rslora: false },
-          learningRate: 1e-3,
-          warmupSteps: 0,
-          schedule: 'constant',
-          weightDecay: 0,
-          batchSize: 2,
-          gradAccumulation: 1,
-          maxGradNorm: 1,
-          steps: 10,
-          epochs: null,
-          seed: 0,
-          evalEvery: 5,
-          checkpointEvery: 5,
-          distillation: null,
-        },
-        purpose: 'model-training',
-        replaces: null,
-      },
-    };
-  }
-  static frozen(trainItems = 8, includedItems = 10): TrainingSnapshotFrozen {
-    return {
-      type: 'TrainingSnapshotFrozen',
-      data: {
-        runId,
-        totalSteps: 10,
-        replaces: null,
-        snapshot: {
-          manifest: { name: 'snapshot.json', key: `training-snapshots/${sha}`, sha256: sha, size: 10 },
-          merkleRoot: sha,
-          includedItems,
-          excludedItems: 2,
-          includedSubjects: 5,
-          excluded: [{ reason: 'consent-withdrawn', count: 2 }],
-          trainItems,
-          heldOutItems: includedItems - trainItems,
-          trainSubjects: 4,
-          heldOutSubjects: 1,
-          consentAsOf: '2026-12-04T00:00:00.000Z',
-        },
-      },
-    };
-  }
-  static started(attempt = 1, resumedFromStep: number | null = null): TrainingRunEvent {
-    return { type: 'TrainingStarted', data: { runId, attempt, worker: 'w', backend: 'cpu', device: 'cpu', notes: [], resumedFromStep } };
-  }
-}
+const runId = RUN_ID;
+const sha = SHA;
 
 const refusedWith = (code: TrainerErrorCode) => (err: unknown) => {
   expect(err).toBeInstanceOf(TrainerException);

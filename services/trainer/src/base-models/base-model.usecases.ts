@@ -12,6 +12,7 @@ import { BaseModelReady, BaseModelJob, WorkerMessage } from '../execution/worker
 import { forkTrainingWorker } from '../execution/worker-process';
 import { BaseModelView, findBaseModel, listBaseModels } from '../runs/run.queries';
 import { RunStreams } from '../runs/run.streams';
+import { SEED } from '../runs/run-request';
 import { requireUuid } from '../runs/run.usecases';
 import type { TrainerConfig } from '../trainer.config';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
@@ -24,12 +25,7 @@ export const BASE_MODEL_PREFIX = 'base-models/';
 const CreateBody = z
   .object({
     preset: z.enum(BASE_MODEL_PRESETS),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
+    seed: SEED.optional(),
     steps: z.number().int().min(0).max(100_000).optional(),
   })
   .strict();

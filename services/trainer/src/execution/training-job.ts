@@ -16,7 +16,6 @@ import {
   MultimodalModel,
   quantizeModel,
   readBaseCheckpoint,
-  saveHuggingFaceWeights,
   SftItem,
   Trainer,
   TrainingErrorCode,
@@ -178,9 +177,9 @@ export async function runTrainingJob(job: TrainingJob, host: JobHost): Promise<v
     const dir = path.join(job.outDir, 'artifacts');
     fs.mkdirSync(dir, { recursive: true });
     if (adapters) adapters.save(dir, { baseModelNameOrPath: `trellis-base-model-${path.basename(job.baseModelDir)}` });
-    else if (job.method === 'full' || job.method === 'distill') {
+    else {
       await writeBaseCheckpoint(dir, { model: base.model, config: base.config, tokenizer: base.tokenizer });
-    } else await saveHuggingFaceWeights(base.model, dir);
+    }
     // What the trained model says on one example, so that anyone can check that the stored
     // adapter or weights, loaded back (loadLora), give the same logits.
     const probeItem = manifest.items.find((i) => i.split === 'held-out') ?? manifest.items[0];

@@ -18,6 +18,13 @@ import {
 
 export const openLineageStream = (runId: string) => `openlineage-run-${runId}`;
 
+/** The trainer events that stand for an OpenLineage run event; progress, the bulk of a run's events, does not. */
+const LIFECYCLE = new Set(['TrainingStarted', 'TrainingCheckpointed', 'TrainingCompleted', 'TrainingFailed', 'TrainingCancelled']);
+
+export function standsForRunEvent(appended: EventEnvelope[]): boolean {
+  return appended.some((e) => LIFECYCLE.has(e.type));
+}
+
 /**
  * The OpenLineage run events a run's trainer events stand for: START when it first starts,
  * RUNNING when it resumes and at each checkpoint, then COMPLETE, FAIL or ABORT (a run that ends

@@ -9,6 +9,13 @@ import { Hyperparameters, TRAINING_METHODS, TRAINING_PURPOSES, TrainingMethod, T
  */
 const uuid = z.string().uuid('a UUID');
 
+/** A seed as every generator of the trainer takes it (mulberry32 state): a non-negative 31-bit integer. */
+export const SEED = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+
 const setRef = z.union([z.object({ setId: uuid }).strict(), z.object({ projectId: uuid, version: z.number().int().positive() }).strict()]);
 export type SetReference = z.infer<typeof setRef>;
 
@@ -42,12 +49,7 @@ const RunRequestBody = z
         maxGradNorm: z.number().positive().nullable().optional(),
         steps: z.number().int().min(1).max(10_000_000).optional(),
         epochs: z.number().int().min(1).max(10_000).optional(),
-        seed: z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 31 - 1)
-          .optional(),
+        seed: SEED.optional(),
         evalEvery: z.number().int().min(1).optional(),
         checkpointEvery: z.number().int().min(1).optional(),
         temperature: z.number().positive().max(100).optional(),

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { Actor, EventEnvelope, TRAINER_LOG, trainerContracts, TrainerEvent, TrainingRunEvent } from '@trellis/contracts';
 import { aggregateStream, CommandResult, handleCommand, PostgresEventStore } from '@trellis/event-store';
-import { OpenLineageRecorder } from '../openlineage/openlineage.recorder';
+import { OpenLineageRecorder, standsForRunEvent } from '../openlineage/openlineage.recorder';
 import { TrainerProjection } from '../read-models/trainer.projection';
 import { RunCommand, runDecider, RunState, runStream } from './run.decider';
 
@@ -34,7 +34,9 @@ export class RunStreams {
       queryRunner: tx,
       afterAppend: async (appended, t) => {
         for (const e of appended) await this.projection.apply(e, t);
-        await this.lineage.record(t, appended, (await this.load(runId, t)).state);
+        // Reading the run back (its whole stream) only for the few events OpenLineage hears of, not
+        // for every TrainingProgressed.
+        if (standsForRunEvent(appended)) await this.lineage.record(t, appended, (await this.load(runId, t)).state);
       },
     });
   }

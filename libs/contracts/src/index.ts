@@ -14,3 +14,4 @@ export * from './consent-rules';
 export * from './trainer.contracts';
 export * from './merkle-tree';
 export * from './openlineage.contracts';
+export * from './registry.contracts';

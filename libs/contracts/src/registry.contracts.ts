@@ -121,6 +121,8 @@ export const PromotionRequestedV1 = z
     promotionId: uuid,
     alias,
     modelVersionId: uuid,
+    /** Also the envelope's actor; kept in the data because the approval rule (not the requester) is decided from it. */
+    requestedBy: principalId,
     /** The alias's holder when asked, compared with on the gates. */
     currentVersionId: uuid.nullable(),
     /** The evaluation set both versions are compared on (content hash of the annotation set). */
@@ -132,8 +134,10 @@ export const PromotionRequestedV1 = z
 export const PromotionGatesCheckedV1 = z
   .object({ modelId: uuid, promotionId: uuid, passed: z.boolean(), verdicts: z.array(GateVerdictV1).length(PROMOTION_GATES.length) })
   .strict();
-export const PromotionApprovedV1 = z.object({ modelId: uuid, promotionId: uuid, comment: note(2000) }).strict();
-export const PromotionRejectedV1 = z.object({ modelId: uuid, promotionId: uuid, by: z.enum(['gates', 'approver']), comment: note(2000) }).strict();
+export const PromotionApprovedV1 = z.object({ modelId: uuid, promotionId: uuid, approvedBy: principalId, comment: note(2000) }).strict();
+export const PromotionRejectedV1 = z
+  .object({ modelId: uuid, promotionId: uuid, by: z.enum(['gates', 'approver']), rejectedBy: principalId.nullable(), comment: note(2000) })
+  .strict();
 
 export const FLAG_TRIGGERS = ['consent-withdrawn', 'subject-erased'] as const;
 export const ModelVersionFlaggedV1 = z

@@ -11,6 +11,7 @@ import { AnnotationArchiveAndReannotation1764500000000 } from './1764500000000-A
 import { CreatePrincipals1764500001000 } from './1764500001000-CreatePrincipals';
 import { SealSubjectIdentities1764600000000 } from './1764600000000-SealSubjectIdentities';
 import { CreateTrainer1764700000000 } from './1764700000000-CreateTrainer';
+import { CreateRegistry1764800000000 } from './1764800000000-CreateRegistry';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   CreatePrincipals1764500001000,
   SealSubjectIdentities1764600000000,
   CreateTrainer1764700000000,
+  CreateRegistry1764800000000,
 ];

@@ -104,7 +104,7 @@ export interface GenerationItem {
   rgb: Uint8Array;
 }
 
-export interface GenerationOptions {
+export interface GenerateAnswersOptions {
   /** Seeds the decoder's RNG; greedy decoding draws nothing from it, so it is there to make the run's inputs complete. */
   seed: number;
   maxNewTokens: number;
@@ -145,7 +145,7 @@ function answerNll(m: EvaluationModel, pixels: tf.Tensor4D, prompt: string, answ
  * and the teacher-forced NLL of each item's references (summed over them) for perplexity.
  * The answer is decoded without its EOS and without the one space the trainer puts before it.
  */
-export function generateAnswers(m: EvaluationModel, items: readonly GenerationItem[], options: GenerationOptions): ScoredPrediction[] {
+export function generateAnswers(m: EvaluationModel, items: readonly GenerationItem[], options: GenerateAnswersOptions): ScoredPrediction[] {
   const size = m.config.vision.imageSize;
   const eos = m.tokenizer.eosId;
   const out: ScoredPrediction[] = [];

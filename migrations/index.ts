@@ -12,6 +12,7 @@ import { CreatePrincipals1764500001000 } from './1764500001000-CreatePrincipals'
 import { SealSubjectIdentities1764600000000 } from './1764600000000-SealSubjectIdentities';
 import { CreateTrainer1764700000000 } from './1764700000000-CreateTrainer';
 import { CreateRegistry1764800000000 } from './1764800000000-CreateRegistry';
+import { CreateRegistryWebhooks1764800000100 } from './1764800000100-CreateRegistryWebhooks';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   SealSubjectIdentities1764600000000,
   CreateTrainer1764700000000,
   CreateRegistry1764800000000,
+  CreateRegistryWebhooks1764800000100,
 ];

@@ -89,10 +89,11 @@ export class CreateRegistry1764800000000 implements MigrationInterface {
         UNIQUE (model_id, version)
       )`);
     // Which subjects and items each version's snapshot holds: the consent flag and the
-    // evaluation-overlap check are one indexed query each.
+    // evaluation-overlap check are one indexed query each. Read from the manifest (not from the
+    // registry log), so a rebuild of the read model keeps these rows: no foreign key to versions.
     await q.query(`
       CREATE TABLE registry_snapshot_items (
-        model_version_id uuid     NOT NULL REFERENCES registry_versions (model_version_id),
+        model_version_id uuid     NOT NULL,
         item_id          uuid     NOT NULL,
         subject_id       uuid     NOT NULL,
         image_sha256     char(64) NOT NULL,

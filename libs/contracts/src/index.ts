@@ -15,3 +15,4 @@ export * from './trainer.contracts';
 export * from './merkle-tree';
 export * from './openlineage.contracts';
 export * from './registry.contracts';
+export * from './supervised-pairs';

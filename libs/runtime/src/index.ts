@@ -11,3 +11,4 @@ export * from './graphql.module-options';
 export * from './http-hardening';
 export * from './safe-input.pipe';
 export * from './database-unavailable';
+export * from './fork-worker';

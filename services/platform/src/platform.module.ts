@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AuthModule, authContracts } from '@trellis/auth';
 import { DatabaseModule, DatabaseMode } from '@trellis/common';
-import { HealthController, HttpExceptionFilter, trellisGraphqlModule } from '@trellis/runtime';
+import { HEALTH_CONTRIBUTORS, HealthController, HttpExceptionFilter, trellisGraphqlModule } from '@trellis/runtime';
 import { EventStoreModule } from '@trellis/event-store';
 import { MessagingConfig, MessagingModule } from '@trellis/messaging';
 import { AUTH_LOG } from '@trellis/auth';
@@ -15,6 +15,9 @@ import { ANNOTATION_LOG, annotationContracts } from '@trellis/contracts';
 import { AnnotationModule } from '../../annotation/src/annotation.module';
 import { OPENLINEAGE_LOG, openLineageContracts, TRAINER_LOG, trainerContracts } from '@trellis/contracts';
 import { TrainerModule } from '../../trainer/src/trainer.module';
+import { REGISTRY_LOG, registryContracts } from '@trellis/contracts';
+import { RegistryModule } from '../../registry/src/registry.module';
+import { RegistryHealth } from '../../registry/src/registry.health';
 
 /** Every service in one process: the embedded default (DESIGN.md "Runs on one laptop"). */
 @Module({})
@@ -22,15 +25,18 @@ export class PlatformModule {
   static forRoot(options: { dataSource: DataSource; databaseMode: DatabaseMode; messaging?: MessagingConfig; storage?: ObjectStorage }): DynamicModule {
     const annotation = AnnotationModule.forRoot();
     const trainer = TrainerModule.forRoot();
+    const registry = RegistryModule.forRoot();
     return {
       module: PlatformModule,
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
-        EventStoreModule.forRoot({ contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts, openLineageContracts] }),
+        EventStoreModule.forRoot({
+          contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts, openLineageContracts, registryContracts],
+        }),
         MessagingModule.forRoot({
-          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG],
+          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG, REGISTRY_LOG],
           dataOnlyLogs: [OPENLINEAGE_LOG],
-          handlers: [annotation.handler, ...trainer.handlers],
+          handlers: [annotation.handler, ...trainer.handlers, ...registry.handlers],
           config: options.messaging,
         }),
         AuthModule,
@@ -40,9 +46,13 @@ export class PlatformModule {
         AuditModule,
         annotation.module,
         trainer.module,
+        registry.module,
       ],
       controllers: [HealthController],
-      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: HEALTH_CONTRIBUTORS, inject: [RegistryHealth], useFactory: (r: RegistryHealth) => [r] },
+      ],
     };
   }
 }

@@ -3,7 +3,15 @@ import { APP_FILTER } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AuthModule, authContracts } from '@trellis/auth';
 import { DatabaseMode, DatabaseModule } from '@trellis/common';
-import { annotationContracts, ingestionContracts, OPENLINEAGE_LOG, openLineageContracts, TRAINER_LOG, trainerContracts } from '@trellis/contracts';
+import {
+  annotationContracts,
+  ingestionContracts,
+  OPENLINEAGE_LOG,
+  openLineageContracts,
+  registryContracts,
+  TRAINER_LOG,
+  trainerContracts,
+} from '@trellis/contracts';
 import { EventStoreModule } from '@trellis/event-store';
 import { MessagingConfig, MessagingModule } from '@trellis/messaging';
 import { HealthController, HttpExceptionFilter } from '@trellis/runtime';
@@ -21,7 +29,9 @@ export class TrainerAppModule {
       module: TrainerAppModule,
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
-        EventStoreModule.forRoot({ contracts: [authContracts, ingestionContracts, annotationContracts, trainerContracts, openLineageContracts] }),
+        EventStoreModule.forRoot({
+          contracts: [authContracts, ingestionContracts, annotationContracts, trainerContracts, openLineageContracts, registryContracts],
+        }),
         MessagingModule.forRoot({
           relayLogs: [TRAINER_LOG, OPENLINEAGE_LOG],
           dataOnlyLogs: [OPENLINEAGE_LOG],

@@ -1,8 +1,18 @@
 import type { QueryRunner } from 'typeorm';
-import { ANNOTATION_LOG, AnnotationEvent, EventEnvelope, INGESTION_LOG, IngestionEvent, SubjectConsentEvent } from '@trellis/contracts';
+import {
+  ANNOTATION_LOG,
+  AnnotationEvent,
+  EventEnvelope,
+  INGESTION_LOG,
+  IngestionEvent,
+  REGISTRY_LOG,
+  RegistryEvent,
+  SubjectConsentEvent,
+} from '@trellis/contracts';
 import type { EventHandler } from '@trellis/messaging';
 import { RecordAnnotationSetUseCase } from './annotation-sets/record-annotation-set.usecase';
 import { SubjectConsentsProjection } from './consent/subject-consents.projection';
+import type { RunUseCases } from './runs/run.usecases';
 
 /**
  * The trainer's consumers (Kafka or in-process; validated against the contract before they get
@@ -35,5 +45,26 @@ export class TrainerAnnotationHandler implements EventHandler {
     if (!this.sets) throw new Error('the trainer handler received an event before TrainerModule initialized');
     const event = { type: envelope.type, data: envelope.data } as AnnotationEvent;
     if (event.type === 'AnnotationSetPublished') await this.sets.record(tx, event.data, envelope.occurredAt);
+  }
+}
+
+/**
+ * The registry asks for a retrain of a flagged version's run (RetrainRequested): the new run is
+ * requested in the inbox's transaction, by the person who asked the registry.
+ */
+export class TrainerRegistryHandler implements EventHandler {
+  readonly consumer = 'trainer';
+  readonly context = REGISTRY_LOG;
+  private runs?: RunUseCases;
+
+  bind(runs: RunUseCases): this {
+    this.runs = runs;
+    return this;
+  }
+
+  async handle(envelope: EventEnvelope, tx: QueryRunner): Promise<void> {
+    if (!this.runs) throw new Error('the trainer handler received an event before TrainerModule initialized');
+    const event = { type: envelope.type, data: envelope.data } as RegistryEvent;
+    if (event.type === 'RetrainRequested') await this.runs.retrainIn(tx, event.data.runId, envelope.actor);
   }
 }

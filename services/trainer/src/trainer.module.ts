@@ -13,10 +13,11 @@ import { FreezeSnapshotUseCase } from './snapshot/freeze-snapshot.usecase';
 import { OpenLineageForwarder } from './openlineage/openlineage.forwarder';
 import { OpenLineageRecorder } from './openlineage/openlineage.recorder';
 import { trainerConfigFromEnv } from './trainer.config';
-import { TrainerAnnotationHandler, TrainerIngestionHandler } from './trainer-events.handler';
+import { TrainerAnnotationHandler, TrainerIngestionHandler, TrainerRegistryHandler } from './trainer-events.handler';
 import { TRAINER_CONFIG, TRAINER_STORAGE } from './trainer.tokens';
 
 const ANNOTATION_HANDLER = Symbol('TRAINER_ANNOTATION_HANDLER');
+const REGISTRY_HANDLER = Symbol('TRAINER_REGISTRY_HANDLER');
 
 /**
  * The trainer service. `forRoot()` returns the module and its event handlers: the handlers go
@@ -27,22 +28,30 @@ const ANNOTATION_HANDLER = Symbol('TRAINER_ANNOTATION_HANDLER');
 export class TrainerModule implements OnModuleInit {
   constructor(
     @Inject(ANNOTATION_HANDLER) private readonly handler: TrainerAnnotationHandler,
+    @Inject(REGISTRY_HANDLER) private readonly registryHandler: TrainerRegistryHandler,
     private readonly sets: RecordAnnotationSetUseCase,
+    private readonly runs: RunUseCases,
   ) {}
 
   onModuleInit(): void {
     this.handler.bind(this.sets);
+    this.registryHandler.bind(this.runs);
   }
 
-  static forRoot(options: { env?: NodeJS.ProcessEnv } = {}): { module: DynamicModule; handlers: [TrainerIngestionHandler, TrainerAnnotationHandler] } {
+  static forRoot(options: { env?: NodeJS.ProcessEnv } = {}): {
+    module: DynamicModule;
+    handlers: [TrainerIngestionHandler, TrainerAnnotationHandler, TrainerRegistryHandler];
+  } {
     const annotation = new TrainerAnnotationHandler();
+    const registry = new TrainerRegistryHandler();
     return {
-      handlers: [new TrainerIngestionHandler(), annotation],
+      handlers: [new TrainerIngestionHandler(), annotation, registry],
       module: {
         module: TrainerModule,
         controllers: [RunsController, BaseModelsController],
         providers: [
           { provide: ANNOTATION_HANDLER, useValue: annotation },
+          { provide: REGISTRY_HANDLER, useValue: registry },
           { provide: TRAINER_CONFIG, useFactory: () => trainerConfigFromEnv(options.env ?? process.env) },
           {
             // The platform's StorageModule when it is there; otherwise the same choice from the environment.

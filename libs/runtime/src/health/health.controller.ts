@@ -1,11 +1,20 @@
-import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Optional, Res } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Public } from '@trellis/auth';
 import { DATABASE_MODE, DatabaseMode } from '@trellis/common';
 import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { EVENT_DELIVERY, EventDelivery } from '@trellis/messaging';
 
-type ComponentHealth = { status: 'up' | 'down' | 'degraded'; [detail: string]: unknown };
+export type ComponentHealth = { status: 'up' | 'down' | 'degraded'; [detail: string]: unknown };
+
+/** A service's own component of /health (the registry's: versions holding an alias that need retraining). */
+export interface HealthContributor {
+  readonly component: string;
+  health(): Promise<ComponentHealth>;
+}
+
+/** The app module provides the contributors of the services it runs (an array); none by default. */
+export const HEALTH_CONTRIBUTORS = Symbol('HEALTH_CONTRIBUTORS');
 
 @Controller('health')
 export class HealthController {
@@ -15,6 +24,7 @@ export class HealthController {
     private readonly notifier: LogNotifier,
     @Inject(DATABASE_MODE) private readonly mode: DatabaseMode,
     @Inject(EVENT_DELIVERY) private readonly delivery: EventDelivery,
+    @Optional() @Inject(HEALTH_CONTRIBUTORS) private readonly contributors: HealthContributor[] = [],
   ) {}
 
   /** Public on purpose: load balancers and `npm start` users probe it without a token. */
@@ -48,6 +58,13 @@ export class HealthController {
       components.messaging = { status, ...d };
     } catch (err) {
       components.messaging = { status: 'degraded', error: (err as Error).message };
+    }
+    for (const c of this.contributors ?? []) {
+      try {
+        components[c.component] = await c.health();
+      } catch (err) {
+        components[c.component] = { status: 'degraded', error: (err as Error).message };
+      }
     }
     const statuses = Object.values(components).map((c) => c.status);
     const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'up';

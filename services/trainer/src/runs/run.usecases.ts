@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { Actor, AnnotationSetRef, isUuid, TrainingRequested } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
@@ -88,14 +88,25 @@ export class RunUseCases {
    * request for a model. Only a run whose snapshot was frozen can be retrained.
    */
   async retrainExcludingWithdrawn(runIdParam: string, actor: Actor): Promise<RunView> {
-    const replaced = await requireRun(this.dataSource, requireUuid(runIdParam, 'run id', 'params.runId'));
+    const runId = await withTransaction(this.dataSource, (tx) => this.retrainIn(tx, requireUuid(runIdParam, 'run id', 'params.runId'), actor));
+    return requireRun(this.dataSource, runId);
+  }
+
+  /**
+   * The same in the caller's transaction (the registry's RetrainRequested, heard in the inbox's
+   * transaction, so a redelivery cannot start a second run). Returns the new run's id.
+   */
+  async retrainIn(tx: QueryRunner, runId: string, actor: Actor): Promise<string> {
+    const replaced = await requireRun(tx, runId);
     if (!replaced.snapshot) {
       throw new TrainerException(
         TrainerErrorCode.RunNotFinished,
         `run ${replaced.runId} has no frozen snapshot yet (it is ${replaced.status}); nothing to retrain from`,
       );
     }
-    return this.append({ ...replaced.request, runId: uuidv7(), replaces: replaced.runId }, actor);
+    const data = { ...replaced.request, runId: uuidv7(), replaces: replaced.runId };
+    await this.streams.start(tx, runStream(data.runId), [{ type: 'TrainingRequested', data }], actor);
+    return data.runId;
   }
 
   async cancel(runIdParam: string, actor: Actor): Promise<RunView> {

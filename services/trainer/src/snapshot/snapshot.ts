@@ -61,17 +61,8 @@ export interface SnapshotManifest {
   replaces: { runId: string; snapshotSha256: string; removedItems: number; removedSubjects: number; removed: ExcludedItem[] } | null;
 }
 
-/** The prompt each kind of answer is learned under (the caption prompt is the synthetic data set's). */
-export function supervisedPairs(answer: Answer): { prompt: string; answer: string }[] {
-  switch (answer.kind) {
-    case 'caption':
-      return [{ prompt: 'Describe the image.', answer: answer.caption }];
-    case 'vqa':
-      return answer.pairs.map((p) => ({ prompt: p.question, answer: p.answer }));
-    case 'classification':
-      return [{ prompt: 'What is shown in the image?', answer: answer.label }];
-  }
-}
+/** Kept here for the trainer's callers; defined once in @trellis/contracts for the trainer and the registry. */
+export { supervisedPairs } from '@trellis/contracts';
 
 export function answerSha256(answer: Answer): string {
   return createHash('sha256').update(canonicalJson(answer)).digest('hex');

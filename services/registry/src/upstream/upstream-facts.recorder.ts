@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { QueryRunner } from 'typeorm';
+import { z } from 'zod';
+import {
+  AnnotationSetPublished,
+  AnswerV1,
+  AssetIngested,
+  BaseModelRegistered,
+  canonicalJson,
+  TrainingCompleted,
+  TrainingRequested,
+  TrainingSnapshotFrozen,
+} from '@trellis/contracts';
+import type { ObjectStorage } from '@trellis/storage';
+import { RegistryErrorCode, RegistryException } from '../registry.exception';
+import { REGISTRY_STORAGE } from '../registry.tokens';
+
+/** What the registry reads of an annotation set artifact (trellis.annotation-set.v1); the rest is the annotation service's. */
+const SetArtifact = z.object({
+  schema: z.literal('trellis.annotation-set.v1'),
+  items: z.array(
+    z.object({
+      itemId: z.string().uuid(),
+      subjectId: z.string().uuid(),
+      image: z.string().min(1).max(1024),
+      answer: AnswerV1,
+      source: z.enum(['agreement', 'adjudication', 'import']),
+      agreement: z.number().min(0).max(1).nullable(),
+    }),
+  ),
+});
+
+/** What a model card says of a set's annotation: mean item agreement, and how many items were final without and after adjudication. */
+export interface SetAgreementSummary {
+  meanItemAgreement: number | null;
+  acceptedWithoutAdjudication: number;
+  adjudicated: number;
+}
+
+export function agreementSummary(items: { source: string; agreement: number | null }[]): SetAgreementSummary {
+  const rated = items.map((i) => i.agreement).filter((a): a is number => a !== null);
+  return {
+    meanItemAgreement: rated.length > 0 ? rated.reduce((s, a) => s + a, 0) / rated.length : null,
+    acceptedWithoutAdjudication: items.filter((i) => i.source === 'agreement').length,
+    adjudicated: items.filter((i) => i.source === 'adjudication').length,
+  };
+}
+
+/** The content address at the end of a storage key: the image's SHA-256. */
+const CONTENT_ADDRESS = /([0-9a-f]{64})$/;
+
+/** The answer's content hash, as the trainer computes an item's text hash (canonical JSON of the answer). */
+export const answerSha256 = (answer: unknown) => createHash('sha256').update(canonicalJson(answer)).digest('hex');
+
+export const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * What the registry keeps of the other contexts' events, each in the consumer's transaction:
+ * base models and runs (trainer), published sets with their items and agreement (annotation),
+ * the de-identification applied to each stored image (ingestion). Idempotent: a redelivery or a
+ * replay writes the same rows.
+ */
+@Injectable()
+export class UpstreamFactsRecorder {
+  constructor(@Inject(REGISTRY_STORAGE) private readonly storage: ObjectStorage) {}
+
+  async baseModel(tx: QueryRunner, d: BaseModelRegistered['data']): Promise<void> {
+    await tx.query(
+      `INSERT INTO registry_base_models (base_model_id, preset, manifest_sha256, files, architecture) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (base_model_id) DO NOTHING`,
+      [d.baseModelId, d.preset, d.manifestSha256, JSON.stringify(d.files), JSON.stringify(d.architecture)],
+    );
+  }
+
+  async runRequested(tx: QueryRunner, d: TrainingRequested['data'], requestedBy: string, at: string): Promise<void> {
+    await tx.query(`INSERT INTO registry_runs (run_id, requested_by, request, requested_at) VALUES ($1,$2,$3,$4) ON CONFLICT (run_id) DO NOTHING`, [
+      d.runId,
+      requestedBy,
+      JSON.stringify(d),
+      at,
+    ]);
+  }
+
+  async snapshotFrozen(tx: QueryRunner, d: TrainingSnapshotFrozen['data']): Promise<void> {
+    await tx.query('UPDATE registry_runs SET snapshot = $2 WHERE run_id = $1', [d.runId, JSON.stringify(d)]);
+  }
+
+  async runCompleted(tx: QueryRunner, d: TrainingCompleted['data']): Promise<void> {
+    await tx.query('UPDATE registry_runs SET completed = $2 WHERE run_id = $1', [d.runId, JSON.stringify(d)]);
+  }
+
+  async assetIngested(tx: QueryRunner, d: AssetIngested['data']): Promise<void> {
+    const images = [d.storage.curatedSha256, d.storage.derivativeSha256, d.storage.deidentifiedSha256].filter((s): s is string => typeof s === 'string');
+    for (const sha of images) {
+      await tx.query(`INSERT INTO registry_image_deidentification (image_sha256, method, options) VALUES ($1,$2,$3) ON CONFLICT (image_sha256) DO NOTHING`, [
+        sha,
+        d.deidentification.method,
+        JSON.stringify(d.deidentification.options),
+      ]);
+    }
+  }
+
+  /** Reads the set's artifact once, checks it against the published hash, and keeps its items and agreement statistics. */
+  async annotationSet(tx: QueryRunner, d: AnnotationSetPublished['data'], publishedAt: string): Promise<void> {
+    const known: unknown[] = await tx.query('SELECT 1 FROM registry_annotation_sets WHERE set_id = $1', [d.setId]);
+    if (known.length > 0) return;
+    const bytes = await this.storage.getBuffer('artifacts', d.artifact.key);
+    if (sha256Of(bytes) !== d.artifact.sha256) {
+      throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `annotation set ${d.setId}: the stored artifact does not match its published SHA-256`);
+    }
+    const parsed = SetArtifact.safeParse(JSON.parse(bytes.toString('utf8')));
+    if (!parsed.success)
+      throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `annotation set ${d.setId}: the artifact is not a trellis.annotation-set.v1 document`);
+    const items = parsed.data.items.map((i) => {
+      const image = CONTENT_ADDRESS.exec(i.image);
+      if (!image)
+        throw new RegistryException(
+          RegistryErrorCode.ArtifactCorrupt,
+          `annotation set ${d.setId}: item ${i.itemId} has an image key without a content address`,
+        );
+      return { ...i, subjectId: i.subjectId.toLowerCase(), imageSha256: image[1], textSha256: answerSha256(i.answer) };
+    });
+    await tx.query(
+      `INSERT INTO registry_annotation_sets (set_id, project_id, version, dataset_id, dataset_version, content_sha256, artifact_key, item_count, agreement, published_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+      [
+        d.setId,
+        d.projectId,
+        d.version,
+        d.datasetId,
+        d.datasetVersion,
+        d.contentSha256,
+        d.artifact.key,
+        items.length,
+        JSON.stringify(agreementSummary(parsed.data.items)),
+        publishedAt,
+      ],
+    );
+    await tx.query(
+      `INSERT INTO registry_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, answer)
+       SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+      [
+        d.setId,
+        items.map((b) => b.itemId),
+        items.map((b) => b.subjectId),
+        items.map((b) => b.image),
+        items.map((b) => b.imageSha256),
+        items.map((b) => b.textSha256),
+        items.map((b) => JSON.stringify(b.answer)),
+      ],
+    );
+  }
+}

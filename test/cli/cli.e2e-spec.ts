@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, freePort } from '@trellis/testing';
+import request from 'supertest';
+import { eventually, freePort, uniqueName } from '@trellis/testing';
 import { CLI_COMMANDS } from '../../services/platform/src/cli/cli-commands';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
+import { publishSyntheticSets } from '../trainer/trainer-fixture';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -275,8 +277,10 @@ describe('the trellis CLI as the README documents it', () => {
       exits(base, 0);
       const baseModelId = output(base);
       expect(baseModelId).toMatch(/^[0-9a-f-]{36}$/);
+      const model = uniqueName('chest-captioner');
+      const named = (pattern: RegExp) => readme(pattern).replaceAll('chest-captioner', model);
       const trained = await cli(
-        readme(/^npm run trellis -- train start /)
+        named(/^npm run trellis -- train start /)
           .replace('BASE_ID', baseModelId)
           .replace('SET_ID', sets[0].setId),
       );
@@ -289,6 +293,38 @@ describe('the trellis CLI as the README documents it', () => {
       const retrained = await cli(readme(/^npm run trellis -- train retrain-excluding-withdrawn RUN_ID --wait/).replace('RUN_ID', runId));
       exits(retrained, 0);
       expect(output(retrained)).toMatch(/^[0-9a-f-]{36}$/);
+
+      // The registry, as its section writes it: the run and its retrain are versions 1 and 2 of
+      // the model the train line names (made unique here: this database outlives the test).
+      const versions = await cli(named(/^npm run trellis -- models versions /));
+      exits(versions, 0);
+      expect(output(versions).split('\n')).toEqual([expect.stringMatching(/^v1 {2}lora /), expect.stringMatching(/^v2 {2}lora /)]);
+
+      // A held-out set of other subjects to evaluate on (through the REST API, as in the trainer's tests).
+      const steward = (await t.token(['steward'])).token;
+      const heldOut = await publishSyntheticSets(request(t.app.getHttpServer()), steward, { seed: 5, subjects: 2, itemsPerSubject: 1 });
+      const evaluated = await cli(named(/^npm run trellis -- eval start /).replace('SET_ID', heldOut.captionSetId));
+      exits(evaluated, 0);
+      expect(lastLine(evaluated)).toMatch(/^completed on 2 item\(s\): bleu \d/);
+      const card = await cli(named(/^npm run trellis -- models card /));
+      exits(card, 0);
+      expect(output(card)).toContain('Draft captions for review');
+      const promoted = await cli(named(/^npm run trellis -- promote /));
+      exits(promoted, 0);
+      const promotionId = output(promoted);
+      expect(promotionId).toMatch(/^[0-9a-f-]{36}$/);
+      // The engineer who trained and asked is no approver; a second person with that role approves
+      // (independence itself is tested in test/registry).
+      const self = await cli(readme(/^npm run trellis -- approve PROMOTION_ID/).replace('PROMOTION_ID', promotionId));
+      exits(self, 3);
+      expect(lastLine(self)).toMatch(/\(403\): requires one of the roles: approver/);
+      const approver = (await t.token(['approver'])).token;
+      const approved = await cli(readme(/^npm run trellis -- approve PROMOTION_ID/).replace('PROMOTION_ID', promotionId), { TRELLIS_TOKEN: approver });
+      exits(approved, 0);
+      expect(output(approved)).toBe('approved: candidate');
+      const aliases = await cli(named(/^npm run trellis -- models aliases /));
+      exits(aliases, 0);
+      expect(output(aliases)).toMatch(/ candidate -> v1 {2}promotion by prn-\S+: checked the predictions$/);
     }, 600_000);
 
     it('runs from a folder outside the repository with npm --prefix, relative paths resolved there', async () => {

@@ -22,13 +22,20 @@ describe('GET /health', () => {
           status: 'up',
           mode: 'in-process',
           relays: [],
-          // Annotation consumes the ingestion log; the trainer, the ingestion and annotation logs.
+          // Annotation consumes the ingestion log; the trainer, the ingestion, annotation and
+          // registry logs; the registry, the trainer, annotation and ingestion logs.
           consumers: [
             expect.objectContaining({ consumer: 'annotation', context: 'ingestion' }),
             expect.objectContaining({ consumer: 'trainer', context: 'ingestion' }),
             expect.objectContaining({ consumer: 'trainer', context: 'annotation' }),
+            expect.objectContaining({ consumer: 'trainer', context: 'registry' }),
+            expect.objectContaining({ consumer: 'registry', context: 'trainer' }),
+            expect.objectContaining({ consumer: 'registry', context: 'annotation' }),
+            expect.objectContaining({ consumer: 'registry', context: 'ingestion' }),
           ],
         },
+        // No version holding an alias is flagged (the registry's suite demotes the one it flags).
+        registry: { status: 'up', needsRetraining: [] },
       },
     });
   });

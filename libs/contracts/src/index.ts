@@ -16,3 +16,4 @@ export * from './merkle-tree';
 export * from './openlineage.contracts';
 export * from './registry.contracts';
 export * from './supervised-pairs';
+export * from './annotation-set-artifact';

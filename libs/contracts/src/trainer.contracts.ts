@@ -110,6 +110,16 @@ export const TrainingRequestedV1 = z
     purpose: z.enum(TRAINING_PURPOSES),
     /** Set by retrain-excluding-withdrawn: the run this one replaces. */
     replaces: uuid.nullable(),
+    /**
+     * The registered model the registry files the run's version under (MODEL_NAME_PATTERN of the
+     * registry contracts); absent or null: named after the base model and method. Optional:
+     * added after v1 shipped.
+     */
+    modelName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/)
+      .nullable()
+      .optional(),
   })
   .strict();
 

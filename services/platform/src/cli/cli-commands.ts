@@ -3,6 +3,7 @@ import { ingestCommand } from '../../../ingestion/src/cli/ingest.command';
 import { subjectsCommand } from '../../../ingestion/src/cli/subjects-import.command';
 import { annotationCommand } from '../../../annotation/src/cli/annotation.command';
 import { baseModelCommand, trainCommand } from '../../../trainer/src/cli/train.command';
+import { approveCommand, evalCommand, modelsCommand, promoteCommand } from '../../../registry/src/cli/registry.command';
 import { syntheticCommand } from './synthetic.command';
 import { tokenCommand } from './token.command';
 
@@ -13,6 +14,10 @@ export const CLI_COMMANDS: Record<string, CliCommand> = {
   annotation: annotationCommand,
   train: trainCommand,
   'base-model': baseModelCommand,
+  models: modelsCommand,
+  eval: evalCommand,
+  promote: promoteCommand,
+  approve: approveCommand,
   synthetic: syntheticCommand,
   token: tokenCommand,
 };

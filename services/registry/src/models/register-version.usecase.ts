@@ -44,7 +44,7 @@ export function defaultModelName(base: { preset: string | null; base_model_id: s
 interface RunRow {
   run_id: string;
   requested_by: string;
-  request: TrainingRequested['data'] & { modelName?: string | null };
+  request: TrainingRequested['data'];
   snapshot: TrainingSnapshotFrozen['data'] | null;
 }
 

@@ -72,6 +72,8 @@ export type RegisteredModelCommand =
   | { type: 'Approve'; promotionId: string; approverId: string; comment: string }
   | { type: 'Reject'; promotionId: string; approverId: string; comment: string }
   | { type: 'Rollback'; alias: string; reason: string }
+  /** By hand what automatic demotion does: back to the last holder neither archived nor flagged, or off the model. */
+  | { type: 'Demote'; alias: string; reason: string }
   | { type: 'Flag'; data: ModelVersionFlagged['data']; autoDemote: boolean }
   | { type: 'RequestRetrain'; modelVersionId: string };
 
@@ -223,23 +225,20 @@ function decide(state: RegisteredModelState, command: RegisteredModelCommand): R
         },
       ];
     }
-    case 'Rollback': {
+    case 'Rollback':
+    case 'Demote': {
       const current = state.aliases[command.alias] ?? fail(RegistryErrorCode.NothingToRollBack, `model ${state.name} has no alias ${command.alias}`);
+      // A rollback needs an earlier holder to go back to; a demotion may take the alias off the model.
       const target =
         fallback(state, command.alias) ??
-        fail(RegistryErrorCode.NothingToRollBack, `${command.alias} has no earlier holder that is neither archived nor flagged`);
+        (command.type === 'Demote'
+          ? null
+          : fail(RegistryErrorCode.NothingToRollBack, `${command.alias} has no earlier holder that is neither archived nor flagged`));
+      const kind = command.type === 'Demote' ? 'demotion' : 'rollback';
       return [
         {
           type: 'AliasMoved',
-          data: {
-            modelId,
-            alias: command.alias,
-            modelVersionId: target,
-            previousVersionId: current,
-            kind: 'rollback',
-            promotionId: null,
-            reason: command.reason,
-          },
+          data: { modelId, alias: command.alias, modelVersionId: target, previousVersionId: current, kind, promotionId: null, reason: command.reason },
         },
       ];
     }

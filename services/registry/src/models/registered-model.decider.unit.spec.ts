@@ -215,6 +215,26 @@ describe('registeredModelDecider', () => {
     });
   });
 
+  describe('Demote', () => {
+    it('moves the alias to the last holder neither archived nor flagged, or takes it off the model', () => {
+      const championIsTwo = [
+        ...championIsOne(),
+        ...ModelEvents.promotionRequested(2, 2, 'champion', versionId(1)),
+        ModelEvents.approved(2),
+        ModelEvents.moved('champion', 2, 1, 'promotion', 2),
+      ];
+      spec
+        .given(championIsTwo)
+        .when({ type: 'Demote', alias: 'champion', reason: 'ok' })
+        .then([ModelEvents.moved('champion', 1, 2, 'demotion')]);
+      spec
+        .given([...championIsTwo, ModelEvents.flagged(1)])
+        .when({ type: 'Demote', alias: 'champion', reason: 'ok' })
+        .then([ModelEvents.moved('champion', null, 2, 'demotion')]);
+      spec.given(twoVersions()).when({ type: 'Demote', alias: 'champion', reason: 'ok' }).thenThrows(refusedWith(RegistryErrorCode.NothingToRollBack));
+    });
+  });
+
   describe('Flag', () => {
     it('flags a version once per subject', () => {
       spec

@@ -74,12 +74,27 @@ export class PromotionUseCases {
 
   /** Moves the alias back to its previous holder that is neither archived nor flagged; recorded with actor and reason. */
   async rollback(name: string, aliasParam: string, body: unknown, actor: Actor): Promise<{ alias: string; version: number | null }> {
+    return this.moveBack('Rollback', name, aliasParam, body, actor);
+  }
+
+  private async moveBack(
+    type: 'Rollback' | 'Demote',
+    name: string,
+    aliasParam: string,
+    body: unknown,
+    actor: Actor,
+  ): Promise<{ alias: string; version: number | null }> {
     const model = await requireModelByName(this.dataSource, requireModelName(name));
     const alias = requireAlias(aliasParam);
     const { reason } = parseBody(ReasonBody, body);
-    const result = await onModel(this.dataSource, (tx) => this.streams.model(tx, model.modelId, { type: 'Rollback', alias, reason }, actor));
+    const result = await onModel(this.dataSource, (tx) => this.streams.model(tx, model.modelId, { type, alias, reason }, actor));
     const to = result.newState.aliases[alias] ?? null;
     return { alias, version: to === null ? null : (result.newState.versions.find((x) => x.modelVersionId === to)?.version ?? null) };
+  }
+
+  /** Moves the alias to its last holder that is neither archived nor flagged, or takes it off the model; recorded. */
+  async demote(name: string, aliasParam: string, body: unknown, actor: Actor): Promise<{ alias: string; version: number | null }> {
+    return this.moveBack('Demote', name, aliasParam, body, actor);
   }
 
   async get(idParam: string): Promise<PromotionView> {

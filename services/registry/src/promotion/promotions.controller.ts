@@ -78,4 +78,16 @@ export class PromotionsController {
   rollback(@Param('name') name: string, @Param('alias') alias: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
     return this.promotions.rollback(name, alias, body, actor);
   }
+
+  @Post('models/:name/aliases/:alias/demote')
+  @HttpCode(200)
+  @Roles('engineer', 'approver')
+  @ApiOperation({
+    summary:
+      'Take an alias off its version (a flagged one, say): it goes back to the last holder neither archived nor flagged, or off the model; recorded with actor and reason (REGISTRY_AUTO_DEMOTE does this on every flag)',
+  })
+  @ApiBody({ schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string', maxLength: 2000 } } } })
+  demote(@Param('name') name: string, @Param('alias') alias: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.promotions.demote(name, alias, body, actor);
+  }
 }

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
-import { z } from 'zod';
 import {
   AnnotationSetPublished,
-  AnswerV1,
   AssetIngested,
   BaseModelRegistered,
-  canonicalJson,
+  readAnnotationSetArtifact,
   TrainingCompleted,
   TrainingRequested,
   TrainingSnapshotFrozen,
@@ -15,21 +13,6 @@ import {
 import type { ObjectStorage } from '@trellis/storage';
 import { RegistryErrorCode, RegistryException } from '../registry.exception';
 import { REGISTRY_STORAGE } from '../registry.tokens';
-
-/** What the registry reads of an annotation set artifact (trellis.annotation-set.v1); the rest is the annotation service's. */
-const SetArtifact = z.object({
-  schema: z.literal('trellis.annotation-set.v1'),
-  items: z.array(
-    z.object({
-      itemId: z.string().uuid(),
-      subjectId: z.string().uuid(),
-      image: z.string().min(1).max(1024),
-      answer: AnswerV1,
-      source: z.enum(['agreement', 'adjudication', 'import']),
-      agreement: z.number().min(0).max(1).nullable(),
-    }),
-  ),
-});
 
 /** What a model card says of a set's annotation: mean item agreement, and how many items were final without and after adjudication. */
 export interface SetAgreementSummary {
@@ -46,12 +29,6 @@ export function agreementSummary(items: { source: string; agreement: number | nu
     adjudicated: items.filter((i) => i.source === 'adjudication').length,
   };
 }
-
-/** The content address at the end of a storage key: the image's SHA-256. */
-const CONTENT_ADDRESS = /([0-9a-f]{64})$/;
-
-/** The answer's content hash, as the trainer computes an item's text hash (canonical JSON of the answer). */
-export const answerSha256 = (answer: unknown) => createHash('sha256').update(canonicalJson(answer)).digest('hex');
 
 export const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -104,22 +81,9 @@ export class UpstreamFactsRecorder {
   async annotationSet(tx: QueryRunner, d: AnnotationSetPublished['data'], publishedAt: string): Promise<void> {
     const known: unknown[] = await tx.query('SELECT 1 FROM registry_annotation_sets WHERE set_id = $1', [d.setId]);
     if (known.length > 0) return;
-    const bytes = await this.storage.getBuffer('artifacts', d.artifact.key);
-    if (sha256Of(bytes) !== d.artifact.sha256) {
-      throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `annotation set ${d.setId}: the stored artifact does not match its published SHA-256`);
-    }
-    const parsed = SetArtifact.safeParse(JSON.parse(bytes.toString('utf8')));
-    if (!parsed.success)
-      throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `annotation set ${d.setId}: the artifact is not a trellis.annotation-set.v1 document`);
-    const items = parsed.data.items.map((i) => {
-      const image = CONTENT_ADDRESS.exec(i.image);
-      if (!image)
-        throw new RegistryException(
-          RegistryErrorCode.ArtifactCorrupt,
-          `annotation set ${d.setId}: item ${i.itemId} has an image key without a content address`,
-        );
-      return { ...i, subjectId: i.subjectId.toLowerCase(), imageSha256: image[1], textSha256: answerSha256(i.answer) };
-    });
+    const read = readAnnotationSetArtifact(await this.storage.getBuffer('artifacts', d.artifact.key), d.artifact.sha256);
+    if ('problem' in read) throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `annotation set ${d.setId}: ${read.problem}`);
+    const items = read.items;
     await tx.query(
       `INSERT INTO registry_annotation_sets (set_id, project_id, version, dataset_id, dataset_version, content_sha256, artifact_key, item_count, agreement, published_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
@@ -132,7 +96,7 @@ export class UpstreamFactsRecorder {
         d.contentSha256,
         d.artifact.key,
         items.length,
-        JSON.stringify(agreementSummary(parsed.data.items)),
+        JSON.stringify(agreementSummary(items)),
         publishedAt,
       ],
     );

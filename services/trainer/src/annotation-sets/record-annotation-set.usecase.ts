@@ -1,21 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
-import { AnnotationSetPublished, AnswerV1 } from '@trellis/contracts';
+import { AnnotationSetPublished, readAnnotationSetArtifact } from '@trellis/contracts';
 import type { ObjectStorage } from '@trellis/storage';
-import { z } from 'zod';
-import { answerSha256, itemLeafHash } from '../snapshot/snapshot';
+import { itemLeafHash } from '../snapshot/snapshot';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { TRAINER_STORAGE } from '../trainer.tokens';
-
-/** What the trainer reads of an annotation set artifact (trellis.annotation-set.v1); the rest is the annotation service's. */
-const SetArtifact = z.object({
-  schema: z.literal('trellis.annotation-set.v1'),
-  items: z.array(z.object({ itemId: z.string().uuid(), subjectId: z.string().uuid(), image: z.string().min(1).max(1024), answer: AnswerV1 })),
-});
-
-/** The content address at the end of a storage key: the image's SHA-256. */
-const CONTENT_ADDRESS = /([0-9a-f]{64})$/;
 
 const INSERT_BATCH = 5000;
 
@@ -31,25 +20,9 @@ export class RecordAnnotationSetUseCase {
   async record(tx: QueryRunner, data: AnnotationSetPublished['data'], publishedAt: string): Promise<void> {
     const known: unknown[] = await tx.query('SELECT 1 FROM trainer_annotation_sets WHERE set_id = $1', [data.setId]);
     if (known.length > 0) return;
-    const bytes = await this.storage.getBuffer('artifacts', data.artifact.key);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== data.artifact.sha256) {
-      throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `annotation set ${data.setId}: the stored artifact does not match its published SHA-256`);
-    }
-    const parsed = SetArtifact.safeParse(JSON.parse(bytes.toString('utf8')));
-    if (!parsed.success) {
-      throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `annotation set ${data.setId}: the artifact is not a trellis.annotation-set.v1 document`);
-    }
-    const items = parsed.data.items.map((i) => {
-      const image = CONTENT_ADDRESS.exec(i.image);
-      if (!image)
-        throw new TrainerException(
-          TrainerErrorCode.ArtifactCorrupt,
-          `annotation set ${data.setId}: item ${i.itemId} has an image key without a content address`,
-        );
-      const item = { ...i, subjectId: i.subjectId.toLowerCase(), imageSha256: image[1], textSha256: answerSha256(i.answer) };
-      return { ...item, leafHash: itemLeafHash({ ...item, setId: data.setId }) };
-    });
+    const read = readAnnotationSetArtifact(await this.storage.getBuffer('artifacts', data.artifact.key), data.artifact.sha256);
+    if ('problem' in read) throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `annotation set ${data.setId}: ${read.problem}`);
+    const items = read.items.map((item) => ({ ...item, leafHash: itemLeafHash({ ...item, setId: data.setId }) }));
     await tx.query(
       `INSERT INTO trainer_annotation_sets (set_id, project_id, version, content_sha256, artifact_key, artifact_sha256, item_count, published_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,

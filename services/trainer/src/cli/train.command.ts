@@ -21,12 +21,14 @@ import { CHECKPOINT_FILE } from '../base-models/checkpoint-files';
 const TRAIN_USAGE = {
   start: `usage: trellis train start --base-model ID --method lora|qlora|distill|full --sets SET_ID[,SET_ID...]
       [--teacher ID] [--held-out FRACTION | --eval-sets SET_ID[,...]] [--purpose model-training|research]
+      [--model-name NAME]
       [--steps N | --epochs N] [--lr X] [--warmup N] [--schedule cosine|constant] [--weight-decay X]
       [--batch N] [--grad-accum N] [--max-grad-norm X] [--seed N] [--eval-every N] [--checkpoint-every N]
       [--rank N] [--alpha X] [--dropout X] [--targets q_proj,v_proj] [--rslora]
       [--temperature X] [--distill-alpha X] [--wait]
   Requests a run; prints its id on stdout. With --wait, shows progress until the run ends
-  (exit 0 when it completed, 1 when it failed or was cancelled).
+  (exit 0 when it completed, 1 when it failed or was cancelled). The registry files the finished
+  run as a version of --model-name (default <base preset>-<method>).
 example:
   trellis train start --base-model BASE_ID --method lora --sets SET_ID --steps 200 --wait`,
   status: `usage: trellis train status RUN_ID
@@ -136,6 +138,7 @@ const KNOWN_START_FLAGS = [
   'held-out',
   'eval-sets',
   'purpose',
+  'model-name',
   'steps',
   'epochs',
   'lr',
@@ -191,6 +194,7 @@ export function startBody(flags: Record<string, string>, switches: Set<string>):
     ...(flags['held-out'] !== undefined ? { evaluation: { heldOutFraction: num(flags, 'held-out') } } : {}),
     ...(flags['eval-sets'] !== undefined ? { evaluation: { annotationSets: list(flags['eval-sets']).map((setId) => ({ setId })) } } : {}),
     ...(flags.purpose ? { purpose: flags.purpose } : {}),
+    ...(flags['model-name'] ? { modelName: flags['model-name'] } : {}),
     ...(Object.keys(hyperparameters).length > 0 ? { hyperparameters } : {}),
   };
 }

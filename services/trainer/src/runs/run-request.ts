@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Hyperparameters, TRAINING_METHODS, TRAINING_PURPOSES, TrainingMethod, TrainingPurpose } from '@trellis/contracts';
+import { Hyperparameters, MODEL_NAME_PATTERN, TRAINING_METHODS, TRAINING_PURPOSES, TrainingMethod, TrainingPurpose } from '@trellis/contracts';
 
 /**
  * The body of POST /training/runs as people write it: short names, defaults for everything but
@@ -32,6 +32,7 @@ const RunRequestBody = z
       ])
       .optional(),
     purpose: z.enum(TRAINING_PURPOSES).optional(),
+    modelName: z.string().regex(MODEL_NAME_PATTERN, 'lowercase letters, digits, . _ - (at most 100, starting with a letter or digit)').optional(),
     hyperparameters: z
       .object({
         loraRank: z.number().int().min(1, 'at least 1').max(1024).optional(),
@@ -67,6 +68,8 @@ export interface ParsedRunRequest {
   annotationSets: SetReference[];
   evaluation: { kind: 'held-out'; fraction: number } | { kind: 'sets'; annotationSets: SetReference[] };
   purpose: TrainingPurpose;
+  /** The registered model the run's version goes to; null: the registry names it after the base model and method. */
+  modelName: string | null;
   hyperparameters: Hyperparameters;
 }
 
@@ -119,6 +122,7 @@ export function parseRunRequest(body: unknown): { request: ParsedRunRequest | nu
           ? { kind: 'sets', annotationSets: b.evaluation.annotationSets }
           : { kind: 'held-out', fraction: b.evaluation?.heldOutFraction ?? DEFAULT_HELD_OUT_FRACTION },
       purpose: b.purpose ?? 'model-training',
+      modelName: b.modelName ?? null,
       hyperparameters: {
         lora: adapter
           ? {

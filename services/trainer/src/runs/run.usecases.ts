@@ -78,6 +78,7 @@ export class RunUseCases {
       hyperparameters: request.hyperparameters,
       purpose: request.purpose,
       replaces: null,
+      modelName: request.modelName,
     };
     return this.append(data, actor);
   }

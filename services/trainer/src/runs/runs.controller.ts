@@ -44,6 +44,11 @@ export class RunsController {
             { type: 'object', properties: { annotationSets: { type: 'array', items: setRef } } },
           ],
         },
+        modelName: {
+          type: 'string',
+          pattern: '^[a-z0-9][a-z0-9._-]{0,99}$',
+          description: "the registered model the run's version goes to; default <base preset>-<method>",
+        },
         purpose: {
           type: 'string',
           enum: [...TRAINING_PURPOSES],

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import {
-  Answer,
   AnnotationSetRef,
   canonicalJson,
   ConsentPurpose,
@@ -64,9 +62,7 @@ export interface SnapshotManifest {
 /** Kept here for the trainer's callers; defined once in @trellis/contracts for the trainer and the registry. */
 export { supervisedPairs } from '@trellis/contracts';
 
-export function answerSha256(answer: Answer): string {
-  return createHash('sha256').update(canonicalJson(answer)).digest('hex');
-}
+export { answerSha256 } from '@trellis/contracts';
 
 /**
  * Why a subject's items may not be used for `purpose` now, or null when they may. The order of

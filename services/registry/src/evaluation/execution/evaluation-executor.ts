@@ -38,6 +38,8 @@ export class EvaluationExecutor implements OnApplicationBootstrap, OnModuleDestr
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly workers = new Set<ChildProcess>();
   private stopping = false;
+  /** Unexpected errors per evaluation in this process (storage away, a bug): after the attempt limit the evaluation fails rather than loop. */
+  private readonly errors = new Map<string, number>();
   private loops: Promise<void>[] = [];
   private wake: (() => void) | null = null;
 
@@ -84,6 +86,16 @@ export class EvaluationExecutor implements OnApplicationBootstrap, OnModuleDestr
           };
         });
     }
+  }
+
+  private async giveBack(evaluationId: string): Promise<void> {
+    const errors = (this.errors.get(evaluationId) ?? 0) + 1;
+    this.errors.set(evaluationId, errors);
+    if (errors < this.config.evaluationMaxAttempts) return this.queue.release(evaluationId, this.owner).catch(() => undefined);
+    this.errors.delete(evaluationId);
+    await this.fail(evaluationId, 'INTERNAL', `the registry could not finish the evaluation in ${errors} tries; see its log`).catch(() =>
+      this.queue.release(evaluationId, this.owner),
+    );
   }
 
   private async run(evaluationId: string): Promise<void> {
@@ -155,7 +167,7 @@ export class EvaluationExecutor implements OnApplicationBootstrap, OnModuleDestr
 
   private async complete(evaluationId: string, o: Extract<Outcome, { kind: 'done' }>, wallSeconds: number): Promise<void> {
     const bytes = readFileSync(o.predictionsPath);
-    const stored = await this.storage.putBuffer('artifacts', bytes, { prefix: `evaluations/${evaluationId}` });
+    const stored = await this.storage.putBuffer('artifacts', bytes, { prefix: `evaluations/${evaluationId}/` });
     const predictions: StoredFile = { name: 'predictions.jsonl', key: stored.key, sha256: stored.sha256, size: stored.size };
     await withTransaction(this.dataSource, (tx) =>
       this.streams.evaluation(

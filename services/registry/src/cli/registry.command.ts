@@ -1,0 +1,439 @@
+/**
+ * `trellis models`, `trellis eval`, `trellis promote` and `trellis approve`: the model registry
+ * against a running platform's (or registry's) REST API (TRELLIS_URL, TRELLIS_TOKEN).
+ */
+import { CliCommand, CliUsageError, commandUsage, parseCliArgs, platformErrorFromText, reportCliError, TrellisHttpClient } from '@trellis/cli';
+
+const MODELS_USAGE = {
+  list: `usage: trellis models list [--name PART] [--tag KEY[=VALUE]] [--alias ALIAS]
+  One line per registered model: name, latest version, aliases.
+example:
+  trellis models list --alias champion`,
+  versions: `usage: trellis models versions NAME
+  One line per version: number, method, run, parameters, aliases, flag.
+example:
+  trellis models versions chest-captioner`,
+  show: `usage: trellis models show NAME VERSION
+  Prints the version as JSON: run, base model, files and hashes, snapshot, parameters by part.
+example:
+  trellis models show chest-captioner 2`,
+  card: `usage: trellis models card NAME VERSION [--intended-use TEXT] [--out-of-scope-use TEXT] [--factors TEXT]
+      [--ethical-considerations TEXT] [--caveats TEXT] [--license SPDX]
+  Without options, prints the model card (Markdown). With options, records a new revision of those
+  fields first (the others are kept), then prints the card.
+example:
+  trellis models card chest-captioner 2 --intended-use "Draft captions for radiologist review" --license apache-2.0`,
+  tag: `usage: trellis models tag NAME VERSION KEY=VALUE... [--remove KEY]
+  Tags a version (a version itself never changes).
+example:
+  trellis models tag chest-captioner 2 dataset=chest-2026`,
+  archive: `usage: trellis models archive NAME VERSION --reason TEXT
+  Archives a version (deleting means archiving, recorded).
+example:
+  trellis models archive chest-captioner 1 --reason "superseded"`,
+  aliases: `usage: trellis models aliases NAME [--alias ALIAS] [--at ISO_DATE_TIME]
+  Every move of the model's aliases with who made it and why; with --at, who held each alias then.
+example:
+  trellis models aliases chest-captioner --alias champion --at 2026-12-01T12:00:00Z`,
+  rollback: `usage: trellis models rollback NAME ALIAS --reason TEXT
+  Moves the alias back to its previous holder (neither archived nor flagged).
+example:
+  trellis models rollback chest-captioner champion --reason "regression in review"`,
+  demote: `usage: trellis models demote NAME ALIAS --reason TEXT
+  Takes the alias off its version: back to the last holder neither archived nor flagged, or off the model.
+example:
+  trellis models demote chest-captioner champion --reason "consent withdrawn"`,
+  retrain: `usage: trellis models retrain NAME VERSION
+  For a flagged version: asks the trainer to retrain its run without the subjects who withdrew.
+example:
+  trellis models retrain chest-captioner 2`,
+};
+
+const EVAL_USAGE = {
+  start: `usage: trellis eval start --model NAME --version N --set SET_ID [--seed N] [--max-new-tokens N] [--wait]
+  Evaluates a version on a published annotation set that shares no item or subject with its
+  training snapshot; prints the evaluation id. With --wait, waits and prints the metrics.
+example:
+  trellis eval start --model chest-captioner --version 2 --set SET_ID --wait`,
+  status: `usage: trellis eval status EVALUATION_ID
+  Prints the evaluation as JSON: status, metrics, item count, stored predictions.
+example:
+  trellis eval status EVALUATION_ID`,
+  list: `usage: trellis eval list [--model NAME --version N]
+  One line per evaluation, newest first.
+example:
+  trellis eval list --model chest-captioner --version 2`,
+};
+
+const PROMOTE_USAGE = {
+  promote: `usage: trellis promote NAME VERSION --alias ALIAS --reason TEXT [--tolerance X] [--set SET_SHA256]
+  Asks to move the alias to the version: the gates run at once and each verdict is printed; when
+  they pass, the promotion waits for a second person (trellis approve). Exit 1 when a gate failed.
+example:
+  trellis promote chest-captioner 2 --alias champion --reason "lower perplexity on the held-out set"`,
+};
+
+const APPROVE_USAGE = {
+  approve: `usage: trellis approve PROMOTION_ID --comment TEXT [--reject]
+  Approves (or with --reject, rejects) a pending promotion; needs the approver role, and neither
+  the promotion's requester nor the requester of the version's run may decide it.
+example:
+  trellis approve PROMOTION_ID --comment "checked the predictions"`,
+  pending: `usage: trellis approve pending
+  One line per promotion waiting for approval.
+example:
+  trellis approve pending`,
+};
+
+export interface RegistryCliDeps {
+  http(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }>;
+  out(text: string): void;
+  err(text: string): void;
+  sleep(ms: number): Promise<void>;
+}
+
+const usageOf = (command: string, table: Record<string, string>) =>
+  [`usage: trellis ${command} <subcommand> ...`, ...Object.values(table).map((u) => u.replace(/^usage: /, ''))].join('\n\n');
+const enc = encodeURIComponent;
+
+function need(flags: Record<string, string>, name: string): string {
+  const v = flags[name];
+  if (v === undefined || v === '') throw new CliUsageError(`--${name} is required`);
+  return v;
+}
+
+function int(raw: string, what: string): number {
+  if (!/^\d+$/.test(raw)) throw new CliUsageError(`${what} must be a whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function only(flags: Record<string, string>, known: string[]): void {
+  const unknown = Object.keys(flags).filter((f) => !known.includes(f));
+  if (unknown.length > 0) throw new CliUsageError(`unknown option --${unknown[0]}`);
+}
+
+function args(positional: string[], names: string[]): string[] {
+  if (positional.length < names.length) throw new CliUsageError(`${names[positional.length]} is required`);
+  if (positional.length > names.length) throw new CliUsageError(`unexpected argument ${JSON.stringify(positional[names.length])}`);
+  return positional;
+}
+
+async function call<T>(deps: RegistryCliDeps, method: string, path: string, body: unknown, ok: number[]): Promise<T> {
+  const r = await deps.http(method, path, body);
+  if (!ok.includes(r.status)) throw platformErrorFromText(undefined, r);
+  const type = r.text.trimStart()[0];
+  return (type === '{' || type === '[' ? JSON.parse(r.text) : r.text) as T;
+}
+
+const query = (q: Record<string, string | undefined>) => {
+  const s = Object.entries(q)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${enc(v!)}`)
+    .join('&');
+  return s ? `?${s}` : '';
+};
+
+const CARD_FLAGS: Record<string, string> = {
+  'intended-use': 'intendedUse',
+  'out-of-scope-use': 'outOfScopeUse',
+  factors: 'factors',
+  'ethical-considerations': 'ethicalConsiderations',
+  caveats: 'caveats',
+  license: 'license',
+};
+
+interface Version {
+  version: number;
+  method: string;
+  source: { kind: string; runId?: string };
+  parameters: { total: number };
+  aliases: string[];
+  flag: { subjects: number; items: number } | null;
+  archived: unknown;
+}
+
+export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    const { positional, flags } = parseCliArgs(rest, { error: (m) => new CliUsageError(m) });
+    switch (sub) {
+      case 'list': {
+        args(positional, []);
+        only(flags, ['name', 'tag', 'alias']);
+        const models = await call<{ name: string; latestVersion: number | null; aliases: Record<string, number> }[]>(
+          deps,
+          'GET',
+          `/registry/models${query({ name: flags.name, tag: flags.tag, alias: flags.alias })}`,
+          undefined,
+          [200],
+        );
+        for (const m of models) {
+          const aliases = Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`);
+          deps.out(`${m.name}  latest v${m.latestVersion ?? '-'}  ${aliases.join(' ')}`.trimEnd());
+        }
+        return 0;
+      }
+      case 'versions': {
+        const [name] = args(positional, ['NAME']);
+        only(flags, []);
+        for (const v of await call<Version[]>(deps, 'GET', `/registry/models/${enc(name)}/versions`, undefined, [200])) {
+          const notes = [v.aliases.join(','), v.flag ? `FLAGGED (${v.flag.subjects} subject(s) withdrew; retrain)` : '', v.archived ? 'archived' : ''].filter(
+            Boolean,
+          );
+          deps.out(`v${v.version}  ${v.method.padEnd(7)}  ${v.source.runId ?? 'manual'}  ${v.parameters.total} parameters  ${notes.join('  ')}`.trimEnd());
+        }
+        return 0;
+      }
+      case 'show': {
+        const [name, version] = args(positional, ['NAME', 'VERSION']);
+        only(flags, []);
+        deps.out(JSON.stringify(await call(deps, 'GET', `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}`, undefined, [200]), null, 2));
+        return 0;
+      }
+      case 'card': {
+        const [name, version] = args(positional, ['NAME', 'VERSION']);
+        only(flags, Object.keys(CARD_FLAGS));
+        const path = `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}/card`;
+        const edits = Object.fromEntries(Object.entries(flags).map(([f, v]) => [CARD_FLAGS[f], v]));
+        if (Object.keys(edits).length > 0) {
+          const revision = await call<{ revision: number }>(deps, 'PUT', path, edits, [200]);
+          deps.err(`card revision ${revision.revision} recorded`);
+        }
+        deps.out(await call<string>(deps, 'GET', path, undefined, [200]));
+        return 0;
+      }
+      case 'tag': {
+        if (positional.length < 2) throw new CliUsageError(positional.length === 0 ? 'NAME is required' : 'VERSION is required');
+        const [name, version, ...pairs] = positional;
+        only(flags, ['remove']);
+        const tags: Record<string, string | null> = {};
+        for (const p of pairs) {
+          const at = p.indexOf('=');
+          if (at < 1) throw new CliUsageError(`tags are KEY=VALUE, got ${JSON.stringify(p)}`);
+          tags[p.slice(0, at)] = p.slice(at + 1);
+        }
+        if (flags.remove) tags[flags.remove] = null;
+        if (Object.keys(tags).length === 0) throw new CliUsageError('give at least one KEY=VALUE or --remove KEY');
+        const v = await call<{ tags: Record<string, string> }>(
+          deps,
+          'PATCH',
+          `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}`,
+          { tags },
+          [200],
+        );
+        deps.out(JSON.stringify(v.tags));
+        return 0;
+      }
+      case 'archive': {
+        const [name, version] = args(positional, ['NAME', 'VERSION']);
+        only(flags, ['reason']);
+        await call(deps, 'POST', `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}/archive`, { reason: need(flags, 'reason') }, [200]);
+        deps.out(`archived ${name} v${version}`);
+        return 0;
+      }
+      case 'aliases': {
+        const [name] = args(positional, ['NAME']);
+        only(flags, ['alias', 'at']);
+        const h = await call<{
+          moves: { alias: string; version: number | null; kind: string; movedBy: string; reason: string; movedAt: string }[];
+          holders: Record<string, { version: number; movedBy: string; movedAt: string }>;
+        }>(deps, 'GET', `/registry/models/${enc(name)}/aliases${query({ alias: flags.alias, at: flags.at })}`, undefined, [200]);
+        for (const m of h.moves)
+          deps.out(`${m.movedAt}  ${m.alias} -> ${m.version === null ? '(none)' : `v${m.version}`}  ${m.kind} by ${m.movedBy}: ${m.reason}`);
+        for (const [alias, holder] of Object.entries(h.holders))
+          deps.err(`${alias} ${flags.at ? `at ${flags.at}` : 'now'}: v${holder.version}, moved there by ${holder.movedBy} at ${holder.movedAt}`);
+        return 0;
+      }
+      case 'rollback':
+      case 'demote': {
+        const [name, alias] = args(positional, ['NAME', 'ALIAS']);
+        only(flags, ['reason']);
+        const r = await call<{ version: number | null }>(
+          deps,
+          'POST',
+          `/registry/models/${enc(name)}/aliases/${enc(alias)}/${sub}`,
+          { reason: need(flags, 'reason') },
+          [200],
+        );
+        deps.out(r.version === null ? `${alias} removed from ${name}` : `${alias} -> v${r.version}`);
+        return 0;
+      }
+      case 'retrain': {
+        const [name, version] = args(positional, ['NAME', 'VERSION']);
+        only(flags, []);
+        await call(deps, 'POST', `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}/retrain`, undefined, [200]);
+        deps.out(`retrain of ${name} v${version} requested; follow it with trellis train list`);
+        return 0;
+      }
+      default:
+        throw new CliUsageError(sub ? `unknown subcommand ${JSON.stringify(sub)}` : 'a subcommand is required');
+    }
+  } catch (err) {
+    return reportCliError(err, sub && sub in MODELS_USAGE ? `trellis models ${sub}` : 'trellis models', commandUsage(modelsCommand, sub), deps.err);
+  }
+}
+
+interface EvaluationView {
+  evaluationId: string;
+  status: string;
+  metrics: Record<string, number | null> | null;
+  itemCount: number | null;
+  failure: { code: string; reason: string } | null;
+  requestedAt: string;
+}
+
+const metricsLine = (m: Record<string, number | null>) =>
+  Object.entries(m)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k} ${Number(v).toFixed(4)}`)
+    .join(', ');
+
+export async function runEvalCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    const { positional, flags, switches } = parseCliArgs(rest, { switches: ['wait'], error: (m) => new CliUsageError(m) });
+    switch (sub) {
+      case 'start': {
+        args(positional, []);
+        only(flags, ['model', 'version', 'set', 'seed', 'max-new-tokens']);
+        const body = {
+          model: need(flags, 'model'),
+          version: int(need(flags, 'version'), '--version'),
+          annotationSet: { setId: need(flags, 'set') },
+          ...(flags.seed !== undefined ? { seed: int(flags.seed, '--seed') } : {}),
+          ...(flags['max-new-tokens'] !== undefined ? { maxNewTokens: int(flags['max-new-tokens'], '--max-new-tokens') } : {}),
+        };
+        const e = await call<EvaluationView>(deps, 'POST', '/registry/evaluations', body, [201]);
+        deps.out(e.evaluationId);
+        if (!switches.has('wait')) return 0;
+        for (;;) {
+          const now = await call<EvaluationView>(deps, 'GET', `/registry/evaluations/${enc(e.evaluationId)}`, undefined, [200]);
+          if (now.status === 'completed') {
+            deps.err(`completed on ${now.itemCount} item(s): ${metricsLine(now.metrics!)}`);
+            return 0;
+          }
+          if (now.status === 'failed') {
+            deps.err(`failed (${now.failure?.code}): ${now.failure?.reason}`);
+            return 1;
+          }
+          await deps.sleep(1000);
+        }
+      }
+      case 'status': {
+        const [id] = args(positional, ['EVALUATION_ID']);
+        only(flags, []);
+        deps.out(JSON.stringify(await call(deps, 'GET', `/registry/evaluations/${enc(id)}`, undefined, [200]), null, 2));
+        return 0;
+      }
+      case 'list': {
+        args(positional, []);
+        only(flags, ['model', 'version']);
+        const list = await call<EvaluationView[]>(
+          deps,
+          'GET',
+          `/registry/evaluations${query({ model: flags.model, version: flags.version })}`,
+          undefined,
+          [200],
+        );
+        for (const e of list) deps.out(`${e.evaluationId}  ${e.status.padEnd(9)}  ${e.metrics ? metricsLine(e.metrics) : ''}`.trimEnd());
+        return 0;
+      }
+      default:
+        throw new CliUsageError(sub ? `unknown subcommand ${JSON.stringify(sub)}` : 'a subcommand is required');
+    }
+  } catch (err) {
+    return reportCliError(err, sub && sub in EVAL_USAGE ? `trellis eval ${sub}` : 'trellis eval', commandUsage(evalCommand, sub), deps.err);
+  }
+}
+
+interface PromotionView {
+  promotionId: string;
+  alias: string;
+  status: string;
+  requestedBy: string;
+  reason: string;
+  verdicts: { gate: string; passed: boolean; reason: string }[] | null;
+}
+
+export async function runPromoteCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
+  try {
+    const { positional, flags } = parseCliArgs(argv, { error: (m) => new CliUsageError(m) });
+    const [name, version] = args(positional, ['NAME', 'VERSION']);
+    only(flags, ['alias', 'reason', 'tolerance', 'set']);
+    const tolerance = flags.tolerance === undefined ? undefined : Number(flags.tolerance);
+    if (tolerance !== undefined && !Number.isFinite(tolerance)) throw new CliUsageError(`--tolerance must be a number, got ${JSON.stringify(flags.tolerance)}`);
+    const body = {
+      model: name,
+      version: int(version, 'VERSION'),
+      alias: need(flags, 'alias'),
+      reason: need(flags, 'reason'),
+      ...(tolerance !== undefined ? { tolerance } : {}),
+      ...(flags.set ? { evaluationSetSha256: flags.set } : {}),
+    };
+    const p = await call<PromotionView>(deps, 'POST', '/registry/promotions', body, [201]);
+    for (const v of p.verdicts ?? []) deps.err(`${v.passed ? 'pass' : 'FAIL'}  ${v.gate}: ${v.reason}`);
+    deps.out(p.promotionId);
+    deps.err(p.status === 'pending' ? 'waiting for approval by a second person: trellis approve PROMOTION_ID' : `rejected by the gates`);
+    return p.status === 'pending' ? 0 : 1;
+  } catch (err) {
+    return reportCliError(err, 'trellis promote', commandUsage(promoteCommand, undefined), deps.err);
+  }
+}
+
+export async function runApproveCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
+  try {
+    const { positional, flags, switches } = parseCliArgs(argv, { switches: ['reject'], error: (m) => new CliUsageError(m) });
+    if (positional[0] === 'pending') {
+      args(positional, ['pending']);
+      only(flags, []);
+      for (const p of await call<PromotionView[]>(deps, 'GET', '/registry/promotions?status=pending', undefined, [200])) {
+        deps.out(`${p.promotionId}  ${p.alias}  asked by ${p.requestedBy}: ${p.reason}`);
+      }
+      return 0;
+    }
+    const [id] = args(positional, ['PROMOTION_ID']);
+    only(flags, ['comment']);
+    const verb = switches.has('reject') ? 'reject' : 'approve';
+    const p = await call<PromotionView>(deps, 'POST', `/registry/promotions/${enc(id)}/${verb}`, { comment: need(flags, 'comment') }, [200]);
+    deps.out(`${p.status}: ${p.alias}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, 'trellis approve', commandUsage(approveCommand, undefined), deps.err);
+  }
+}
+
+export function defaultRegistryDeps(env: NodeJS.ProcessEnv = process.env): RegistryCliDeps {
+  const client = new TrellisHttpClient(env.TRELLIS_URL || 'http://127.0.0.1:3000', env.TRELLIS_TOKEN);
+  return {
+    http: (method, path, body) => client.send(method, path, body),
+    out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+export const modelsCommand: CliCommand = {
+  summary: 'registered models: list, versions, show, card, tag, archive, aliases, rollback, demote, retrain',
+  usage: usageOf('models', MODELS_USAGE),
+  subcommands: MODELS_USAGE,
+  run: (argv) => runModelsCommand(argv, defaultRegistryDeps()),
+};
+
+export const evalCommand: CliCommand = {
+  summary: 'evaluations of model versions on held-out annotation sets: start, status, list',
+  usage: usageOf('eval', EVAL_USAGE),
+  subcommands: EVAL_USAGE,
+  run: (argv) => runEvalCommand(argv, defaultRegistryDeps()),
+};
+
+export const promoteCommand: CliCommand = {
+  summary: 'ask to move an alias (champion, candidate, ...) to a version: the gates run, a second person approves',
+  usage: PROMOTE_USAGE.promote,
+  run: (argv) => runPromoteCommand(argv, defaultRegistryDeps()),
+};
+
+export const approveCommand: CliCommand = {
+  summary: 'approve or reject a pending promotion (approver role, a second person); pending lists them',
+  usage: [APPROVE_USAGE.approve, APPROVE_USAGE.pending.replace(/^usage: /, '')].join('\n\n'),
+  run: (argv) => runApproveCommand(argv, defaultRegistryDeps()),
+};

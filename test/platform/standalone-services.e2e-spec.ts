@@ -20,6 +20,7 @@ describe.each([
   ['start:ingestion', 'Trellis ingestion', '/ingestion/datasets'],
   ['start:annotation', 'Trellis annotation', '/annotation/projects'],
   ['start:trainer', 'Trellis trainer', '/training/runs'],
+  ['start:registry', 'Trellis registry', '/registry/models'],
 ])('npm run %s', (script, title, route) => {
   it('serves /health, /docs-json and its API, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();

@@ -80,7 +80,7 @@ describe('Registry end to end', () => {
 
   async function evaluate(n: number, setId: string): Promise<Evaluation> {
     const requested = ok(
-      await http.post('/registry/evaluations').set(as('trainer')).send({ model: modelName, version: n, annotationSet: { setId }, maxNewTokens: 8 }),
+      await http.post('/registry/evaluations').set(as('trainer')).send({ model: modelName, version: n, annotationSet: { setId }, maxNewTokens: 40 }),
       201,
     );
     return eventually(
@@ -270,6 +270,18 @@ describe('Registry end to end', () => {
       // Who held champion at a past moment, and who moved it there: one query.
       const past = ok(await http.get(`/registry/models/${modelName}/aliases?alias=champion&at=${encodeURIComponent(championOneAt)}`).set(as('auditor')));
       expect(past.holders.champion).toMatchObject({ version: 1, movedBy: principals.approver, kind: 'promotion', reason: 'baseline' });
+      // The same question over GraphQL.
+      const gql = await http
+        .post('/graphql')
+        .set(as('auditor'))
+        .send({
+          query:
+            'query ($model: String!, $at: String) { aliasHistory(model: $model, alias: "champion", at: $at) { holders { alias version movedBy kind reason } } }',
+          variables: { model: modelName, at: championOneAt },
+        });
+      expect(gql.body).toEqual({
+        data: { aliasHistory: { holders: [{ alias: 'champion', version: 1, movedBy: principals.approver, kind: 'promotion', reason: 'baseline' }] } },
+      });
       const now = ok(await http.get(`/registry/models/${modelName}/aliases?alias=champion`).set(as('auditor')));
       expect(now.moves.map((m: { version: number; previousVersion: number | null }) => [m.version, m.previousVersion])).toEqual([
         [1, null],

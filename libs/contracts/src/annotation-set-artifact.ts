@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { Answer, AnswerV1 } from './annotation.contracts';
 import { canonicalJson } from './canonical-json';
+import { PRINCIPAL_ID_PATTERN } from './principal-id';
 
 /**
  * What the other contexts (trainer, registry) read of a published annotation set's artifact
@@ -18,6 +19,9 @@ const AnnotationSetArtifactV1 = z.object({
       answer: AnswerV1,
       source: z.enum(['agreement', 'adjudication', 'import']),
       agreement: z.number().min(0).max(1).nullable(),
+      /** Pseudonymous principal ids of who annotated and who reviewed or adjudicated the item. */
+      annotators: z.array(z.string().regex(PRINCIPAL_ID_PATTERN)).default([]),
+      reviewers: z.array(z.string().regex(PRINCIPAL_ID_PATTERN)).default([]),
     }),
   ),
 });
@@ -34,6 +38,8 @@ export interface AnnotationSetArtifactItem {
   answer: Answer;
   source: 'agreement' | 'adjudication' | 'import';
   agreement: number | null;
+  annotators: string[];
+  reviewers: string[];
 }
 
 /** The content address at the end of a storage key: the image's SHA-256. */

@@ -1,0 +1,55 @@
+import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
+import { Roles } from '@trellis/auth';
+import { canonicalJson, isIsoDateTime } from '@trellis/contracts';
+import { LineageErrorCode, LineageException } from '../lineage.exception';
+import { LineageDirection, LineageEdge, LineageNode, LineageSubgraph } from './lineage.models';
+import { GraphEdge, GraphNode, LineageQueries } from './lineage.queries';
+
+const MAX_DEPTH = 10;
+/** A walk returns at most this many nodes (and says it was truncated). */
+const MAX_NODES = 5000;
+
+function asOfDate(asOf: string | null): Date {
+  if (asOf === null) return new Date();
+  if (!isIsoDateTime(asOf))
+    throw new LineageException(LineageErrorCode.InvalidQuery, 'asOf must be an ISO 8601 date-time with offset, e.g. 2026-12-01T12:00:00Z', ['asOf']);
+  return new Date(asOf);
+}
+
+const toNode = (n: GraphNode): LineageNode => ({ ...n, attrs: canonicalJson(n.attrs), states: canonicalJson(n.states) });
+const toEdge = (e: GraphEdge): LineageEdge => ({ ...e, attrs: canonicalJson(e.attrs) });
+
+/** The lineage graph, read-only, as of any moment. */
+@Resolver()
+export class LineageResolver {
+  constructor(private readonly queries: LineageQueries) {}
+
+  @Query(() => LineageNode, { nullable: true, description: 'One node of the lineage graph as of `asOf` (default now); null when it did not exist then.' })
+  @Roles('auditor', 'admin', 'engineer', 'approver', 'steward')
+  async node(
+    @Args('id', { type: () => ID }) id: string,
+    @Args('asOf', { type: () => String, nullable: true }) asOf: string | null,
+  ): Promise<LineageNode | null> {
+    const [n] = await this.queries.nodes([id], asOfDate(asOf));
+    return n ? toNode(n) : null;
+  }
+
+  @Query(() => LineageSubgraph, {
+    description: `The nodes and edges reached from a node, upstream, downstream or both, up to \`depth\` hops (at most ${MAX_DEPTH}), as of \`asOf\`; at most ${MAX_NODES} nodes.`,
+  })
+  @Roles('auditor', 'admin', 'engineer', 'approver', 'steward')
+  async lineage(
+    @Args('id', { type: () => ID }) id: string,
+    @Args('direction', { type: () => LineageDirection, nullable: true, defaultValue: LineageDirection.UPSTREAM }) direction: LineageDirection | null,
+    @Args('depth', { type: () => Int, nullable: true, defaultValue: 3 }) depthArg: number | null,
+    @Args('asOf', { type: () => String, nullable: true }) asOf: string | null,
+  ): Promise<LineageSubgraph> {
+    const depth = depthArg ?? 3;
+    if (depth < 1 || depth > MAX_DEPTH) throw new LineageException(LineageErrorCode.InvalidQuery, `depth must be between 1 and ${MAX_DEPTH}`, ['depth']);
+    const at = asOfDate(asOf);
+    const [start] = await this.queries.nodes([id], at);
+    if (!start) throw new LineageException(LineageErrorCode.NotFound, 'no such node in the lineage graph at that moment', ['id']);
+    const g = await this.queries.walk(id, direction ?? LineageDirection.UPSTREAM, depth, at, MAX_NODES);
+    return { nodes: g.nodes.map(toNode), edges: g.edges.map(toEdge), truncated: g.truncated };
+  }
+}

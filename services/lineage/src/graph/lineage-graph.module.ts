@@ -3,6 +3,7 @@ import { OBJECT_STORAGE, ObjectStorage, openObjectStorage } from '@trellis/stora
 import { LineageAnnotationHandler, LineageIngestionHandler, LineageRegistryHandler, LineageTrainerHandler } from './lineage-events.handler';
 import { LineageQueries } from './lineage.queries';
 import { LineageResolver } from './lineage.resolver';
+import { ProvenanceQueries } from './provenance.queries';
 
 const HANDLERS = Symbol('LINEAGE_HANDLERS');
 const LINEAGE_STORAGE = Symbol('LINEAGE_STORAGE');
@@ -38,6 +39,7 @@ export class LineageGraphModule implements OnModuleInit {
             useFactory: async (shared?: ObjectStorage): Promise<ObjectStorage> => shared ?? openObjectStorage(),
           },
           LineageQueries,
+          ProvenanceQueries,
           LineageResolver,
         ],
         exports: [LineageQueries],

@@ -1,9 +1,10 @@
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { Roles } from '@trellis/auth';
-import { canonicalJson, isIsoDateTime } from '@trellis/contracts';
+import { canonicalJson, isIsoDateTime, isUuid } from '@trellis/contracts';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
-import { LineageDirection, LineageEdge, LineageNode, LineageSubgraph } from './lineage.models';
+import { ConsentImpact, LineageDirection, LineageEdge, LineageNode, LineageSubgraph, ModelProvenance } from './lineage.models';
 import { GraphEdge, GraphNode, LineageQueries } from './lineage.queries';
+import { ProvenanceQueries } from './provenance.queries';
 
 const MAX_DEPTH = 10;
 /** A walk returns at most this many nodes (and says it was truncated). */
@@ -22,7 +23,10 @@ const toEdge = (e: GraphEdge): LineageEdge => ({ ...e, attrs: canonicalJson(e.at
 /** The lineage graph, read-only, as of any moment. */
 @Resolver()
 export class LineageResolver {
-  constructor(private readonly queries: LineageQueries) {}
+  constructor(
+    private readonly queries: LineageQueries,
+    private readonly provenance: ProvenanceQueries,
+  ) {}
 
   @Query(() => LineageNode, { nullable: true, description: 'One node of the lineage graph as of `asOf` (default now); null when it did not exist then.' })
   @Roles('auditor', 'admin', 'engineer', 'approver', 'steward')
@@ -52,4 +56,58 @@ export class LineageResolver {
     const g = await this.queries.walk(id, direction ?? LineageDirection.UPSTREAM, depth, at, MAX_NODES);
     return { nodes: g.nodes.map(toNode), edges: g.edges.map(toEdge), truncated: g.truncated };
   }
+
+  @Query(() => ModelProvenance, {
+    description:
+      'Where a model version came from, as of `asOf`: base model, run, snapshot and consent coverage, sets, datasets, asset, subject and consent counts, de-identification, annotators, evaluations, promotions, approvers, and the log positions it rests on.',
+  })
+  @Roles('auditor', 'admin', 'engineer', 'approver')
+  async modelProvenance(
+    @Args('modelVersionId', { type: () => ID }) modelVersionId: string,
+    @Args('asOf', { type: () => String, nullable: true }) asOf: string | null,
+  ): Promise<ModelProvenance> {
+    const p = await this.provenance.modelProvenance(requireUuid(modelVersionId, 'modelVersionId'), asOfDate(asOf));
+    if (!p) throw new LineageException(LineageErrorCode.NotFound, 'no such model version in the lineage graph at that moment', ['modelVersionId']);
+    const many = (xs: GraphNode[]) => xs.map(toNode);
+    return {
+      ...p,
+      modelVersion: toNode(p.modelVersion),
+      baseModel: p.baseModel && toNode(p.baseModel),
+      training: p.training && toNode(p.training),
+      snapshot: p.snapshot && toNode(p.snapshot),
+      annotationSets: many(p.annotationSets),
+      datasetVersions: many(p.datasetVersions),
+      evaluations: many(p.evaluations),
+      promotions: many(p.promotions),
+    };
+  }
+
+  @Query(() => ConsentImpact, {
+    description:
+      "Every asset, dataset version, annotation set, snapshot, run and model version a subject's data reached, as of `asOf`; flags and aliases are in each version's states.",
+  })
+  @Roles('auditor', 'admin', 'steward')
+  async consentImpact(
+    @Args('subjectId', { type: () => ID }) subjectId: string,
+    @Args('asOf', { type: () => String, nullable: true }) asOf: string | null,
+  ): Promise<ConsentImpact> {
+    const c = await this.provenance.consentImpact(requireUuid(subjectId, 'subjectId'), asOfDate(asOf));
+    if (!c) throw new LineageException(LineageErrorCode.NotFound, 'no such subject in the lineage graph at that moment', ['subjectId']);
+    const many = (xs: GraphNode[]) => xs.map(toNode);
+    return {
+      subject: toNode(c.subject),
+      consents: many(c.consents),
+      assets: many(c.assets),
+      datasetVersions: many(c.datasetVersions),
+      annotationSets: many(c.annotationSets),
+      snapshots: many(c.snapshots),
+      trainingRuns: many(c.trainingRuns),
+      modelVersions: many(c.modelVersions),
+    };
+  }
+}
+
+function requireUuid(value: string, field: string): string {
+  if (!isUuid(value)) throw new LineageException(LineageErrorCode.InvalidQuery, `${field} must be a UUID`, [field]);
+  return value.toLowerCase();
 }

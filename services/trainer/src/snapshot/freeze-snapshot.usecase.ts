@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import type { Answer, AnnotationSetRef, StoredFile, TrainingSnapshotFrozen } from '@trellis/contracts';
@@ -11,27 +12,52 @@ import { RunStreams } from '../runs/run.streams';
 import { TRAINER_SERVICE_ACTOR } from '../trainer.actors';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { TRAINER_STORAGE } from '../trainer.tokens';
-import { freezeRetrainSnapshot, freezeSnapshot, manifestBytes, SetItemRow, SnapshotManifest, snapshotCounts, supervisedPairs } from './snapshot';
+import { merkleRootOfLeafBuffer } from './merkle-root';
+import {
+  freezeRetrainSnapshot,
+  manifestStream,
+  selectSnapshot,
+  SetItemRow,
+  SnapshotManifest,
+  SnapshotSelection,
+  snapshotCounts,
+  supervisedPairs,
+  withMerkleRoot,
+} from './snapshot';
 
 export const SNAPSHOT_PREFIX = 'training-snapshots/';
 
-/** The items of the sets with their hashes (not their answers: a snapshot names what it holds by hash). */
-export async function setItems(db: QueryRunner | DataSource, sets: AnnotationSetRef[]): Promise<SetItemRow[]> {
-  const rows: { set_id: string; item_id: string; subject_id: string; image_key: string; image_sha256: string; text_sha256: string; leaf_sha256: Buffer }[] =
-    await db.query(
-      `SELECT set_id, item_id, subject_id, image_key, image_sha256, text_sha256, leaf_sha256
-       FROM trainer_set_items WHERE set_id = ANY($1::uuid[]) ORDER BY item_id, set_id`,
-      [sets.map((s) => s.setId)],
+/**
+ * The items of the sets with their hashes (not their answers: a snapshot names what it holds by
+ * hash), each set in item order. One query per set, so each reads its primary key in order:
+ * sorting 100,000 rows instead (what the planner picks while the table's statistics still miss
+ * a new set) spills to disk and holds back the first row until the last is read. The leaf hash
+ * comes as hex, which pg hands over as it is, where a bytea is decoded into a Buffer per row.
+ */
+export async function setItems(db: QueryRunner, sets: AnnotationSetRef[]): Promise<SetItemRow[]> {
+  const out: SetItemRow[] = [];
+  // For this transaction only; a failed query rolls it back, setting included.
+  await db.query('SET LOCAL enable_sort = off');
+  for (const { setId } of sets) {
+    const rows: { item_id: string; subject_id: string; image_key: string; image_sha256: string; text_sha256: string; leaf_sha256: string }[] = await db.query(
+      `SELECT item_id, subject_id, image_key, image_sha256, text_sha256, encode(leaf_sha256, 'hex') AS leaf_sha256
+       FROM trainer_set_items WHERE set_id = $1 ORDER BY item_id`,
+      [setId],
     );
-  return rows.map((r) => ({
-    setId: r.set_id,
-    itemId: r.item_id,
-    subjectId: r.subject_id,
-    imageKey: r.image_key,
-    imageSha256: r.image_sha256,
-    textSha256: r.text_sha256,
-    leafHash: r.leaf_sha256,
-  }));
+    for (const r of rows) {
+      out.push({
+        setId,
+        itemId: r.item_id,
+        subjectId: r.subject_id,
+        imageKey: r.image_key,
+        imageSha256: r.image_sha256,
+        textSha256: r.text_sha256,
+        leafSha256: r.leaf_sha256,
+      });
+    }
+  }
+  await db.query('SET LOCAL enable_sort = on');
+  return out;
 }
 
 /** The supervised pairs of each item the worker trains on, by `<setId>/<itemId>`, from the answers the sets hold. */
@@ -69,7 +95,7 @@ export class FreezeSnapshotUseCase {
    */
   async freeze(state: RunState, now: Date): Promise<void> {
     const request = state.request!;
-    const manifest = await withTransaction(this.dataSource, async (tx) => {
+    const selection = await withTransaction(this.dataSource, async (tx): Promise<SnapshotSelection | SnapshotManifest> => {
       if (request.replaces) return this.retrainManifest(tx, request.runId, request.replaces, now);
       const items = await setItems(tx, request.annotationSets);
       const evalItems = request.evaluation.kind === 'sets' ? await setItems(tx, request.evaluation.annotationSets) : [];
@@ -77,7 +103,7 @@ export class FreezeSnapshotUseCase {
         tx,
         [...items, ...evalItems].map((i) => i.subjectId),
       );
-      return freezeSnapshot({
+      return selectSnapshot({
         runId: request.runId,
         purpose: request.purpose,
         now,
@@ -88,7 +114,17 @@ export class FreezeSnapshotUseCase {
         consent,
       });
     });
-    const stored = await this.storage.putBuffer('artifacts', manifestBytes(manifest), { prefix: SNAPSHOT_PREFIX, contentType: 'application/json' });
+    // A retrain's manifest comes whole; a new snapshot's root is taken on a worker thread while
+    // its manifest, the bulk of which precedes the root, is written and hashed.
+    const unrooted = 'leaves' in selection ? selection.manifest : selection;
+    const root = 'leaves' in selection ? merkleRootOfLeafBuffer(selection.leaves) : Promise.resolve(selection.merkleRoot);
+    // Settled in the stream, or here when the stream fails before reaching it.
+    root.catch(() => undefined);
+    const stored = await this.storage.putStream('artifacts', Readable.from(manifestStream(unrooted, root)), {
+      prefix: SNAPSHOT_PREFIX,
+      contentType: 'application/json',
+    });
+    const manifest = withMerkleRoot(unrooted, await root);
     const file: StoredFile = { name: 'snapshot.json', key: stored.key, sha256: stored.sha256, size: stored.size };
     const counts = snapshotCounts(manifest);
     const data: TrainingSnapshotFrozen['data'] = {

@@ -21,8 +21,12 @@ export interface SetItemRow {
   imageSha256: string;
   /** SHA-256 of the canonical JSON of the answer; the answer itself stays in the set (the worker is given it). */
   textSha256: string;
-  /** The item's Merkle leaf hash (itemLeafHash), taken once when the set arrived. */
-  leafHash: Buffer;
+  /**
+   * The item's Merkle leaf hash (itemLeafHash) as 64 hex digits, taken once when the set arrived.
+   * Hex, not a Buffer: a freeze writes the included ones straight into one buffer, and a Buffer
+   * per row cost more to decode than all the inner hashes of the root.
+   */
+  leafSha256: string;
 }
 
 export type Split = 'train' | 'held-out';
@@ -132,12 +136,41 @@ export interface FreezeInput {
   consent: Map<string, SubjectConsentState>;
 }
 
+/** A manifest whose Merkle root is still to be taken (see selectSnapshot). */
+export type UnrootedManifest = Omit<SnapshotManifest, 'merkleRoot'>;
+
+/**
+ * What a snapshot holds, before its root: the manifest without the root, and the leaf hashes of
+ * its items in manifest order, 32 bytes each, in one buffer. Split from freezeSnapshot so the
+ * caller can take the root off its own thread while it writes the manifest (merkle-root.ts).
+ */
+export interface SnapshotSelection {
+  manifest: UnrootedManifest;
+  leaves: Buffer;
+}
+
 /**
  * The consent-safe snapshot of a run: every item of the requested sets whose subject permits
  * the purpose at `now`, split into train and held-out by subject, the rest listed with their
  * reason, and a Merkle root over the included items. Pure: equal inputs give an equal manifest.
  */
 export function freezeSnapshot(input: FreezeInput): SnapshotManifest {
+  const { manifest, leaves } = selectSnapshot(input);
+  return withMerkleRoot(manifest, merkleRootOfLeafHashes(splitLeaves(leaves)));
+}
+
+/** The manifest with its root, keys as freezeSnapshot always gave them. */
+export function withMerkleRoot(m: UnrootedManifest, merkleRoot: string): SnapshotManifest {
+  return { ...m, merkleRoot };
+}
+
+/** A buffer of leaf hashes as one (shared, not copied) Buffer per leaf. */
+export function splitLeaves(leaves: Buffer): Buffer[] {
+  return Array.from({ length: leaves.length / 32 }, (_, i) => leaves.subarray(i * 32, i * 32 + 32));
+}
+
+/** freezeSnapshot less the root: the same rules, and the leaves the root is to be taken over. */
+export function selectSnapshot(input: FreezeInput): SnapshotSelection {
   const excluded: ExcludedItem[] = [];
   // Consent is judged once per subject: a subject has many items.
   const reasons = new Map<string, SnapshotExclusionReason | null>();
@@ -152,21 +185,16 @@ export function freezeSnapshot(input: FreezeInput): SnapshotManifest {
       return reason === null;
     });
   const train = usable(input.items);
-  // Each item's leaf hash, taken when its set arrived, for the root.
-  const leaves = new Map<SnapshotItem, Buffer>();
-  const toItem = (r: SetItemRow, split: Split) => {
-    const item = snapshotItem(r, split);
-    leaves.set(item, r.leafHash);
-    return item;
-  };
-  let items: SnapshotItem[];
+  // Each included item beside its leaf hash (taken when its set arrived), sorted together.
+  let entries: { item: SnapshotItem; leaf: string }[];
+  const entry = (r: SetItemRow, split: Split) => ({ item: snapshotItem(r, split), leaf: r.leafSha256 });
   if (input.evaluation.kind === 'held-out') {
     const heldOut = heldOutSubjects(
       train.map((r) => r.subjectId),
       input.evaluation.fraction,
       input.seed,
     );
-    items = train.map((r) => toItem(r, heldOut.has(r.subjectId) ? 'held-out' : 'train'));
+    entries = train.map((r) => entry(r, heldOut.has(r.subjectId) ? 'held-out' : 'train'));
   } else {
     const evaluation = usable(input.evaluation.items);
     const evalSubjects = new Set(evaluation.map((r) => r.subjectId));
@@ -175,23 +203,33 @@ export function freezeSnapshot(input: FreezeInput): SnapshotManifest {
       excluded.push(excludedItem(r, 'subject-in-evaluation-set'));
       return false;
     });
-    items = [...kept.map((r) => toItem(r, 'train')), ...evaluation.map((r) => toItem(r, 'held-out'))];
+    entries = [...kept.map((r) => entry(r, 'train')), ...evaluation.map((r) => entry(r, 'held-out'))];
   }
-  items.sort(byItem);
+  // Rows arrive sorted by item within each set, so this sort mostly checks runs.
+  entries.sort((a, b) => byItem(a.item, b.item));
   excluded.sort(byItem);
+  const leaves = Buffer.alloc(entries.length * 32);
+  for (let i = 0; i < entries.length; i++) {
+    // A short or non-hex value would leave zeros in the buffer and a wrong root, silently.
+    if (entries[i].leaf.length !== 64 || leaves.write(entries[i].leaf, i * 32, 32, 'hex') !== 32) {
+      throw new Error(`item ${entries[i].item.itemId} of set ${entries[i].item.setId} has no valid leaf hash`);
+    }
+  }
   return {
-    schema: SNAPSHOT_SCHEMA,
-    runId: input.runId,
-    purpose: input.purpose,
-    consentAsOf: input.now.toISOString(),
-    seed: input.seed,
-    annotationSets: input.annotationSets,
-    evaluationSets: input.evaluation.kind === 'sets' ? input.evaluation.annotationSets : [],
-    heldOutFraction: input.evaluation.kind === 'held-out' ? input.evaluation.fraction : null,
-    merkleRoot: merkleRootOfLeafHashes(items.map((i) => leaves.get(i)!)),
-    items,
-    excluded,
-    replaces: null,
+    manifest: {
+      schema: SNAPSHOT_SCHEMA,
+      runId: input.runId,
+      purpose: input.purpose,
+      consentAsOf: input.now.toISOString(),
+      seed: input.seed,
+      annotationSets: input.annotationSets,
+      evaluationSets: input.evaluation.kind === 'sets' ? input.evaluation.annotationSets : [],
+      heldOutFraction: input.evaluation.kind === 'held-out' ? input.evaluation.fraction : null,
+      items: entries.map((e) => e.item),
+      excluded,
+      replaces: null,
+    },
+    leaves,
   };
 }
 
@@ -239,35 +277,77 @@ const excludedItem = (r: { setId: string; itemId: string; subjectId: string }, r
   subjectId: r.subjectId,
 });
 
-/** The counts TrainingSnapshotFrozen carries. */
+/** The counts TrainingSnapshotFrozen carries; one pass, as a manifest may hold 100,000 items. */
 export function snapshotCounts(m: SnapshotManifest) {
-  const subjects = (split?: Split) => new Set(m.items.filter((i) => !split || i.split === split).map((i) => i.subjectId)).size;
+  const trainSubjects = new Set<string>();
+  const heldOutSubjects = new Set<string>();
+  let trainItems = 0;
+  for (const i of m.items) {
+    if (i.split === 'train') {
+      trainItems++;
+      trainSubjects.add(i.subjectId);
+    } else heldOutSubjects.add(i.subjectId);
+  }
   const reasons = new Map<SnapshotExclusionReason, number>();
   for (const e of m.excluded) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
   return {
     merkleRoot: m.merkleRoot,
     includedItems: m.items.length,
     excludedItems: m.excluded.length,
-    includedSubjects: subjects(),
+    includedSubjects: new Set([...trainSubjects, ...heldOutSubjects]).size,
     excluded: [...reasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => ({ reason, count })),
-    trainItems: m.items.filter((i) => i.split === 'train').length,
-    heldOutItems: m.items.filter((i) => i.split === 'held-out').length,
-    trainSubjects: subjects('train'),
-    heldOutSubjects: subjects('held-out'),
+    trainItems,
+    heldOutItems: m.items.length - trainItems,
+    trainSubjects: trainSubjects.size,
+    heldOutSubjects: heldOutSubjects.size,
     consentAsOf: m.consentAsOf,
   };
 }
 
+/** Stands in manifestPieces for the root, which a caller may still be computing. */
+const MERKLE_ROOT = Symbol('merkleRoot');
+
+/** Items per piece of the manifest: big enough for JSON.stringify's speed, small enough not to hold the whole in one string. */
+const ITEMS_PER_PIECE = 2000;
+
 /**
- * Bytes of the manifest as stored: canonical JSON, so its hash is a function of its content.
+ * The manifest as stored, in pieces: canonical JSON, so its hash is a function of its content.
  * Items and exclusions, the bulk, are built with their keys in sorted order, so JSON.stringify
- * writes them canonically (five times faster than canonicalJson over 100,000 items); the unit
- * test holds the whole equal to canonicalJson.
+ * writes them canonically (five times faster than canonicalJson over 100,000 items), a slice
+ * at a time; the unit test holds the whole equal to canonicalJson. The root's place is marked,
+ * not written, so the bytes before it can be stored while the root is taken.
  */
+function* manifestPieces(m: UnrootedManifest): Generator<string | typeof MERKLE_ROOT> {
+  const fields = { ...m, merkleRoot: MERKLE_ROOT } as Record<string, unknown>;
+  let first = true;
+  for (const k of Object.keys(fields).sort()) {
+    yield `${first ? '{' : ','}${JSON.stringify(k)}:`;
+    first = false;
+    if (k === 'merkleRoot') yield MERKLE_ROOT;
+    else if (k === 'items' || k === 'excluded') {
+      const list = fields[k] as unknown[];
+      yield '[';
+      for (let i = 0; i < list.length; i += ITEMS_PER_PIECE) {
+        const json = JSON.stringify(list.slice(i, i + ITEMS_PER_PIECE));
+        yield `${i > 0 ? ',' : ''}${json.slice(1, -1)}`;
+      }
+      yield ']';
+    } else yield canonicalJson(fields[k]);
+  }
+  yield '}';
+}
+
+/** Bytes of the manifest as stored (see manifestPieces). */
 export function manifestBytes(m: SnapshotManifest): Buffer {
-  const fields = m as unknown as Record<string, unknown>;
-  const parts = Object.keys(fields)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${k === 'items' || k === 'excluded' ? JSON.stringify(fields[k]) : canonicalJson(fields[k])}`);
-  return Buffer.from(`{${parts.join(',')}}`, 'utf8');
+  const pieces = [...manifestPieces(m)].map((p) => (p === MERKLE_ROOT ? JSON.stringify(m.merkleRoot) : p));
+  return Buffer.from(pieces.join(''), 'utf8');
+}
+
+/**
+ * The same bytes as manifestBytes, as a stream that waits for the root only where the root goes
+ * (after the items), so storing the manifest and taking the root overlap. A rejected root fails
+ * the stream, and the storage keeps nothing of it.
+ */
+export async function* manifestStream(m: UnrootedManifest, merkleRoot: Promise<string>): AsyncGenerator<Buffer> {
+  for (const p of manifestPieces(m)) yield Buffer.from(p === MERKLE_ROOT ? JSON.stringify(await merkleRoot) : p, 'utf8');
 }

@@ -8,11 +8,15 @@ import {
   SubjectConsentState,
   verifyMerkleInclusion,
   merkleInclusionProof,
+  merkleRootOfLeafHashes,
 } from '@trellis/contracts';
+import { merkleRootOfLeafBuffer } from './merkle-root';
 import {
   answerSha256,
   exclusionReason,
   manifestBytes,
+  manifestStream,
+  selectSnapshot,
   supervisedPairs,
   freezeRetrainSnapshot,
   freezeSnapshot,
@@ -85,13 +89,13 @@ const row = (n: number, subjectN: number, set = setId): SetItemRow => ({
   imageKey: `curated/${sha(n)}`,
   imageSha256: sha(n),
   textSha256: answerSha256({ kind: 'caption', caption: `caption ${n}` }),
-  leafHash: itemLeafHash({
+  leafSha256: itemLeafHash({
     setId: set,
     itemId: item(n),
     subjectId: subject(subjectN),
     imageSha256: sha(n),
     textSha256: answerSha256({ kind: 'caption', caption: `caption ${n}` }),
-  }),
+  }).toString('hex'),
 });
 
 const ref = { setId, projectId: '01930000-0000-7000-8000-0000000000f1', version: 1, contentSha256: sha(99) };
@@ -286,5 +290,114 @@ describe('freezeRetrainSnapshot', () => {
     ]);
     expect(m.merkleRoot).toBe(merkleRoot(m.items.map(snapshotLeaf)));
     expect(m.consentAsOf).toBe(later.toISOString());
+  });
+});
+
+describe('manifestStream', () => {
+  const collect = async (chunks: AsyncIterable<Buffer>) => {
+    const out: Buffer[] = [];
+    for await (const c of chunks) out.push(c);
+    return Buffer.concat(out);
+  };
+  // More items than one piece of the stream holds, some excluded, so the pieces' joins are crossed.
+  const many = Array.from({ length: 4321 }, (_, n) => row(n, n % 7));
+  const consent = new Map<string, SubjectConsentState>([1, 2, 3, 4, 5].map((n) => [subject(n), new Consent(subject(n)).permit().state()]));
+  const input = {
+    runId: 'r',
+    purpose: 'model-training' as const,
+    now,
+    seed: 3,
+    annotationSets: [ref],
+    items: many,
+    evaluation: { kind: 'held-out' as const, fraction: 0.25 },
+    consent,
+  };
+
+  it('writes the bytes manifestBytes and canonicalJson write, the root where it belongs', async () => {
+    const m = freezeSnapshot(input);
+    expect(m.items.length).toBeGreaterThan(2000);
+    expect(m.excluded.length).toBeGreaterThan(0);
+    const { manifest } = selectSnapshot(input);
+    const streamed = await collect(manifestStream(manifest, Promise.resolve(m.merkleRoot)));
+    expect(streamed.toString('utf8')).toBe(canonicalJson(m));
+    expect(streamed.equals(manifestBytes(m))).toBe(true);
+  });
+
+  it('fails when the root fails, after the items', async () => {
+    const { manifest } = selectSnapshot(input);
+    const seen: string[] = [];
+    const chunks = manifestStream(manifest, Promise.reject(new Error('no root')));
+    await expect(
+      (async () => {
+        for await (const c of chunks) seen.push(c.toString('utf8'));
+      })(),
+    ).rejects.toThrow('no root');
+    expect(seen.join('')).toContain('"items":[');
+    expect(seen.join('')).not.toContain('"merkleRoot":"');
+  });
+});
+
+describe('selectSnapshot', () => {
+  it('gives the leaf hashes of the included items in manifest order, whose root is the manifest’s', () => {
+    const consent = new Map<string, SubjectConsentState>([1, 2].map((n) => [subject(n), new Consent(subject(n)).permit().state()]));
+    const input = {
+      runId: 'r',
+      purpose: 'model-training' as const,
+      now,
+      seed: 3,
+      annotationSets: [ref],
+      items: [row(3, 2), row(1, 1), row(2, 9)],
+      evaluation: { kind: 'held-out' as const, fraction: 0.5 },
+      consent,
+    };
+    const { manifest, leaves } = selectSnapshot(input);
+    expect(manifest.items.map((i) => i.itemId)).toEqual([item(1), item(3)]);
+    expect(leaves.toString('hex')).toBe(row(1, 1).leafSha256 + row(3, 2).leafSha256);
+    expect(freezeSnapshot(input).merkleRoot).toBe(merkleRoot(manifest.items.map(snapshotLeaf)));
+  });
+
+  it('refuses an item whose leaf hash is not 64 hex digits, rather than root zeros', () => {
+    const consent = new Map([[subject(1), new Consent(subject(1)).permit().state()]]);
+    const base = {
+      runId: 'r',
+      purpose: 'model-training' as const,
+      now,
+      seed: 3,
+      annotationSets: [ref],
+      evaluation: { kind: 'held-out' as const, fraction: 0.5 },
+      consent,
+    };
+    for (const leafSha256 of ['ab', 'zz'.repeat(32), `${'0'.repeat(63)}`]) {
+      expect(() => selectSnapshot({ ...base, items: [{ ...row(1, 1), leafSha256 }] })).toThrow(`item ${item(1)}`);
+    }
+  });
+});
+
+describe('merkleRootOfLeafBuffer', () => {
+  const leavesOf = (n: number) =>
+    Buffer.concat(
+      Array.from({ length: n }, (_, i) =>
+        itemLeafHash({ setId, itemId: item(i % 100), subjectId: subject(i % 7), imageSha256: sha(i), textSha256: sha(i + 1) }),
+      ),
+    );
+
+  it('gives the root of merkleRootOfLeafHashes, on a worker thread and on the caller’s', async () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 33, 1000, 1025]) {
+      const leaves = leavesOf(n);
+      const expected = merkleRootOfLeafHashes(Array.from({ length: n }, (_, i) => leaves.subarray(i * 32, i * 32 + 32)));
+      await expect(merkleRootOfLeafBuffer(leaves, 0)).resolves.toBe(expected);
+      await expect(merkleRootOfLeafBuffer(leaves, Infinity)).resolves.toBe(expected);
+    }
+  });
+
+  it('leaves the caller’s buffer as it was', async () => {
+    const leaves = leavesOf(100);
+    const copy = Buffer.from(leaves);
+    await merkleRootOfLeafBuffer(leaves, 0);
+    expect(leaves.equals(copy)).toBe(true);
+  });
+
+  it('refuses a buffer that is not whole 32-byte hashes', async () => {
+    await expect(merkleRootOfLeafBuffer(Buffer.alloc(33), 0)).rejects.toThrow('32 bytes each; got 33');
   });
 });

@@ -2,6 +2,11 @@ import { DomainException, ErrorClass, unreachable } from '@trellis/errors';
 
 export enum LineageErrorCode {
   InvalidQuery = 'INVALID_QUERY',
+  /** An auditor's query could not be written to the audit log, so it was not run. */
+  AuditUnavailable = 'AUDIT_UNAVAILABLE',
+  NotFound = 'NOT_FOUND',
+  /** An artifact an event names (a manifest, a set) does not match the hash the event carries. */
+  ArtifactCorrupt = 'ARTIFACT_CORRUPT',
 }
 
 export class LineageException extends DomainException<LineageErrorCode> {
@@ -9,6 +14,12 @@ export class LineageException extends DomainException<LineageErrorCode> {
     switch (this.code) {
       case LineageErrorCode.InvalidQuery:
         return 'validation';
+      case LineageErrorCode.AuditUnavailable:
+        return 'unavailable';
+      case LineageErrorCode.NotFound:
+        return 'not_found';
+      case LineageErrorCode.ArtifactCorrupt:
+        return 'internal';
       default:
         return unreachable(this.code);
     }

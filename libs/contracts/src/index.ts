@@ -17,3 +17,4 @@ export * from './openlineage.contracts';
 export * from './registry.contracts';
 export * from './supervised-pairs';
 export * from './annotation-set-artifact';
+export * from './audit.contracts';

@@ -1,4 +1,5 @@
 import { ArgumentsHost, BadRequestException } from '@nestjs/common';
+import { GraphQLError } from 'graphql';
 import { DomainException, ErrorClass } from '@trellis/errors';
 import { formatGraphqlError } from './graphql-error.formatter';
 import { HttpExceptionFilter } from './http-exception.filter';
@@ -81,6 +82,20 @@ describe('formatGraphqlError', () => {
       path: ['asset'],
       locations: undefined,
       extensions: { code: 'BAD_USER_INPUT', error: 'ASSET_REJECTED', reason: 'TRUNCATED', fields: ['file'] },
+    });
+  });
+
+  it('maps a domain error that a plugin threw before execution (a GraphQLError without a path carrying it)', () => {
+    const busy = new RuleException('BUSY', 'try again');
+    const formatted = formatGraphqlError(
+      { message: 'try again', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      new GraphQLError(busy.message, { originalError: busy }),
+    );
+    expect(formatted).toEqual({
+      message: 'try again',
+      locations: undefined,
+      path: undefined,
+      extensions: { code: 'SERVICE_UNAVAILABLE', error: 'BUSY', reason: 'BUSY' },
     });
   });
 });

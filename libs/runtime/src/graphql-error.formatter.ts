@@ -1,5 +1,5 @@
 import { HttpException, Logger } from '@nestjs/common';
-import { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { asDomainException, ErrorClass, GRAPHQL_CODE } from '@trellis/errors';
 import { isDatabaseUnavailable } from './database-unavailable';
@@ -36,7 +36,8 @@ function classOfStatus(status: number): ErrorClass {
 export function formatGraphqlError(formatted: GraphQLFormattedError, error: unknown, devMode = false): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   const base = { locations: formatted.locations, path: formatted.path };
-  const mapped = asDomainException(original);
+  // A plugin's error before execution (no path) carries the domain exception as its originalError.
+  const mapped = asDomainException(original) ?? (original instanceof GraphQLError ? asDomainException(original.originalError) : undefined);
   if (mapped) {
     return {
       message: mapped.message,

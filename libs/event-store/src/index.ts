@@ -9,3 +9,4 @@ export * from './projection-runner';
 export * from './event-store.module';
 export * from './decider';
 export * from './command-handler';
+export * from './event-row';

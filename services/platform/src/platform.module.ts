@@ -16,6 +16,7 @@ import { AnnotationModule } from '../../annotation/src/annotation.module';
 import { OPENLINEAGE_LOG, openLineageContracts, TRAINER_LOG, trainerContracts } from '@trellis/contracts';
 import { TrainerModule } from '../../trainer/src/trainer.module';
 import { REGISTRY_LOG, registryContracts } from '@trellis/contracts';
+import { AUDIT_LOG, auditContracts } from '@trellis/contracts';
 import { RegistryModule } from '../../registry/src/registry.module';
 import { RegistryHealth } from '../../registry/src/registry.health';
 
@@ -31,10 +32,10 @@ export class PlatformModule {
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
         EventStoreModule.forRoot({
-          contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts, openLineageContracts, registryContracts],
+          contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts, openLineageContracts, registryContracts, auditContracts],
         }),
         MessagingModule.forRoot({
-          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG, REGISTRY_LOG],
+          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG, REGISTRY_LOG, AUDIT_LOG],
           dataOnlyLogs: [OPENLINEAGE_LOG],
           handlers: [annotation.handler, ...trainer.handlers, ...registry.handlers],
           config: options.messaging,

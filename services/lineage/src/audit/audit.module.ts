@@ -1,5 +1,17 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@trellis/auth';
+import { GraphiqlModule } from '../graphiql/graphiql.module';
 import { AuditResolver } from './audit.resolver';
+import { AuditTrailQuery } from './audit-trail.query';
+import { AuditorQueryPlugin } from './auditor-query.plugin';
 
-@Module({ providers: [AuditResolver] })
+/**
+ * The audit side of the lineage service: the event logs, their verification, the audit trail
+ * across logs, and the plugin that records every auditor's query. GraphiQL comes along here
+ * until the lineage service has a module of its own to hold both.
+ */
+@Module({
+  imports: [AuthModule, GraphiqlModule],
+  providers: [AuditResolver, AuditTrailQuery, AuditorQueryPlugin],
+})
 export class AuditModule {}

@@ -13,6 +13,7 @@ import { SealSubjectIdentities1764600000000 } from './1764600000000-SealSubjectI
 import { CreateTrainer1764700000000 } from './1764700000000-CreateTrainer';
 import { CreateRegistry1764800000000 } from './1764800000000-CreateRegistry';
 import { CreateRegistryWebhooks1764800000100 } from './1764800000100-CreateRegistryWebhooks';
+import { CreateLineage1764900000000 } from './1764900000000-CreateLineage';
 import { AuditTrailIndexes1764900000100 } from './1764900000100-AuditTrailIndexes';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
@@ -32,5 +33,6 @@ export const MIGRATIONS = [
   CreateTrainer1764700000000,
   CreateRegistry1764800000000,
   CreateRegistryWebhooks1764800000100,
+  CreateLineage1764900000000,
   AuditTrailIndexes1764900000100,
 ];

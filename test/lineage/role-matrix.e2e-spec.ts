@@ -16,6 +16,22 @@ const MATRIX: Record<string, { allowed: GrantableRole[]; call: string }> = {
   'Query.verifyAuditChain': { allowed: ['auditor', 'admin'], call: '{ verifyAuditChain(log: "auth") { ok } }' },
   'Query.auditTrail': { allowed: ['auditor', 'admin'], call: '{ auditTrail(first: 1) { pageInfo { hasNextPage } } }' },
   'Query.aliasHistory': { allowed: ['engineer', 'approver', 'auditor'], call: '{ aliasHistory(model: "no-such-model") { model } }' },
+  'Query.node': {
+    allowed: ['auditor', 'admin', 'engineer', 'approver', 'steward'],
+    call: '{ node(id: "subject:01950000-0000-7000-8000-000000000000") { id } }',
+  },
+  'Query.lineage': {
+    allowed: ['auditor', 'admin', 'engineer', 'approver', 'steward'],
+    call: '{ lineage(id: "subject:01950000-0000-7000-8000-000000000000") { truncated } }',
+  },
+  'Query.modelProvenance': {
+    allowed: ['auditor', 'admin', 'engineer', 'approver'],
+    call: '{ modelProvenance(modelVersionId: "01950000-0000-7000-8000-000000000000") { assets } }',
+  },
+  'Query.consentImpact': {
+    allowed: ['auditor', 'admin', 'steward'],
+    call: '{ consentImpact(subjectId: "01950000-0000-7000-8000-000000000000") { subject { id } } }',
+  },
 };
 
 type Outcome = 'allowed' | 'FORBIDDEN';

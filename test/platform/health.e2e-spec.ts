@@ -32,6 +32,11 @@ describe('GET /health', () => {
             expect.objectContaining({ consumer: 'registry', context: 'trainer' }),
             expect.objectContaining({ consumer: 'registry', context: 'annotation' }),
             expect.objectContaining({ consumer: 'registry', context: 'ingestion' }),
+            // The lineage graph hears every context.
+            expect.objectContaining({ consumer: 'lineage', context: 'ingestion' }),
+            expect.objectContaining({ consumer: 'lineage', context: 'annotation' }),
+            expect.objectContaining({ consumer: 'lineage', context: 'trainer' }),
+            expect.objectContaining({ consumer: 'lineage', context: 'registry' }),
           ],
         },
         // No version holding an alias is flagged (the registry's suite demotes the one it flags).

@@ -19,6 +19,7 @@ import { REGISTRY_LOG, registryContracts } from '@trellis/contracts';
 import { AUDIT_LOG, auditContracts } from '@trellis/contracts';
 import { RegistryModule } from '../../registry/src/registry.module';
 import { RegistryHealth } from '../../registry/src/registry.health';
+import { LineageGraphModule } from '../../lineage/src/graph/lineage-graph.module';
 
 /** Every service in one process: the embedded default (DESIGN.md "Runs on one laptop"). */
 @Module({})
@@ -27,6 +28,7 @@ export class PlatformModule {
     const annotation = AnnotationModule.forRoot();
     const trainer = TrainerModule.forRoot();
     const registry = RegistryModule.forRoot();
+    const lineage = LineageGraphModule.forRoot();
     return {
       module: PlatformModule,
       imports: [
@@ -37,7 +39,7 @@ export class PlatformModule {
         MessagingModule.forRoot({
           relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG, REGISTRY_LOG, AUDIT_LOG],
           dataOnlyLogs: [OPENLINEAGE_LOG],
-          handlers: [annotation.handler, ...trainer.handlers, ...registry.handlers],
+          handlers: [annotation.handler, ...trainer.handlers, ...registry.handlers, ...lineage.handlers],
           config: options.messaging,
         }),
         AuthModule,
@@ -48,6 +50,7 @@ export class PlatformModule {
         annotation.module,
         trainer.module,
         registry.module,
+        lineage.module,
       ],
       controllers: [HealthController],
       providers: [

@@ -10,8 +10,9 @@ const MAX_DEPTH = 10;
 /** A walk returns at most this many nodes (and says it was truncated). */
 const MAX_NODES = 5000;
 
-function asOfDate(asOf: string | null): Date {
-  if (asOf === null) return new Date();
+/** An argument left out arrives as undefined, an explicit null as null: both mean now. */
+function asOfDate(asOf: string | null | undefined): Date {
+  if (asOf === null || asOf === undefined) return new Date();
   if (!isIsoDateTime(asOf))
     throw new LineageException(LineageErrorCode.InvalidQuery, 'asOf must be an ISO 8601 date-time with offset, e.g. 2026-12-01T12:00:00Z', ['asOf']);
   return new Date(asOf);

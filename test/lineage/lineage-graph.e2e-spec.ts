@@ -25,6 +25,7 @@ describe('Lineage graph end to end', () => {
   let training: PublishedSets;
   let heldOut: PublishedSets;
   let modelVersionId: string;
+  let runId: string;
   let beforePromotion: string;
   let beforeWithdrawal: string;
   const modelName = uniqueName('lineage-model');
@@ -82,6 +83,7 @@ describe('Lineage graph end to end', () => {
       500,
     );
     modelVersionId = version.modelVersionId;
+    runId = version.source.runId;
     const evaluation = ok(
       await http
         .post('/registry/evaluations')
@@ -189,6 +191,28 @@ describe('Lineage graph end to end', () => {
     // A flagged champion degrades /health for every suite sharing this database: take it off.
     await eventually(async () => (await http.get(`/registry/models/${modelName}/versions/1`).set(as('engineer'))).body.flag !== null, 60_000, 250);
     ok(await http.post(`/registry/models/${modelName}/aliases/champion/demote`).set(as('approver')).send({ reason: 'consent withdrawn' }));
+  });
+
+  it('serves the run as OpenLineage events with consent coverage and de-identification facets', async () => {
+    const events: { eventType: string; run: { runId: string; facets: Record<string, Record<string, unknown>> } }[] = [];
+    for (let after = 0; ;) {
+      const page = ok(await http.get(`/lineage/openlineage/runs?after=${after}&limit=1000`).set(as('auditor')));
+      events.push(...page.events.filter((e: { run: { runId: string } }) => e.run.runId === runId));
+      if (page.next === null) break;
+      after = page.next;
+    }
+    expect([events[0]?.eventType, events.at(-1)?.eventType]).toEqual(['START', 'COMPLETE']);
+    const complete = events.at(-1)!.run.facets;
+    expect(complete.trellis_consentCoverage).toMatchObject({
+      includedItems: 6,
+      includedSubjects: 3,
+      excludedItems: 0,
+      _schemaURL: expect.stringContaining('TrellisConsentCoverageRunFacet'),
+    });
+    expect(complete.trellis_deidentification).toMatchObject({ methods: [{ method: 'none', assets: 6 }] });
+    const bad = await http.get('/lineage/openlineage/runs?limit=0').set(as('auditor'));
+    expect([bad.status, bad.body.fields]).toEqual([400, ['query.limit']]);
+    expect((await http.get('/lineage/openlineage/runs').set(as('steward'))).status).toBe(403);
   });
 
   it('refuses an over-deep walk and an unknown node with clear errors', async () => {

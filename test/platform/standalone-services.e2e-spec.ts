@@ -21,8 +21,8 @@ describe.each([
   ['start:annotation', 'Trellis annotation', '/annotation/projects'],
   ['start:trainer', 'Trellis trainer', '/training/runs'],
   ['start:registry', 'Trellis registry', '/registry/models'],
-  // The lineage service's API is GraphQL; its REST document lists the health check only.
-  ['start:lineage', 'Trellis lineage', '/health'],
+  // The lineage service's API is GraphQL; its REST document has the OpenLineage export.
+  ['start:lineage', 'Trellis lineage', '/lineage/openlineage/runs'],
 ])('npm run %s', (script, title, route) => {
   it('serves /health, /docs-json and its API, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();

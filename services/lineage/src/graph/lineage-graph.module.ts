@@ -4,6 +4,8 @@ import { LineageAnnotationHandler, LineageIngestionHandler, LineageRegistryHandl
 import { LineageQueries } from './lineage.queries';
 import { LineageResolver } from './lineage.resolver';
 import { ProvenanceQueries } from './provenance.queries';
+import { OpenLineageExportController } from '../openlineage/openlineage-export.controller';
+import { OpenLineageExportQuery } from '../openlineage/openlineage-export.query';
 
 const HANDLERS = Symbol('LINEAGE_HANDLERS');
 const LINEAGE_STORAGE = Symbol('LINEAGE_STORAGE');
@@ -31,6 +33,7 @@ export class LineageGraphModule implements OnModuleInit {
       handlers,
       module: {
         module: LineageGraphModule,
+        controllers: [OpenLineageExportController],
         providers: [
           { provide: HANDLERS, useValue: handlers },
           {
@@ -40,6 +43,7 @@ export class LineageGraphModule implements OnModuleInit {
           },
           LineageQueries,
           ProvenanceQueries,
+          OpenLineageExportQuery,
           LineageResolver,
         ],
         exports: [LineageQueries],

@@ -71,3 +71,19 @@ export function readAnnotationSetArtifact(bytes: Buffer, publishedSha256: string
   }
   return { items };
 }
+
+/** What a set's items say of its annotation (model cards, the lineage graph): mean item agreement, and how many items were final without and after adjudication. */
+export interface SetAgreementSummary {
+  meanItemAgreement: number | null;
+  acceptedWithoutAdjudication: number;
+  adjudicated: number;
+}
+
+export function agreementSummary(items: { source: string; agreement: number | null }[]): SetAgreementSummary {
+  const rated = items.map((i) => i.agreement).filter((a): a is number => a !== null);
+  return {
+    meanItemAgreement: rated.length > 0 ? rated.reduce((s, a) => s + a, 0) / rated.length : null,
+    acceptedWithoutAdjudication: items.filter((i) => i.source === 'agreement').length,
+    adjudicated: items.filter((i) => i.source === 'adjudication').length,
+  };
+}

@@ -8,3 +8,4 @@ export * from './object-storage.factory';
 export * from './temporary-uploads';
 export * from './storage-download.controller';
 export * from './storage.module';
+export * from './verified-read';

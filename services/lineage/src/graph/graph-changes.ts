@@ -1,11 +1,12 @@
-import type {
-  AnnotationEvent,
-  AnnotationSetArtifactItem,
-  DatasetManifest,
-  EventEnvelope,
-  IngestionEvent,
-  RegistryEvent,
-  TrainerEvent,
+import {
+  agreementSummary,
+  type AnnotationEvent,
+  type AnnotationSetArtifactItem,
+  type DatasetManifest,
+  type EventEnvelope,
+  type IngestionEvent,
+  type RegistryEvent,
+  type TrainerEvent,
 } from '@trellis/contracts';
 
 /**
@@ -153,7 +154,7 @@ export function annotationChanges(envelope: EventEnvelope, items?: AnnotationSet
   const activity = ids.annotation(d.setId);
   const annotators = [...new Set((items ?? []).flatMap((i) => i.annotators))].sort();
   const reviewers = [...new Set((items ?? []).flatMap((i) => i.reviewers))].sort();
-  const rated = (items ?? []).map((i) => i.agreement).filter((a): a is number => a !== null);
+  const agreement = agreementSummary(items ?? []);
   return [
     node(set, 'annotation-set', 'entity', `annotation set v${d.version} of project ${d.projectId}`, {
       projectId: d.projectId,
@@ -161,8 +162,8 @@ export function annotationChanges(envelope: EventEnvelope, items?: AnnotationSet
       contentSha256: d.contentSha256,
       items: d.itemCount,
       leftOut: d.leftOut,
-      meanItemAgreement: rated.length > 0 ? rated.reduce((s, a) => s + a, 0) / rated.length : null,
-      adjudicated: (items ?? []).filter((i) => i.source === 'adjudication').length,
+      meanItemAgreement: agreement.meanItemAgreement,
+      adjudicated: agreement.adjudicated,
     }),
     node(activity, 'annotation', 'activity', `annotation of set v${d.version}`),
     edge(set, 'wasGeneratedBy', activity),

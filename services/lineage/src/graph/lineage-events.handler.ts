@@ -13,8 +13,7 @@ import {
   type TrainingSnapshotFrozen,
 } from '@trellis/contracts';
 import type { EventHandler } from '@trellis/messaging';
-import type { ObjectStorage } from '@trellis/storage';
-import { createHash } from 'node:crypto';
+import { getVerifiedBuffer, type ObjectStorage } from '@trellis/storage';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
 import { annotationChanges, GraphChange, ingestionChanges, registryChanges, SnapshotContents, trainerChanges } from './graph-changes';
 import { writeGraphChanges } from './graph.writer';
@@ -26,9 +25,8 @@ const SnapshotManifest = z.object({
 
 /** Reads an artifact an event names, checked against the hash the event carries. */
 async function artifact(storage: ObjectStorage, key: string, sha256: string, what: string): Promise<Buffer> {
-  const bytes = await storage.getBuffer('artifacts', key);
-  if (createHash('sha256').update(bytes).digest('hex') !== sha256)
-    throw new LineageException(LineageErrorCode.ArtifactCorrupt, `${what}: the stored artifact does not match its SHA-256`);
+  const bytes = await getVerifiedBuffer(storage, 'artifacts', key, sha256);
+  if (!bytes) throw new LineageException(LineageErrorCode.ArtifactCorrupt, `${what}: the stored artifact does not match its SHA-256`);
   return bytes;
 }
 

@@ -42,6 +42,25 @@ export interface ConsentImpact {
   modelVersions: GraphNode[];
 }
 
+/**
+ * For each snapshot, the de-identification methods behind its curated images and how many
+ * images each produced (curated asset -> wasGeneratedBy -> de-identification activity).
+ */
+export async function deidentificationBySnapshot(
+  db: DataSource,
+  snapshotIds: string[],
+  asOf: Date,
+): Promise<{ snapshot: string; method: string; assets: number }[]> {
+  const rows: { snapshot: string; method: string; assets: string }[] = await db.query(
+    `SELECT c.from_id AS snapshot, n.attrs->>'method' AS method, count(DISTINCT c.to_id) AS assets
+     FROM lineage_edges c JOIN lineage_edges g ON g.from_id = c.to_id AND g.type = 'wasGeneratedBy' JOIN lineage_nodes n ON n.id = g.to_id AND n.type = 'deidentification'
+     WHERE c.from_id = ANY($1::text[]) AND c.type = 'wasDerivedFrom' AND starts_with(c.to_id, 'curated-asset:') AND c.valid_from <= $2 AND g.valid_from <= $2
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+    [snapshotIds, asOf],
+  );
+  return rows.map((r) => ({ snapshot: r.snapshot, method: r.method, assets: Number(r.assets) }));
+}
+
 /** How many positions an answer lists per log at most (the count is always whole). */
 const MAX_POSITIONS = 10_000;
 
@@ -108,13 +127,7 @@ export class ProvenanceQueries {
               (SELECT count(DISTINCT e.from_id) FROM lineage_edges e JOIN subjects s ON e.to_id = s.id WHERE starts_with(e.from_id, 'consent:') AND e.valid_from <= $2) AS consents`,
       [snapshotIds, asOf],
     );
-    const deid: { method: string; assets: string }[] = await this.dataSource.query(
-      `SELECT n.attrs->>'method' AS method, count(DISTINCT c.to_id) AS assets
-       FROM lineage_edges c JOIN lineage_edges g ON g.from_id = c.to_id AND g.type = 'wasGeneratedBy' JOIN lineage_nodes n ON n.id = g.to_id AND n.type = 'deidentification'
-       WHERE c.from_id = ANY($1::text[]) AND c.type = 'wasDerivedFrom' AND starts_with(c.to_id, 'curated-asset:') AND c.valid_from <= $2 AND g.valid_from <= $2
-       GROUP BY 1 ORDER BY 1`,
-      [snapshotIds, asOf],
-    );
+    const deid = (await deidentificationBySnapshot(this.dataSource, snapshotIds, asOf)).map(({ method, assets }) => ({ method, assets }));
     const involved = [mvId, ...training, ...snapshotIds, ...baseIds, ...setIds, ...annotation, ...datasetIds, ...evaluationIds, ...promotionIds];
     const byId = new Map((await this.graph.nodes(involved, asOf)).map((n) => [n.id, n]));
     const pick = (xs: string[]) => xs.map((x) => byId.get(x)).filter((n): n is GraphNode => n !== undefined);
@@ -131,7 +144,7 @@ export class ProvenanceQueries {
       assets: Number(counts.assets),
       subjects: Number(counts.subjects),
       consents: Number(counts.consents),
-      deidentification: deid.map((d) => ({ method: d.method, assets: Number(d.assets) })),
+      deidentification: deid,
       evaluations: pick(evaluationIds),
       promotions: pick(promotionIds),
       approvers: await this.associated(promotionIds, 'approver', asOf),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { deidentificationBySnapshot } from '../graph/provenance.queries';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
 
 /** A producer URI names the code that adds the facets (the trainer's events keep their own). */
@@ -52,12 +53,10 @@ export class OpenLineageExportQuery {
     const snapshots: { id: string; attrs: Coverage }[] = await this.dataSource.query(`SELECT id, attrs FROM lineage_nodes WHERE id = ANY($1::text[])`, [
       runIds.map((id) => `snapshot:${id}`),
     ]);
-    const deid: { id: string; method: string; assets: string }[] = await this.dataSource.query(
-      `SELECT c.from_id AS id, n.attrs->>'method' AS method, count(DISTINCT c.to_id) AS assets
-       FROM lineage_edges c JOIN lineage_edges g ON g.from_id = c.to_id AND g.type = 'wasGeneratedBy' JOIN lineage_nodes n ON n.id = g.to_id AND n.type = 'deidentification'
-       WHERE c.from_id = ANY($1::text[]) AND c.type = 'wasDerivedFrom' AND starts_with(c.to_id, 'curated-asset:')
-       GROUP BY 1, 2 ORDER BY 1, 2`,
-      [runIds.map((id) => `snapshot:${id}`)],
+    const deid = await deidentificationBySnapshot(
+      this.dataSource,
+      runIds.map((id) => `snapshot:${id}`),
+      new Date(),
     );
     const coverage = new Map(snapshots.map((s) => [s.id, s.attrs]));
     const facet = (name: string, fields: Record<string, unknown>) => ({
@@ -79,7 +78,7 @@ export class OpenLineageExportQuery {
           merkleRoot: c.merkleRoot,
         });
         extra.trellis_deidentification = facet('TrellisDeidentificationRunFacet', {
-          methods: deid.filter((d) => d.id === snapshot).map((d) => ({ method: d.method, assets: Number(d.assets) })),
+          methods: deid.filter((d) => d.snapshot === snapshot).map(({ method, assets }) => ({ method, assets })),
         });
       }
       return { ...r.data, run: { ...r.data.run, facets: { ...(r.data.run.facets ?? {}), ...extra } } };

@@ -13,7 +13,7 @@ import {
   TrainingSnapshotFrozen,
 } from '@trellis/contracts';
 import { countParameters, multimodalFromHfConfig, parseHeader } from '@trellis/ml';
-import type { ObjectStorage } from '@trellis/storage';
+import { getVerifiedBuffer, type ObjectStorage } from '@trellis/storage';
 import { RegistryErrorCode, RegistryException } from '../registry.exception';
 import { REGISTRY_STORAGE } from '../registry.tokens';
 import { RegistryStreams } from '../streams/registry.streams';
@@ -165,9 +165,8 @@ export class RegisterVersionUseCase {
   }
 
   private async keepSnapshotItems(tx: QueryRunner, modelVersionId: string, manifest: StoredFile, runId: string): Promise<void> {
-    const bytes = await this.storage.getBuffer('artifacts', manifest.key);
-    if (sha256Of(bytes) !== manifest.sha256)
-      throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `run ${runId}: the snapshot manifest does not match its SHA-256`);
+    const bytes = await getVerifiedBuffer(this.storage, 'artifacts', manifest.key, manifest.sha256);
+    if (!bytes) throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `run ${runId}: the snapshot manifest does not match its SHA-256`);
     const parsed = ManifestItems.safeParse(JSON.parse(bytes.toString('utf8')));
     if (!parsed.success || parsed.data.runId !== runId)
       throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `run ${runId}: the snapshot manifest is not the run's`);

@@ -5,6 +5,7 @@ import {
   AnnotationSetPublished,
   AssetIngested,
   BaseModelRegistered,
+  agreementSummary,
   readAnnotationSetArtifact,
   TrainingCompleted,
   TrainingRequested,
@@ -13,22 +14,6 @@ import {
 import type { ObjectStorage } from '@trellis/storage';
 import { RegistryErrorCode, RegistryException } from '../registry.exception';
 import { REGISTRY_STORAGE } from '../registry.tokens';
-
-/** What a model card says of a set's annotation: mean item agreement, and how many items were final without and after adjudication. */
-export interface SetAgreementSummary {
-  meanItemAgreement: number | null;
-  acceptedWithoutAdjudication: number;
-  adjudicated: number;
-}
-
-export function agreementSummary(items: { source: string; agreement: number | null }[]): SetAgreementSummary {
-  const rated = items.map((i) => i.agreement).filter((a): a is number => a !== null);
-  return {
-    meanItemAgreement: rated.length > 0 ? rated.reduce((s, a) => s + a, 0) / rated.length : null,
-    acceptedWithoutAdjudication: items.filter((i) => i.source === 'agreement').length,
-    adjudicated: items.filter((i) => i.source === 'adjudication').length,
-  };
-}
 
 export const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import type { StoredFile } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { retryOnConflict } from '@trellis/event-store';
-import type { ObjectStorage } from '@trellis/storage';
+import { getVerifiedBuffer, type ObjectStorage } from '@trellis/storage';
 import { isFinished, RunCommand, RunState } from '../runs/run.decider';
 import { findBaseModel, findRun } from '../runs/run.queries';
 import { RunStreams } from '../runs/run.streams';
@@ -131,10 +131,8 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async download(area: 'artifacts' | 'curated', key: string, sha256: string, to: string): Promise<void> {
-    const bytes = await this.storage.getBuffer(area, key);
-    if (createHash('sha256').update(bytes).digest('hex') !== sha256) {
-      throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `stored object ${key} does not match its recorded SHA-256`);
-    }
+    const bytes = await getVerifiedBuffer(this.storage, area, key, sha256);
+    if (!bytes) throw new TrainerException(TrainerErrorCode.ArtifactCorrupt, `stored object ${key} does not match its recorded SHA-256`);
     mkdirSync(dirname(to), { recursive: true });
     writeFileSync(to, bytes);
   }

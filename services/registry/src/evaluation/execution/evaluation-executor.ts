@@ -1,5 +1,5 @@
 import { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { Answer, Metrics, StoredFile, supervisedPairs } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { forkWorkerScript } from '@trellis/runtime';
-import type { ObjectStorage } from '@trellis/storage';
+import { getVerifiedBuffer, type ObjectStorage } from '@trellis/storage';
 import { REGISTRY_SERVICE_ACTOR } from '../../consent/flag-versions.usecase';
 import { findVersionById } from '../../models/model.queries';
 import { RegistryConfig } from '../../registry.config';
@@ -184,10 +184,8 @@ export class EvaluationExecutor implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async download(area: 'artifacts' | 'curated', key: string, sha256: string, to: string): Promise<void> {
-    const bytes = await this.storage.getBuffer(area, key);
-    if (createHash('sha256').update(bytes).digest('hex') !== sha256) {
-      throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `stored object ${key} does not match its recorded SHA-256`);
-    }
+    const bytes = await getVerifiedBuffer(this.storage, area, key, sha256);
+    if (!bytes) throw new RegistryException(RegistryErrorCode.ArtifactCorrupt, `stored object ${key} does not match its recorded SHA-256`);
     mkdirSync(dirname(to), { recursive: true });
     writeFileSync(to, bytes);
   }

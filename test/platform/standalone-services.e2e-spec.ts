@@ -11,7 +11,9 @@ function npmRun(script: string, env: NodeJS.ProcessEnv): { child: ChildProcess; 
   const child = spawn('npm', ['run', script], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': npm may exit on the signal before the service it started has written its
+  // shutdown lines; the pipes close only when every process holding them (npm, sh, node) is gone.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
 

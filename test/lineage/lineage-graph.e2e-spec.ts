@@ -1,9 +1,36 @@
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { eventually, uniqueName } from '@trellis/testing';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
+import { coreErrors, schemas as openLineageSchemas } from '../../services/trainer/src/openlineage/openlineage-schema.fixture';
 import { Http, ok, publishSyntheticSets, PublishedSets } from '../trainer/trainer-fixture';
 
 const LONG = 20 * 60_000;
+const ROOT = join(__dirname, '..', '..');
+
+/** `npm run lineage:rebuild -- <mode>` as the README writes it, against the test database and object storage. */
+function lineageRebuild(mode: '--check' | '--replace'): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', 'lineage:rebuild', '--', mode], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: process.env.TRELLIS_TEST_DATABASE_URL },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.once('close', (code) => resolve({ code, out }));
+  });
+}
+
+/** The differences a check lists, as [table, key, log, position, where]. */
+function differences(out: string): [string, string, string, number, string][] {
+  return [...out.matchAll(/^differs: (\S+) (.+) \((\S+) (\d+)\) only in the (live graph|rebuild)$/gm)].map((m) => [m[1], m[2], m[3], Number(m[4]), m[5]]);
+}
 
 interface Node {
   id: string;
@@ -29,6 +56,8 @@ describe('Lineage graph end to end', () => {
   let beforePromotion: string;
   let beforeWithdrawal: string;
   const modelName = uniqueName('lineage-model');
+  // Each log's head before this suite: what it records comes after (the database is shared).
+  let heads: Record<string, number>;
 
   const as = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
   async function gql<T>(who: string, query: string, variables: Record<string, unknown>): Promise<T> {
@@ -42,6 +71,12 @@ describe('Lineage graph end to end', () => {
     Object.assign(process.env, { TRAINER_POLL_MS: '200', REGISTRY_EVALUATION_POLL_MS: '200' });
     t = await startPlatformTestApp('kafka');
     http = request(t.app.getHttpServer());
+    heads = Object.fromEntries(
+      ((await t.dataSource.query('SELECT log, position FROM trellis_log_heads')) as { log: string; position: string }[]).map((h) => [
+        h.log,
+        Number(h.position),
+      ]),
+    );
     for (const [name, roles] of Object.entries({ steward: ['steward'], engineer: ['engineer'], approver: ['approver'], auditor: ['auditor'] })) {
       const issued = await t.token(roles);
       tokens[name] = issued.token;
@@ -117,8 +152,9 @@ describe('Lineage graph end to end', () => {
   });
 
   const PROVENANCE = `query ($id: ID!, $asOf: String) { modelProvenance(modelVersionId: $id, asOf: $asOf) {
-    modelVersion { id states } training { id } requestedBy snapshot { id attrs } annotationSets { id } annotators datasetVersions { id }
-    assets subjects consents deidentification { method assets } evaluations { id } promotions { id } approvers restsOn { log events positions } } }`;
+    modelVersion { id states } training { id } requestedBy snapshot { id attrs } annotationSets { edges { node { id } } } annotators
+    datasetVersions { totalCount } assets subjects consents deidentification { method assets } evaluations { totalCount } promotions { totalCount }
+    approvers restsOn { log events positions } } }`;
 
   it('answers where the champion came from: every asset, subject and consent, the people and the events it rests on', async () => {
     const { modelProvenance: p } = await gql<{ modelProvenance: Record<string, never> }>('auditor', PROVENANCE, { id: modelVersionId });
@@ -128,14 +164,14 @@ describe('Lineage graph end to end', () => {
     expect(p.subjects).toBe(3);
     // One consent recorded per subject by the fixture.
     expect(p.consents).toBe(3);
-    expect(p.annotationSets).toEqual([{ id: `annotation-set:${training.captionSetId}` }]);
-    expect(p.datasetVersions).toHaveLength(1);
+    expect(p.annotationSets).toEqual({ edges: [{ node: { id: `annotation-set:${training.captionSetId}` } }] });
+    expect(p.datasetVersions).toEqual({ totalCount: 1 });
     expect(p.deidentification).toEqual([{ method: 'none', assets: 6 }]);
     expect(p.requestedBy).toEqual([principals.engineer]);
     expect(p.approvers).toEqual([principals.approver]);
-    expect(p.evaluations).toHaveLength(1);
-    expect(p.promotions).toHaveLength(1);
-    expect((p.restsOn as { log: string }[]).map((r) => r.log)).toEqual(['annotation', 'ingestion', 'registry', 'trainer']);
+    expect(p.evaluations).toEqual({ totalCount: 1 });
+    expect(p.promotions).toEqual({ totalCount: 1 });
+    expect((p.restsOn as { log: string }[]).map((r) => r.log)).toEqual(['annotation', 'ingestion', 'openlineage', 'registry', 'trainer']);
     // Each position it names holds an event of that log.
     for (const r of p.restsOn as { log: string; events: number; positions: number[] }[]) {
       expect(r.positions).toHaveLength(r.events);
@@ -165,10 +201,32 @@ describe('Lineage graph end to end', () => {
   it("lists the champion in a training subject's consent impact, and shows it flagged from the withdrawal on", async () => {
     const subject = training.subjects[0];
     const IMPACT =
-      'query ($id: ID!, $asOf: String) { consentImpact(subjectId: $id, asOf: $asOf) { assets { id } snapshots { id } trainingRuns { id } modelVersions { id states } } }';
-    const impact = await gql<{ consentImpact: { assets: Node[]; modelVersions: Node[]; snapshots: Node[] } }>('auditor', IMPACT, { id: subject.subjectId });
-    expect(impact.consentImpact.modelVersions.map((v) => v.id)).toContain(`model-version:${modelVersionId}`);
-    expect(impact.consentImpact.assets).toHaveLength(4); // two images, raw and curated
+      'query ($id: ID!, $asOf: String) { consentImpact(subjectId: $id, asOf: $asOf) { assets { totalCount } snapshots { totalCount } modelVersions(first: 1000) { edges { node { id states } } } } }';
+    type Impact = { consentImpact: { modelVersions: { edges: { node: Node }[] } } };
+    const versionIn = (r: Impact) => r.consentImpact.modelVersions.edges.map((e) => e.node).find((m) => m.id === `model-version:${modelVersionId}`);
+    const impact = await gql<Impact & { consentImpact: { assets: { totalCount: number } } }>('auditor', IMPACT, { id: subject.subjectId });
+    expect(versionIn(impact)).toBeDefined();
+    expect(impact.consentImpact.assets.totalCount).toBe(4); // two images, raw and curated
+    // The lists are Relay connections: pages by cursor, in id order, and a page too large or a forged cursor is refused.
+    const PAGE =
+      'query ($id: ID!, $after: String, $first: Int) { consentImpact(subjectId: $id) { assets(first: $first, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } totalCount } } }';
+    type Page = { consentImpact: { assets: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string }; totalCount: number } } };
+    const one = (await gql<Page>('auditor', PAGE, { id: subject.subjectId, first: 3 })).consentImpact.assets;
+    expect([one.edges.length, one.pageInfo.hasNextPage, one.totalCount]).toEqual([3, true, 4]);
+    const two = (await gql<Page>('auditor', PAGE, { id: subject.subjectId, first: 3, after: one.pageInfo.endCursor })).consentImpact.assets;
+    expect([two.edges.length, two.pageInfo.hasNextPage]).toEqual([1, false]);
+    const ids = [...one.edges, ...two.edges].map((e) => e.node.id);
+    expect(ids).toEqual([...ids].sort());
+    const tooLarge = await http
+      .post('/graphql')
+      .set(as('auditor'))
+      .send({ query: PAGE, variables: { id: subject.subjectId, first: 1001 } });
+    expect(tooLarge.body.errors[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', reason: 'PAGE_TOO_LARGE' } });
+    const forged = await http
+      .post('/graphql')
+      .set(as('auditor'))
+      .send({ query: PAGE, variables: { id: subject.subjectId, after: 'bm9kZTp4' + 'x' } });
+    expect(forged.body.errors[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' } });
     beforeWithdrawal = new Date().toISOString();
     ok(
       await http
@@ -178,16 +236,15 @@ describe('Lineage graph end to end', () => {
     );
     const flagged = await eventually(
       async () => {
-        const r = await gql<{ consentImpact: { modelVersions: Node[] } }>('auditor', IMPACT, { id: subject.subjectId });
-        const v = r.consentImpact.modelVersions.find((m) => m.id === `model-version:${modelVersionId}`)!;
+        const v = versionIn(await gql<Impact>('auditor', IMPACT, { id: subject.subjectId }))!;
         return 'flag:consent-withdrawn' in states(v) ? v : undefined;
       },
       120_000,
       250,
     );
     expect(states(flagged)['flag:consent-withdrawn']).toEqual({ subjects: 1, items: 2 });
-    const earlier = await gql<{ consentImpact: { modelVersions: Node[] } }>('auditor', IMPACT, { id: subject.subjectId, asOf: beforeWithdrawal });
-    expect(states(earlier.consentImpact.modelVersions.find((m) => m.id === `model-version:${modelVersionId}`)!)).not.toHaveProperty('flag:consent-withdrawn');
+    const earlier = await gql<Impact>('auditor', IMPACT, { id: subject.subjectId, asOf: beforeWithdrawal });
+    expect(states(versionIn(earlier)!)).not.toHaveProperty('flag:consent-withdrawn');
     // A flagged champion degrades /health for every suite sharing this database: take it off.
     await eventually(async () => (await http.get(`/registry/models/${modelName}/versions/1`).set(as('engineer'))).body.flag !== null, 60_000, 250);
     ok(await http.post(`/registry/models/${modelName}/aliases/champion/demote`).set(as('approver')).send({ reason: 'consent withdrawn' }));
@@ -210,10 +267,115 @@ describe('Lineage graph end to end', () => {
       _schemaURL: expect.stringContaining('TrellisConsentCoverageRunFacet'),
     });
     expect(complete.trellis_deidentification).toMatchObject({ methods: [{ method: 'none', assets: 6 }] });
+    // The events stay valid OpenLineage 2-0-2, and each custom facet is valid against the schema its _schemaURL names (facets.json).
+    expect(coreErrors(events.at(-1))).toEqual([]);
+    const ajv = new Ajv2020({ allErrors: true });
+    addFormats(ajv);
+    ajv.addKeyword('example');
+    for (const schema of [...openLineageSchemas, JSON.parse(readFileSync(join(ROOT, 'services/lineage/src/openlineage/facets.json'), 'utf8'))])
+      ajv.addSchema(schema);
+    for (const facet of [complete.trellis_consentCoverage, complete.trellis_deidentification]) {
+      const validate = ajv.getSchema(facet._schemaURL as string)!;
+      expect([validate(facet), validate.errors ?? null]).toEqual([true, null]);
+      expect(validate({ ...facet, ...(facet.methods ? { methods: [{ method: 'guess', assets: 1 }] } : { excluded: [{ reason: 'whim', count: 1 }] }) })).toBe(
+        false,
+      );
+    }
     const bad = await http.get('/lineage/openlineage/runs?limit=0').set(as('auditor'));
     expect([bad.status, bad.body.fields]).toEqual([400, ['query.limit']]);
     expect((await http.get('/lineage/openlineage/runs').set(as('steward'))).status).toBe(403);
   });
+
+  it("joins an outside tool's OpenLineage run to the graph, and ties the trainer's run to its OpenLineage job (read from the data-only topic)", async () => {
+    const outsideRun = '01950000-0000-7000-8000-0000000c0ffe'.replace('0c0ffe', String(Date.now() % 1_000_000).padStart(6, '0'));
+    const sent = {
+      eventType: 'COMPLETE',
+      eventTime: new Date().toISOString(),
+      producer: 'https://github.com/OpenLineage/OpenLineage/tree/1.40.0/client/python',
+      schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+      run: { runId: outsideRun },
+      job: { namespace: 'airflow://prod', name: 'dag.export_captions' },
+      inputs: [{ namespace: 'trellis', name: `annotation-sets/${training.captionSetId}` }],
+      outputs: [{ namespace: 's3://lake', name: 'exports/captions', facets: { schema: { fields: [{ name: 'text' }] } } }],
+    };
+    const first = ok(await http.post('/api/v1/lineage').set(as('engineer')).send(sent), 201);
+    expect(first).toMatchObject({ runId: outsideRun, eventType: 'COMPLETE', outcome: 'recorded' });
+    // Clients retry: the same event again is recorded once.
+    expect(ok(await http.post('/api/v1/lineage').set(as('engineer')).send(sent), 201)).toEqual({ ...first, outcome: 'duplicate' });
+    // The log holds its hash, not the names it carries.
+    const [stored] = await t.dataSource.query(`SELECT data FROM trellis_events WHERE log = 'openlineage-import' AND position = $1`, [first.position]);
+    expect(JSON.stringify(stored.data)).not.toMatch(/airflow|export_captions|lake/);
+    const bad = await http
+      .post('/api/v1/lineage')
+      .set(as('engineer'))
+      .send({ ...sent, run: { runId: 'not-a-uuid' } });
+    expect([bad.status, bad.body.error, bad.body.fields]).toEqual([400, 'INVALID_LINEAGE_EVENT', ['body.run.runId']]);
+    expect((await http.post('/api/v1/lineage').set(as('auditor')).send(sent)).status).toBe(403);
+
+    const downstream = await eventually(
+      async () => {
+        const { lineage } = await gql<{ lineage: { nodes: Node[] } }>(
+          'auditor',
+          'query ($id: ID!) { lineage(id: $id, direction: DOWNSTREAM, depth: 2) { nodes { id type } } }',
+          {
+            id: `annotation-set:${training.captionSetId}`,
+          },
+        );
+        return lineage.nodes.some((n) => n.type === 'openlineage-dataset') ? lineage.nodes : undefined;
+      },
+      120_000,
+      250,
+    );
+    expect(downstream.map((n) => n.id)).toEqual(expect.arrayContaining([`openlineage-run:${outsideRun}`, 'openlineage-dataset:s3://lake/exports/captions']));
+    const { lineage: job } = await gql<{ lineage: { nodes: Node[] } }>(
+      'auditor',
+      'query ($id: ID!) { lineage(id: $id, direction: UPSTREAM, depth: 1) { nodes { id } } }',
+      {
+        id: `training:${runId}`,
+      },
+    );
+    expect(job.nodes.map((n) => n.id)).toContain('openlineage-job:trellis/trainer.lora');
+  });
+
+  it(
+    'rebuilds by replay into the same graph; a row lost from the live graph is found by --check and restored by --replace',
+    async () => {
+      const mine = (out: string) => differences(out).filter(([, , log, position]) => position > (heads[log] ?? 0));
+      // The live consumers may still be handling the last events: a check equals once they are done.
+      const first = await eventually(
+        async () => {
+          const run = await lineageRebuild('--check');
+          return run.out.includes('replayed') && mine(run.out).length === 0 ? run : undefined;
+        },
+        120_000,
+        1000,
+      ).catch(async () => {
+        throw new Error(`the rebuild kept differing from the live graph:\n${(await lineageRebuild('--check')).out}`);
+      });
+      expect(first.out).toMatch(/^replayed \d+ events \(.*trainer \d+.*\): \d+ nodes, \d+ edges, \d+ states$/m);
+      // Nothing this suite recorded was unreadable.
+      for (const [, log, position] of first.out.matchAll(/^unreadable: (\S+) (\d+) /gm)) expect(Number(position)).toBeLessThanOrEqual(heads[log] ?? 0);
+
+      const [lost] = await t.dataSource.query(
+        `WITH lost AS (DELETE FROM lineage_edges WHERE ctid IN (SELECT ctid FROM lineage_edges WHERE from_id = $1 AND type = 'wasDerivedFrom' AND to_id LIKE 'curated-asset:%' LIMIT 1)
+       RETURNING from_id, to_id, position) SELECT * FROM lost`,
+        [`snapshot:${runId}`],
+      );
+      const broken = await lineageRebuild('--check');
+      expect(broken.code).toBe(1);
+      expect(mine(broken.out)).toEqual([['lineage_edges', `${lost.from_id} wasDerivedFrom ${lost.to_id}`, 'trainer', Number(lost.position), 'rebuild']]);
+      expect(broken.out).toMatch(/the live lineage graph differs from its rebuild in \d+ rows/);
+
+      const replaced = await lineageRebuild('--replace');
+      expect([replaced.code, replaced.out]).toEqual([0, expect.stringMatching(/rebuilt the lineage graph from \d+ events/)]);
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM lineage_edges WHERE from_id = $1 AND to_id = $2`, [lost.from_id, lost.to_id]);
+      expect(n).toBe(1);
+      const after = await lineageRebuild('--check');
+      expect([after.code, differences(after.out)]).toEqual([0, []]);
+      expect(after.out).toMatch(/the live lineage graph equals its rebuild/);
+    },
+    LONG,
+  );
 
   it('refuses an over-deep walk and an unknown node with clear errors', async () => {
     const deep = await http.post('/graphql').set(as('auditor')).send({ query: 'query { lineage(id: "subject:x", depth: 50) { truncated } }' });

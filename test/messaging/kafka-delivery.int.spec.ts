@@ -1,8 +1,10 @@
-import { EventHandler, KafkaDelivery } from '@trellis/messaging';
+import { Kafka, logLevel } from 'kafkajs';
+import { topicFor } from '@trellis/contracts';
+import { EventHandler, HEADER, KafkaDelivery } from '@trellis/messaging';
 import { eventually, spawnTs, ThingEventBuilder, uniqueName, waitForExit, waitForLine } from '@trellis/testing';
 import { describeDeliveryBehaviour } from './delivery-behaviour';
 import { ctx, effectsHandler, Shared } from './delivery-harness';
-import { KafkaHarness, kafkaScript, makeKafkaHarness } from './kafka-harness';
+import { kafkaConfig, KafkaHarness, kafkaScript, makeKafkaHarness } from './kafka-harness';
 
 describe(`${KafkaDelivery.name} (distributed profile, real broker)`, () => {
   describe('shared behaviour', () => {
@@ -38,6 +40,44 @@ describe(`${KafkaDelivery.name} (distributed profile, real broker)`, () => {
       const [{ head }] = await shared.ds.query('SELECT position AS head FROM trellis_log_heads WHERE log = $1', [log]);
       expect(Number(head)).toBe(total);
     }
+
+    it('reads a data-only topic through the stored events its headers name, and dead-letters a message naming none or carrying other data', async () => {
+      const log = uniqueName('data-only');
+      const fx = await effectsHandler(shared.ds, log);
+      await harness.startWith({ handlers: [fx.handler], relayLogs: [log], dataOnlyLogs: [log] });
+      await shared.store.append(log, 'a', [new ThingEventBuilder('a').counted()], ctx, { expectedVersion: 'no_stream' });
+      // No trellis-event-id header: not a Trellis event.
+      await harness.injectMalformed(log, 'garbage');
+      // The header of a stored event, but other data than it holds.
+      const [stored] = await shared.store.readStream(log, 'a');
+      const forger = new Kafka({ clientId: 'forger', brokers: kafkaConfig().brokers, logLevel: logLevel.NOTHING }).producer();
+      await forger.connect();
+      await forger.send({
+        topic: topicFor(log),
+        acks: -1,
+        messages: [{ key: 'a', value: JSON.stringify({ forged: true }), headers: { [HEADER.eventId]: stored.eventId } }],
+      });
+      await forger.disconnect();
+      await shared.store.append(log, 'b', [new ThingEventBuilder('b').counted()], ctx, { expectedVersion: 'no_stream' });
+
+      const dead = await eventually(async () => {
+        const d = await harness.deadLetters(fx.handler.consumer, log);
+        return d.length >= 2 && d;
+      }, 60_000);
+      expect(dead.map((d) => d.reason).sort()).toEqual([
+        expect.stringMatching(/^malformed message: no trellis-event-id header/),
+        `the message's data differs from stored event ${stored.eventId}`,
+      ]);
+      const rows = await eventually(async () => {
+        const r = await fx.rows();
+        return r.length >= 2 && r;
+      }, 60_000);
+      // The handler saw the stored envelopes (stream, position), each once.
+      expect(rows.map((r) => [r.stream_id, Number(r.position) > 0]).sort()).toEqual([
+        ['a', true],
+        ['b', true],
+      ]);
+    });
 
     it('handles every event exactly once when the broker is stopped mid-stream and started again', async () => {
       const log = uniqueName('broker');

@@ -37,6 +37,8 @@ describe('GET /health', () => {
             expect.objectContaining({ consumer: 'lineage', context: 'annotation' }),
             expect.objectContaining({ consumer: 'lineage', context: 'trainer' }),
             expect.objectContaining({ consumer: 'lineage', context: 'registry' }),
+            expect.objectContaining({ consumer: 'lineage', context: 'openlineage' }),
+            expect.objectContaining({ consumer: 'lineage', context: 'openlineage-import' }),
           ],
         },
         // No version holding an alias is flagged (the registry's suite demotes the one it flags).

@@ -270,18 +270,30 @@ describe('Registry end to end', () => {
       // Who held champion at a past moment, and who moved it there: one query.
       const past = ok(await http.get(`/registry/models/${modelName}/aliases?alias=champion&at=${encodeURIComponent(championOneAt)}`).set(as('auditor')));
       expect(past.holders.champion).toMatchObject({ version: 1, movedBy: principals.approver, kind: 'promotion', reason: 'baseline' });
-      // The same question over GraphQL.
-      const gql = await http
-        .post('/graphql')
-        .set(as('auditor'))
-        .send({
-          query:
-            'query ($model: String!, $at: String) { aliasHistory(model: $model, alias: "champion", at: $at) { holders { alias version movedBy kind reason } } }',
-          variables: { model: modelName, at: championOneAt },
-        });
-      expect(gql.body).toEqual({
-        data: { aliasHistory: { holders: [{ alias: 'champion', version: 1, movedBy: principals.approver, kind: 'promotion', reason: 'baseline' }] } },
+      // The same question over GraphQL, answered by the lineage graph once it has heard both moves.
+      const aliasHistory = async (at: string | null) =>
+        (
+          await http
+            .post('/graphql')
+            .set(as('auditor'))
+            .send({
+              query:
+                'query ($model: String!, $at: String) { aliasHistory(model: $model, alias: "champion", at: $at) { holders { alias version movedBy kind reason } moves { version previousVersion } } }',
+              variables: { model: modelName, at },
+            })
+        ).body;
+      await eventually(async () => (await aliasHistory(null)).data?.aliasHistory?.moves.length === 2, 60_000, 250);
+      expect(await aliasHistory(championOneAt)).toEqual({
+        data: {
+          aliasHistory: {
+            holders: [{ alias: 'champion', version: 1, movedBy: principals.approver, kind: 'promotion', reason: 'baseline' }],
+            moves: [{ version: 1, previousVersion: null }],
+          },
+        },
       });
+      expect((await aliasHistory(null)).data.aliasHistory.holders).toEqual([
+        { alias: 'champion', version: 2, movedBy: principals.approver, kind: 'promotion', reason: 'better perplexity' },
+      ]);
       const now = ok(await http.get(`/registry/models/${modelName}/aliases?alias=champion`).set(as('auditor')));
       expect(now.moves.map((m: { version: number; previousVersion: number | null }) => [m.version, m.previousVersion])).toEqual([
         [1, null],

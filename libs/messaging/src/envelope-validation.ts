@@ -1,5 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { KafkaMessage } from 'kafkajs';
+import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { ContractException, EventContractRegistry, EventEnvelope, isRole, LOWERCASE_UUID_PATTERN } from '@trellis/contracts';
+import { EVENT_COLUMNS, EventRow, rowToEnvelope } from '@trellis/event-store';
+import { HEADER } from './kafka/kafka-messages';
 
 // Lowercase only: the inbox compares ids with what PostgreSQL returns.
 const uuid = () => z.string().regex(LOWERCASE_UUID_PATTERN, 'must be a lowercase UUID');
@@ -55,4 +60,36 @@ export function decodeMessage(value: Buffer | null, registry: EventContractRegis
     return { ok: false, reason: `malformed message: not JSON (${(err as Error).message})` };
   }
   return validateEnvelope(json, registry);
+}
+
+/**
+ * Messages of a topic that carries events' data alone: each names its event in the
+ * `trellis-event-id` header; the stored envelope is read back (one statement per chunk), its data
+ * must equal the message's, and it is validated like any envelope. A message without the header
+ * (not published by Trellis) or whose event is not stored is refused with the reason.
+ */
+export async function decodeDataMessages(dataSource: DataSource, messages: KafkaMessage[], registry: EventContractRegistry): Promise<Validated[]> {
+  const ids = messages.map((m) => {
+    const id = m.headers?.[HEADER.eventId]?.toString();
+    return id && LOWERCASE_UUID_PATTERN.test(id) ? id : undefined;
+  });
+  const wanted = [...new Set(ids.filter((id): id is string => id !== undefined))];
+  const rows: EventRow[] = wanted.length
+    ? await dataSource.query(`SELECT ${EVENT_COLUMNS} FROM trellis_events WHERE event_id = ANY($1::uuid[])`, [wanted])
+    : [];
+  const stored = new Map(rows.map((r) => [r.event_id, r]));
+  return messages.map((m, i): Validated => {
+    const id = ids[i];
+    if (!id) return { ok: false, reason: `malformed message: no ${HEADER.eventId} header with a lowercase UUID (not published by Trellis)` };
+    const row = stored.get(id);
+    if (!row) return { ok: false, reason: `event ${id} is not in the event store` };
+    let json: unknown;
+    try {
+      json = JSON.parse(m.value?.toString('utf8') ?? '');
+    } catch (err) {
+      return { ok: false, reason: `malformed message: not JSON (${(err as Error).message})` };
+    }
+    if (!isDeepStrictEqual(json, row.data)) return { ok: false, reason: `the message's data differs from stored event ${id}` };
+    return validateEnvelope(JSON.parse(JSON.stringify(rowToEnvelope(row))), registry);
+  });
 }

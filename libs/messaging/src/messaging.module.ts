@@ -15,7 +15,7 @@ export const EVENT_HANDLERS = Symbol('EVENT_HANDLERS');
 export interface MessagingModuleOptions {
   /** Logs this process owns (relayed to Kafka in the distributed profile). */
   relayLogs: string[];
-  /** Of those, the logs published to Kafka as their events' data alone (a standard other tools read, e.g. OpenLineage). */
+  /** Logs whose Kafka messages carry their events' data alone (a standard other tools read, e.g. OpenLineage): so published, and so read. */
   dataOnlyLogs?: string[];
   handlers?: EventHandler[];
   config?: MessagingConfig;

@@ -13,7 +13,7 @@ import { ObjectStorage, StorageModule } from '@trellis/storage';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
 import { ANNOTATION_LOG, annotationContracts } from '@trellis/contracts';
 import { AnnotationModule } from '../../annotation/src/annotation.module';
-import { OPENLINEAGE_LOG, openLineageContracts, TRAINER_LOG, trainerContracts } from '@trellis/contracts';
+import { OPENLINEAGE_IMPORT_LOG, OPENLINEAGE_LOG, openLineageContracts, openLineageImportContracts, TRAINER_LOG, trainerContracts } from '@trellis/contracts';
 import { TrainerModule } from '../../trainer/src/trainer.module';
 import { REGISTRY_LOG, registryContracts } from '@trellis/contracts';
 import { AUDIT_LOG, auditContracts } from '@trellis/contracts';
@@ -34,10 +34,19 @@ export class PlatformModule {
       imports: [
         DatabaseModule.forDataSource(options.dataSource, options.databaseMode),
         EventStoreModule.forRoot({
-          contracts: [authContracts, annotationContracts, ingestionContracts, trainerContracts, openLineageContracts, registryContracts, auditContracts],
+          contracts: [
+            authContracts,
+            annotationContracts,
+            ingestionContracts,
+            trainerContracts,
+            openLineageContracts,
+            openLineageImportContracts,
+            registryContracts,
+            auditContracts,
+          ],
         }),
         MessagingModule.forRoot({
-          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG, REGISTRY_LOG, AUDIT_LOG],
+          relayLogs: [AUTH_LOG, ANNOTATION_LOG, INGESTION_LOG, TRAINER_LOG, OPENLINEAGE_LOG, OPENLINEAGE_IMPORT_LOG, REGISTRY_LOG, AUDIT_LOG],
           dataOnlyLogs: [OPENLINEAGE_LOG],
           handlers: [annotation.handler, ...trainer.handlers, ...registry.handlers, ...lineage.handlers],
           config: options.messaging,

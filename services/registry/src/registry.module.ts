@@ -5,7 +5,6 @@ import { EvaluationExecutor } from './evaluation/execution/evaluation-executor';
 import { EvaluationQueue } from './evaluation/execution/evaluation-queue';
 import { EvaluationsController } from './evaluation/evaluations.controller';
 import { EvaluationUseCases } from './evaluation/evaluation.usecases';
-import { AliasHistoryResolver } from './graphql/alias-history.resolver';
 import { ModelCardUseCase } from './model-cards/model-card.usecase';
 import { ModelUseCases } from './models/model.usecases';
 import { ModelsController } from './models/models.controller';
@@ -74,7 +73,6 @@ export class RegistryModule implements OnModuleInit {
           EvaluationQueue,
           EvaluationExecutor,
           RegistryHealth,
-          AliasHistoryResolver,
         ],
         exports: [ModelUseCases, PromotionUseCases, EvaluationUseCases, RegistryHealth],
       },

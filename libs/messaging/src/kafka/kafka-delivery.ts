@@ -123,6 +123,7 @@ export class KafkaDelivery implements EventDelivery {
         topic,
         groupId: consumerGroupOf(handler.consumer, topic),
         partitionsConcurrently: this.config.partitions,
+        payload: this.options.dataOnlyLogs?.includes(handler.context) ? 'data' : 'envelope',
         ...this.options.consumer,
       });
       this.consumers.push({ handler, consumer, topic });

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import { EventContractRegistry, EventEnvelope } from '@trellis/contracts';
 import type { EventHandler } from '../event-handler';
-import { decodeMessage } from '../envelope-validation';
+import { decodeDataMessages, decodeMessage } from '../envelope-validation';
 import { Inbox } from '../inbox';
 import { dlqTopicOf, HEADER } from './kafka-messages';
 
@@ -18,6 +18,12 @@ export interface KafkaConsumerOptions {
   /** Called after a chunk's effects committed and before its offsets are: an observation point. */
   afterEffectsCommitted?: (lastOffset: string) => Promise<void>;
   onError?: (err: unknown) => void;
+  /**
+   * `data`: the topic carries each event's data alone (a standard other tools read as it is,
+   * e.g. OpenLineage); the consumer finds the stored event by the `trellis-event-id` header and
+   * hands that on, so handlers still see the whole envelope (log, position, actor).
+   */
+  payload?: 'envelope' | 'data';
 }
 
 /**
@@ -106,7 +112,11 @@ export class KafkaEventConsumer {
   }
 
   private async handleChunk(topic: string, partition: number, messages: KafkaMessage[], heartbeat: () => Promise<void>): Promise<void> {
-    const decoded = messages.map((m) => ({ message: m, result: decodeMessage(m.value, this.registry) }));
+    const results =
+      this.options.payload === 'data'
+        ? await decodeDataMessages(this.dataSource, messages, this.registry)
+        : messages.map((m) => decodeMessage(m.value, this.registry));
+    const decoded = messages.map((m, i) => ({ message: m, result: results[i] }));
     const valid = decoded.filter((d) => d.result.ok) as { message: KafkaMessage; result: { ok: true; event: EventEnvelope } }[];
     const outcomes = await withTransaction(this.dataSource, (tx) =>
       this.inbox.deliverBatch(

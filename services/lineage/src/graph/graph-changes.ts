@@ -37,11 +37,15 @@ export const ids = {
   training: (runId: string) => `training:${runId}`,
   snapshot: (runId: string) => `snapshot:${runId}`,
   checkpoint: (runId: string, step: number) => `checkpoint:${runId}@${step}`,
+  model: (id: string) => `model:${id}`,
   modelVersion: (id: string) => `model-version:${id}`,
   evaluationRun: (id: string) => `evaluation-run:${id}`,
   evaluation: (id: string) => `evaluation:${id}`,
   promotion: (id: string) => `promotion:${id}`,
   person: (principalId: string) => `person:${principalId}`,
+  openLineageRun: (runId: string) => `openlineage-run:${runId.toLowerCase()}`,
+  openLineageJob: (namespace: string, name: string) => `openlineage-job:${namespace}/${name}`,
+  openLineageDataset: (namespace: string, name: string) => `openlineage-dataset:${namespace}/${name}`,
   service: (name: string) => `service:${name}`,
 };
 
@@ -70,6 +74,21 @@ const edge = (from: string, type: EdgeType, to: string, attrs?: Record<string, u
 });
 const state = (nodeId: string, key: string, value: unknown): GraphChange => ({ kind: 'state', node: nodeId, key, value });
 const person = (principalId: string) => node(ids.person(principalId), 'person', 'agent', principalId);
+
+/** The actor ids the services' own events carry, so a service is one agent whichever event names it. */
+export const SERVICE_AGENTS = { ingestion: 'ingestion', trainer: 'trainer-service', registry: 'registry-service' } as const;
+
+/**
+ * A service carries out an activity a person asked for: the service is associated with the
+ * activity and acted on behalf of the person (PROV delegation; the first such activity is kept on
+ * the edge). A service acting on its own account delegates nothing.
+ */
+function delegated(activity: string, service: string, actor: EventEnvelope['actor']): GraphChange[] {
+  const agent = node(ids.service(service), 'service', 'agent', service);
+  const performs = edge(activity, 'wasAssociatedWith', ids.service(service), { role: 'performer' });
+  if (actor.role === 'service') return [agent, performs];
+  return [agent, performs, edge(ids.service(service), 'actedOnBehalfOf', ids.person(actor.id), { activity })];
+}
 
 export function ingestionChanges(envelope: EventEnvelope, manifest?: DatasetManifest): GraphChange[] {
   const event = { type: envelope.type, data: envelope.data } as IngestionEvent;
@@ -122,8 +141,7 @@ export function ingestionChanges(envelope: EventEnvelope, manifest?: DatasetMani
         edge(curated, 'wasDerivedFrom', raw),
         edge(curated, 'wasGeneratedBy', deid),
         edge(deid, 'used', raw),
-        edge(deid, 'wasAssociatedWith', ids.service('ingestion')),
-        node(ids.service('ingestion'), 'service', 'agent', 'ingestion'),
+        ...delegated(deid, SERVICE_AGENTS.ingestion, envelope.actor),
       ];
     }
     case 'DatasetVersionPublished': {
@@ -206,6 +224,7 @@ export function trainerChanges(envelope: EventEnvelope, snapshot?: SnapshotConte
         }),
         agentOf(envelope.actor),
         edge(run, 'wasAssociatedWith', agentId(envelope.actor), { role: 'requester' }),
+        ...delegated(run, SERVICE_AGENTS.trainer, envelope.actor),
         edge(run, 'used', ids.baseModel(d.baseModel.baseModelId)),
         ...(d.teacher ? [edge(run, 'used', ids.baseModel(d.teacher.baseModelId), { role: 'teacher' })] : []),
         ...d.annotationSets.map((a) => edge(run, 'used', ids.annotationSet(a.setId))),
@@ -255,6 +274,9 @@ export function trainerChanges(envelope: EventEnvelope, snapshot?: SnapshotConte
 export function registryChanges(envelope: EventEnvelope): GraphChange[] {
   const event = { type: envelope.type, data: envelope.data } as RegistryEvent;
   switch (event.type) {
+    case 'RegisteredModelCreated':
+      // The name only: a model's description is free text the graph does not need.
+      return [node(ids.model(event.data.modelId), 'model', 'entity', event.data.name, { name: event.data.name })];
     case 'ModelVersionRegistered': {
       const d = event.data;
       const mv = ids.modelVersion(d.modelVersionId);
@@ -279,6 +301,7 @@ export function registryChanges(envelope: EventEnvelope): GraphChange[] {
         node(run, 'evaluation-run', 'activity', 'evaluation', { seed: d.seed, maxNewTokens: d.maxNewTokens }),
         agentOf(envelope.actor),
         edge(run, 'wasAssociatedWith', agentId(envelope.actor), { role: 'requester' }),
+        ...delegated(run, SERVICE_AGENTS.registry, envelope.actor),
         edge(run, 'used', ids.modelVersion(d.modelVersionId)),
         edge(run, 'used', ids.annotationSet(d.annotationSet.setId)),
       ];
@@ -321,6 +344,16 @@ export function registryChanges(envelope: EventEnvelope): GraphChange[] {
     case 'AliasMoved': {
       const d = event.data;
       return [
+        // The model keeps every move of each alias (its history, for aliasHistory) ...
+        state(ids.model(d.modelId), `alias:${d.alias}`, {
+          modelVersionId: d.modelVersionId,
+          previousVersionId: d.previousVersionId,
+          kind: d.kind,
+          promotionId: d.promotionId,
+          reason: d.reason,
+          by: envelope.actor.id,
+        }),
+        // ... and each version whether it holds the alias.
         ...(d.previousVersionId ? [state(ids.modelVersion(d.previousVersionId), `alias:${d.alias}`, null)] : []),
         ...(d.modelVersionId
           ? [state(ids.modelVersion(d.modelVersionId), `alias:${d.alias}`, { kind: d.kind, by: envelope.actor.id, promotionId: d.promotionId })]
@@ -339,4 +372,74 @@ export function registryChanges(envelope: EventEnvelope): GraphChange[] {
     default:
       return [];
   }
+}
+
+/** What the lineage reads of an OpenLineage run event (the trainer's, or one sent by another tool). */
+export interface OpenLineageRunContents {
+  eventType?: string;
+  producer: string;
+  run: { runId: string };
+  job: { namespace: string; name: string };
+  inputs?: { namespace: string; name: string }[];
+  outputs?: { namespace: string; name: string }[];
+}
+
+/** Trellis's own OpenLineage namespace (the trainer's jobs and datasets). */
+export const TRELLIS_OPENLINEAGE_NAMESPACE = 'trellis';
+const TRELLIS_ANNOTATION_SET = /^annotation-sets\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/** An input dataset of an outside run as a graph node id: Trellis's annotation sets are the sets themselves, so outside jobs that read them join the graph there. */
+export function openLineageDatasetId(d: { namespace: string; name: string }): string {
+  const set = d.namespace === TRELLIS_OPENLINEAGE_NAMESPACE ? TRELLIS_ANNOTATION_SET.exec(d.name) : null;
+  return set ? ids.annotationSet(set[1].toLowerCase()) : ids.openLineageDataset(d.namespace, d.name);
+}
+
+/**
+ * The trainer's OpenLineage events (log `openlineage`): its runs are already in the graph from the
+ * trainer's own events; these add the OpenLineage job each training ran as, shared with any
+ * outside run of the same job, and the last OpenLineage state.
+ */
+export function trainerOpenLineageChanges(envelope: EventEnvelope): GraphChange[] {
+  if (envelope.type !== 'OpenLineageRunEvent') return [];
+  const e = envelope.data as OpenLineageRunContents;
+  const job = ids.openLineageJob(e.job.namespace, e.job.name);
+  return [
+    node(job, 'openlineage-job', 'entity', e.job.name, { namespace: e.job.namespace, name: e.job.name }),
+    edge(ids.training(e.run.runId), 'used', job, { role: 'plan' }),
+    state(ids.training(e.run.runId), 'openlineage', e.eventType ?? 'OTHER'),
+  ];
+}
+
+/**
+ * A run event another tool sent (log `openlineage-import`, the event itself read from the object
+ * storage): its run, job and datasets join the graph, with the principal that sent it.
+ */
+export function importedOpenLineageChanges(envelope: EventEnvelope, event?: OpenLineageRunContents): GraphChange[] {
+  if (envelope.type !== 'ExternalRunEventImported') return [];
+  const d = envelope.data as { runId: string; eventType: string };
+  const run = ids.openLineageRun(d.runId);
+  const changes: GraphChange[] = [
+    node(run, 'openlineage-run', 'activity', event ? `${event.job.name} run` : 'outside run', event ? { producer: event.producer } : {}),
+    agentOf(envelope.actor),
+    edge(run, 'wasAssociatedWith', agentId(envelope.actor), { role: 'reporter' }),
+    state(run, 'status', d.eventType),
+  ];
+  if (!event) return changes;
+  const job = ids.openLineageJob(event.job.namespace, event.job.name);
+  const dataset = (x: { namespace: string; name: string }): GraphChange[] => {
+    const id = openLineageDatasetId(x);
+    return id.startsWith('openlineage-dataset:') ? [node(id, 'openlineage-dataset', 'entity', x.name, { namespace: x.namespace, name: x.name })] : [];
+  };
+  return [
+    ...changes,
+    node(job, 'openlineage-job', 'entity', event.job.name, { namespace: event.job.namespace, name: event.job.name }),
+    edge(run, 'used', job, { role: 'plan' }),
+    ...(event.inputs ?? []).flatMap((x) => [...dataset(x), edge(run, 'used', openLineageDatasetId(x))]),
+    // Outputs stay outside datasets even when named like a Trellis set: an outside tool cannot
+    // claim to have generated what Trellis published.
+    ...(event.outputs ?? []).flatMap((x) => {
+      const id = ids.openLineageDataset(x.namespace, x.name);
+      return [node(id, 'openlineage-dataset', 'entity', x.name, { namespace: x.namespace, name: x.name }), edge(id, 'wasGeneratedBy', run)];
+    }),
+  ];
 }

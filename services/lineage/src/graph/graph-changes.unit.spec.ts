@@ -1,5 +1,14 @@
 import type { AnnotationSetArtifactItem, EventEnvelope } from '@trellis/contracts';
-import { annotationChanges, GraphChange, ids, ingestionChanges, registryChanges, trainerChanges } from './graph-changes';
+import {
+  annotationChanges,
+  GraphChange,
+  ids,
+  importedOpenLineageChanges,
+  ingestionChanges,
+  registryChanges,
+  trainerChanges,
+  trainerOpenLineageChanges,
+} from './graph-changes';
 
 const SHA = 'a'.repeat(64);
 const uuid = (n: number) => `01950000-0000-7000-8000-0000000000${String(n).padStart(2, '0')}`;
@@ -167,7 +176,7 @@ describe('graph changes', () => {
     ]);
   });
 
-  it('an alias move is a state of the version it leaves and of the version it reaches', () => {
+  it('an alias move is a state of the model (its history) and of the version it leaves and the version it reaches', () => {
     const changes = registryChanges(
       envelope(
         'registry',
@@ -177,6 +186,12 @@ describe('graph changes', () => {
       ),
     );
     expect(changes).toEqual([
+      {
+        kind: 'state',
+        node: ids.model(uuid(9)),
+        key: 'alias:champion',
+        value: { modelVersionId: uuid(10), previousVersionId: uuid(11), kind: 'promotion', promotionId: uuid(12), reason: 'ok', by: 'prn-approver' },
+      },
       { kind: 'state', node: ids.modelVersion(uuid(11)), key: 'alias:champion', value: null },
       { kind: 'state', node: ids.modelVersion(uuid(10)), key: 'alias:champion', value: { kind: 'promotion', by: 'prn-approver', promotionId: uuid(12) } },
     ]);
@@ -203,5 +218,117 @@ describe('graph changes', () => {
       `model-version:${uuid(10)} wasGeneratedBy training:${uuid(8)}`,
       `model-version:${uuid(10)} wasDerivedFrom snapshot:${uuid(8)}`,
     ]);
+  });
+
+  it('a training a person requested is performed by the trainer service, which acted on their behalf; a service acting alone delegates nothing', () => {
+    const requested = trainerChanges(
+      envelope(
+        'trainer',
+        'TrainingRequested',
+        {
+          runId: uuid(5),
+          method: 'lora',
+          purpose: 'model-training',
+          hyperparameters: {},
+          replaces: null,
+          baseModel: { baseModelId: uuid(6) },
+          teacher: null,
+          annotationSets: [],
+        },
+        { id: 'prn-engineer', role: 'engineer' },
+      ),
+    );
+    expect(edges(requested)).toEqual(
+      expect.arrayContaining([
+        `training:${uuid(5)} wasAssociatedWith person:prn-engineer`,
+        `training:${uuid(5)} wasAssociatedWith service:trainer-service`,
+        'service:trainer-service actedOnBehalfOf person:prn-engineer',
+      ]),
+    );
+    expect(requested).toContainEqual({
+      kind: 'edge',
+      from: 'service:trainer-service',
+      type: 'actedOnBehalfOf',
+      to: 'person:prn-engineer',
+      attrs: { activity: `training:${uuid(5)}` },
+    });
+    const evaluation = registryChanges(
+      envelope(
+        'registry',
+        'EvaluationRequested',
+        { evaluationId: uuid(7), modelVersionId: uuid(8), annotationSet: { setId: uuid(9) }, seed: 1, maxNewTokens: 8 },
+        {
+          id: 'registry-service',
+          role: 'service',
+        },
+      ),
+    );
+    expect(edges(evaluation)).toContain(`evaluation-run:${uuid(7)} wasAssociatedWith service:registry-service`);
+    expect(edges(evaluation).filter((e) => e.includes('actedOnBehalfOf'))).toEqual([]);
+  });
+
+  const outside = {
+    eventType: 'COMPLETE',
+    producer: 'https://example.org/airflow',
+    run: { runId: uuid(10).toUpperCase() },
+    job: { namespace: 'airflow://prod', name: 'dag.clean_reports' },
+    inputs: [
+      { namespace: 'trellis', name: `annotation-sets/${uuid(11)}` },
+      { namespace: 'postgres://db:5432', name: 'pacs.studies' },
+    ],
+    outputs: [
+      { namespace: 's3://lake', name: 'clean/reports' },
+      { namespace: 'trellis', name: `annotation-sets/${uuid(12)}` },
+    ],
+  };
+
+  it('an outside run: its job, its inputs (a Trellis annotation set is the set itself) and its outputs, reported by the sender', () => {
+    const data = {
+      runId: uuid(10),
+      eventType: 'COMPLETE',
+      eventTime: '2026-12-01T00:00:00Z',
+      artifact: { key: 'k', sha256: SHA, size: 1 },
+      jobSha256: SHA,
+      inputs: 2,
+      outputs: 2,
+    };
+    const changes = importedOpenLineageChanges(
+      envelope('openlineage-import', 'ExternalRunEventImported', data, { id: 'prn-engineer', role: 'engineer' }),
+      outside,
+    );
+    const run = `openlineage-run:${uuid(10)}`;
+    expect(nodes(changes)).toEqual(
+      expect.arrayContaining([
+        `${run} activity`,
+        'openlineage-job:airflow://prod/dag.clean_reports entity',
+        'openlineage-dataset:postgres://db:5432/pacs.studies entity',
+        'openlineage-dataset:s3://lake/clean/reports entity',
+      ]),
+    );
+    expect(edges(changes).sort()).toEqual(
+      [
+        `${run} wasAssociatedWith person:prn-engineer`,
+        `${run} used openlineage-job:airflow://prod/dag.clean_reports`,
+        `${run} used annotation-set:${uuid(11)}`,
+        `${run} used openlineage-dataset:postgres://db:5432/pacs.studies`,
+        `openlineage-dataset:s3://lake/clean/reports wasGeneratedBy ${run}`,
+        // An outside tool cannot claim to have generated a Trellis set: that output stays outside.
+        `openlineage-dataset:trellis/annotation-sets/${uuid(12)} wasGeneratedBy ${run}`,
+      ].sort(),
+    );
+    expect(changes).toContainEqual({ kind: 'state', node: run, key: 'status', value: 'COMPLETE' });
+    // The event itself unreadable (a rebuild check): the run and its sender, nothing it named.
+    expect(nodes(importedOpenLineageChanges(envelope('openlineage-import', 'ExternalRunEventImported', data), undefined))).toEqual([
+      `${run} activity`,
+      'person:prn-steward agent',
+    ]);
+  });
+
+  it("the trainer's own OpenLineage events tie its run to the OpenLineage job it ran as", () => {
+    const changes = trainerOpenLineageChanges(
+      envelope('openlineage', 'OpenLineageRunEvent', { ...outside, job: { namespace: 'trellis', name: 'trainer.lora' }, run: { runId: uuid(5) } }),
+    );
+    expect(edges(changes)).toEqual([`training:${uuid(5)} used openlineage-job:trellis/trainer.lora`]);
+    expect(changes).toContainEqual({ kind: 'state', node: `training:${uuid(5)}`, key: 'openlineage', value: 'COMPLETE' });
   });
 });

@@ -4,19 +4,26 @@ import type { GraphChange } from './graph-changes';
 
 /**
  * Writes an event's graph changes in the consumer's transaction. Every row carries the event's
- * time and its log position; inserts are idempotent (the first definition of a node or an edge
- * stays, a state is keyed by its position), so a redelivery or a replay writes the same graph.
+ * time and its log position. Writes are idempotent and do not depend on the order in which the
+ * logs are delivered (each log is consumed on its own, so live and replay interleave them
+ * differently): a node or an edge several events name (a person, a service) keeps its earliest
+ * definition, by event time then log and position, and a state is keyed by its position. So a
+ * redelivery or a rebuild by replay writes the same graph.
  */
 export async function writeGraphChanges(tx: QueryRunner, envelope: EventEnvelope, changes: GraphChange[]): Promise<void> {
   const at = envelope.occurredAt;
-  const nodes = changes.filter((c) => c.kind === 'node');
-  const edges = changes.filter((c) => c.kind === 'edge');
+  // One row per key and statement: an upsert may not touch the same row twice (an event may name
+  // an agent twice, e.g. the ingestion service as actor and as de-identifier).
+  const nodes = [...new Map(changes.flatMap((c) => (c.kind === 'node' ? [[c.id, c] as const] : [])).reverse()).values()];
+  const edges = [...new Map(changes.flatMap((c) => (c.kind === 'edge' ? [[`${c.from}\u0000${c.type}\u0000${c.to}`, c] as const] : [])).reverse()).values()];
   const states = changes.filter((c) => c.kind === 'state');
   if (nodes.length > 0) {
     await tx.query(
       `INSERT INTO lineage_nodes (id, type, class, label, attrs, valid_from, log, position)
        SELECT id, type, class, label, attrs, $6, $7, $8 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS n(id, type, class, label, attrs)
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO UPDATE SET type = excluded.type, class = excluded.class, label = excluded.label, attrs = excluded.attrs,
+         valid_from = excluded.valid_from, log = excluded.log, position = excluded.position
+       WHERE (excluded.valid_from, excluded.log, excluded.position) < (lineage_nodes.valid_from, lineage_nodes.log, lineage_nodes.position)`,
       [
         nodes.map((n) => n.id),
         nodes.map((n) => n.type),
@@ -35,7 +42,8 @@ export async function writeGraphChanges(tx: QueryRunner, envelope: EventEnvelope
     await tx.query(
       `INSERT INTO lineage_edges (from_id, type, to_id, attrs, valid_from, log, position)
        SELECT f, t, o, a, $5, $6, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS e(f, t, o, a)
-       ON CONFLICT (from_id, type, to_id) DO NOTHING`,
+       ON CONFLICT (from_id, type, to_id) DO UPDATE SET attrs = excluded.attrs, valid_from = excluded.valid_from, log = excluded.log, position = excluded.position
+       WHERE (excluded.valid_from, excluded.log, excluded.position) < (lineage_edges.valid_from, lineage_edges.log, lineage_edges.position)`,
       [
         batch.map((e) => e.from),
         batch.map((e) => e.type),

@@ -5,6 +5,9 @@ import {
   DatasetManifestV1,
   EventEnvelope,
   INGESTION_LOG,
+  OPENLINEAGE_IMPORT_LOG,
+  OPENLINEAGE_LOG,
+  type ExternalRunEventImported,
   readAnnotationSetArtifact,
   REGISTRY_LOG,
   TRAINER_LOG,
@@ -15,7 +18,17 @@ import {
 import type { EventHandler } from '@trellis/messaging';
 import { getVerifiedBuffer, type ObjectStorage } from '@trellis/storage';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
-import { annotationChanges, GraphChange, ingestionChanges, registryChanges, SnapshotContents, trainerChanges } from './graph-changes';
+import { ExternalRunEvent } from '../openlineage/external-run-event';
+import {
+  annotationChanges,
+  GraphChange,
+  importedOpenLineageChanges,
+  ingestionChanges,
+  registryChanges,
+  SnapshotContents,
+  trainerChanges,
+  trainerOpenLineageChanges,
+} from './graph-changes';
 import { writeGraphChanges } from './graph.writer';
 
 const SnapshotManifest = z.object({
@@ -23,12 +36,56 @@ const SnapshotManifest = z.object({
   items: z.array(z.object({ itemId: z.string().uuid(), subjectId: z.string().uuid(), split: z.string() })),
 });
 
-/** Reads an artifact an event names, checked against the hash the event carries. */
-async function artifact(storage: ObjectStorage, key: string, sha256: string, what: string): Promise<Buffer> {
-  const bytes = await getVerifiedBuffer(storage, 'artifacts', key, sha256);
-  if (!bytes) throw new LineageException(LineageErrorCode.ArtifactCorrupt, `${what}: the stored artifact does not match its SHA-256`);
-  return bytes;
+/**
+ * Reads an artifact an event names and parses it. Live, a missing or altered artifact fails the
+ * event (retried, then dead-lettered: the graph never silently lacks what the event implies); a
+ * rebuild check instead notes the problem and writes the event's changes without the artifact.
+ */
+export type ArtifactReader = <T>(key: string, sha256: string, what: string, parse: (bytes: Buffer) => T | { problem: string }) => Promise<T | undefined>;
+
+/** The live reader: any problem is a LineageException naming the event's artifact, never its content. */
+export function strictArtifactReader(storage: ObjectStorage): ArtifactReader {
+  return async (key, sha256, what, parse) => {
+    const read = await readArtifact(storage, key, sha256, parse);
+    if (typeof read === 'object' && read !== null && 'problem' in read)
+      throw new LineageException(LineageErrorCode.ArtifactCorrupt, `${what}: ${read.problem}`);
+    return read as never;
+  };
 }
+
+/** A reader that notes each problem (`unreadable`) and reads nothing in its place. */
+export function lenientArtifactReader(storage: ObjectStorage, unreadable: (problem: string) => void): ArtifactReader {
+  return async (key, sha256, what, parse) => {
+    const read = await readArtifact(storage, key, sha256, parse);
+    if (typeof read === 'object' && read !== null && 'problem' in read) {
+      unreadable(`${what}: ${read.problem}`);
+      return undefined;
+    }
+    return read as never;
+  };
+}
+
+async function readArtifact<T>(
+  storage: ObjectStorage,
+  key: string,
+  sha256: string,
+  parse: (bytes: Buffer) => T | { problem: string },
+): Promise<T | { problem: string }> {
+  let bytes: Buffer | null;
+  try {
+    bytes = await getVerifiedBuffer(storage, 'artifacts', key, sha256);
+  } catch {
+    return { problem: 'the artifact cannot be read from the object storage' };
+  }
+  if (!bytes) return { problem: 'the stored artifact does not match its SHA-256' };
+  try {
+    return parse(bytes);
+  } catch {
+    return { problem: 'the artifact is not the document its event names' };
+  }
+}
+
+const json = (bytes: Buffer): unknown => JSON.parse(bytes.toString('utf8'));
 
 /**
  * The lineage service's consumers, one per context (consumer group `lineage`): each event becomes
@@ -36,7 +93,7 @@ async function artifact(storage: ObjectStorage, key: string, sha256: string, wha
  * version's manifest, an annotation set, a snapshot manifest) have it read here, so the graph
  * reaches every asset. The storage is bound when LineageModule initializes.
  */
-abstract class LineageHandler implements EventHandler {
+export abstract class LineageHandler implements EventHandler {
   readonly consumer = 'lineage';
   abstract readonly context: string;
   private storageRef?: ObjectStorage;
@@ -46,49 +103,49 @@ abstract class LineageHandler implements EventHandler {
     return this;
   }
 
-  protected get storage(): ObjectStorage {
+  get storage(): ObjectStorage {
     if (!this.storageRef) throw new Error('the lineage handler received an event before LineageModule initialized');
     return this.storageRef;
   }
 
   async handle(envelope: EventEnvelope, tx: QueryRunner): Promise<void> {
-    await writeGraphChanges(tx, envelope, await this.changes(envelope));
+    await writeGraphChanges(tx, envelope, await this.changes(envelope, strictArtifactReader(this.storage)));
   }
 
-  protected abstract changes(envelope: EventEnvelope): Promise<GraphChange[]>;
+  abstract changes(envelope: EventEnvelope, read: ArtifactReader): Promise<GraphChange[]>;
 }
 
 export class LineageIngestionHandler extends LineageHandler {
   readonly context = INGESTION_LOG;
 
-  protected async changes(envelope: EventEnvelope): Promise<GraphChange[]> {
+  async changes(envelope: EventEnvelope, read: ArtifactReader): Promise<GraphChange[]> {
     if (envelope.type !== 'DatasetVersionPublished') return ingestionChanges(envelope);
     const d = envelope.data as DatasetVersionPublished['data'];
-    const bytes = await artifact(this.storage, d.manifest.key, d.manifest.sha256, `dataset ${d.datasetId} version ${d.version}`);
-    return ingestionChanges(envelope, DatasetManifestV1.parse(JSON.parse(bytes.toString('utf8'))));
+    const manifest = await read(d.manifest.key, d.manifest.sha256, `dataset ${d.datasetId} version ${d.version}`, (b) => DatasetManifestV1.parse(json(b)));
+    return ingestionChanges(envelope, manifest);
   }
 }
 
 export class LineageAnnotationHandler extends LineageHandler {
   readonly context = ANNOTATION_LOG;
 
-  protected async changes(envelope: EventEnvelope): Promise<GraphChange[]> {
+  async changes(envelope: EventEnvelope, read: ArtifactReader): Promise<GraphChange[]> {
     if (envelope.type !== 'AnnotationSetPublished') return [];
     const d = envelope.data as AnnotationSetPublished['data'];
-    const read = readAnnotationSetArtifact(await this.storage.getBuffer('artifacts', d.artifact.key), d.artifact.sha256);
-    if ('problem' in read) throw new LineageException(LineageErrorCode.ArtifactCorrupt, `annotation set ${d.setId}: ${read.problem}`);
-    return annotationChanges(envelope, read.items);
+    const set = await read(d.artifact.key, d.artifact.sha256, `annotation set ${d.setId}`, (b) => readAnnotationSetArtifact(b, d.artifact.sha256));
+    return annotationChanges(envelope, set?.items);
   }
 }
 
 export class LineageTrainerHandler extends LineageHandler {
   readonly context = TRAINER_LOG;
 
-  protected async changes(envelope: EventEnvelope): Promise<GraphChange[]> {
+  async changes(envelope: EventEnvelope, read: ArtifactReader): Promise<GraphChange[]> {
     if (envelope.type !== 'TrainingSnapshotFrozen') return trainerChanges(envelope);
     const d = envelope.data as TrainingSnapshotFrozen['data'];
-    const bytes = await artifact(this.storage, d.snapshot.manifest.key, d.snapshot.manifest.sha256, `the snapshot of run ${d.runId}`);
-    const contents: SnapshotContents = SnapshotManifest.parse(JSON.parse(bytes.toString('utf8')));
+    const contents: SnapshotContents | undefined = await read(d.snapshot.manifest.key, d.snapshot.manifest.sha256, `the snapshot of run ${d.runId}`, (b) =>
+      SnapshotManifest.parse(json(b)),
+    );
     return trainerChanges(envelope, contents);
   }
 }
@@ -96,7 +153,28 @@ export class LineageTrainerHandler extends LineageHandler {
 export class LineageRegistryHandler extends LineageHandler {
   readonly context = REGISTRY_LOG;
 
-  protected async changes(envelope: EventEnvelope): Promise<GraphChange[]> {
+  async changes(envelope: EventEnvelope): Promise<GraphChange[]> {
     return registryChanges(envelope);
+  }
+}
+
+/** The trainer's OpenLineage run events (topic `trellis.openlineage.v1`, the RunEvent JSON itself). */
+export class LineageOpenLineageHandler extends LineageHandler {
+  readonly context = OPENLINEAGE_LOG;
+
+  async changes(envelope: EventEnvelope): Promise<GraphChange[]> {
+    return trainerOpenLineageChanges(envelope);
+  }
+}
+
+/** Run events other tools sent to `POST /api/v1/lineage`: the event itself is read from the object storage. */
+export class LineageOpenLineageImportHandler extends LineageHandler {
+  readonly context = OPENLINEAGE_IMPORT_LOG;
+
+  async changes(envelope: EventEnvelope, read: ArtifactReader): Promise<GraphChange[]> {
+    if (envelope.type !== 'ExternalRunEventImported') return [];
+    const d = envelope.data as ExternalRunEventImported['data'];
+    const event = await read(d.artifact.key, d.artifact.sha256, `the OpenLineage event of run ${d.runId}`, (b) => ExternalRunEvent.parse(json(b)));
+    return importedOpenLineageChanges(envelope, event);
   }
 }

@@ -64,21 +64,23 @@ export class DeidentificationCount {
 @ObjectType({ description: 'Where a model version came from, as of a moment: every input, person and check, and the events it rests on.' })
 export class ModelProvenance {
   @Field(() => LineageNode) modelVersion!: LineageNode;
+  // annotationSets, datasetVersions, evaluations and promotions are Relay connections, paged by ModelProvenanceResolver.
   @Field(() => LineageNode, { nullable: true }) baseModel!: LineageNode | null;
   @Field(() => LineageNode, { nullable: true, description: 'The training run (method, hyperparameters, status).' }) training!: LineageNode | null;
   @Field(() => [String], { description: 'Principal ids of who requested the run.' }) requestedBy!: string[];
   @Field(() => LineageNode, { nullable: true, description: 'The consent-safe snapshot: included and excluded items and why, Merkle root, consent time.' })
   snapshot!: LineageNode | null;
-  @Field(() => [LineageNode], { description: 'Annotation set versions, with agreement.' }) annotationSets!: LineageNode[];
+  /** Annotation set versions, with agreement (a connection: ConsentImpactResolver pages it). */
+  annotationSets!: LineageNode[];
   @Field(() => [String]) annotators!: string[];
   @Field(() => [String]) reviewers!: string[];
-  @Field(() => [LineageNode]) datasetVersions!: LineageNode[];
+  datasetVersions!: LineageNode[];
   @Field(() => Int, { description: 'Curated assets in the snapshot.' }) assets!: number;
   @Field(() => Int) subjects!: number;
   @Field(() => Int, { description: "Consents recorded for those subjects (each consent's states say what was withdrawn and when)." }) consents!: number;
   @Field(() => [DeidentificationCount]) deidentification!: DeidentificationCount[];
-  @Field(() => [LineageNode]) evaluations!: LineageNode[];
-  @Field(() => [LineageNode]) promotions!: LineageNode[];
+  evaluations!: LineageNode[];
+  promotions!: LineageNode[];
   @Field(() => [String]) approvers!: string[];
   @Field(() => [RestsOn]) restsOn!: RestsOn[];
 }
@@ -86,11 +88,13 @@ export class ModelProvenance {
 @ObjectType({ description: "Everything a subject's data reached, as of a moment, with each model version's flag and aliases in its states." })
 export class ConsentImpact {
   @Field(() => LineageNode) subject!: LineageNode;
-  @Field(() => [LineageNode]) consents!: LineageNode[];
-  @Field(() => [LineageNode], { description: 'Raw and curated assets.' }) assets!: LineageNode[];
-  @Field(() => [LineageNode]) datasetVersions!: LineageNode[];
-  @Field(() => [LineageNode]) annotationSets!: LineageNode[];
-  @Field(() => [LineageNode]) snapshots!: LineageNode[];
-  @Field(() => [LineageNode]) trainingRuns!: LineageNode[];
-  @Field(() => [LineageNode]) modelVersions!: LineageNode[];
+  // The lists are Relay connections, paged by ConsentImpactResolver.
+  consents!: LineageNode[];
+  /** Raw and curated assets. */
+  assets!: LineageNode[];
+  datasetVersions!: LineageNode[];
+  annotationSets!: LineageNode[];
+  snapshots!: LineageNode[];
+  trainingRuns!: LineageNode[];
+  modelVersions!: LineageNode[];
 }

@@ -1,7 +1,8 @@
 import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { Roles } from '@trellis/auth';
-import { canonicalJson, isIsoDateTime, isUuid } from '@trellis/contracts';
+import { canonicalJson, isUuid } from '@trellis/contracts';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
+import { asOfDate } from './as-of';
 import { ConsentImpact, LineageDirection, LineageEdge, LineageNode, LineageSubgraph, ModelProvenance } from './lineage.models';
 import { GraphEdge, GraphNode, LineageQueries } from './lineage.queries';
 import { ProvenanceQueries } from './provenance.queries';
@@ -9,14 +10,6 @@ import { ProvenanceQueries } from './provenance.queries';
 const MAX_DEPTH = 10;
 /** A walk returns at most this many nodes (and says it was truncated). */
 const MAX_NODES = 5000;
-
-/** An argument left out arrives as undefined, an explicit null as null: both mean now. */
-function asOfDate(asOf: string | null | undefined): Date {
-  if (asOf === null || asOf === undefined) return new Date();
-  if (!isIsoDateTime(asOf))
-    throw new LineageException(LineageErrorCode.InvalidQuery, 'asOf must be an ISO 8601 date-time with offset, e.g. 2026-12-01T12:00:00Z', ['asOf']);
-  return new Date(asOf);
-}
 
 const toNode = (n: GraphNode): LineageNode => ({ ...n, attrs: canonicalJson(n.attrs), states: canonicalJson(n.states) });
 const toEdge = (e: GraphEdge): LineageEdge => ({ ...e, attrs: canonicalJson(e.attrs) });

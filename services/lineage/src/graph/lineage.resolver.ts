@@ -1,10 +1,11 @@
-import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Int, Query, Resolver } from '@nestjs/graphql';
 import { Roles } from '@trellis/auth';
 import { canonicalJson, isUuid } from '@trellis/contracts';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
-import { asOfDate } from './as-of';
+import { asOfDate, requestNow } from './as-of';
 import { ConsentImpact, LineageDirection, LineageEdge, LineageNode, LineageSubgraph, ModelProvenance } from './lineage.models';
 import { GraphEdge, GraphNode, LineageQueries } from './lineage.queries';
+import { nodeKey, nodesOfRequest } from './node.loader';
 import { ProvenanceQueries } from './provenance.queries';
 
 const MAX_DEPTH = 10;
@@ -27,8 +28,9 @@ export class LineageResolver {
   async node(
     @Args('id', { type: () => ID }) id: string,
     @Args('asOf', { type: () => String, nullable: true }) asOf: string | null,
+    @Context() context: object,
   ): Promise<LineageNode | null> {
-    const [n] = await this.queries.nodes([id], asOfDate(asOf));
+    const n = await nodesOfRequest(context, this.queries).load(nodeKey(id, asOfDate(asOf, 'asOf', requestNow(context))));
     return n ? toNode(n) : null;
   }
 
@@ -41,11 +43,12 @@ export class LineageResolver {
     @Args('direction', { type: () => LineageDirection, nullable: true, defaultValue: LineageDirection.UPSTREAM }) direction: LineageDirection | null,
     @Args('depth', { type: () => Int, nullable: true, defaultValue: 3 }) depthArg: number | null,
     @Args('asOf', { type: () => String, nullable: true }) asOf: string | null,
+    @Context() context: object,
   ): Promise<LineageSubgraph> {
     const depth = depthArg ?? 3;
     if (depth < 1 || depth > MAX_DEPTH) throw new LineageException(LineageErrorCode.InvalidQuery, `depth must be between 1 and ${MAX_DEPTH}`, ['depth']);
-    const at = asOfDate(asOf);
-    const [start] = await this.queries.nodes([id], at);
+    const at = asOfDate(asOf, 'asOf', requestNow(context));
+    const start = await nodesOfRequest(context, this.queries).load(nodeKey(id, at));
     if (!start) throw new LineageException(LineageErrorCode.NotFound, 'no such node in the lineage graph at that moment', ['id']);
     const g = await this.queries.walk(id, direction ?? LineageDirection.UPSTREAM, depth, at, MAX_NODES);
     return { nodes: g.nodes.map(toNode), edges: g.edges.map(toEdge), truncated: g.truncated };

@@ -1,6 +1,7 @@
 // The CLI kit every command uses: argument parsing, the HTTP client, progress, exit codes and the runner.
 export * from './cli-args';
 export * from './cli-command';
+export * from './cli-helpers';
 export * from './cli-runner';
 export * from './trellis-http.client';
 export * from './progress-bar';

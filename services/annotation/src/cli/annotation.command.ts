@@ -4,7 +4,18 @@
  * embedded default and a distributed deployment.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { CliCommand, CliUsageError, commandUsage, parseCliArgs, platformErrorFromText, reportCliError, TrellisHttpClient, userPath } from '@trellis/cli';
+import {
+  CliCommand,
+  CliUsageError,
+  commandUsage,
+  numberFlag,
+  parseCliArgs,
+  expectStatus,
+  reportCliError,
+  requireFlag,
+  TrellisHttpClient,
+  userPath,
+} from '@trellis/cli';
 
 const SUBCOMMAND_USAGE = {
   'create-project': `usage: trellis annotation create-project --dataset DATASET_ID --dataset-version N --type caption|vqa|classification
@@ -50,20 +61,6 @@ export function parseFlags(argv: string[]): { positional: string[]; flags: Recor
   return { positional, flags };
 }
 
-function need(flags: Record<string, string>, name: string): string {
-  const v = flags[name];
-  if (v === undefined || v === '') throw new CliUsageError(`--${name} is required`);
-  return v;
-}
-
-function number(flags: Record<string, string>, name: string, required = true): number | undefined {
-  const raw = required ? need(flags, name) : flags[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) throw new CliUsageError(`--${name} must be a number, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 /**
  * Runs one subcommand; returns the exit code (0 done, 1 failed, 2 bad usage, 3 refused by the
  * platform). It reports its own errors through `deps.err`, so tests see what a user sees.
@@ -72,19 +69,17 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
   const [sub, ...rest] = argv;
   try {
     const { positional, flags } = parseFlags(rest);
-    const expect = async (res: Promise<HttpResult>, ok: number[]): Promise<HttpResult> => {
-      const r = await res;
-      if (!ok.includes(r.status)) throw platformErrorFromText(undefined, r);
-      return r;
-    };
+    const expect = async (res: Promise<HttpResult>, ok: number[]): Promise<HttpResult> => expectStatus(await res, ok);
     switch (sub) {
       case 'create-project': {
-        const guidelines = flags['guidelines-file'] ? (await deps.readFile(userPath(flags['guidelines-file']))).toString('utf8') : need(flags, 'guidelines');
+        const guidelines = flags['guidelines-file']
+          ? (await deps.readFile(userPath(flags['guidelines-file']))).toString('utf8')
+          : requireFlag(flags, 'guidelines');
         const body = {
-          name: flags.name ?? `annotation of ${need(flags, 'dataset')} v${need(flags, 'dataset-version')}`,
-          datasetId: need(flags, 'dataset'),
-          datasetVersion: number(flags, 'dataset-version'),
-          taskType: need(flags, 'type'),
+          name: flags.name ?? `annotation of ${requireFlag(flags, 'dataset')} v${requireFlag(flags, 'dataset-version')}`,
+          datasetId: requireFlag(flags, 'dataset'),
+          datasetVersion: numberFlag(flags, 'dataset-version', true),
+          taskType: requireFlag(flags, 'type'),
           ...(flags.labels
             ? {
                 labels: flags.labels
@@ -94,9 +89,9 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
               }
             : {}),
           guidelines,
-          annotationsPerItem: number(flags, 'per-item'),
-          agreementThreshold: number(flags, 'threshold'),
-          ...(flags['max-length'] ? { maxTextLength: number(flags, 'max-length') } : {}),
+          annotationsPerItem: numberFlag(flags, 'per-item', true),
+          agreementThreshold: numberFlag(flags, 'threshold', true),
+          ...(flags['max-length'] ? { maxTextLength: numberFlag(flags, 'max-length', true) } : {}),
         };
         const r = await expect(deps.http('POST', '/annotation/projects', { json: body }), [201]);
         const p = JSON.parse(r.text) as { projectId: string; tasks: Record<string, number>; datasetVersionReceived: boolean };
@@ -109,7 +104,7 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
         return 0;
       }
       case 'publish': {
-        const r = await expect(deps.http('POST', `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/sets`), [201]);
+        const r = await expect(deps.http('POST', `/annotation/projects/${encodeURIComponent(requireFlag(flags, 'project'))}/sets`), [201]);
         const s = JSON.parse(r.text) as { version: number; itemCount: number; leftOutCount: number; contentSha256: string };
         deps.err(`published set version ${s.version}: ${s.itemCount} item(s), ${s.leftOutCount} left out, sha256 ${s.contentSha256}`);
         deps.out(String(s.version));
@@ -117,7 +112,7 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
       }
       case 'export': {
         const format = flags.format ?? 'llava';
-        const path = `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/sets/${encodeURIComponent(need(flags, 'set-version'))}/export?format=${encodeURIComponent(format)}`;
+        const path = `/annotation/projects/${encodeURIComponent(requireFlag(flags, 'project'))}/sets/${encodeURIComponent(requireFlag(flags, 'set-version'))}/export?format=${encodeURIComponent(format)}`;
         const r = await expect(deps.http('GET', path), [200]);
         if (flags.out) {
           const out = userPath(flags.out);
@@ -129,7 +124,7 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
       case 'import': {
         if (positional.length !== 1) throw new CliUsageError('import takes exactly one FILE');
         const file = await deps.readFile(userPath(positional[0]));
-        const path = `/annotation/projects/${encodeURIComponent(need(flags, 'project'))}/imports?format=${encodeURIComponent(need(flags, 'format'))}`;
+        const path = `/annotation/projects/${encodeURIComponent(requireFlag(flags, 'project'))}/imports?format=${encodeURIComponent(requireFlag(flags, 'format'))}`;
         const r = await expect(deps.http('POST', path, { raw: file }), [201]);
         const result = JSON.parse(r.text) as { imported: number; skipped: { reason: string; count: number }[] };
         const skipped = result.skipped.map((s) => `${s.count} ${s.reason}`).join(', ');

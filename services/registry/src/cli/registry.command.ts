@@ -2,7 +2,22 @@
  * `trellis models`, `trellis eval`, `trellis promote` and `trellis approve`: the model registry
  * against a running platform's (or registry's) REST API (TRELLIS_URL, TRELLIS_TOKEN).
  */
-import { CliCommand, CliUsageError, commandUsage, parseCliArgs, platformErrorFromText, reportCliError, TrellisHttpClient } from '@trellis/cli';
+import {
+  bodyOf,
+  CliCommand,
+  CliUsageError,
+  commandUsage,
+  expectStatus,
+  onlyFlags,
+  parseCliArgs,
+  positionals,
+  queryString,
+  reportCliError,
+  requireFlag,
+  subcommandsUsage,
+  TrellisHttpClient,
+  wholeNumber,
+} from '@trellis/cli';
 
 const MODELS_USAGE = {
   list: `usage: trellis models list [--name PART] [--tag KEY[=VALUE]] [--alias ALIAS]
@@ -92,46 +107,11 @@ export interface RegistryCliDeps {
   sleep(ms: number): Promise<void>;
 }
 
-const usageOf = (command: string, table: Record<string, string>) =>
-  [`usage: trellis ${command} <subcommand> ...`, ...Object.values(table).map((u) => u.replace(/^usage: /, ''))].join('\n\n');
 const enc = encodeURIComponent;
 
-function need(flags: Record<string, string>, name: string): string {
-  const v = flags[name];
-  if (v === undefined || v === '') throw new CliUsageError(`--${name} is required`);
-  return v;
-}
-
-function int(raw: string, what: string): number {
-  if (!/^\d+$/.test(raw)) throw new CliUsageError(`${what} must be a whole number, got ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
-
-function only(flags: Record<string, string>, known: string[]): void {
-  const unknown = Object.keys(flags).filter((f) => !known.includes(f));
-  if (unknown.length > 0) throw new CliUsageError(`unknown option --${unknown[0]}`);
-}
-
-function args(positional: string[], names: string[]): string[] {
-  if (positional.length < names.length) throw new CliUsageError(`${names[positional.length]} is required`);
-  if (positional.length > names.length) throw new CliUsageError(`unexpected argument ${JSON.stringify(positional[names.length])}`);
-  return positional;
-}
-
 async function call<T>(deps: RegistryCliDeps, method: string, path: string, body: unknown, ok: number[]): Promise<T> {
-  const r = await deps.http(method, path, body);
-  if (!ok.includes(r.status)) throw platformErrorFromText(undefined, r);
-  const type = r.text.trimStart()[0];
-  return (type === '{' || type === '[' ? JSON.parse(r.text) : r.text) as T;
+  return bodyOf<T>(expectStatus(await deps.http(method, path, body), ok));
 }
-
-const query = (q: Record<string, string | undefined>) => {
-  const s = Object.entries(q)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${enc(v!)}`)
-    .join('&');
-  return s ? `?${s}` : '';
-};
 
 const CARD_FLAGS: Record<string, string> = {
   'intended-use': 'intendedUse',
@@ -158,12 +138,12 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
     const { positional, flags } = parseCliArgs(rest, { error: (m) => new CliUsageError(m) });
     switch (sub) {
       case 'list': {
-        args(positional, []);
-        only(flags, ['name', 'tag', 'alias']);
+        positionals(positional, []);
+        onlyFlags(flags, ['name', 'tag', 'alias']);
         const models = await call<{ name: string; latestVersion: number | null; aliases: Record<string, number> }[]>(
           deps,
           'GET',
-          `/registry/models${query({ name: flags.name, tag: flags.tag, alias: flags.alias })}`,
+          `/registry/models${queryString({ name: flags.name, tag: flags.tag, alias: flags.alias })}`,
           undefined,
           [200],
         );
@@ -174,8 +154,8 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
         return 0;
       }
       case 'versions': {
-        const [name] = args(positional, ['NAME']);
-        only(flags, []);
+        const [name] = positionals(positional, ['NAME']);
+        onlyFlags(flags, []);
         for (const v of await call<Version[]>(deps, 'GET', `/registry/models/${enc(name)}/versions`, undefined, [200])) {
           const notes = [v.aliases.join(','), v.flag ? `FLAGGED (${v.flag.subjects} subject(s) withdrew; retrain)` : '', v.archived ? 'archived' : ''].filter(
             Boolean,
@@ -185,15 +165,17 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
         return 0;
       }
       case 'show': {
-        const [name, version] = args(positional, ['NAME', 'VERSION']);
-        only(flags, []);
-        deps.out(JSON.stringify(await call(deps, 'GET', `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}`, undefined, [200]), null, 2));
+        const [name, version] = positionals(positional, ['NAME', 'VERSION']);
+        onlyFlags(flags, []);
+        deps.out(
+          JSON.stringify(await call(deps, 'GET', `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}`, undefined, [200]), null, 2),
+        );
         return 0;
       }
       case 'card': {
-        const [name, version] = args(positional, ['NAME', 'VERSION']);
-        only(flags, Object.keys(CARD_FLAGS));
-        const path = `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}/card`;
+        const [name, version] = positionals(positional, ['NAME', 'VERSION']);
+        onlyFlags(flags, Object.keys(CARD_FLAGS));
+        const path = `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}/card`;
         const edits = Object.fromEntries(Object.entries(flags).map(([f, v]) => [CARD_FLAGS[f], v]));
         if (Object.keys(edits).length > 0) {
           const revision = await call<{ revision: number }>(deps, 'PUT', path, edits, [200]);
@@ -205,7 +187,7 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
       case 'tag': {
         if (positional.length < 2) throw new CliUsageError(positional.length === 0 ? 'NAME is required' : 'VERSION is required');
         const [name, version, ...pairs] = positional;
-        only(flags, ['remove']);
+        onlyFlags(flags, ['remove']);
         const tags: Record<string, string | null> = {};
         for (const p of pairs) {
           const at = p.indexOf('=');
@@ -217,7 +199,7 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
         const v = await call<{ tags: Record<string, string> }>(
           deps,
           'PATCH',
-          `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}`,
+          `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}`,
           { tags },
           [200],
         );
@@ -225,19 +207,25 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
         return 0;
       }
       case 'archive': {
-        const [name, version] = args(positional, ['NAME', 'VERSION']);
-        only(flags, ['reason']);
-        await call(deps, 'POST', `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}/archive`, { reason: need(flags, 'reason') }, [200]);
+        const [name, version] = positionals(positional, ['NAME', 'VERSION']);
+        onlyFlags(flags, ['reason']);
+        await call(
+          deps,
+          'POST',
+          `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}/archive`,
+          { reason: requireFlag(flags, 'reason') },
+          [200],
+        );
         deps.out(`archived ${name} v${version}`);
         return 0;
       }
       case 'aliases': {
-        const [name] = args(positional, ['NAME']);
-        only(flags, ['alias', 'at']);
+        const [name] = positionals(positional, ['NAME']);
+        onlyFlags(flags, ['alias', 'at']);
         const h = await call<{
           moves: { alias: string; version: number | null; kind: string; movedBy: string; reason: string; movedAt: string }[];
           holders: Record<string, { version: number; movedBy: string; movedAt: string }>;
-        }>(deps, 'GET', `/registry/models/${enc(name)}/aliases${query({ alias: flags.alias, at: flags.at })}`, undefined, [200]);
+        }>(deps, 'GET', `/registry/models/${enc(name)}/aliases${queryString({ alias: flags.alias, at: flags.at })}`, undefined, [200]);
         for (const m of h.moves)
           deps.out(`${m.movedAt}  ${m.alias} -> ${m.version === null ? '(none)' : `v${m.version}`}  ${m.kind} by ${m.movedBy}: ${m.reason}`);
         for (const [alias, holder] of Object.entries(h.holders))
@@ -246,22 +234,22 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
       }
       case 'rollback':
       case 'demote': {
-        const [name, alias] = args(positional, ['NAME', 'ALIAS']);
-        only(flags, ['reason']);
+        const [name, alias] = positionals(positional, ['NAME', 'ALIAS']);
+        onlyFlags(flags, ['reason']);
         const r = await call<{ version: number | null }>(
           deps,
           'POST',
           `/registry/models/${enc(name)}/aliases/${enc(alias)}/${sub}`,
-          { reason: need(flags, 'reason') },
+          { reason: requireFlag(flags, 'reason') },
           [200],
         );
         deps.out(r.version === null ? `${alias} removed from ${name}` : `${alias} -> v${r.version}`);
         return 0;
       }
       case 'retrain': {
-        const [name, version] = args(positional, ['NAME', 'VERSION']);
-        only(flags, []);
-        await call(deps, 'POST', `/registry/models/${enc(name)}/versions/${int(version, 'VERSION')}/retrain`, undefined, [200]);
+        const [name, version] = positionals(positional, ['NAME', 'VERSION']);
+        onlyFlags(flags, []);
+        await call(deps, 'POST', `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}/retrain`, undefined, [200]);
         deps.out(`retrain of ${name} v${version} requested; follow it with trellis train list`);
         return 0;
       }
@@ -294,14 +282,14 @@ export async function runEvalCommand(argv: string[], deps: RegistryCliDeps): Pro
     const { positional, flags, switches } = parseCliArgs(rest, { switches: ['wait'], error: (m) => new CliUsageError(m) });
     switch (sub) {
       case 'start': {
-        args(positional, []);
-        only(flags, ['model', 'version', 'set', 'seed', 'max-new-tokens']);
+        positionals(positional, []);
+        onlyFlags(flags, ['model', 'version', 'set', 'seed', 'max-new-tokens']);
         const body = {
-          model: need(flags, 'model'),
-          version: int(need(flags, 'version'), '--version'),
-          annotationSet: { setId: need(flags, 'set') },
-          ...(flags.seed !== undefined ? { seed: int(flags.seed, '--seed') } : {}),
-          ...(flags['max-new-tokens'] !== undefined ? { maxNewTokens: int(flags['max-new-tokens'], '--max-new-tokens') } : {}),
+          model: requireFlag(flags, 'model'),
+          version: wholeNumber(requireFlag(flags, 'version'), '--version'),
+          annotationSet: { setId: requireFlag(flags, 'set') },
+          ...(flags.seed !== undefined ? { seed: wholeNumber(flags.seed, '--seed') } : {}),
+          ...(flags['max-new-tokens'] !== undefined ? { maxNewTokens: wholeNumber(flags['max-new-tokens'], '--max-new-tokens') } : {}),
         };
         const e = await call<EvaluationView>(deps, 'POST', '/registry/evaluations', body, [201]);
         deps.out(e.evaluationId);
@@ -320,18 +308,18 @@ export async function runEvalCommand(argv: string[], deps: RegistryCliDeps): Pro
         }
       }
       case 'status': {
-        const [id] = args(positional, ['EVALUATION_ID']);
-        only(flags, []);
+        const [id] = positionals(positional, ['EVALUATION_ID']);
+        onlyFlags(flags, []);
         deps.out(JSON.stringify(await call(deps, 'GET', `/registry/evaluations/${enc(id)}`, undefined, [200]), null, 2));
         return 0;
       }
       case 'list': {
-        args(positional, []);
-        only(flags, ['model', 'version']);
+        positionals(positional, []);
+        onlyFlags(flags, ['model', 'version']);
         const list = await call<EvaluationView[]>(
           deps,
           'GET',
-          `/registry/evaluations${query({ model: flags.model, version: flags.version })}`,
+          `/registry/evaluations${queryString({ model: flags.model, version: flags.version })}`,
           undefined,
           [200],
         );
@@ -358,15 +346,15 @@ interface PromotionView {
 export async function runPromoteCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
   try {
     const { positional, flags } = parseCliArgs(argv, { error: (m) => new CliUsageError(m) });
-    const [name, version] = args(positional, ['NAME', 'VERSION']);
-    only(flags, ['alias', 'reason', 'tolerance', 'set']);
+    const [name, version] = positionals(positional, ['NAME', 'VERSION']);
+    onlyFlags(flags, ['alias', 'reason', 'tolerance', 'set']);
     const tolerance = flags.tolerance === undefined ? undefined : Number(flags.tolerance);
     if (tolerance !== undefined && !Number.isFinite(tolerance)) throw new CliUsageError(`--tolerance must be a number, got ${JSON.stringify(flags.tolerance)}`);
     const body = {
       model: name,
-      version: int(version, 'VERSION'),
-      alias: need(flags, 'alias'),
-      reason: need(flags, 'reason'),
+      version: wholeNumber(version, 'VERSION'),
+      alias: requireFlag(flags, 'alias'),
+      reason: requireFlag(flags, 'reason'),
       ...(tolerance !== undefined ? { tolerance } : {}),
       ...(flags.set ? { evaluationSetSha256: flags.set } : {}),
     };
@@ -384,17 +372,17 @@ export async function runApproveCommand(argv: string[], deps: RegistryCliDeps): 
   try {
     const { positional, flags, switches } = parseCliArgs(argv, { switches: ['reject'], error: (m) => new CliUsageError(m) });
     if (positional[0] === 'pending') {
-      args(positional, ['pending']);
-      only(flags, []);
+      positionals(positional, ['pending']);
+      onlyFlags(flags, []);
       for (const p of await call<PromotionView[]>(deps, 'GET', '/registry/promotions?status=pending', undefined, [200])) {
         deps.out(`${p.promotionId}  ${p.alias}  asked by ${p.requestedBy}: ${p.reason}`);
       }
       return 0;
     }
-    const [id] = args(positional, ['PROMOTION_ID']);
-    only(flags, ['comment']);
+    const [id] = positionals(positional, ['PROMOTION_ID']);
+    onlyFlags(flags, ['comment']);
     const verb = switches.has('reject') ? 'reject' : 'approve';
-    const p = await call<PromotionView>(deps, 'POST', `/registry/promotions/${enc(id)}/${verb}`, { comment: need(flags, 'comment') }, [200]);
+    const p = await call<PromotionView>(deps, 'POST', `/registry/promotions/${enc(id)}/${verb}`, { comment: requireFlag(flags, 'comment') }, [200]);
     deps.out(`${p.status}: ${p.alias}`);
     return 0;
   } catch (err) {
@@ -414,14 +402,14 @@ export function defaultRegistryDeps(env: NodeJS.ProcessEnv = process.env): Regis
 
 export const modelsCommand: CliCommand = {
   summary: 'registered models: list, versions, show, card, tag, archive, aliases, rollback, demote, retrain',
-  usage: usageOf('models', MODELS_USAGE),
+  usage: subcommandsUsage('models', MODELS_USAGE),
   subcommands: MODELS_USAGE,
   run: (argv) => runModelsCommand(argv, defaultRegistryDeps()),
 };
 
 export const evalCommand: CliCommand = {
   summary: 'evaluations of model versions on held-out annotation sets: start, status, list',
-  usage: usageOf('eval', EVAL_USAGE),
+  usage: subcommandsUsage('eval', EVAL_USAGE),
   subcommands: EVAL_USAGE,
   run: (argv) => runEvalCommand(argv, defaultRegistryDeps()),
 };

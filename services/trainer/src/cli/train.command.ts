@@ -9,10 +9,14 @@ import {
   CliCommand,
   CliUsageError,
   commandUsage,
+  expectStatus,
+  numberFlag,
+  onlyFlags,
   parseCliArgs,
-  platformErrorFromText,
   ProgressBar,
   reportCliError,
+  requireFlag,
+  subcommandsUsage,
   TrellisHttpClient,
   userPath,
 } from '@trellis/cli';
@@ -72,9 +76,6 @@ example:
   trellis base-model list`,
 };
 
-const usageOf = (command: string, table: Record<string, string>) =>
-  [`usage: trellis ${command} <subcommand> ...`, ...Object.values(table).map((u) => u.replace(/^usage: /, ''))].join('\n\n');
-
 export interface HttpResult {
   status: number;
   text: string;
@@ -109,20 +110,6 @@ interface RunView {
 }
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
-
-function need(flags: Record<string, string>, name: string): string {
-  const v = flags[name];
-  if (v === undefined || v === '') throw new CliUsageError(`--${name} is required`);
-  return v;
-}
-
-function num(flags: Record<string, string>, name: string): number | undefined {
-  const raw = flags[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw new CliUsageError(`--${name} must be a number, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const list = (raw: string) =>
   raw
@@ -161,37 +148,36 @@ const KNOWN_START_FLAGS = [
 
 /** The request body a `train start` command line stands for (what the platform checks). */
 export function startBody(flags: Record<string, string>, switches: Set<string>): Record<string, unknown> {
-  const unknown = Object.keys(flags).filter((f) => !KNOWN_START_FLAGS.includes(f));
-  if (unknown.length > 0) throw new CliUsageError(`unknown option --${unknown[0]}`);
+  onlyFlags(flags, KNOWN_START_FLAGS);
   const hp: Record<string, unknown> = {
-    loraRank: num(flags, 'rank'),
-    loraAlpha: num(flags, 'alpha'),
-    loraDropout: num(flags, 'dropout'),
+    loraRank: numberFlag(flags, 'rank'),
+    loraAlpha: numberFlag(flags, 'alpha'),
+    loraDropout: numberFlag(flags, 'dropout'),
     targetModules: flags.targets !== undefined ? list(flags.targets) : undefined,
     rslora: switches.has('rslora') ? true : undefined,
-    learningRate: num(flags, 'lr'),
-    warmupSteps: num(flags, 'warmup'),
+    learningRate: numberFlag(flags, 'lr'),
+    warmupSteps: numberFlag(flags, 'warmup'),
     schedule: flags.schedule,
-    weightDecay: num(flags, 'weight-decay'),
-    batchSize: num(flags, 'batch'),
-    gradAccumulation: num(flags, 'grad-accum'),
-    maxGradNorm: num(flags, 'max-grad-norm'),
-    steps: num(flags, 'steps'),
-    epochs: num(flags, 'epochs'),
-    seed: num(flags, 'seed'),
-    evalEvery: num(flags, 'eval-every'),
-    checkpointEvery: num(flags, 'checkpoint-every'),
-    temperature: num(flags, 'temperature'),
-    distillAlpha: num(flags, 'distill-alpha'),
+    weightDecay: numberFlag(flags, 'weight-decay'),
+    batchSize: numberFlag(flags, 'batch'),
+    gradAccumulation: numberFlag(flags, 'grad-accum'),
+    maxGradNorm: numberFlag(flags, 'max-grad-norm'),
+    steps: numberFlag(flags, 'steps'),
+    epochs: numberFlag(flags, 'epochs'),
+    seed: numberFlag(flags, 'seed'),
+    evalEvery: numberFlag(flags, 'eval-every'),
+    checkpointEvery: numberFlag(flags, 'checkpoint-every'),
+    temperature: numberFlag(flags, 'temperature'),
+    distillAlpha: numberFlag(flags, 'distill-alpha'),
   };
   const hyperparameters = Object.fromEntries(Object.entries(hp).filter(([, v]) => v !== undefined));
   if (flags['held-out'] !== undefined && flags['eval-sets'] !== undefined) throw new CliUsageError('give --held-out or --eval-sets, not both');
   return {
-    baseModelId: need(flags, 'base-model'),
-    method: need(flags, 'method'),
+    baseModelId: requireFlag(flags, 'base-model'),
+    method: requireFlag(flags, 'method'),
     ...(flags.teacher ? { teacherModelId: flags.teacher } : {}),
-    annotationSets: list(need(flags, 'sets')).map((setId) => ({ setId })),
-    ...(flags['held-out'] !== undefined ? { evaluation: { heldOutFraction: num(flags, 'held-out') } } : {}),
+    annotationSets: list(requireFlag(flags, 'sets')).map((setId) => ({ setId })),
+    ...(flags['held-out'] !== undefined ? { evaluation: { heldOutFraction: numberFlag(flags, 'held-out') } } : {}),
     ...(flags['eval-sets'] !== undefined ? { evaluation: { annotationSets: list(flags['eval-sets']).map((setId) => ({ setId })) } } : {}),
     ...(flags.purpose ? { purpose: flags.purpose } : {}),
     ...(flags['model-name'] ? { modelName: flags['model-name'] } : {}),
@@ -200,9 +186,7 @@ export function startBody(flags: Record<string, string>, switches: Set<string>):
 }
 
 async function expectOk(res: Promise<HttpResult>, ok: number[]): Promise<HttpResult> {
-  const r = await res;
-  if (!ok.includes(r.status)) throw platformErrorFromText(undefined, r);
-  return r;
+  return expectStatus(await res, ok);
 }
 
 /** Polls the run until it ends, with a progress bar; exit 0 when it completed. */
@@ -284,11 +268,11 @@ export async function runBaseModelCommand(argv: string[], deps: TrainCliDeps): P
       case 'create': {
         const unknown = Object.keys(flags).filter((f) => !['preset', 'seed', 'steps'].includes(f));
         if (unknown.length > 0) throw new CliUsageError(`unknown option --${unknown[0]}`);
-        deps.err(`making the ${need(flags, 'preset')} base model (initialize and pre-train on the synthetic data set) ...`);
+        deps.err(`making the ${requireFlag(flags, 'preset')} base model (initialize and pre-train on the synthetic data set) ...`);
         const body = {
-          preset: need(flags, 'preset'),
-          ...(flags.seed !== undefined ? { seed: num(flags, 'seed') } : {}),
-          ...(flags.steps !== undefined ? { steps: num(flags, 'steps') } : {}),
+          preset: requireFlag(flags, 'preset'),
+          ...(flags.seed !== undefined ? { seed: numberFlag(flags, 'seed') } : {}),
+          ...(flags.steps !== undefined ? { steps: numberFlag(flags, 'steps') } : {}),
         };
         const r = await expectOk(deps.http('POST', '/training/base-models', body), [201]);
         const m = JSON.parse(r.text) as {
@@ -357,14 +341,14 @@ export function defaultTrainDeps(env: NodeJS.ProcessEnv = process.env): TrainCli
 
 export const trainCommand: CliCommand = {
   summary: 'training runs: start (LoRA, QLoRA, distill, full), status, wait, cancel, retrain-excluding-withdrawn, list',
-  usage: usageOf('train', TRAIN_USAGE),
+  usage: subcommandsUsage('train', TRAIN_USAGE),
   subcommands: TRAIN_USAGE,
   run: (argv) => runTrainCommand(argv, defaultTrainDeps()),
 };
 
 export const baseModelCommand: CliCommand = {
   summary: 'base models to fine-tune from: create --preset tiny, import DIRECTORY, list',
-  usage: usageOf('base-model', BASE_MODEL_USAGE),
+  usage: subcommandsUsage('base-model', BASE_MODEL_USAGE),
   subcommands: BASE_MODEL_USAGE,
   run: (argv) => runBaseModelCommand(argv, defaultTrainDeps()),
 };

@@ -325,6 +325,49 @@ describe('the trellis CLI as the README documents it', () => {
       const aliases = await cli(named(/^npm run trellis -- models aliases /));
       exits(aliases, 0);
       expect(output(aliases)).toMatch(/ candidate -> v1 {2}promotion by prn-\S+: checked the predictions$/);
+
+      // The lineage and the audit trail, as the lineage section writes them (the token holds the
+      // auditor role, so these questions are themselves audited). The graph is fed by the
+      // platform's consumers: wait until it has heard the promotion.
+      const provenance = await eventually(
+        async () => {
+          const r = await cli(named(/^npm run trellis -- lineage provenance /));
+          return r.code === 0 && /candidate/.test(output(r)) ? r : undefined;
+        },
+        60_000,
+        500,
+      );
+      expect(output(provenance).split('\n')).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^model-version:[0-9a-f-]{36} \(version 1, lora\), as of now$/),
+          '  now: candidate',
+          expect.stringMatching(/^ {2}snapshot: 1 item\(s\) of 1 subject\(s\) included, /),
+          expect.stringMatching(/^ {2}assets 1, subjects 1, consents 1$/),
+        ]),
+      );
+      const modelVersionId = /^model-version:([0-9a-f-]{36})/.exec(output(provenance))![1];
+      const walk = await cli(readme(/^npm run trellis -- lineage walk /).replace('MODEL_VERSION_ID', modelVersionId));
+      exits(walk, 0);
+      expect(output(walk)).toMatch(/^\d+ node\(s\): .*training 1/);
+      expect(output(walk)).toContain(`model-version:${modelVersionId} wasGeneratedBy training:${runId}`);
+      const auditor = { authorization: `Bearer ${tokens.demo}`, 'content-type': 'application/json' };
+      const upstream = (await (
+        await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: auditor,
+          body: JSON.stringify({ query: `{ lineage(id: "model-version:${modelVersionId}", depth: 8) { nodes { id type } } }` }),
+        })
+      ).json()) as { data: { lineage: { nodes: { id: string; type: string }[] } } };
+      const subjectId = upstream.data.lineage.nodes.find((n) => n.type === 'subject')!.id.replace('subject:', '');
+      const impact = await cli(readme(/^npm run trellis -- lineage impact /).replace('SUBJECT_ID', subjectId));
+      exits(impact, 0);
+      expect(output(impact)).toContain(`model-version:${modelVersionId} (model version 1)  candidate`);
+      const trail = await cli(readme(/^npm run trellis -- audit trail /));
+      exits(trail, 0);
+      expect(output(trail)).toMatch(/ audit \d+ {2}AuditorQueried {2}\S+ {2}by prn-/);
+      const verified = await cli(readme(/^npm run trellis -- audit verify /));
+      exits(verified, 0);
+      expect(output(verified)).toMatch(/^ok: ingestion is intact, \d+ event\(s\) up to position \d+$/);
     }, 600_000);
 
     it('runs from a folder outside the repository with npm --prefix, relative paths resolved there', async () => {

@@ -4,6 +4,7 @@ import { subjectsCommand } from '../../../ingestion/src/cli/subjects-import.comm
 import { annotationCommand } from '../../../annotation/src/cli/annotation.command';
 import { baseModelCommand, trainCommand } from '../../../trainer/src/cli/train.command';
 import { approveCommand, evalCommand, modelsCommand, promoteCommand } from '../../../registry/src/cli/registry.command';
+import { auditCommand, lineageCommand } from '../../../lineage/src/cli/lineage.command';
 import { syntheticCommand } from './synthetic.command';
 import { tokenCommand } from './token.command';
 
@@ -18,6 +19,8 @@ export const CLI_COMMANDS: Record<string, CliCommand> = {
   eval: evalCommand,
   promote: promoteCommand,
   approve: approveCommand,
+  lineage: lineageCommand,
+  audit: auditCommand,
   synthetic: syntheticCommand,
   token: tokenCommand,
 };

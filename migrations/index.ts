@@ -15,6 +15,7 @@ import { CreateRegistry1764800000000 } from './1764800000000-CreateRegistry';
 import { CreateRegistryWebhooks1764800000100 } from './1764800000100-CreateRegistryWebhooks';
 import { CreateLineage1764900000000 } from './1764900000000-CreateLineage';
 import { AuditTrailIndexes1764900000100 } from './1764900000100-AuditTrailIndexes';
+import { LineageBenchIndexes1765000000000 } from './1765000000000-LineageBenchIndexes';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   CreateRegistryWebhooks1764800000100,
   CreateLineage1764900000000,
   AuditTrailIndexes1764900000100,
+  LineageBenchIndexes1765000000000,
 ];

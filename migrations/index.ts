@@ -16,6 +16,7 @@ import { CreateRegistryWebhooks1764800000100 } from './1764800000100-CreateRegis
 import { CreateLineage1764900000000 } from './1764900000000-CreateLineage';
 import { AuditTrailIndexes1764900000100 } from './1764900000100-AuditTrailIndexes';
 import { LineageBenchIndexes1765000000000 } from './1765000000000-LineageBenchIndexes';
+import { LineageSnapshotFacts1765000000200 } from './1765000000200-LineageSnapshotFacts';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   CreateLineage1764900000000,
   AuditTrailIndexes1764900000100,
   LineageBenchIndexes1765000000000,
+  LineageSnapshotFacts1765000000200,
 ];

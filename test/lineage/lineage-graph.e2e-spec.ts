@@ -172,6 +172,13 @@ describe('Lineage graph end to end', () => {
     expect(p.evaluations).toEqual({ totalCount: 1 });
     expect(p.promotions).toEqual({ totalCount: 1 });
     expect((p.restsOn as { log: string }[]).map((r) => r.log)).toEqual(['annotation', 'ingestion', 'openlineage', 'registry', 'trainer']);
+    // The snapshot's item facts were computed once (every item is in the graph) and kept; the
+    // next answer, read from them, is the same.
+    const [facts] = await t.dataSource.query('SELECT assets, cardinality(subject_ids) AS subjects FROM lineage_snapshot_facts WHERE snapshot_id = $1', [
+      `snapshot:${runId}`,
+    ]);
+    expect(facts).toEqual({ assets: 6, subjects: 3 });
+    expect((await gql<{ modelProvenance: Record<string, never> }>('auditor', PROVENANCE, { id: modelVersionId })).modelProvenance).toEqual(p);
     // Each position it names holds an event of that log.
     for (const r of p.restsOn as { log: string; events: number; positions: number[] }[]) {
       expect(r.positions).toHaveLength(r.events);

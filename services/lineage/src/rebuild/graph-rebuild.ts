@@ -104,7 +104,8 @@ export class LineageGraphRebuild {
     try {
       await tx.startTransaction();
       await tx.query(`LOCK TABLE ${TABLES.join(', ')} IN EXCLUSIVE MODE`);
-      await tx.query(`TRUNCATE ${TABLES.join(', ')}`);
+      // lineage_snapshot_facts is a cache of the graph: emptied with it, refilled by the next reads.
+      await tx.query(`TRUNCATE ${TABLES.join(', ')}, lineage_snapshot_facts`);
       const result = await this.replay(tx, (e) => strictArtifactReader(this.handler(e).storage));
       await tx.commitTransaction();
       return result;

@@ -59,6 +59,14 @@ describe('HTTP and GraphQL hardening', () => {
     expect(res.body.data).toBeUndefined();
   });
 
+  it('refuses an over-deep query before running it (introspection nests as deep as anyone asks)', async () => {
+    const nested = (depth: number) => `{ __schema { types { fields { type { ${'ofType { '.repeat(depth)}name${' }'.repeat(depth)} } } } } }`;
+    const res = await gql(nested(10), auditor);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]).toMatchObject({ message: 'fields may nest at most 12 deep', extensions: { error: 'QUERY_TOO_COSTLY', reason: 'TOO_DEEP' } });
+    expect((await gql(nested(6), auditor)).body.errors).toBeUndefined();
+  });
+
   it('refuses pages whose total would be too large, counting aliases, and allows a reasonable query', async () => {
     const aliases = Array.from(
       { length: 19 },

@@ -355,10 +355,18 @@ describe('the trellis CLI as the README documents it', () => {
         await fetch(`${url}/graphql`, {
           method: 'POST',
           headers: auditor,
-          body: JSON.stringify({ query: `{ lineage(id: "model-version:${modelVersionId}", depth: 8) { nodes { id type } } }` }),
+          body: JSON.stringify({ query: `{ lineage(id: "model-version:${modelVersionId}", depth: 8) { nodes { id type } edges { from to } } }` }),
         })
-      ).json()) as { data: { lineage: { nodes: { id: string; type: string }[] } } };
-      const subjectId = upstream.data.lineage.nodes.find((n) => n.type === 'subject')!.id.replace('subject:', '');
+      ).json()) as { data: { lineage: { nodes: { id: string; type: string }[]; edges: { from: string; to: string }[] } } };
+      // The subject whose item the snapshot included: the walk also reaches, through the annotation
+      // set and its dataset version, subjects the snapshot left out, in no particular order.
+      const { nodes, edges } = upstream.data.lineage;
+      const typeOf = new Map(nodes.map((n) => [n.id, n.type]));
+      const causes = (from: string[], type: string) => edges.filter((e) => from.includes(e.from) && typeOf.get(e.to) === type).map((e) => e.to);
+      const snapshotIds = nodes.filter((n) => n.type === 'snapshot').map((n) => n.id);
+      const included = causes(causes(causes(snapshotIds, 'curated-asset'), 'asset'), 'subject');
+      expect(new Set(included).size).toBe(1);
+      const subjectId = included[0].replace('subject:', '');
       const impact = await cli(readme(/^npm run trellis -- lineage impact /).replace('SUBJECT_ID', subjectId));
       exits(impact, 0);
       expect(output(impact)).toContain(`model-version:${modelVersionId} (model version 1)  candidate`);

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { DynamicModule, Logger } from '@nestjs/common';
+import { DynamicModule, INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DatabaseMode, databaseConfigFromEnv, intFromEnv } from '@trellis/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
@@ -18,6 +18,8 @@ export interface ServiceProcess {
   /** The schema migrations this process applies at start-up (the repository's `migrations/`). */
   migrations: DataSourceOptions['migrations'];
   module(dataSource: DataSource, databaseMode: DatabaseMode): DynamicModule;
+  /** Work to do once the process listens (the platform's demo), given the application and its address; a failure is logged, the process keeps serving. */
+  afterListen?(app: INestApplication, url: string): Promise<void>;
 }
 
 /**
@@ -36,6 +38,9 @@ export async function runService(service: ServiceProcess): Promise<void> {
   const host = process.env.HOST || '127.0.0.1';
   await app.listen(port, host);
   logger.log(`${service.title} listening on http://${host}:${port} (${service.endpoints})`);
+  if (service.afterListen) {
+    service.afterListen(app, `http://${host}:${port}`).catch((err: Error) => logger.error(err.message));
+  }
 
   // Work that hangs (a request stuck on the database, a consumer that does not finish) must not
   // keep the process alive: after this long it exits anyway, and a second signal exits at once.

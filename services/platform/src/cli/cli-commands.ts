@@ -5,6 +5,7 @@ import { annotationCommand } from '../../../annotation/src/cli/annotation.comman
 import { baseModelCommand, trainCommand } from '../../../trainer/src/cli/train.command';
 import { approveCommand, evalCommand, modelsCommand, promoteCommand } from '../../../registry/src/cli/registry.command';
 import { auditCommand, lineageCommand } from '../../../lineage/src/cli/lineage.command';
+import { demoCommand } from '../demo/demo.command';
 import { syntheticCommand } from './synthetic.command';
 import { tokenCommand } from './token.command';
 
@@ -21,6 +22,7 @@ export const CLI_COMMANDS: Record<string, CliCommand> = {
   approve: approveCommand,
   lineage: lineageCommand,
   audit: auditCommand,
+  demo: demoCommand,
   synthetic: syntheticCommand,
   token: tokenCommand,
 };

@@ -94,6 +94,7 @@ function overallUsage(program: string, commands: Record<string, CliCommand>): st
     `  ${program} ingest --help`,
     '',
     'environment: TRELLIS_URL (default http://127.0.0.1:3000), TRELLIS_TOKEN (an API token)',
+    '--json (every command that talks to the platform): its answer as one JSON document on stdout; messages and progress stay on stderr',
     EXIT_CODES_TEXT,
   ].join('\n');
 }

@@ -33,6 +33,7 @@ describe('runCli', () => {
       expect(r.out).toMatch(/thing +does things/);
       expect(r.out).toMatch(/trellis ingest --help/);
       expect(r.out).toMatch(/exit codes: 0 ok, 1 failed .*, 2 usage error, 3 refused by the platform/);
+      expect(r.out).toMatch(/^--json \(every command that talks to the platform\): its answer as one JSON document on stdout/m);
       expect(r.err).toBe('');
     });
 

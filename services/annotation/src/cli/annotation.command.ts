@@ -8,6 +8,9 @@ import {
   CliCommand,
   CliUsageError,
   commandUsage,
+  emitter,
+  JSON_SWITCH,
+  jsonDocument,
   numberFlag,
   parseCliArgs,
   expectStatus,
@@ -20,20 +23,24 @@ import {
 const SUBCOMMAND_USAGE = {
   'create-project': `usage: trellis annotation create-project --dataset DATASET_ID --dataset-version N --type caption|vqa|classification
       [--labels A,B,...] (--guidelines TEXT | --guidelines-file PATH) --per-item N --threshold X
-      [--name NAME] [--max-length N]
-  Creates a project on a published dataset version; prints its id on stdout.
+      [--name NAME] [--max-length N] [--json]
+  Creates a project on a published dataset version; prints its id on stdout (with --json, the
+  platform's answer: projectId, tasks, datasetVersionReceived).
 example:
   trellis annotation create-project --dataset DATASET_ID --dataset-version 1 --type caption --guidelines-file guidelines.md --per-item 2 --threshold 0.5`,
-  publish: `usage: trellis annotation publish --project PROJECT_ID
-  Publishes the project's final items as a new immutable annotation set; prints its version.
+  publish: `usage: trellis annotation publish --project PROJECT_ID [--json]
+  Publishes the project's final items as a new immutable annotation set; prints its version (with
+  --json, the set: version, itemCount, leftOutCount, contentSha256).
 example:
   trellis annotation publish --project PROJECT_ID`,
-  export: `usage: trellis annotation export --project PROJECT_ID --set-version N [--format llava|coco|jsonl] [--out FILE]
-  Writes an annotation set (default llava) to FILE, or to stdout.
+  export: `usage: trellis annotation export --project PROJECT_ID --set-version N [--format llava|coco|jsonl] [--out FILE] [--json]
+  Writes an annotation set (default llava) to FILE, or to stdout. With --json, stdout is one JSON
+  document: the set (jsonl as an array of its records), or with --out { file, format, bytes }.
 example:
   trellis annotation export --project PROJECT_ID --set-version 1 --format llava --out set.json`,
-  import: `usage: trellis annotation import --project PROJECT_ID --format llava|coco|jsonl FILE
-  Imports a file in one of the export formats into the project (all or nothing).
+  import: `usage: trellis annotation import --project PROJECT_ID --format llava|coco|jsonl FILE [--json]
+  Imports a file in one of the export formats into the project (all or nothing); with --json the
+  platform's answer (imported, skipped [{ reason, count }]).
 example:
   trellis annotation import --project PROJECT_ID --format llava set.json`,
 };
@@ -56,9 +63,9 @@ export interface AnnotationCliDeps {
   err(text: string): void;
 }
 
-export function parseFlags(argv: string[]): { positional: string[]; flags: Record<string, string> } {
-  const { positional, flags } = parseCliArgs(argv, { error: (m) => new CliUsageError(m) });
-  return { positional, flags };
+export function parseFlags(argv: string[]): { positional: string[]; flags: Record<string, string>; json: boolean } {
+  const { positional, flags, switches } = parseCliArgs(argv, { switches: [JSON_SWITCH], error: (m) => new CliUsageError(m) });
+  return { positional, flags, json: switches.has(JSON_SWITCH) };
 }
 
 /**
@@ -68,7 +75,8 @@ export function parseFlags(argv: string[]): { positional: string[]; flags: Recor
 export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    const { positional, flags } = parseFlags(rest);
+    const { positional, flags, json } = parseFlags(rest);
+    const emit = emitter(deps.out, json);
     const expect = async (res: Promise<HttpResult>, ok: number[]): Promise<HttpResult> => expectStatus(await res, ok);
     switch (sub) {
       case 'create-project': {
@@ -100,14 +108,14 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
             ? `created project with ${p.tasks.open} task(s)`
             : 'created project; its tasks appear when the dataset version reaches the annotation service',
         );
-        deps.out(p.projectId);
+        emit(p, () => deps.out(p.projectId));
         return 0;
       }
       case 'publish': {
         const r = await expect(deps.http('POST', `/annotation/projects/${encodeURIComponent(requireFlag(flags, 'project'))}/sets`), [201]);
         const s = JSON.parse(r.text) as { version: number; itemCount: number; leftOutCount: number; contentSha256: string };
         deps.err(`published set version ${s.version}: ${s.itemCount} item(s), ${s.leftOutCount} left out, sha256 ${s.contentSha256}`);
-        deps.out(String(s.version));
+        emit(s, () => deps.out(String(s.version)));
         return 0;
       }
       case 'export': {
@@ -118,6 +126,17 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
           const out = userPath(flags.out);
           await deps.writeFile(out, r.text);
           deps.err(`wrote ${out}`);
+          if (json) deps.out(jsonDocument({ file: out, format, bytes: Buffer.byteLength(r.text) }));
+        } else if (json) {
+          // JSON Lines is the one format that is not a JSON document: its records become an array.
+          const set: unknown =
+            format === 'jsonl'
+              ? r.text
+                  .split('\n')
+                  .filter((l) => l.trim() !== '')
+                  .map((l) => JSON.parse(l) as unknown)
+              : JSON.parse(r.text);
+          deps.out(jsonDocument(set));
         } else deps.out(r.text);
         return 0;
       }
@@ -127,8 +146,10 @@ export async function runAnnotationCommand(argv: string[], deps: AnnotationCliDe
         const path = `/annotation/projects/${encodeURIComponent(requireFlag(flags, 'project'))}/imports?format=${encodeURIComponent(requireFlag(flags, 'format'))}`;
         const r = await expect(deps.http('POST', path, { raw: file }), [201]);
         const result = JSON.parse(r.text) as { imported: number; skipped: { reason: string; count: number }[] };
-        const skipped = result.skipped.map((s) => `${s.count} ${s.reason}`).join(', ');
-        deps.out(`imported ${result.imported} item(s)${skipped ? `; skipped ${skipped}` : ''}`);
+        emit(result, () => {
+          const skipped = result.skipped.map((s) => `${s.count} ${s.reason}`).join(', ');
+          deps.out(`imported ${result.imported} item(s)${skipped ? `; skipped ${skipped}` : ''}`);
+        });
         return 0;
       }
       default:

@@ -1,5 +1,5 @@
-import { userPath } from '@trellis/cli';
-import { AnnotationCliDeps, HttpResult, runAnnotationCommand } from './annotation.command';
+import { jsonDocument, userPath } from '@trellis/cli';
+import { annotationCommand, AnnotationCliDeps, HttpResult, runAnnotationCommand } from './annotation.command';
 
 /** A fake platform that records requests and answers from a script (an in-memory fake of our own interface). */
 function fakeDeps(answers: HttpResult[], files: Record<string, string> = {}) {
@@ -143,6 +143,86 @@ describe('runAnnotationCommand', () => {
       expect(f.calls[1]).toMatchObject({ method: 'POST', path: '/annotation/projects/p-1/imports?format=llava' });
       expect(f.calls[1].body!.raw!.toString()).toBe('[{"id":"x"}]');
       expect(f.out).toEqual(['imported 2 item(s); skipped 1 subject-erased']);
+    });
+  });
+
+  describe('--json', () => {
+    /** stdout of a --json run: exactly one JSON document, pretty-printed, and nothing else. */
+    const onlyJson = (out: string[]): unknown => {
+      expect(out).toHaveLength(1);
+      expect(out[0]).toBe(jsonDocument(JSON.parse(out[0])));
+      return JSON.parse(out[0]);
+    };
+
+    it("create-project, publish and import print the platform's answer; the human lines stay on stderr", async () => {
+      const project = { projectId: 'p-1', tasks: { open: 3 }, datasetVersionReceived: true };
+      const set = { version: 2, itemCount: 5, leftOutCount: 1, contentSha256: 'ab'.repeat(32) };
+      const imported = { imported: 2, skipped: [{ reason: 'subject-erased', count: 1 }] };
+      const f = fakeDeps(
+        [
+          { status: 201, text: JSON.stringify(project) },
+          { status: 201, text: JSON.stringify(set) },
+          { status: 201, text: JSON.stringify(imported) },
+        ],
+        { 'in.json': '[]' },
+      );
+      const create = [
+        'create-project',
+        '--dataset',
+        'd',
+        '--dataset-version',
+        '1',
+        '--type',
+        'caption',
+        '--guidelines',
+        'g',
+        '--per-item',
+        '1',
+        '--threshold',
+        '0',
+      ];
+      for (const [argv, answer] of [
+        [create, project],
+        [['publish', '--project', 'p-1'], set],
+        [['import', '--project', 'p-1', '--format', 'llava', 'in.json'], imported],
+      ] as const) {
+        f.out.length = 0;
+        expect(await runAnnotationCommand([...argv, '--json'], f.deps)).toBe(0);
+        expect(onlyJson(f.out)).toEqual(answer);
+      }
+      expect(f.err).toEqual(['created project with 3 task(s)', `published set version 2: 5 item(s), 1 left out, sha256 ${'ab'.repeat(32)}`]);
+    });
+
+    it('export prints the set as one document (JSON Lines as an array of its records), or with --out what it wrote', async () => {
+      const llava = [{ id: 'i-1', image: 'a.png', conversations: [] }];
+      const f = fakeDeps([
+        { status: 200, text: JSON.stringify(llava, null, 2) },
+        { status: 200, text: '{"id":"i-1","caption":"x"}\n{"id":"i-2","caption":"y"}\n' },
+        { status: 200, text: '[]' },
+      ]);
+      expect(await runAnnotationCommand(['export', '--project', 'p-1', '--set-version', '1', '--json'], f.deps)).toBe(0);
+      expect(onlyJson(f.out)).toEqual(llava);
+      f.out.length = 0;
+      expect(await runAnnotationCommand(['export', '--project', 'p-1', '--set-version', '1', '--format', 'jsonl', '--json'], f.deps)).toBe(0);
+      expect(onlyJson(f.out)).toEqual([
+        { id: 'i-1', caption: 'x' },
+        { id: 'i-2', caption: 'y' },
+      ]);
+      f.out.length = 0;
+      expect(await runAnnotationCommand(['export', '--project', 'p-1', '--set-version', '1', '--out', 'set.json', '--json'], f.deps)).toBe(0);
+      expect(onlyJson(f.out)).toEqual({ file: userPath('set.json'), format: 'llava', bytes: 2 });
+      expect(f.err).toEqual([`wrote ${userPath('set.json')}`]);
+    });
+
+    it('leaves stdout empty when the platform refuses, with the same exit code', async () => {
+      const f = fakeDeps([{ status: 404, text: JSON.stringify({ error: 'PROJECT_NOT_FOUND', message: 'no such project' }) }]);
+      expect(await runAnnotationCommand(['publish', '--project', 'p-9', '--json'], f.deps)).toBe(3);
+      expect(f.out).toEqual([]);
+      expect(f.err).toEqual(['trellis annotation publish: 404 PROJECT_NOT_FOUND: no such project']);
+    });
+
+    it('is in every subcommand’s usage', () => {
+      for (const usage of Object.values(annotationCommand.subcommands!)) expect(usage.split('\nexample:')[0]).toContain('[--json]');
     });
   });
 });

@@ -1,17 +1,31 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { CliCommand, CliUsageError, errorText, parseCliArgs, platformError, ProgressBar, TrellisHttpClient, userPath } from '@trellis/cli';
+import {
+  CliCommand,
+  CliUsageError,
+  errorText,
+  JSON_SWITCH,
+  jsonDocument,
+  parseCliArgs,
+  platformError,
+  ProgressBar,
+  TrellisHttpClient,
+  userPath,
+} from '@trellis/cli';
 import type { AssetRejectionCode } from '@trellis/contracts';
 import { ManifestEntry, ManifestRow, parseManifest, resolveInside } from './manifest.parser';
 
-export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N]
+export const INGEST_USAGE = `usage: trellis ingest <folder> --manifest <file.csv|file.jsonl> [--dataset <name>] [--publish] [--concurrency N] [--json]
   Uploads the files a manifest lists (paths inside <folder>), adds them to the dataset and, with
   --publish, publishes a new version. Files already ingested are skipped, so a re-run resumes.
   --concurrency N (1..64, default 4) uploads at once; when the platform is busy (503 with
   Retry-After) a file is sent again after that wait, so a high N does not lose files.
   manifest columns: path, subject (id or external ref; also subjectRef/subjectId), kind, mimeType, describes (path of the described image)
   exit code 1 when any file was rejected (each listed with its reason)
+  --json: one JSON object on stdout in place of the summary lines (ingested, duplicate, rejected
+  [{ line, path, reason, message }], dataset { name, datasetId, added, version and merkleRoot or unchanged }, and
+  error when the dataset step failed); the progress stays on stderr
 example:
   trellis ingest demo --manifest demo/manifest.jsonl --dataset demo --publish`;
 
@@ -33,27 +47,35 @@ export interface IngestSummary {
   dataset?: { name: string; datasetId: string; added: number; version?: number; merkleRoot?: string; unchanged?: boolean };
 }
 
-function parseArgs(argv: string[]): { folder: string; manifest: string; dataset?: string; publish: boolean; concurrency: number } {
-  const { positional, flags, switches } = parseCliArgs(argv, { switches: ['publish'], error: (m) => new CliUsageError(m) });
+function parseArgs(argv: string[]): { folder: string; manifest: string; dataset?: string; publish: boolean; concurrency: number; json: boolean } {
+  const { positional, flags, switches } = parseCliArgs(argv, { switches: ['publish', JSON_SWITCH], error: (m) => new CliUsageError(m) });
   const unknown = Object.keys(flags).find((f) => !KNOWN_FLAGS.includes(f));
   if (unknown) throw new CliUsageError(`unknown option --${unknown}`);
   if (positional.length !== 1) throw new CliUsageError(positional.length === 0 ? 'a <folder> is required' : `one <folder> only, got ${positional.join(' ')}`);
   if (flags.manifest === undefined) throw new CliUsageError('--manifest is required');
   const concurrency = flags.concurrency === undefined ? 4 : Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new CliUsageError('--concurrency must be 1..64');
-  return { folder: userPath(positional[0]), manifest: userPath(flags.manifest), dataset: flags.dataset, publish: switches.has('publish'), concurrency };
+  return {
+    folder: userPath(positional[0]),
+    manifest: userPath(flags.manifest),
+    dataset: flags.dataset,
+    publish: switches.has('publish'),
+    concurrency,
+    json: switches.has(JSON_SWITCH),
+  };
 }
 
 /**
  * Bulk import through the REST API. Idempotent and so resumable: before uploading, a file's
  * hash is looked up for its subject and a file already ingested is counted as a duplicate
  * without sending it again; the server answers a repeated upload with the existing asset too.
- * Reports that describe an image are sent after every image.
+ * Reports that describe an image are sent after every image. `out` is stdout: the summary
+ * lines, or with --json the summary as one JSON document.
  */
 export async function runIngest(
   argv: string[],
   client = new TrellisHttpClient(),
-  log: (line: string) => void = (l) => console.log(l),
+  out: (line: string) => void = (l) => console.log(l),
 ): Promise<{ code: number; summary: IngestSummary }> {
   const args = parseArgs(argv);
   const format = extname(args.manifest).toLowerCase() === '.csv' ? 'csv' : 'jsonl';
@@ -140,20 +162,38 @@ export async function runIngest(
   await pool(rows.filter((r) => r.describes));
   bar.finish();
 
+  summary.rejected.sort((a, b) => a.line - b.line);
   // The files' outcome first: a refused dataset step must not hide which files were rejected.
-  log(`ingested: ${summary.ingested}`);
-  log(`duplicate: ${summary.duplicate}`);
-  log(`rejected: ${summary.rejected.length}`);
-  for (const r of [...summary.rejected].sort((a, b) => a.line - b.line)) log(`  line ${r.line} ${r.path}: ${r.reason}: ${r.message}`);
+  if (!args.json) {
+    out(`ingested: ${summary.ingested}`);
+    out(`duplicate: ${summary.duplicate}`);
+    out(`rejected: ${summary.rejected.length}`);
+    for (const r of summary.rejected) out(`  line ${r.line} ${r.path}: ${r.reason}: ${r.message}`);
+  }
 
-  if (args.dataset) summary.dataset = await addToDataset(client, args.dataset, [...new Set(assetByPath.values())], args.publish);
-  if (summary.dataset) {
+  let datasetFailure: unknown;
+  if (args.dataset) {
+    try {
+      summary.dataset = await addToDataset(client, args.dataset, [...new Set(assetByPath.values())], args.publish);
+    } catch (err) {
+      datasetFailure = err;
+    }
+  }
+  if (args.json) {
+    out(
+      jsonDocument(
+        datasetFailure === undefined ? summary : { ...summary, error: datasetFailure instanceof Error ? datasetFailure.message : String(datasetFailure) },
+      ),
+    );
+  } else if (summary.dataset) {
     const d = summary.dataset;
-    log(
+    out(
       `dataset ${d.name} (${d.datasetId}): ${d.added} added` +
         (d.version ? `, published version ${d.version} (merkle root ${d.merkleRoot})` : d.unchanged ? ', unchanged since the last version' : ''),
     );
   }
+  // Thrown after the summary, so that its exit code (3 refused, 1 failed) is the dataset step's.
+  if (datasetFailure !== undefined) throw datasetFailure;
   return { code: summary.rejected.length > 0 ? 1 : 0, summary };
 }
 

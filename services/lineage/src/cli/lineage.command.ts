@@ -14,6 +14,9 @@ import {
   onlyFlags,
   parseCliArgs,
   positionals,
+  emitter,
+  JSON_SWITCH,
+  jsonDocument,
   reportCliError,
   subcommandsUsage,
   TrellisHttpClient,
@@ -34,8 +37,9 @@ example:
   runs and model versions, each version with its flags and aliases.
 example:
   trellis lineage impact SUBJECT_ID`,
-  show: `usage: trellis lineage show NODE_ID [--as-of ISO_DATE_TIME]
-  One node of the lineage graph as JSON (attributes and states), e.g. model-version:<id>.
+  show: `usage: trellis lineage show NODE_ID [--as-of ISO_DATE_TIME] [--json]
+  One node of the lineage graph as JSON (attributes and states), e.g. model-version:<id>; the
+  same with or without --json.
 example:
   trellis lineage show subject:SUBJECT_ID`,
   walk: `usage: trellis lineage walk NODE_ID [--direction upstream|downstream|both] [--depth N] [--as-of ISO_DATE_TIME] [--json]
@@ -49,7 +53,7 @@ const AUDIT_USAGE = {
   Events of every log, newest first, one per line; the last line gives the cursor of the next page.
 example:
   trellis audit trail --type AuditorQueried --first 20`,
-  verify: `usage: trellis audit verify LOG
+  verify: `usage: trellis audit verify LOG [--json]
   Recomputes a log's hash chain: ok, or every position where it breaks (exit 1).
 example:
   trellis audit verify ingestion`,
@@ -123,7 +127,8 @@ function asOfFlag(flags: Record<string, string>): string | null {
 export async function runLineageCommand(argv: string[], deps: LineageCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    const { positional, flags, switches } = parseCliArgs(rest, { switches: ['json'], error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(rest, { switches: [JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const emit = emitter(deps.out, switches.has(JSON_SWITCH));
     switch (sub) {
       case 'provenance': {
         onlyFlags(flags, ['id', 'as-of']);
@@ -136,16 +141,14 @@ export async function runLineageCommand(argv: string[], deps: LineageCliDeps): P
           id = v.modelVersionId;
         } else positionals(positional, []);
         const data = await graphql<{ modelProvenance: Provenance }>(deps, PROVENANCE, { id, asOf: asOfFlag(flags) });
-        if (switches.has('json')) deps.out(JSON.stringify(data, null, 2));
-        else printProvenance(data.modelProvenance, asOfFlag(flags), deps);
+        emit(data, () => printProvenance(data.modelProvenance, asOfFlag(flags), deps));
         return 0;
       }
       case 'impact': {
         const [subjectId] = positionals(positional, ['SUBJECT_ID']);
         onlyFlags(flags, ['as-of']);
         const data = await graphql<{ consentImpact: Impact }>(deps, IMPACT, { id: subjectId, asOf: asOfFlag(flags) });
-        if (switches.has('json')) deps.out(JSON.stringify(data, null, 2));
-        else printImpact(data.consentImpact, asOfFlag(flags), deps);
+        emit(data, () => printImpact(data.consentImpact, asOfFlag(flags), deps));
         return 0;
       }
       case 'show': {
@@ -157,7 +160,7 @@ export async function runLineageCommand(argv: string[], deps: LineageCliDeps): P
           { id, asOf: asOfFlag(flags) },
         );
         if (!node) throw new CliRefusedError(`NOT_FOUND: no node ${JSON.stringify(id)} in the lineage graph at that moment`);
-        deps.out(JSON.stringify({ ...node, attrs: parsed(node.attrs), states: parsed(node.states) }, null, 2));
+        deps.out(jsonDocument({ ...node, attrs: parsed(node.attrs), states: parsed(node.states) }));
         return 0;
       }
       case 'walk': {
@@ -187,14 +190,13 @@ export async function runLineageCommand(argv: string[], deps: LineageCliDeps): P
           `,
           { id, direction, depth, asOf: asOfFlag(flags) },
         );
-        if (switches.has('json')) deps.out(JSON.stringify(data, null, 2));
-        else {
+        emit(data, () => {
           const g = data.lineage;
           const byType = new Map<string, number>();
           for (const n of g.nodes) byType.set(n.type, (byType.get(n.type) ?? 0) + 1);
           deps.out(`${g.nodes.length} node(s): ${[...byType].map(([t, n]) => `${t} ${n}`).join(', ')}${g.truncated ? ' (truncated at the node limit)' : ''}`);
           for (const e of g.edges) deps.out(`${e.from} ${e.type} ${e.to}`);
-        }
+        });
         return 0;
       }
       default:
@@ -281,7 +283,8 @@ function printImpact(c: Impact, asOf: string | null, deps: LineageCliDeps): void
 export async function runAuditCommand(argv: string[], deps: LineageCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    const { positional, flags, switches } = parseCliArgs(rest, { switches: ['json'], error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(rest, { switches: [JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const emit = emitter(deps.out, switches.has(JSON_SWITCH));
     switch (sub) {
       case 'trail': {
         positionals(positional, []);
@@ -323,12 +326,11 @@ export async function runAuditCommand(argv: string[], deps: LineageCliDeps): Pro
             after: flags.after ?? null,
           },
         );
-        if (switches.has('json')) deps.out(JSON.stringify(data, null, 2));
-        else {
+        emit(data, () => {
           for (const { node: e } of data.auditTrail.edges) deps.out(`${e.occurredAt}  ${e.log} ${e.position}  ${e.type}  ${e.streamId}  by ${e.actorId}`);
           const page = data.auditTrail.pageInfo;
           if (page.hasNextPage) deps.out(`more: --after ${page.endCursor}`);
-        }
+        });
         return 0;
       }
       case 'verify': {
@@ -337,12 +339,13 @@ export async function runAuditCommand(argv: string[], deps: LineageCliDeps): Pro
         const { verifyAuditChain: v } = await graphql<{
           verifyAuditChain: { ok: boolean; checked: number; lastPosition: number | null; broken: { position: number; reason: string }[]; brokenCount: number };
         }>(deps, 'query ($log: String!) { verifyAuditChain(log: $log) { ok checked lastPosition broken { position reason } brokenCount } }', { log });
-        if (switches.has('json')) deps.out(JSON.stringify(v, null, 2));
-        else if (v.ok) deps.out(`ok: ${log} is intact, ${v.checked} event(s) up to position ${v.lastPosition ?? 0}`);
-        else {
-          deps.out(`BROKEN: ${log} breaks at ${v.brokenCount} position(s)`);
-          for (const b of v.broken) deps.out(`  ${b.position}: ${b.reason}`);
-        }
+        emit(v, () => {
+          if (v.ok) deps.out(`ok: ${log} is intact, ${v.checked} event(s) up to position ${v.lastPosition ?? 0}`);
+          else {
+            deps.out(`BROKEN: ${log} breaks at ${v.brokenCount} position(s)`);
+            for (const b of v.broken) deps.out(`  ${b.position}: ${b.reason}`);
+          }
+        });
         return v.ok ? 0 : 1;
       }
       default:

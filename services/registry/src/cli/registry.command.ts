@@ -7,7 +7,10 @@ import {
   CliCommand,
   CliUsageError,
   commandUsage,
+  emitter,
   expectStatus,
+  JSON_SWITCH,
+  jsonDocument,
   onlyFlags,
   parseCliArgs,
   positionals,
@@ -20,82 +23,92 @@ import {
 } from '@trellis/cli';
 
 const MODELS_USAGE = {
-  list: `usage: trellis models list [--name PART] [--tag KEY[=VALUE]] [--alias ALIAS]
-  One line per registered model: name, latest version, aliases.
+  list: `usage: trellis models list [--name PART] [--tag KEY[=VALUE]] [--alias ALIAS] [--json]
+  One line per registered model: name, latest version, aliases (with --json, a JSON array).
 example:
   trellis models list --alias champion`,
-  versions: `usage: trellis models versions NAME
-  One line per version: number, method, run, parameters, aliases, flag.
+  versions: `usage: trellis models versions NAME [--json]
+  One line per version: number, method, run, parameters, aliases, flag (with --json, a JSON array).
 example:
   trellis models versions chest-captioner`,
-  show: `usage: trellis models show NAME VERSION
-  Prints the version as JSON: run, base model, files and hashes, snapshot, parameters by part.
+  show: `usage: trellis models show NAME VERSION [--json]
+  Prints the version as JSON (with or without --json): run, base model, files and hashes,
+  snapshot, parameters by part.
 example:
   trellis models show chest-captioner 2`,
   card: `usage: trellis models card NAME VERSION [--intended-use TEXT] [--out-of-scope-use TEXT] [--factors TEXT]
-      [--ethical-considerations TEXT] [--caveats TEXT] [--license SPDX]
+      [--ethical-considerations TEXT] [--caveats TEXT] [--license SPDX] [--json]
   Without options, prints the model card (Markdown). With options, records a new revision of those
-  fields first (the others are kept), then prints the card.
+  fields first (the others are kept), then prints the card. With --json: { edited, card }, edited
+  being the platform's answer to the edit (null without one) and card the Markdown.
 example:
   trellis models card chest-captioner 2 --intended-use "Draft captions for radiologist review" --license apache-2.0`,
-  tag: `usage: trellis models tag NAME VERSION KEY=VALUE... [--remove KEY]
-  Tags a version (a version itself never changes).
+  tag: `usage: trellis models tag NAME VERSION KEY=VALUE... [--remove KEY] [--json]
+  Tags a version (a version itself never changes); prints its tags (with --json, the version).
 example:
   trellis models tag chest-captioner 2 dataset=chest-2026`,
-  archive: `usage: trellis models archive NAME VERSION --reason TEXT
-  Archives a version (deleting means archiving, recorded).
+  archive: `usage: trellis models archive NAME VERSION --reason TEXT [--json]
+  Archives a version (deleting means archiving, recorded); with --json, prints the platform's answer.
 example:
   trellis models archive chest-captioner 1 --reason "superseded"`,
-  aliases: `usage: trellis models aliases NAME [--alias ALIAS] [--at ISO_DATE_TIME]
-  Every move of the model's aliases with who made it and why; with --at, who held each alias then.
+  aliases: `usage: trellis models aliases NAME [--alias ALIAS] [--at ISO_DATE_TIME] [--json]
+  Every move of the model's aliases with who made it and why; with --at, who held each alias then
+  (with --json, { moves, holders }).
 example:
   trellis models aliases chest-captioner --alias champion --at 2026-12-01T12:00:00Z`,
-  rollback: `usage: trellis models rollback NAME ALIAS --reason TEXT
-  Moves the alias back to its previous holder (neither archived nor flagged).
+  rollback: `usage: trellis models rollback NAME ALIAS --reason TEXT [--json]
+  Moves the alias back to its previous holder (neither archived nor flagged); with --json, prints
+  the platform's answer.
 example:
   trellis models rollback chest-captioner champion --reason "regression in review"`,
-  demote: `usage: trellis models demote NAME ALIAS --reason TEXT
-  Takes the alias off its version: back to the last holder neither archived nor flagged, or off the model.
+  demote: `usage: trellis models demote NAME ALIAS --reason TEXT [--json]
+  Takes the alias off its version: back to the last holder neither archived nor flagged, or off the
+  model; with --json, prints the platform's answer.
 example:
   trellis models demote chest-captioner champion --reason "consent withdrawn"`,
-  retrain: `usage: trellis models retrain NAME VERSION
-  For a flagged version: asks the trainer to retrain its run without the subjects who withdrew.
+  retrain: `usage: trellis models retrain NAME VERSION [--json]
+  For a flagged version: asks the trainer to retrain its run without the subjects who withdrew;
+  with --json, prints the platform's answer.
 example:
   trellis models retrain chest-captioner 2`,
 };
 
 const EVAL_USAGE = {
-  start: `usage: trellis eval start --model NAME --version N --set SET_ID [--seed N] [--max-new-tokens N] [--wait]
+  start: `usage: trellis eval start --model NAME --version N --set SET_ID [--seed N] [--max-new-tokens N] [--wait] [--json]
   Evaluates a version on a published annotation set that shares no item or subject with its
-  training snapshot; prints the evaluation id. With --wait, waits and prints the metrics.
+  training snapshot; prints the evaluation id. With --wait, waits and prints the metrics. With
+  --json, prints the evaluation as JSON instead of its id: as requested, or with --wait as it ended.
 example:
   trellis eval start --model chest-captioner --version 2 --set SET_ID --wait`,
-  status: `usage: trellis eval status EVALUATION_ID
-  Prints the evaluation as JSON: status, metrics, item count, stored predictions.
+  status: `usage: trellis eval status EVALUATION_ID [--json]
+  Prints the evaluation as JSON (with or without --json): status, metrics, item count, stored
+  predictions.
 example:
   trellis eval status EVALUATION_ID`,
-  list: `usage: trellis eval list [--model NAME --version N]
-  One line per evaluation, newest first.
+  list: `usage: trellis eval list [--model NAME --version N] [--json]
+  One line per evaluation, newest first (with --json, a JSON array).
 example:
   trellis eval list --model chest-captioner --version 2`,
 };
 
 const PROMOTE_USAGE = {
-  promote: `usage: trellis promote NAME VERSION --alias ALIAS --reason TEXT [--tolerance X] [--set SET_SHA256]
+  promote: `usage: trellis promote NAME VERSION --alias ALIAS --reason TEXT [--tolerance X] [--set SET_SHA256] [--json]
   Asks to move the alias to the version: the gates run at once and each verdict is printed; when
   they pass, the promotion waits for a second person (trellis approve). Exit 1 when a gate failed.
+  Prints the promotion id; with --json, the promotion with its verdicts.
 example:
   trellis promote chest-captioner 2 --alias champion --reason "lower perplexity on the held-out set"`,
 };
 
 const APPROVE_USAGE = {
-  approve: `usage: trellis approve PROMOTION_ID --comment TEXT [--reject]
+  approve: `usage: trellis approve PROMOTION_ID --comment TEXT [--reject] [--json]
   Approves (or with --reject, rejects) a pending promotion; needs the approver role, and neither
-  the promotion's requester nor the requester of the version's run may decide it.
+  the promotion's requester nor the requester of the version's run may decide it. With --json,
+  prints the promotion as decided.
 example:
   trellis approve PROMOTION_ID --comment "checked the predictions"`,
-  pending: `usage: trellis approve pending
-  One line per promotion waiting for approval.
+  pending: `usage: trellis approve pending [--json]
+  One line per promotion waiting for approval (with --json, a JSON array).
 example:
   trellis approve pending`,
 };
@@ -135,7 +148,8 @@ interface Version {
 export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    const { positional, flags } = parseCliArgs(rest, { error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(rest, { switches: [JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const emit = emitter(deps.out, switches.has(JSON_SWITCH));
     switch (sub) {
       case 'list': {
         positionals(positional, []);
@@ -147,29 +161,32 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
           undefined,
           [200],
         );
-        for (const m of models) {
-          const aliases = Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`);
-          deps.out(`${m.name}  latest v${m.latestVersion ?? '-'}  ${aliases.join(' ')}`.trimEnd());
-        }
+        emit(models, () => {
+          for (const m of models) {
+            const aliases = Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`);
+            deps.out(`${m.name}  latest v${m.latestVersion ?? '-'}  ${aliases.join(' ')}`.trimEnd());
+          }
+        });
         return 0;
       }
       case 'versions': {
         const [name] = positionals(positional, ['NAME']);
         onlyFlags(flags, []);
-        for (const v of await call<Version[]>(deps, 'GET', `/registry/models/${enc(name)}/versions`, undefined, [200])) {
-          const notes = [v.aliases.join(','), v.flag ? `FLAGGED (${v.flag.subjects} subject(s) withdrew; retrain)` : '', v.archived ? 'archived' : ''].filter(
-            Boolean,
-          );
-          deps.out(`v${v.version}  ${v.method.padEnd(7)}  ${v.source.runId ?? 'manual'}  ${v.parameters.total} parameters  ${notes.join('  ')}`.trimEnd());
-        }
+        const versions = await call<Version[]>(deps, 'GET', `/registry/models/${enc(name)}/versions`, undefined, [200]);
+        emit(versions, () => {
+          for (const v of versions) {
+            const notes = [v.aliases.join(','), v.flag ? `FLAGGED (${v.flag.subjects} subject(s) withdrew; retrain)` : '', v.archived ? 'archived' : ''].filter(
+              Boolean,
+            );
+            deps.out(`v${v.version}  ${v.method.padEnd(7)}  ${v.source.runId ?? 'manual'}  ${v.parameters.total} parameters  ${notes.join('  ')}`.trimEnd());
+          }
+        });
         return 0;
       }
       case 'show': {
         const [name, version] = positionals(positional, ['NAME', 'VERSION']);
         onlyFlags(flags, []);
-        deps.out(
-          JSON.stringify(await call(deps, 'GET', `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}`, undefined, [200]), null, 2),
-        );
+        deps.out(jsonDocument(await call(deps, 'GET', `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}`, undefined, [200])));
         return 0;
       }
       case 'card': {
@@ -177,11 +194,13 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
         onlyFlags(flags, Object.keys(CARD_FLAGS));
         const path = `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}/card`;
         const edits = Object.fromEntries(Object.entries(flags).map(([f, v]) => [CARD_FLAGS[f], v]));
+        let edited: { revision: number } | null = null;
         if (Object.keys(edits).length > 0) {
-          const revision = await call<{ revision: number }>(deps, 'PUT', path, edits, [200]);
-          deps.err(`card revision ${revision.revision} recorded`);
+          edited = await call<{ revision: number }>(deps, 'PUT', path, edits, [200]);
+          deps.err(`card revision ${edited.revision} recorded`);
         }
-        deps.out(await call<string>(deps, 'GET', path, undefined, [200]));
+        const card = await call<string>(deps, 'GET', path, undefined, [200]);
+        emit({ edited, card }, () => deps.out(card));
         return 0;
       }
       case 'tag': {
@@ -203,20 +222,20 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
           { tags },
           [200],
         );
-        deps.out(JSON.stringify(v.tags));
+        emit(v, () => deps.out(JSON.stringify(v.tags)));
         return 0;
       }
       case 'archive': {
         const [name, version] = positionals(positional, ['NAME', 'VERSION']);
         onlyFlags(flags, ['reason']);
-        await call(
+        const archived = await call(
           deps,
           'POST',
           `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}/archive`,
           { reason: requireFlag(flags, 'reason') },
           [200],
         );
-        deps.out(`archived ${name} v${version}`);
+        emit(archived, () => deps.out(`archived ${name} v${version}`));
         return 0;
       }
       case 'aliases': {
@@ -226,8 +245,10 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
           moves: { alias: string; version: number | null; kind: string; movedBy: string; reason: string; movedAt: string }[];
           holders: Record<string, { version: number; movedBy: string; movedAt: string }>;
         }>(deps, 'GET', `/registry/models/${enc(name)}/aliases${queryString({ alias: flags.alias, at: flags.at })}`, undefined, [200]);
-        for (const m of h.moves)
-          deps.out(`${m.movedAt}  ${m.alias} -> ${m.version === null ? '(none)' : `v${m.version}`}  ${m.kind} by ${m.movedBy}: ${m.reason}`);
+        emit(h, () => {
+          for (const m of h.moves)
+            deps.out(`${m.movedAt}  ${m.alias} -> ${m.version === null ? '(none)' : `v${m.version}`}  ${m.kind} by ${m.movedBy}: ${m.reason}`);
+        });
         for (const [alias, holder] of Object.entries(h.holders))
           deps.err(`${alias} ${flags.at ? `at ${flags.at}` : 'now'}: v${holder.version}, moved there by ${holder.movedBy} at ${holder.movedAt}`);
         return 0;
@@ -243,14 +264,14 @@ export async function runModelsCommand(argv: string[], deps: RegistryCliDeps): P
           { reason: requireFlag(flags, 'reason') },
           [200],
         );
-        deps.out(r.version === null ? `${alias} removed from ${name}` : `${alias} -> v${r.version}`);
+        emit(r, () => deps.out(r.version === null ? `${alias} removed from ${name}` : `${alias} -> v${r.version}`));
         return 0;
       }
       case 'retrain': {
         const [name, version] = positionals(positional, ['NAME', 'VERSION']);
         onlyFlags(flags, []);
-        await call(deps, 'POST', `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}/retrain`, undefined, [200]);
-        deps.out(`retrain of ${name} v${version} requested; follow it with trellis train list`);
+        const r = await call(deps, 'POST', `/registry/models/${enc(name)}/versions/${wholeNumber(version, 'VERSION')}/retrain`, undefined, [200]);
+        emit(r, () => deps.out(`retrain of ${name} v${version} requested; follow it with trellis train list`));
         return 0;
       }
       default:
@@ -279,7 +300,9 @@ const metricsLine = (m: Record<string, number | null>) =>
 export async function runEvalCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    const { positional, flags, switches } = parseCliArgs(rest, { switches: ['wait'], error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(rest, { switches: ['wait', JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const json = switches.has(JSON_SWITCH);
+    const emit = emitter(deps.out, json);
     switch (sub) {
       case 'start': {
         positionals(positional, []);
@@ -292,10 +315,13 @@ export async function runEvalCommand(argv: string[], deps: RegistryCliDeps): Pro
           ...(flags['max-new-tokens'] !== undefined ? { maxNewTokens: wholeNumber(flags['max-new-tokens'], '--max-new-tokens') } : {}),
         };
         const e = await call<EvaluationView>(deps, 'POST', '/registry/evaluations', body, [201]);
-        deps.out(e.evaluationId);
+        // With --wait and --json stdout carries only the evaluation as it ended, so the id goes to stderr.
+        if (json && switches.has('wait')) deps.err(`requested evaluation ${e.evaluationId}`);
+        else emit(e, () => deps.out(e.evaluationId));
         if (!switches.has('wait')) return 0;
         for (;;) {
           const now = await call<EvaluationView>(deps, 'GET', `/registry/evaluations/${enc(e.evaluationId)}`, undefined, [200]);
+          if (json && (now.status === 'completed' || now.status === 'failed')) deps.out(jsonDocument(now));
           if (now.status === 'completed') {
             deps.err(`completed on ${now.itemCount} item(s): ${metricsLine(now.metrics!)}`);
             return 0;
@@ -310,7 +336,7 @@ export async function runEvalCommand(argv: string[], deps: RegistryCliDeps): Pro
       case 'status': {
         const [id] = positionals(positional, ['EVALUATION_ID']);
         onlyFlags(flags, []);
-        deps.out(JSON.stringify(await call(deps, 'GET', `/registry/evaluations/${enc(id)}`, undefined, [200]), null, 2));
+        deps.out(jsonDocument(await call(deps, 'GET', `/registry/evaluations/${enc(id)}`, undefined, [200])));
         return 0;
       }
       case 'list': {
@@ -323,7 +349,9 @@ export async function runEvalCommand(argv: string[], deps: RegistryCliDeps): Pro
           undefined,
           [200],
         );
-        for (const e of list) deps.out(`${e.evaluationId}  ${e.status.padEnd(9)}  ${e.metrics ? metricsLine(e.metrics) : ''}`.trimEnd());
+        emit(list, () => {
+          for (const e of list) deps.out(`${e.evaluationId}  ${e.status.padEnd(9)}  ${e.metrics ? metricsLine(e.metrics) : ''}`.trimEnd());
+        });
         return 0;
       }
       default:
@@ -345,7 +373,8 @@ interface PromotionView {
 
 export async function runPromoteCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
   try {
-    const { positional, flags } = parseCliArgs(argv, { error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(argv, { switches: [JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const emit = emitter(deps.out, switches.has(JSON_SWITCH));
     const [name, version] = positionals(positional, ['NAME', 'VERSION']);
     onlyFlags(flags, ['alias', 'reason', 'tolerance', 'set']);
     const tolerance = flags.tolerance === undefined ? undefined : Number(flags.tolerance);
@@ -360,7 +389,7 @@ export async function runPromoteCommand(argv: string[], deps: RegistryCliDeps): 
     };
     const p = await call<PromotionView>(deps, 'POST', '/registry/promotions', body, [201]);
     for (const v of p.verdicts ?? []) deps.err(`${v.passed ? 'pass' : 'FAIL'}  ${v.gate}: ${v.reason}`);
-    deps.out(p.promotionId);
+    emit(p, () => deps.out(p.promotionId));
     deps.err(p.status === 'pending' ? 'waiting for approval by a second person: trellis approve PROMOTION_ID' : `rejected by the gates`);
     return p.status === 'pending' ? 0 : 1;
   } catch (err) {
@@ -370,20 +399,22 @@ export async function runPromoteCommand(argv: string[], deps: RegistryCliDeps): 
 
 export async function runApproveCommand(argv: string[], deps: RegistryCliDeps): Promise<number> {
   try {
-    const { positional, flags, switches } = parseCliArgs(argv, { switches: ['reject'], error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(argv, { switches: ['reject', JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const emit = emitter(deps.out, switches.has(JSON_SWITCH));
     if (positional[0] === 'pending') {
       positionals(positional, ['pending']);
       onlyFlags(flags, []);
-      for (const p of await call<PromotionView[]>(deps, 'GET', '/registry/promotions?status=pending', undefined, [200])) {
-        deps.out(`${p.promotionId}  ${p.alias}  asked by ${p.requestedBy}: ${p.reason}`);
-      }
+      const pending = await call<PromotionView[]>(deps, 'GET', '/registry/promotions?status=pending', undefined, [200]);
+      emit(pending, () => {
+        for (const p of pending) deps.out(`${p.promotionId}  ${p.alias}  asked by ${p.requestedBy}: ${p.reason}`);
+      });
       return 0;
     }
     const [id] = positionals(positional, ['PROMOTION_ID']);
     onlyFlags(flags, ['comment']);
     const verb = switches.has('reject') ? 'reject' : 'approve';
     const p = await call<PromotionView>(deps, 'POST', `/registry/promotions/${enc(id)}/${verb}`, { comment: requireFlag(flags, 'comment') }, [200]);
-    deps.out(`${p.status}: ${p.alias}`);
+    emit(p, () => deps.out(`${p.status}: ${p.alias}`));
     return 0;
   } catch (err) {
     return reportCliError(err, 'trellis approve', commandUsage(approveCommand, undefined), deps.err);

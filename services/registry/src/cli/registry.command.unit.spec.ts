@@ -1,4 +1,15 @@
-import { RegistryCliDeps, runApproveCommand, runEvalCommand, runModelsCommand, runPromoteCommand } from './registry.command';
+import { jsonDocument } from '@trellis/cli';
+import {
+  approveCommand,
+  evalCommand,
+  modelsCommand,
+  promoteCommand,
+  RegistryCliDeps,
+  runApproveCommand,
+  runEvalCommand,
+  runModelsCommand,
+  runPromoteCommand,
+} from './registry.command';
 
 /** Fake outside world: answers in order, records requests and output. */
 function fakeDeps(answers: { status: number; body: unknown }[]) {
@@ -143,5 +154,123 @@ describe('runEvalCommand', () => {
     ]);
     expect(await runEvalCommand(['start', '--model', 'm', '--version', '1', '--set', 'S', '--wait'], failed.deps)).toBe(1);
     expect(failed.err).toEqual(['failed (MODEL_UNREADABLE): no adapter']);
+  });
+});
+
+describe('--json', () => {
+  /** stdout of a --json run: exactly one JSON document, pretty-printed, and nothing else. */
+  const onlyJson = (out: string[]): unknown => {
+    expect(out).toHaveLength(1);
+    expect(out[0]).toBe(jsonDocument(JSON.parse(out[0])));
+    return JSON.parse(out[0]);
+  };
+  const version = {
+    version: 1,
+    method: 'lora',
+    source: { kind: 'training', runId: 'R1' },
+    parameters: { total: 10 },
+    aliases: ['champion'],
+    flag: null,
+    archived: null,
+    tags: { a: 'b' },
+  };
+  const evaluation = { evaluationId: 'E1', status: 'completed', itemCount: 4, metrics: { bleu: 12.5 }, failure: null, requestedAt: '2026-12-01T00:00:00.000Z' };
+  const promotion = { promotionId: 'P1', alias: 'champion', status: 'pending', requestedBy: 'prn-x', reason: 'better', verdicts: verdicts() };
+
+  it.each([
+    [['list'], [{ name: 'm', latestVersion: 1, aliases: { champion: 1 } }]],
+    [['versions', 'm'], [version]],
+    [['show', 'm', '1'], version],
+    [['tag', 'm', '1', 'a=b'], version],
+    [['archive', 'm', '1', '--reason', 'old'], { ...version, archived: { reason: 'old' } }],
+    [['aliases', 'm'], { moves: [], holders: {} }],
+    [['rollback', 'm', 'champion', '--reason', 'r'], { version: 1 }],
+    [['demote', 'm', 'champion', '--reason', 'r'], { version: null }],
+    [['retrain', 'm', '1'], { runId: 'R2' }],
+  ])("models %j prints the platform's answer", async (argv, answer) => {
+    const f = fakeDeps([{ status: 200, body: answer }]);
+    expect(await runModelsCommand([...argv, '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual(answer);
+  });
+
+  it('models card prints the edit and the Markdown card as one document', async () => {
+    const f = fakeDeps([
+      { status: 200, body: { revision: 3 } },
+      { status: 200, body: '# Model card' },
+      { status: 200, body: '# Model card' },
+    ]);
+    expect(await runModelsCommand(['card', 'm', '1', '--license', 'mit', '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual({ edited: { revision: 3 }, card: '# Model card' });
+    expect(f.err).toEqual(['card revision 3 recorded']);
+    f.out.length = 0;
+    expect(await runModelsCommand(['card', 'm', '1', '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual({ edited: null, card: '# Model card' });
+  });
+
+  it('eval start --wait prints only the evaluation as it ended; a failed one still exits 1', async () => {
+    const done = fakeDeps([
+      { status: 201, body: { evaluationId: 'E1', status: 'requested' } },
+      { status: 200, body: { evaluationId: 'E1', status: 'running' } },
+      { status: 200, body: evaluation },
+    ]);
+    expect(await runEvalCommand(['start', '--model', 'm', '--version', '1', '--set', 'S', '--wait', '--json'], done.deps)).toBe(0);
+    expect(onlyJson(done.out)).toEqual(evaluation);
+    expect(done.err).toEqual(['requested evaluation E1', 'completed on 4 item(s): bleu 12.5000']);
+    const failure = { evaluationId: 'E2', status: 'failed', failure: { code: 'MODEL_UNREADABLE', reason: 'no adapter' } };
+    const failed = fakeDeps([
+      { status: 201, body: { evaluationId: 'E2', status: 'requested' } },
+      { status: 200, body: failure },
+    ]);
+    expect(await runEvalCommand(['start', '--model', 'm', '--version', '1', '--set', 'S', '--wait', '--json'], failed.deps)).toBe(1);
+    expect(onlyJson(failed.out)).toEqual(failure);
+  });
+
+  it.each([
+    [['start', '--model', 'm', '--version', '1', '--set', 'S'], { evaluationId: 'E1', status: 'requested' }],
+    [['status', 'E1'], evaluation],
+    [['list', '--model', 'm', '--version', '1'], [evaluation]],
+  ])("eval %j prints the platform's answer", async (argv, answer) => {
+    const f = fakeDeps([{ status: argv[0] === 'start' ? 201 : 200, body: answer }]);
+    expect(await runEvalCommand([...argv, '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual(answer);
+  });
+
+  it('promote prints the promotion with its verdicts, the verdict lines on stderr; rejected by the gates it still exits 1', async () => {
+    const f = fakeDeps([{ status: 201, body: promotion }]);
+    expect(await runPromoteCommand(['m', '2', '--alias', 'champion', '--reason', 'better', '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual(promotion);
+    expect(f.err).toContain('pass  metrics: metrics reason');
+    const rejected = { ...promotion, status: 'rejected', verdicts: verdicts(['consent']) };
+    const g = fakeDeps([{ status: 201, body: rejected }]);
+    expect(await runPromoteCommand(['m', '2', '--alias', 'champion', '--reason', 'better', '--json'], g.deps)).toBe(1);
+    expect(onlyJson(g.out)).toEqual(rejected);
+  });
+
+  it('approve prints the decided promotion, approve pending the waiting ones', async () => {
+    const f = fakeDeps([
+      { status: 200, body: { ...promotion, status: 'approved' } },
+      { status: 200, body: [promotion] },
+    ]);
+    expect(await runApproveCommand(['P1', '--comment', 'ok', '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual({ ...promotion, status: 'approved' });
+    f.out.length = 0;
+    expect(await runApproveCommand(['pending', '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual([promotion]);
+  });
+
+  it('leaves stdout empty when the platform refuses, with the same exit code', async () => {
+    const f = fakeDeps([{ status: 404, body: { error: 'MODEL_NOT_FOUND', message: 'no registered model named "m"' } }]);
+    expect(await runModelsCommand(['versions', 'm', '--json'], f.deps)).toBe(3);
+    expect(f.out).toEqual([]);
+  });
+
+  it('is in every usage', () => {
+    const usages = [
+      ...Object.values(modelsCommand.subcommands!),
+      ...Object.values(evalCommand.subcommands!),
+      promoteCommand.usage,
+      ...approveCommand.usage.split('\n\n'),
+    ];
+    for (const usage of usages) expect(usage.split('\nexample:')[0]).toContain('[--json]');
   });
 });

@@ -9,7 +9,10 @@ import {
   CliCommand,
   CliUsageError,
   commandUsage,
+  emitter,
   expectStatus,
+  JSON_SWITCH,
+  jsonDocument,
   numberFlag,
   onlyFlags,
   parseCliArgs,
@@ -29,49 +32,54 @@ const TRAIN_USAGE = {
       [--steps N | --epochs N] [--lr X] [--warmup N] [--schedule cosine|constant] [--weight-decay X]
       [--batch N] [--grad-accum N] [--max-grad-norm X] [--seed N] [--eval-every N] [--checkpoint-every N]
       [--rank N] [--alpha X] [--dropout X] [--targets q_proj,v_proj] [--rslora]
-      [--temperature X] [--distill-alpha X] [--wait]
+      [--temperature X] [--distill-alpha X] [--wait] [--json]
   Requests a run; prints its id on stdout. With --wait, shows progress until the run ends
   (exit 0 when it completed, 1 when it failed or was cancelled). The registry files the finished
-  run as a version of --model-name (default <base preset>-<method>).
+  run as a version of --model-name (default <base preset>-<method>). With --json, prints the run
+  as JSON instead of its id: as requested, or with --wait as it ended (the progress on stderr).
 example:
   trellis train start --base-model BASE_ID --method lora --sets SET_ID --steps 200 --wait`,
-  status: `usage: trellis train status RUN_ID
-  Prints the run as JSON (status, snapshot, progress, outcome, artifacts).
+  status: `usage: trellis train status RUN_ID [--json]
+  Prints the run as JSON (status, snapshot, progress, outcome, artifacts), with or without --json.
 example:
   trellis train status RUN_ID`,
-  wait: `usage: trellis train wait RUN_ID
-  Shows progress until the run ends; exit 0 when it completed, 1 otherwise.
+  wait: `usage: trellis train wait RUN_ID [--json]
+  Shows progress until the run ends; exit 0 when it completed, 1 otherwise. With --json, then
+  prints the run as it ended as JSON (the progress stays on stderr).
 example:
   trellis train wait RUN_ID`,
-  cancel: `usage: trellis train cancel RUN_ID
-  Cancels a run: a queued one at once, a running one at its next step.
+  cancel: `usage: trellis train cancel RUN_ID [--json]
+  Cancels a run: a queued one at once, a running one at its next step; with --json, prints the
+  run as JSON.
 example:
   trellis train cancel RUN_ID`,
-  'retrain-excluding-withdrawn': `usage: trellis train retrain-excluding-withdrawn RUN_ID [--wait]
+  'retrain-excluding-withdrawn': `usage: trellis train retrain-excluding-withdrawn RUN_ID [--wait] [--json]
   Requests a new run with the run's configuration and seed on its snapshot less every subject who
-  has since withdrawn consent or been erased; prints the new run's id.
+  has since withdrawn consent or been erased; prints the new run's id (with --json, the new run
+  as JSON: as requested, or with --wait as it ended).
 example:
   trellis train retrain-excluding-withdrawn RUN_ID --wait`,
-  list: `usage: trellis train list [--status requested|frozen|running|completed|failed|cancelled]
-  One line per run, newest first.
+  list: `usage: trellis train list [--status requested|frozen|running|completed|failed|cancelled] [--json]
+  One line per run, newest first; with --json, the runs as a JSON array.
 example:
   trellis train list --status running`,
 };
 
 const BASE_MODEL_USAGE = {
-  create: `usage: trellis base-model create --preset tiny [--seed N] [--steps N]
+  create: `usage: trellis base-model create --preset tiny [--seed N] [--steps N] [--json]
   Initializes the tiny multimodal base model, pre-trains it on the synthetic data set, stores the
-  checkpoint and registers it; prints its id on stdout. Fine-tune from it with trellis train.
+  checkpoint and registers it; prints its id on stdout (with --json, the registered base model
+  as JSON). Fine-tune from it with trellis train.
 example:
   trellis base-model create --preset tiny`,
-  import: `usage: trellis base-model import DIRECTORY
+  import: `usage: trellis base-model import DIRECTORY [--json]
   Uploads and registers your own checkpoint: the config.json, tokenizer.json and model*.safetensors
   (Hugging Face LLaVA layout with a Mistral or Llama text model) in DIRECTORY; the trainer loads and
-  checks it first. Prints its id.
+  checks it first. Prints its id (with --json, the registered base model as JSON).
 example:
   trellis base-model import ./my-llava-checkpoint`,
-  list: `usage: trellis base-model list
-  One line per registered base model.
+  list: `usage: trellis base-model list [--json]
+  One line per registered base model; with --json, a JSON array.
 example:
   trellis base-model list`,
 };
@@ -189,8 +197,8 @@ async function expectOk(res: Promise<HttpResult>, ok: number[]): Promise<HttpRes
   return expectStatus(await res, ok);
 }
 
-/** Polls the run until it ends, with a progress bar; exit 0 when it completed. */
-async function waitFor(runId: string, deps: TrainCliDeps): Promise<number> {
+/** Polls the run until it ends, with a progress bar; exit 0 when it completed. With `json`, prints the run as it ended. */
+async function waitFor(runId: string, deps: TrainCliDeps, json: boolean): Promise<number> {
   let bar: ReturnType<TrainCliDeps['progress']> | null = null;
   for (;;) {
     const run = JSON.parse((await expectOk(deps.http('GET', `/training/runs/${encodeURIComponent(runId)}`), [200])).text) as RunView;
@@ -198,6 +206,7 @@ async function waitFor(runId: string, deps: TrainCliDeps): Promise<number> {
     if (bar && run.lastProgress) bar.update(run.step, `loss ${run.lastProgress.loss.toFixed(4)}, ${Math.round(run.lastProgress.tokensPerSecond)} tokens/s`);
     if (FINISHED.includes(run.status)) {
       bar?.finish();
+      if (json) deps.out(jsonDocument(run));
       if (run.status === 'completed') {
         const o = run.outcome!;
         deps.err(`completed: held-out loss ${o.finalHeldOutLoss ?? 'n/a'} (base ${o.baseHeldOutLoss ?? 'n/a'}); ${o.artifacts?.length ?? 0} artifacts`);
@@ -213,7 +222,15 @@ async function waitFor(runId: string, deps: TrainCliDeps): Promise<number> {
 export async function runTrainCommand(argv: string[], deps: TrainCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    const { positional, flags, switches } = parseCliArgs(rest, { switches: ['wait', 'rslora'], error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(rest, { switches: ['wait', 'rslora', JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const json = switches.has(JSON_SWITCH);
+    const emit = emitter(deps.out, json);
+    // The run a start or retrain requested: its id, or its JSON; with --wait and --json stdout
+    // carries only the run as it ended, so the id goes to stderr.
+    const requested = (run: RunView) => {
+      if (json && switches.has('wait')) deps.err(`requested run ${run.runId}`);
+      else emit(run, () => deps.out(run.runId));
+    };
     const runArg = () => {
       if (positional.length !== 1) throw new CliUsageError(positional.length === 0 ? 'a RUN_ID is required' : `one RUN_ID only, got ${positional.join(' ')}`);
       return encodeURIComponent(positional[0]);
@@ -223,32 +240,35 @@ export async function runTrainCommand(argv: string[], deps: TrainCliDeps): Promi
         if (positional.length > 0) throw new CliUsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
         const r = await expectOk(deps.http('POST', '/training/runs', startBody(flags, switches)), [201]);
         const run = JSON.parse(r.text) as RunView;
-        deps.out(run.runId);
-        return switches.has('wait') ? waitFor(run.runId, deps) : 0;
+        requested(run);
+        return switches.has('wait') ? await waitFor(run.runId, deps, json) : 0;
       }
       case 'status': {
         const r = await expectOk(deps.http('GET', `/training/runs/${runArg()}`), [200]);
-        deps.out(JSON.stringify(JSON.parse(r.text), null, 2));
+        deps.out(jsonDocument(JSON.parse(r.text)));
         return 0;
       }
       case 'wait':
-        return waitFor(decodeURIComponent(runArg()), deps);
+        // Awaited here, so that its errors are reported (and exit coded) by this command's catch.
+        return await waitFor(decodeURIComponent(runArg()), deps, json);
       case 'cancel': {
         const r = await expectOk(deps.http('POST', `/training/runs/${runArg()}/cancel`), [200]);
         const run = JSON.parse(r.text) as RunView;
-        deps.out(run.status === 'cancelled' ? 'cancelled' : 'cancel requested; the run stops at its next step');
+        emit(run, () => deps.out(run.status === 'cancelled' ? 'cancelled' : 'cancel requested; the run stops at its next step'));
         return 0;
       }
       case 'retrain-excluding-withdrawn': {
         const r = await expectOk(deps.http('POST', `/training/runs/${runArg()}/retrain-excluding-withdrawn`), [201]);
         const run = JSON.parse(r.text) as RunView;
-        deps.out(run.runId);
-        return switches.has('wait') ? waitFor(run.runId, deps) : 0;
+        requested(run);
+        return switches.has('wait') ? await waitFor(run.runId, deps, json) : 0;
       }
       case 'list': {
         const query = flags.status ? `?status=${encodeURIComponent(flags.status)}` : '';
         const runs = JSON.parse((await expectOk(deps.http('GET', `/training/runs${query}`), [200])).text) as (RunView & { method: string })[];
-        for (const run of runs) deps.out(`${run.runId}  ${run.status.padEnd(9)}  ${run.method.padEnd(7)}  step ${run.step}/${run.totalSteps ?? '?'}`);
+        emit(runs, () => {
+          for (const run of runs) deps.out(`${run.runId}  ${run.status.padEnd(9)}  ${run.method.padEnd(7)}  step ${run.step}/${run.totalSteps ?? '?'}`);
+        });
         return 0;
       }
       default:
@@ -262,7 +282,8 @@ export async function runTrainCommand(argv: string[], deps: TrainCliDeps): Promi
 export async function runBaseModelCommand(argv: string[], deps: TrainCliDeps): Promise<number> {
   const [sub, ...rest] = argv;
   try {
-    const { positional, flags } = parseCliArgs(rest, { error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(rest, { switches: [JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const emit = emitter(deps.out, switches.has(JSON_SWITCH));
     if (positional.length > 0 && sub !== 'import') throw new CliUsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
     switch (sub) {
       case 'create': {
@@ -284,7 +305,7 @@ export async function runBaseModelCommand(argv: string[], deps: TrainCliDeps): P
           deps.err(
             `${m.architecture.parameters} parameters; held-out loss ${m.pretraining.initialHeldOutLoss.toFixed(3)} -> ${m.pretraining.finalHeldOutLoss.toFixed(3)}`,
           );
-        deps.out(m.baseModelId);
+        emit(m, () => deps.out(m.baseModelId));
         return 0;
       }
       case 'import': {
@@ -297,7 +318,8 @@ export async function runBaseModelCommand(argv: string[], deps: TrainCliDeps): P
         for (const f of files) form.append('files', new Blob([f.bytes]), f.name);
         deps.err(`uploading ${files.length} file(s), ${files.reduce((n, f) => n + f.bytes.length, 0)} bytes ...`);
         const r = await expectOk(deps.http('POST', '/training/base-models/import', form), [201]);
-        deps.out((JSON.parse(r.text) as { baseModelId: string }).baseModelId);
+        const m = JSON.parse(r.text) as { baseModelId: string };
+        emit(m, () => deps.out(m.baseModelId));
         return 0;
       }
       case 'list': {
@@ -307,7 +329,10 @@ export async function runBaseModelCommand(argv: string[], deps: TrainCliDeps): P
           architecture: { parameters: number };
           registeredAt: string;
         }[];
-        for (const m of models) deps.out(`${m.baseModelId}  ${(m.preset ?? 'imported').padEnd(8)}  ${m.architecture.parameters} parameters  ${m.registeredAt}`);
+        emit(models, () => {
+          for (const m of models)
+            deps.out(`${m.baseModelId}  ${(m.preset ?? 'imported').padEnd(8)}  ${m.architecture.parameters} parameters  ${m.registeredAt}`);
+        });
         return 0;
       }
       default:

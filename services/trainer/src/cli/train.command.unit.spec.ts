@@ -1,4 +1,5 @@
-import { runBaseModelCommand, runTrainCommand, startBody, TrainCliDeps } from './train.command';
+import { jsonDocument } from '@trellis/cli';
+import { baseModelCommand, runBaseModelCommand, runTrainCommand, startBody, trainCommand, TrainCliDeps } from './train.command';
 
 const runId = '01930000-0000-7000-8000-000000000001';
 
@@ -22,6 +23,13 @@ function fakeDeps(answers: { status: number; body: unknown }[]) {
     progress: () => ({ update: (done) => bars.push(done), finish: () => undefined }),
   };
   return { deps, requests, out, err, bars };
+}
+
+/** stdout of a --json run: exactly one JSON document, pretty-printed, and nothing else. */
+function onlyJson(out: string[]): unknown {
+  expect(out).toHaveLength(1);
+  expect(out[0]).toBe(jsonDocument(JSON.parse(out[0])));
+  return JSON.parse(out[0]);
 }
 
 const run = (status: string, step: number, extra: object = {}) => ({
@@ -99,5 +107,65 @@ describe('runBaseModelCommand', () => {
     expect(f.requests[0]).toEqual({ method: 'POST', path: '/training/base-models', json: { preset: 'tiny', seed: 3 } });
     expect(f.out).toEqual(['M']);
     expect(f.err.join('\n')).toContain('6.200 -> 2.100');
+  });
+});
+
+describe('--json', () => {
+  const completed = run('completed', 10, { outcome: { finalHeldOutLoss: 1.2, baseHeldOutLoss: 2.5, artifacts: [] } });
+
+  it('train start --wait prints only the run as it ended; the id, the progress and the verdict stay on stderr', async () => {
+    const f = fakeDeps([
+      { status: 201, body: run('requested', 0) },
+      { status: 200, body: run('running', 4) },
+      { status: 200, body: completed },
+    ]);
+    expect(await runTrainCommand(['start', '--base-model', 'B', '--method', 'lora', '--sets', 'S', '--wait', '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual(completed);
+    expect(f.bars).toEqual([4, 10]);
+    expect(f.err).toEqual([`requested run ${runId}`, 'completed: held-out loss 1.2 (base 2.5); 0 artifacts']);
+  });
+
+  it('train wait prints the failed run as JSON and still exits 1', async () => {
+    const failed = run('failed', 3, { outcome: { code: 'DIVERGED', reason: 'loss is NaN at step 3' } });
+    const f = fakeDeps([{ status: 200, body: failed }]);
+    expect(await runTrainCommand(['wait', runId, '--json'], f.deps)).toBe(1);
+    expect(onlyJson(f.out)).toEqual(failed);
+    expect(f.err).toEqual(['failed (DIVERGED): loss is NaN at step 3']);
+  });
+
+  it.each([
+    [['start', '--base-model', 'B', '--method', 'lora', '--sets', 'S'], run('requested', 0)],
+    [['status', runId], run('running', 4)],
+    [['cancel', runId], run('cancelled', 4)],
+    [['retrain-excluding-withdrawn', runId], run('requested', 0, { runId: 'R2' })],
+    [['list', '--status', 'running'], [{ ...run('running', 4), method: 'lora' }]],
+  ])("train %j prints the platform's answer", async (argv, answer) => {
+    const f = fakeDeps([{ status: argv[0] === 'start' || argv[0] === 'retrain-excluding-withdrawn' ? 201 : 200, body: answer }]);
+    expect(await runTrainCommand([...argv, '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual(answer);
+  });
+
+  it.each([
+    [['create', '--preset', 'tiny'], { baseModelId: 'M', architecture: { parameters: 1234 }, pretraining: null }],
+    [['import', 'ckpt'], { baseModelId: 'M2', architecture: { parameters: 99 } }],
+    [['list'], [{ baseModelId: 'M', preset: 'tiny', architecture: { parameters: 1234 }, registeredAt: '2026-12-01T00:00:00.000Z' }]],
+  ])("base-model %j prints the platform's answer", async (argv, answer) => {
+    const f = fakeDeps([{ status: argv[0] === 'list' ? 200 : 201, body: answer }]);
+    f.deps.checkpointFiles = async () => [{ name: 'config.json', bytes: Buffer.from('{}') }];
+    expect(await runBaseModelCommand([...argv, '--json'], f.deps)).toBe(0);
+    expect(onlyJson(f.out)).toEqual(answer);
+  });
+
+  it('leaves stdout empty on an error, with the same exit code', async () => {
+    const f = fakeDeps([{ status: 404, body: { error: 'RUN_NOT_FOUND', message: 'no such run' } }]);
+    expect(await runTrainCommand(['wait', runId, '--json'], f.deps)).toBe(3);
+    expect(f.out).toEqual([]);
+    expect(f.err).toEqual(['trellis train wait: 404 RUN_NOT_FOUND: no such run']);
+  });
+
+  it('is in every subcommand’s usage', () => {
+    for (const command of [trainCommand, baseModelCommand]) {
+      for (const usage of Object.values(command.subcommands!)) expect(usage.split('\nexample:')[0]).toContain('[--json]');
+    }
   });
 });

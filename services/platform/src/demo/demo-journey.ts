@@ -119,6 +119,25 @@ export const IMPACT_QUERY = `query Impact($subject: ID!) {
 /** Thrown for a step the platform would not let finish; the message says which and why. */
 export class DemoStepError extends Error {}
 
+/**
+ * The platform did not answer a request: unreachable, or a service stopped while answering
+ * (502, or 503/504 past the client's patience). Whether the request was done is unknown, so the
+ * journey asks again what is done and goes on from there.
+ */
+export class PlatformUnavailableError extends Error {}
+
+const TRANSIENT_STATUS = [502, 503, 504];
+const TRANSIENT_REASONS = ['BAD_GATEWAY', 'SERVICE_UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'HTTP_ERROR'];
+
+/** Errors of the CLI functions the journey calls that mean "no answer", not "refused". */
+function asTransient(err: unknown): unknown {
+  const message = (err as Error)?.message ?? '';
+  if (err instanceof PlatformUnavailableError) return err;
+  if (/^cannot reach the platform|: 50[234] /.test(message) || TRANSIENT_REASONS.some((r) => message.includes(` ${r}: `)))
+    return new PlatformUnavailableError(message);
+  return err;
+}
+
 export class DemoJourney {
   private readonly people = new Map<Person, TrellisHttpClient>();
   private readonly tokens = new Map<Person, string>();
@@ -132,44 +151,65 @@ export class DemoJourney {
 
   async run(): Promise<DemoOutcome> {
     const started = Date.now();
-    const step = (n: number, title: string) => this.options.say(`\n${n}. ${title}`);
-    step(1, 'People');
-    await this.issuePeople();
+    this.options.say('\n1. People');
+    await this.retrying(() => this.issuePeople());
     const dir = await mkdtemp(join(tmpdir(), 'trellis-demo-'));
     try {
-      step(2, 'Subjects, consent and ingestion (the data steward)');
-      const data = await this.ingest(dir);
-      step(3, 'Annotation: three annotators caption blind, a reviewer reviews and adjudicates');
-      const trainSet = await this.annotate(DEMO.project, data.train);
-      const heldOutSet = await this.annotate(DEMO.heldOutProject, data.heldOut);
-      step(4, 'A base model and a LoRA run (the ML engineer)');
-      const version = await this.train(trainSet);
-      step(5, 'Evaluation on the held-out subjects');
-      await this.evaluate(version.version, heldOutSet);
-      step(6, 'Promotion to champion, approved by a second person');
-      await this.promote(version);
-      step(7, 'A subject withdraws consent');
-      const withdrawn = await this.withdraw(version);
-      step(8, 'The auditor asks');
-      const answers = await this.audit(version.modelVersionId, withdrawn);
-      this.options.say(`\ndone in ${Math.round((Date.now() - started) / 1000)} s`);
-      return {
-        ...answers,
-        modelVersionId: version.modelVersionId,
-        version: version.version,
-        withdrawnSubjectId: withdrawn,
-        auditorToken: this.tokens.get('auditor')!,
-      };
+      // A service that stops mid-journey (a restart, a crash) costs the steps since the last
+      // answer: the journey starts over, and every step finds what was done and goes on.
+      return await this.retrying(() => this.journey(dir, started));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
+  private async retrying<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (raw) {
+        const err = asTransient(raw);
+        if (!(err instanceof PlatformUnavailableError) || attempt >= 10) throw err;
+        this.options.say(`\n   the platform did not answer (${err.message}); asking what is done and going on`);
+        await this.sleep(2000);
+      }
+    }
+  }
+
+  private async journey(dir: string, started: number): Promise<DemoOutcome> {
+    const step = (n: number, title: string) => this.options.say(`\n${n}. ${title}`);
+    step(2, 'Subjects, consent and ingestion (the data steward)');
+    const data = await this.ingest(dir);
+    step(3, 'Annotation: three annotators caption blind, a reviewer reviews and adjudicates');
+    const trainSet = await this.annotate(DEMO.project, data.train);
+    const heldOutSet = await this.annotate(DEMO.heldOutProject, data.heldOut);
+    step(4, 'A base model and a LoRA run (the ML engineer)');
+    const version = await this.train(trainSet);
+    step(5, 'Evaluation on the held-out subjects');
+    await this.evaluate(version.version, heldOutSet);
+    step(6, 'Promotion to champion, approved by a second person');
+    await this.promote(version);
+    step(7, 'A subject withdraws consent');
+    const withdrawn = await this.withdraw(version);
+    step(8, 'The auditor asks');
+    const answers = await this.audit(version.modelVersionId, withdrawn);
+    this.options.say(`\ndone in ${Math.round((Date.now() - started) / 1000)} s`);
+    return {
+      ...answers,
+      modelVersionId: version.modelVersionId,
+      version: version.version,
+      withdrawnSubjectId: withdrawn,
+      auditorToken: this.tokens.get('auditor')!,
+    };
+  }
+
   /** One API token per person, new principals each run (a token is shown once, so an earlier run's cannot be reused); they expire in a day. */
   private async issuePeople(): Promise<void> {
+    if (this.people.size === Object.keys(PEOPLE).length) return;
     const admin = new TrellisHttpClient(this.options.baseUrl, this.options.adminToken);
     const expiresAt = new Date(Date.now() + 24 * 3600_000).toISOString();
     for (const [person, { roles, name }] of Object.entries(PEOPLE) as [Person, (typeof PEOPLE)[Person]][]) {
+      if (this.people.has(person)) continue;
       const issued = await this.call<{ token: string; principalId: string }>(admin, 'POST', '/auth/tokens', [201], {
         label: `trellis demo: ${person}`,
         roles,
@@ -198,7 +238,17 @@ export class DemoJourney {
     });
     // The CLI's account of each refused file is for a person importing their own folder; here the refusals are the point, counted below.
     const log = (line: string) => (line.startsWith('  line ') ? undefined : this.options.note(`   ${line}`));
-    await runSubjectsImport(['import', subjectsPath], steward, log);
+    const imported: string[] = [];
+    const code = await runSubjectsImport(['import', subjectsPath], steward, (line) => {
+      imported.push(line);
+      log(line);
+    });
+    if (code !== 0) {
+      const problem = imported.slice(1).join('; ');
+      throw /50[234]|unreach|not answering|stopped while answering/i.test(problem)
+        ? new PlatformUnavailableError(`subjects import: ${problem}`)
+        : new DemoStepError(`subjects import: ${problem}`);
+    }
     // The last subjects who consented are kept apart: evaluation must share no subject with training.
     const subjects = (await readFile(subjectsPath, 'utf8'))
       .trim()
@@ -217,6 +267,8 @@ export class DemoJourney {
       await writeFile(manifest, split[part].join('\n') + '\n');
       const { summary } = await runIngest([dir, '--manifest', manifest, '--dataset', name, '--publish'], steward, log);
       // Files of subjects who withdrew are refused, and so are the reports describing their images.
+      const lost = summary.rejected.filter((r) => TRANSIENT_REASONS.includes(r.reason));
+      if (lost.length > 0) throw new PlatformUnavailableError(`${lost.length} upload(s) unanswered (${lost[0].reason})`);
       const refused = summary.rejected.filter((r) => r.reason !== 'NO_CONSENT' && r.reason !== 'INVALID_DESCRIBES');
       if (refused.length > 0) throw new DemoStepError(`ingestion refused ${refused.length} file(s): ${refused.map((r) => r.reason).join(', ')}`);
       const withdrawn = summary.rejected.length;
@@ -402,13 +454,19 @@ export class DemoJourney {
       out: () => undefined,
       err: this.options.note,
     };
-    const code = await runTrainCommand(['wait', run!.runId], deps);
-    const done = await this.call<{
+    const runId = run!.runId;
+    // The bar stops when the trainer stops answering (a restart); the run goes on in the queue.
+    await runTrainCommand(['wait', runId], deps).catch(() => 1);
+    type RunView = {
       status: string;
       snapshot: { includedItems: number; excludedItems: number };
       outcome: { finalHeldOutLoss?: number; baseHeldOutLoss?: number };
-    }>(engineer, 'GET', `/training/runs/${run!.runId}`, [200]);
-    if (code !== 0 || done.status !== 'completed') throw new DemoStepError(`the training run ${run!.runId} ended ${done.status}`);
+    };
+    const done = await this.eventually('the training run', async () => {
+      const r = await this.call<RunView>(engineer, 'GET', `/training/runs/${runId}`, [200]);
+      return ['completed', 'failed', 'cancelled'].includes(r.status) ? r : undefined;
+    });
+    if (done.status !== 'completed') throw new DemoStepError(`the training run ${runId} ended ${done.status}`);
     this.options.say(
       `   completed: snapshot of ${done.snapshot.includedItems} item(s) (${done.snapshot.excludedItems ? `${done.snapshot.excludedItems} left out, each with its reason` : 'none left out'}); ` +
         `held-out loss ${fixed(done.outcome.finalHeldOutLoss)} (base model ${fixed(done.outcome.baseHeldOutLoss)})`,
@@ -466,11 +524,13 @@ export class DemoJourney {
       this.options.say(`   v${version} is champion already`);
       return;
     }
-    await this.call(engineer, 'PUT', `/registry/models/${DEMO.model}/versions/${version}/card`, [200], {
-      intendedUse: 'Draft captions of synthetic findings, for trying Trellis',
-      caveats: 'A tiny model trained on generated data; not for any clinical use',
-      license: 'apache-2.0',
-    });
+    const revisions = await this.call<unknown[]>(engineer, 'GET', `/registry/models/${DEMO.model}/versions/${version}/card/revisions`, [200]);
+    if (revisions.length === 0)
+      await this.call(engineer, 'PUT', `/registry/models/${DEMO.model}/versions/${version}/card`, [200], {
+        intendedUse: 'Draft captions of synthetic findings, for trying Trellis',
+        caveats: 'A tiny model trained on generated data; not for any clinical use',
+        license: 'apache-2.0',
+      });
     type Promotion = {
       promotionId: string;
       status: string;
@@ -565,13 +625,25 @@ export class DemoJourney {
   }
 
   private async call<T>(client: TrellisHttpClient, method: string, path: string, ok: number[], body?: unknown): Promise<T> {
-    const r = await client.send(method, path, body);
-    if (!ok.includes(r.status)) throw platformErrorFromText(`${method} ${path.split('?')[0]}`, r);
-    return bodyOf<T>(r);
+    let r: { status: number; text: string };
+    try {
+      r = await client.send(method, path, body);
+    } catch (err) {
+      throw asTransient(err);
+    }
+    if (ok.includes(r.status)) return bodyOf<T>(r);
+    const error = platformErrorFromText(`${method} ${path.split('?')[0]}`, r);
+    throw TRANSIENT_STATUS.includes(r.status) ? new PlatformUnavailableError(error.message) : error;
   }
 
   private async text(client: TrellisHttpClient, path: string): Promise<string> {
-    const r = await client.send('GET', path);
+    let r: { status: number; text: string };
+    try {
+      r = await client.send('GET', path);
+    } catch (err) {
+      throw asTransient(err);
+    }
+    if (TRANSIENT_STATUS.includes(r.status)) throw new PlatformUnavailableError(`GET ${path}: ${r.status}`);
     return r.status === 200 ? r.text : '';
   }
 
@@ -585,7 +657,13 @@ export class DemoJourney {
   private async eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + this.patienceMs;
     for (;;) {
-      const v = await probe();
+      let v: T | undefined;
+      try {
+        v = await probe();
+      } catch (err) {
+        // A service restarting answers again in a moment; anything else is the answer.
+        if (!(asTransient(err) instanceof PlatformUnavailableError)) throw err;
+      }
       if (v !== undefined) return v;
       if (Date.now() > deadline) throw new DemoStepError(`gave up waiting for ${what} after ${this.patienceMs / 1000} s`);
       await this.sleep(500);

@@ -8,10 +8,15 @@
 // PostgreSQL: DATABASE_URL, or the embedded server under TRELLIS_DATA_DIR, which the first
 // service starts (and owns) before the other four connect to it.
 //
-// Env: TRELLIS_DATA_DIR [.trellis/distributed], TRELLIS_PORT_BASE [3000] (services on base+1..+5),
+// A gateway on TRELLIS_PORT_BASE routes each API path to the service that serves it, so the CLI
+// and the demo need one TRELLIS_URL; a service that dies is started again.
+//
+// Env: TRELLIS_DATA_DIR [.trellis/distributed], TRELLIS_PORT_BASE [3000] (gateway; services on base+1..+5),
 // KAFKA_PORT [9092], S3_PORT [8333], TRELLIS_INFRA_DATA_DIR [TRELLIS_DATA_DIR] (where infra/
 // keeps Kafka's and S3's state), and everything the services read (README "Configuration").
 const { spawn, spawnSync } = require('node:child_process');
+const http = require('node:http');
+const { Buffer } = require('node:buffer');
 const { join, resolve } = require('node:path');
 
 const root = join(__dirname, '..');
@@ -22,7 +27,8 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 
 Starts Kafka and S3 (infra/kafka.sh, infra/s3.sh) unless KAFKA_BROKERS and S3_ENDPOINT are set,
 then ingestion, annotation, trainer, registry and lineage as five processes on ports
-TRELLIS_PORT_BASE+1 .. +5 (3001..3005), and stops everything on Ctrl-C.
+TRELLIS_PORT_BASE+1 .. +5 (3001..3005) behind a gateway on TRELLIS_PORT_BASE (3000) that routes
+each API path to its service; a service that dies is started again; Ctrl-C stops everything.
 PostgreSQL: DATABASE_URL, or the embedded server under TRELLIS_DATA_DIR (.trellis/distributed).
 `);
   process.exit(0);
@@ -84,6 +90,8 @@ for (const step of ['ensure-deps.js', 'ensure-build.js']) {
 }
 
 const children = new Map();
+/** Exit times of each service, for telling a crash from a crash loop. */
+const crashes = new Map();
 let stopping = false;
 
 function startService(name, i) {
@@ -108,12 +116,30 @@ function startService(name, i) {
   prefix(child.stderr, process.stderr);
   child.once('exit', (code, signal) => {
     children.delete(name);
-    if (!stopping) {
-      log(`${name} exited (${signal || `code ${code}`}); stopping the others`);
+    if (stopping) {
+      if (children.size === 0) finish();
+      return;
+    }
+    // A service that dies (killed, out of memory) is started again; its work is in PostgreSQL and
+    // its consumer group's offsets in Kafka, so it carries on where it stopped. One that keeps dying
+    // at once (a bad configuration) stops everything instead.
+    const now = Date.now();
+    const recent = (crashes.get(name) || []).filter((t) => now - t < 120_000);
+    recent.push(now);
+    crashes.set(name, recent);
+    if (recent.length > 5) {
+      log(`${name} exited (${signal || `code ${code}`}) ${recent.length} times in two minutes; stopping the others`);
       void shutdown(1);
-    } else if (children.size === 0) finish();
+      return;
+    }
+    const delay = 1000 * 2 ** (recent.length - 1);
+    log(`${name} exited (${signal || `code ${code}`}); starting it again in ${delay / 1000} s`);
+    setTimeout(() => {
+      if (!stopping) startService(name, i);
+    }, delay);
   });
   children.set(name, { child, port });
+  log(`started ${name} (pid ${child.pid}) on port ${port}`);
   return port;
 }
 
@@ -130,6 +156,83 @@ async function healthy(port, timeoutMs) {
   return false;
 }
 
+/** Which service serves a path: the first prefix that matches. */
+const ROUTES = [
+  ['/ingestion', 'ingestion'],
+  ['/annotation', 'annotation'],
+  ['/training', 'trainer'],
+  ['/registry', 'registry'],
+  ['/webhooks', 'registry'],
+  ['/graphql', 'lineage'],
+  ['/graphiql', 'lineage'],
+  ['/api/v1/lineage', 'lineage'],
+  // Tokens and principals live in the shared database: any service answers.
+  ['/auth', 'ingestion'],
+];
+
+function routeOf(url) {
+  const path = url.split('?')[0];
+  const hit = ROUTES.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`));
+  return hit && hit[1];
+}
+
+function answer(res, status, body, headers = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/**
+ * The gateway: passes each request to its service as it is (body and answer streamed). A service
+ * that is down (connection refused: the request never reached it) is a 503 with Retry-After, which
+ * the CLI waits out and sends again; one that dies while answering is a 502, since the request may
+ * have been done. /health answers for all five.
+ */
+function startGateway() {
+  const server = http.createServer(async (req, res) => {
+    if (req.url.split('?')[0] === '/health') {
+      const states = await Promise.all(
+        SERVICES.map((name, i) =>
+          fetch(`http://127.0.0.1:${base + 1 + i}/health`)
+            .then((r) => (r.status === 200 ? 'up' : `status ${r.status}`))
+            .catch(() => 'down'),
+        ),
+      );
+      const services = Object.fromEntries(SERVICES.map((name, i) => [name, states[i]]));
+      return answer(res, states.every((s) => s === 'up') ? 200 : 503, { status: states.every((s) => s === 'up') ? 'ok' : 'degraded', services });
+    }
+    const name = routeOf(req.url);
+    if (!name) return answer(res, 404, { error: 'NOT_FOUND', reason: 'NOT_FOUND', message: `no service serves ${req.url.split('?')[0]}` });
+    const upstream = http.request(
+      { host: '127.0.0.1', port: base + 1 + SERVICES.indexOf(name), method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode, up.headers);
+        up.pipe(res);
+        up.on('error', () => res.destroy());
+      },
+    );
+    upstream.on('error', (err) => {
+      if (res.headersSent) return void res.destroy();
+      if (err.code === 'ECONNREFUSED')
+        return answer(
+          res,
+          503,
+          { error: 'SERVICE_UNAVAILABLE', reason: 'SERVICE_UNAVAILABLE', message: `the ${name} service is not running; try again` },
+          { 'retry-after': '1' },
+        );
+      answer(res, 502, { error: 'BAD_GATEWAY', reason: 'BAD_GATEWAY', message: `the ${name} service stopped while answering (${err.code || err.message})` });
+    });
+    req.pipe(upstream);
+  });
+  server.on('error', (err) => {
+    log(`gateway: ${err.message}`);
+    void shutdown(1);
+  });
+  server.listen(base, '127.0.0.1');
+  return server;
+}
+
+let gateway;
 let exitCode = 0;
 function stopInfra() {
   for (const [script, extra] of started.reverse()) {
@@ -138,6 +241,7 @@ function stopInfra() {
   started.length = 0;
 }
 function finish() {
+  gateway?.close();
   stopInfra();
   log('stopped');
   process.exit(exitCode);
@@ -181,7 +285,9 @@ process.on('SIGTERM', onSignal);
     );
     return shutdown(1);
   }
+  gateway = startGateway();
   log(`all five services are up (Kafka ${env.KAFKA_BROKERS}, S3 ${env.S3_ENDPOINT}); Ctrl-C stops them`);
+  log(`  gateway    http://127.0.0.1:${base}  (every API below by its path; /health for all five; TRELLIS_URL for the CLI)`);
   SERVICES.forEach((name, i) =>
     log(`  ${name.padEnd(10)} http://127.0.0.1:${base + 1 + i}  (/health, /docs${name === 'lineage' ? ', /graphql, /graphiql' : ''})`),
   );

@@ -93,6 +93,24 @@ describe('npm start -- --demo (the embedded profile)', () => {
     ])
       expect(again.stdout).toContain(reused);
     expect(withdrawnSubjectOf(again.stdout)).toBe(withdrawn);
+    // And for scripts: the account on stderr, one JSON document on stdout.
+    const json = spawnSync('npm', ['run', '-s', 'trellis', '--', 'demo', '--json'], {
+      cwd: ROOT,
+      env: { ...env, TRELLIS_URL: url, TRELLIS_TOKEN: token('--roles admin --label json') },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    expect(json.status).toBe(0);
+    expect(json.stderr).toContain('is champion already');
+    const answer = JSON.parse(json.stdout) as {
+      version: number;
+      withdrawnSubjectId: string;
+      provenance: { assets: number };
+      impact: { modelVersions: { totalCount: number } };
+    };
+    expect(answer).toMatchObject({ version: 1, withdrawnSubjectId: withdrawn, impact: { modelVersions: { totalCount: 1 } } });
+    expect(answer.provenance.assets).toBeGreaterThan(0);
+    expect(json.stdout).not.toMatch(/trl_/);
     await checkJourney(url, checker, withdrawn);
 
     // The lineage projection equals a replay of every log: nothing lost or doubled there either.

@@ -5,9 +5,10 @@ import { DEMO } from '../../services/platform/src/demo/demo-journey';
  * a token holding the steward, engineer and auditor roles: the champion's provenance reaches every
  * asset and consent of its snapshot, the withdrawn subject's impact lists the flagged champion,
  * and every event the journey makes was recorded exactly once (nothing lost, nothing doubled),
- * however often the journey ran or its services were killed.
+ * however often the journey ran or its services were killed. `subjectsBefore`: subjects the
+ * platform had registered before the demo (none of them with consent).
  */
-export async function checkJourney(url: string, token: string, withdrawnSubjectId: string): Promise<void> {
+export async function checkJourney(url: string, token: string, withdrawnSubjectId: string, subjectsBefore = 0): Promise<void> {
   const get = async <T>(path: string): Promise<T> => {
     const r = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
     expect([path, r.status]).toEqual([path, 200]);
@@ -119,7 +120,7 @@ export async function checkJourney(url: string, token: string, withdrawnSubjectI
     (await graphql<{ auditTrail: { edges: unknown[] } }>('query ($t: String) { auditTrail(type: $t, first: 1000) { edges { cursor } } }', { t: type }))
       .auditTrail.edges.length;
   const expected: Record<string, number> = {
-    SubjectRegistered: DEMO.subjects,
+    SubjectRegistered: subjectsBefore + DEMO.subjects,
     ConsentRecorded: DEMO.subjects,
     // The synthetic data set's two withdrawn subjects, and the demo's one.
     ConsentWithdrawn: 3,

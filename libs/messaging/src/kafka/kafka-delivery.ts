@@ -165,7 +165,13 @@ export class KafkaDelivery implements EventDelivery {
       status.broker = { reachable: false, error: (err as Error).message };
     }
     for (const c of this.consumers) {
-      const base = { consumer: c.handler.consumer, context: c.handler.context, group: c.consumer.groupId, lastError: c.consumer.error };
+      const base = {
+        consumer: c.handler.consumer,
+        context: c.handler.context,
+        group: c.consumer.groupId,
+        partitions: c.consumer.partitions,
+        lastError: c.consumer.error,
+      };
       // A lag lookup can fail on its own (a topic still being created, a group coordinator
       // moving) while the broker is fine: that is the consumer's problem, not the broker's.
       const lag = status.broker.reachable ? await this.lagOf(c.topic, c.consumer.groupId).catch(() => null) : null;

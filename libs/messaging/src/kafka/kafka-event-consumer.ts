@@ -38,6 +38,7 @@ export class KafkaEventConsumer {
   private stopping = false;
   private inFlight = 0;
   private drained?: () => void;
+  private assigned: number[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -57,6 +58,11 @@ export class KafkaEventConsumer {
     return this.lastError;
   }
 
+  /** The partitions of the topic the group gave this process at its last join: replicas of a service split them. */
+  get partitions(): number[] {
+    return this.assigned;
+  }
+
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
@@ -64,6 +70,9 @@ export class KafkaEventConsumer {
       heartbeatInterval: 3_000,
       allowAutoTopicCreation: false,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.assigned = [...(payload.memberAssignment[this.options.topic] ?? [])].sort((a, b) => a - b);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.lastError = payload.error?.message;

@@ -1,7 +1,7 @@
-import { CliCommand, CliRefusedError, CliUsageError, onlyFlags, parseCliArgs, positionals } from '@trellis/cli';
+import { CliCommand, CliRefusedError, CliUsageError, JSON_SWITCH, jsonDocument, onlyFlags, parseCliArgs, positionals } from '@trellis/cli';
 import { DEMO, DemoJourney } from './demo-journey';
 
-const USAGE = `usage: trellis demo [--patience SECONDS]
+const USAGE = `usage: trellis demo [--patience SECONDS] [--json]
   Walks the whole lifecycle on a running platform through its public HTTP and GraphQL APIs: a
   steward registers synthetic subjects with their consent and ingests their images and reports;
   three annotators caption them blind and a reviewer reviews and adjudicates; an engineer makes
@@ -11,6 +11,8 @@ const USAGE = `usage: trellis demo [--patience SECONDS]
   what an earlier run made, so running it again is safe. TRELLIS_TOKEN must hold the admin role:
   the demo issues its people's API tokens (new ones each run, expiring in a day).
   --patience: how long to wait for the platform's consumers to hear of a step (default 120).
+  --json: the account goes to stderr, and stdout carries one JSON document at the end: the
+  champion's model version, the withdrawn subject, and the auditor's two answers.
 example:
   npm run token -- create --roles admin --label me
   TRELLIS_TOKEN=trl_... trellis demo`;
@@ -19,7 +21,8 @@ export const demoCommand: CliCommand = {
   summary: 'walk the whole lifecycle on a running platform with synthetic data (needs an admin token)',
   usage: USAGE,
   async run(argv) {
-    const { positional, flags } = parseCliArgs(argv, { error: (m) => new CliUsageError(m) });
+    const { positional, flags, switches } = parseCliArgs(argv, { switches: [JSON_SWITCH], error: (m) => new CliUsageError(m) });
+    const json = switches.has(JSON_SWITCH);
     positionals(positional, []);
     onlyFlags(flags, ['patience']);
     const patience = flags.patience === undefined ? 120 : Number(flags.patience);
@@ -27,13 +30,16 @@ export const demoCommand: CliCommand = {
       throw new CliUsageError(`--patience must be a whole number of seconds, got ${JSON.stringify(flags.patience)}`);
     const token = process.env.TRELLIS_TOKEN;
     if (!token) throw new CliRefusedError('set TRELLIS_TOKEN to an API token with the admin role (npm run token -- create --roles admin --label me)');
-    await new DemoJourney({
+    const outcome = await new DemoJourney({
       baseUrl: process.env.TRELLIS_URL || 'http://127.0.0.1:3000',
       adminToken: token,
-      say: (line) => console.log(line),
+      say: (line) => (json ? console.error(line) : console.log(line)),
       note: (line) => console.error(line),
       patienceMs: patience * 1000,
     }).run();
+    // The auditor's token stays out: a document meant for scripts and files.
+    const { auditorToken: _token, ...answer } = outcome;
+    if (json) console.log(jsonDocument(answer));
     return 0;
   },
 };

@@ -128,7 +128,7 @@ describe('the trellis CLI as the README documents it', () => {
       expect(ingest.stdout).toMatch(/example:\n {2}trellis ingest demo --manifest/);
       const publish = await cli(readme(/^npm run trellis -- help annotation publish/));
       expect(publish.code).toBe(0);
-      expect(publish.stdout).toMatch(/usage: trellis annotation publish --project PROJECT_ID\n[\s\S]*example:\n {2}trellis annotation publish/);
+      expect(publish.stdout).toMatch(/usage: trellis annotation publish --project PROJECT_ID \[--json\]\n[\s\S]*example:\n {2}trellis annotation publish/);
     });
 
     it('prints every command and subcommand usage, with an example, for --help and -h', async () => {

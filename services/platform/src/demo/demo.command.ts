@@ -14,8 +14,8 @@ const USAGE = `usage: trellis demo [--patience SECONDS] [--json]
   --json: the account goes to stderr, and stdout carries one JSON document at the end: the
   champion's model version, the withdrawn subject, and the auditor's two answers.
 example:
-  npm run token -- create --roles admin --label me
-  TRELLIS_TOKEN=trl_... trellis demo`;
+  trellis demo            # TRELLIS_TOKEN: an admin's token (npm run token -- create --roles admin --label me)
+  trellis demo --json > demo.json`;
 
 export const demoCommand: CliCommand = {
   summary: 'walk the whole lifecycle on a running platform with synthetic data (needs an admin token)',

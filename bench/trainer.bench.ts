@@ -211,13 +211,16 @@ async function main(): Promise<void> {
     const big = await freezer.get(RunUseCases).request({ ...body, annotationSets: [{ setId: bigSet }] }, engineer);
     const t = process.hrtime.bigint();
     const { state } = await freezer.get(RunStreams).load(big.runId);
-    await freezer.get(FreezeSnapshotUseCase).freeze(state, new Date());
+    const loaded = Number(process.hrtime.bigint() - t) / 1e6;
+    const phases = await freezer.get(FreezeSnapshotUseCase).freeze(state, new Date());
     const seconds = Number(process.hrtime.bigint() - t) / 1e9;
     if ((await findRun(ds, big.runId))?.snapshot?.includedItems !== SNAPSHOT_ITEMS) throw new Error('the snapshot missed rows');
-    return seconds;
+    return { seconds, phases: { laps: { 'load the run': loaded, ...phases.laps }, overlapping: phases.overlapping } };
   };
   const selectSeconds = Math.min(await selectOnce(), await selectOnce());
-  const freezeSeconds = Math.min(await freezeOnce(), await freezeOnce());
+  const freezes = [await freezeOnce(), await freezeOnce()];
+  const fastest = freezes[0].seconds <= freezes[1].seconds ? freezes[0] : freezes[1];
+  const freezeSeconds = fastest.seconds;
   await freezer.close();
   await ds.destroy();
   await pg.stop();
@@ -240,6 +243,13 @@ async function main(): Promise<void> {
     ['path', 'seconds', 'items/s'],
     ['freeze (consent join, manifest, Merkle root, stored, event), best of 2', freezeSeconds.toFixed(2), (SNAPSHOT_ITEMS / freezeSeconds).toFixed(0)],
     ['plain SELECT of the rows with their hashes, best of 2', selectSeconds.toFixed(2), (SNAPSHOT_ITEMS / selectSeconds).toFixed(0)],
+  ]);
+  // The freeze's own wall-clock laps; the root's worker thread hashes beside them, fed as the
+  // items are written, and is timed from the last item on (what the freeze waits for).
+  printTable('The faster freeze, phase by phase (laps add up to the freeze; the indented ran beside them)', [
+    ['phase', 'ms', 'share'],
+    ...Object.entries(fastest.phases.laps).map(([phase, ms]) => [phase, ms.toFixed(0), `${((ms / 1000 / freezeSeconds) * 100).toFixed(0)} %`]),
+    ...Object.entries(fastest.phases.overlapping).map(([phase, ms]) => [`  ${phase}`, ms.toFixed(0), '']),
   ]);
   console.log(
     canonicalJson({

@@ -33,3 +33,39 @@ export async function consentStates(db: QueryRunner, subjectIds: readonly string
   );
   return new Map(rows.map((r) => [r.subject_id, r.state]));
 }
+
+/** The subjects of a snapshot's sets: whose items are in the training sets, whose in the evaluation sets, and their consent. */
+export interface SetSubjects {
+  training: string[];
+  evaluation: string[];
+  /**
+   * Each subject's consent state as its JSON text, to be parsed when the subject is judged: the
+   * states of 10,000 subjects parsed at once are some 12 MB the collector then moves. Subjects
+   * the trainer has heard nothing of are absent: unknown.
+   */
+  consent: Map<string, string>;
+}
+
+/**
+ * The subjects of the given annotation sets with their consent state, found by joining the sets'
+ * items in PostgreSQL, so a freeze knows every subject's decision before it reads an item (and
+ * does not send 10,000 subject ids of a 100,000-item set back to ask for them). Each side is one
+ * DISTINCT over its sets' items (a subject on both comes twice); grouping every item of both by
+ * subject instead, with a flag per side, costs PostgreSQL half as much again.
+ */
+export async function subjectsOfSets(db: Pick<QueryRunner, 'query'>, training: readonly string[], evaluation: readonly string[]): Promise<SetSubjects> {
+  const rows: { subject_id: string; training: boolean; state: string | null }[] = await db.query(
+    `SELECT s.subject_id, s.training, c.state::text AS state
+     FROM (SELECT DISTINCT subject_id, true AS training FROM trainer_set_items WHERE set_id = ANY($1::uuid[])
+           UNION ALL
+           SELECT DISTINCT subject_id, false FROM trainer_set_items WHERE set_id = ANY($2::uuid[])) s
+     LEFT JOIN trainer_subject_consents c USING (subject_id)`,
+    [training, evaluation],
+  );
+  const out: SetSubjects = { training: [], evaluation: [], consent: new Map() };
+  for (const r of rows) {
+    (r.training ? out.training : out.evaluation).push(r.subject_id);
+    if (r.state) out.consent.set(r.subject_id, r.state);
+  }
+  return out;
+}

@@ -1,31 +1,70 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
+import { PoolClient, Query } from 'pg';
 import { DataSource, QueryRunner } from 'typeorm';
-import type { Answer, AnnotationSetRef, StoredFile, TrainingSnapshotFrozen } from '@trellis/contracts';
+import type { Answer, AnnotationSetRef, StoredFile, SubjectConsentState, TrainingSnapshotFrozen } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import type { ObjectStorage } from '@trellis/storage';
-import { consentStates } from '../consent/subject-consents.projection';
+import { consentStates, subjectsOfSets } from '../consent/subject-consents.projection';
 import { RunState } from '../runs/run.decider';
 import { findRun } from '../runs/run.queries';
 import { RunStreams } from '../runs/run.streams';
 import { TRAINER_SERVICE_ACTOR } from '../trainer.actors';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { TRAINER_STORAGE } from '../trainer.tokens';
-import { merkleRootOfLeafBuffer } from './merkle-root';
+import { MerkleRootWorker, merkleRootOfLeafBuffer, WORKER_MIN_LEAVES } from './merkle-root';
 import {
   freezeRetrainSnapshot,
   manifestStream,
-  selectSnapshot,
+  placeItems,
+  placeValues,
+  planSnapshot,
   SetItemRow,
+  SetItemValues,
+  SnapshotCounts,
+  SnapshotHead,
   SnapshotManifest,
-  SnapshotSelection,
   snapshotCounts,
+  SnapshotWriter,
   supervisedPairs,
-  withMerkleRoot,
 } from './snapshot';
 
 export const SNAPSHOT_PREFIX = 'training-snapshots/';
+
+/**
+ * Where a freeze's time went, in milliseconds (bench:trainer prints it): `laps` follow one
+ * another and add up to the freeze; `overlapping` ran beside them (another connection, the
+ * root's worker thread), each from its start until it was done.
+ */
+export interface FreezePhases {
+  laps: Record<string, number>;
+  overlapping: Record<string, number>;
+}
+
+class PhaseClock implements FreezePhases {
+  readonly laps: Record<string, number> = {};
+  readonly overlapping: Record<string, number> = {};
+  private last = performance.now();
+
+  lap(phase: string): void {
+    const t = performance.now();
+    this.laps[phase] = (this.laps[phase] ?? 0) + (t - this.last);
+    this.last = t;
+  }
+
+  /** Times `work` from now until it settles, beside the laps. */
+  beside<T>(phase: string, work: Promise<T>): Promise<T> {
+    const start = performance.now();
+    const done = () => (this.overlapping[phase] = performance.now() - start);
+    work.then(done, done);
+    return work;
+  }
+}
+
+/** A set's items in item order, their columns in SetItemValues' order. */
+const SET_ITEMS_SQL = `SELECT item_id, subject_id, image_key, image_sha256, text_sha256, encode(leaf_sha256, 'hex') AS leaf_sha256
+  FROM trainer_set_items WHERE set_id = $1 ORDER BY item_id`;
 
 /**
  * The items of the sets with their hashes (not their answers: a snapshot names what it holds by
@@ -33,15 +72,16 @@ export const SNAPSHOT_PREFIX = 'training-snapshots/';
  * sorting 100,000 rows instead (what the planner picks while the table's statistics still miss
  * a new set) spills to disk and holds back the first row until the last is read. The leaf hash
  * comes as hex, which pg hands over as it is, where a bytea is decoded into a Buffer per row.
+ * Each row is copied into a plain object: reading the properties of the ones pg builds costs
+ * more than the copy.
  */
-export async function setItems(db: QueryRunner, sets: AnnotationSetRef[]): Promise<SetItemRow[]> {
+export async function setItems(db: QueryRunner, sets: readonly AnnotationSetRef[]): Promise<SetItemRow[]> {
   const out: SetItemRow[] = [];
   // For this transaction only; a failed query rolls it back, setting included.
   await db.query('SET LOCAL enable_sort = off');
   for (const { setId } of sets) {
     const rows: { item_id: string; subject_id: string; image_key: string; image_sha256: string; text_sha256: string; leaf_sha256: string }[] = await db.query(
-      `SELECT item_id, subject_id, image_key, image_sha256, text_sha256, encode(leaf_sha256, 'hex') AS leaf_sha256
-       FROM trainer_set_items WHERE set_id = $1 ORDER BY item_id`,
+      SET_ITEMS_SQL,
       [setId],
     );
     for (const r of rows) {
@@ -60,8 +100,75 @@ export async function setItems(db: QueryRunner, sets: AnnotationSetRef[]): Promi
   return out;
 }
 
+/**
+ * pg's Query handing each row to `onRow` as the strings pg read, in SET_ITEMS_SQL's column order:
+ * no parsed copy of the row and no 'row' event (at 100,000 rows the two cost a tenth of a freeze).
+ * The columns are uuid, text and char, whose values pg's type parsers would hand on unchanged.
+ * handleDataRow is what pg calls for each row of a submitted query, as pg-cursor's does. The
+ * first error thrown stops the rows, and the query fails with it once the result is read (the
+ * connection is then ready for the rollback).
+ */
+class SetItemsQuery extends Query {
+  failure: Error | null = null;
+
+  constructor(
+    setId: string,
+    private readonly onRow: (values: SetItemValues) => void,
+  ) {
+    super({ text: SET_ITEMS_SQL, values: [setId] });
+  }
+
+  handleDataRow(msg: { fields: SetItemValues }): void {
+    if (this.failure !== null) return;
+    try {
+      this.onRow(msg.fields);
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+}
+
+/**
+ * The items of one set, each handed to `onRow` as pg reads it, in item order (checked), as its
+ * values: no row object, and none kept. Rows read whole (setItems) are all alive until the last
+ * arrives, and at 100,000 of them the collector moving them costs about as much again as reading
+ * them. On the transaction's own connection (TypeORM streams only through pg-query-stream, which
+ * the project does not install).
+ */
+export async function streamSetItems(db: QueryRunner, setId: string, onRow: (values: SetItemValues) => void): Promise<number> {
+  const client = (await db.connect()) as PoolClient;
+  await db.query('SET LOCAL enable_sort = off');
+  let n = 0;
+  let last = '';
+  const query = new SetItemsQuery(setId, (values) => {
+    // Manifest order is JavaScript's string order of the ids, which is PostgreSQL's uuid order.
+    if (!(values[0] > last)) throw new Error(`the items of set ${setId} did not arrive in item order (${values[0]} after ${last})`);
+    last = values[0];
+    onRow(values);
+    n++;
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.query(query);
+    query.on('error', reject);
+    query.on('end', () => (query.failure !== null ? reject(query.failure) : resolve()));
+  });
+  await db.query('SET LOCAL enable_sort = on');
+  return n;
+}
+
+/** How many items the sets hold together, as recorded when each arrived. */
+async function itemCount(db: QueryRunner, sets: readonly AnnotationSetRef[]): Promise<number> {
+  const rows: { n: number }[] = await db.query('SELECT coalesce(sum(item_count), 0)::int AS n FROM trainer_annotation_sets WHERE set_id = ANY($1::uuid[])', [
+    sets.map((s) => s.setId),
+  ]);
+  return rows[0].n;
+}
+
 /** The supervised pairs of each item the worker trains on, by `<setId>/<itemId>`, from the answers the sets hold. */
-export async function itemPairs(db: DataSource, items: { setId: string; itemId: string }[]): Promise<Record<string, { prompt: string; answer: string }[]>> {
+export async function itemPairs(
+  db: DataSource,
+  items: readonly { setId: string; itemId: string }[],
+): Promise<Record<string, { prompt: string; answer: string }[]>> {
   const rows: { set_id: string; item_id: string; answer: Answer }[] = await db.query(
     'SELECT set_id, item_id, answer FROM trainer_set_items WHERE (set_id, item_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))',
     [items.map((i) => i.setId), items.map((i) => i.itemId)],
@@ -71,13 +178,23 @@ export async function itemPairs(db: DataSource, items: { setId: string; itemId: 
 
 /** Optimizer steps of a run: as requested, or the epochs over the training pairs. */
 export function plannedSteps(
-  manifest: SnapshotManifest,
+  trainItems: readonly { setId: string; itemId: string }[],
   h: { steps: number | null; epochs: number | null; batchSize: number; gradAccumulation: number },
   pairsPerItem: Map<string, number>,
 ): number {
   if (h.steps !== null) return h.steps;
-  const pairs = manifest.items.filter((i) => i.split === 'train').reduce((n, i) => n + (pairsPerItem.get(`${i.setId}/${i.itemId}`) ?? 1), 0);
+  const pairs = trainItems.reduce((n, i) => n + (pairsPerItem.get(`${i.setId}/${i.itemId}`) ?? 1), 0);
   return Math.max(1, h.epochs! * Math.ceil(pairs / (h.batchSize * h.gradAccumulation)));
+}
+
+/** A snapshot ready to store: its bytes (waiting for the root where it goes), its root, and what the event says of it. */
+interface PreparedSnapshot {
+  bytes: AsyncGenerator<Buffer>;
+  root: Promise<string>;
+  counts: SnapshotCounts;
+  /** The training items, when the run counts in epochs and needs them for its steps. */
+  trainItems: readonly { setId: string; itemId: string }[] | null;
+  replaces: TrainingSnapshotFrozen['data']['replaces'];
 }
 
 @Injectable()
@@ -92,64 +209,120 @@ export class FreezeSnapshotUseCase {
    * Freezes the run's snapshot now: the consent state is read, the manifest stored (content
    * addressed) and TrainingSnapshotFrozen appended, in that order, so an event never names a
    * manifest that is not stored. A run whose snapshot leaves nothing to train on ends failed.
+   * Answers how long each phase took (bench:trainer prints them).
    */
-  async freeze(state: RunState, now: Date): Promise<void> {
+  async freeze(state: RunState, now: Date): Promise<FreezePhases> {
     const request = state.request!;
-    const selection = await withTransaction(this.dataSource, async (tx): Promise<SnapshotSelection | SnapshotManifest> => {
-      if (request.replaces) return this.retrainManifest(tx, request.runId, request.replaces, now);
-      const items = await setItems(tx, request.annotationSets);
-      const evalItems = request.evaluation.kind === 'sets' ? await setItems(tx, request.evaluation.annotationSets) : [];
-      const consent = await consentStates(
-        tx,
-        [...items, ...evalItems].map((i) => i.subjectId),
-      );
-      return selectSnapshot({
-        runId: request.runId,
-        purpose: request.purpose,
-        now,
-        seed: request.hyperparameters.seed,
-        annotationSets: request.annotationSets,
-        items,
-        evaluation: request.evaluation.kind === 'sets' ? { ...request.evaluation, items: evalItems } : request.evaluation,
-        consent,
-      });
-    });
-    // A retrain's manifest comes whole; a new snapshot's root is taken on a worker thread while
-    // its manifest, the bulk of which precedes the root, is written and hashed.
-    const unrooted = 'leaves' in selection ? selection.manifest : selection;
-    const root = 'leaves' in selection ? merkleRootOfLeafBuffer(selection.leaves) : Promise.resolve(selection.merkleRoot);
+    const clock = new PhaseClock();
+    const prepared = request.replaces ? await this.prepareRetrain(request.runId, request.replaces, now, clock) : await this.prepareNew(request, now, clock);
     // Settled in the stream, or here when the stream fails before reaching it.
-    root.catch(() => undefined);
-    const stored = await this.storage.putStream('artifacts', Readable.from(manifestStream(unrooted, root)), {
+    prepared.root.catch(() => undefined);
+    const stored = await this.storage.putStream('artifacts', Readable.from(prepared.bytes), {
       prefix: SNAPSHOT_PREFIX,
       contentType: 'application/json',
     });
-    const manifest = withMerkleRoot(unrooted, await root);
+    clock.lap('store the manifest (SHA-256, write, fsync; waits for the root)');
     const file: StoredFile = { name: 'snapshot.json', key: stored.key, sha256: stored.sha256, size: stored.size };
-    const counts = snapshotCounts(manifest);
+    const h = request.hyperparameters;
     const data: TrainingSnapshotFrozen['data'] = {
       runId: request.runId,
-      snapshot: { manifest: file, ...counts },
-      totalSteps: plannedSteps(manifest, request.hyperparameters, await this.pairCounts(request.hyperparameters.steps, manifest)),
-      replaces: manifest.replaces
-        ? {
-            runId: manifest.replaces.runId,
-            snapshotSha256: manifest.replaces.snapshotSha256,
-            removedItems: manifest.replaces.removedItems,
-            removedSubjects: manifest.replaces.removedSubjects,
-          }
-        : null,
+      snapshot: { manifest: file, merkleRoot: await prepared.root, ...prepared.counts },
+      totalSteps: plannedSteps(prepared.trainItems ?? [], h, h.steps === null ? await this.pairCounts(prepared.trainItems ?? []) : new Map()),
+      replaces: prepared.replaces,
     };
     await withTransaction(this.dataSource, (tx) => this.streams.handle(tx, request.runId, { type: 'FreezeSnapshot', data }, TRAINER_SERVICE_ACTOR));
+    clock.lap('append TrainingSnapshotFrozen');
+    return { laps: clock.laps, overlapping: clock.overlapping };
+  }
+
+  /**
+   * A new snapshot. Its subjects and their consent are read first (after `now`, so a withdrawal
+   * committed before it is seen), and the rules applied to them; then the items are placed as
+   * they are read. One set (the usual run, held out by fraction) is streamed row by row, already
+   * in manifest order; several are read whole and merged. With many items the root's worker
+   * thread is started first and fed each piece of leaves as it is written.
+   */
+  private async prepareNew(request: NonNullable<RunState['request']>, now: Date, clock: PhaseClock): Promise<PreparedSnapshot> {
+    const evaluation = request.evaluation;
+    const evalSets = evaluation.kind === 'sets' ? evaluation.annotationSets : [];
+    const allSets = [...request.annotationSets, ...evalSets];
+    const head: SnapshotHead = {
+      runId: request.runId,
+      purpose: request.purpose,
+      now,
+      seed: request.hyperparameters.seed,
+      annotationSets: request.annotationSets,
+      evaluationSets: evalSets,
+      heldOutFraction: evaluation.kind === 'held-out' ? evaluation.fraction : null,
+    };
+    let rootWorker: MerkleRootWorker | undefined;
+    try {
+      const assembled = await withTransaction(this.dataSource, async (tx) => {
+        const expectedItems = await itemCount(tx, allSets);
+        if (expectedItems >= WORKER_MIN_LEAVES) rootWorker = new MerkleRootWorker();
+        const subjects = await subjectsOfSets(
+          tx,
+          request.annotationSets.map((s) => s.setId),
+          evalSets.map((s) => s.setId),
+        );
+        clock.lap('read subjects and consent');
+        const plan = planSnapshot({
+          purpose: request.purpose,
+          now,
+          seed: request.hyperparameters.seed,
+          evaluation: evaluation.kind === 'held-out' ? evaluation : { kind: 'sets' },
+          consentOf: (subjectId) => {
+            const state = subjects.consent.get(subjectId);
+            return state === undefined ? undefined : (JSON.parse(state) as SubjectConsentState);
+          },
+          trainingSubjects: subjects.training,
+          evaluationSubjects: subjects.evaluation,
+        });
+        clock.lap('judge consent, split subjects');
+        const worker = rootWorker;
+        const writer = new SnapshotWriter(head, {
+          listTrainItems: request.hyperparameters.steps === null,
+          expectedItems,
+          onLeaves: worker && ((leaves) => worker.add(leaves)),
+        });
+        if (request.annotationSets.length === 1 && evalSets.length === 0) {
+          const setId = request.annotationSets[0].setId;
+          await streamSetItems(tx, setId, (values) => placeValues(setId, values, plan.training, writer));
+        } else {
+          placeItems(await setItems(tx, request.annotationSets), await setItems(tx, evalSets), plan, writer);
+        }
+        clock.lap('read and place items, write their JSON');
+        return writer.finish();
+      });
+      const root = clock.beside(
+        'Merkle root, from the last item on',
+        rootWorker ? rootWorker.root() : merkleRootOfLeafBuffer(assembled.leaves, WORKER_MIN_LEAVES),
+      );
+      return { bytes: manifestStream(assembled, root), root, counts: assembled.counts, trainItems: assembled.trainItems, replaces: null };
+    } catch (err) {
+      rootWorker?.stop();
+      throw err;
+    }
+  }
+
+  /** A retrain's snapshot: the replaced one less the subjects who withdrew or were erased since. */
+  private async prepareRetrain(runId: string, replacedId: string, now: Date, clock: PhaseClock): Promise<PreparedSnapshot> {
+    const manifest = await withTransaction(this.dataSource, (tx) => this.retrainManifest(tx, runId, replacedId, now));
+    clock.lap('read the replaced manifest and consent, place items');
+    const { merkleRoot, ...counts } = snapshotCounts(manifest);
+    const r = manifest.replaces!;
+    return {
+      bytes: manifestStream(manifest, Promise.resolve(merkleRoot)),
+      root: Promise.resolve(merkleRoot),
+      counts,
+      trainItems: manifest.items.filter((i) => i.split === 'train'),
+      replaces: { runId: r.runId, snapshotSha256: r.snapshotSha256, removedItems: r.removedItems, removedSubjects: r.removedSubjects },
+    };
   }
 
   /** Pairs per training item, needed only to turn epochs into steps. */
-  private async pairCounts(steps: number | null, manifest: SnapshotManifest): Promise<Map<string, number>> {
-    if (steps !== null) return new Map();
-    const pairs = await itemPairs(
-      this.dataSource,
-      manifest.items.filter((i) => i.split === 'train'),
-    );
+  private async pairCounts(trainItems: readonly { setId: string; itemId: string }[]): Promise<Map<string, number>> {
+    const pairs = await itemPairs(this.dataSource, trainItems);
     return new Map(Object.entries(pairs).map(([k, v]) => [k, v.length]));
   }
 

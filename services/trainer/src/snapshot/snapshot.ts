@@ -141,8 +141,8 @@ export type UnrootedManifest = Omit<SnapshotManifest, 'merkleRoot'>;
 
 /**
  * What a snapshot holds, before its root: the manifest without the root, and the leaf hashes of
- * its items in manifest order, 32 bytes each, in one buffer. Split from freezeSnapshot so the
- * caller can take the root off its own thread while it writes the manifest (merkle-root.ts).
+ * its items in manifest order, 32 bytes each, in one buffer (selectSnapshot). A freeze does not
+ * keep an object per item: it writes the manifest as it places the items (SnapshotWriter).
  */
 export interface SnapshotSelection {
   manifest: UnrootedManifest;
@@ -169,68 +169,358 @@ export function splitLeaves(leaves: Buffer): Buffer[] {
   return Array.from({ length: leaves.length / 32 }, (_, i) => leaves.subarray(i * 32, i * 32 + 32));
 }
 
-/** freezeSnapshot less the root: the same rules, and the leaves the root is to be taken over. */
-export function selectSnapshot(input: FreezeInput): SnapshotSelection {
-  const excluded: ExcludedItem[] = [];
-  // Consent is judged once per subject: a subject has many items.
+/** What a snapshot does with the items of one subject: which side they go to, or why they are left out. */
+export type SubjectDecision = Split | SnapshotExclusionReason;
+
+/** planSnapshot's decisions, by subject, for the training items and for the evaluation items. */
+export interface SnapshotPlan {
+  training: Map<string, SubjectDecision>;
+  evaluation: Map<string, SubjectDecision>;
+}
+
+/**
+ * The snapshot's rules, taken once per subject before any item is placed: consent for the
+ * purpose at `now` (the reason that matters most when not), the held-out subjects drawn from
+ * the seed among those who permit it, and, with evaluation sets, the training items of an
+ * evaluation subject left out. `trainingSubjects` and `evaluationSubjects` are the subjects of
+ * the training and the evaluation items (repeats do not matter); `consentOf` is asked once per
+ * subject (undefined for one the trainer has not heard of).
+ */
+export function planSnapshot(input: {
+  purpose: TrainingPurpose;
+  now: Date;
+  seed: number;
+  evaluation: { kind: 'held-out'; fraction: number } | { kind: 'sets' };
+  consentOf: (subjectId: string) => SubjectConsentState | undefined;
+  trainingSubjects: Iterable<string>;
+  evaluationSubjects: Iterable<string>;
+}): SnapshotPlan {
   const reasons = new Map<string, SnapshotExclusionReason | null>();
   const reasonOf = (subjectId: string) => {
-    if (!reasons.has(subjectId)) reasons.set(subjectId, exclusionReason(input.consent.get(subjectId), input.purpose, input.now));
-    return reasons.get(subjectId)!;
-  };
-  const usable = (rows: SetItemRow[]) =>
-    rows.filter((r) => {
-      const reason = reasonOf(r.subjectId);
-      if (reason) excluded.push(excludedItem(r, reason));
-      return reason === null;
-    });
-  const train = usable(input.items);
-  // Each included item beside its leaf hash (taken when its set arrived), sorted together.
-  let entries: { item: SnapshotItem; leaf: string }[];
-  const entry = (r: SetItemRow, split: Split) => ({ item: snapshotItem(r, split), leaf: r.leafSha256 });
-  if (input.evaluation.kind === 'held-out') {
-    const heldOut = heldOutSubjects(
-      train.map((r) => r.subjectId),
-      input.evaluation.fraction,
-      input.seed,
-    );
-    entries = train.map((r) => entry(r, heldOut.has(r.subjectId) ? 'held-out' : 'train'));
-  } else {
-    const evaluation = usable(input.evaluation.items);
-    const evalSubjects = new Set(evaluation.map((r) => r.subjectId));
-    const kept = train.filter((r) => {
-      if (!evalSubjects.has(r.subjectId)) return true;
-      excluded.push(excludedItem(r, 'subject-in-evaluation-set'));
-      return false;
-    });
-    entries = [...kept.map((r) => entry(r, 'train')), ...evaluation.map((r) => entry(r, 'held-out'))];
-  }
-  // Rows arrive sorted by item within each set, so this sort mostly checks runs.
-  entries.sort((a, b) => byItem(a.item, b.item));
-  excluded.sort(byItem);
-  const leaves = Buffer.alloc(entries.length * 32);
-  for (let i = 0; i < entries.length; i++) {
-    // A short or non-hex value would leave zeros in the buffer and a wrong root, silently.
-    if (entries[i].leaf.length !== 64 || leaves.write(entries[i].leaf, i * 32, 32, 'hex') !== 32) {
-      throw new Error(`item ${entries[i].item.itemId} of set ${entries[i].item.setId} has no valid leaf hash`);
+    let reason = reasons.get(subjectId);
+    if (reason === undefined) {
+      reason = exclusionReason(input.consentOf(subjectId), input.purpose, input.now);
+      reasons.set(subjectId, reason);
     }
-  }
-  return {
-    manifest: {
-      schema: SNAPSHOT_SCHEMA,
-      runId: input.runId,
-      purpose: input.purpose,
-      consentAsOf: input.now.toISOString(),
-      seed: input.seed,
-      annotationSets: input.annotationSets,
-      evaluationSets: input.evaluation.kind === 'sets' ? input.evaluation.annotationSets : [],
-      heldOutFraction: input.evaluation.kind === 'held-out' ? input.evaluation.fraction : null,
-      items: entries.map((e) => e.item),
-      excluded,
-      replaces: null,
-    },
-    leaves,
+    return reason;
   };
+  const permitting = (subjects: Iterable<string>) => {
+    const out = new Set<string>();
+    for (const s of subjects) if (reasonOf(s) === null) out.add(s);
+    return out;
+  };
+  const trainingSubjects = new Set(input.trainingSubjects);
+  const evaluationSubjects = new Set(input.evaluationSubjects);
+  const training = new Map<string, SubjectDecision>();
+  const evaluation = new Map<string, SubjectDecision>();
+  if (input.evaluation.kind === 'held-out') {
+    const heldOut = heldOutSubjects([...permitting(trainingSubjects)], input.evaluation.fraction, input.seed);
+    for (const s of trainingSubjects) training.set(s, reasonOf(s) ?? (heldOut.has(s) ? 'held-out' : 'train'));
+  } else {
+    const evaluated = permitting(evaluationSubjects);
+    for (const s of evaluationSubjects) evaluation.set(s, reasonOf(s) ?? 'held-out');
+    for (const s of trainingSubjects) training.set(s, reasonOf(s) ?? (evaluated.has(s) ? 'subject-in-evaluation-set' : 'train'));
+  }
+  return { training, evaluation };
+}
+
+const isSplit = (d: SubjectDecision): d is Split => d === 'train' || d === 'held-out';
+
+function sortedByItem(list: readonly { itemId: string; setId: string }[]): boolean {
+  for (let i = 1; i < list.length; i++) if (byItem(list[i - 1], list[i]) > 0) return false;
+  return true;
+}
+
+const evalItemsOf = (input: FreezeInput) => (input.evaluation.kind === 'sets' ? input.evaluation.items : []);
+
+/** placeItems for a pure function's input, planned from its rows and consent. */
+function placeInput(input: FreezeInput, to: Placement): void {
+  placeItems(input.items, evalItemsOf(input), planFor(input), to);
+}
+
+/** planSnapshot for the subjects of the input's rows. */
+function planFor(input: FreezeInput): SnapshotPlan {
+  const subjects = (rows: readonly SetItemRow[]) => rows.map((r) => r.subjectId);
+  return planSnapshot({
+    purpose: input.purpose,
+    now: input.now,
+    seed: input.seed,
+    evaluation: input.evaluation.kind === 'held-out' ? input.evaluation : { kind: 'sets' },
+    consentOf: (subjectId) => input.consent.get(subjectId),
+    trainingSubjects: subjects(input.items),
+    evaluationSubjects: subjects(evalItemsOf(input)),
+  });
+}
+
+/** What each row is handed to, in manifest order. */
+export interface Placement {
+  include(row: SetItemRow, split: Split): void;
+  exclude(row: SetItemRow, reason: SnapshotExclusionReason): void;
+}
+
+/** Hands a row on by its subject's decision (planSnapshot's training or evaluation decisions). */
+export function placeRow(row: SetItemRow, decisions: Map<string, SubjectDecision>, to: Placement): void {
+  const d = decisions.get(row.subjectId);
+  if (d === undefined) throw new Error(`item ${row.itemId} of set ${row.setId} has a subject the snapshot was not planned for`);
+  if (isSplit(d)) to.include(row, d);
+  else to.exclude(row, d);
+}
+
+/**
+ * A set item as its columns come from the database, in this order: item id, subject id, image
+ * key, image hash, text hash, leaf hash (hex). What a freeze streams: no object per row.
+ */
+export type SetItemValues = [itemId: string, subjectId: string, imageKey: string, imageSha256: string, textSha256: string, leafSha256: string];
+
+/**
+ * placeRow for an item streamed as its values, straight into a writer: no object is made for it
+ * (at 100,000 items, an object per row costs a tenth of a freeze).
+ */
+export function placeValues(setId: string, v: SetItemValues, decisions: Map<string, SubjectDecision>, to: SnapshotWriter): void {
+  const d = decisions.get(v[1]);
+  if (d === undefined) throw new Error(`item ${v[0]} of set ${setId} has a subject the snapshot was not planned for`);
+  if (isSplit(d)) to.includeValues(setId, v, d);
+  else to.exclude({ setId, itemId: v[0], subjectId: v[1] }, d);
+}
+
+/**
+ * Places every row of the training and the evaluation sets by its subject's decision
+ * (planSnapshot), in manifest order: by item, then set, which orders the included rows and the
+ * excluded ones alike. Rows read a set at a time in item order (one set, or sets that do not
+ * interleave) are in that order already and are not sorted; others are, stably, so that a set
+ * listed twice keeps its rows' order.
+ */
+export function placeItems(items: readonly SetItemRow[], evalItems: readonly SetItemRow[], plan: SnapshotPlan, to: Placement): void {
+  const rows = evalItems.length === 0 ? items : [...items, ...evalItems];
+  const training = items.length;
+  const place = (i: number) => placeRow(rows[i], i < training ? plan.training : plan.evaluation, to);
+  if (sortedByItem(rows)) {
+    for (let i = 0; i < rows.length; i++) place(i);
+  } else {
+    const order = rows.map((_, i) => i).sort((a, b) => byItem(rows[a], rows[b]) || a - b);
+    for (const i of order) place(i);
+  }
+}
+
+/** The included items' leaf hashes, in manifest order, written from hex into one buffer. */
+class LeafBuffer {
+  private bytes: Buffer;
+  private count = 0;
+
+  constructor(capacity: number) {
+    this.bytes = Buffer.allocUnsafe(Math.max(1, capacity) * 32);
+  }
+
+  add(leafSha256: string, setId: string, itemId: string): void {
+    if ((this.count + 1) * 32 > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(this.bytes.length * 2);
+      this.bytes.copy(grown, 0, 0, this.count * 32);
+      this.bytes = grown;
+    }
+    // A short or non-hex value would leave garbage in the buffer and a wrong root, silently.
+    if (leafSha256.length !== 64 || this.bytes.write(leafSha256, this.count * 32, 32, 'hex') !== 32) {
+      throw new Error(`item ${itemId} of set ${setId} has no valid leaf hash`);
+    }
+    this.count++;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Leaves `from` (a leaf index) onwards, or all of them: a view, not a copy. */
+  view(from = 0): Buffer {
+    return this.bytes.subarray(from * 32, this.count * 32);
+  }
+}
+
+const rowCount = (input: FreezeInput) => input.items.length + evalItemsOf(input).length;
+
+/** What a manifest says before its items: who froze it, when, for what, from which sets. */
+export interface SnapshotHead {
+  runId: string;
+  purpose: TrainingPurpose;
+  now: Date;
+  seed: number;
+  annotationSets: AnnotationSetRef[];
+  evaluationSets: AnnotationSetRef[];
+  heldOutFraction: number | null;
+}
+
+const headOf = (input: FreezeInput): SnapshotHead => ({
+  runId: input.runId,
+  purpose: input.purpose,
+  now: input.now,
+  seed: input.seed,
+  annotationSets: input.annotationSets,
+  evaluationSets: input.evaluation.kind === 'sets' ? input.evaluation.annotationSets : [],
+  heldOutFraction: input.evaluation.kind === 'held-out' ? input.evaluation.fraction : null,
+});
+
+/** Every key of the manifest but the root, with the items and exclusions given. */
+function unrootedManifest(head: SnapshotHead, items: SnapshotItem[], excluded: ExcludedItem[]): UnrootedManifest {
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    runId: head.runId,
+    purpose: head.purpose,
+    consentAsOf: head.now.toISOString(),
+    seed: head.seed,
+    annotationSets: head.annotationSets,
+    evaluationSets: head.evaluationSets,
+    heldOutFraction: head.heldOutFraction,
+    items,
+    excluded,
+    replaces: null,
+  };
+}
+
+/** freezeSnapshot less the root: the same rules, and the leaves the root is to be taken over. */
+export function selectSnapshot(input: FreezeInput): SnapshotSelection {
+  const items: SnapshotItem[] = [];
+  const excluded: ExcludedItem[] = [];
+  const leaves = new LeafBuffer(rowCount(input));
+  placeInput(input, {
+    include(r, split) {
+      leaves.add(r.leafSha256, r.setId, r.itemId);
+      items.push(snapshotItem(r, split));
+    },
+    exclude: (r, reason) => excluded.push(excludedItem(r, reason)),
+  });
+  return { manifest: unrootedManifest(headOf(input), items, excluded), leaves: leaves.view() };
+}
+
+/** The counts TrainingSnapshotFrozen carries, less the root (snapshotCounts). */
+export type SnapshotCounts = Omit<ReturnType<typeof snapshotCounts>, 'merkleRoot'>;
+
+/**
+ * A new snapshot as a freeze stores it: selectSnapshot's manifest with its items already written
+ * as the stored bytes (pieces of the `items` array, commas between), its counts and its leaves.
+ * `trainItems` lists the training items only when asked (a run counted in epochs needs them).
+ */
+export interface AssembledSnapshot {
+  manifest: UnrootedManifest;
+  itemBytes: Buffer[];
+  leaves: Buffer;
+  counts: SnapshotCounts;
+  trainItems: { setId: string; itemId: string }[] | null;
+}
+
+/**
+ * Writes a new snapshot as its rows are placed, in manifest order (include, exclude): each
+ * included item is written at once as the bytes it is stored as, into pieces of PIECE_BYTES, and
+ * every ITEMS_PER_PIECE items its leaves are handed on (`onLeaves`, e.g. to the root's worker
+ * thread). No object is made per item (but the training items' ids, when asked for): at
+ * 100,000 items, objects (and the collector moving them), JSON.stringify over them and the
+ * strings it builds cost more than the rest of the writing.
+ */
+export class SnapshotWriter implements Placement {
+  private readonly excluded: ExcludedItem[] = [];
+  private readonly leaves: LeafBuffer;
+  private readonly itemBytes: Buffer[] = [];
+  private readonly trainItems: { setId: string; itemId: string }[] | null;
+  private readonly trainSubjects = new Set<string>();
+  private readonly heldOutSubjects = new Set<string>();
+  /** The piece being written, and how many of its bytes are; none until the first item. */
+  private piece = Buffer.alloc(0);
+  private written = 0;
+  private handedOn = 0;
+  private trained = 0;
+  /** The last set's id and its JSON, as items come a set at a time. */
+  private setId = '';
+  private setIdJson = '';
+
+  constructor(
+    private readonly head: SnapshotHead,
+    private readonly options: { listTrainItems: boolean; expectedItems: number; onLeaves?: (leaves: Buffer) => void },
+  ) {
+    this.leaves = new LeafBuffer(options.expectedItems);
+    this.trainItems = options.listTrainItems ? [] : null;
+  }
+
+  include(r: SetItemRow, split: Split): void {
+    this.includeValues(r.setId, [r.itemId, r.subjectId, r.imageKey, r.imageSha256, r.textSha256, r.leafSha256], split);
+  }
+
+  /**
+   * The next included item, as its set and values, written as JSON.stringify writes
+   * snapshotItem's object (keys in sorted order; the unit tests hold the two equal). Values that
+   * are PLAIN, as ids and hashes are, go between quotes as they are, and as Latin-1, which is
+   * their UTF-8; any other is written through JSON.stringify. JSON.stringify over every value,
+   * or over objects, costs three times as much at 100,000 items.
+   */
+  includeValues(setId: string, v: SetItemValues, split: Split): void {
+    const itemId = v[0];
+    const subjectId = v[1];
+    this.leaves.add(v[5], setId, itemId);
+    if (setId !== this.setId) {
+      this.setId = setId;
+      this.setIdJson = JSON.stringify(setId);
+    }
+    const comma = this.leaves.size > 1 ? ',' : '';
+    const plain = PLAIN.test(itemId) && PLAIN.test(subjectId) && PLAIN.test(v[2]) && PLAIN.test(v[3]) && PLAIN.test(v[4]);
+    const q = plain ? quoted : JSON.stringify;
+    const json = `${comma}{"imageKey":${q(v[2])},"imageSha256":${q(v[3])},"itemId":${q(itemId)},"setId":${this.setIdJson},"split":"${split}","subjectId":${q(subjectId)},"textSha256":${q(v[4])}}`;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit, Latin-1 one.
+    if (this.written + 3 * json.length > this.piece.length) {
+      this.closePiece();
+      this.piece = Buffer.allocUnsafe(Math.max(PIECE_BYTES, 3 * json.length));
+    }
+    this.written += this.piece.write(json, this.written, plain ? 'latin1' : 'utf8');
+    if (this.leaves.size - this.handedOn === ITEMS_PER_PIECE) this.handOnLeaves();
+    if (split === 'train') {
+      this.trained++;
+      this.trainSubjects.add(subjectId);
+      this.trainItems?.push({ setId, itemId });
+    } else this.heldOutSubjects.add(subjectId);
+  }
+
+  exclude(r: { setId: string; itemId: string; subjectId: string }, reason: SnapshotExclusionReason): void {
+    this.excluded.push(excludedItem(r, reason));
+  }
+
+  finish(): AssembledSnapshot {
+    this.closePiece();
+    this.handOnLeaves();
+    const included = this.leaves.size;
+    const reasons = new Map<SnapshotExclusionReason, number>();
+    for (const e of this.excluded) reasons.set(e.reason, (reasons.get(e.reason) ?? 0) + 1);
+    return {
+      manifest: unrootedManifest(this.head, [], this.excluded),
+      itemBytes: this.itemBytes,
+      leaves: this.leaves.view(),
+      counts: {
+        includedItems: included,
+        excludedItems: this.excluded.length,
+        includedSubjects: new Set([...this.trainSubjects, ...this.heldOutSubjects]).size,
+        excluded: [...reasons].sort(([a], [b]) => (a < b ? -1 : 1)).map(([reason, count]) => ({ reason, count })),
+        trainItems: this.trained,
+        heldOutItems: included - this.trained,
+        trainSubjects: this.trainSubjects.size,
+        heldOutSubjects: this.heldOutSubjects.size,
+        consentAsOf: this.head.now.toISOString(),
+      },
+      trainItems: this.trainItems,
+    };
+  }
+
+  /** Keeps the bytes written; the next item starts a new piece. */
+  private closePiece(): void {
+    if (this.written > 0) this.itemBytes.push(this.piece.subarray(0, this.written));
+    this.piece = Buffer.alloc(0);
+    this.written = 0;
+  }
+
+  private handOnLeaves(): void {
+    if (this.leaves.size > this.handedOn) this.options.onLeaves?.(this.leaves.view(this.handedOn));
+    this.handedOn = this.leaves.size;
+  }
+}
+
+/** selectSnapshot, written as the manifest's bytes as it goes (SnapshotWriter). */
+export function assembleSnapshot(input: FreezeInput, options: { listTrainItems: boolean; onLeaves?: (leaves: Buffer) => void }): AssembledSnapshot {
+  const writer = new SnapshotWriter(headOf(input), { ...options, expectedItems: rowCount(input) });
+  placeInput(input, writer);
+  return writer.finish();
 }
 
 /**
@@ -264,6 +554,18 @@ export function freezeRetrainSnapshot(input: {
     replaces: { runId: old.runId, snapshotSha256: input.replacedSha256, removedItems: removed.length, removedSubjects: removedSubjects.size, removed },
   };
 }
+
+/** Items per piece of the manifest: big enough for JSON.stringify's speed, small enough not to hold the whole in one string. */
+const ITEMS_PER_PIECE = 2000;
+
+/** Bytes per piece of the items a freeze writes (SnapshotWriter): some 2,000 items. */
+const PIECE_BYTES = 1 << 20;
+
+/** Printable ASCII but `"` and `\`: what JSON.stringify writes as it is, and UTF-8 and Latin-1 write alike. */
+const PLAIN = /^[ !#-[\]-~]*$/;
+
+/** A PLAIN string as JSON. */
+const quoted = (plain: string) => `"${plain}"`;
 
 /** Keys in sorted order, so that the manifest serializes canonically with JSON.stringify (manifestBytes). */
 function snapshotItem(r: SetItemRow, split: Split): SnapshotItem {
@@ -307,24 +609,26 @@ export function snapshotCounts(m: SnapshotManifest) {
 /** Stands in manifestPieces for the root, which a caller may still be computing. */
 const MERKLE_ROOT = Symbol('merkleRoot');
 
-/** Items per piece of the manifest: big enough for JSON.stringify's speed, small enough not to hold the whole in one string. */
-const ITEMS_PER_PIECE = 2000;
-
 /**
  * The manifest as stored, in pieces: canonical JSON, so its hash is a function of its content.
  * Items and exclusions, the bulk, are built with their keys in sorted order, so JSON.stringify
  * writes them canonically (five times faster than canonicalJson over 100,000 items), a slice
- * at a time; the unit test holds the whole equal to canonicalJson. The root's place is marked,
- * not written, so the bytes before it can be stored while the root is taken.
+ * at a time; the unit test holds the whole equal to canonicalJson. Items already written
+ * (assembleSnapshot) are passed as they are. The root's place is marked, not written, so the
+ * bytes before it can be stored while the root is taken.
  */
-function* manifestPieces(m: UnrootedManifest): Generator<string | typeof MERKLE_ROOT> {
+function* manifestPieces(m: UnrootedManifest, itemBytes?: Buffer[]): Generator<string | Buffer | typeof MERKLE_ROOT> {
   const fields = { ...m, merkleRoot: MERKLE_ROOT } as Record<string, unknown>;
   let first = true;
   for (const k of Object.keys(fields).sort()) {
     yield `${first ? '{' : ','}${JSON.stringify(k)}:`;
     first = false;
     if (k === 'merkleRoot') yield MERKLE_ROOT;
-    else if (k === 'items' || k === 'excluded') {
+    else if (k === 'items' && itemBytes) {
+      yield '[';
+      yield* itemBytes;
+      yield ']';
+    } else if (k === 'items' || k === 'excluded') {
       const list = fields[k] as unknown[];
       yield '[';
       for (let i = 0; i < list.length; i += ITEMS_PER_PIECE) {
@@ -340,14 +644,19 @@ function* manifestPieces(m: UnrootedManifest): Generator<string | typeof MERKLE_
 /** Bytes of the manifest as stored (see manifestPieces). */
 export function manifestBytes(m: SnapshotManifest): Buffer {
   const pieces = [...manifestPieces(m)].map((p) => (p === MERKLE_ROOT ? JSON.stringify(m.merkleRoot) : p));
-  return Buffer.from(pieces.join(''), 'utf8');
+  return Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
 }
 
 /**
  * The same bytes as manifestBytes, as a stream that waits for the root only where the root goes
  * (after the items), so storing the manifest and taking the root overlap. A rejected root fails
- * the stream, and the storage keeps nothing of it.
+ * the stream, and the storage keeps nothing of it. An assembled snapshot streams its items as
+ * they were written.
  */
-export async function* manifestStream(m: UnrootedManifest, merkleRoot: Promise<string>): AsyncGenerator<Buffer> {
-  for (const p of manifestPieces(m)) yield Buffer.from(p === MERKLE_ROOT ? JSON.stringify(await merkleRoot) : p, 'utf8');
+export async function* manifestStream(m: UnrootedManifest | AssembledSnapshot, merkleRoot: Promise<string>): AsyncGenerator<Buffer> {
+  const pieces = 'itemBytes' in m ? manifestPieces(m.manifest, m.itemBytes) : manifestPieces(m);
+  for (const p of pieces) {
+    if (p === MERKLE_ROOT) yield Buffer.from(JSON.stringify(await merkleRoot), 'utf8');
+    else yield typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+  }
 }

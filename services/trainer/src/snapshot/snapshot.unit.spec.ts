@@ -10,9 +10,13 @@ import {
   merkleInclusionProof,
   merkleRootOfLeafHashes,
 } from '@trellis/contracts';
-import { merkleRootOfLeafBuffer } from './merkle-root';
+import { Prng } from '@trellis/synthetic';
+import { MerkleRootWorker, merkleRootOfLeafBuffer } from './merkle-root';
+import { plainSnapshot } from './snapshot-reference.fixture';
 import {
   answerSha256,
+  assembleSnapshot,
+  FreezeInput,
   exclusionReason,
   manifestBytes,
   manifestStream,
@@ -373,6 +377,179 @@ describe('selectSnapshot', () => {
   });
 });
 
+describe('assembleSnapshot', () => {
+  const collect = async (chunks: AsyncIterable<Buffer>) => {
+    const out: Buffer[] = [];
+    for await (const c of chunks) out.push(c);
+    return Buffer.concat(out);
+  };
+  const consent = new Map<string, SubjectConsentState>([
+    ...[1, 2, 4, 5].map((n): [string, SubjectConsentState] => [subject(n), new Consent(subject(n)).permit().state()]),
+    [subject(3), new Consent(subject(3)).permit().withdraw().state()],
+    [subject(6), new Consent(subject(6)).permit().erase().state()],
+  ]);
+  const otherSetId = '01930000-0000-7000-8000-0000000000a3';
+  const base = { runId: 'r', purpose: 'model-training' as const, now, seed: 3, annotationSets: [ref], consent };
+  const cases: Record<string, FreezeInput> = {
+    'one set read in item order, over more items than a piece': {
+      ...base,
+      items: Array.from({ length: 4321 }, (_, n) => row(n, n % 8)),
+      evaluation: { kind: 'held-out', fraction: 0.25 },
+    },
+    'two sets whose items interleave, one item in both': {
+      ...base,
+      annotationSets: [ref, { ...ref, setId: otherSetId }],
+      items: [row(1, 1), row(4, 2), row(9, 3), row(2, 4, otherSetId), row(4, 5, otherSetId), row(7, 6, otherSetId)],
+      evaluation: { kind: 'held-out', fraction: 0.5 },
+    },
+    'evaluation sets sharing subjects with the training sets': {
+      ...base,
+      items: [row(1, 1), row(3, 2), row(5, 3), row(6, 4)],
+      evaluation: { kind: 'sets', annotationSets: [{ ...ref, setId: evalSetId }], items: [row(2, 2, evalSetId), row(10, 3, evalSetId), row(11, 5, evalSetId)] },
+    },
+    'a set listed twice, and as its own evaluation set': {
+      ...base,
+      annotationSets: [ref, ref],
+      items: [row(1, 1), row(2, 2), row(3, 3), row(1, 1), row(2, 2), row(3, 3)],
+      evaluation: { kind: 'sets', annotationSets: [ref], items: [row(2, 2), row(3, 3)] },
+    },
+  };
+
+  for (const [name, input] of Object.entries(cases)) {
+    it(`writes the bytes, counts, leaves and training items of freezeSnapshot: ${name}`, async () => {
+      const m = freezeSnapshot(input);
+      const handedOn: Buffer[] = [];
+      const assembled = assembleSnapshot(input, { listTrainItems: true, onLeaves: (l) => handedOn.push(Buffer.from(l)) });
+      expect(Buffer.concat(handedOn).equals(assembled.leaves)).toBe(true);
+      const bytes = await collect(manifestStream(assembled, Promise.resolve(m.merkleRoot)));
+      expect(bytes.toString('utf8')).toBe(canonicalJson(m));
+      const { merkleRoot: root, ...counts } = snapshotCounts(m);
+      expect(assembled.counts).toEqual(counts);
+      expect(merkleRootOfLeafHashes(Array.from({ length: assembled.leaves.length / 32 }, (_, i) => assembled.leaves.subarray(i * 32, i * 32 + 32)))).toBe(root);
+      expect(assembled.trainItems).toEqual(m.items.filter((i) => i.split === 'train').map(({ setId: s, itemId }) => ({ setId: s, itemId })));
+      expect(assembleSnapshot(input, { listTrainItems: false }).trainItems).toBeNull();
+    });
+  }
+});
+
+describe('freezeSnapshot and assembleSnapshot against the rules read plainly', () => {
+  const collect = async (chunks: AsyncIterable<Buffer>) => {
+    const out: Buffer[] = [];
+    for await (const c of chunks) out.push(c);
+    return Buffer.concat(out);
+  };
+  const later = new Date('2027-01-01T00:00:00Z');
+  const states: ((s: string) => SubjectConsentState | undefined)[] = [
+    (s) => new Consent(s).permit().state(),
+    (s) => new Consent(s).permit().state(),
+    (s) => new Consent(s).permit(['model-training', 'research']).withdraw(['research']).state(),
+    (s) => new Consent(s).permit().withdraw().state(),
+    (s) => new Consent(s).permit().deny().state(),
+    (s) => new Consent(s).permit(['model-training'], { start: null, end: now.toISOString() }).state(),
+    (s) => new Consent(s).permit(['model-training'], { start: later.toISOString(), end: null }).state(),
+    (s) => new Consent(s).permit().erase().state(),
+    (s) => new Consent(s).permit(['research']).state(),
+    (s) => new Consent(s).state(),
+    () => undefined,
+  ];
+  // Values a set may hold that JSON must escape, or that are not ASCII.
+  const odd = [
+    'a "quoted" key',
+    'back\\slash',
+    'line\nbreak\ttab\u0001',
+    'caf\u00e9/\u6f22\u5b57',
+    'emoji \ud83d\ude00',
+    'lone \ud800 surrogate',
+    '\u007f\u0080',
+  ];
+  const setIds = ['01930000-0000-7000-8000-0000000000a1', '01930000-0000-7000-8000-0000000000a3', '01930000-0000-7000-8000-0000000000a5'];
+
+  /** A random run over up to three sets of up to 40 items, some items in several sets, with every kind of consent. */
+  function randomInput(seed: number): FreezeInput {
+    const prng = new Prng(seed);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(prng.next() * xs.length)];
+    const subjects = Array.from({ length: 1 + Math.floor(prng.next() * 12) }, (_, n) => subject(n));
+    const consent = new Map<string, SubjectConsentState>();
+    for (const s of subjects) {
+      const state = pick(states)(s);
+      if (state) consent.set(s, state);
+    }
+    // Each set's rows once, in item order, as a set is read; ids drawn from a shared pool, so sets interleave and share items.
+    const rowsOf = new Map(
+      setIds.map((set) => {
+        const ids = [...new Set(Array.from({ length: Math.floor(prng.next() * 40) }, () => Math.floor(prng.next() * 60)))].sort((a, b) => a - b);
+        return [
+          set,
+          ids.map((n) => {
+            const r = row(n, 0, set);
+            const subjectId = pick(subjects);
+            const imageKey = prng.next() < 0.1 ? `${pick(odd)} ${n}` : r.imageKey;
+            const textSha256 = prng.next() < 0.05 ? pick(odd) : r.textSha256;
+            const leaf = itemLeafHash({ setId: set, itemId: r.itemId, subjectId, imageSha256: r.imageSha256, textSha256 }).toString('hex');
+            return { ...r, subjectId, imageKey, textSha256, leafSha256: leaf };
+          }),
+        ];
+      }),
+    );
+    const refs = (n: number) => Array.from({ length: n }, () => ({ ...ref, setId: pick(setIds) }));
+    const annotationSets = refs(1 + Math.floor(prng.next() * 3));
+    const rows = (sets: { setId: string }[]) => sets.flatMap((s) => rowsOf.get(s.setId)!);
+    const evaluationSets = refs(1 + Math.floor(prng.next() * 2));
+    return {
+      runId: `run-${seed}`,
+      purpose: 'model-training',
+      now,
+      seed,
+      annotationSets,
+      items: rows(annotationSets),
+      evaluation:
+        prng.next() < 0.5
+          ? { kind: 'held-out', fraction: pick([0.1, 0.25, 0.5, 0.9]) }
+          : { kind: 'sets', annotationSets: evaluationSets, items: rows(evaluationSets) },
+      consent,
+    };
+  }
+
+  it('gives the same bytes, root and counts for 300 random runs (sets shared, listed twice, interleaving; every consent; values to escape)', async () => {
+    let escaped = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const input = randomInput(seed);
+      const { manifest, bytes } = plainSnapshot(input);
+      if (/\\|[^\x20-\x7e]/.test(bytes)) escaped++;
+      expect(canonicalJson(freezeSnapshot(input))).toBe(bytes);
+      const assembled = assembleSnapshot(input, { listTrainItems: true });
+      const streamed = await collect(manifestStream(assembled, merkleRootOfLeafBuffer(assembled.leaves, Infinity)));
+      expect(streamed.toString('utf8')).toBe(bytes);
+      expect(streamed.equals(Buffer.from(bytes, 'utf8'))).toBe(true);
+      const { merkleRoot: root, ...counts } = snapshotCounts(manifest);
+      expect(assembled.counts).toEqual(counts);
+      expect(streamed.toString('utf8')).toContain(`"merkleRoot":"${root}"`);
+      expect(assembled.trainItems).toEqual(manifest.items.filter((i) => i.split === 'train').map(({ setId: s, itemId }) => ({ setId: s, itemId })));
+    }
+    expect(escaped).toBeGreaterThan(10);
+  });
+
+  it('starts a new piece of the stored bytes for an item bigger than what is left of one', async () => {
+    const consent = new Map([1, 2].map((n): [string, SubjectConsentState] => [subject(n), new Consent(subject(n)).permit().state()]));
+    const big = { ...row(2, 2), imageKey: `curated/${'\u00e9'.repeat(400_000)}` };
+    const input: FreezeInput = {
+      runId: 'r',
+      purpose: 'model-training',
+      now,
+      seed: 3,
+      annotationSets: [ref],
+      items: [row(1, 1), { ...big, leafSha256: itemLeafHash(big).toString('hex') }, row(3, 1)],
+      evaluation: { kind: 'held-out', fraction: 0.5 },
+      consent,
+    };
+    const assembled = assembleSnapshot(input, { listTrainItems: false });
+    expect(assembled.itemBytes.length).toBe(2);
+    expect(assembled.itemBytes[0].toString('utf8')).toBe(canonicalJson([freezeSnapshot(input).items[0]]).slice(1, -1));
+    const { manifest, bytes } = plainSnapshot(input);
+    expect((await collect(manifestStream(assembled, Promise.resolve(manifest.merkleRoot)))).toString('utf8')).toBe(bytes);
+  });
+});
+
 describe('merkleRootOfLeafBuffer', () => {
   const leavesOf = (n: number) =>
     Buffer.concat(
@@ -399,5 +576,28 @@ describe('merkleRootOfLeafBuffer', () => {
 
   it('refuses a buffer that is not whole 32-byte hashes', async () => {
     await expect(merkleRootOfLeafBuffer(Buffer.alloc(33), 0)).rejects.toThrow('32 bytes each; got 33');
+  });
+
+  it('uses a worker started before the leaves were known, or stops it when the leaves are too few to need it', async () => {
+    const leaves = leavesOf(1025);
+    const expected = merkleRootOfLeafHashes(Array.from({ length: 1025 }, (_, i) => leaves.subarray(i * 32, i * 32 + 32)));
+    await expect(merkleRootOfLeafBuffer(leaves, 0, new MerkleRootWorker())).resolves.toBe(expected);
+    await expect(merkleRootOfLeafBuffer(leaves, Infinity, new MerkleRootWorker())).resolves.toBe(expected);
+    const worker = new MerkleRootWorker();
+    worker.stop();
+    await expect(worker.root()).rejects.toThrow('exited');
+  });
+
+  it('takes the leaves piece by piece, however they are cut, and answers for none or one', async () => {
+    for (const n of [0, 1, 2, 3, 5, 8, 13, 1000, 2049]) {
+      const leaves = leavesOf(n);
+      const expected = merkleRootOfLeafHashes(Array.from({ length: n }, (_, i) => leaves.subarray(i * 32, i * 32 + 32)));
+      for (const cut of [1, 7, 2000]) {
+        const worker = new MerkleRootWorker();
+        for (let i = 0; i < n; i += cut) worker.add(leaves.subarray(i * 32, Math.min(n, i + cut) * 32));
+        await expect(worker.root()).resolves.toBe(expected);
+        expect(() => worker.add(leaves)).toThrow('last leaves');
+      }
+    }
   });
 });

@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Test, TestingModule } from '@nestjs/testing';
+import { v7 as uuidv7 } from 'uuid';
+import { DataSource } from 'typeorm';
+import { AnnotationSetRef, SubjectConsentState, TrainingRequested } from '@trellis/contracts';
+import { withTransaction } from '@trellis/common';
+import { messagingConfigFromEnv } from '@trellis/messaging';
+import { FilesystemObjectStorage } from '@trellis/storage';
+import { openTestDataSource } from '@trellis/testing';
+import { consentStates } from '../consent/subject-consents.projection';
+import { runStream } from '../runs/run.decider';
+import { RunEvents } from '../runs/run-events.fixture';
+import { RunStreams } from '../runs/run.streams';
+import { TrainerAppModule } from '../trainer-app.module';
+import { TRAINER_STORAGE } from '../trainer.tokens';
+import { FreezeSnapshotUseCase, setItems } from './freeze-snapshot.usecase';
+import { MerkleRootWorker, WORKER_MIN_LEAVES } from './merkle-root';
+import { answerSha256, itemLeafHash, snapshotCounts } from './snapshot';
+import { plainSnapshot } from './snapshot-reference.fixture';
+
+const engineer = { id: 'prn-engineer', role: 'engineer' as const };
+const permit = (subjectId: string, extra: Partial<SubjectConsentState> = {}): SubjectConsentState => ({
+  status: 'registered',
+  subjectId,
+  consents: { c: { status: 'active', decision: 'permit', purposes: ['model-training'], withdrawn: [], start: null, end: null } },
+  ...extra,
+});
+/** The consent kinds a set's subjects are given in turn; the last leaves the subject unknown to the trainer. */
+const CONSENTS: ((subjectId: string) => SubjectConsentState | null)[] = [
+  (s) => permit(s),
+  (s) => permit(s),
+  (s) => permit(s),
+  (s) =>
+    permit(s, {
+      consents: { c: { status: 'active', decision: 'permit', purposes: ['model-training'], withdrawn: ['model-training'], start: null, end: null } },
+    }),
+  (s) => ({ status: 'erased', subjectId: s }) as SubjectConsentState,
+  () => null,
+];
+
+describe(FreezeSnapshotUseCase.name, () => {
+  let ds: DataSource;
+  let moduleRef: TestingModule;
+  let dir: string;
+  let storage: FilesystemObjectStorage;
+
+  /** A published set as the trainer keeps it, written straight into its tables; `leafOf` may spoil a leaf. */
+  async function insertSet(
+    items: number,
+    subjects: number,
+    leafOf = (leaf: Buffer, _n: number) => leaf,
+  ): Promise<{ ref: AnnotationSetRef; subjectIds: string[] }> {
+    const ref = { setId: uuidv7(), projectId: uuidv7(), version: 1, contentSha256: 'b'.repeat(64) };
+    await ds.query(
+      `INSERT INTO trainer_annotation_sets (set_id, project_id, version, content_sha256, artifact_key, artifact_sha256, item_count, published_at)
+       VALUES ($1, $2, 1, $3, 'test', $3, $4, now())`,
+      [ref.setId, ref.projectId, ref.contentSha256, items],
+    );
+    const subjectIds = Array.from({ length: subjects }, () => uuidv7());
+    const rows = Array.from({ length: items }, (_, n) => {
+      const answer = { kind: 'caption' as const, caption: `caption ${n}` };
+      const imageSha256 = createHash('sha256').update(String(n)).digest('hex');
+      // A few keys JSON must escape or that are not ASCII, as any text a set may hold.
+      const imageKey = n % 997 === 5 ? `curated/"caf\u00e9"\\${n}` : `curated/${imageSha256}`;
+      const row = { setId: ref.setId, itemId: uuidv7(), subjectId: subjectIds[n % subjects], imageKey, imageSha256, textSha256: answerSha256(answer), answer };
+      return { ...row, leaf: leafOf(itemLeafHash(row), n) };
+    });
+    for (let i = 0; i < rows.length; i += 5000) {
+      const b = rows.slice(i, i + 5000);
+      await ds.query(
+        `INSERT INTO trainer_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, leaf_sha256, answer)
+         SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::jsonb[])`,
+        [
+          ref.setId,
+          b.map((r) => r.itemId),
+          b.map((r) => r.subjectId),
+          b.map((r) => r.imageKey),
+          b.map((r) => r.imageSha256),
+          b.map((r) => r.textSha256),
+          b.map((r) => r.leaf),
+          b.map((r) => JSON.stringify(r.answer)),
+        ],
+      );
+    }
+    const consents = subjectIds.map((s, i) => [s, CONSENTS[i % CONSENTS.length](s)] as const).filter(([, state]) => state !== null);
+    await ds.query('INSERT INTO trainer_subject_consents (subject_id, state) SELECT * FROM unnest($1::uuid[], $2::jsonb[])', [
+      consents.map(([s]) => s),
+      consents.map(([, state]) => JSON.stringify(state)),
+    ]);
+    return { ref, subjectIds };
+  }
+
+  /** A requested run over the sets, its stream started as RunUseCases.request starts it. */
+  async function requestRun(annotationSets: AnnotationSetRef[], evaluation: TrainingRequested['data']['evaluation']) {
+    const requested = RunEvents.requested().data;
+    const data: TrainingRequested['data'] = {
+      ...requested,
+      runId: uuidv7(),
+      annotationSets,
+      evaluation,
+      hyperparameters: { ...requested.hyperparameters, seed: 5 },
+    };
+    const streams = moduleRef.get(RunStreams);
+    await withTransaction(ds, (tx) => streams.start(tx, runStream(data.runId), [{ type: 'TrainingRequested', data }], engineer));
+    return (await streams.load(data.runId)).state;
+  }
+
+  /** What the rules give for the rows and consent the database holds now. */
+  async function expected(runId: string, now: Date, annotationSets: AnnotationSetRef[], evaluation: TrainingRequested['data']['evaluation']) {
+    return withTransaction(ds, async (tx) => {
+      const items = await setItems(tx, annotationSets);
+      const evalItems = evaluation.kind === 'sets' ? await setItems(tx, evaluation.annotationSets) : [];
+      const consent = await consentStates(
+        tx,
+        [...items, ...evalItems].map((r) => r.subjectId),
+      );
+      return plainSnapshot({
+        runId,
+        purpose: 'model-training',
+        now,
+        seed: 5,
+        annotationSets,
+        items,
+        evaluation: evaluation.kind === 'sets' ? { ...evaluation, items: evalItems } : evaluation,
+        consent,
+      });
+    });
+  }
+
+  beforeAll(async () => {
+    ds = await openTestDataSource();
+    dir = mkdtempSync(join(tmpdir(), 'trellis-freeze-'));
+    storage = new FilesystemObjectStorage(dir);
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        TrainerAppModule.forRoot({
+          dataSource: ds,
+          databaseMode: 'external',
+          messaging: messagingConfigFromEnv({ TRELLIS_MESSAGING: 'in-process' }),
+          env: { ...process.env, TRAINER_CONCURRENCY: '0' },
+        }),
+      ],
+    })
+      .overrideProvider(TRAINER_STORAGE)
+      .useValue(storage)
+      .compile();
+  });
+
+  afterAll(async () => {
+    await moduleRef.close();
+    await ds.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  describe('freeze', () => {
+    it('streams one set of more items than the root worker starts for, storing the bytes and root the rules give', async () => {
+      const { ref } = await insertSet(WORKER_MIN_LEAVES + 1000, 1500);
+      const evaluation = { kind: 'held-out' as const, fraction: 0.25 };
+      const state = await requestRun([ref], evaluation);
+      const now = new Date();
+      await moduleRef.get(FreezeSnapshotUseCase).freeze(state, now);
+
+      const frozen = (await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot!;
+      const { manifest, bytes } = await expected(state.runId!, now, [ref], evaluation);
+      const stored = await storage.getBuffer('artifacts', frozen.snapshot.manifest.key);
+      expect(stored.toString('utf8')).toBe(bytes);
+      expect(createHash('sha256').update(stored).digest('hex')).toBe(frozen.snapshot.manifest.sha256);
+      expect(frozen.snapshot).toEqual({ ...snapshotCounts(manifest), manifest: frozen.snapshot.manifest });
+      expect(manifest.excluded.map((e) => e.reason)).toEqual(expect.arrayContaining(['consent-withdrawn', 'subject-erased', 'unknown-subject']));
+    });
+
+    it('merges sets read whole (two training sets, one also an evaluation set, and another) as the rules give', async () => {
+      const a = await insertSet(300, 40);
+      const b = await insertSet(200, 30);
+      const c = await insertSet(100, 10);
+      const evaluation = { kind: 'sets' as const, annotationSets: [c.ref, b.ref] };
+      const state = await requestRun([a.ref, b.ref], evaluation);
+      const now = new Date();
+      await moduleRef.get(FreezeSnapshotUseCase).freeze(state, now);
+
+      const frozen = (await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot!;
+      const { manifest, bytes } = await expected(state.runId!, now, [a.ref, b.ref], evaluation);
+      expect((await storage.getBuffer('artifacts', frozen.snapshot.manifest.key)).toString('utf8')).toBe(bytes);
+      expect(frozen.snapshot.merkleRoot).toBe(manifest.merkleRoot);
+      expect(manifest.excluded.map((e) => e.reason)).toContain('subject-in-evaluation-set');
+    });
+
+    it('fails on a bad row mid-stream leaving nothing: no manifest stored, no event, the root worker stopped, the connection reusable', async () => {
+      let good: Buffer = Buffer.alloc(0);
+      const spoil = (leaf: Buffer, n: number) => {
+        if (n !== 6000) return leaf;
+        good = leaf;
+        return leaf.subarray(0, 31);
+      };
+      const { ref, subjectIds } = await insertSet(WORKER_MIN_LEAVES + 1000, 1500, spoil);
+      const state = await requestRun([ref], { kind: 'held-out', fraction: 0.25 });
+      const put = jest.spyOn(storage, 'putStream');
+      const stop = jest.spyOn(MerkleRootWorker.prototype, 'stop');
+
+      const err = await moduleRef
+        .get(FreezeSnapshotUseCase)
+        .freeze(state, new Date())
+        .then(
+          () => null,
+          (e: unknown) => e as Error,
+        );
+      expect(err?.message).toMatch(new RegExp(`^item [0-9a-f-]{36} of set ${ref.setId} has no valid leaf hash$`));
+      // It names the item and the set, nobody's subject id.
+      expect(subjectIds.some((s) => err!.message.includes(s))).toBe(false);
+      expect(put).not.toHaveBeenCalled();
+      expect(stop).toHaveBeenCalled();
+      expect((await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot).toBeNull();
+
+      // The same run freezes once the row is mended, on the pool's connections as they were left.
+      await ds.query('UPDATE trainer_set_items SET leaf_sha256 = $2 WHERE set_id = $1 AND length(leaf_sha256) = 31', [ref.setId, good]);
+      jest.restoreAllMocks();
+      await moduleRef.get(FreezeSnapshotUseCase).freeze(state, new Date());
+      expect((await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot).not.toBeNull();
+    });
+  });
+});

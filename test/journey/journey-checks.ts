@@ -1,4 +1,21 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { DEMO } from '../../services/platform/src/demo/demo-journey';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** An API token from the platform's database, as `npm run token -- create` makes one (bin/trellis.js, so without npm's start-up). */
+export function createToken(env: NodeJS.ProcessEnv, roles: string, label: string): string {
+  const r = spawnSync(process.execPath, ['bin/trellis.js', 'token', 'create', '--roles', roles, '--label', label], { cwd: ROOT, env, encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  return r.stdout.trim().split('\n').pop()!;
+}
+
+/** `npm run lineage:rebuild -- --check` against the platform `env` names: the live graph equals a replay of every log. */
+export function expectLineageEqualsReplay(env: NodeJS.ProcessEnv): void {
+  const rebuild = spawnSync('npm', ['run', '-s', 'lineage:rebuild', '--', '--check'], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
+  expect([rebuild.status, rebuild.stdout + rebuild.stderr]).toEqual([0, expect.anything()]);
+}
 
 /**
  * What must hold after the demo's journey, asked through the public HTTP and GraphQL APIs with

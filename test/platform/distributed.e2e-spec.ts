@@ -1,9 +1,9 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { eventually, freePort } from '@trellis/testing';
-import { checkJourney, withdrawnSubjectOf } from '../journey/journey-checks';
+import { checkJourney, createToken, expectLineageEqualsReplay, withdrawnSubjectOf } from '../journey/journey-checks';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVICES = ['ingestion', 'annotation', 'trainer', 'registry', 'lineage'];
@@ -99,13 +99,7 @@ describe('npm run start:distributed', () => {
     expect(new Set([...output.matchAll(/\[(\w+)\] .*Trellis (\w+) listening on/g)].map((m) => m[1]))).toEqual(new Set(SERVICES));
 
     // A token from the data directory (the embedded PostgreSQL the first service owns) ...
-    const created = spawnSync(process.execPath, ['bin/trellis.js', 'token', 'create', '--roles', 'steward,auditor', '--label', 'distributed'], {
-      cwd: ROOT,
-      env,
-      encoding: 'utf8',
-    });
-    expect(created.status).toBe(0);
-    const token = created.stdout.trim().split('\n').pop()!;
+    const token = createToken(env, 'steward,auditor', 'distributed');
     expect(token).toMatch(/^trl_/);
     // ... a subject registered with the ingestion process reaches the lineage process over Kafka.
     const res = await fetch(`http://127.0.0.1:${base + 1}/ingestion/subjects`, {
@@ -161,15 +155,9 @@ describe('npm run start:distributed', () => {
     // The demo's journey through the gateway, with each service killed (SIGKILL) once on the way;
     // the launcher starts each again.
     const gateway = `http://127.0.0.1:${base}`;
-    const admin = spawnSync(process.execPath, ['bin/trellis.js', 'token', 'create', '--roles', 'admin', '--label', 'demo'], {
-      cwd: ROOT,
-      env,
-      encoding: 'utf8',
-    });
-    expect(admin.status).toBe(0);
     const demo = spawn('npm', ['run', 'trellis', '--', 'demo', '--patience', '300'], {
       cwd: ROOT,
-      env: { ...env, TRELLIS_URL: gateway, TRELLIS_TOKEN: admin.stdout.trim().split('\n').pop()! },
+      env: { ...env, TRELLIS_URL: gateway, TRELLIS_TOKEN: createToken(env, 'admin', 'demo') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let demoOut = '';
@@ -201,23 +189,12 @@ describe('npm run start:distributed', () => {
     expect([code, `${demoOut}\n${demoErr.split('\n').slice(-20).join('\n')}`]).toEqual([0, expect.anything()]);
     expect(killed).toEqual(SERVICES);
     for (const name of SERVICES) expect(output).toMatch(new RegExp(`\\[distributed\\] ${name} exited \\(SIGKILL\\); starting it again`));
-    const checker = spawnSync(process.execPath, ['bin/trellis.js', 'token', 'create', '--roles', 'steward,engineer,auditor', '--label', 'checks'], {
-      cwd: ROOT,
-      env,
-      encoding: 'utf8',
-    });
     // Every service answers again (the gateway's /health asks all five).
     await eventually(async () => (await fetch(`${gateway}/health`)).status === 200, 180_000, 1000);
     // The subject registered above is one more.
-    await checkJourney(gateway, checker.stdout.trim().split('\n').pop()!, withdrawnSubjectOf(demoOut), 1);
+    await checkJourney(gateway, createToken(env, 'steward,engineer,auditor', 'checks'), withdrawnSubjectOf(demoOut), 1);
     // The lineage graph, fed by two processes over Kafka through kills, equals a replay of the logs.
-    const rebuild = spawnSync('npm', ['run', '-s', 'lineage:rebuild', '--', '--check'], {
-      cwd: ROOT,
-      env: { ...env, ...suite, S3_ACCESS_KEY: 'trellis', S3_SECRET_KEY: 'trellis-secret' },
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    expect([rebuild.status, rebuild.stdout + rebuild.stderr]).toEqual([0, expect.anything()]);
+    expectLineageEqualsReplay({ ...env, ...suite, S3_ACCESS_KEY: 'trellis', S3_SECRET_KEY: 'trellis-secret' });
     process.kill(-replica.pid!, 'SIGTERM');
 
     // As a terminal's Ctrl-C: SIGINT to the foreground group (npm and the launcher). npm itself

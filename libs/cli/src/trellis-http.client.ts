@@ -1,5 +1,8 @@
 import { CliRefusedError } from './cli-command';
 
+/** No answer at all: the platform is not running, or not at that address (a failure, exit 1; callers that retry can tell it by its class). */
+export class PlatformUnreachableError extends Error {}
+
 /** The REST API of a running platform, as the CLI uses it (TRELLIS_URL, TRELLIS_TOKEN). */
 export class TrellisHttpClient {
   constructor(
@@ -36,7 +39,7 @@ export class TrellisHttpClient {
         res = await fetch(new URL(path, this.baseUrl), { method, headers, body: payload });
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new Error(
+        throw new PlatformUnreachableError(
           `cannot reach the platform at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? set TRELLIS_URL`,
         );
       }

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bodyOf, expectStatus, platformErrorFromText, TrellisHttpClient } from '@trellis/cli';
+import { bodyOf, expectStatus, platformErrorFromText, PlatformUnreachableError, TrellisHttpClient } from '@trellis/cli';
 import { writeSyntheticFolder } from '@trellis/synthetic';
 import { runIngest } from '../../../ingestion/src/cli/ingest.command';
 import { runSubjectsImport } from '../../../ingestion/src/cli/subjects-import.command';
@@ -133,8 +133,8 @@ const TRANSIENT_REASONS = ['BAD_GATEWAY', 'SERVICE_UNAVAILABLE', 'DATABASE_UNAVA
 function asTransient(err: unknown): unknown {
   const message = (err as Error)?.message ?? '';
   if (err instanceof PlatformUnavailableError) return err;
-  if (/^cannot reach the platform|: 50[234] /.test(message) || TRANSIENT_REASONS.some((r) => message.includes(` ${r}: `)))
-    return new PlatformUnavailableError(message);
+  if (err instanceof PlatformUnreachableError) return new PlatformUnavailableError(message);
+  if (/: 50[234] /.test(message) || TRANSIENT_REASONS.some((r) => message.includes(` ${r}: `))) return new PlatformUnavailableError(message);
   return err;
 }
 

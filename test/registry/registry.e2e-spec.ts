@@ -53,6 +53,7 @@ describe('Registry end to end', () => {
   let receiver: Server;
   const deliveries: Delivery[] = [];
   let webhookSecret: string;
+  let webhookId: string | undefined;
   const versions: Version[] = [];
   const evaluations: Evaluation[] = [];
   const storage = createObjectStorageFromEnv();
@@ -135,6 +136,7 @@ describe('Registry end to end', () => {
       201,
     );
     webhookSecret = hook.secret;
+    webhookId = hook.id;
     training = await publishSyntheticSets(http, tokens.steward, {
       seed: 21,
       subjects: 6,
@@ -154,6 +156,8 @@ describe('Registry end to end', () => {
   }, LONG);
 
   afterAll(async () => {
+    // The database outlives this suite: a webhook left enabled would be sent every later suite's registry events.
+    if (webhookId) ok(await http.delete(`/webhooks/${webhookId}`).set(as('admin')), 200);
     await t?.close();
     receiver?.close();
   });

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
+import { createObjectStorageFromEnv } from '@trellis/storage';
 import { eventually, uniqueName } from '@trellis/testing';
 import { PlatformTestApp, startPlatformTestApp } from '../platform/platform-test-app';
 import { coreErrors, schemas as openLineageSchemas } from '../../services/trainer/src/openlineage/openlineage-schema.fixture';
@@ -380,6 +381,35 @@ describe('Lineage graph end to end', () => {
       const after = await lineageRebuild('--check');
       expect([after.code, differences(after.out)]).toEqual([0, []]);
       expect(after.out).toMatch(/the live lineage graph equals its rebuild/);
+    },
+    LONG,
+  );
+
+  it(
+    'keeps, for an event whose artifact the object storage lost, the rows the live graph recorded from it',
+    async () => {
+      const [frozen] = await t.dataSource.query(
+        `SELECT position, data->'snapshot'->'manifest'->>'key' AS key FROM trellis_events WHERE log = 'trainer' AND type = 'TrainingSnapshotFrozen' AND data->>'runId' = $1`,
+        [runId],
+      );
+      const snapshotEdges = async () =>
+        (await t.dataSource.query(`SELECT to_id FROM lineage_edges WHERE from_id = $1 AND type = 'wasDerivedFrom' ORDER BY to_id`, [`snapshot:${runId}`])).map(
+          (r: { to_id: string }) => r.to_id,
+        );
+      const before = await snapshotEdges();
+      expect(before.filter((id: string) => id.startsWith('curated-asset:')).length).toBeGreaterThan(0);
+      await createObjectStorageFromEnv().delete('artifacts', frozen.key);
+
+      const lost = `unreadable: trainer ${frozen.position} TrainingSnapshotFrozen: the snapshot of run ${runId}: the artifact cannot be read from the object storage`;
+      const check = await lineageRebuild('--check');
+      expect(check.out).toContain(lost);
+      expect(check.out).toMatch(/^kept [1-9]\d* rows the live graph has from the \d+ events whose artifact could not be read$/m);
+      expect(differences(check.out).filter(([, key]) => key.includes(runId))).toEqual([]);
+
+      const replaced = await lineageRebuild('--replace');
+      expect([replaced.code, replaced.out]).toEqual([0, expect.stringContaining(lost)]);
+      expect(replaced.out).toMatch(/rebuilt the lineage graph from \d+ events/);
+      expect(await snapshotEdges()).toEqual(before);
     },
     LONG,
   );

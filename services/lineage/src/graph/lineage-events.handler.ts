@@ -39,7 +39,8 @@ const SnapshotManifest = z.object({
 /**
  * Reads an artifact an event names and parses it. Live, a missing or altered artifact fails the
  * event (retried, then dead-lettered: the graph never silently lacks what the event implies); a
- * rebuild check instead notes the problem and writes the event's changes without the artifact.
+ * rebuild instead notes the problem, writes the event's changes without the artifact and keeps
+ * what the live graph recorded from it.
  */
 export type ArtifactReader = <T>(key: string, sha256: string, what: string, parse: (bytes: Buffer) => T | { problem: string }) => Promise<T | undefined>;
 

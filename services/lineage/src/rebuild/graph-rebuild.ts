@@ -2,7 +2,7 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '@trellis/contracts';
 import type { PostgresEventStore } from '@trellis/event-store';
 import { writeGraphChanges } from '../graph/graph.writer';
-import { lenientArtifactReader, LineageHandler, strictArtifactReader } from '../graph/lineage-events.handler';
+import { lenientArtifactReader, LineageHandler } from '../graph/lineage-events.handler';
 
 const TABLES = ['lineage_nodes', 'lineage_edges', 'lineage_node_states'] as const;
 /** The columns that identify a row of each table, for naming a difference (never its attributes). */
@@ -12,6 +12,11 @@ const KEYS: Record<(typeof TABLES)[number], string> = {
   lineage_node_states: "node_id || ' ' || key",
 };
 const BATCH = 1000;
+/** The columns an upsert of the writer sets (those not in the conflict key). */
+const COLUMNS: Record<string, readonly string[]> = {
+  lineage_nodes: ['type', 'class', 'label', 'attrs', 'valid_from', 'log', 'position'],
+  lineage_edges: ['attrs', 'valid_from', 'log', 'position'],
+};
 
 export interface UnreadableEvent {
   log: string;
@@ -29,25 +34,38 @@ export interface GraphDifference {
   position: number;
 }
 
-export interface RebuildCheck {
+export interface RebuildResult {
   /** The last position of each replayed log; live rows recorded after it are not compared. */
   heads: Record<string, number>;
   events: number;
+  /**
+   * Events whose artifact could not be read: replayed without it, and the rows the live graph
+   * holds from them (recorded at their log and position) kept in the rebuild instead.
+   */
+  unreadable: UnreadableEvent[];
+  /** How many live rows were kept for the unreadable events. */
+  kept: number;
+}
+
+export interface RebuildCheck extends RebuildResult {
   rows: Record<(typeof TABLES)[number], number>;
   differences: GraphDifference[];
-  /** Events whose artifact could not be read: replayed without it (their fan-out is missing from the rebuild). */
-  unreadable: UnreadableEvent[];
 }
 
 /**
  * Rebuilds the lineage graph by replaying every log the lineage consumes through the same
- * handlers, from position 1 to the head each log has when the rebuild starts.
+ * handlers, from position 1 to the head each log has when the rebuild starts, into temporary
+ * tables of the session (dropped at its end).
  *
- * `check` replays into temporary tables (dropped at the end) in one repeatable-read transaction
- * and compares them row by row with the live projection, so an operator (and the end-to-end
- * test) can prove the projection is what the logs say. `replace` replays into the live tables in
- * one transaction that holds them locked (consumers wait, then carry on idempotently); an
- * unreadable artifact rolls it back, changing nothing.
+ * An event whose artifact cannot be read (an object the storage lost, a bucket moved) is replayed
+ * without its fan-out, and the rows the live graph recorded from it when it was read are kept in
+ * the rebuild: so one lost object neither blocks a repair nor makes it drop what was known, and
+ * both modes list such events.
+ *
+ * `check` replays in one repeatable-read transaction and compares the rebuild with the live
+ * projection row by row, so an operator (and the end-to-end test) can prove the projection is
+ * what the logs say. `replace` holds the live tables locked (consumers wait, then carry on
+ * idempotently), replays, and swaps the rebuild in, in one transaction: a failure changes nothing.
  */
 export class LineageGraphRebuild {
   constructor(
@@ -57,22 +75,11 @@ export class LineageGraphRebuild {
   ) {}
 
   async check(): Promise<RebuildCheck> {
-    const tx = this.dataSource.createQueryRunner();
-    await tx.connect();
-    try {
-      await tx.startTransaction('REPEATABLE READ');
-      const [{ schema }] = await tx.query('SELECT current_schema() AS schema');
-      const live = (t: string) => `${quoteIdent(schema)}.${t}`;
-      // Unqualified names resolve to the session's temporary tables first, so the handlers'
-      // writer fills these, not the live ones.
-      for (const t of TABLES) await tx.query(`CREATE TEMPORARY TABLE ${t} (LIKE ${live(t)} INCLUDING ALL) ON COMMIT DROP`);
-      const unreadable: UnreadableEvent[] = [];
-      const { heads, events } = await this.replay(tx, (e) =>
-        lenientArtifactReader(this.handler(e).storage, (problem) => unreadable.push({ log: e.log, position: e.position, type: e.type, problem })),
-      );
+    return this.inTransaction('REPEATABLE READ', async (tx, live) => {
+      const rebuilt = await this.rebuild(tx, live);
       const differences: GraphDifference[] = [];
       const rows = {} as RebuildCheck['rows'];
-      const logs = Object.keys(heads);
+      const logs = Object.keys(rebuilt.heads);
       for (const t of TABLES) {
         rows[t] = Number((await tx.query(`SELECT count(*)::bigint AS n FROM pg_temp.${t}`))[0].n);
         // Live rows of a log this rebuild did not read, or recorded after its head, are not compared.
@@ -82,14 +89,40 @@ export class LineageGraphRebuild {
            UNION ALL
            (SELECT 'rebuilt', ${KEYS[t]}, log, position FROM (SELECT * FROM pg_temp.${t} EXCEPT SELECT * FROM ${live(t)} WHERE ${inScope}) d)
            ORDER BY 3, 4, 2 LIMIT 10000`,
-          [logs, logs.map((l) => heads[l])],
+          [logs, logs.map((l) => rebuilt.heads[l])],
         );
         differences.push(...found.map((d) => ({ table: t, only: d.only, key: d.key, log: d.log, position: Number(d.position) })));
       }
       await tx.rollbackTransaction();
       // Newest first: a difference an operator has just caused (or a consumer lagging) leads.
       differences.sort((a, b) => (a.log === b.log ? b.position - a.position : a.log < b.log ? -1 : 1));
-      return { heads, events, rows, differences, unreadable };
+      return { ...rebuilt, rows, differences };
+    });
+  }
+
+  async replace(): Promise<RebuildResult> {
+    return this.inTransaction('READ COMMITTED', async (tx, live) => {
+      await tx.query(`LOCK TABLE ${TABLES.map(live).join(', ')} IN EXCLUSIVE MODE`);
+      const rebuilt = await this.rebuild(tx, live);
+      // lineage_snapshot_facts is a cache of the graph: emptied with it, refilled by the next reads.
+      await tx.query(`TRUNCATE ${[...TABLES, 'lineage_snapshot_facts'].map(live).join(', ')}`);
+      for (const t of TABLES) await tx.query(`INSERT INTO ${live(t)} SELECT * FROM pg_temp.${t}`);
+      await tx.commitTransaction();
+      return rebuilt;
+    });
+  }
+
+  /** Runs `work` in a transaction on a connection of its own; `live(t)` names a live table past the temporary ones. */
+  private async inTransaction<T>(
+    isolation: 'REPEATABLE READ' | 'READ COMMITTED',
+    work: (tx: QueryRunner, live: (table: string) => string) => Promise<T>,
+  ): Promise<T> {
+    const tx = this.dataSource.createQueryRunner();
+    await tx.connect();
+    try {
+      await tx.startTransaction(isolation);
+      const [{ schema }] = await tx.query('SELECT current_schema() AS schema');
+      return await work(tx, (t) => `${quoteIdent(schema)}.${t}`);
     } catch (err) {
       if (tx.isTransactionActive) await tx.rollbackTransaction();
       throw err;
@@ -98,23 +131,33 @@ export class LineageGraphRebuild {
     }
   }
 
-  async replace(): Promise<{ heads: Record<string, number>; events: number }> {
-    const tx = this.dataSource.createQueryRunner();
-    await tx.connect();
-    try {
-      await tx.startTransaction();
-      await tx.query(`LOCK TABLE ${TABLES.join(', ')} IN EXCLUSIVE MODE`);
-      // lineage_snapshot_facts is a cache of the graph: emptied with it, refilled by the next reads.
-      await tx.query(`TRUNCATE ${TABLES.join(', ')}, lineage_snapshot_facts`);
-      const result = await this.replay(tx, (e) => strictArtifactReader(this.handler(e).storage));
-      await tx.commitTransaction();
-      return result;
-    } catch (err) {
-      if (tx.isTransactionActive) await tx.rollbackTransaction();
-      throw err;
-    } finally {
-      await tx.release();
+  /** Replays every log into temporary tables, then keeps the live rows of the events whose artifact could not be read. */
+  private async rebuild(tx: QueryRunner, live: (table: string) => string): Promise<RebuildResult> {
+    // Unqualified names resolve to the session's temporary tables first, so the handlers'
+    // writer fills these, not the live ones.
+    for (const t of TABLES) await tx.query(`CREATE TEMPORARY TABLE ${t} (LIKE ${live(t)} INCLUDING ALL) ON COMMIT DROP`);
+    const unreadable: UnreadableEvent[] = [];
+    const { heads, events } = await this.replay(tx, (e) =>
+      lenientArtifactReader(this.handler(e).storage, (problem) => unreadable.push({ log: e.log, position: e.position, type: e.type, problem })),
+    );
+    let kept = 0;
+    if (unreadable.length > 0) {
+      const at = [unreadable.map((u) => u.log), unreadable.map((u) => u.position)];
+      const from = (t: string) => `SELECT * FROM ${live(t)} WHERE (log, position) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`;
+      // The writer's rule: a row several events define keeps its earliest definition.
+      const earliest = (t: string) =>
+        `DO UPDATE SET ${COLUMNS[t].map((c) => `${c} = excluded.${c}`).join(', ')}
+         WHERE (excluded.valid_from, excluded.log, excluded.position) < (${t}.valid_from, ${t}.log, ${t}.position)`;
+      for (const [t, conflict] of [
+        ['lineage_nodes', `ON CONFLICT (id) ${earliest('lineage_nodes')}`],
+        ['lineage_edges', `ON CONFLICT (from_id, type, to_id) ${earliest('lineage_edges')}`],
+        ['lineage_node_states', 'ON CONFLICT DO NOTHING'],
+      ] as const) {
+        const [{ n }] = await tx.query(`WITH k AS (INSERT INTO pg_temp.${t} ${from(t)} ${conflict} RETURNING 1) SELECT count(*)::int AS n FROM k`, at);
+        kept += n;
+      }
     }
+    return { heads, events, unreadable, kept };
   }
 
   private handler(e: EventEnvelope): LineageHandler {

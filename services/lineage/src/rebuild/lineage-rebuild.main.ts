@@ -1,7 +1,7 @@
 /**
  * `npm run lineage:rebuild -- --check | --replace`: rebuilds the lineage graph by replaying the
  * event logs. `--check` (read-only) replays into temporary tables and compares them with the live
- * projection; `--replace` replays into the live tables in one transaction. Same configuration as
+ * projection; `--replace` swaps the rebuild in, in one transaction. Same configuration as
  * the services (DATABASE_URL or the embedded PostgreSQL under TRELLIS_DATA_DIR; S3_* or the
  * filesystem store for the artifacts the events name).
  */
@@ -13,7 +13,7 @@ import { connectDatabase } from '@trellis/runtime';
 import { openObjectStorage } from '@trellis/storage';
 import { MIGRATIONS } from '../../../../migrations';
 import { LINEAGE_CONTRACTS, lineageHandlers } from '../graph/lineage-graph.module';
-import { LineageGraphRebuild } from './graph-rebuild';
+import { LineageGraphRebuild, type RebuildResult } from './graph-rebuild';
 
 const USAGE = `usage: npm run lineage:rebuild -- --check | --replace
 
@@ -24,8 +24,11 @@ same handlers, up to the head each log has when it starts.
              exit 0 when they are equal, 1 when they differ (the differences are listed).
              Run it while the lineage consumers are caught up: an event the live consumer has
              not handled yet shows as a difference.
-  --replace  replay into the live tables in one transaction (the lineage consumers wait for it);
-             an artifact that cannot be read rolls it back and changes nothing.
+  --replace  replay, then swap the rebuild for the live tables in one transaction (the lineage
+             consumers wait for it); a failure changes nothing.
+
+An event whose artifact (a manifest, an annotation set, a snapshot) cannot be read is replayed
+without it, and the rows the live graph recorded from it are kept; both modes list such events.
 
 exit codes: 0 ok, 1 different or failed, 2 usage error`;
 
@@ -55,8 +58,14 @@ async function main(argv: string[]): Promise<number> {
       Object.entries(h)
         .map(([log, p]) => `${log} ${p}`)
         .join(', ');
+    const listUnreadable = (r: RebuildResult) => {
+      for (const u of r.unreadable) console.log(`unreadable: ${u.log} ${u.position} ${u.type}: ${u.problem}`);
+      if (r.unreadable.length > 0)
+        console.log(`kept ${r.kept} rows the live graph has from the ${r.unreadable.length} events whose artifact could not be read`);
+    };
     if (modes[0] === '--replace') {
       const done = await rebuild.replace();
+      listUnreadable(done);
       console.log(`rebuilt the lineage graph from ${done.events} events (${heads(done.heads)})`);
       return 0;
     }
@@ -64,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(
       `replayed ${check.events} events (${heads(check.heads)}): ${check.rows.lineage_nodes} nodes, ${check.rows.lineage_edges} edges, ${check.rows.lineage_node_states} states`,
     );
-    for (const u of check.unreadable) console.log(`unreadable: ${u.log} ${u.position} ${u.type}: ${u.problem}`);
+    listUnreadable(check);
     for (const d of check.differences.slice(0, 50))
       console.log(`differs: ${d.table} ${d.key} (${d.log} ${d.position}) only in the ${d.only === 'live' ? 'live graph' : 'rebuild'}`);
     if (check.differences.length > 50) console.log(`... and ${check.differences.length - 50} more differences`);

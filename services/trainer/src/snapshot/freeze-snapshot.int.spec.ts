@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Test, TestingModule } from '@nestjs/testing';
 import { v7 as uuidv7 } from 'uuid';
 import { DataSource } from 'typeorm';
 import { AnnotationSetRef, SubjectConsentState, TrainingRequested } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { messagingConfigFromEnv } from '@trellis/messaging';
-import { FilesystemObjectStorage } from '@trellis/storage';
+import { openObjectStorage, type ObjectStorage } from '@trellis/storage';
 import { openTestDataSource } from '@trellis/testing';
 import { consentStates } from '../consent/subject-consents.projection';
 import { runStream } from '../runs/run.decider';
@@ -44,8 +41,7 @@ const CONSENTS: ((subjectId: string) => SubjectConsentState | null)[] = [
 describe(FreezeSnapshotUseCase.name, () => {
   let ds: DataSource;
   let moduleRef: TestingModule;
-  let dir: string;
-  let storage: FilesystemObjectStorage;
+  let storage: ObjectStorage;
 
   /** A published set as the trainer keeps it, written straight into its tables; `leafOf` may spoil a leaf. */
   async function insertSet(
@@ -132,8 +128,9 @@ describe(FreezeSnapshotUseCase.name, () => {
 
   beforeAll(async () => {
     ds = await openTestDataSource();
-    dir = mkdtempSync(join(tmpdir(), 'trellis-freeze-'));
-    storage = new FilesystemObjectStorage(dir);
+    // The object storage every suite uses: the snapshots' events stay in the shared trainer log, and a
+    // later lineage rebuild (the lineage end-to-end suite's) must be able to read what they name.
+    storage = await openObjectStorage();
     moduleRef = await Test.createTestingModule({
       imports: [
         TrainerAppModule.forRoot({
@@ -152,7 +149,6 @@ describe(FreezeSnapshotUseCase.name, () => {
   afterAll(async () => {
     await moduleRef.close();
     await ds.destroy();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   afterEach(() => jest.restoreAllMocks());

@@ -17,6 +17,7 @@ import { CreateLineage1764900000000 } from './1764900000000-CreateLineage';
 import { AuditTrailIndexes1764900000100 } from './1764900000100-AuditTrailIndexes';
 import { LineageBenchIndexes1765000000000 } from './1765000000000-LineageBenchIndexes';
 import { LineageSnapshotFacts1765000000200 } from './1765000000200-LineageSnapshotFacts';
+import { AppendRowsAsJson1765100000000 } from './1765100000000-AppendRowsAsJson';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AuditTrailIndexes1764900000100,
   LineageBenchIndexes1765000000000,
   LineageSnapshotFacts1765000000200,
+  AppendRowsAsJson1765100000000,
 ];

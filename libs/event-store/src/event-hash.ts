@@ -5,9 +5,9 @@ export type HashedFields = Omit<EventEnvelope, 'hash' | 'prevHash'>;
 
 /**
  * The canonical text of an event is canonicalJson of all its stored fields. Position and stream
- * version are only known once the log head is locked, so the text is prepared in three pieces
- * beforehand and only numbers and the previous hash are joined while the lock is held (by the
- * trellis_append SQL function, which must produce exactly the same text).
+ * version are only known once the log head is (from the cached head, checked under the log's
+ * lock by trellis_append_rows), so the text is prepared in three pieces beforehand and only
+ * numbers and the previous hash are joined then.
  * (Top-level keys in canonical order: actor, causationId, correlationId, data, eventId, log,
  * occurredAt, position, schemaVersion, streamId, streamVersion, type.)
  */
@@ -17,11 +17,12 @@ export interface CanonicalPieces {
   tail: string;
 }
 
-export function canonicalPieces(e: Omit<HashedFields, 'position' | 'streamVersion'>): CanonicalPieces {
+/** `data`: canonicalJson(e.data), when the caller has it already. */
+export function canonicalPieces(e: Omit<HashedFields, 'position' | 'streamVersion'>, data = canonicalJson(e.data)): CanonicalPieces {
   return {
     head:
       `{"actor":${canonicalJson({ id: e.actor.id, role: e.actor.role })},"causationId":${canonicalJson(e.causationId)},` +
-      `"correlationId":${canonicalJson(e.correlationId)},"data":${canonicalJson(e.data)},"eventId":${canonicalJson(e.eventId)},` +
+      `"correlationId":${canonicalJson(e.correlationId)},"data":${data},"eventId":${canonicalJson(e.eventId)},` +
       `"log":${canonicalJson(e.log)},"occurredAt":${canonicalJson(e.occurredAt)},"position":`,
     middle: `,"schemaVersion":${canonicalJson(e.schemaVersion)},"streamId":${canonicalJson(e.streamId)},"streamVersion":`,
     tail: `,"type":${canonicalJson(e.type)}}`,

@@ -73,7 +73,7 @@ describe(PostgresEventStore.name, () => {
       // Within one instance the race is decided while grouping appends...
       const local = await Promise.allSettled([1, 2, 3, 4].map(() => store.append(log, 'thing-1', [things.counted()], testContext, { expectedVersion: 1 })));
       expect(local.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      // ...across instances (processes) by trellis_append under the log lock.
+      // ...across instances (processes) by trellis_append_rows under the log lock.
       const stores = [1, 2, 3, 4].map(() => new PostgresEventStore(ds, testContracts()));
       const remote = await Promise.allSettled(stores.map((s) => s.append(log, 'thing-1', [things.counted()], testContext, { expectedVersion: 2 })));
       expect(remote.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -90,6 +90,33 @@ describe(PostgresEventStore.name, () => {
         }),
       );
       expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 30 });
+    });
+
+    it('writes nothing of rows planned on a stale head, and answers the head it locked', async () => {
+      await store.append(log, 'thing-1', [things.recorded(), things.counted(1)], testContext, { expectedVersion: 'no_stream' });
+      const head = await ds.query('SELECT hash FROM trellis_log_heads WHERE log = $1', [log]);
+      // A row as another process would send it, planned when the log was still empty.
+      const row = {
+        i: '01890000-0000-7000-8000-000000000001',
+        s: 'thing-2',
+        t: 'ThingRecorded',
+        sv: 1,
+        o: new Date().toISOString(),
+        a: testContext.actor.id,
+        ar: testContext.actor.role,
+        c: '01890000-0000-7000-8000-000000000002',
+        ca: null,
+        d: { thingId: 'thing-2', name: 'x' },
+        v: 1,
+        h: 'f'.repeat(64),
+      };
+      const [answer] = await ds.query(
+        `SELECT ok, head_position, head_hash FROM trellis_append_rows($1, 0, repeat('0', 64), ARRAY['thing-2'], ARRAY[0], $2::json)`,
+        [log, JSON.stringify([row])],
+      );
+      expect(answer).toEqual({ ok: false, head_position: '2', head_hash: head[0].hash });
+      expect(await rowCount(ds, log)).toBe(2);
+      expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 2 });
     });
 
     it('rejects malformed data naming the field, and writes nothing of the batch', async () => {

@@ -1,7 +1,17 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import { v7 as uuidv7 } from 'uuid';
-import { AppendContext, EventContractRegistry, EventEnvelope, GENESIS_HASH, isPrincipalId, isRole, LOWERCASE_UUID_PATTERN, NewEvent } from '@trellis/contracts';
+import {
+  AppendContext,
+  canonicalJson,
+  EventContractRegistry,
+  EventEnvelope,
+  GENESIS_HASH,
+  isPrincipalId,
+  isRole,
+  LOWERCASE_UUID_PATTERN,
+  NewEvent,
+} from '@trellis/contracts';
 import { assertExpectedVersion, ExpectedVersion } from './expected-version';
 import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
 import { CanonicalPieces, canonicalPieces, hashEvent, hashPieces } from './event-hash';
@@ -47,7 +57,8 @@ export interface EventStoreClock {
 interface PendingAppend {
   streamId: string;
   expectedVersion: ExpectedVersion;
-  events: { fields: Omit<EventEnvelope, 'position' | 'streamVersion' | 'prevHash' | 'hash'>; json: string; pieces: CanonicalPieces }[];
+  /** `row`: the event's object in trellis_append_rows' JSON, up to the stream version and hash that the plan adds. */
+  events: { fields: Omit<EventEnvelope, 'position' | 'streamVersion' | 'prevHash' | 'hash'>; row: string; pieces: CanonicalPieces }[];
 }
 
 interface AppendQueue {
@@ -83,7 +94,7 @@ const LOG_NAME = /^[a-z][a-z0-9-]{0,62}$/;
  * Append-only, hash-chained event log in PostgreSQL.
  *
  * Appends to one log are serialized by a transaction-scoped advisory lock per log (taken by
- * trellis_append), held until commit. That is what the hash chain needs anyway (each event
+ * trellis_append_rows), held until commit. That is what the hash chain needs anyway (each event
  * hashes its predecessor), and it means positions become
  * visible strictly in order: a reader that has seen position N has seen everything before it, so
  * catch-up subscriptions can never skip an event committed "late".
@@ -105,9 +116,15 @@ export class PostgresEventStore {
   }
 
   async append(log: string, streamId: string, events: NewEvent[], context: AppendContext, options: AppendOptions): Promise<AppendResult> {
-    const request = this.prepare(log, streamId, events, context, options.expectedVersion);
-    if (options.queryRunner) return unwrap((await this.writeBatch(options.queryRunner, log, [request]))[0]);
-    return this.enqueue(log, request);
+    if (options.queryRunner) {
+      const request = this.prepare(log, streamId, events, context, options.expectedVersion);
+      return unwrap((await this.writeBatch(options.queryRunner, log, [request]))[0]);
+    }
+    // Prepared in a turn of the event loop of its own: writers that one group commit resumed
+    // together then take turns, so that a group is on its way to PostgreSQL while the next
+    // appends are validated and hashed, instead of the CPU and the database waiting for each other.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return this.enqueue(log, this.prepare(log, streamId, events, context, options.expectedVersion));
   }
 
   /** With `runner`, reads in that transaction (and sees its own uncommitted appends). */
@@ -227,6 +244,10 @@ export class PostgresEventStore {
     const correlationId = uuidOrThrow(context.correlationId ?? this.newId(), 'correlationId');
     const actor = { id: context.actor.id, role: context.actor.role };
     const causationId = context.causationId ? uuidOrThrow(context.causationId, 'causationId') : null;
+    // What every row of this append shares, as trellis_append_rows reads it (ids and timestamps need no escaping).
+    const shared =
+      `"s":${JSON.stringify(streamId)},"o":"${occurredAt}","a":${JSON.stringify(actor.id)},"ar":"${actor.role}",` +
+      `"c":"${correlationId}","ca":${causationId === null ? 'null' : `"${causationId}"`}`;
     const prepared = events.map((e) => {
       const schemaVersion = e.schemaVersion ?? this.registry.currentVersion(e.type);
       // Hashed exactly as jsonb will give it back (see storableJson).
@@ -249,21 +270,24 @@ export class PostgresEventStore {
         causationId,
         data,
       };
-      const json = JSON.stringify(data);
+      // The canonical text is JSON of the same value: stored as it is, and hashed (canonicalPieces).
+      const json = canonicalJson(data);
       if (Buffer.byteLength(json) > MAX_EVENT_DATA_BYTES) {
         throw new EventStoreException(
           EventStoreErrorCode.InvalidAppend,
           `${e.type} data is ${Buffer.byteLength(json)} bytes; events carry ids and hashes, at most ${MAX_EVENT_DATA_BYTES} bytes (put content in object storage)`,
         );
       }
-      return { fields, json, pieces: canonicalPieces(fields) };
+      const row = `{"i":"${fields.eventId}","t":${JSON.stringify(e.type)},"sv":${schemaVersion},${shared},"d":[${json}],"v":`;
+      return { fields, row, pieces: canonicalPieces(fields, json) };
     });
     return { streamId, expectedVersion, events: prepared };
   }
 
   /**
-   * Group commit: appends to one log from this process that arrive while a write is in flight
-   * are written together by the next trellis_append call (one lock, one commit). Each keeps its
+   * Group commit: an append to an idle log is written at once; appends to one log from this
+   * process that arrive while a write is in flight are written together by the next
+   * trellis_append_rows call (one lock, one commit). Each keeps its
    * own expected-version check and succeeds or fails alone.
    */
   private enqueue(log: string, request: PendingAppend): Promise<AppendResult> {
@@ -271,10 +295,7 @@ export class PostgresEventStore {
       const queue = this.queues.get(log) ?? { pending: [], flushing: false };
       this.queues.set(log, queue);
       queue.pending.push({ request, resolve, reject });
-      if (!queue.flushing) {
-        queue.flushing = true;
-        setImmediate(() => void this.flush(log, queue));
-      }
+      if (!queue.flushing) void this.flush(log, queue);
     });
   }
 
@@ -319,7 +340,7 @@ export class PostgresEventStore {
 
   /**
    * Writes the appends that pass their expected-version check, in order, in one statement.
-   * Rows are prepared from the cached log head and guessed stream versions; trellis_append
+   * Rows are prepared from the cached log head and guessed stream versions; trellis_append_rows
    * checks both under the head lock and, when another writer got there first, answers the real
    * state, from which the rows are prepared again.
    */
@@ -338,29 +359,8 @@ export class PostgresEventStore {
     for (let attempt = 1; ; attempt++) {
       const plan = this.plan(head, requests, known);
       const [answer]: { ok: boolean; head_position: string; head_hash: string; streams: string[] | null; versions: number[] | null }[] = await runner.query(
-        `SELECT ok, head_position, head_hash, streams, versions FROM trellis_append($1, $2, $3, $4::text[], $5::int[], $6::bigint[], $7::uuid[],
-           $8::text[], $9::int[], $10::text[], $11::int[], $12::timestamptz[], $13::text[], $14::text[], $15::uuid[], $16::uuid[], $17::jsonb[], $18::text[], $19::text[])`,
-        [
-          log,
-          head.position,
-          head.hash,
-          [...plan.guesses.keys()],
-          [...plan.guesses.values()],
-          plan.rows.map((e) => e.position),
-          plan.rows.map((e) => e.eventId),
-          plan.rows.map((e) => e.streamId),
-          plan.rows.map((e) => e.streamVersion),
-          plan.rows.map((e) => e.type),
-          plan.rows.map((e) => e.schemaVersion),
-          plan.rows.map((e) => e.occurredAt),
-          plan.rows.map((e) => e.actor.id),
-          plan.rows.map((e) => e.actor.role),
-          plan.rows.map((e) => e.correlationId),
-          plan.rows.map((e) => e.causationId),
-          plan.json,
-          plan.rows.map((e) => e.prevHash),
-          plan.rows.map((e) => e.hash),
-        ],
+        'SELECT ok, head_position, head_hash, streams, versions FROM trellis_append_rows($1, $2, $3, $4::text[], $5::int[], $6::json)',
+        [log, head.position, head.hash, [...plan.guesses.keys()], [...plan.guesses.values()], `[${plan.rows.join(',')}]`],
       );
       head = { position: Number(answer.head_position), hash: answer.head_hash };
       this.heads.set(log, head);
@@ -375,7 +375,7 @@ export class PostgresEventStore {
           return this.writeBatch(tx, log, requests);
         });
       }
-      // Inside a transaction, trellis_append already holds the log's lock: the next attempt,
+      // Inside a transaction, trellis_append_rows already holds the log's lock: the next attempt,
       // prepared from the state it just answered, cannot lose.
       if (attempt >= MAX_APPEND_ATTEMPTS) {
         throw new Error(`append to ${log} lost the race to other writers ${attempt} times in a row; giving up`);
@@ -383,12 +383,15 @@ export class PostgresEventStore {
     }
   }
 
-  /** Decides each request against the believed state and lays out the rows to insert. */
+  /**
+   * Decides each request against the believed state and lays out the rows to insert, in log
+   * order: trellis_append_rows gives them the positions after the head and chains each to the one
+   * before, as the hashes computed here assume.
+   */
   private plan(head: { position: number; hash: string }, requests: PendingAppend[], known: Map<string, number>) {
     const guesses = new Map<string, number>();
     const current = new Map<string, number>();
-    const rows: EventEnvelope[] = [];
-    const json: string[] = [];
+    const rows: string[] = [];
     let position = head.position;
     let prevHash = head.hash;
     const outcomes = requests.map((req): AppendResult | EventStoreException => {
@@ -410,15 +413,14 @@ export class PostgresEventStore {
         const hash = hashPieces(prevHash, e.pieces, position, streamVersion);
         const envelope = { ...e.fields, position, streamVersion, prevHash, hash };
         prevHash = hash;
-        json.push(e.json);
+        rows.push(`${e.row}${streamVersion},"h":"${hash}"}`);
         return envelope;
       });
-      rows.push(...envelopes);
       current.set(req.streamId, version + envelopes.length);
       const last = envelopes[envelopes.length - 1];
       return { streamVersion: last.streamVersion, firstPosition: envelopes[0].position, lastPosition: last.position, events: envelopes };
     });
-    return { guesses, rows, json, outcomes };
+    return { guesses, rows, outcomes };
   }
 
   private upcast(e: EventEnvelope): EventEnvelope {

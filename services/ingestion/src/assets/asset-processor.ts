@@ -9,9 +9,11 @@ import {
   extractReportText,
   ImageCodec,
   imageDataEnd,
+  jpegIsCuratedForm,
   pngIsCuratedForm,
   probeImage,
   resizeForModel,
+  stripJpegMetadata,
   stripPngChunks,
 } from './processing';
 
@@ -37,7 +39,11 @@ export interface ProcessedAsset {
   mimeType: string;
   width: number | null;
   height: number | null;
-  /** The de-identified/normalized form training reads: PNG for images, redacted UTF-8 text for reports. */
+  /**
+   * The de-identified/normalized form training reads: for images a JPEG stripped of its metadata
+   * (same entropy-coded data) or a PNG, for reports redacted UTF-8 text. contentType says which
+   * (AssetIngested records it as storage.curatedMediaType).
+   */
   curated: { bytes: Buffer; contentType: string };
   /** Images: the 224x224 PNG the model's preprocessing expects. */
   derivative: Buffer | null;
@@ -119,6 +125,26 @@ export async function processAsset(
       trailing > 0 ? { ...r, options: [...r.options, 'trailing-data-removed'], summary: { ...r.summary, 'trailing-bytes-removed': trailing } } : r;
     const image = await codec.decode(own, probe.mimeType, limits.maxPixels);
     const derivativePixels = resizeForModel(image.rgb, image.width, image.height, MODEL_INPUT_SIZE);
+    // A JPEG that decoded (above: the whole scan, to EOI) stays a JPEG: its metadata segments go,
+    // its entropy-coded data is copied as it is, so the pixels are exactly the decoded ones and no
+    // second lossy encoding happens. (Grey, CMYK, 12-bit and ICC-tagged JPEGs are re-encoded below.)
+    if (probe.mimeType === 'image/jpeg' && jpegIsCuratedForm(own)) {
+      const stripped = stripJpegMetadata(own);
+      return {
+        kind,
+        mimeType: probe.mimeType,
+        width: image.width,
+        height: image.height,
+        curated: { bytes: stripped.bytes, contentType: 'image/jpeg' },
+        derivative: await codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+        deidentifiedDicom: null,
+        deidentification: trailingRecord({
+          method: 'none',
+          options: ['metadata-segments-removed'],
+          summary: { 'jpeg-segments-removed': stripped.removed, 'jpeg-headers-rewritten': stripped.rewritten },
+        }),
+      };
+    }
     // An 8-bit RGB PNG is its own curated form once its metadata chunks are gone (lossless, the
     // same pixels re-encoding would store; decode has checked its chunk structure and CRCs);
     // anything else is re-encoded, which keeps no metadata.

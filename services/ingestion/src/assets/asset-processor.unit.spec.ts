@@ -1,4 +1,5 @@
 import { PNG } from 'pngjs';
+import sharp from 'sharp';
 import { encodeRgbJpeg, encodeRgbPng, generateSyntheticDataset } from '@trellis/synthetic';
 import { MODEL_INPUT_SIZE, processAsset } from './asset-processor';
 import { MAX_REPORT_CHARS } from '@trellis/deidentify';
@@ -41,19 +42,37 @@ const codecs: ImageCodec[] = [pureJsCodec, nativeCodec(loadSharp({})!)];
 
 describe(processAsset.name, () => {
   describe.each(codecs.map((c) => [c.name, c] as const))('on the %s codec', (_name, codec) => {
-    it('curates a JPEG carrying EXIF and a comment as a PNG without them, the same as the JPEG without them', async () => {
+    it('curates a JPEG carrying EXIF and a comment as the same JPEG without them: same scan bytes, same pixels', async () => {
       expect(jpegWithMetadata.includes(FAKE_NAME)).toBe(true);
       const dirty = await processAsset(jpegWithMetadata, 'image/jpeg', limits, subject, codec);
       const clean = await processAsset(jpeg, 'image/jpeg', limits, subject, codec);
       for (const out of [dirty.curated.bytes, dirty.derivative!]) {
         expect(out.includes(FAKE_NAME)).toBe(false);
         expect(out.includes(Buffer.from('1970:01:02'))).toBe(false);
-        expect(chunkTypes(out).filter((t) => t !== 'IDAT')).toEqual(['IHDR', 'IEND']);
       }
-      expect(dirty.curated.contentType).toBe('image/png');
-      expect(dirty.curated.bytes.equals(clean.curated.bytes)).toBe(true);
+      expect(chunkTypes(dirty.derivative!).filter((t) => t !== 'IDAT')).toEqual(['IHDR', 'IEND']);
+      expect(dirty.curated.contentType).toBe('image/jpeg');
+      // jpeg-js wrote nothing but JFIF and the tables: the original without the two planted segments.
+      expect(dirty.curated.bytes.equals(jpeg)).toBe(true);
+      expect(clean.curated.bytes.equals(jpeg)).toBe(true);
+      expect(Buffer.from(decodeImage(dirty.curated.bytes, 'image/jpeg').rgb).equals(Buffer.from(decodeImage(jpegWithMetadata, 'image/jpeg').rgb))).toBe(true);
       expect(dirty.derivative!.equals(clean.derivative!)).toBe(true);
-      expect(dirty.deidentification).toEqual({ method: 'none', options: ['re-encoded-without-metadata'], summary: {} });
+      expect(dirty.deidentification).toEqual({
+        method: 'none',
+        options: ['metadata-segments-removed'],
+        summary: { 'jpeg-segments-removed': 2, 'jpeg-headers-rewritten': 0 },
+      });
+    });
+
+    it('curates a JPEG with an ICC profile as an sRGB PNG, without the profile', async () => {
+      const tagged = await sharp(Buffer.from(rgb), { raw: { width: 64, height: 64, channels: 3 } })
+        .jpeg()
+        .withIccProfile('p3')
+        .toBuffer();
+      const r = await processAsset(tagged, 'image/jpeg', limits, subject, codec);
+      expect(r.curated.contentType).toBe('image/png');
+      expect(chunkTypes(r.curated.bytes).filter((t) => t !== 'IDAT')).toEqual(['IHDR', 'IEND']);
+      expect(r.deidentification.options).toEqual(['re-encoded-without-metadata']);
     });
 
     it('curates an 8-bit RGB PNG as its own bytes without its text, time and EXIF chunks (lossless)', async () => {
@@ -91,7 +110,10 @@ describe(processAsset.name, () => {
       const a = await processAsset(bytes, mimeType, limits, subject, js);
       const b = await processAsset(bytes, mimeType, limits, subject, native);
       expect({ ...b, curated: null, derivative: null }).toEqual({ ...a, curated: null, derivative: null });
-      const [ca, cb] = [a.curated.bytes, b.curated.bytes].map((x) => decodeImage(x, 'image/png').rgb);
+      expect(b.curated.contentType).toBe(mimeType);
+      // A JPEG is curated byte for byte the same on both paths (nothing is encoded).
+      if (mimeType === 'image/jpeg') expect(b.curated.bytes.equals(a.curated.bytes)).toBe(true);
+      const [ca, cb] = [a.curated.bytes, b.curated.bytes].map((x) => decodeImage(x, mimeType).rgb);
       const [da, db] = [a.derivative!, b.derivative!].map((x) => decodeImage(x, 'image/png').rgb);
       const maxDiff = (x: Uint8Array, y: Uint8Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
       const tolerance = mimeType === 'image/png' ? 0 : 8;

@@ -30,8 +30,9 @@ describe('issue 11 item 4: personal data reaches the training area', () => {
     ])('curates a %s without the trailing bytes, and records their removal', async (_what, mimeType, file) => {
       const r = await processAsset(file, mimeType, limits, subject, codec);
       for (const out of [r.curated.bytes, r.derivative!]) expect(out.includes(Buffer.from('Fakename'))).toBe(false);
-      expect(imageDataEnd(r.curated.bytes, 'image/png')).toBe(r.curated.bytes.length);
-      expect(decodeImage(r.curated.bytes, 'image/png')).toMatchObject({ width: 48, height: 48 });
+      expect(r.curated.contentType).toBe(mimeType);
+      expect(imageDataEnd(r.curated.bytes, mimeType)).toBe(r.curated.bytes.length);
+      expect(decodeImage(r.curated.bytes, mimeType)).toMatchObject({ width: 48, height: 48 });
       expect(r.deidentification.options).toContain('trailing-data-removed');
       expect(r.deidentification.summary['trailing-bytes-removed']).toBe(file.length - (mimeType === 'image/png' ? png.length : jpeg.length));
     });

@@ -7,3 +7,4 @@ export * from './dicom-attribute-actions';
 export * from './report-text';
 export * from './native-codec';
 export * from './end-marker';
+export * from './jpeg-segments';

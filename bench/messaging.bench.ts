@@ -20,6 +20,7 @@ import { AppendContext, EventContractRegistry, EventEnvelope } from '@trellis/co
 import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { Inbox, KafkaDelivery, toKafkaMessage } from '@trellis/messaging';
 import { benchKafka, benchPostgres, percentile, printTable } from './bench-services';
+import { loadPlatformaticKafka, PLATFORMATIC_KAFKA_VERSION, type PlatformaticKafka } from './peers/platformatic-kafka.peer';
 
 const N = Number(process.env.BENCH_EVENTS || 10_000);
 const PARTITIONS = 3;
@@ -36,7 +37,27 @@ interface Result {
   events: number;
   eps: number;
   latencies: number[];
+  /** The platform's: per event, ms spent in each stage (see STAGES). */
+  stages?: Record<Stage, number[]>;
 }
+
+/** When an event passed each point on its way (ms since the epoch), as the benchmark observes it. */
+interface Marks {
+  start?: number;
+  commit?: number;
+  read?: number;
+  ack?: number;
+  handler?: number;
+  done?: number;
+}
+const STAGES = {
+  'append: call -> commit returned': (m: Marks) => m.commit! - m.start!,
+  'relay: commit -> read from the log': (m: Marks) => m.read! - m.commit!,
+  'relay: read -> broker acknowledged': (m: Marks) => m.ack! - m.read!,
+  'Kafka: acknowledged -> handler called': (m: Marks) => m.handler! - m.ack!,
+  'consumer: handler -> effects committed': (m: Marks) => m.done! - m.handler!,
+} as const;
+type Stage = keyof typeof STAGES;
 
 /** Offers `count` items at `rate` per second (0 = as fast as possible) through `offer`. */
 async function offer(count: number, rate: number, batch: number, send: (from: number, n: number) => Promise<void>): Promise<void> {
@@ -99,6 +120,63 @@ async function rawKafkajs(kafka: Kafka, count: number, rate: number, sample: str
   return { scenario: 'raw kafkajs', events: count, eps: count / ((last - t0) / 1000), latencies };
 }
 
+/** The same raw produce -> consume as rawKafkajs, through @platformatic/kafka. */
+async function rawPlatformatic(pk: PlatformaticKafka, brokers: string[], count: number, rate: number, sample: string): Promise<Result> {
+  const topic = `bench-pk-${randomUUID().slice(0, 8)}`;
+  const clientId = 'bench-platformatic';
+  const admin = new pk.Admin({ clientId, bootstrapBrokers: brokers });
+  await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
+  await admin.close();
+  const producer = new pk.Producer({ clientId, bootstrapBrokers: brokers, serializers: pk.stringSerializers, idempotent: true, acks: -1 });
+  const consumer = new pk.Consumer({
+    clientId,
+    groupId: `${topic}-group`,
+    bootstrapBrokers: brokers,
+    deserializers: pk.stringDeserializers,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 3_000,
+  });
+  const latencies: number[] = [];
+  let last = 0;
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: true });
+  const done = new Promise<void>((resolve) => {
+    stream.on('data', (message: { timestamp: bigint }) => {
+      last = Date.now();
+      latencies.push(last - Number(message.timestamp));
+      if (latencies.length === count) resolve();
+    });
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  const t0 = Date.now();
+  // One send at a time, as kafkajs' producer with maxInFlightRequests 1 sends: with concurrent
+  // sends its idempotent producer lost messages here (8,500 of 10,000 arrived, 4 sends in flight).
+  let queue: Promise<unknown> = Promise.resolve();
+  await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 500, async (from, n) => {
+    // Stamped when offered, as the kafkajs baseline's are: time queued behind a send counts.
+    const now = BigInt(Date.now());
+    const send = () =>
+      producer.send({
+        messages: Array.from({ length: n }, (_, k) => ({
+          topic,
+          key: `s${(from + k) % 50}`,
+          value: sample.replace('"asset-0"', `"asset-${from + k}"`),
+          timestamp: now,
+        })),
+      });
+    await (queue = queue.then(send));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    done,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`@platformatic/kafka: ${latencies.length} of ${count} messages arrived within 60 s`)), 60_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  await stream.close();
+  await Promise.all([producer.close(), consumer.close(true)]);
+  return { scenario: `raw @platformatic/kafka ${PLATFORMATIC_KAFKA_VERSION}`, events: count, eps: count / ((last - t0) / 1000), latencies };
+}
+
 async function platform(ds: import('typeorm').DataSource, brokers: string[], notifier: LogNotifier, count: number, rate: number): Promise<Result> {
   const log = `bench-${randomUUID().slice(0, 8)}`;
   const store = new PostgresEventStore(ds, contracts);
@@ -106,6 +184,13 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
   const latencies: number[] = [];
   let pending: EventEnvelope[] = [];
   let last = 0;
+  // The relay may read an event before its appender sees the commit: each point sets its own field.
+  const marks = new Map<string, Marks>();
+  const mark = (eventId: string, point: keyof Marks, at: number) => {
+    const m = marks.get(eventId) ?? {};
+    m[point] = at;
+    marks.set(eventId, m);
+  };
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolveDone = r));
   const retry = { maxAttempts: 5, retryDelayMs: 100, maxRetryDelayMs: 2000 };
@@ -118,17 +203,30 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
     { mode: 'kafka', brokers, clientId: 'bench', partitions: PARTITIONS, replicationFactor: 1, retry },
     {
       relayLogs: [log],
-      relay: { batchSize: 500, pollIntervalMs: 1000 },
+      relay: {
+        batchSize: 500,
+        pollIntervalMs: 1000,
+        afterPublished: (events, readAt) => {
+          const now = Date.now();
+          for (const e of events) {
+            mark(e.eventId, 'read', readAt);
+            mark(e.eventId, 'ack', now);
+          }
+        },
+      },
       handlers: [
         {
           consumer: 'bench-sink',
           context: log,
           handle: async (e, tx) => {
+            mark(e.eventId, 'handler', Date.now());
             await tx.query('INSERT INTO bench_effects (event_id, asset_id) VALUES ($1, $2)', [e.eventId, (e.data as { assetId: string }).assetId]);
             pending.push(e);
           },
           // What a projection does for throughput: one multi-row statement per chunk.
           handleBatch: async (events, tx) => {
+            const now = Date.now();
+            for (const e of events) mark(e.eventId, 'handler', now);
             await tx.query('INSERT INTO bench_effects (event_id, asset_id) SELECT * FROM unnest($1::uuid[], $2::text[])', [
               events.map((e) => e.eventId),
               events.map((e) => (e.data as { assetId: string }).assetId),
@@ -143,7 +241,10 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
         // The effects of the chunk are committed now: that is when an event counts as handled.
         afterEffectsCommitted: async () => {
           last = Date.now();
-          for (const e of pending) latencies.push(last - Date.parse(e.occurredAt));
+          for (const e of pending) {
+            latencies.push(last - Date.parse(e.occurredAt));
+            mark(e.eventId, 'done', last);
+          }
           pending = [];
           if (latencies.length >= count) resolveDone();
         },
@@ -155,7 +256,8 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
   await new Promise((r) => setTimeout(r, 3000));
   const t0 = Date.now();
   await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 100, async (from, n) => {
-    await store.append(
+    const start = Date.now();
+    const appended = await store.append(
       log,
       `s${from % 50}-${from}`,
       Array.from({ length: n }, (_, k) => ({ type: 'AssetIngested', data: data(from + k) })),
@@ -164,10 +266,20 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
         expectedVersion: 'no_stream',
       },
     );
+    const commit = Date.now();
+    for (const e of appended.events) {
+      mark(e.eventId, 'start', start);
+      mark(e.eventId, 'commit', commit);
+    }
   });
   await done;
   await delivery.stop();
-  return { scenario: 'platform (append -> relay -> Kafka -> inbox + effect)', events: count, eps: count / ((last - t0) / 1000), latencies };
+  const stages = Object.fromEntries(Object.keys(STAGES).map((k) => [k, [] as number[]])) as Record<Stage, number[]>;
+  for (const m of marks.values()) {
+    if (Object.keys(m).length < 6) continue; // an event redelivered or not yet seen at every point
+    for (const [k, of] of Object.entries(STAGES)) stages[k as Stage].push(of(m));
+  }
+  return { scenario: 'platform (append -> relay -> Kafka -> inbox + effect)', events: count, eps: count / ((last - t0) / 1000), latencies, stages };
 }
 
 async function main(): Promise<void> {
@@ -204,7 +316,23 @@ async function main(): Promise<void> {
     const rate = Math.max(100, Math.round(Math.min(rawSat.eps / 2, platSat.eps * 0.8)));
     const paced = Math.min(N, rate * 10);
     const rawPaced = await rawKafkajs(kafka, paced, rate, JSON.parse(sample));
+    process.stderr.write(
+      `  raw paced at ${rate}/s: p99 ${percentile(
+        [...rawPaced.latencies].sort((a, b) => a - b),
+        99,
+      )} ms\n`,
+    );
     const platPaced = await platform(ds, kafkaServer.brokers, notifier, paced, rate);
+    process.stderr.write(
+      `  platform paced at ${rate}/s: p99 ${percentile(
+        [...platPaced.latencies].sort((a, b) => a - b),
+        99,
+      )} ms\n`,
+    );
+    const pk = loadPlatformaticKafka();
+    const pkSat = 'kafka' in pk ? await rawPlatformatic(pk.kafka, kafkaServer.brokers, N, 0, JSON.parse(sample)) : undefined;
+    const pkPaced = 'kafka' in pk ? await rawPlatformatic(pk.kafka, kafkaServer.brokers, paced, rate, JSON.parse(sample)) : undefined;
+    if ('why' in pk) console.log(`@platformatic/kafka ${pk.why}`);
 
     const row = (r: Result, phase: string) => {
       const s = [...r.latencies].sort((a, b) => a - b);
@@ -214,9 +342,29 @@ async function main(): Promise<void> {
       ['scenario', 'events', 'ev/s', 'p50 ms', 'p99 ms'],
       row(rawSat, 'saturated'),
       row(platSat, 'saturated'),
+      ...(pkSat ? [row(pkSat, 'saturated')] : []),
       row(rawPaced, `paced ${rate}/s`),
       row(platPaced, `paced ${rate}/s`),
+      ...(pkPaced ? [row(pkPaced, `paced ${rate}/s`)] : []),
     ]);
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    const breakdown = (r: Result) =>
+      Object.entries(r.stages!).map(([k, xs]) => [k, String(xs.length), String(percentile(sorted(xs), 50)), String(percentile(sorted(xs), 99))]);
+    printTable(`Where the platform's time goes, paced at ${rate} ev/s (per event; the stages overlap at their edges, so p99s do not add up)`, [
+      ['stage', 'events', 'p50 ms', 'p99 ms'],
+      ...breakdown(platPaced),
+    ]);
+    printTable(`... and saturated`, [['stage', 'events', 'p50 ms', 'p99 ms'], ...breakdown(platSat)]);
+    const stageP = (r: Result, q: number) =>
+      Object.fromEntries(
+        Object.entries(r.stages!).map(([k, xs]) => [
+          k
+            .replace(/[^a-z]+/gi, '_')
+            .replace(/^_|_$/g, '')
+            .toLowerCase(),
+          percentile(sorted(xs), q),
+        ]),
+      );
     const p = (r: Result, q: number) =>
       percentile(
         [...r.latencies].sort((a, b) => a - b),
@@ -234,6 +382,11 @@ async function main(): Promise<void> {
         raw_p50_ms: p(rawPaced, 50),
         raw_p99_ms: p(rawPaced, 99),
         saturated_p99_ms: p(platSat, 99),
+        platformatic_throughput_eps: pkSat ? Math.round(pkSat.eps) : null,
+        platformatic_p50_ms: pkPaced ? p(pkPaced, 50) : null,
+        platformatic_p99_ms: pkPaced ? p(pkPaced, 99) : null,
+        paced_stage_p50_ms: stageP(platPaced, 50),
+        paced_stage_p99_ms: stageP(platPaced, 99),
       }),
     );
   } finally {

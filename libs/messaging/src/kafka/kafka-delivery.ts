@@ -8,7 +8,7 @@ import { Inbox } from '../inbox';
 import type { MessagingConfig } from '../messaging.config';
 import { KafkaEventConsumer, KafkaConsumerOptions } from './kafka-event-consumer';
 import { dlqTopicOf } from './kafka-messages';
-import { KafkaRelay } from './kafka-relay';
+import { KafkaRelay, RelayOptions } from './kafka-relay';
 
 export interface KafkaDeliveryOptions {
   /** Logs this process owns and relays to Kafka. */
@@ -17,7 +17,7 @@ export interface KafkaDeliveryOptions {
   dataOnlyLogs?: string[];
   handlers: EventHandler[];
   consumer?: Partial<Pick<KafkaConsumerOptions, 'chunkSize' | 'sessionTimeout' | 'afterEffectsCommitted'>>;
-  relay?: { batchSize?: number; pollIntervalMs?: number };
+  relay?: Pick<RelayOptions, 'batchSize' | 'pollIntervalMs' | 'afterPublished'>;
   log?: (message: string) => void;
 }
 

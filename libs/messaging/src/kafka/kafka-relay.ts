@@ -1,5 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
+import type { EventEnvelope } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { LogFollower, LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { toKafkaMessage } from './kafka-messages';
@@ -16,6 +17,12 @@ export interface RelayOptions {
   onError?: (err: unknown) => void;
   /** Publish the envelope (default) or only the event's data (see toKafkaMessage). */
   payload?: 'envelope' | 'data';
+  /**
+   * Called once the broker acknowledged a batch, before its position is recorded, with when the
+   * batch was read from the log (ms since the epoch): an observation point (the messaging
+   * benchmark's latency breakdown).
+   */
+  afterPublished?: (events: readonly EventEnvelope[], readAt: number) => void;
 }
 
 /**
@@ -103,6 +110,7 @@ export class KafkaRelay {
       const from = Number(row.position);
       const read = await this.store.readLog(this.options.log, from, batchSize, tx, true);
       if (read.length === 0) return { count: 0, position: from };
+      const readAt = Date.now();
       // Stay well under the broker's message.max.bytes (1 MiB by default) for any partition.
       const messages: Message[] = [];
       let bytes = 0;
@@ -114,6 +122,7 @@ export class KafkaRelay {
       }
       const events = read.slice(0, messages.length);
       await this.producer.send({ topic: this.options.topic, acks: -1, messages });
+      this.options.afterPublished?.(events, readAt);
       const last = events[events.length - 1].position;
       await tx.query('UPDATE trellis_relay_positions SET position = $2, updated_at = now() WHERE relay_id = $1', [this.id, last]);
       return { count: events.length, position: last };

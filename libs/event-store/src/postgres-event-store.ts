@@ -68,6 +68,11 @@ interface AppendQueue {
 
 /** Upper bound of events written in one group-commit transaction. */
 const MAX_GROUP_EVENTS = 2000;
+/**
+ * A group this large leaves without waiting for the appends still being prepared (see
+ * flushWhenReady): preparing the rest takes about as long as PostgreSQL takes to write it.
+ */
+const EAGER_GROUP_EVENTS = 256;
 /** A guard: under the log's lock the second attempt always succeeds. */
 const MAX_APPEND_ATTEMPTS = 3;
 
@@ -103,6 +108,8 @@ export class PostgresEventStore {
   private readonly queues = new Map<string, AppendQueue>();
   /** Last head seen per log: right whenever this process is the log's only writer. */
   private readonly heads = new Map<string, { position: number; hash: string }>();
+  /** Appends waiting for their turn to be prepared, in call order (see turn). */
+  private readonly turns: (() => void)[] = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -120,11 +127,12 @@ export class PostgresEventStore {
       const request = this.prepare(log, streamId, events, context, options.expectedVersion);
       return unwrap((await this.writeBatch(options.queryRunner, log, [request]))[0]);
     }
-    // Prepared in a turn of the event loop of its own: writers that one group commit resumed
-    // together then take turns, so that a group is on its way to PostgreSQL while the next
-    // appends are validated and hashed, instead of the CPU and the database waiting for each other.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    return this.enqueue(log, this.prepare(log, streamId, events, context, options.expectedVersion));
+    await this.turn();
+    try {
+      return this.enqueue(log, this.prepare(log, streamId, events, context, options.expectedVersion));
+    } finally {
+      this.flushWhenReady(log);
+    }
   }
 
   /** With `runner`, reads in that transaction (and sees its own uncommitted appends). */
@@ -285,9 +293,45 @@ export class PostgresEventStore {
   }
 
   /**
-   * Group commit: an append to an idle log is written at once; appends to one log from this
-   * process that arrive while a write is in flight are written together by the next
-   * trellis_append_rows call (one lock, one commit). Each keeps its
+   * Resolves in a later turn of the event loop, one waiting append per turn. Writers that one
+   * group commit resumed together then prepare (validate, serialize, hash) one after another with
+   * I/O handled in between, so that a group can leave for PostgreSQL, or come back from it, while
+   * the others are still being prepared: the CPU and the database work at the same time instead
+   * of waiting for each other.
+   */
+  private turn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.turns.push(resolve);
+      if (this.turns.length === 1) setImmediate(() => this.nextTurn());
+    });
+  }
+
+  private nextTurn(): void {
+    this.turns.shift()!();
+    // Scheduled from a setImmediate callback, it runs after the next poll for I/O.
+    if (this.turns.length > 0) setImmediate(() => this.nextTurn());
+  }
+
+  /**
+   * Starts writing a log whose queue waits, once no other append is waiting to be prepared
+   * (small appends, prepared in microseconds, then share one commit), or at once when its queue
+   * holds EAGER_GROUP_EVENTS events already (large ones then go to PostgreSQL while the rest are
+   * prepared).
+   */
+  private flushWhenReady(log: string): void {
+    if (this.turns.length === 0) {
+      for (const [name, queue] of this.queues) if (!queue.flushing && queue.pending.length > 0) void this.flush(name, queue);
+      return;
+    }
+    const queue = this.queues.get(log);
+    if (!queue || queue.flushing) return;
+    const events = queue.pending.reduce((n, p) => n + p.request.events.length, 0);
+    if (events >= EAGER_GROUP_EVENTS) void this.flush(log, queue);
+  }
+
+  /**
+   * Group commit: appends to one log from this process that arrive while a write is in flight
+   * are written together by the next trellis_append_rows call (one lock, one commit). Each keeps its
    * own expected-version check and succeeds or fails alone.
    */
   private enqueue(log: string, request: PendingAppend): Promise<AppendResult> {
@@ -295,7 +339,6 @@ export class PostgresEventStore {
       const queue = this.queues.get(log) ?? { pending: [], flushing: false };
       this.queues.set(log, queue);
       queue.pending.push({ request, resolve, reject });
-      if (!queue.flushing) void this.flush(log, queue);
     });
   }
 

@@ -42,7 +42,7 @@ import {
   AnnotationSetArtifactItem,
   AnnotationSetPublished,
   AnnotationSetRef,
-  AssetIngested,
+  AssetIngestedV1Data,
   ConsentRecorded,
   ConsentWithdrawn,
   DatasetManifest,
@@ -400,7 +400,7 @@ async function ingest(ds: DataSource, timeline: Timeline): Promise<string[]> {
     const raw = sha(`raw ${i}`);
     curatedSha.push(sha(`curated ${i}`));
     const derivative = report ? null : sha(`derivative ${i}`);
-    const data: AssetIngested['data'] = {
+    const data: AssetIngestedV1Data = {
       assetId: uuid(KIND.asset, i),
       subjectId: subjectId(subjectOf(i)),
       kind: report ? 'report' : 'image',

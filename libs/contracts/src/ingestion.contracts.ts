@@ -120,6 +120,38 @@ export const AssetIngestedV1 = z
   })
   .strict();
 
+/**
+ * What the curated blob is: a JPEG stripped of its metadata (its scans as uploaded), a PNG
+ * (PNG uploads, re-encoded images, DICOM renderings), or redacted UTF-8 text (reports).
+ */
+export const CURATED_MEDIA_TYPES = ['image/jpeg', 'image/png', 'text/plain'] as const;
+export type CuratedMediaType = (typeof CURATED_MEDIA_TYPES)[number];
+
+/**
+ * V2 records the curated blob's media type (`storage.curatedMediaType`): since JPEGs are curated
+ * as JPEGs, readers cannot assume PNG. Every V1 image was curated as PNG and every report as
+ * UTF-8 text, which is what a V1 event is upcast to.
+ */
+export const AssetIngestedV2 = AssetIngestedV1.extend({
+  storage: AssetIngestedV1.shape.storage.extend({ curatedMediaType: z.enum(CURATED_MEDIA_TYPES) }).strict(),
+}).strict();
+
+/**
+ * A curated image's media type from its first bytes, for readers that hold a curated key but not
+ * the AssetIngested event (annotation reaches images through dataset manifests): PNG by its
+ * signature, JPEG by SOI; null for anything else.
+ */
+export function curatedImageMediaType(head: Uint8Array): 'image/png' | 'image/jpeg' | null {
+  if (head.length >= 8 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47) return 'image/png';
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
+  return null;
+}
+
+export function upcastAssetIngestedV1(data: unknown): z.infer<typeof AssetIngestedV2> {
+  const d = data as z.infer<typeof AssetIngestedV1>;
+  return { ...d, storage: { ...d.storage, curatedMediaType: d.kind === 'report' ? 'text/plain' : 'image/png' } };
+}
+
 export const AssetRejectedV1 = z
   .object({
     assetId: uuid,
@@ -190,7 +222,9 @@ export const SubjectErasedV1 = z
 export type SubjectRegistered = { type: 'SubjectRegistered'; data: z.infer<typeof SubjectRegisteredV1> };
 export type ConsentRecorded = { type: 'ConsentRecorded'; data: z.infer<typeof ConsentRecordedV1> };
 export type ConsentWithdrawn = { type: 'ConsentWithdrawn'; data: z.infer<typeof ConsentWithdrawnV1> };
-export type AssetIngested = { type: 'AssetIngested'; data: z.infer<typeof AssetIngestedV1> };
+export type AssetIngested = { type: 'AssetIngested'; data: z.infer<typeof AssetIngestedV2> };
+/** The data of a stored v1 AssetIngested (before the curated media type was recorded). */
+export type AssetIngestedV1Data = z.infer<typeof AssetIngestedV1>;
 export type AssetRejected = { type: 'AssetRejected'; data: z.infer<typeof AssetRejectedV1> };
 export type DatasetCreated = { type: 'DatasetCreated'; data: z.infer<typeof DatasetCreatedV1> };
 export type DatasetAssetAdded = { type: 'DatasetAssetAdded'; data: z.infer<typeof DatasetAssetAddedV1> };
@@ -217,7 +251,10 @@ export const ingestionContracts = new EventContractRegistry<never>()
   .register({ type: 'SubjectRegistered', version: 1, schema: SubjectRegisteredV1 })
   .register({ type: 'ConsentRecorded', version: 1, schema: ConsentRecordedV1 })
   .register({ type: 'ConsentWithdrawn', version: 1, schema: ConsentWithdrawnV1 })
-  .register({ type: 'AssetIngested', version: 1, schema: AssetIngestedV1 })
+  // Typed as the current data: a stored v1 event is upcast before any reader sees it.
+  .register({ type: 'AssetIngested', version: 1, schema: AssetIngestedV1 as unknown as typeof AssetIngestedV2 })
+  .register({ type: 'AssetIngested', version: 2, schema: AssetIngestedV2 })
+  .registerUpcaster('AssetIngested', 1, upcastAssetIngestedV1)
   .register({ type: 'AssetRejected', version: 1, schema: AssetRejectedV1 })
   .register({ type: 'DatasetCreated', version: 1, schema: DatasetCreatedV1 })
   .register({ type: 'DatasetAssetAdded', version: 1, schema: DatasetAssetAddedV1 })

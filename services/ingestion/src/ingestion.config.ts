@@ -50,8 +50,8 @@ export function ingestionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): In
  * One core less than the machine has, at least one: processing leaves the main thread (issue 11,
  * item 3), and one core stays for HTTP, PostgreSQL and the consumers.
  */
-export function defaultWorkers(): number {
-  return Math.max(1, availableParallelism() - 1);
+export function defaultWorkers(cores: number = availableParallelism()): number {
+  return Math.max(1, cores - 1);
 }
 
 /**

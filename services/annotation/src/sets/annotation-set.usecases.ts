@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import { Actor, EXCHANGE_FORMATS, ExchangeFormat, LeaveOutReason } from '@trellis/contracts';
+import { Actor, curatedImageMediaType, EXCHANGE_FORMATS, ExchangeFormat, LeaveOutReason } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import type { ObjectStorage } from '@trellis/storage';
 import { agreementStatistics, AgreementStatistics } from '../agreement/agreement-statistics';
@@ -213,7 +213,8 @@ export class AnnotationSetUseCases {
   }
 
   /**
-   * An export a trainer can use as it is: a tar of the images (`images/<sha256>.png`, each once)
+   * An export a trainer can use as it is: a tar of the images (`images/<sha256>.png`, or `.jpg`
+   * for a curated JPEG, each once)
    * and then the export file, whose `image` fields are those relative paths instead of storage
    * keys. Items whose subject has been excluded since the set was published (consent withdrawn,
    * erased) are left out: their images must not leave any more. The images stream one at a time.
@@ -244,7 +245,7 @@ export class AnnotationSetUseCases {
       for (const item of items) {
         if (paths.has(item.image)) continue;
         const bytes = await storage.getBuffer('curated', item.image);
-        const path = `images/${createHash('sha256').update(bytes).digest('hex')}.png`;
+        const path = `images/${createHash('sha256').update(bytes).digest('hex')}.${curatedImageMediaType(bytes) === 'image/jpeg' ? 'jpg' : 'png'}`;
         if (![...paths.values()].includes(path)) yield* ustarEntry(path, bytes, mtime);
         paths.set(item.image, path);
       }

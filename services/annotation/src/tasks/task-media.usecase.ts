@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Role } from '@trellis/contracts';
+import { curatedImageMediaType, type Role } from '@trellis/contracts';
 import type { ObjectStorage } from '@trellis/storage';
 import { ANNOTATION_STORAGE } from '../annotation.tokens';
 import { AnnotationErrorCode, AnnotationException } from '../annotation.exception';
@@ -42,7 +42,9 @@ export class TaskMediaUseCase {
       throw new AnnotationException(AnnotationErrorCode.NotYourTask, `task ${taskId} is not assigned to you`);
     }
     if (what === 'report' && !state.reportKey) throw new AnnotationException(AnnotationErrorCode.ReportNotFound, `item ${state.itemId} has no report`);
-    const key = what === 'image' ? state.imageKey : state.reportKey!;
-    return { stream: await this.storage.get('curated', key), contentType: what === 'image' ? 'image/png' : 'text/plain; charset=utf-8' };
+    if (what === 'report') return { stream: await this.storage.get('curated', state.reportKey!), contentType: 'text/plain; charset=utf-8' };
+    // The 224x224 PNG derivative, or a curated image that may be a JPEG: the bytes say which.
+    const bytes = await this.storage.getBuffer('curated', state.imageKey);
+    return { stream: Readable.from([bytes]), contentType: curatedImageMediaType(bytes) ?? 'application/octet-stream' };
   }
 }

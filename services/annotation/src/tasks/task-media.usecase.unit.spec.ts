@@ -25,9 +25,12 @@ function taskWith(assignments: Partial<AssignmentState>[]): TaskState {
   };
 }
 
-function useCase(state: TaskState): TaskMediaUseCase {
+const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+const JPEG_HEAD = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]);
+
+function useCase(state: TaskState, image: Buffer = PNG_HEAD): TaskMediaUseCase {
   const streams = { loadTask: () => Promise.resolve({ state, version: 1 }) } as unknown as AnnotationStreams;
-  const storage = { get: () => Promise.resolve(Readable.from(['bytes'])) } as unknown as ObjectStorage;
+  const storage = { get: () => Promise.resolve(Readable.from(['bytes'])), getBuffer: () => Promise.resolve(image) } as unknown as ObjectStorage;
   return new TaskMediaUseCase(streams, storage);
 }
 
@@ -64,6 +67,19 @@ describe('issue 11 item 10: roles', () => {
       }
       // The item came back to them (the project allows it): theirs again.
       expect(await outcome(taskWith([{ status: 'rejected' }, { status: 'assigned' }]), 'prn-ann', ['annotator'])).toBe('opened');
+    });
+  });
+
+  describe('the image media type', () => {
+    it.each([
+      ['image/png', PNG_HEAD],
+      ['image/jpeg', JPEG_HEAD],
+    ])('serves %s for an image whose bytes are one (a curated JPEG stays a JPEG)', async (type, bytes) => {
+      const media = await useCase(taskWith([{ status: 'assigned' }]), bytes).open(taskId, 'image', { id: 'prn-ann', roles: ['annotator'] });
+      expect(media.contentType).toBe(type);
+      const chunks: Buffer[] = [];
+      for await (const c of media.stream) chunks.push(Buffer.from(c));
+      expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
     });
   });
 });

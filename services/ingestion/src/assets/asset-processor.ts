@@ -50,6 +50,8 @@ export interface ProcessedAsset {
   /** DICOM: the de-identified DICOM itself, kept beside its rendering. */
   deidentifiedDicom: Buffer | null;
   deidentification: DeidentificationRecord;
+  /** Images: milliseconds spent decoding, making the 224x224 derivative and the curated form (bench:ingestion prints them). */
+  stageMs?: { decode: number; derivative: number; curate: number };
 }
 
 export const sha256Hex = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -123,8 +125,13 @@ export async function processAsset(
     const own = trailing > 0 ? bytes.subarray(0, end) : bytes;
     const trailingRecord = (r: DeidentificationRecord): DeidentificationRecord =>
       trailing > 0 ? { ...r, options: [...r.options, 'trailing-data-removed'], summary: { ...r.summary, 'trailing-bytes-removed': trailing } } : r;
+    const t0 = performance.now();
     const image = await codec.decode(own, probe.mimeType, limits.maxPixels);
+    const t1 = performance.now();
     const derivativePixels = resizeForModel(image.rgb, image.width, image.height, MODEL_INPUT_SIZE);
+    const derivative = await codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE);
+    const t2 = performance.now();
+    const stageMs = (t3: number) => ({ decode: t1 - t0, derivative: t2 - t1, curate: t3 - t2 });
     // A JPEG that decoded (above: the whole scan, to EOI) stays a JPEG: its metadata segments go,
     // its entropy-coded data is copied as it is, so the pixels are exactly the decoded ones and no
     // second lossy encoding happens. (Grey, CMYK, 12-bit and ICC-tagged JPEGs are re-encoded below.)
@@ -136,13 +143,14 @@ export async function processAsset(
         width: image.width,
         height: image.height,
         curated: { bytes: stripped.bytes, contentType: 'image/jpeg' },
-        derivative: await codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+        derivative,
         deidentifiedDicom: null,
         deidentification: trailingRecord({
           method: 'none',
           options: ['metadata-segments-removed'],
           summary: { 'jpeg-segments-removed': stripped.removed, 'jpeg-headers-rewritten': stripped.rewritten },
         }),
+        stageMs: stageMs(performance.now()),
       };
     }
     // An 8-bit RGB PNG is its own curated form once its metadata chunks are gone (lossless, the
@@ -156,15 +164,13 @@ export async function processAsset(
         width: image.width,
         height: image.height,
         curated: { bytes: stripped.bytes, contentType: 'image/png' },
-        derivative: await codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
+        derivative,
         deidentifiedDicom: null,
         deidentification: trailingRecord({ method: 'none', options: ['metadata-chunks-removed'], summary: { 'png-chunks-removed': stripped.removed } }),
+        stageMs: stageMs(performance.now()),
       };
     }
-    const [curated, derivative] = await Promise.all([
-      codec.encodePng(image.rgb, image.width, image.height),
-      codec.encodePng(derivativePixels, MODEL_INPUT_SIZE, MODEL_INPUT_SIZE),
-    ]);
+    const curated = await codec.encodePng(image.rgb, image.width, image.height);
     return {
       kind,
       mimeType: probe.mimeType,
@@ -175,6 +181,7 @@ export async function processAsset(
       derivative,
       deidentifiedDicom: null,
       deidentification: trailingRecord({ method: 'none', options: ['re-encoded-without-metadata'], summary: {} }),
+      stageMs: stageMs(performance.now()),
     };
   }
 

@@ -33,6 +33,7 @@ const ingested = {
     raw: `subjects/${subjectId}/${'a'.repeat(64)}`,
     curated: `subjects/${subjectId}/${'b'.repeat(64)}`,
     curatedSha256: 'b'.repeat(64),
+    curatedMediaType: 'text/plain' as const,
     derivative: null,
     derivativeSha256: null,
   },

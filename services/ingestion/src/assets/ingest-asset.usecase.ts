@@ -1,7 +1,17 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { v4 as uuidv4 } from 'uuid';
-import { Actor, AppendContext, AssetKind, AssetRejected, INGESTION_LOG, ingestionContracts, isUuid } from '@trellis/contracts';
+import {
+  Actor,
+  AppendContext,
+  AssetKind,
+  AssetRejected,
+  CURATED_MEDIA_TYPES,
+  CuratedMediaType,
+  INGESTION_LOG,
+  ingestionContracts,
+  isUuid,
+} from '@trellis/contracts';
 import { CLOCK, Clock, NEW_ID, NewId, withTransaction } from '@trellis/common';
 import { handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { contentKey, OBJECT_STORAGE, type ObjectStorage } from '@trellis/storage';
@@ -40,6 +50,13 @@ export interface IngestedAssetView {
   height: number | null;
 }
 
+/** The curated blob's content type without parameters (reports are always UTF-8). */
+function curatedMediaType(contentType: string): CuratedMediaType {
+  const type = contentType.split(';')[0].trim() as CuratedMediaType;
+  if (!CURATED_MEDIA_TYPES.includes(type)) throw new Error(`processing produced a curated blob of an unknown type (${type})`);
+  return type;
+}
+
 class LostRace extends Error {}
 /** Consent changed while the upload was processed: the commit is rolled back, the refusal recorded after clean-up. */
 class AdmissionLost extends Error {
@@ -64,6 +81,14 @@ const PAUSE_AFTER_BLOBS = 'INGESTION_TEST_PAUSE_AFTER_BLOBS';
  */
 @Injectable()
 export class IngestAssetUseCase {
+  /**
+   * Milliseconds summed over the images ingested by this instance, per stage (bench:ingestion
+   * prints them per image): decode, derivative and curate run in processing, then hash, put
+   * (the intent row, then every blob) and append (the commit transaction). process is the wait for
+   * the processing pool, queueing included; decode, derivative and curate are its parts.
+   */
+  readonly stageMs = { images: 0, process: 0, decode: 0, derivative: 0, curate: 0, hash: 0, put: 0, append: 0 };
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly store: PostgresEventStore,
@@ -96,6 +121,7 @@ export class IngestAssetUseCase {
     if (existing) return existing;
 
     let processed: ProcessedAsset;
+    const tProcess = performance.now();
     try {
       // A report is redacted of the subject's own registered identifiers wherever they occur.
       const identity = kind === 'report' ? await this.identities.find(subjectId!) : undefined;
@@ -111,6 +137,7 @@ export class IngestAssetUseCase {
       throw err;
     }
 
+    const tHash = performance.now();
     const prefix = `subjects/${subjectId}/`;
     // Each blob is hashed once, here; the storage takes the hash as its content address.
     const curatedSha256 = sha256Hex(processed.curated.bytes);
@@ -161,6 +188,7 @@ export class IngestAssetUseCase {
           raw: planned.raw.key,
           curated: planned.curated.key,
           curatedSha256,
+          curatedMediaType: curatedMediaType(processed.curated.contentType),
           derivative: planned.derivative?.key ?? null,
           derivativeSha256,
           ...(planned.deidentified ? { deidentified: planned.deidentified.key, deidentifiedSha256: deidentifiedSha256! } : {}),
@@ -168,6 +196,7 @@ export class IngestAssetUseCase {
         deidentification: processed.deidentification,
       },
     };
+    const tPut = performance.now();
     await this.intents.announce(assetId, subjectId!, intentBlobs);
     try {
       // Every write settles before the catch below may delete blobs and discard the intent: a
@@ -181,6 +210,7 @@ export class IngestAssetUseCase {
         process.stdout.write('BLOBS_WRITTEN\n');
         await new Promise(() => undefined);
       }
+      const tAppend = performance.now();
       await withTransaction(this.dataSource, async (tx) => {
         // Erasure marks the subject before it deletes blobs; an upload that finishes after
         // that must not commit (its blobs would escape the erasure).
@@ -218,6 +248,7 @@ export class IngestAssetUseCase {
         }
         await this.readModels.applyAll(decided.appended, tx);
       });
+      this.recordStages(processed, { process: tHash - tProcess, hash: tPut - tHash, put: tAppend - tPut, append: performance.now() - tAppend });
     } catch (err) {
       await this.cleanUp(assetId, subjectId!, intentBlobs);
       if (err instanceof AdmissionLost) {
@@ -243,6 +274,19 @@ export class IngestAssetUseCase {
       width: data.width,
       height: data.height,
     };
+  }
+
+  private recordStages(processed: ProcessedAsset, ms: { process: number; hash: number; put: number; append: number }): void {
+    if (!processed.stageMs) return;
+    const s = this.stageMs;
+    s.images += 1;
+    s.process += ms.process;
+    s.decode += processed.stageMs.decode;
+    s.derivative += processed.stageMs.derivative;
+    s.curate += processed.stageMs.curate;
+    s.hash += ms.hash;
+    s.put += ms.put;
+    s.append += ms.append;
   }
 
   private async resolveSubject(ref: string): Promise<string | null> {

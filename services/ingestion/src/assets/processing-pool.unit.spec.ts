@@ -28,7 +28,8 @@ describe(ProcessingPool.name, () => {
         expect(Buffer.isBuffer(r.curated.bytes)).toBe(true);
         expect(r.curated.bytes.equals(inline.curated.bytes)).toBe(true);
         expect(r.derivative!.equals(inline.derivative!)).toBe(true);
-        expect({ ...r, curated: null, derivative: null }).toEqual({ ...inline, curated: null, derivative: null });
+        expect(r.stageMs).toEqual({ decode: expect.any(Number), derivative: expect.any(Number), curate: expect.any(Number) });
+        expect({ ...r, curated: null, derivative: null, stageMs: null }).toEqual({ ...inline, curated: null, derivative: null, stageMs: null });
       }
     });
 
@@ -102,6 +103,15 @@ describe(ProcessingPool.name, () => {
       expect(ingestionConfigFromEnv({}).workers).toBe(defaultWorkers());
       expect(defaultWorkers()).toBeGreaterThanOrEqual(1);
       expect(ingestionConfigFromEnv({ INGESTION_WORKERS: '0' }).workers).toBe(0);
+    });
+
+    it.each([
+      [1, 1],
+      [2, 1],
+      [4, 3],
+      [16, 15],
+    ])('sizes the pool from the cores: %i cores, %i workers', (cores, workers) => {
+      expect(defaultWorkers(cores)).toBe(workers);
     });
   });
 });

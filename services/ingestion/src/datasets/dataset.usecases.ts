@@ -5,6 +5,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { z } from 'zod';
 import {
   Actor,
+  AssetIngested,
   DatasetManifest,
   DatasetManifestV1,
   DatasetMember,
@@ -18,6 +19,7 @@ import { NEW_ID, NewId, withTransaction } from '@trellis/common';
 import { aggregateStream, EventStoreErrorCode, EventStoreException, handleCommand, PostgresEventStore, StreamTarget } from '@trellis/event-store';
 import { contentKey, OBJECT_STORAGE, type ObjectStorage } from '@trellis/storage';
 import { sha256Hex } from '../assets/asset-processor';
+import { assetStream } from '../assets/asset.decider';
 import { IngestionErrorCode, IngestionException, invalidRequest } from '../ingestion.exception';
 import { IngestionReadModels } from '../read-models/ingestion-read-models';
 import { DatasetCommand, datasetDecider, DatasetEvent, datasetStream, decideDataset } from './dataset.decider';
@@ -264,8 +266,16 @@ export class DatasetUseCases {
       throw new IngestionException(IngestionErrorCode.AssetNotFound, `asset ${assetId} is not an image of dataset ${manifest.datasetId} v${version}`);
     const rows: { status: string }[] = await this.dataSource.query('SELECT status FROM ingestion_assets WHERE asset_id = $1', [assetId]);
     if (!rows.length || rows[0].status === 'erased') throw new IngestionException(IngestionErrorCode.AssetNotAvailable, `asset ${assetId} was erased`);
-    const key = size === '224' ? (member.derivativeKey ?? member.curatedKey) : member.curatedKey;
-    return { stream: await this.storage.get('curated', key), contentType: 'image/png' };
+    if (size === '224' && member.derivativeKey) return { stream: await this.storage.get('curated', member.derivativeKey), contentType: 'image/png' };
+    return { stream: await this.storage.get('curated', member.curatedKey), contentType: await this.curatedMediaType(assetId) };
+  }
+
+  /** As AssetIngested recorded it (a V1 event, from before JPEGs stayed JPEGs, is upcast to PNG). */
+  private async curatedMediaType(assetId: string): Promise<string> {
+    const events = await this.store.readStream(INGESTION_LOG, assetStream(assetId));
+    const ingested = events.find((e) => e.type === 'AssetIngested');
+    if (!ingested) throw new IngestionException(IngestionErrorCode.AssetNotFound, `asset ${assetId} has no AssetIngested event`);
+    return (ingested.data as AssetIngested['data']).storage.curatedMediaType;
   }
 
   async diff(ref: string, from: number, to: number): Promise<VersionDiff> {

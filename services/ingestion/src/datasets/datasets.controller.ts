@@ -75,7 +75,10 @@ export class DatasetsController {
 
   @Get(':ref/versions/:version/images/:assetId')
   @Roles('steward', 'engineer', 'auditor')
-  @ApiOperation({ summary: 'The curated PNG of an image member of a published version (size=224: the model input); never an erased one' })
+  @ApiOperation({
+    summary:
+      'The curated image (JPEG or PNG, as ingested) of an image member of a published version (size=224: the 224x224 PNG model input); never an erased one',
+  })
   async image(
     @Param('ref') ref: string,
     @Param('version') v: string,

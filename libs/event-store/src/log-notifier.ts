@@ -32,6 +32,12 @@ export class LogNotifier {
     return this.client !== undefined;
   }
 
+  /** Calls `listener` at every append to `log` until the returned function is called. */
+  subscribe(log: string, listener: () => void): () => void {
+    this.emitter.on(log, listener);
+    return () => this.emitter.off(log, listener);
+  }
+
   /** Resolves at the next append to `log`, or after `timeoutMs`, whichever comes first. */
   wait(log: string, timeoutMs: number): { promise: Promise<void>; cancel: () => void } {
     let timer: NodeJS.Timeout | undefined;

@@ -2,12 +2,12 @@
  * npm run bench:ingestion
  *
  * 1,000 generated 512x512 JPEGs (libs/synthetic) through the full ingest path (admission,
- * validation, decode, curated PNG, 224x224 derivative, raw + curated blobs, upload intent,
+ * validation, decode, curated JPEG (metadata stripped) or PNG, 224x224 derivative, raw + curated blobs, upload intent,
  * AssetIngested event and read model) into a real S3-compatible server, beside a baseline
  * measured in the same run: plain minio `putObject` of the same files at the same concurrency.
  * The full path runs on the image codec the service would use (sharp when it loads, pure JS
  * otherwise; INGESTION_IMAGE_CODEC=js forces pure JS) and writes three blobs per image (the
- * original, the curated PNG, the 224x224 PNG), so it also reports the bytes it stored.
+ * original, the curated image, the 224x224 PNG), so it also reports the bytes it stored.
  * PostgreSQL: DATABASE_URL or a fresh embedded cluster. S3: S3_ENDPOINT (+ S3_ACCESS_KEY,
  * S3_SECRET_KEY) or infra/s3.sh started on BENCH_S3_PORT. Prints a table, then one JSON line.
  */
@@ -156,6 +156,23 @@ async function main(): Promise<void> {
         (mb / platformSeconds).toFixed(2),
       ],
     ];
+    // Per image, mean milliseconds in each stage. With uploads and workers running at once the
+    // stages overlap, so they add up to more than the wall time per image.
+    const st = ingest.stageMs;
+    const per = (ms: number) => ms / Math.max(1, st.images);
+    const stages = {
+      process: per(st.process),
+      decode: per(st.decode),
+      derivative: per(st.derivative),
+      curate: per(st.curate),
+      hash: per(st.hash),
+      put: per(st.put),
+      append: per(st.append),
+    };
+    printTable(`Stages of the full path, mean ms per image over ${st.images} images (process = waiting for the pool, queueing included)`, [
+      ['stage', 'ms/image'],
+      ...Object.entries(stages).map(([k, v]) => [k, v.toFixed(2)]),
+    ]);
     const codec = imageCodecInfo();
     printTable(
       `Ingestion: ${files.length} JPEGs ${SIZE}x${SIZE} (mean ${(totalBytes / files.length / 1024).toFixed(1)} KiB), concurrency ${CONCURRENCY}, ${WORKERS} processing workers, ` +
@@ -177,6 +194,7 @@ async function main(): Promise<void> {
         baseline_mb_per_s: +(mb / baselineSeconds).toFixed(3),
         ingest_images_per_s: +(files.length / platformSeconds).toFixed(2),
         ingest_mb_per_s: +(mb / platformSeconds).toFixed(3),
+        stage_ms_per_image: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, +v.toFixed(2)])),
         throughput_ratio_vs_put: +(baselineSeconds / platformSeconds).toFixed(3),
       }),
     );

@@ -3,7 +3,8 @@ import { DeidentificationRecordV1 } from '@trellis/contracts';
 import { createSyntheticDicom, generateSyntheticDataset, Prng, SyntheticDicomIdentity, syntheticDicomIdentity } from '@trellis/synthetic';
 import { deidentifyDicom, replacementUid } from './dicom-deidentify';
 import { probeImage } from './image-probe';
-import { AssetValidationCode, AssetValidationError } from './processing.exception';
+import { AssetValidationCode } from './processing.exception';
+import { validationError as failure } from './testing/validation-error';
 
 const { DicomDict, DicomMessage, DicomMetaDictionary } = dcmjsData;
 const UID_KEY = Buffer.from('0123456789abcdef0123456789abcdef');
@@ -12,16 +13,6 @@ const PSEUDONYM = 'b3f1c2d4-5e6f-4a1b-9c8d-7e6f5a4b3c2d';
 function read(bytes: Buffer) {
   const dict = DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   return { meta: DicomMetaDictionary.naturalizeDataset(dict.meta), ds: DicomMetaDictionary.naturalizeDataset(dict.dict), raw: dict.dict };
-}
-
-function failure(fn: () => unknown): AssetValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AssetValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected an AssetValidationError');
 }
 
 /** A monochrome image with chosen stored values, written with dcmjs in the given transfer syntax. */

@@ -4,6 +4,7 @@ import { encodeRgbJpeg, generateSyntheticDataset } from '@trellis/synthetic';
 import { jpegIsCuratedForm, jpegLayout, stripJpegMetadata } from './jpeg-segments';
 import { AssetValidationCode, AssetValidationError } from './processing.exception';
 import { exifWithArtistAndGps, jfifWithThumbnail, jpegMarkers, jpegSegment, withSegmentsAfterSoi, withSegmentsBeforeScan } from './testing/jpeg-segments';
+import { validationError as refusal } from './testing/validation-error';
 
 const SIZE = 48;
 const { items } = generateSyntheticDataset({ seed: 5, subjects: 1, itemsPerSubject: 1, imageSize: SIZE });
@@ -22,16 +23,6 @@ const planted = withSegmentsBeforeScan(withSegmentsAfterSoi(plain, exif, xmp, ip
 
 const rawRgba = (b: Buffer) => Buffer.from(jpegJs.decode(b, { useTArray: true, formatAsRGBA: true }).data);
 const sharpPixels = (b: Buffer) => sharp(b).raw().toBuffer({ resolveWithObject: true });
-
-function refusal(fn: () => unknown): AssetValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AssetValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected an AssetValidationError');
-}
 
 /** Deterministic pseudo-random numbers (mulberry32) for the damaged-file sweep. */
 function rng(seed: number): () => number {

@@ -1,15 +1,6 @@
 import { extractReportText } from './report-text';
-import { AssetValidationCode, AssetValidationError } from './processing.exception';
-
-function failure(fn: () => unknown): AssetValidationError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AssetValidationError) return err;
-    throw err;
-  }
-  throw new Error('expected an AssetValidationError');
-}
+import { AssetValidationCode } from './processing.exception';
+import { validationError as failure } from './testing/validation-error';
 
 const fhir = (resource: unknown) => Buffer.from(JSON.stringify(resource), 'utf8');
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');

@@ -5,7 +5,20 @@ const tseslint = require('typescript-eslint');
 const boundaries = require('./eslint/boundaries.rule');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.trellis/', 'coverage/', '**/*.js', '!eslint/**', '!eslint.config.js', '!bin/**', '!scripts/**'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.trellis/',
+      'coverage/',
+      'console/src/api/graphql.generated.ts',
+      '**/*.js',
+      '!eslint/**',
+      '!eslint.config.js',
+      '!bin/**',
+      '!scripts/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -115,6 +115,57 @@ function buildIfStale(what = 'the platform') {
   });
 }
 
-module.exports = { buildIfStale };
+// The web console (console/, React built by Vite into dist/console): served at /console by the
+// platform and by the distributed profile's lineage service, so `npm start`'s set-up builds it.
+const consoleDir = join(root, 'console');
+const consoleOut = join(root, 'dist', 'console');
+const consoleStamp = join(consoleOut, '.build-stamp');
 
-if (require.main === module) buildIfStale(process.argv[2]);
+function newestConsoleSource() {
+  let newest = 0;
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (!/\.spec\.ts$/.test(e.name)) newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  walk(consoleDir);
+  return newest;
+}
+
+/**
+ * Builds the console when dist/console is missing or older than console/. Best effort: the API
+ * works without it (and /console then says how to build it), so a failed build only warns.
+ * Returns whether the console is built.
+ */
+function buildConsoleIfStale() {
+  if (!existsSync(consoleDir)) return false;
+  const fresh = () => existsSync(consoleStamp) && statSync(consoleStamp).mtimeMs >= newestConsoleSource();
+  if (fresh()) return true;
+  return withBuildLock(() => {
+    if (fresh()) return true;
+    process.stderr.write('[trellis] building the web console (vite build console/) ...\n');
+    const started = Date.now();
+    const vite = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(consoleDir, 'vite.config.mts')], {
+      cwd: root,
+      env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: 'true' },
+      stdio: ['ignore', process.stderr, process.stderr],
+    });
+    if (vite.error || vite.status !== 0) {
+      process.stderr.write('[trellis] warning: the web console could not be built (above); /console says so until it is\n');
+      return false;
+    }
+    writeFileSync(consoleStamp, new Date().toISOString() + '\n');
+    process.stderr.write(`[trellis] console built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    return true;
+  });
+}
+
+module.exports = { buildIfStale, buildConsoleIfStale };
+
+if (require.main === module) {
+  if (process.argv[2] === '--console') process.exit(buildConsoleIfStale() ? 0 : 1);
+  buildIfStale(process.argv[2]);
+  buildConsoleIfStale();
+}

@@ -165,6 +165,7 @@ const ROUTES = [
   ['/webhooks', 'registry'],
   ['/graphql', 'lineage'],
   ['/graphiql', 'lineage'],
+  ['/console', 'lineage'],
   ['/api/v1/lineage', 'lineage'],
   // Tokens and principals live in the shared database: any service answers.
   ['/auth', 'ingestion'],
@@ -289,6 +290,6 @@ process.on('SIGTERM', onSignal);
   log(`all five services are up (Kafka ${env.KAFKA_BROKERS}, S3 ${env.S3_ENDPOINT}); Ctrl-C stops them`);
   log(`  gateway    http://127.0.0.1:${base}  (every API below by its path; /health for all five; TRELLIS_URL for the CLI)`);
   SERVICES.forEach((name, i) =>
-    log(`  ${name.padEnd(10)} http://127.0.0.1:${base + 1 + i}  (/health, /docs${name === 'lineage' ? ', /graphql, /graphiql' : ''})`),
+    log(`  ${name.padEnd(10)} http://127.0.0.1:${base + 1 + i}  (/health, /docs${name === 'lineage' ? ', /graphql, /graphiql, /console' : ''})`),
   );
 })();

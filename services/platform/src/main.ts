@@ -37,6 +37,8 @@ async function demo(app: INestApplication, url: string): Promise<void> {
     console.log(`\nThe platform keeps running at ${url}. Ask on as the demo's auditor (the token expires in a day):`);
     console.log(`  export TRELLIS_URL=${url} TRELLIS_TOKEN=${outcome.auditorToken}`);
     console.log(`  npm run trellis -- lineage provenance ${outcome.modelVersionId}`);
+    // The fragment is never sent to a server: the console moves the token into the tab's storage.
+    console.log(`Or look: ${url}/console/#token=${outcome.auditorToken}  (the champion's provenance graph)`);
     console.log('demo finished');
   } catch (err) {
     console.error(`demo failed: ${(err as Error).message}`);
@@ -50,7 +52,7 @@ runServiceMain({
   defaultPort: 3000,
   migrations: MIGRATIONS,
   endpoints:
-    'REST: /ingestion, /annotation, /training, /registry, /auth; OpenAPI: /docs (JSON /docs-json); GraphQL: /graphql; GraphiQL: /graphiql; health: /health',
+    'REST: /ingestion, /annotation, /training, /registry, /auth; OpenAPI: /docs (JSON /docs-json); GraphQL: /graphql; GraphiQL: /graphiql; console: /console; health: /health',
   module: (dataSource, databaseMode) => PlatformModule.forRoot({ dataSource, databaseMode }),
   afterListen: args.includes('--demo') ? demo : undefined,
 });

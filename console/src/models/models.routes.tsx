@@ -1,0 +1,3 @@
+import type { RouteDef } from '../app/route-def';
+
+export const modelsRoutes: RouteDef[] = [];

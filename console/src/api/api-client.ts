@@ -28,6 +28,9 @@ interface GraphqlResponse<T> {
   errors?: { message: string; extensions?: { code?: string; status?: number } }[];
 }
 
+/** The platform's GraphQL error codes, as the HTTP statuses its REST API gives the same errors. */
+const GRAPHQL_STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400, SERVICE_UNAVAILABLE: 503 };
+
 export class ApiClient {
   constructor(private readonly token: string) {}
 
@@ -72,7 +75,7 @@ export class ApiClient {
     const first = body.errors?.[0];
     if (first) {
       const code = first.extensions?.code ?? 'GRAPHQL_ERROR';
-      const status = first.extensions?.status ?? (code === 'FORBIDDEN' ? 403 : code === 'UNAUTHENTICATED' ? 401 : res.status);
+      const status = first.extensions?.status ?? GRAPHQL_STATUS[code] ?? res.status;
       throw new ApiError(status, code, first.message);
     }
     if (!body.data) throw new ApiError(res.status, 'GRAPHQL_ERROR', 'the platform answered without data');

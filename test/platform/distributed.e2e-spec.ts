@@ -193,6 +193,12 @@ describe('npm run start:distributed', () => {
     await eventually(async () => (await fetch(`${gateway}/health`)).status === 200, 180_000, 1000);
     // The subject registered above is one more.
     await checkJourney(gateway, createToken(env, 'steward,engineer,auditor', 'checks'), withdrawnSubjectOf(demoOut), 1);
+    // The web console is served in this profile too, through the gateway (the launcher's set-up built it).
+    const consolePage = await fetch(`${gateway}/console`);
+    expect([consolePage.status, consolePage.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(await consolePage.text())![1];
+    const scriptRes = await fetch(`${gateway}${script}`);
+    expect([scriptRes.status, scriptRes.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
     // The lineage graph, fed by two processes over Kafka through kills, equals a replay of the logs.
     expectLineageEqualsReplay({ ...env, ...suite, S3_ACCESS_KEY: 'trellis', S3_SECRET_KEY: 'trellis-secret' });
     process.kill(-replica.pid!, 'SIGTERM');

@@ -155,3 +155,23 @@ const ERRORS = new WeakMap<Page, string[]>();
 export function uncaughtErrors(page: Page): string[] {
   return ERRORS.get(page) ?? [];
 }
+
+/**
+ * What a screen reader or keyboard user needs of the page as it stands: every form control has
+ * a label, every button and link a name, every image a text alternative, and nothing clickable
+ * is out of the keyboard's reach. Returns the offending elements (empty when all is well).
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  // A string, not a function: the test's type-check knows no DOM.
+  return page.evaluate(`(() => {
+    const problems = [];
+    const show = (el) => el.outerHTML.slice(0, 120);
+    const named = (el) => (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.textContent || el.getAttribute('title') || '').trim().length > 0;
+    for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+      if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) problems.push('unlabelled control: ' + show(el));
+    for (const el of document.querySelectorAll('button, a[href], [role=button]')) if (!named(el)) problems.push('no accessible name: ' + show(el));
+    for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) problems.push('image without alt: ' + show(el));
+    for (const el of document.querySelectorAll('[role=button]')) if (el.tagName !== 'BUTTON' && el.getAttribute('tabindex') === null) problems.push('not focusable: ' + show(el));
+    return problems;
+  })()`);
+}

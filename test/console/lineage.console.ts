@@ -1,5 +1,5 @@
 import type { ConsoleWorld } from './console-world';
-import { uncaughtErrors } from './console-world';
+import { accessibilityProblems, uncaughtErrors } from './console-world';
 
 interface Provenance {
   modelProvenance: { assets: number; modelVersion: { id: string; label: string; states: string; validFrom: string } };
@@ -32,6 +32,7 @@ export function describeLineagePages(world: ConsoleWorld): void {
       expect(await group.getAttribute('aria-label')).toMatch(new RegExp(`^${p.assets} curated-asset nodes`));
       expect(await page.locator('[data-node-id^="curated-asset:"]').count()).toBe(0);
       await world.screenshot(page, 'lineage-view');
+      expect(await accessibilityProblems(page)).toEqual([]);
       // Show all: every member is drawn.
       await group.click();
       await page
@@ -45,6 +46,7 @@ export function describeLineagePages(world: ConsoleWorld): void {
     it('refuses a bad token with a clear message, and signs in with a good one from the form', async () => {
       const page = await world.open(null, '#/');
       await page.getByLabel('API token').fill('trl_not-a-real-token-at-all-xxxxxxxxxxxxxxxxxxxxxx');
+      expect(await accessibilityProblems(page)).toEqual([]);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('alert').getByText('That token is not valid').waitFor();
       await page.getByLabel('API token').fill(world.tokens.auditor);
@@ -71,6 +73,7 @@ export function describeLineagePages(world: ConsoleWorld): void {
         .waitFor();
       await snapshot.press(' ');
       await page.locator('[data-group-id^="group:up:curated-asset:"]').waitFor();
+      expect(await accessibilityProblems(page)).toEqual([]);
       // As of a second before the model version existed, it did not exist.
       const before = new Date(Date.parse(p.modelVersion.validFrom) - 1000).toISOString();
       await page.goto(`${world.url}/console/#/lineage/${root}?asOf=${encodeURIComponent(before)}`);

@@ -9,6 +9,46 @@ export type LineageDirection =
   | 'DOWNSTREAM'
   | 'UPSTREAM';
 
+export type AuditTrailQueryVariables = Exact<{
+  first: number;
+  after?: string | null | undefined;
+  stream?: string | null | undefined;
+  actor?: string | null | undefined;
+  type?: string | null | undefined;
+  from?: string | null | undefined;
+  to?: string | null | undefined;
+}>;
+
+
+export type AuditTrailQuery = { auditTrail: { edges: Array<{ cursor: string, node: { eventId: string, log: string, position: number, type: string, streamId: string, streamVersion: number, actorId: string, actorRole: string, occurredAt: string, correlationId: string, causationId: string | null, data: string, hash: string, prevHash: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type EventLogsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type EventLogsQuery = { eventLogs: Array<{ log: string, position: number }> };
+
+export type VerifyAuditChainQueryVariables = Exact<{
+  log: string;
+}>;
+
+
+export type VerifyAuditChainQuery = { verifyAuditChain: { log: string, ok: boolean, checked: number, lastPosition: number | null, brokenAt: number | null, brokenCount: number, reason: string | null, broken: Array<{ position: number, reason: string }> } };
+
+export type DatasetVersionSourcesQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DatasetVersionSourcesQuery = { lineage: { truncated: boolean, nodes: Array<{ id: string, type: string, label: string, attrs: string, states: string }> } };
+
+export type RejectedUploadsQueryVariables = Exact<{
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type RejectedUploadsQuery = { auditTrail: { edges: Array<{ node: { eventId: string, log: string, position: number, occurredAt: string, actorId: string, data: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
 export type NodeFieldsFragment = { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string };
 
 export type LineageQueryVariables = Exact<{
@@ -36,3 +76,29 @@ export type ProvenanceQueryVariables = Exact<{
 
 
 export type ProvenanceQuery = { modelProvenance: { assets: number, subjects: number, consents: number, annotators: Array<string>, reviewers: Array<string>, approvers: Array<string>, requestedBy: Array<string>, modelVersion: { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string }, baseModel: { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string } | null, training: { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string } | null, snapshot: { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string } | null, deidentification: Array<{ method: string, assets: number }>, datasetVersions: { totalCount: number, edges: Array<{ node: { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string } }> }, annotationSets: { totalCount: number, edges: Array<{ node: { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string } }> }, evaluations: { totalCount: number, edges: Array<{ node: { id: string, type: string, class: string, label: string, attrs: string, states: string, validFrom: string } }> } } };
+
+export type AliasHistoryQueryVariables = Exact<{
+  model: string;
+  alias?: string | null | undefined;
+  at?: string | null | undefined;
+}>;
+
+
+export type AliasHistoryQuery = { aliasHistory: { model: string, at: string | null, holders: Array<{ alias: string, version: number | null, movedAt: string }>, moves: Array<{ alias: string, kind: string, version: number | null, previousVersion: number | null, modelVersionId: string | null, promotionId: string | null, movedBy: string, reason: string, movedAt: string, position: number }> } };
+
+export type RunProgressQueryVariables = Exact<{
+  stream: string;
+  after?: string | null | undefined;
+}>;
+
+
+export type RunProgressQuery = { auditTrail: { edges: Array<{ node: { type: string, data: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type ImpactNodeFieldsFragment = { id: string, type: string, label: string, attrs: string, states: string, validFrom: string };
+
+export type ConsentImpactQueryVariables = Exact<{
+  subjectId: string | number;
+}>;
+
+
+export type ConsentImpactQuery = { consentImpact: { subject: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string }, consents: { totalCount: number, edges: Array<{ node: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string } }> }, assets: { totalCount: number, edges: Array<{ node: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string } }> }, datasetVersions: { totalCount: number, edges: Array<{ node: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string } }> }, annotationSets: { totalCount: number, edges: Array<{ node: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string } }> }, snapshots: { totalCount: number, edges: Array<{ node: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string } }> }, trainingRuns: { totalCount: number, edges: Array<{ node: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string } }> }, modelVersions: { totalCount: number, edges: Array<{ node: { id: string, type: string, label: string, attrs: string, states: string, validFrom: string } }> } } };

@@ -18,7 +18,7 @@ export const CONSENT_IMPACT_QUERY =
       subject {
         ...ImpactNodeFields
       }
-      consents(first: 1000) {
+      consents(first: 200) {
         totalCount
         edges {
           node {
@@ -26,7 +26,7 @@ export const CONSENT_IMPACT_QUERY =
           }
         }
       }
-      assets(first: 1000) {
+      assets(first: 200) {
         totalCount
         edges {
           node {
@@ -34,7 +34,7 @@ export const CONSENT_IMPACT_QUERY =
           }
         }
       }
-      datasetVersions(first: 1000) {
+      datasetVersions(first: 200) {
         totalCount
         edges {
           node {
@@ -42,7 +42,7 @@ export const CONSENT_IMPACT_QUERY =
           }
         }
       }
-      annotationSets(first: 1000) {
+      annotationSets(first: 200) {
         totalCount
         edges {
           node {
@@ -50,7 +50,7 @@ export const CONSENT_IMPACT_QUERY =
           }
         }
       }
-      snapshots(first: 1000) {
+      snapshots(first: 200) {
         totalCount
         edges {
           node {
@@ -58,7 +58,7 @@ export const CONSENT_IMPACT_QUERY =
           }
         }
       }
-      trainingRuns(first: 1000) {
+      trainingRuns(first: 200) {
         totalCount
         edges {
           node {
@@ -66,7 +66,7 @@ export const CONSENT_IMPACT_QUERY =
           }
         }
       }
-      modelVersions(first: 1000) {
+      modelVersions(first: 200) {
         totalCount
         edges {
           node {

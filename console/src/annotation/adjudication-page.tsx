@@ -38,7 +38,7 @@ export function AdjudicationPage({ projectId }: { projectId: string }) {
           if (!item || !entry) return <p className="card">No item waits for adjudication in this project.</p>;
           return (
             <>
-              <QueueNav items={items} current={item.taskId} onPick={setWanted} what="answers" />
+              <QueueNav items={items} current={item.taskId} onPick={setWanted} what="answer" />
               <AdjudicationItem
                 key={item.taskId}
                 entry={entry}

@@ -41,7 +41,7 @@ export function ReviewPage({ projectId }: { projectId: string }) {
           if (!item) return <p className="card">Nothing waits for your review in this project.</p>;
           return (
             <>
-              <QueueNav items={items} current={item.taskId} onPick={setWanted} what="answers" />
+              <QueueNav items={items} current={item.taskId} onPick={setWanted} what="answer" />
               <ReviewItem
                 key={item.taskId}
                 item={item}

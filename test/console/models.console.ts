@@ -78,9 +78,11 @@ export function describeModelPages(world: ConsoleWorld): void {
       expect(await page.getByTestId('loss-min').textContent()).toBe(`${loss(min.loss)} (step ${min.step})`);
       expect(await page.getByTestId('loss-points').textContent()).toBe(String(points.length));
       // The chart's text alternative says the same.
-      expect(await chart.getByRole('img').getAttribute('aria-label')).toContain(`to ${loss(run.lastProgress!.loss)} at step ${run.lastProgress!.step}`);
+      expect(await chart.getByRole('img', { name: /^Loss curve/ }).getAttribute('aria-label')).toContain(
+        `to ${loss(run.lastProgress!.loss)} at step ${run.lastProgress!.step}`,
+      );
       expect(await page.getByTestId('run-status').textContent()).toContain('completed');
-      await page.getByText(run.backend!, { exact: true }).waitFor();
+      await page.getByText(run.backend!, { exact: true }).first().waitFor();
       await page.getByRole('heading', { name: 'Snapshot' }).waitFor();
       await page.getByRole('cell', { name: 'adapter_model.safetensors' }).waitFor();
       await world.screenshot(page, 'run-loss-curve');
@@ -175,7 +177,7 @@ export function describeModelPages(world: ConsoleWorld): void {
         await form.getByLabel('Alias').fill('staging');
         await form.getByLabel('Reason').fill('try the flagged one');
         await form.getByRole('button', { name: 'Request promotion' }).click();
-        await engineer.getByTestId('promotion-result').getByText('Refused by the gates: refused by the gates: consent').waitFor();
+        await engineer.getByTestId('promotion-result').getByText('Refused by the gates: consent (flagged:').waitFor();
       }
       await form.getByLabel('Version').selectOption(String(candidate.version));
       await form.getByLabel('Alias').fill('staging');
@@ -222,13 +224,21 @@ export function describeModelPages(world: ConsoleWorld): void {
       const { body: after } = await world.api<Model>('checker', 'GET', `/registry/models/${model.name}`);
       expect(after.aliases.staging).toBe(candidate.version);
       expect(after.aliases.candidate).toBeUndefined();
-      const { aliasHistory } = await world.graphql<AliasMoves>(
-        'auditor',
-        `query ($m: String!) { aliasHistory(model: $m, alias: "staging") { moves { alias kind version reason } } }`,
-        { m: model.name },
+      // The alias history is the lineage graph's, which follows the registry's log a moment later.
+      const moves = await eventually(
+        async () => {
+          const { aliasHistory } = await world.graphql<AliasMoves>(
+            'auditor',
+            `query ($m: String!) { aliasHistory(model: $m, alias: "staging") { moves { alias kind version reason } } }`,
+            { m: model.name },
+          );
+          return aliasHistory.moves.length ? aliasHistory.moves : undefined;
+        },
+        30_000,
+        250,
       );
-      expect(aliasHistory.moves.at(-1)).toEqual({ alias: 'staging', kind: 'promotion', version: candidate.version, reason: comment });
-    });
+      expect(moves.at(-1)).toEqual({ alias: 'staging', kind: 'promotion', version: candidate.version, reason: comment });
+    }, 420_000);
 
     it('tells a role without access that runs and models are not theirs', async () => {
       const page = await world.open('annotatorOnly', '#/models');

@@ -62,7 +62,9 @@ function bestIndex(values: (number | null)[], lowerIsBetter: boolean): number | 
     count++;
     if (best === null || (lowerIsBetter ? v < values[best]! : v > values[best]!)) best = i;
   });
-  return count >= 2 ? best : null;
+  // A tie for the best is no one's best.
+  const tied = best !== null && values.some((v, i) => i !== best && v === values[best!]);
+  return count >= 2 && !tied ? best : null;
 }
 
 /** Four significant decimals, as the model card prints them. */

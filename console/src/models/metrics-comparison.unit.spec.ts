@@ -55,8 +55,10 @@ describe('compareMetrics', () => {
       ['A', ['new']],
       ['B', ['other']],
     ]);
-    // One value alone is not "the best".
+    // One value alone is not "the best", nor are equal ones.
     expect(tables[0].rows[0].best).toBeNull();
+    const [tie] = compareMetrics([evaluation('a', 'v1', 'A', { bleu: 3 }), evaluation('b', 'v2', 'A', { bleu: 3 })], (id) => versions[id]);
+    expect(tie.rows[0].best).toBeNull();
   });
 
   it('formats values as the card does', () => {

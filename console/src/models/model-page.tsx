@@ -19,7 +19,12 @@ export function ModelPage({ name }: { name: string }) {
     async () => (await session.api.get<EvaluationView[]>(`/registry/evaluations${query({ limit: 1000 })}`)).filter((e) => e.modelId === model.data?.modelId),
     [session, model.data?.modelId],
   );
-  const history = useLoad(() => session.api.graphql<AliasHistoryQuery, AliasHistoryQueryVariables>(ALIAS_HISTORY_QUERY, { model: name }), [session, name]);
+  const history = useLoad(
+    () => session.api.graphql<AliasHistoryQuery, AliasHistoryQueryVariables>(ALIAS_HISTORY_QUERY, { model: name }),
+    [session, name],
+    // The history comes from the lineage graph, which follows the registry's log a moment later.
+    5000,
+  );
   const promotions = useLoad(
     async () => (await session.api.get<PromotionView[]>('/registry/promotions?limit=1000')).filter((p) => p.modelId === model.data?.modelId),
     [session, model.data?.modelId],

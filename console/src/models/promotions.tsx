@@ -81,7 +81,10 @@ export function PromotionRequestForm({
         <div role="status" className={`note ${result.status === 'rejected' ? 'note-error' : 'note-ok'}`} data-testid="promotion-result">
           {result.status === 'pending'
             ? `The gates passed: promotion of version ${form.version} to ${result.alias} waits for an approver.`
-            : `Refused by the gates: ${result.comment ?? ''}`}
+            : `Refused by the gates: ${(result.verdicts ?? [])
+                .filter((g) => !g.passed)
+                .map((g) => `${g.gate} (${g.reason})`)
+                .join('; ')}`}
         </div>
       ) : null}
     </form>

@@ -1,4 +1,5 @@
 import type { RouteDef } from '../app/route-def';
+import './models.css';
 import { ModelsPage } from './models-page';
 import { ModelPage } from './model-page';
 import { VersionPage } from './version-page';

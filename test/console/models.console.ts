@@ -56,7 +56,8 @@ export function describeModelPages(world: ConsoleWorld): void {
       const runId = version.source.runId!;
       const { body: run } = await world.api<Run>('checker', 'GET', `/training/runs/${runId}`);
       expect(run.status).toBe('completed');
-      const page = await world.open('auditor', `#/runs/${runId}`);
+      // As the engineer: the whole curve is theirs to see too (GET /training/runs/:id/progress).
+      const page = await world.open('engineer', `#/runs/${runId}`);
       const chart = page.getByTestId('loss-chart');
       await chart.locator('svg path.recharts-curve').first().waitFor();
       expect(await chart.locator('svg path.recharts-curve').first().getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+/);
@@ -66,7 +67,7 @@ export function describeModelPages(world: ConsoleWorld): void {
         .getByText(`${loss(run.lastProgress!.loss)} (step ${run.lastProgress!.step})`)
         .waitFor();
       expect(await page.getByTestId('final-train-loss').textContent()).toBe(loss(run.outcome!.finalTrainLoss!));
-      // First and lowest against every progress report in the audit trail.
+      // First and lowest against every progress report in the audit trail (read as the auditor).
       const { auditTrail } = await world.graphql<Trail>(
         'auditor',
         `query ($s: String!) { auditTrail(stream: $s, type: "TrainingProgressed", first: 1000) { edges { node { data } } } }`,

@@ -23,6 +23,7 @@ interface StoredFile {
 
 interface Run {
   runId: string;
+  lastProgress: { step: number; loss: number } | null;
   status: string;
   step: number;
   totalSteps: number | null;
@@ -184,6 +185,10 @@ describe('Trainer end to end', () => {
       const res = await http.post('/training/runs').set(as('engineer')).send(body);
       expect([res.status, res.body.error, res.body.fields]).toEqual([400, 'INVALID_REQUEST', fields]);
     }
+    // A run's loss curve: a malformed id is 400 naming it, an unknown one 404.
+    const malformed = await http.get('/training/runs/not-a-run/progress').set(as('engineer'));
+    expect([malformed.status, malformed.body.fields]).toEqual([400, ['params.runId']]);
+    expect((await http.get('/training/runs/01930000-0000-7000-8000-00000000dead/progress').set(as('engineer'))).status).toBe(404);
     expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM trellis_events WHERE log = 'trainer'`))[0].n).toBe(before);
   });
 
@@ -240,8 +245,15 @@ describe('Trainer end to end', () => {
         const log = (await bytesOf(artifact(run, 'training.log'))).toString('utf8');
         const tensors = /tensors alive: (\d+) before the run, (\d+) after/.exec(log)!;
         expect(tensors[2]).toBe(tensors[1]);
-        const types = (await trainerEvents(run.runId)).map((e) => e.type);
+        const events = await trainerEvents(run.runId);
+        const types = events.map((e) => e.type);
         expect(types[0]).toBe('TrainingRequested');
+        // The loss curve: one point per TrainingProgressed, as recorded; the last is the run's lastProgress.
+        const curve = ok(await http.get(`/training/runs/${run.runId}/progress`).set(as('engineer'))) as { step: number; loss: number; at: string }[];
+        const reported = events.filter((e) => e.type === 'TrainingProgressed');
+        expect(curve.map((p) => [p.step, p.loss])).toEqual(reported.map((e) => [(e.data as { step: number }).step, (e.data as { loss: number }).loss]));
+        expect(curve.length).toBeGreaterThan(1);
+        expect(curve[curve.length - 1]).toMatchObject({ step: run.lastProgress!.step, loss: run.lastProgress!.loss });
         expect(types).toEqual(
           expect.arrayContaining(['TrainingSnapshotFrozen', 'TrainingStarted', 'TrainingProgressed', 'TrainingCheckpointed', 'TrainingCompleted']),
         );

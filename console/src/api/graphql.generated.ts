@@ -86,14 +86,6 @@ export type AliasHistoryQueryVariables = Exact<{
 
 export type AliasHistoryQuery = { aliasHistory: { model: string, at: string | null, holders: Array<{ alias: string, version: number | null, movedAt: string }>, moves: Array<{ alias: string, kind: string, version: number | null, previousVersion: number | null, modelVersionId: string | null, promotionId: string | null, movedBy: string, reason: string, movedAt: string, position: number }> } };
 
-export type RunProgressQueryVariables = Exact<{
-  stream: string;
-  after?: string | null | undefined;
-}>;
-
-
-export type RunProgressQuery = { auditTrail: { edges: Array<{ node: { type: string, data: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
-
 export type ImpactNodeFieldsFragment = { id: string, type: string, label: string, attrs: string, states: string, validFrom: string };
 
 export type ConsentImpactQueryVariables = Exact<{

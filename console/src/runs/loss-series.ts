@@ -27,19 +27,6 @@ export function mergeProgress(series: readonly LossPoint[], reports: readonly Pi
   return [...byStep.values()].sort((a, b) => a.step - b.step);
 }
 
-/** Reads TrainingProgressed events' data (canonical JSON text, as the audit trail gives it). */
-export function progressFromEvents(events: readonly { type: string; data: string }[]): Pick<RunProgress, 'step' | 'loss' | 'heldOutLoss'>[] {
-  return events.flatMap((e) => {
-    if (e.type !== 'TrainingProgressed') return [];
-    try {
-      const d = JSON.parse(e.data) as Partial<RunProgress>;
-      return typeof d.step === 'number' && typeof d.loss === 'number' ? [{ step: d.step, loss: d.loss, heldOutLoss: d.heldOutLoss ?? null }] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 export function summarize(series: readonly LossPoint[]): LossSummary | null {
   if (series.length === 0) return null;
   let min = series[0];

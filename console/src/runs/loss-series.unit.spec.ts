@@ -1,4 +1,4 @@
-import { formatLoss, mergeProgress, progressFromEvents, summarize } from './loss-series';
+import { formatLoss, mergeProgress, summarize } from './loss-series';
 
 describe('mergeProgress', () => {
   it('grows the series by step, one point per step, the newest report winning', () => {
@@ -15,17 +15,6 @@ describe('mergeProgress', () => {
 
   it('ignores reports that are not numbers', () => {
     expect(mergeProgress([], [{ step: 1, loss: NaN, heldOutLoss: null }])).toEqual([]);
-  });
-});
-
-describe('progressFromEvents', () => {
-  it('reads the progress events and skips the rest', () => {
-    const events = [
-      { type: 'TrainingStarted', data: '{"runId":"r"}' },
-      { type: 'TrainingProgressed', data: '{"runId":"r","step":3,"loss":2.1,"heldOutLoss":null}' },
-      { type: 'TrainingProgressed', data: 'not json' },
-    ];
-    expect(progressFromEvents(events)).toEqual([{ step: 3, loss: 2.1, heldOutLoss: null }]);
   });
 });
 

@@ -1,30 +1,15 @@
 import { useEffect, useState } from 'react';
-import type { RunProgressQuery, RunProgressQueryVariables } from '../api/graphql.generated';
-import { hasRole, useSession, type Session } from '../app/session';
+import { hasRole, useSession } from '../app/session';
 import { href } from '../app/router';
 import { ErrorNote, KeyValues, Loading, Page, Short, Table, When } from '../ui/components';
 import { useLoad } from '../ui/use-load';
 import { LossChart } from './loss-chart';
-import { formatLoss, mergeProgress, progressFromEvents, type LossPoint } from './loss-series';
+import { formatLoss, mergeProgress, type LossPoint } from './loss-series';
 import { RunStatusBadge } from './run-status';
-import { RUN_PROGRESS_QUERY } from './runs.graphql';
-import { isActive, type RunView, type StoredFile } from './runs.api';
+import { isActive, type RunProgressPoint, type RunView, type StoredFile } from './runs.api';
 
 /** How often a run that has not finished is asked again. */
 const POLL_MS = 1500;
-
-async function progressHistory(session: Session, runId: string): Promise<LossPoint[]> {
-  let series: LossPoint[] = [];
-  let after: string | null = null;
-  for (let page = 0; page < 20; page++) {
-    const vars: RunProgressQueryVariables = { stream: `training-run-${runId}`, after };
-    const { auditTrail }: RunProgressQuery = await session.api.graphql<RunProgressQuery, RunProgressQueryVariables>(RUN_PROGRESS_QUERY, vars);
-    series = mergeProgress(series, progressFromEvents(auditTrail.edges.map((e) => e.node)));
-    if (!auditTrail.pageInfo.hasNextPage || !auditTrail.pageInfo.endCursor) break;
-    after = auditTrail.pageInfo.endCursor;
-  }
-  return series;
-}
 
 export function RunPage({ runId }: { runId: string }) {
   const session = useSession();
@@ -35,10 +20,9 @@ export function RunPage({ runId }: { runId: string }) {
     if (run) setActive(isActive(run.status));
   }, [run?.status]);
 
-  // The whole curve: from the audit trail for those who may read it (auditors), else as reported
-  // while the page is open; either way the run's last progress is added at each poll.
-  const canReadTrail = hasRole(session, 'auditor');
-  const history = useLoad(() => (canReadTrail ? progressHistory(session, runId) : Promise.resolve([])), [session, runId, canReadTrail, active]);
+  // The whole curve so far (every report the run made), read again when the run stops; between
+  // those, the run's last progress is added at each poll.
+  const history = useLoad(() => session.api.get<RunProgressPoint[]>(`/training/runs/${encodeURIComponent(runId)}/progress`), [session, runId, active]);
   const [series, setSeries] = useState<LossPoint[]>([]);
   useEffect(() => setSeries([]), [runId]);
   useEffect(() => {
@@ -79,12 +63,7 @@ export function RunPage({ runId }: { runId: string }) {
             <Outcome run={r} />
             <section aria-labelledby="loss-title">
               <h2 id="loss-title">Loss</h2>
-              {history.error && canReadTrail ? <ErrorNote error={history.error} /> : null}
-              {!canReadTrail ? (
-                <p className="muted">
-                  The full history is in the audit trail (auditors); points are added here as the run reports them while this page is open.
-                </p>
-              ) : null}
+              {history.error ? <ErrorNote error={history.error} /> : null}
               <LossChart series={series} complete={!isActive(r.status)} />
             </section>
             <Snapshot run={r} />

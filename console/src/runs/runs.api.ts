@@ -31,6 +31,9 @@ export interface RunProgress {
   heldOutLoss: number | null;
 }
 
+/** One report of GET /training/runs/:runId/progress (the whole loss curve). */
+export type RunProgressPoint = Omit<RunProgress, 'runId'> & { at: string };
+
 export interface SnapshotSummary {
   manifest: StoredFile;
   merkleRoot: string;

@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
-import { Actor, EventEnvelope, TRAINER_LOG, trainerContracts, TrainerEvent, TrainingRunEvent } from '@trellis/contracts';
+import { Actor, EventEnvelope, TRAINER_LOG, trainerContracts, TrainerEvent, TrainingProgressed, TrainingRunEvent } from '@trellis/contracts';
 import { aggregateStream, CommandResult, handleCommand, PostgresEventStore } from '@trellis/event-store';
 import { OpenLineageRecorder, standsForRunEvent } from '../openlineage/openlineage.recorder';
 import { TrainerProjection } from '../read-models/trainer.projection';
 import { RunCommand, runDecider, RunState, runStream } from './run.decider';
+
+/** One progress report of a run: what TrainingProgressed says, and when. */
+export type RunProgressPoint = Omit<TrainingProgressed['data'], 'runId'> & { at: string };
 
 const target = (streamId: string) => ({ log: TRAINER_LOG, streamId, contracts: trainerContracts });
 
@@ -16,6 +19,16 @@ export class RunStreams {
     private readonly projection: TrainerProjection,
     private readonly lineage: OpenLineageRecorder,
   ) {}
+
+  /** Every progress report of a run, in step order as the worker reported them (its loss curve). */
+  async progress(runId: string): Promise<RunProgressPoint[]> {
+    const events = await this.store.readStream(TRAINER_LOG, runStream(runId));
+    return events.flatMap((e) => {
+      if (e.type !== 'TrainingProgressed') return [];
+      const { runId: _runId, ...point } = e.data as TrainingProgressed['data'];
+      return [{ ...point, at: e.occurredAt }];
+    });
+  }
 
   load(runId: string, tx?: QueryRunner): Promise<{ state: RunState; version: number }> {
     return aggregateStream(this.store, runDecider, target(runStream(runId)), { queryRunner: tx });

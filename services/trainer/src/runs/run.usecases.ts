@@ -8,7 +8,7 @@ import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { runStream } from './run.decider';
 import { findBaseModel, listRuns, requireRun, resolveSets, RunView } from './run.queries';
 import { parseRunRequest, RequestProblem, SetReference, unmatchedTargetModules } from './run-request';
-import { RunStreams } from './run.streams';
+import { RunProgressPoint, RunStreams } from './run.streams';
 
 export function requireUuid(value: string, what: string, field: string): string {
   if (!isUuid(value)) throw new TrainerException(TrainerErrorCode.InvalidRequest, `${what} must be a UUID, got ${JSON.stringify(value)}`, [field]);
@@ -119,6 +119,16 @@ export class RunUseCases {
 
   get(runIdParam: string): Promise<RunView> {
     return requireRun(this.dataSource, requireUuid(runIdParam, 'run id', 'params.runId'));
+  }
+
+  /**
+   * The run's loss curve: every progress report from its own stream (engineers and approvers read
+   * runs but not the audit trail, and the run's read model keeps only the last report). A run
+   * resumed from a checkpoint reports some steps again: each report is listed as it was made.
+   */
+  async progress(runIdParam: string): Promise<RunProgressPoint[]> {
+    const run = await requireRun(this.dataSource, requireUuid(runIdParam, 'run id', 'params.runId'));
+    return this.streams.progress(run.runId);
   }
 
   list(status: string | undefined, limitParam: string | undefined): Promise<RunView[]> {

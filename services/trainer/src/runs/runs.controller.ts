@@ -102,6 +102,13 @@ export class RunsController {
     return this.runs.get(runId);
   }
 
+  @Get(':runId/progress')
+  @Roles('engineer', 'approver', 'auditor')
+  @ApiOperation({ summary: "A training run's loss curve: every progress report (step, loss, held-out loss, learning rate, throughput, time)" })
+  progress(@Param('runId') runId: string) {
+    return this.runs.progress(runId);
+  }
+
   @Post(':runId/cancel')
   @HttpCode(200)
   @Roles('engineer')

@@ -28,6 +28,7 @@ async function nextTaskShown(page: Page, before: string): Promise<string> {
 export function describeAnnotationPages(world: ConsoleWorld): void {
   describe('annotation workspace (projects, annotate, review)', () => {
     let project: Project;
+    let datasetVersion: { datasetId: string; version: number };
     /** The tasks the annotator submitted in the browser, in order. */
     const submitted: TaskView[] = [];
 
@@ -52,6 +53,7 @@ export function describeAnnotationPages(world: ConsoleWorld): void {
       );
       const version = versions.body.filter((v) => v.name === 'trellis-demo' && v.status === 'ready').sort((a, b) => b.version - a.version)[0];
       expect(version).toBeDefined();
+      datasetVersion = { datasetId: version.datasetId, version: version.version };
       const created = await world.api<Project>('steward', 'POST', '/annotation/projects', {
         name: 'console browser-test captions',
         datasetId: version.datasetId,
@@ -185,6 +187,61 @@ export function describeAnnotationPages(world: ConsoleWorld): void {
       const queue = await world.api<{ assignmentId: string }[]>('reviewer', 'GET', `/annotation/projects/${project.projectId}/review-queue`);
       expect(queue.body.map((q) => q.assignmentId)).not.toEqual(expect.arrayContaining([accept.assignmentId]));
       await page.getByText('Nothing waits for your review in this project.').waitFor();
+      expect(uncaughtErrors(page)).toEqual([]);
+    });
+
+    it('lets a reviewer adjudicate an item whose accepted answers disagree, choosing one of them', async () => {
+      // Arranged through the API: two annotators caption the same item differently, and a
+      // reviewer accepts both; below the project's threshold, the item goes to adjudication.
+      const created = await world.api<Project>('steward', 'POST', '/annotation/projects', {
+        name: 'console browser-test adjudication',
+        datasetId: datasetVersion.datasetId,
+        datasetVersion: datasetVersion.version,
+        taskType: 'caption',
+        guidelines: 'One sentence.',
+        annotationsPerItem: 2,
+        agreementThreshold: 0.99,
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.projectId;
+      const pulled: TaskView[] = [];
+      for (const [person, caption] of [
+        ['annotator', CAPTIONS[0]],
+        ['annotatorOnly', CAPTIONS[1]],
+      ] as const) {
+        const next = await world.api<{ task: TaskView }>(person, 'POST', `/annotation/projects/${id}/tasks/next`);
+        expect(next.status).toBe(200);
+        pulled.push(next.body.task);
+        const sent = await world.api(person, 'POST', `/annotation/tasks/${next.body.task.taskId}/annotation`, { answer: { kind: 'caption', caption } });
+        if (sent.status !== 200) throw new Error(`submit as ${person}: ${sent.status} ${JSON.stringify(sent.body)}`);
+      }
+      // The first item in order is the one both took.
+      expect(pulled[1].taskId).toBe(pulled[0].taskId);
+      const taskId = pulled[0].taskId;
+      expect((await world.api('reviewer', 'GET', `/annotation/projects/${id}/review-queue`)).status).toBe(200);
+      for (const p of pulled) {
+        const reviewed = await world.api('reviewer', 'POST', `/annotation/tasks/${taskId}/reviews`, { assignmentId: p.assignmentId, verdict: 'accepted' });
+        expect(reviewed.status).toBe(200);
+      }
+      expect((await world.api<Project>('steward', 'GET', `/annotation/projects/${id}`)).body.tasks.adjudication).toBe(1);
+
+      const page = await world.open('reviewer', `#/annotation/${id}/adjudicate`);
+      const second = page.getByRole('region', { name: /^Answer \d$/ }).filter({ hasText: CAPTIONS[1] });
+      await second.waitFor();
+      expect(
+        await page
+          .getByRole('region', { name: /^Answer \d$/ })
+          .filter({ hasText: CAPTIONS[0] })
+          .count(),
+      ).toBe(1);
+      await world.screenshot(page, 'annotation-adjudication');
+      expect(await accessibilityProblems(page)).toEqual([]);
+      await second.getByRole('button', { name: /^Choose answer \d$/ }).click();
+      await page.getByTestId('adjudication-status').getByText('Decided: the item has its final answer.').waitFor();
+      const after = (await world.api<Project>('steward', 'GET', `/annotation/projects/${id}`)).body.tasks;
+      expect([after.adjudication, after.final]).toEqual([0, 1]);
+      // The final answer is the one chosen (the reviewer sees the item's queue empty now).
+      await page.getByText('No item waits for adjudication in this project.').waitFor();
       expect(uncaughtErrors(page)).toEqual([]);
     });
 

@@ -29,6 +29,10 @@ interface Evaluation {
   annotationSet: { setId: string };
   metrics: Record<string, number | null> | null;
 }
+interface RequestedRun {
+  status: string;
+  request: { modelName: string | null; baseModel: { baseModelId: string }; annotationSets: { setId: string }[]; hyperparameters: { steps: number | null } };
+}
 interface Trail {
   auditTrail: { edges: { node: { data: string } }[] };
 }
@@ -50,6 +54,35 @@ export function describeModelPages(world: ConsoleWorld): void {
       }
       throw new Error(`no version ${world.modelVersionId} in the registry`);
     };
+
+    it('requests a run from the form, follows it live, and cancels it', async () => {
+      const { version } = await champion();
+      const { body: demo } = await world.api<RequestedRun>('checker', 'GET', `/training/runs/${version.source.runId!}`);
+      const page = await world.open('engineer', '#/runs/new');
+      await page.getByLabel('Base model').selectOption(demo.request.baseModel.baseModelId);
+      await page.getByLabel(/^Annotation sets/).fill(demo.request.annotationSets.map((s) => s.setId).join(','));
+      // Long enough to be running when the cancel arrives.
+      await page.getByLabel('Steps').fill('5000');
+      await page.getByLabel('Model name (optional)').fill('console-requested');
+      expect(await accessibilityProblems(page)).toEqual([]);
+      await page.getByRole('button', { name: 'Request run' }).click();
+      await page.getByRole('heading', { name: /^Training run / }).waitFor();
+      const runId = /#\/runs\/([0-9a-f-]{36})/.exec(page.url())![1];
+      const { body: requested } = await world.api<RequestedRun>('engineer', 'GET', `/training/runs/${runId}`);
+      expect(requested.request).toMatchObject({
+        modelName: 'console-requested',
+        baseModel: { baseModelId: demo.request.baseModel.baseModelId },
+        annotationSets: demo.request.annotationSets.map((s) => expect.objectContaining({ setId: s.setId })),
+        hyperparameters: expect.objectContaining({ steps: 5000 }),
+      });
+      // The page follows the run as it starts.
+      await page.getByTestId('run-status').getByText('running').waitFor({ timeout: 120_000 });
+      page.once('dialog', (d) => void d.accept());
+      await page.getByRole('button', { name: 'Cancel run' }).click();
+      await page.getByTestId('run-status').getByText('cancelled').waitFor({ timeout: 120_000 });
+      expect((await world.api<RequestedRun>('engineer', 'GET', `/training/runs/${runId}`)).body.status).toBe('cancelled');
+      expect(uncaughtErrors(page)).toEqual([]);
+    });
 
     it("draws the demo run's loss curve with its numbers, backend, snapshot and artifacts", async () => {
       const { version } = await champion();

@@ -7,7 +7,8 @@ import { PlatformModule } from './platform.module';
 
 const USAGE = `usage: npm start [-- --demo]
   Runs every service in one process on the embedded default (PostgreSQL, in-process events, files
-  in TRELLIS_DATA_DIR, default .trellis/data) and keeps serving until Ctrl-C.
+  in TRELLIS_DATA_DIR, default .trellis/data) and keeps serving until Ctrl-C; the web console is
+  at /console (sign in with an API token: npm run token -- create --roles auditor --label you).
   --demo  then walks the whole lifecycle through the public APIs with synthetic data (see
           trellis demo --help); running it again reuses what the first run made.`;
 

@@ -18,6 +18,7 @@ import { AuditTrailIndexes1764900000100 } from './1764900000100-AuditTrailIndexe
 import { LineageBenchIndexes1765000000000 } from './1765000000000-LineageBenchIndexes';
 import { LineageSnapshotFacts1765000000200 } from './1765000000200-LineageSnapshotFacts';
 import { AppendRowsAsJson1765100000000 } from './1765100000000-AppendRowsAsJson';
+import { AnnotationSentToAdjudicationBy1765200000000 } from './1765200000000-AnnotationSentToAdjudicationBy';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   LineageBenchIndexes1765000000000,
   LineageSnapshotFacts1765000000200,
   AppendRowsAsJson1765100000000,
+  AnnotationSentToAdjudicationBy1765200000000,
 ];

@@ -245,6 +245,44 @@ export function describeAnnotationPages(world: ConsoleWorld): void {
       expect(uncaughtErrors(page)).toEqual([]);
     });
 
+    it('lets a reviewer send an item to adjudication before reviewing it, and another decide it from its unreviewed answer', async () => {
+      const created = await world.api<Project>('steward', 'POST', '/annotation/projects', {
+        name: 'console browser-test sent to adjudication',
+        datasetId: datasetVersion.datasetId,
+        datasetVersion: datasetVersion.version,
+        taskType: 'caption',
+        guidelines: 'One sentence.',
+        annotationsPerItem: 1,
+        agreementThreshold: 0.5,
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.projectId;
+      const next = await world.api<{ task: TaskView }>('annotatorOnly', 'POST', `/annotation/projects/${id}/tasks/next`);
+      const sent = await world.api('annotatorOnly', 'POST', `/annotation/tasks/${next.body.task.taskId}/annotation`, {
+        answer: { kind: 'caption', caption: CAPTIONS[0] },
+      });
+      expect(sent.status).toBe(200);
+
+      const reviewer = await world.open('reviewer', `#/annotation/${id}/review`);
+      await reviewer.getByText(CAPTIONS[0]).waitFor();
+      expect(await accessibilityProblems(reviewer)).toEqual([]);
+      await reviewer.getByRole('button', { name: 'Send to adjudication' }).click();
+      await reviewer.getByTestId('review-status').getByText('Sent to adjudication').waitFor();
+      const tasks = (await world.api<Project>('steward', 'GET', `/annotation/projects/${id}`)).body.tasks;
+      expect([tasks.open, tasks.adjudication]).toEqual([created.body.tasks.open - 1, 1]);
+      // The annotator may not send their own item: the API refuses it (they are not a reviewer either).
+      expect((await world.api('annotatorOnly', 'POST', `/annotation/tasks/${next.body.task.taskId}/send-to-adjudication`, {})).status).toBe(403);
+
+      const adjudicator = await world.open('checker', `#/annotation/${id}/adjudicate`);
+      const answer = adjudicator.getByRole('region', { name: 'Answer 1' });
+      await answer.getByText('(not reviewed)').waitFor();
+      await adjudicator.getByText('a reviewer sent this item to adjudication').waitFor();
+      await answer.getByRole('button', { name: 'Choose answer 1' }).click();
+      await adjudicator.getByTestId('adjudication-status').getByText('Decided: the item has its final answer.').waitFor();
+      expect((await world.api<Project>('steward', 'GET', `/annotation/projects/${id}`)).body.tasks.final).toBe(1);
+      for (const page of [reviewer, adjudicator]) expect(uncaughtErrors(page)).toEqual([]);
+    });
+
     it('shows the project’s progress, agreement and what consent left out', async () => {
       const { body: now } = await world.api<Project>('steward', 'GET', `/annotation/projects/${project.projectId}`);
       expect(now.tasks.final).toBe(1);

@@ -88,17 +88,25 @@ function AdjudicationItem({ entry, project, onDecided }: { entry: AdjudicationQu
   return (
     <article className="ann-task" aria-label={`Item ${entry.itemId}`}>
       <TaskMedia taskId={entry.taskId} />
-      <h2>
-        Accepted answers{' '}
-        <span className="muted">
-          (agreement {ratio(entry.agreement)}, the project needs {ratio(project.rules.agreementThreshold)})
-        </span>
-      </h2>
+      {entry.sentBy ? (
+        <h2>
+          Answers{' '}
+          <span className="muted">(a reviewer sent this item to adjudication{entry.agreement === null ? '' : `; agreement ${ratio(entry.agreement)}`})</span>
+        </h2>
+      ) : (
+        <h2>
+          Accepted answers{' '}
+          <span className="muted">
+            (agreement {ratio(entry.agreement ?? 0)}, the project needs {ratio(project.rules.agreementThreshold)})
+          </span>
+        </h2>
+      )}
       <div className="ann-side-by-side">
         {entry.answers.map((a, i) => (
           <section key={a.assignmentId} className="card ann-answer" aria-label={`Answer ${i + 1}`}>
             <h3>
               Answer {i + 1} <span className="muted">by {a.annotator.displayName ?? <Short id={a.annotatorId} />}</span>
+              {a.status === 'submitted' ? <span className="muted"> (not reviewed)</span> : null}
             </h3>
             <AnswerView answer={a.answer} />
             <button type="button" className="primary" disabled={busy} onClick={() => void decide({ chosenAssignmentId: a.assignmentId })}>

@@ -148,8 +148,12 @@ export interface AdjudicationQueueEntry {
   itemId: string;
   imageKey: string;
   reportKey: string | null;
-  agreement: number;
-  answers: { assignmentId: string; annotatorId: string; annotator: PrincipalRef; answer: Answer }[];
+  /** Null when a reviewer sent the item before enough answers were accepted to measure it. */
+  agreement: number | null;
+  /** The reviewer who sent the item; null when its accepted answers missed the threshold. */
+  sentBy: string | null;
+  /** Accepted answers; submitted ones too when a reviewer sent the item. */
+  answers: { assignmentId: string; annotatorId: string; annotator: PrincipalRef; answer: Answer; status: 'accepted' | 'submitted' }[];
 }
 
 export type Verdict = { verdict: 'accepted' } | { verdict: 'rejected'; reason: string };
@@ -187,6 +191,7 @@ export function annotationApi(api: RestClient) {
     reviewQueue: (projectId: string) => api.get<ReviewQueueEntry[]>(`/annotation/projects/${id(projectId)}/review-queue`),
     review: (taskId: string, assignmentId: string, verdict: Verdict) =>
       api.post<TaskStatusAnswer>(`/annotation/tasks/${id(taskId)}/reviews`, { assignmentId, ...verdict }),
+    sendToAdjudication: (taskId: string) => api.post<TaskStatusAnswer>(`/annotation/tasks/${id(taskId)}/send-to-adjudication`, {}),
     adjudicationQueue: (projectId: string) => api.get<AdjudicationQueueEntry[]>(`/annotation/projects/${id(projectId)}/adjudication-queue`),
     adjudicate: (taskId: string, decision: { chosenAssignmentId: string } | { answer: Answer }) =>
       api.post<TaskStatusAnswer>(`/annotation/tasks/${id(taskId)}/adjudication`, decision),

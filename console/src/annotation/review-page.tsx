@@ -50,7 +50,7 @@ export function ReviewPage({ projectId }: { projectId: string }) {
                   queue.reload();
                 }}
               />
-              <p className="muted">Items go to adjudication by themselves when the answers you accept disagree by more than the project allows.</p>
+              <p className="muted">Items also go to adjudication by themselves when the answers you accept disagree by more than the project allows.</p>
             </>
           );
         }}
@@ -69,7 +69,34 @@ function ReviewItem({ item, onReviewed }: { item: QueuedItem<ReviewQueueEntry>; 
           <ReviewCard key={e.assignmentId} entry={e} n={i + 1} onReviewed={onReviewed} />
         ))}
       </div>
+      <SendToAdjudication taskId={item.taskId} onSent={onReviewed} />
     </article>
+  );
+}
+
+/** A hard case, or answers that disagree in a way agreement does not measure: an adjudicator decides it. */
+function SendToAdjudication({ taskId, onSent }: { taskId: string; onSent(message: string): void }) {
+  const api = useAnnotationApi();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const send = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.sendToAdjudication(taskId);
+      onSent('Sent to adjudication: an adjudicator chooses or writes its final answer.');
+    } catch (err) {
+      setError(err as Error);
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="ann-actions">
+      <button type="button" disabled={busy} onClick={() => void send()}>
+        Send to adjudication
+      </button>
+      {error ? <ErrorNote error={error} /> : null}
+    </div>
   );
 }
 

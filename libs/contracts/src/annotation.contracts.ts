@@ -109,6 +109,21 @@ export const ItemSentToAdjudicationV1 = z
   .object({ taskId: uuid, projectId: uuid, agreement: z.number().min(0).max(1), threshold: z.number().min(0).max(1) })
   .strict();
 
+/**
+ * v2: a reviewer may also send an item to adjudication (`requestedBy`), before enough answers
+ * are accepted to measure agreement (`agreement` null then); null `requestedBy` is the automatic
+ * case, accepted answers that missed the threshold.
+ */
+export const ItemSentToAdjudicationV2 = z
+  .object({
+    taskId: uuid,
+    projectId: uuid,
+    agreement: z.number().min(0).max(1).nullable(),
+    threshold: z.number().min(0).max(1),
+    requestedBy: principalId.nullable(),
+  })
+  .strict();
+
 export const ItemAdjudicatedV1 = z
   .object({
     taskId: uuid,
@@ -159,7 +174,7 @@ export type TaskAssigned = Ev<'TaskAssigned', typeof TaskAssignedV1>;
 export type AnnotationSubmitted = Ev<'AnnotationSubmitted', typeof AnnotationSubmittedV1>;
 export type AnnotationReviewed = Ev<'AnnotationReviewed', typeof AnnotationReviewedV1>;
 export type ItemAccepted = Ev<'ItemAccepted', typeof ItemAcceptedV1>;
-export type ItemSentToAdjudication = Ev<'ItemSentToAdjudication', typeof ItemSentToAdjudicationV1>;
+export type ItemSentToAdjudication = Ev<'ItemSentToAdjudication', typeof ItemSentToAdjudicationV2>;
 export type ItemAdjudicated = Ev<'ItemAdjudicated', typeof ItemAdjudicatedV1>;
 export type ItemImported = Ev<'ItemImported', typeof ItemImportedV1>;
 export type TaskReleased = Ev<'TaskReleased', typeof TaskReleasedV1>;
@@ -193,6 +208,8 @@ export const annotationContracts = new EventContractRegistry<never>()
   .register({ type: 'AnnotationReviewed', version: 1, schema: AnnotationReviewedV1 })
   .register({ type: 'ItemAccepted', version: 1, schema: ItemAcceptedV1 })
   .register({ type: 'ItemSentToAdjudication', version: 1, schema: ItemSentToAdjudicationV1 })
+  .register({ type: 'ItemSentToAdjudication', version: 2, schema: ItemSentToAdjudicationV2 })
+  .registerUpcaster('ItemSentToAdjudication', 1, (d) => ({ ...(d as object), requestedBy: null }))
   .register({ type: 'ItemAdjudicated', version: 1, schema: ItemAdjudicatedV1 })
   .register({ type: 'ItemImported', version: 1, schema: ItemImportedV1 })
   .register({ type: 'TaskCancelled', version: 1, schema: TaskCancelledV1 })

@@ -85,7 +85,11 @@ export class AnnotationProjection implements Projection {
         await this.finalize(tx, event.data.taskId, event.data.answer, 'agreement', event.data.agreement, null);
         return;
       case 'ItemSentToAdjudication':
-        await tx.query(`UPDATE annotation_tasks SET status = 'adjudication', agreement = $2 WHERE task_id = $1`, [event.data.taskId, event.data.agreement]);
+        await tx.query(`UPDATE annotation_tasks SET status = 'adjudication', agreement = $2, sent_to_adjudication_by = $3 WHERE task_id = $1`, [
+          event.data.taskId,
+          event.data.agreement,
+          event.data.requestedBy,
+        ]);
         return;
       case 'ItemAdjudicated':
         await this.finalize(tx, event.data.taskId, event.data.answer, 'adjudication', null, event.data.adjudicatorId);

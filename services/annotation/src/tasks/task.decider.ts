@@ -33,6 +33,8 @@ export type TaskState =
       sawAnswers: string[];
       final: Answer | null;
       cancelReason: LeaveOutReason | null;
+      /** The reviewer who sent the item to adjudication; null when its accepted answers missed the threshold. */
+      escalatedBy?: string | null;
     });
 
 export type TaskCommand =
@@ -49,6 +51,7 @@ export type TaskCommand =
   | { type: 'ReleaseAssignment'; annotatorId: string; reason: 'released' | 'expired' }
   | { type: 'SubmitAnnotation'; annotatorId: string; answer: unknown; rules: ProjectRules }
   | { type: 'ReviewAnnotation'; assignmentId: string; reviewerId: string; verdict: 'accepted' | 'rejected'; reason: string | null; rules: ProjectRules }
+  | { type: 'SendToAdjudication'; reviewerId: string; rules: ProjectRules }
   | { type: 'AdjudicateItem'; adjudicatorId: string; chosenAssignmentId: string | null; answer: unknown; rules: ProjectRules }
   | { type: 'ImportAnswer'; answer: Answer; format: ExchangeFormat; importId: string; rules: ProjectRules }
   | { type: 'ViewAnswers'; viewerId: string }
@@ -204,12 +207,31 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
           } else {
             events.push({
               type: 'ItemSentToAdjudication',
-              data: { taskId: s.taskId, projectId: s.projectId, agreement: rounded, threshold: command.rules.agreementThreshold },
+              data: { taskId: s.taskId, projectId: s.projectId, agreement: rounded, threshold: command.rules.agreementThreshold, requestedBy: null },
             });
           }
         }
       }
       return events;
+    }
+    case 'SendToAdjudication': {
+      // A reviewer who doubts an item (answers that disagree in a way agreement does not see, a
+      // hard case) hands it to adjudication before enough answers are accepted to decide it.
+      const s = existing(state);
+      if (s.assignments.some((a) => a.annotatorId === command.reviewerId)) {
+        fail(AnnotationErrorCode.SelfReview, `${command.reviewerId} annotated item ${s.itemId} and cannot send it to adjudication`);
+      }
+      mustBeOpen(s, 'send it to adjudication');
+      const given = s.assignments.filter((a) => a.status === 'submitted' || a.status === 'accepted');
+      if (given.length === 0) fail(AnnotationErrorCode.TaskNotOpen, `item ${s.itemId} has no answer to adjudicate yet`);
+      const accepted = given.filter((a) => a.status === 'accepted');
+      const agreement = accepted.length >= 2 ? Math.round(itemAgreement(accepted.map((a) => a.answer!)).agreement * 1e6) / 1e6 : null;
+      return [
+        {
+          type: 'ItemSentToAdjudication',
+          data: { taskId: s.taskId, projectId: s.projectId, agreement, threshold: command.rules.agreementThreshold, requestedBy: command.reviewerId },
+        },
+      ];
     }
     case 'AdjudicateItem': {
       const s = existing(state);
@@ -222,8 +244,10 @@ export function decideTask(state: TaskState, command: TaskCommand): AnnotationTa
       }
       let answer: Answer;
       if (command.chosenAssignmentId !== null) {
-        const chosen = s.assignments.find((a) => a.assignmentId === command.chosenAssignmentId && a.status === 'accepted');
-        if (!chosen) return fail(AnnotationErrorCode.AssignmentNotFound, `task ${s.taskId} has no accepted annotation ${command.chosenAssignmentId}`);
+        // A reviewer may send an item before its answers are reviewed: then its submitted answers are choices too.
+        const choosable = (a: AssignmentState) => a.status === 'accepted' || (a.status === 'submitted' && !!s.escalatedBy);
+        const chosen = s.assignments.find((a) => a.assignmentId === command.chosenAssignmentId && choosable(a));
+        if (!chosen) return fail(AnnotationErrorCode.AssignmentNotFound, `task ${s.taskId} has no annotation ${command.chosenAssignmentId} to choose`);
         answer = chosen.answer!;
       } else {
         answer = validateAnswer(command.rules, command.answer);
@@ -293,7 +317,12 @@ export function evolveTask(state: TaskState, event: AnnotationTaskEvent): TaskSt
     case 'ItemAccepted':
       return { ...state, status: 'final', final: event.data.answer };
     case 'ItemSentToAdjudication':
-      return { ...state, status: 'adjudication' };
+      return {
+        ...state,
+        status: 'adjudication',
+        escalatedBy: event.data.requestedBy,
+        sawAnswers: event.data.requestedBy ? saw(event.data.requestedBy) : state.sawAnswers,
+      };
     case 'ItemAdjudicated':
       return { ...state, status: 'final', final: event.data.answer, sawAnswers: saw(event.data.adjudicatorId) };
     case 'ItemImported':

@@ -398,7 +398,10 @@ describe('decideTask', () => {
       spec
         .given(split)
         .when({ type: 'ReviewAnnotation', assignmentId: asg(2), reviewerId: 'rev-2', verdict: 'accepted', reason: null, rules: labels })
-        .then([E.reviewed(2, 'rev-2', 'accepted'), { type: 'ItemSentToAdjudication', data: { taskId, projectId, agreement: 0, threshold: 1 } }]);
+        .then([
+          E.reviewed(2, 'rev-2', 'accepted'),
+          { type: 'ItemSentToAdjudication', data: { taskId, projectId, agreement: 0, threshold: 1, requestedBy: null } },
+        ]);
     });
 
     it('refuses to review an annotation twice or one not yet submitted', () => {
@@ -413,6 +416,56 @@ describe('decideTask', () => {
     });
   });
 
+  describe('SendToAdjudication', () => {
+    const oneSubmitted = [E.created(), E.assigned(1, 'ann-1'), E.assigned(2, 'ann-2'), E.submitted(1, 'ann-1', lab('normal'))];
+    const sent = (agreement: number | null, by = 'rev-1'): AnnotationTaskEvent => ({
+      type: 'ItemSentToAdjudication',
+      data: { taskId, projectId, agreement, threshold: labels.agreementThreshold, requestedBy: by },
+    });
+
+    it('lets a reviewer send an item with an answer to adjudication before its answers are reviewed', () => {
+      spec
+        .given(oneSubmitted)
+        .when({ type: 'SendToAdjudication', reviewerId: 'rev-1', rules: labels })
+        .then([sent(null)]);
+    });
+
+    it('records the agreement when enough answers are accepted to measure it', () => {
+      spec
+        .given([
+          ...oneSubmitted,
+          E.submitted(2, 'ann-2', lab('normal')),
+          E.reviewed(1, 'rev-1', 'accepted'),
+          { type: 'AnnotationReviewed', data: { taskId, projectId, assignmentId: asg(2), reviewerId: 'rev-2', verdict: 'accepted', reason: null } },
+        ])
+        .when({ type: 'SendToAdjudication', reviewerId: 'rev-3', rules: { ...labels, annotationsPerItem: 3 } })
+        .then([sent(1, 'rev-3')]);
+    });
+
+    it('then lets an adjudicator choose a submitted answer, which an automatic adjudication does not offer', () => {
+      spec
+        .given([...oneSubmitted, sent(null)])
+        .when({ type: 'AdjudicateItem', adjudicatorId: 'rev-2', chosenAssignmentId: asg(1), answer: undefined, rules: labels })
+        .then([{ type: 'ItemAdjudicated', data: { taskId, projectId, adjudicatorId: 'rev-2', answer: lab('normal'), chosenAssignmentId: asg(1) } }]);
+      spec
+        .given([...oneSubmitted, { ...sent(0), data: { ...sent(0).data, requestedBy: null } } as AnnotationTaskEvent])
+        .when({ type: 'AdjudicateItem', adjudicatorId: 'rev-2', chosenAssignmentId: asg(1), answer: undefined, rules: labels })
+        .thenThrows(code(AnnotationErrorCode.AssignmentNotFound));
+    });
+
+    it('refuses an annotator of the item, an item without an answer, and an item already decided or sent', () => {
+      spec.given(oneSubmitted).when({ type: 'SendToAdjudication', reviewerId: 'ann-2', rules: labels }).thenThrows(code(AnnotationErrorCode.SelfReview));
+      spec
+        .given([E.created(), E.assigned(1, 'ann-1')])
+        .when({ type: 'SendToAdjudication', reviewerId: 'rev-1', rules: labels })
+        .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /no answer to adjudicate/));
+      spec
+        .given([...oneSubmitted, sent(null)])
+        .when({ type: 'SendToAdjudication', reviewerId: 'rev-2', rules: labels })
+        .thenThrows(code(AnnotationErrorCode.TaskNotOpen, /in adjudication/));
+    });
+  });
+
   describe('AdjudicateItem', () => {
     const inAdjudication = [
       E.created(),
@@ -422,7 +475,7 @@ describe('decideTask', () => {
       E.submitted(2, 'ann-2', lab('abnormal')),
       E.reviewed(1, 'rev-1', 'accepted'),
       E.reviewed(2, 'rev-1', 'accepted'),
-      { type: 'ItemSentToAdjudication', data: { taskId, projectId, agreement: 0, threshold: 1 } } as AnnotationTaskEvent,
+      { type: 'ItemSentToAdjudication', data: { taskId, projectId, agreement: 0, threshold: 1, requestedBy: null } } as AnnotationTaskEvent,
     ];
 
     it('lets a reviewer choose one of the accepted answers', () => {

@@ -21,6 +21,7 @@ export const ReviewRequest = z
   })
   .strict();
 export const ExpireRequest = z.object({ olderThanMinutes: z.number().int().min(0).max(525_600) }).strict();
+export const SendToAdjudicationRequest = z.object({}).strict();
 export const AdjudicateRequest = z.object({ chosenAssignmentId: z.string().uuid().optional(), answer: z.unknown().optional() }).strict();
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -220,6 +221,14 @@ export class TaskUseCases {
     return { taskId, status: state };
   }
 
+  /** A reviewer hands an item with at least one answer to adjudication (not one they annotated). */
+  async sendToAdjudication(taskIdParam: string, body: unknown, actor: Actor): Promise<{ taskId: string; status: string }> {
+    const taskId = requireUuid(taskIdParam, 'task id', 'params.taskId');
+    parse(SendToAdjudicationRequest, body ?? {});
+    const state = await this.decideAndAppend(taskId, actor, (rules) => ({ type: 'SendToAdjudication', reviewerId: actor.id, rules }));
+    return { taskId, status: state };
+  }
+
   async adjudicate(taskIdParam: string, body: unknown, actor: Actor): Promise<{ taskId: string; status: string }> {
     const taskId = requireUuid(taskIdParam, 'task id', 'params.taskId');
     const req = parse(AdjudicateRequest, body);
@@ -302,7 +311,11 @@ export class TaskUseCases {
     }));
   }
 
-  /** Items whose accepted answers disagree, with those answers, for reviewers who did not annotate them. */
+  /**
+   * Items in adjudication (accepted answers that disagree, or sent by a reviewer), with their
+   * answers (accepted; submitted too when a reviewer sent the item), for reviewers who did not
+   * annotate them.
+   */
   async adjudicationQueue(projectIdParam: string, actor: Actor, limit = 50) {
     const projectId = requireUuid(projectIdParam, 'project id', 'params.projectId');
     await requireProject(this.dataSource, projectId);
@@ -311,12 +324,14 @@ export class TaskUseCases {
       item_id: string;
       image_key: string;
       report_key: string | null;
-      agreement: number;
-      answers: { assignmentId: string; annotatorId: string; answer: Answer }[];
+      agreement: number | null;
+      sent_to_adjudication_by: string | null;
+      answers: { assignmentId: string; annotatorId: string; answer: Answer; status: 'accepted' | 'submitted' }[];
     }[] = await this.dataSource.query(
-      `SELECT t.task_id, t.item_id, t.image_key, t.report_key, t.agreement,
-                jsonb_agg(jsonb_build_object('assignmentId', a.assignment_id, 'annotatorId', a.annotator_id, 'answer', a.answer) ORDER BY a.submitted_at) AS answers
-           FROM annotation_tasks t JOIN annotation_assignments a ON a.task_id = t.task_id AND a.status = 'accepted'
+      `SELECT t.task_id, t.item_id, t.image_key, t.report_key, t.agreement, t.sent_to_adjudication_by,
+                jsonb_agg(jsonb_build_object('assignmentId', a.assignment_id, 'annotatorId', a.annotator_id, 'answer', a.answer, 'status', a.status) ORDER BY a.submitted_at) AS answers
+           FROM annotation_tasks t JOIN annotation_assignments a ON a.task_id = t.task_id
+                AND (a.status = 'accepted' OR (a.status = 'submitted' AND t.sent_to_adjudication_by IS NOT NULL))
           WHERE t.project_id = $1 AND t.status = 'adjudication'
             AND NOT EXISTS (SELECT 1 FROM annotation_assignments mine WHERE mine.task_id = t.task_id AND mine.annotator_id = $2)
           GROUP BY t.task_id ORDER BY t.seq LIMIT $3`,
@@ -332,6 +347,8 @@ export class TaskUseCases {
       imageKey: r.image_key,
       reportKey: r.report_key,
       agreement: r.agreement,
+      /** The reviewer who sent the item; null when its accepted answers missed the threshold. */
+      sentBy: r.sent_to_adjudication_by,
       answers: r.answers.map((a) => ({ ...a, annotator: people.get(a.annotatorId)! })),
     }));
   }

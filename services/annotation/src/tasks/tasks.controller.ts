@@ -93,6 +93,16 @@ export class TasksController {
     return this.tasks.review(taskId, body, actor);
   }
 
+  @Post('tasks/:taskId/send-to-adjudication')
+  @HttpCode(200)
+  @Roles('reviewer')
+  @ApiOperation({
+    summary: 'Send an item with at least one answer to adjudication (an item you did not annotate), before or instead of deciding its answers by review',
+  })
+  sendToAdjudication(@Param('taskId') taskId: string, @Body() body: unknown, @CurrentActor() actor: Actor) {
+    return this.tasks.sendToAdjudication(taskId, body, actor);
+  }
+
   @Get('projects/:projectId/adjudication-queue')
   @Roles('reviewer')
   @ApiOperation({ summary: 'Items whose accepted annotations missed the agreement threshold, with those annotations' })

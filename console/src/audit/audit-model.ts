@@ -70,13 +70,7 @@ function cut(s: string, max: number): string {
 }
 
 /** Data pretty-printed for a closer look. */
-export function prettyData(data: string): string {
-  try {
-    return JSON.stringify(JSON.parse(data), null, 2);
-  } catch {
-    return data;
-  }
-}
+export { prettyJson as prettyData } from '../ui/json-text';
 
 export interface ChainResult {
   log: string;

@@ -3,6 +3,7 @@ import type { LineageDirection, LineageQuery, LineageQueryVariables } from '../a
 import { useSession } from '../app/session';
 import { href } from '../app/router';
 import { ErrorNote, KeyValues, When } from '../ui/components';
+import { prettyJson } from '../ui/json-text';
 import { LineageGraphView } from './lineage-graph-view';
 import { LINEAGE_QUERY } from './lineage.graphql';
 import { aliasesOf, emptyGraph, flagsOf, mergeSubgraph, nodesWithin, openGroup, type GraphState } from './lineage-graph-model';
@@ -126,8 +127,8 @@ export function LineageExplorer({ root, direction, depth, asOf }: Props) {
               </div>
               <details>
                 <summary>Attributes and states</summary>
-                <pre className="json">{pretty(node.attrs)}</pre>
-                <pre className="json">{pretty(node.states)}</pre>
+                <pre className="json">{prettyJson(node.attrs)}</pre>
+                <pre className="json">{prettyJson(node.states)}</pre>
               </details>
             </aside>
           ) : null}
@@ -135,12 +136,4 @@ export function LineageExplorer({ root, direction, depth, asOf }: Props) {
       )}
     </div>
   );
-}
-
-function pretty(json: string): string {
-  try {
-    return JSON.stringify(JSON.parse(json), null, 2);
-  } catch {
-    return json;
-  }
 }

@@ -16,7 +16,9 @@
  * bench/peers/torch-peft.peer.py in the venv `bash infra/torch-peer.sh install` makes under
  * .trellis/ (installed on first use; BENCH_TORCH=0 skips it, and it is skipped with a line
  * saying why where python3 is missing). Beside them, the backend's 1024² matmul rate, and a
- * per-kernel profile of one LoRA step at each size (where the time goes).
+ * per-kernel profile of one LoRA step at each size (where the time goes), with the fused ops
+ * (libs/ml/src/fused: RMSNorm, SwiGLU, rotary, masked softmax, cross-entropy) and without them
+ * (setFusedOps(false): the plain chains of standard ops), and LoRA's throughput without them.
  *
  * Env: BENCH_SIZES (default "tiny,small"), BENCH_STEPS_TINY (8), BENCH_STEPS_SMALL (3),
  * BENCH_TORCH (1). Prints tables, then one JSON line.
@@ -28,6 +30,7 @@ import { join } from 'node:path';
 import {
   applyLora,
   initMlBackend,
+  setFusedOps,
   measureMatmulGflops,
   MultimodalConfig,
   MultimodalModel,
@@ -126,8 +129,20 @@ async function runTrellis(size: Size, mode: Mode): Promise<Row> {
   return { size: size.name, mode, trainable, positionsPerS: (perStep * size.steps) / secs, msPerStep: (secs / size.steps) * 1000, peakTfBytes: peakTf };
 }
 
+type KernelTime = { kernel: string; calls: number; ms: number };
+
+/** Runs f with the fused ops off, then turns them back on. */
+async function unfused<T>(f: () => Promise<T>): Promise<T> {
+  setFusedOps(false);
+  try {
+    return await f();
+  } finally {
+    setFusedOps(true);
+  }
+}
+
 /** Time per kernel over one LoRA step (forward, backward, optimizer), largest first. */
-async function profileLoraStep(size: Size): Promise<{ kernel: string; calls: number; ms: number }[]> {
+async function profileLoraStep(size: Size): Promise<KernelTime[]> {
   const { model, task } = make('lora', size.config);
   const trainer = new Trainer(task, randomItems(size, BATCH), (items) => collateSft(items, 0), { batchSize: BATCH, seed: 1, optimizer: { lr: 0.01 } });
   trainer.train(1);
@@ -136,6 +151,9 @@ async function profileLoraStep(size: Size): Promise<{ kernel: string; calls: num
   });
   const byKernel = new Map<string, { calls: number; ms: number }>();
   for (const k of info.kernels) {
+    // A tf.customGrad op (the fused ops off their kernels, the embedding) is profiled as an
+    // 'unnamed scope' spanning the kernels it ran, which are listed themselves.
+    if (k.name === 'unnamed scope') continue;
     const t = await k.kernelTimeMs;
     const ms = typeof t === 'number' ? t : 0;
     const e = byKernel.get(k.name) ?? { calls: 0, ms: 0 };
@@ -197,10 +215,12 @@ async function main(): Promise<void> {
   const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const rows: Row[] = [];
   const peers = new Map<string, PeerResult | { error: string }>();
-  const profiles = new Map<string, { kernel: string; calls: number; ms: number }[]>();
+  const profiles = new Map<string, { fused: KernelTime[]; plain: KernelTime[] }>();
+  const unfusedLora = new Map<string, Row>();
   for (const size of sizes()) {
     for (const mode of MODES) rows.push(await runTrellis(size, mode));
-    profiles.set(size.name, await profileLoraStep(size));
+    unfusedLora.set(size.name, await unfused(() => runTrellis(size, 'lora')));
+    profiles.set(size.name, { plain: await unfused(() => profileLoraStep(size)), fused: await profileLoraStep(size) });
     if (peer.python) peers.set(size.name, runPeer(peer.python, size, threads));
   }
 
@@ -243,13 +263,30 @@ async function main(): Promise<void> {
       }),
     ],
   );
-  for (const [size, kernels] of profiles) {
-    const total = kernels.reduce((s, k) => s + k.ms, 0);
+  printTable(`LoRA r=8 with the fused ops and without them (plain chains of standard ops), ${backend.name}, same run`, [
+    ['size', 'fused pos/s', 'unfused pos/s', 'fused ms/step', 'unfused ms/step', 'speed-up'],
+    ...rows
+      .filter((r) => r.mode === 'lora' && unfusedLora.has(r.size))
+      .map((r) => {
+        const u = unfusedLora.get(r.size)!;
+        return [r.size, fmt(r.positionsPerS), fmt(u.positionsPerS), fmt(r.msPerStep), fmt(u.msPerStep), `${(r.positionsPerS / u.positionsPerS).toFixed(2)}×`];
+      }),
+  ]);
+  const sum = (ks: KernelTime[], key: 'calls' | 'ms') => ks.reduce((s, k) => s + k[key], 0);
+  for (const [size, { plain, fused }] of profiles) {
+    const names = [...new Set([...fused.slice(0, 12), ...plain.slice(0, 12)].map((k) => k.kernel))];
+    const find = (ks: KernelTime[], name: string) => ks.find((k) => k.kernel === name);
+    const cell = (k: KernelTime | undefined, total: number) =>
+      k ? `${fmt(k.calls)} / ${fmt(k.ms, 1)} / ${((100 * k.ms) / Math.max(total, 1e-9)).toFixed(1)}%` : '-';
+    const [plainMs, fusedMs] = [sum(plain, 'ms'), sum(fused, 'ms')];
     printTable(
-      `Where one LoRA step's kernel time goes (${size}, ${backend.name}; ${fmt(total)} ms in ${fmt(kernels.reduce((s, k) => s + k.calls, 0))} kernel calls)`,
+      `Where one LoRA step's kernel time goes (${size}, ${backend.name}): unfused ${fmt(plainMs)} ms in ${fmt(sum(plain, 'calls'))} kernel calls; fused ${fmt(fusedMs)} ms in ${fmt(sum(fused, 'calls'))} (calls / ms / share)`,
       [
-        ['kernel', 'calls', 'ms', 'share'],
-        ...kernels.slice(0, 12).map((k) => [k.kernel, fmt(k.calls), fmt(k.ms, 1), `${((100 * k.ms) / Math.max(total, 1e-9)).toFixed(1)}%`]),
+        ['kernel', 'unfused', 'fused'],
+        ...names
+          .map((name) => ({ name, plain: find(plain, name), fused: find(fused, name) }))
+          .sort((a, b) => Math.max(b.plain?.ms ?? 0, b.fused?.ms ?? 0) - Math.max(a.plain?.ms ?? 0, a.fused?.ms ?? 0))
+          .map((k) => [k.name, cell(k.plain, plainMs), cell(k.fused, fusedMs)]),
       ],
     );
   }
@@ -274,6 +311,14 @@ async function main(): Promise<void> {
     figures[`${r.mode}_torch_positions_per_s_${r.size}`] = peerRate(r.size, r.mode) === null ? null : Number(peerRate(r.size, r.mode)!.toFixed(1));
     const q = ratio(r);
     figures[`${r.mode}_ratio_vs_torch_${r.size}`] = q === null ? null : Number(q.toFixed(3));
+  }
+  for (const [size, u] of unfusedLora) {
+    const fusedRow = rows.find((r) => r.size === size && r.mode === 'lora')!;
+    figures[`lora_unfused_positions_per_s_${size}`] = Number(u.positionsPerS.toFixed(1));
+    figures[`lora_fusion_speedup_${size}`] = Number((fusedRow.positionsPerS / u.positionsPerS).toFixed(3));
+  }
+  for (const [size, { plain, fused }] of profiles) {
+    figures[`lora_step_kernel_calls_${size}`] = { unfused: sum(plain, 'calls'), fused: sum(fused, 'calls') };
   }
   figures.matmul_gflops = Number(matmul.toFixed(2));
   console.log(JSON.stringify(figures));

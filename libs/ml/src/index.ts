@@ -1,4 +1,5 @@
 export * from './layers';
+export * from './fused';
 export * from './backend';
 export * from './model';
 export * from './tokenizer';

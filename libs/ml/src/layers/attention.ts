@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { scaledMaskedSoftmax } from '../fused/fused-ops';
 import { LayerErrorCode, LayerException } from './layer.exception';
 import type { LinearLike } from './linear';
 import { applyRotary } from './rotary-embedding';
@@ -77,9 +78,7 @@ export function attention(x: tf.Tensor, projections: AttentionProjections, optio
     const nRep = numHeads / numKeyValueHeads;
     const kFull = repeatKv(k, nRep);
     const vFull = repeatKv(v, nRep);
-    let scores = tf.mul(tf.matMul(q, kFull, false, true), 1 / Math.sqrt(headDim));
-    if (options.mask) scores = tf.add(scores, options.mask);
-    const probs = tf.softmax(scores, -1);
+    const probs = scaledMaskedSoftmax(tf.matMul(q, kFull, false, true), 1 / Math.sqrt(headDim), options.mask);
     const context = tf.reshape(tf.transpose(tf.matMul(probs, vFull), [0, 2, 1, 3]), [b, t, numHeads * headDim]);
     return { output: projections.o.apply(context), key: k, value: v };
   });

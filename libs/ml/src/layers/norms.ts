@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { rmsNorm } from '../fused/fused-ops';
 import { LayerErrorCode, LayerException } from './layer.exception';
 
 function checkLastDim(kind: string, name: string, x: tf.Tensor, size: number): void {
@@ -33,11 +34,7 @@ export class RmsNorm {
 
   apply(x: tf.Tensor): tf.Tensor {
     checkLastDim('RmsNorm', this.name, x, this.size);
-    return tf.tidy(() => {
-      const x32 = tf.cast(x, 'float32');
-      const variance = tf.mean(tf.square(x32), -1, true);
-      return tf.mul(tf.mul(x32, tf.rsqrt(tf.add(variance, this.eps))), this.weight);
-    });
+    return rmsNorm(x, this.weight, this.eps);
   }
 }
 

@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { rotary } from '../fused/fused-ops';
 import { LayerErrorCode, LayerException } from './layer.exception';
+
+export { rotateHalf } from '../fused/fused-ops';
 
 /**
  * Rotary position embeddings in the Hugging Face Llama/Mistral convention (not the
@@ -60,36 +63,7 @@ export class RotaryEmbedding {
   }
 }
 
-const rotations = new Map<number, Float32Array>();
-
-/** The signed permutation R with x·R = rotate_half(x) for vectors of length d. */
-function rotationMatrix(d: number): Float32Array {
-  let r = rotations.get(d);
-  if (!r) {
-    const half = d / 2;
-    r = new Float32Array(d * d);
-    for (let i = 0; i < half; i++) {
-      r[(i + half) * d + i] = -1; // out[i] = -x2[i]
-      r[i * d + i + half] = 1; // out[i + half] = x1[i]
-    }
-    rotations.set(d, r);
-  }
-  return r;
-}
-
-/**
- * rotate_half: [x1, x2] -> [-x2, x1] over the last dimension, as one product with a signed
- * permutation (split + concat and their gradients are several times slower in tfjs).
- */
-export function rotateHalf(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const d = x.shape[x.shape.length - 1]!;
-    const flat = tf.reshape(x, [-1, d]);
-    return tf.reshape(tf.matMul(flat, tf.tensor2d(rotationMatrix(d), [d, d])), x.shape);
-  });
-}
-
-/** Applies the rotation to x [..., T, headDim] with cos/sin [T, headDim] (broadcast over leading dims). */
+/** Applies the rotation to x [..., T, headDim] with cos/sin [T, headDim] (broadcast over leading dims) or [B, 1, T, headDim]. */
 export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin)));
+  return rotary(x, cos, sin);
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { softmaxCrossEntropy } from '../fused/fused-ops';
 import { ModelErrorCode, ModelException } from './model.exception';
 
 /** Label value whose position does not count (PyTorch CrossEntropyLoss ignore_index). */
@@ -46,9 +47,5 @@ export function causalLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
       weights[i * t + j] = 1 / counted;
     }
   }
-  return tf.tidy(() => {
-    const logProbs = tf.logSoftmax(tf.reshape(logits, [b * t, v]), -1);
-    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tf.tensor1d(targets, 'int32'), v)), -1);
-    return tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(weights)))) as tf.Scalar;
-  });
+  return tf.tidy(() => softmaxCrossEntropy(tf.reshape(logits, [b * t, v]), targets, weights));
 }

@@ -1,0 +1,27 @@
+/**
+ * Kernels for the transformer's hot elementwise chains, each one pass over its data where a
+ * backend has them (fused-cpu-kernels.ts, fused-tensorflow-kernels.ts). fused-ops.ts runs a
+ * kernel when the active backend registered it and the same chain of standard ops otherwise.
+ */
+export const FusedKernel = {
+  /** x · rsqrt(mean(x², -1) + eps) · w; outputs [y, rstd [..., 1]]. */
+  RmsNorm: 'TrellisRmsNorm',
+  /** inputs dy, x, weight, rstd; outputs [dx, dWeight]. */
+  RmsNormGrad: 'TrellisRmsNormGrad',
+  /** silu(gate) · up. */
+  SwiGlu: 'TrellisSwiGlu',
+  /** inputs dy, gate, up; outputs [dGate, dUp]. */
+  SwiGluGrad: 'TrellisSwiGluGrad',
+  /** x·cos + rotate_half(x)·sin; attr `transpose` applies the transposed rotation (the gradient). */
+  Rotary: 'TrellisRotary',
+  /** softmax(scores · scale + mask, -1). */
+  ScaledMaskedSoftmax: 'TrellisScaledMaskedSoftmax',
+  /** inputs dy, probs; scale · p · (dy − Σ dy·p). */
+  ScaledSoftmaxGrad: 'TrellisScaledSoftmaxGrad',
+  /** −Σᵢ wᵢ · log softmax(logitsᵢ)[targetᵢ]; outputs [loss, per-row log-sum-exp]. */
+  SoftmaxCrossEntropy: 'TrellisSoftmaxCrossEntropy',
+  /** inputs dy, logits, targets, weights, lse; dy · wᵢ · (softmax(logitsᵢ) − onehot(targetᵢ)). */
+  SoftmaxCrossEntropyGrad: 'TrellisSoftmaxCrossEntropyGrad',
+} as const;
+
+export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { FusedKernel } from './fused-kernel-names';
+import { type AdamWConstants, FusedKernel } from './fused-kernel-names';
 import { rowTable, tableRowOf } from './row-table';
 
 /*
@@ -207,6 +207,47 @@ function softmaxCrossEntropyGrad({ inputs, backend }: Args): tf.TensorInfo {
   return backend.makeTensorInfo(logits.shape, 'float32', out);
 }
 
+/**
+ * The optimizer's chain (adamWUpdate's plain path) in one pass, each float32 operation rounded
+ * as the kernel it replaces rounds it (Math.fround after every step; a double-rounded sqrt or
+ * quotient of float32 operands equals the float32 result), so the update is bit for bit the
+ * chain's and a resumed run stays identical to an uninterrupted one on either path.
+ */
+function adamW({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
+  const { param, grad, m, v } = inputs as Record<'param' | 'grad' | 'm' | 'v', tf.TensorInfo>;
+  const a = attrs as unknown as AdamWConstants;
+  const f = Math.fround;
+  const [decay, b1, c1, b2, c2, bc2, eps, stepSize] = [
+    f(1 - a.lr * a.weightDecay),
+    f(a.beta1),
+    f(1 - a.beta1),
+    f(a.beta2),
+    f(1 - a.beta2),
+    f(a.bc2Sqrt),
+    f(a.eps),
+    f(a.stepSize),
+  ];
+  const p = values(backend, param);
+  const g = values(backend, grad);
+  const mv = values(backend, m);
+  const vv = values(backend, v);
+  const np = new Float32Array(p.length);
+  const nm = new Float32Array(p.length);
+  const nv = new Float32Array(p.length);
+  const decays = a.weightDecay !== 0;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i]!;
+    const mi = f(f(mv[i]! * b1) + f(gi * c1));
+    const vi = f(f(vv[i]! * b2) + f(f(gi * gi) * c2));
+    const denom = f(f(f(Math.sqrt(vi)) / bc2) + eps);
+    const decayed = decays ? f(p[i]! * decay) : p[i]!;
+    np[i] = decayed - f(f(mi / denom) * stepSize);
+    nm[i] = mi;
+    nv[i] = vi;
+  }
+  return [np, nm, nv].map((values) => backend.makeTensorInfo(param.shape, 'float32', values));
+}
+
 const KERNELS: [string, (args: Args) => tf.TensorInfo | tf.TensorInfo[]][] = [
   [FusedKernel.RmsNorm, rmsNorm],
   [FusedKernel.RmsNormGrad, rmsNormGrad],
@@ -217,6 +258,7 @@ const KERNELS: [string, (args: Args) => tf.TensorInfo | tf.TensorInfo[]][] = [
   [FusedKernel.ScaledSoftmaxGrad, scaledSoftmaxGrad],
   [FusedKernel.SoftmaxCrossEntropy, softmaxCrossEntropy],
   [FusedKernel.SoftmaxCrossEntropyGrad, softmaxCrossEntropyGrad],
+  [FusedKernel.AdamW, adamW],
 ];
 
 /** Registers the kernels on the cpu backend. Idempotent. */

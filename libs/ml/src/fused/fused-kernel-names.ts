@@ -22,6 +22,20 @@ export const FusedKernel = {
   SoftmaxCrossEntropy: 'TrellisSoftmaxCrossEntropy',
   /** inputs dy, logits, targets, weights, lse; dy · wᵢ · (softmax(logitsᵢ) − onehot(targetᵢ)). */
   SoftmaxCrossEntropyGrad: 'TrellisSoftmaxCrossEntropyGrad',
+  /** One AdamW update: inputs param, grad, m, v; outputs [param, m, v]. */
+  AdamW: 'TrellisAdamW',
 } as const;
 
 export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
+
+/** One AdamW step's constants (torch.optim.AdamW): bias corrections folded into bc2Sqrt and stepSize = lr / (1 − β1ᵗ). */
+export interface AdamWConstants {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** √(1 − β2ᵗ) */
+  bc2Sqrt: number;
+  stepSize: number;
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFusedCpuKernels } from './fused-cpu-kernels';
-import { FusedKernel, type FusedKernelName } from './fused-kernel-names';
+import { type AdamWConstants, FusedKernel, type FusedKernelName } from './fused-kernel-names';
 import { rowTable } from './row-table';
 
 /*
@@ -231,4 +231,29 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, we
       },
     };
   }, logits) as tf.Scalar;
+}
+
+/**
+ * One AdamW update of a parameter (decoupled weight decay, torch.optim.AdamW): the new parameter
+ * and moments, to be assigned by the optimizer. One kernel where the backend has it, else the
+ * chain of standard ops (about fourteen kernels per parameter, most of an optimizer step's).
+ */
+export function adamWUpdate(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  c: AdamWConstants,
+): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
+  if (enabled && param.dtype === 'float32' && hasKernel(FusedKernel.AdamW)) {
+    const [np, nm, nv] = runKernel<tf.Tensor[]>(FusedKernel.AdamW, { param, grad, m, v }, { ...c });
+    return { param: np!, m: nm!, v: nv! };
+  }
+  return tf.tidy(() => {
+    const decayed = c.weightDecay !== 0 ? tf.mul(param, 1 - c.lr * c.weightDecay) : param;
+    const nm = tf.add(tf.mul(m, c.beta1), tf.mul(grad, 1 - c.beta1));
+    const nv = tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(grad), 1 - c.beta2));
+    const denom = tf.add(tf.div(tf.sqrt(nv), c.bc2Sqrt), c.eps);
+    return { param: tf.sub(decayed, tf.mul(tf.div(nm, denom), c.stepSize)), m: nm, v: nv };
+  });
 }

@@ -3,7 +3,7 @@ import { initMlBackend } from '../backend/ml-backend';
 import { SeededRandom } from '../layers/seeded-random';
 import { registerFusedCpuKernels } from './fused-cpu-kernels';
 import { FusedKernel } from './fused-kernel-names';
-import { rmsNorm, rotary, scaledMaskedSoftmax, setFusedOps, softmaxCrossEntropy, swiGlu } from './fused-ops';
+import { adamWUpdate, rmsNorm, rotary, scaledMaskedSoftmax, setFusedOps, softmaxCrossEntropy, swiGlu } from './fused-ops';
 import { rowTable } from './row-table';
 
 /**
@@ -173,5 +173,51 @@ describe('fused ops take fewer kernels', () => {
     );
     expect(plain).not.toContain(FusedKernel.RmsNorm);
     expect(fused.length * 2).toBeLessThan(plain.length);
+  });
+});
+
+describe('adamWUpdate on the cpu kernel', () => {
+  beforeAll(async () => {
+    await initMlBackend({ prefer: ['cpu'] });
+    registerFusedCpuKernels();
+  });
+  afterAll(async () => void (await initMlBackend()));
+
+  it.each([0.01, 0])('is bit for bit the chain of standard ops over three steps (weight decay %p)', async (weightDecay) => {
+    const steps = (fused: boolean) => {
+      setFusedOps(fused);
+      const r = new SeededRandom(5);
+      const draw = (n: number, spread: number) => tf.tensor1d(Array.from({ length: n }, () => (r.next() * 2 - 1) * spread));
+      let state = { param: draw(257, 1), m: tf.zeros([257]), v: tf.zeros([257]) };
+      try {
+        for (let t = 1; t <= 3; t++) {
+          const lr = 0.01;
+          const constants = { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, bc2Sqrt: Math.sqrt(1 - 0.999 ** t), stepSize: lr / (1 - 0.9 ** t) };
+          state = adamWUpdate(state.param, draw(257, 0.1 * t), state.m, state.v, constants);
+        }
+        return [state.param, state.m, state.v].map((x) => Array.from(x.dataSync()));
+      } finally {
+        setFusedOps(true);
+      }
+    };
+    const plain = steps(false);
+    const fused = steps(true);
+    expect(fused).toEqual(plain);
+    // The three steps moved every parameter (the comparison is not of untouched values).
+    const start = new SeededRandom(5);
+    expect(plain[0]!.every((p) => p !== Math.fround((start.next() * 2 - 1) * 1))).toBe(true);
+    const info = await tf.profile(
+      () =>
+        adamWUpdate(tf.ones([4]), tf.ones([4]), tf.zeros([4]), tf.zeros([4]), {
+          lr: 0.1,
+          beta1: 0.9,
+          beta2: 0.99,
+          eps: 1e-8,
+          weightDecay,
+          bc2Sqrt: 0.1,
+          stepSize: 1,
+        }).param,
+    );
+    expect(info.kernels.map((k) => k.name)).toEqual([FusedKernel.AdamW]);
   });
 });

@@ -1,2 +1,2 @@
-export { fusedOpsEnabled, rmsNorm, rotary, scaledMaskedSoftmax, setFusedOps, softmaxCrossEntropy, swiGlu } from './fused-ops';
-export { FusedKernel, type FusedKernelName } from './fused-kernel-names';
+export { adamWUpdate, fusedOpsEnabled, rmsNorm, rotary, scaledMaskedSoftmax, setFusedOps, softmaxCrossEntropy, swiGlu } from './fused-ops';
+export { type AdamWConstants, FusedKernel, type FusedKernelName } from './fused-kernel-names';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { adamWUpdate } from '../fused/fused-ops';
 import { TrainingErrorCode, TrainingException } from './training.exception';
 
 export interface AdamWOptions {
@@ -69,6 +70,7 @@ export class AdamW {
     const bc1 = 1 - this.beta1 ** t;
     const bc2Sqrt = Math.sqrt(1 - this.beta2 ** t);
     const stepSize = lr / bc1;
+    const constants = { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc2Sqrt, stepSize };
     params.forEach((p, i) => {
       const g = grads[i];
       if (g.shape.join(',') !== p.shape.join(',')) {
@@ -77,13 +79,10 @@ export class AdamW {
       }
       const s = this.state(p);
       tf.tidy(() => {
-        const decayed = this.weightDecay !== 0 ? tf.mul(p, 1 - lr * this.weightDecay) : p;
-        const m = tf.add(tf.mul(s.m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v = tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), this.eps);
-        s.m.assign(m);
-        s.v.assign(v);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
+        const next = adamWUpdate(p, g, s.m, s.v, constants);
+        s.m.assign(next.m);
+        s.v.assign(next.v);
+        p.assign(next.param);
       });
     });
   }

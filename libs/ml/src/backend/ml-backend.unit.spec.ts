@@ -55,6 +55,28 @@ describe('initMlBackend', () => {
     expect(tf.round(tf.tensor1d([1], 'int32')).dtype).toBe('int32');
   });
 
+  it('tensorflow: Reshape with reused shape tensors gives the right values, counts no engine tensor, and survives many shapes', async () => {
+    if (!nativeTensorflowSetUp) {
+      await expectRejection(initMlBackend({ prefer: ['tensorflow'] }), MlBackendException, MlBackendErrorCode.Unavailable, /infra\/tensorflow\.sh install/);
+      return;
+    }
+    await initMlBackend({ prefer: ['tensorflow'] });
+    const x = tf.range(0, 24, 1, 'float32');
+    const before = tf.memory().numTensors;
+    const first = tf.tidy(() => Array.from(tf.reshape(x, [2, 3, 4]).slice([1, 2, 0], [1, 1, 4]).dataSync()));
+    const again = tf.tidy(() => tf.reshape(x, [2, 3, 4]).shape);
+    expect(first).toEqual([20, 21, 22, 23]);
+    expect(again).toEqual([2, 3, 4]);
+    expect(tf.tidy(() => tf.reshape(x, [-1, 6]).shape)).toEqual([4, 6]);
+    expect(tf.tidy(() => Array.from(tf.reshape(tf.tensor1d([1, 2], 'int32'), [2, 1]).dataSync()))).toEqual([1, 2]);
+    expect(tf.memory().numTensors).toBe(before);
+    // More distinct shapes than the cache keeps: it starts over and every reshape stays right.
+    const big = tf.zeros([5000 * 2]);
+    for (let n = 1; n <= 5000; n++) tf.tidy(() => expect(tf.reshape(tf.slice(big, 0, 2 * n), [n, 2]).shape).toEqual([n, 2]));
+    expect(tf.tidy(() => Array.from(tf.reshape(x, [4, 6]).slice([3, 0], [1, 6]).dataSync()))).toEqual([18, 19, 20, 21, 22, 23]);
+    expect(tf.memory().numTensors).toBe(before + 1);
+  });
+
   it('`npm run infra:tensorflow -- status` agrees with the backend, and the script explains its usage', () => {
     const root = join(__dirname, '../../../..');
     const status = spawnSync('npm', ['run', '--silent', 'infra:tensorflow', '--', 'status'], { cwd: root, encoding: 'utf8' });

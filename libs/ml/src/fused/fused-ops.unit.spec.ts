@@ -188,7 +188,7 @@ describe('adamWUpdate on the cpu kernel', () => {
       setFusedOps(fused);
       const r = new SeededRandom(5);
       const draw = (n: number, spread: number) => tf.tensor1d(Array.from({ length: n }, () => (r.next() * 2 - 1) * spread));
-      let state = { param: draw(257, 1), m: tf.zeros([257]), v: tf.zeros([257]) };
+      let state: { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } = { param: draw(257, 1), m: tf.zeros([257]), v: tf.zeros([257]) };
       try {
         for (let t = 1; t <= 3; t++) {
           const lr = 0.01;

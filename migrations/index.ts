@@ -19,6 +19,7 @@ import { LineageBenchIndexes1765000000000 } from './1765000000000-LineageBenchIn
 import { LineageSnapshotFacts1765000000200 } from './1765000000200-LineageSnapshotFacts';
 import { AppendRowsAsJson1765100000000 } from './1765100000000-AppendRowsAsJson';
 import { AnnotationSentToAdjudicationBy1765200000000 } from './1765200000000-AnnotationSentToAdjudicationBy';
+import { AppendRowsStreamLookupByIndex1765300000000 } from './1765300000000-AppendRowsStreamLookupByIndex';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   LineageSnapshotFacts1765000000200,
   AppendRowsAsJson1765100000000,
   AnnotationSentToAdjudicationBy1765200000000,
+  AppendRowsStreamLookupByIndex1765300000000,
 ];

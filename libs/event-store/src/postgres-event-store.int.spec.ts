@@ -119,6 +119,44 @@ describe(PostgresEventStore.name, () => {
       expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 2 });
     });
 
+    it('reads the versions of the streams it appends to by index probes, however long the log', async () => {
+      // A log much longer than any of its streams: a lookup that reads the log shows.
+      for (let i = 0; i < 5; i++) {
+        await store.append(
+          log,
+          `old-${i}`,
+          Array.from({ length: 400 }, (_, k) => things.counted(k + 1)),
+          testContext,
+          { expectedVersion: 'any' },
+        );
+      }
+      const qr = ds.createQueryRunner();
+      await qr.connect();
+      try {
+        await qr.startTransaction();
+        // A cached generic plan is what every pooled connection ends up with (PL/pgSQL caches its
+        // plans per connection): one planned while the table was small must still probe the index.
+        await qr.query('SET LOCAL plan_cache_mode = force_generic_plan');
+        const read = async () => {
+          const [s] = await qr.query(
+            `SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE relname = 'trellis_events'`,
+          );
+          return Number(s?.n ?? 0);
+        };
+        const before = await read();
+        // 'any' makes the store read the stream versions itself, then trellis_append_rows checks them.
+        await store.append(log, 'old-3', [things.counted()], testContext, { expectedVersion: 'any', queryRunner: qr });
+        await store.append(log, 'new-1', [things.recorded()], testContext, { expectedVersion: 'no_stream', queryRunner: qr });
+        const fetched = (await read()) - before;
+        await qr.commitTransaction();
+        expect(fetched).toBeLessThan(20);
+      } finally {
+        await qr.release();
+      }
+      expect((await store.readStream(log, 'old-3')).map((e) => e.streamVersion).at(-1)).toBe(401);
+      expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 2002 });
+    });
+
     it('rejects malformed data naming the field, and writes nothing of the batch', async () => {
       const err = await caught(
         store.append(log, 'thing-1', [things.recorded(), { type: 'ThingCounted', data: { thingId: 'thing-1', count: -3 } }], testContext, {

@@ -392,12 +392,15 @@ export class PostgresEventStore {
     const known = new Map<string, number>();
     const unknown = [...new Set(requests.filter((r) => typeof r.expectedVersion !== 'number' && r.expectedVersion !== 'no_stream').map((r) => r.streamId))];
     if (unknown.length > 0) {
-      const rows: { stream_id: string; v: number }[] = await runner.query(
-        'SELECT stream_id, max(stream_version)::int AS v FROM trellis_events WHERE log = $1 AND stream_id = ANY($2::text[]) GROUP BY stream_id',
+      // One probe of (log, stream_id, stream_version) per stream, as trellis_append_rows does (see
+      // migration AppendRowsStreamLookupByIndex): a plan that reads the log cannot be chosen.
+      const rows: { stream_id: string; v: number | null }[] = await runner.query(
+        `SELECT g.stream_id, (SELECT t.stream_version FROM trellis_events t WHERE t.log = $1 AND t.stream_id = g.stream_id
+                               ORDER BY t.stream_version DESC LIMIT 1) AS v
+           FROM unnest($2::text[]) AS g(stream_id)`,
         [log, unknown],
       );
-      for (const s of unknown) known.set(s, 0);
-      for (const r of rows) known.set(r.stream_id, r.v);
+      for (const r of rows) known.set(r.stream_id, r.v ?? 0);
     }
     for (let attempt = 1; ; attempt++) {
       const plan = this.plan(head, requests, known);

@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from './adamw.optimizer';
 import { DataOrder, epochPermutation } from './data-order';
 import { clipByGlobalNorm } from './grad-clip';
+import { adamWUpdate, setFusedOps } from '../fused/fused-ops';
+import { SeededRandom } from '../layers/seeded-random';
 import { cosineWithWarmup } from './lr-schedule';
 
 beforeAll(async () => {
@@ -86,6 +88,112 @@ describe(AdamW.name, () => {
       }
       expect(opt.step).toBe(5);
       opt.dispose();
+    });
+
+    describe('buckets (parameters updated together)', () => {
+      const r = new SeededRandom(3);
+      const values = (n: number, spread = 1) => Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * spread);
+      // Small ones share a bucket; one of 2^20 values or more is a bucket of its own.
+      const shapes = [[4, 3], [7], [2, 2, 5], [1100, 1000], [3, 8]];
+      const options = { lr: 0.02, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.05 };
+
+      /** torch's per-parameter update, written out with adamWUpdate's plain chain: the reference. */
+      class PerParameter {
+        t = 0;
+        state = new Map<number, { m: tf.Tensor; v: tf.Tensor }>();
+        apply(params: tf.Variable[], ids: number[], grads: tf.Tensor[]): void {
+          this.t++;
+          const c = { ...options, bc2Sqrt: Math.sqrt(1 - options.beta2 ** this.t), stepSize: options.lr / (1 - options.beta1 ** this.t) };
+          setFusedOps(false);
+          try {
+            params.forEach((p, i) => {
+              const s = this.state.get(ids[i]!) ?? { m: tf.zeros(p.shape), v: tf.zeros(p.shape) };
+              const next = adamWUpdate(p, grads[i]!, s.m, s.v, c);
+              this.state.set(ids[i]!, { m: next.m, v: next.v });
+              p.assign(next.param);
+            });
+          } finally {
+            setFusedOps(true);
+          }
+        }
+      }
+
+      function twin(): { ours: tf.Variable[]; ref: tf.Variable[] } {
+        const start = shapes.map((s) => values(s.reduce((a, b) => a * b, 1)));
+        return {
+          ours: shapes.map((s, i) => tf.variable(tf.tensor(start[i]!, s))),
+          ref: shapes.map((s, i) => tf.variable(tf.tensor(start[i]!, s))),
+        };
+      }
+      /** Equal bit for bit (a loop: jest's toEqual on a million values takes seconds). */
+      const same = (a: tf.Tensor, b: tf.Tensor) => {
+        const [x, y] = [a.dataSync(), b.dataSync()];
+        expect(x.length).toBe(y.length);
+        let differ = 0;
+        for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) differ++;
+        expect(differ).toBe(0);
+      };
+
+      it('update every parameter bit for bit as a per-parameter update, also when the parameter list changes', () => {
+        const { ours, ref } = twin();
+        const opt = new AdamW(options);
+        const reference = new PerParameter();
+        const all = shapes.map((_, i) => i);
+        // Step 3 leaves parameters 1 and 3 out (no gradient), step 4 brings them back.
+        for (const ids of [all, all, [0, 2, 4], all]) {
+          const grads = ids.map((i) => tf.tensor(values(ours[i]!.size, 0.5), shapes[i]));
+          const before = tf.memory().numTensors;
+          opt.apply(
+            ids.map((i) => ours[i]!),
+            grads,
+          );
+          if (ids === all && opt.step === 2) expect(tf.memory().numTensors).toBe(before);
+          reference.apply(
+            ids.map((i) => ref[i]!),
+            ids,
+            grads,
+          );
+          tf.dispose(grads);
+        }
+        ours.forEach((p, i) => same(p, ref[i]!));
+        ours.forEach((p, i) => {
+          const m = opt.moment(p)!;
+          same(m.m, reference.state.get(i)!.m);
+          same(m.v, reference.state.get(i)!.v);
+          tf.dispose([m.m, m.v]);
+        });
+        opt.dispose();
+      });
+
+      it('restores moments with setMoment and continues exactly as without the interruption', () => {
+        const { ours, ref } = twin();
+        const grads = [0, 1, 2].map(() =>
+          shapes.map((s) =>
+            tf.tensor(
+              values(
+                s.reduce((a, b) => a * b, 1),
+                0.5,
+              ),
+              s,
+            ),
+          ),
+        );
+        const straight = new AdamW(options);
+        for (const g of grads) straight.apply(ours, g);
+        const first = new AdamW(options);
+        first.apply(ref, grads[0]!);
+        first.apply(ref, grads[1]!);
+        const resumed = new AdamW(options);
+        ref.forEach((p) => {
+          const m = first.moment(p)!;
+          resumed.setMoment(p, m.m.dataSync() as Float32Array, m.v.dataSync() as Float32Array);
+          tf.dispose([m.m, m.v]);
+        });
+        resumed.step = first.step;
+        resumed.apply(ref, grads[2]!);
+        ours.forEach((p, i) => same(p, ref[i]!));
+        [straight, first, resumed].forEach((o) => o.dispose());
+      });
     });
 
     it('decays weights even with a zero gradient (decoupled from the moments)', () => {

@@ -5,7 +5,6 @@ import '../backend/tfjs-registrations';
 import { assignRecord, checkTensorsFit, parseSafetensors, serializeSafetensors, tensorsToRecords } from '../safetensors';
 import { AdamW, AdamWOptions } from './adamw.optimizer';
 import { DataOrder, DataOrderState } from './data-order';
-import { clipByGlobalNorm, globalNorm } from './grad-clip';
 import { CosineScheduleOptions, cosineWithWarmup } from './lr-schedule';
 import { TrainingErrorCode, TrainingException } from './training.exception';
 
@@ -165,25 +164,27 @@ export class Trainer<E, B> {
         grads = summed.map((g) => tf.div(g, this.accumulation));
         tf.dispose(summed);
       }
-      let gradNorm: number;
-      if (this.maxGradNorm !== null) {
-        const clipped = clipByGlobalNorm(grads, this.maxGradNorm);
-        if (clipped.grads !== grads) tf.dispose(grads);
-        grads = clipped.grads;
-        gradNorm = clipped.norm;
-      } else gradNorm = globalNorm(grads);
-      if (!Number.isFinite(gradNorm)) {
-        tf.dispose(grads);
-        throw new TrainingException(
-          TrainingErrorCode.Diverged,
-          `Training diverged: gradient norm is ${gradNorm} at step ${stepNo}; weights were not updated`,
-          [],
-          stepNo,
-        );
-      }
-      const lr = this.lrAt(this.stepsDone);
-      this.optimizer.apply(stepVars, grads, lr);
+      // Laid out once as the optimizer's buckets for the norm, the clipping and the update.
+      const prepared = this.optimizer.prepare(stepVars, grads);
       tf.dispose(grads);
+      const lr = this.lrAt(this.stepsDone);
+      let gradNorm: number;
+      try {
+        gradNorm = this.optimizer.gradNorm(prepared);
+        if (!Number.isFinite(gradNorm)) {
+          throw new TrainingException(
+            TrainingErrorCode.Diverged,
+            `Training diverged: gradient norm is ${gradNorm} at step ${stepNo}; weights were not updated`,
+            [],
+            stepNo,
+          );
+        }
+        // torch.nn.utils.clip_grad_norm_: scaled by maxNorm / (norm + 1e-6) when that is below 1.
+        const scale = this.maxGradNorm === null ? 1 : Math.min(1, this.maxGradNorm / (gradNorm + 1e-6));
+        this.optimizer.applyPrepared(prepared, lr, scale);
+      } finally {
+        tf.dispose(prepared.grads);
+      }
       this.stepsDone = stepNo;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const progress: TrainingProgress = {
@@ -214,11 +215,16 @@ export class Trainer<E, B> {
     fs.mkdirSync(dir, { recursive: true });
     const tensors: [string, tf.Tensor][] = [];
     const names: string[] = [];
+    /** Copies the optimizer made for this checkpoint, disposed once written. */
+    const moments: tf.Tensor[] = [];
     for (const [name, v] of this.task.variables()) {
       names.push(name);
       tensors.push([`param/${name}`, v]);
       const m = this.optimizer.moment(v);
-      if (m) tensors.push([`exp_avg/${name}`, m.m], [`exp_avg_sq/${name}`, m.v]);
+      if (m) {
+        tensors.push([`exp_avg/${name}`, m.m], [`exp_avg_sq/${name}`, m.v]);
+        moments.push(m.m, m.v);
+      }
     }
     const state: CheckpointState = {
       format: CHECKPOINT_FORMAT,
@@ -230,7 +236,11 @@ export class Trainer<E, B> {
       settings: { batchSize: this.options.batchSize, gradAccumulation: this.accumulation, seed: this.options.seed },
     };
     // Tensors first, state last: a checkpoint with a state file is complete.
-    writeAtomically(path.join(dir, CHECKPOINT_TENSORS_FILE), serializeSafetensors(tensorsToRecords(tensors), { format: CHECKPOINT_FORMAT }));
+    try {
+      writeAtomically(path.join(dir, CHECKPOINT_TENSORS_FILE), serializeSafetensors(tensorsToRecords(tensors), { format: CHECKPOINT_FORMAT }));
+    } finally {
+      tf.dispose(moments);
+    }
     writeAtomically(path.join(dir, CHECKPOINT_STATE_FILE), Buffer.from(JSON.stringify(state, null, 2)));
   }
 

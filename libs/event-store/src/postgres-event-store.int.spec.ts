@@ -1,8 +1,8 @@
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { ContractErrorCode, ContractException } from '@trellis/contracts';
-import { openTestDataSource, testContext, testContracts, ThingEventBuilder, uniqueName } from '@trellis/testing';
+import { eventually, openTestDataSource, testContext, testContracts, ThingEventBuilder, uniqueName } from '@trellis/testing';
 import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
-import { PostgresEventStore } from './postgres-event-store';
+import { AppendResult, PostgresEventStore } from './postgres-event-store';
 
 async function rowCount(ds: DataSource, log: string): Promise<number> {
   const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM trellis_events WHERE log = $1', [log]);
@@ -155,6 +155,109 @@ describe(PostgresEventStore.name, () => {
       }
       expect((await store.readStream(log, 'old-3')).map((e) => e.streamVersion).at(-1)).toBe(401);
       expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 2002 });
+    });
+
+    describe('with a second group sent while the first is in flight', () => {
+      /**
+       * Holds the log's lock from a test transaction, so that the store's groups wait for it inside
+       * PostgreSQL: the first group sent, then (sent once the first waits) a second one, planned on
+       * the head the first will leave. `meanwhile` runs in the lock's transaction before it commits.
+       */
+      async function twoGroupsInFlight(
+        first: () => Promise<AppendResult>[],
+        second: () => Promise<AppendResult>[],
+        meanwhile?: (qr: QueryRunner) => Promise<void>,
+      ) {
+        const qr = ds.createQueryRunner();
+        await qr.connect();
+        const waiting = async () => {
+          const [{ n }] = await ds.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%trellis_append_rows%'`,
+          );
+          return n as number;
+        };
+        try {
+          await qr.startTransaction();
+          await qr.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`trellis_log:${log}`]);
+          const firstGroup = first();
+          await eventually(async () => (await waiting()) === 1);
+          const secondGroup = second();
+          // Both groups wait for the lock at once: the second did not wait for the first's answer.
+          await eventually(async () => (await waiting()) === 2);
+          if (meanwhile) await meanwhile(qr);
+          await qr.commitTransaction();
+          return { first: await Promise.allSettled(firstGroup), second: await Promise.allSettled(secondGroup) };
+        } finally {
+          if (qr.isTransactionActive) await qr.rollbackTransaction();
+          await qr.release();
+        }
+      }
+
+      const value = (r: PromiseSettledResult<AppendResult>) => {
+        if (r.status !== 'fulfilled') throw r.reason;
+        return r.value;
+      };
+
+      it('writes both, the second after the first, on one chain', async () => {
+        const { first, second } = await twoGroupsInFlight(
+          () => ['a', 'b'].map((s) => store.append(log, s, [things.recorded(), things.counted(1)], testContext, { expectedVersion: 'no_stream' })),
+          // 'a' again: its expected version is what the first group leaves.
+          () => [
+            store.append(log, 'a', [things.counted(2)], testContext, { expectedVersion: 2 }),
+            store.append(log, 'c', [things.recorded()], testContext, { expectedVersion: 'any' }),
+          ],
+        );
+        expect([...first, ...second].map((r) => value(r).lastPosition)).toEqual([2, 4, 5, 6]);
+        expect(value(second[0]).streamVersion).toBe(3);
+        expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 6 });
+      });
+
+      it('writes nothing of the second on a head another writer moved, then writes it after the first', async () => {
+        const other = new PostgresEventStore(ds, testContracts());
+        const { first, second } = await twoGroupsInFlight(
+          () => [store.append(log, 'a', [things.recorded()], testContext, { expectedVersion: 'no_stream' })],
+          () => [store.append(log, 'a', [things.counted(1)], testContext, { expectedVersion: 1 })],
+          // Holding the lock, this transaction may append: both groups were planned on a head it moves.
+          async (qr) => void (await other.append(log, 'z', [things.recorded()], testContext, { expectedVersion: 'no_stream', queryRunner: qr })),
+        );
+        expect([value(first[0]).lastPosition, value(second[0]).lastPosition]).toEqual([2, 3]);
+        expect(value(second[0]).streamVersion).toBe(2);
+        expect((await store.readLog(log)).map((e) => e.streamId)).toEqual(['z', 'a', 'a']);
+        expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 3 });
+      });
+
+      it('writes the second after the first failed as a whole, and nothing the second planned on its rows', async () => {
+        // A database error on one row fails the whole first group's statement.
+        const trigger = `poison_${log.replace(/-/g, '_')}`;
+        await ds.query(`CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poisoned row'; END $$`);
+        await ds.query(
+          `CREATE TRIGGER ${trigger} BEFORE INSERT ON trellis_events FOR EACH ROW WHEN (NEW.log = '${log}' AND NEW.data->>'name' = 'poison') EXECUTE FUNCTION ${trigger}()`,
+        );
+        try {
+          const { first, second } = await twoGroupsInFlight(
+            () => [
+              store.append(log, 'a', [things.recorded('fine')], testContext, { expectedVersion: 'no_stream' }),
+              store.append(log, 'b', [things.recorded('poison')], testContext, { expectedVersion: 'no_stream' }),
+            ],
+            // 'b' again, expecting what the first group would have left: it is refused, not written.
+            () => [
+              store.append(log, 'c', [things.recorded('fine')], testContext, { expectedVersion: 'no_stream' }),
+              store.append(log, 'b', [things.counted(1)], testContext, { expectedVersion: 1 }),
+            ],
+          );
+          expect(first.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+          expect(first[1].status === 'rejected' && String(first[1].reason)).toMatch(/poisoned row/);
+          expect(value(first[0]).lastPosition).toBe(1);
+          expect(value(second[0]).lastPosition).toBe(2);
+          expect(second[1].status === 'rejected' && second[1].reason).toMatchObject({ code: EventStoreErrorCode.WrongExpectedVersion });
+        } finally {
+          await ds.query(`DROP TRIGGER ${trigger} ON trellis_events`);
+          await ds.query(`DROP FUNCTION ${trigger}()`);
+        }
+        expect((await store.readLog(log)).map((e) => e.streamId)).toEqual(['a', 'c']);
+        expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 2 });
+      });
     });
 
     it('rejects malformed data naming the field, and writes nothing of the batch', async () => {

@@ -61,9 +61,48 @@ interface PendingAppend {
   events: { fields: Omit<EventEnvelope, 'position' | 'streamVersion' | 'prevHash' | 'hash'>; row: string; pieces: CanonicalPieces }[];
 }
 
+type Head = { position: number; hash: string };
+
+/** What a log will be once a group of appends commits as planned. */
+interface Predicted {
+  head: Head;
+  /** The version of every stream the group's plan touched. */
+  versions: Map<string, number>;
+}
+
 interface AppendQueue {
   pending: { request: PendingAppend; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }[];
-  flushing: boolean;
+  /** Groups sent to PostgreSQL and not answered yet, at most PIPELINE_DEPTH. */
+  inFlight: number;
+  /** The last group sent. */
+  last: { predicted: Promise<Predicted | undefined>; sent: Promise<void>; settled: Promise<void> };
+}
+
+/**
+ * A group sent while another is in flight: planned on what that one leaves (`after`), sent once
+ * that one's statement is on its way (`sent`, so that it queues for the log's lock behind it),
+ * settled after it (`previous`).
+ */
+interface Pipelined {
+  after: Promise<Predicted | undefined>;
+  sent: Promise<void>;
+  previous: Promise<void>;
+}
+
+/** What a group tells the group sent after it. */
+interface GroupSignals {
+  /** What its first plan leaves (undefined: it has none). */
+  announce(p: Predicted | undefined): void;
+  /** The statement writing its first plan's rows has gone to PostgreSQL, or never will. */
+  sent(): void;
+}
+
+interface AppendRowsAnswer {
+  ok: boolean;
+  head_position: string;
+  head_hash: string;
+  streams: string[] | null;
+  versions: number[] | null;
 }
 
 /** Upper bound of events written in one group-commit transaction. */
@@ -73,6 +112,13 @@ const MAX_GROUP_EVENTS = 2000;
  * flushWhenReady): preparing the rest takes about as long as PostgreSQL takes to write it.
  */
 const EAGER_GROUP_EVENTS = 256;
+/**
+ * Groups of one log in flight at once: one being written, the next already planned on the head
+ * the first will leave and waiting for the log's lock inside PostgreSQL, so that the lock passes
+ * from one to the next without a round trip, and the next group is hashed while the first is
+ * written. More would only wait longer in line.
+ */
+const PIPELINE_DEPTH = 2;
 /** A guard: under the log's lock the second attempt always succeeds. */
 const MAX_APPEND_ATTEMPTS = 3;
 
@@ -313,20 +359,20 @@ export class PostgresEventStore {
   }
 
   /**
-   * Starts writing a log whose queue waits, once no other append is waiting to be prepared
+   * Sends a group of a log whose queue waits, once no other append is waiting to be prepared
    * (small appends, prepared in microseconds, then share one commit), or at once when its queue
    * holds EAGER_GROUP_EVENTS events already (large ones then go to PostgreSQL while the rest are
-   * prepared).
+   * prepared); in either case only while fewer than PIPELINE_DEPTH groups of the log are in flight.
    */
   private flushWhenReady(log: string): void {
     if (this.turns.length === 0) {
-      for (const [name, queue] of this.queues) if (!queue.flushing && queue.pending.length > 0) void this.flush(name, queue);
+      for (const [name, queue] of this.queues) this.dispatch(name, queue);
       return;
     }
     const queue = this.queues.get(log);
-    if (!queue || queue.flushing) return;
+    if (!queue) return;
     const events = queue.pending.reduce((n, p) => n + p.request.events.length, 0);
-    if (events >= EAGER_GROUP_EVENTS) void this.flush(log, queue);
+    if (events >= EAGER_GROUP_EVENTS) this.dispatch(log, queue);
   }
 
   /**
@@ -336,61 +382,96 @@ export class PostgresEventStore {
    */
   private enqueue(log: string, request: PendingAppend): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      const queue = this.queues.get(log) ?? { pending: [], flushing: false };
-      this.queues.set(log, queue);
+      let queue = this.queues.get(log);
+      if (!queue) {
+        queue = { pending: [], inFlight: 0, last: { predicted: Promise.resolve(undefined), sent: Promise.resolve(), settled: Promise.resolve() } };
+        this.queues.set(log, queue);
+      }
       queue.pending.push({ request, resolve, reject });
     });
   }
 
-  private async flush(log: string, queue: AppendQueue): Promise<void> {
-    queue.flushing = true;
-    try {
-      while (queue.pending.length > 0) {
-        const group: typeof queue.pending = [];
-        let size = 0;
-        while (queue.pending.length > 0 && (group.length === 0 || size + queue.pending[0].request.events.length <= MAX_GROUP_EVENTS)) {
-          const next = queue.pending.shift()!;
-          size += next.request.events.length;
-          group.push(next);
-        }
-        let outcomes: (AppendResult | EventStoreException)[];
-        try {
-          outcomes = await this.writeBatch(
-            this.dataSource,
-            log,
-            group.map((g) => g.request),
-          );
-        } catch (err) {
-          if (group.length === 1) {
-            group[0].reject(err);
-            continue;
-          }
-          // The database refused the group as a whole: write each alone so one bad append
-          // cannot fail the others.
-          for (const g of group) {
-            await this.writeBatch(this.dataSource, log, [g.request])
-              .then(([o]) => (o instanceof EventStoreException ? g.reject(o) : g.resolve(o)))
-              .catch((e) => g.reject(e));
-          }
-          continue;
-        }
-        outcomes.forEach((o, i) => (o instanceof EventStoreException ? group[i].reject(o) : group[i].resolve(o)));
-      }
-    } finally {
-      queue.flushing = false;
+  /** Sends the appends waiting for a log as one group, if the pipeline has room; what waits when a group is answered goes next. */
+  private dispatch(log: string, queue: AppendQueue): void {
+    if (queue.inFlight >= PIPELINE_DEPTH || queue.pending.length === 0) return;
+    const group: typeof queue.pending = [];
+    let size = 0;
+    while (queue.pending.length > 0 && (group.length === 0 || size + queue.pending[0].request.events.length <= MAX_GROUP_EVENTS)) {
+      const next = queue.pending.shift()!;
+      size += next.request.events.length;
+      group.push(next);
     }
+    const before = queue.last;
+    const pipelined: Pipelined | undefined = queue.inFlight > 0 ? { after: before.predicted, sent: before.sent, previous: before.settled } : undefined;
+    queue.inFlight += 1;
+    let announce!: (p: Predicted | undefined) => void;
+    let sent!: () => void;
+    const predicted = new Promise<Predicted | undefined>((resolve) => (announce = resolve));
+    const sentPromise = new Promise<void>((resolve) => (sent = resolve));
+    const settled = this.writeGroup(log, group, pipelined, { announce, sent }).finally(() => {
+      queue.inFlight -= 1;
+      this.dispatch(log, queue);
+    });
+    queue.last = { predicted, sent: sentPromise, settled };
+  }
+
+  /** Writes a group and settles each of its appends; never rejects. */
+  private async writeGroup(log: string, group: AppendQueue['pending'], pipelined: Pipelined | undefined, signals: GroupSignals): Promise<void> {
+    let outcomes: (AppendResult | EventStoreException)[];
+    try {
+      outcomes = await this.writeBatch(
+        this.dataSource,
+        log,
+        group.map((g) => g.request),
+        pipelined,
+        signals,
+      );
+    } catch (err) {
+      // The group sent after this one must not wait for a prediction or a statement that will not come.
+      signals.announce(undefined);
+      signals.sent();
+      // Whatever the group before this one does, it does first: appends are written in the order they were grouped.
+      if (pipelined) await pipelined.previous;
+      if (group.length === 1) {
+        group[0].reject(err);
+        return;
+      }
+      // The database refused the group as a whole: write each alone so one bad append
+      // cannot fail the others.
+      for (const g of group) {
+        await this.writeBatch(this.dataSource, log, [g.request])
+          .then(([o]) => (o instanceof EventStoreException ? g.reject(o) : g.resolve(o)))
+          .catch((e) => g.reject(e));
+      }
+      return;
+    }
+    outcomes.forEach((o, i) => (o instanceof EventStoreException ? group[i].reject(o) : group[i].resolve(o)));
   }
 
   /**
    * Writes the appends that pass their expected-version check, in order, in one statement.
-   * Rows are prepared from the cached log head and guessed stream versions; trellis_append_rows
-   * checks both under the head lock and, when another writer got there first, answers the real
-   * state, from which the rows are prepared again.
+   * Rows are prepared from the cached log head and guessed stream versions, or, `pipelined`, from
+   * the head and versions the group in flight before them will leave; trellis_append_rows checks
+   * both under the head lock and, when the log is not as planned (another writer got there first,
+   * or the group before did not commit), writes nothing and answers the real state, from which the
+   * rows are prepared again (a pipelined group first waits for the group before it to settle).
+   * `signals` tell the group sent after this one what the first plan leaves and when its rows are sent.
    */
-  private async writeBatch(runner: QueryRunner | DataSource, log: string, requests: PendingAppend[]): Promise<(AppendResult | EventStoreException)[]> {
-    let head = this.heads.get(log) ?? { position: 0, hash: GENESIS_HASH };
-    const known = new Map<string, number>();
-    const unknown = [...new Set(requests.filter((r) => typeof r.expectedVersion !== 'number' && r.expectedVersion !== 'no_stream').map((r) => r.streamId))];
+  private async writeBatch(
+    runner: QueryRunner | DataSource,
+    log: string,
+    requests: PendingAppend[],
+    pipelined?: Pipelined,
+    signals?: GroupSignals,
+  ): Promise<(AppendResult | EventStoreException)[]> {
+    const predicted = pipelined ? await pipelined.after : undefined;
+    let head = predicted?.head ?? this.heads.get(log) ?? { position: 0, hash: GENESIS_HASH };
+    const known = new Map(predicted?.versions);
+    const unknown = [
+      ...new Set(
+        requests.filter((r) => typeof r.expectedVersion !== 'number' && r.expectedVersion !== 'no_stream' && !known.has(r.streamId)).map((r) => r.streamId),
+      ),
+    ];
     if (unknown.length > 0) {
       // One probe of (log, stream_id, stream_version) per stream, as trellis_append_rows does (see
       // migration AppendRowsStreamLookupByIndex): a plan that reads the log cannot be chosen.
@@ -404,12 +485,38 @@ export class PostgresEventStore {
     }
     for (let attempt = 1; ; attempt++) {
       const plan = this.plan(head, requests, known);
-      const [answer]: { ok: boolean; head_position: string; head_hash: string; streams: string[] | null; versions: number[] | null }[] = await runner.query(
-        'SELECT ok, head_position, head_hash, streams, versions FROM trellis_append_rows($1, $2, $3, $4::text[], $5::int[], $6::json)',
-        [log, head.position, head.hash, [...plan.guesses.keys()], [...plan.guesses.values()], `[${plan.rows.join(',')}]`],
-      );
+      const params = [log, head.position, head.hash, [...plan.guesses.keys()], [...plan.guesses.values()], `[${plan.rows.join(',')}]`];
+      let answer: AppendRowsAnswer;
+      // False for an answer given before the group this one follows had committed.
+      let current = true;
+      if (attempt === 1) {
+        signals?.announce({ head: plan.head, versions: plan.versions });
+        if (pipelined) {
+          // Behind the group before in the lock's queue: sent after its statement (a turn later,
+          // once that statement's microtasks have written it to its connection).
+          await pipelined.sent;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        answer = await this.appendRows(runner, params, signals?.sent);
+        if (!answer.ok && pipelined) {
+          // Taken before the group before (its statement was late), or that group did not commit
+          // as planned. Once it has settled, the same rows are right if it left the head they were
+          // planned on, and then what this group announced holds too.
+          await pipelined.previous;
+          const now = this.heads.get(log);
+          if (now?.position === head.position && now.hash === head.hash) answer = await this.appendRows(runner, params, signals?.sent);
+          else current = false;
+        }
+      } else {
+        answer = await this.appendRows(runner, params);
+      }
+      // Not sent again as planned: the group after this one is on its own.
+      signals?.sent();
       head = { position: Number(answer.head_position), hash: answer.head_hash };
-      this.heads.set(log, head);
+      // Answers of pipelined groups may arrive out of order: a success never moves the cached head
+      // back. A refusal is the locked state itself, and corrects a cache that ran ahead (a caller's
+      // transaction that appended and then rolled back).
+      if (current && (!answer.ok || head.position >= (this.heads.get(log)?.position ?? 0))) this.heads.set(log, head);
       if (answer.ok) return plan.outcomes;
       (answer.streams ?? []).forEach((s, i) => known.set(s, answer.versions![i]));
       if (runner instanceof DataSource) {
@@ -430,11 +537,28 @@ export class PostgresEventStore {
   }
 
   /**
+   * One call of trellis_append_rows. `sent` is told once the statement is on its way: with the
+   * pool, only after a connection is in hand (which may take a new connection's handshake).
+   */
+  private async appendRows(runner: QueryRunner | DataSource, params: unknown[], sent?: () => void): Promise<AppendRowsAnswer> {
+    const sql = 'SELECT ok, head_position, head_hash, streams, versions FROM trellis_append_rows($1, $2, $3, $4::text[], $5::int[], $6::json)';
+    const qr = runner instanceof DataSource ? runner.createQueryRunner() : runner;
+    try {
+      if (runner instanceof DataSource) await qr.connect();
+      const answer: Promise<AppendRowsAnswer[]> = qr.query(sql, params);
+      sent?.();
+      return (await answer)[0];
+    } finally {
+      if (runner instanceof DataSource) await qr.release();
+    }
+  }
+
+  /**
    * Decides each request against the believed state and lays out the rows to insert, in log
    * order: trellis_append_rows gives them the positions after the head and chains each to the one
-   * before, as the hashes computed here assume.
+   * before, as the hashes computed here assume. Also says what the log is once the rows are written.
    */
-  private plan(head: { position: number; hash: string }, requests: PendingAppend[], known: Map<string, number>) {
+  private plan(head: Head, requests: PendingAppend[], known: Map<string, number>) {
     const guesses = new Map<string, number>();
     const current = new Map<string, number>();
     const rows: string[] = [];
@@ -466,7 +590,7 @@ export class PostgresEventStore {
       const last = envelopes[envelopes.length - 1];
       return { streamVersion: last.streamVersion, firstPosition: envelopes[0].position, lastPosition: last.position, events: envelopes };
     });
-    return { guesses, rows, outcomes };
+    return { guesses, rows, outcomes, head: { position, hash: prevHash }, versions: current };
   }
 
   private upcast(e: EventEnvelope): EventEnvelope {

@@ -9,8 +9,10 @@ import { rowTable } from './row-table';
  * about fifteen in its derived backward), and at the tiny size per-kernel dispatch, not
  * arithmetic, set the pace. Each op here is one tape entry (tf.customGrad): on a backend with the
  * fused kernel (the cpu backend, fused-cpu-kernels.ts) one pass forward and one backward; on any
- * other (tensorflow, wasm) the same chain of standard ops forward and a shorter derived gradient
- * backward, nothing taped inside. Only float32 takes this path; other dtypes run the plain chain.
+ * other (tensorflow, wasm) RMSNorm, the masked softmax and the cross-entropy run the same chain of
+ * standard ops forward and a shorter hand-derived gradient backward, nothing taped inside, which
+ * measured faster on native TensorFlow; SwiGLU and rotary run their plain chains there, where a
+ * hand-written gradient measured no faster. Only float32 takes the fused path.
  */
 
 registerFusedCpuKernels();
@@ -90,20 +92,16 @@ export function swiGlu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
   if (!enabled || gate.dtype !== 'float32' || up.dtype !== 'float32' || !tf.util.arraysEqual(gate.shape, up.shape)) {
     return tf.tidy(() => tf.mul(tf.mul(gate, tf.sigmoid(gate)), up));
   }
+  if (!hasKernel(FusedKernel.SwiGlu) || !hasKernel(FusedKernel.SwiGluGrad)) {
+    // Measured on native TensorFlow: a hand-written gradient of this short chain was no faster than tfjs' derived one.
+    return tf.tidy(() => tf.mul(tf.mul(gate, tf.sigmoid(gate)), up));
+  }
   return withGradient(
     ([a, u], save) => {
       save([a!, u!]);
-      const value = hasKernel(FusedKernel.SwiGlu) ? runKernel<tf.Tensor>(FusedKernel.SwiGlu, { gate: a!, up: u! }) : tf.mul(tf.mul(a!, tf.sigmoid(a!)), u!);
       return {
-        value,
-        gradFunc: (dy, [as, us]) => {
-          if (hasKernel(FusedKernel.SwiGluGrad)) return runKernel<tf.Tensor[]>(FusedKernel.SwiGluGrad, { dy, gate: as!, up: us! });
-          const sig = tf.sigmoid(as!);
-          const dUp = tf.mul(dy, tf.mul(as!, sig));
-          // d silu(a)/da = σ(a)·(1 + a·(1 − σ(a)))
-          const dGate = tf.mul(tf.mul(dy, us!), tf.mul(sig, tf.add(1, tf.mul(as!, tf.sub(1, sig)))));
-          return [dGate, dUp];
-        },
+        value: runKernel<tf.Tensor>(FusedKernel.SwiGlu, { gate: a!, up: u! }),
+        gradFunc: (dy, [as, us]) => runKernel<tf.Tensor[]>(FusedKernel.SwiGluGrad, { dy, gate: as!, up: us! }),
       };
     },
     gate,
@@ -148,18 +146,14 @@ export function rotateHalf(x: tf.Tensor): tf.Tensor {
 export function rotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
   const plain = () => tf.tidy(() => tf.add(tf.mul(x, cos), tf.mul(rotateHalf(x), sin)));
   if (!enabled || x.dtype !== 'float32' || !tf.util.arraysEqual(cos.shape, sin.shape) || rowTable(x.shape, cos.shape) === null) return plain();
+  // Measured on native TensorFlow: a hand-written gradient of this chain was no faster than tfjs' derived one.
+  if (!hasKernel(FusedKernel.Rotary)) return plain();
   return withGradient(([xi], save) => {
     save([cos, sin]);
-    const value = hasKernel(FusedKernel.Rotary)
-      ? runKernel<tf.Tensor>(FusedKernel.Rotary, { x: xi!, cos, sin }, { transpose: false })
-      : tf.add(tf.mul(xi!, cos), tf.mul(rotateHalf(xi!), sin));
     return {
-      value,
-      gradFunc: (dy, [c, s]) => {
-        if (hasKernel(FusedKernel.Rotary)) return runKernel<tf.Tensor>(FusedKernel.Rotary, { x: dy, cos: c!, sin: s! }, { transpose: true });
-        // The rotation is orthogonal and Rᵀ = −R: dx = dy·cos − rotate_half(dy·sin).
-        return tf.sub(tf.mul(dy, c!), rotateHalf(tf.mul(dy, s!)));
-      },
+      value: runKernel<tf.Tensor>(FusedKernel.Rotary, { x: xi!, cos, sin }, { transpose: false }),
+      // The transposed rotation: dx = dy·cos + Rᵀ(dy·sin).
+      gradFunc: (dy, [c, s]) => runKernel<tf.Tensor>(FusedKernel.Rotary, { x: dy, cos: c!, sin: s! }, { transpose: true }),
     };
   }, x);
 }

@@ -10,8 +10,9 @@ import { rowTable } from './row-table';
  * Each fused op against the plain chain of standard ops it replaces, differentiated by tfjs (the
  * reference: the chain the layers ran before, itself checked against transformers' values in the
  * layer and model specs): values and the gradient of every input, on the cpu backend's fused
- * kernels, on the same backend without them (the customGrad chain other backends run), and on
- * the backend this suite picked (native TensorFlow here).
+ * kernels, on the same backend without them (the customGrad chains other backends run; SwiGLU
+ * and rotary run their plain chains there), and on the backend this suite picked (native
+ * TensorFlow here).
  */
 const random = new SeededRandom(23);
 const tensor = (shape: number[], spread = 2) =>

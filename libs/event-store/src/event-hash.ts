@@ -17,16 +17,29 @@ export interface CanonicalPieces {
   tail: string;
 }
 
+/** The fields every event of one append shares. */
+export type SharedFields = Pick<HashedFields, 'actor' | 'causationId' | 'correlationId' | 'log' | 'occurredAt' | 'streamId'>;
+
+/**
+ * canonicalPieces for the events of one append: the text of the fields they share is written
+ * once, and each event adds its own id, type, schema version and data (already canonical).
+ */
+export function canonicalPiecesFor(shared: SharedFields): (eventId: string, type: string, schemaVersion: number, data: string) => CanonicalPieces {
+  const beforeData =
+    `{"actor":${canonicalJson({ id: shared.actor.id, role: shared.actor.role })},"causationId":${canonicalJson(shared.causationId)},` +
+    `"correlationId":${canonicalJson(shared.correlationId)},"data":`;
+  const afterEventId = `,"log":${canonicalJson(shared.log)},"occurredAt":${canonicalJson(shared.occurredAt)},"position":`;
+  const streamId = `,"streamId":${canonicalJson(shared.streamId)},"streamVersion":`;
+  return (eventId, type, schemaVersion, data) => ({
+    head: `${beforeData}${data},"eventId":${canonicalJson(eventId)}${afterEventId}`,
+    middle: `,"schemaVersion":${canonicalJson(schemaVersion)}${streamId}`,
+    tail: `,"type":${canonicalJson(type)}}`,
+  });
+}
+
 /** `data`: canonicalJson(e.data), when the caller has it already. */
 export function canonicalPieces(e: Omit<HashedFields, 'position' | 'streamVersion'>, data = canonicalJson(e.data)): CanonicalPieces {
-  return {
-    head:
-      `{"actor":${canonicalJson({ id: e.actor.id, role: e.actor.role })},"causationId":${canonicalJson(e.causationId)},` +
-      `"correlationId":${canonicalJson(e.correlationId)},"data":${data},"eventId":${canonicalJson(e.eventId)},` +
-      `"log":${canonicalJson(e.log)},"occurredAt":${canonicalJson(e.occurredAt)},"position":`,
-    middle: `,"schemaVersion":${canonicalJson(e.schemaVersion)},"streamId":${canonicalJson(e.streamId)},"streamVersion":`,
-    tail: `,"type":${canonicalJson(e.type)}}`,
-  };
+  return canonicalPiecesFor(e)(e.eventId, e.type, e.schemaVersion, data);
 }
 
 export function hashPieces(prevHash: string, p: CanonicalPieces, position: number, streamVersion: number): string {

@@ -1,8 +1,8 @@
 import { DataSource, QueryRunner } from 'typeorm';
-import { ContractErrorCode, ContractException } from '@trellis/contracts';
+import { canonicalJson, ContractErrorCode, ContractException } from '@trellis/contracts';
 import { eventually, openTestDataSource, testContext, testContracts, ThingEventBuilder, uniqueName } from '@trellis/testing';
 import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
-import { AppendResult, PostgresEventStore } from './postgres-event-store';
+import { AppendResult, MAX_EVENT_DATA_BYTES, PostgresEventStore } from './postgres-event-store';
 
 async function rowCount(ds: DataSource, log: string): Promise<number> {
   const [{ n }] = await ds.query('SELECT count(*)::int AS n FROM trellis_events WHERE log = $1', [log]);
@@ -274,6 +274,17 @@ describe(PostgresEventStore.name, () => {
       const unknown = await caught(store.append(log, 'thing-1', [{ type: 'Nope', data: {} }], testContext, { expectedVersion: 'any' }));
       expect(unknown.code).toBe(ContractErrorCode.UnknownEventType);
       expect(await rowCount(ds, log)).toBe(0);
+    });
+
+    it('accepts data of 256 KiB as UTF-8 and refuses one byte more, however few characters it has', async () => {
+      const overhead = Buffer.byteLength(canonicalJson({ name: '', tags: [], thingId: 'thing-1' }));
+      const named = (name: string) => store.append(log, 'thing-1', [things.recorded(name)], testContext, { expectedVersion: 'any' });
+      await named('a'.repeat(MAX_EVENT_DATA_BYTES - overhead));
+      // 'é' is 2 bytes in UTF-8 and 1 character: about half as many characters as bytes, and one byte over.
+      const bytes = MAX_EVENT_DATA_BYTES - overhead + 1;
+      const over = await caught(named('é'.repeat(Math.floor(bytes / 2)) + 'a'.repeat(bytes % 2)));
+      expect(over).toMatchObject({ code: EventStoreErrorCode.InvalidAppend, message: expect.stringContaining(`${MAX_EVENT_DATA_BYTES + 1} bytes`) });
+      expect(await rowCount(ds, log)).toBe(1);
     });
 
     it('refuses an empty batch, a bad stream id and an actor without a known role', async () => {

@@ -1,22 +1,12 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { withTransaction } from '@trellis/common';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  AppendContext,
-  canonicalJson,
-  EventContractRegistry,
-  EventEnvelope,
-  GENESIS_HASH,
-  isPrincipalId,
-  isRole,
-  LOWERCASE_UUID_PATTERN,
-  NewEvent,
-} from '@trellis/contracts';
+import { AppendContext, EventContractRegistry, EventEnvelope, GENESIS_HASH, isPrincipalId, isRole, LOWERCASE_UUID_PATTERN, NewEvent } from '@trellis/contracts';
 import { assertExpectedVersion, ExpectedVersion } from './expected-version';
 import { EventStoreErrorCode, EventStoreException } from './event-store.exception';
-import { CanonicalPieces, canonicalPieces, hashEvent, hashPieces } from './event-hash';
+import { CanonicalPieces, canonicalPiecesFor, hashEvent, hashPieces } from './event-hash';
 import { EVENT_COLUMNS, EventRow, rowToEnvelope } from './event-row';
-import { storableJson } from './storable-json';
+import { storableCanonicalJson } from './storable-json';
 
 export const EVENTS_CHANNEL = 'trellis_events';
 
@@ -302,16 +292,18 @@ export class PostgresEventStore {
     const shared =
       `"s":${JSON.stringify(streamId)},"o":"${occurredAt}","a":${JSON.stringify(actor.id)},"ar":"${actor.role}",` +
       `"c":"${correlationId}","ca":${causationId === null ? 'null' : `"${causationId}"`}`;
+    const piecesOf = canonicalPiecesFor({ log, streamId, occurredAt, actor, correlationId, causationId });
     const prepared = events.map((e) => {
       const schemaVersion = e.schemaVersion ?? this.registry.currentVersion(e.type);
-      // Hashed exactly as jsonb will give it back (see storableJson).
-      const storable = storableJson(this.registry.validate(e.type, schemaVersion, e.data));
+      // Hashed exactly as jsonb will give it back (see storableJson), with the canonical text of
+      // that value from the same walk: stored as it is, and hashed (canonicalPieces).
+      const storable = storableCanonicalJson(this.registry.validate(e.type, schemaVersion, e.data));
       if ('error' in storable) {
         throw new EventStoreException(EventStoreErrorCode.InvalidAppend, `${e.type} ${storable.error.path} ${storable.error.problem}`, {
           fields: [storable.error.path],
         });
       }
-      const data = storable.value;
+      const { value: data, json } = storable;
       const fields = {
         eventId: uuidOrThrow(this.newId(), 'eventId'),
         type: e.type,
@@ -324,16 +316,15 @@ export class PostgresEventStore {
         causationId,
         data,
       };
-      // The canonical text is JSON of the same value: stored as it is, and hashed (canonicalPieces).
-      const json = canonicalJson(data);
-      if (Buffer.byteLength(json) > MAX_EVENT_DATA_BYTES) {
+      // No UTF-16 unit takes more than 3 bytes in UTF-8: most data is measured without encoding it.
+      if (json.length * 3 > MAX_EVENT_DATA_BYTES && Buffer.byteLength(json) > MAX_EVENT_DATA_BYTES) {
         throw new EventStoreException(
           EventStoreErrorCode.InvalidAppend,
           `${e.type} data is ${Buffer.byteLength(json)} bytes; events carry ids and hashes, at most ${MAX_EVENT_DATA_BYTES} bytes (put content in object storage)`,
         );
       }
       const row = `{"i":"${fields.eventId}","t":${JSON.stringify(e.type)},"sv":${schemaVersion},${shared},"d":[${json}],"v":`;
-      return { fields, row, pieces: canonicalPieces(fields, json) };
+      return { fields, row, pieces: piecesOf(fields.eventId, e.type, schemaVersion, json) };
     });
     return { streamId, expectedVersion, events: prepared };
   }

@@ -74,3 +74,94 @@ function stringProblem(s: string): string | undefined {
   if (LONE_SURROGATE.test(s)) return 'contains a lone surrogate (not valid Unicode)';
   return undefined;
 }
+
+/** Why the fast walk gave up: storableJson then names the problem. */
+const UNSTORABLE = Symbol('unstorable');
+
+/**
+ * storableJson and canonicalJson of its value in one walk: the value as jsonb will give it back
+ * (keys in the order given) and its canonical text (keys sorted), as append needs both for every
+ * event. The walk allocates no paths; when it finds a problem, storableJson walks again to name
+ * it, so the error is the one storableJson gives.
+ */
+export function storableCanonicalJson(value: unknown): { value: unknown; json: string } | { error: StorableJsonProblem } {
+  const walk = new CanonicalWalk();
+  const copy = walk.value(value, 0);
+  if (copy !== UNSTORABLE) return { value: copy, json: walk.json };
+  const named = storableJson(value);
+  if ('error' in named) return named;
+  throw new Error('storableCanonicalJson refused a value storableJson accepts');
+}
+
+class CanonicalWalk {
+  json = '';
+
+  value(v: unknown, depth: number): unknown {
+    if (v === null) {
+      this.json += 'null';
+      return null;
+    }
+    switch (typeof v) {
+      case 'boolean':
+        this.json += v ? 'true' : 'false';
+        return v;
+      case 'number': {
+        if (!Number.isFinite(v)) return UNSTORABLE;
+        const n = Object.is(v, -0) ? 0 : v;
+        this.json += JSON.stringify(n);
+        return n;
+      }
+      case 'string':
+        if (stringProblem(v)) return UNSTORABLE;
+        this.json += JSON.stringify(v);
+        return v;
+      case 'object':
+        break;
+      default:
+        return UNSTORABLE;
+    }
+    if (depth >= MAX_DEPTH) return UNSTORABLE;
+    if (Array.isArray(v)) {
+      const out: unknown[] = new Array(v.length);
+      this.json += '[';
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) this.json += ',';
+        const item = this.value(v[i] === undefined ? null : v[i], depth + 1);
+        if (item === UNSTORABLE) return UNSTORABLE;
+        out[i] = item;
+      }
+      this.json += ']';
+      return out;
+    }
+    if (v instanceof Date) {
+      if (Number.isNaN(v.getTime())) return UNSTORABLE;
+      const iso = v.toISOString();
+      this.json += JSON.stringify(iso);
+      return iso;
+    }
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) return UNSTORABLE;
+    const obj = v as Record<string, unknown>;
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+    // The copy's keys are laid out in the order given, then filled in canonical (sorted) order,
+    // the order the text is written in.
+    const out: Record<string, unknown> = {};
+    for (const k of keys) {
+      if (stringProblem(k)) return UNSTORABLE;
+      // defineProperty, so that a key named __proto__ stays an own field as jsonb returns it.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: null, enumerable: true, writable: true, configurable: true });
+      else out[k] = null;
+    }
+    keys.sort();
+    this.json += '{';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      this.json += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:`;
+      const field = this.value(obj[k], depth + 1);
+      if (field === UNSTORABLE) return UNSTORABLE;
+      out[k] = field;
+    }
+    this.json += '}';
+    return out;
+  }
+}

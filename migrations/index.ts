@@ -20,6 +20,7 @@ import { LineageSnapshotFacts1765000000200 } from './1765000000200-LineageSnapsh
 import { AppendRowsAsJson1765100000000 } from './1765100000000-AppendRowsAsJson';
 import { AnnotationSentToAdjudicationBy1765200000000 } from './1765200000000-AnnotationSentToAdjudicationBy';
 import { AppendRowsStreamLookupByIndex1765300000000 } from './1765300000000-AppendRowsStreamLookupByIndex';
+import { AppendRowsGenericPlan1765300000100 } from './1765300000100-AppendRowsGenericPlan';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   AppendRowsAsJson1765100000000,
   AnnotationSentToAdjudicationBy1765200000000,
   AppendRowsStreamLookupByIndex1765300000000,
+  AppendRowsGenericPlan1765300000100,
 ];

@@ -157,6 +157,11 @@ describe(PostgresEventStore.name, () => {
       expect(await store.verify(log)).toMatchObject({ ok: true, lastPosition: 2002 });
     });
 
+    it('runs trellis_append_rows on the generic plans checked above, not planned again on every call', async () => {
+      const [{ config }] = await ds.query(`SELECT proconfig AS config FROM pg_proc WHERE proname = 'trellis_append_rows'`);
+      expect(config).toContain('plan_cache_mode=force_generic_plan');
+    });
+
     describe('with a second group sent while the first is in flight', () => {
       /**
        * Holds the log's lock from a test transaction, so that the store's groups wait for it inside

@@ -224,7 +224,7 @@ export function planSnapshot(input: {
   return { training, evaluation };
 }
 
-const isSplit = (d: SubjectDecision): d is Split => d === 'train' || d === 'held-out';
+export const isSplit = (d: SubjectDecision): d is Split => d === 'train' || d === 'held-out';
 
 function sortedByItem(list: readonly { itemId: string; setId: string }[]): boolean {
   for (let i = 1; i < list.length; i++) if (byItem(list[i - 1], list[i]) > 0) return false;
@@ -268,20 +268,9 @@ export function placeRow(row: SetItemRow, decisions: Map<string, SubjectDecision
 
 /**
  * A set item as its columns come from the database, in this order: item id, subject id, image
- * key, image hash, text hash, leaf hash (hex). What a freeze streams: no object per row.
+ * key, image hash, text hash, leaf hash (hex).
  */
 export type SetItemValues = [itemId: string, subjectId: string, imageKey: string, imageSha256: string, textSha256: string, leafSha256: string];
-
-/**
- * placeRow for an item streamed as its values, straight into a writer: no object is made for it
- * (at 100,000 items, an object per row costs a tenth of a freeze).
- */
-export function placeValues(setId: string, v: SetItemValues, decisions: Map<string, SubjectDecision>, to: SnapshotWriter): void {
-  const d = decisions.get(v[1]);
-  if (d === undefined) throw new Error(`item ${v[0]} of set ${setId} has a subject the snapshot was not planned for`);
-  if (isSplit(d)) to.includeValues(setId, v, d);
-  else to.exclude({ setId, itemId: v[0], subjectId: v[1] }, d);
-}
 
 /**
  * Places every row of the training and the evaluation sets by its subject's decision
@@ -312,11 +301,7 @@ class LeafBuffer {
   }
 
   add(leafSha256: string, setId: string, itemId: string): void {
-    if ((this.count + 1) * 32 > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(this.bytes.length * 2);
-      this.bytes.copy(grown, 0, 0, this.count * 32);
-      this.bytes = grown;
-    }
+    this.makeRoom();
     // A short or non-hex value would leave garbage in the buffer and a wrong root, silently.
     if (leafSha256.length !== 64 || this.bytes.write(leafSha256, this.count * 32, 32, 'hex') !== 32) {
       throw new Error(`item ${itemId} of set ${setId} has no valid leaf hash`);
@@ -324,8 +309,23 @@ class LeafBuffer {
     this.count++;
   }
 
+  /** A leaf hash as its 32 bytes, at `at` of `from` (a binary row). */
+  addBytes(from: Buffer, at: number): void {
+    this.makeRoom();
+    from.copy(this.bytes, this.count * 32, at, at + 32);
+    this.count++;
+  }
+
   get size(): number {
     return this.count;
+  }
+
+  private makeRoom(): void {
+    if ((this.count + 1) * 32 > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(this.bytes.length * 2);
+      this.bytes.copy(grown, 0, 0, this.count * 32);
+      this.bytes = grown;
+    }
   }
 
   /** Leaves `from` (a leaf index) onwards, or all of them: a view, not a copy. */
@@ -428,6 +428,9 @@ export class SnapshotWriter implements Placement {
   /** The last set's id and its JSON, as items come a set at a time. */
   private setId = '';
   private setIdJson = '';
+  /** What comes between an item's id and its subject's, for the last set, by split (includeBinary). */
+  private setParts: Record<Split, Buffer> = { train: Buffer.alloc(0), 'held-out': Buffer.alloc(0) };
+  private lastSubjectId = '';
 
   constructor(
     private readonly head: SnapshotHead,
@@ -472,6 +475,59 @@ export class SnapshotWriter implements Placement {
       this.trainSubjects.add(subjectId);
       this.trainItems?.push({ setId, itemId });
     } else this.heldOutSubjects.add(subjectId);
+  }
+
+  /**
+   * includeValues for an item read as a row of PostgreSQL's binary COPY (`row`, its values where
+   * `at` says): the same bytes, written from the row's bytes without a string for any of them
+   * (the ids as lowercase hex, as PostgreSQL writes a uuid; PLAIN values copied as they are; any
+   * other decoded and written through JSON.stringify, as includeValues does), and the leaf copied
+   * as its 32 bytes. `subjectId` is the subject's id as text, which the caller made to find its
+   * decision. Strings made per row, and the collector moving them, were most of what a freeze
+   * spent on its own thread.
+   */
+  includeBinary(setId: string, row: Buffer, at: BinaryItemFields, subjectId: string, split: Split): void {
+    this.leaves.addBytes(row, at.leafSha256);
+    if (setId !== this.setId) {
+      this.setId = setId;
+      this.setIdJson = JSON.stringify(setId);
+      this.setParts = {
+        train: Buffer.from(`","setId":${this.setIdJson},"split":"train","subjectId":"`, 'utf8'),
+        'held-out': Buffer.from(`","setId":${this.setIdJson},"split":"held-out","subjectId":"`, 'utf8'),
+      };
+    }
+    const setPart = this.setParts[split];
+    // JSON.stringify writes at most 6 bytes for a byte of UTF-8 (a control byte as \u00XX).
+    const bound = 128 + setPart.length + 6 * (at.imageKeyLength + at.imageSha256Length + at.textSha256Length);
+    if (this.written + bound > this.piece.length) {
+      this.closePiece();
+      this.piece = Buffer.allocUnsafe(Math.max(PIECE_BYTES, bound));
+    }
+    const p = this.piece;
+    let o = this.written;
+    if (this.leaves.size > 1) p[o++] = 0x2c;
+    o = putBytes(p, o, IMAGE_KEY_PART);
+    o = putJsonString(p, o, row, at.imageKey, at.imageKeyLength);
+    o = putBytes(p, o, IMAGE_SHA256_PART);
+    o = putJsonString(p, o, row, at.imageSha256, at.imageSha256Length);
+    o = putBytes(p, o, ITEM_ID_PART);
+    const itemIdAt = o;
+    o = putUuid(p, o, row, at.itemId);
+    o = putBytes(p, o, setPart);
+    o = putUuid(p, o, row, at.subjectId);
+    o = putBytes(p, o, TEXT_SHA256_PART);
+    o = putJsonString(p, o, row, at.textSha256, at.textSha256Length);
+    p[o++] = 0x7d;
+    this.written = o;
+    if (this.leaves.size - this.handedOn === ITEMS_PER_PIECE) this.handOnLeaves();
+    // Rows of one subject often come together; a Set add per row is a hash of its id per row.
+    const fresh = subjectId !== this.lastSubjectId;
+    this.lastSubjectId = subjectId;
+    if (split === 'train') {
+      this.trained++;
+      if (fresh) this.trainSubjects.add(subjectId);
+      this.trainItems?.push({ setId, itemId: p.toString('latin1', itemIdAt, itemIdAt + 36) });
+    } else if (fresh) this.heldOutSubjects.add(subjectId);
   }
 
   exclude(r: { setId: string; itemId: string; subjectId: string }, reason: SnapshotExclusionReason): void {
@@ -566,6 +622,77 @@ const PLAIN = /^[ !#-[\]-~]*$/;
 
 /** A PLAIN string as JSON. */
 const quoted = (plain: string) => `"${plain}"`;
+
+/**
+ * Where an item's values lie in a row of PostgreSQL's binary COPY (set-items-copy.ts): the ids
+ * as their 16 bytes, the leaf hash as its 32, the hashes and the key as their UTF-8 bytes.
+ */
+export interface BinaryItemFields {
+  itemId: number;
+  subjectId: number;
+  imageSha256: number;
+  imageSha256Length: number;
+  textSha256: number;
+  textSha256Length: number;
+  leafSha256: number;
+  imageKey: number;
+  imageKeyLength: number;
+}
+
+const IMAGE_KEY_PART = Buffer.from('{"imageKey":', 'latin1');
+const IMAGE_SHA256_PART = Buffer.from(',"imageSha256":', 'latin1');
+const ITEM_ID_PART = Buffer.from(',"itemId":"', 'latin1');
+const TEXT_SHA256_PART = Buffer.from('","textSha256":', 'latin1');
+
+/** Each byte's two lowercase hex digits, as character codes. */
+const HEX_DIGITS = new Uint8Array(512);
+for (let b = 0; b < 256; b++) {
+  HEX_DIGITS[2 * b] = '0123456789abcdef'.charCodeAt(b >> 4);
+  HEX_DIGITS[2 * b + 1] = '0123456789abcdef'.charCodeAt(b & 15);
+}
+
+// A loop, not Buffer.copy: for some tens of bytes the call costs more than the copying.
+function putBytes(to: Buffer, o: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) to[o++] = bytes[i];
+  return o;
+}
+
+/** The 16 bytes of a uuid at `at` of `from`, as PostgreSQL writes it: 8-4-4-4-12 lowercase hex digits. */
+function putUuid(to: Buffer, o: number, from: Buffer, at: number): number {
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) to[o++] = 0x2d;
+    const b = from[at + i];
+    to[o++] = HEX_DIGITS[2 * b];
+    to[o++] = HEX_DIGITS[2 * b + 1];
+  }
+  return o;
+}
+
+/** The uuid of 16 bytes at `at` of `from`, as text. */
+export function uuidText(from: Buffer, at: number): string {
+  putUuid(UUID_TEXT, 0, from, at);
+  return UUID_TEXT.toString('latin1', 0, 36);
+}
+
+const UUID_TEXT = Buffer.alloc(36);
+
+/**
+ * The UTF-8 string of `length` bytes at `at` of `from`, as JSON: between quotes as it is when
+ * PLAIN (checked as it is copied), or else as JSON.stringify writes it, in UTF-8.
+ */
+function putJsonString(to: Buffer, o: number, from: Buffer, at: number, length: number): number {
+  const start = o;
+  to[o++] = 0x22;
+  for (let i = at; i < at + length; i++) {
+    const b = from[i];
+    if (b < 0x20 || b > 0x7e || b === 0x22 || b === 0x5c) {
+      return start + to.write(JSON.stringify(from.toString('utf8', at, at + length)), start, 'utf8');
+    }
+    to[o++] = b;
+  }
+  to[o++] = 0x22;
+  return o;
+}
 
 /** Keys in sorted order, so that the manifest serializes canonically with JSON.stringify (manifestBytes). */
 function snapshotItem(r: SetItemRow, split: Split): SnapshotItem {

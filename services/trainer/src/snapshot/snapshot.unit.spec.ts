@@ -12,6 +12,7 @@ import {
 } from '@trellis/contracts';
 import { Prng } from '@trellis/synthetic';
 import { MerkleRootWorker, merkleRootOfLeafBuffer } from './merkle-root';
+import { SetItemsCopyReader, setItemsCopySql } from './set-items-copy';
 import { plainSnapshot } from './snapshot-reference.fixture';
 import {
   answerSha256,
@@ -20,7 +21,9 @@ import {
   exclusionReason,
   manifestBytes,
   manifestStream,
+  planSnapshot,
   selectSnapshot,
+  SnapshotWriter,
   supervisedPairs,
   freezeRetrainSnapshot,
   freezeSnapshot,
@@ -103,6 +106,62 @@ const row = (n: number, subjectN: number, set = setId): SetItemRow => ({
 });
 
 const ref = { setId, projectId: '01930000-0000-7000-8000-0000000000f1', version: 1, contentSha256: sha(99) };
+
+/**
+ * Rows as PostgreSQL's binary COPY of setItemsCopySql sends them (its format, written out
+ * independently of the reader): the signature, flags and an empty header extension with the first
+ * row, then a row per message (a uuid as its 16 bytes, a text as its UTF-8, a bytea as it is),
+ * then the trailer. `leaf` may stand in for a row's leaf bytes.
+ */
+function binaryCopy(rows: readonly SetItemRow[], leaf = (r: SetItemRow) => Buffer.from(r.leafSha256, 'hex')): Buffer[] {
+  const int16 = (n: number) => Buffer.from([(n >> 8) & 255, n & 255]);
+  const field = (b: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(b.length);
+    return [length, b];
+  };
+  const uuid = (u: string) => Buffer.from(u.replace(/-/g, ''), 'hex');
+  const utf8 = (t: string) => Buffer.from(t, 'utf8');
+  const header = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+  const messages = rows.map((r) =>
+    Buffer.concat([
+      int16(6),
+      ...field(uuid(r.itemId)),
+      ...field(uuid(r.subjectId)),
+      ...field(utf8(r.imageSha256)),
+      ...field(utf8(r.textSha256)),
+      ...field(leaf(r)),
+      ...field(utf8(r.imageKey)),
+    ]),
+  );
+  return [Buffer.concat([header, ...messages.slice(0, 1)]), ...messages.slice(1), int16(-1)];
+}
+
+/** A row's text values as PostgreSQL keeps them: UTF-8 (a lone surrogate becomes U+FFFD). */
+const storedAsUtf8 = (r: SetItemRow): SetItemRow => {
+  const utf8 = (t: string) => Buffer.from(t, 'utf8').toString('utf8');
+  const out = { ...r, imageKey: utf8(r.imageKey), imageSha256: utf8(r.imageSha256), textSha256: utf8(r.textSha256) };
+  return { ...out, leafSha256: itemLeafHash(out).toString('hex') };
+};
+
+/** One set's snapshot as a freeze streams it: planned from its rows' subjects, placed from its binary COPY, in `messages` pushes. */
+function placedFromCopy(input: FreezeInput & { evaluation: { kind: 'held-out' } }, messages: Buffer[]) {
+  const plan = planSnapshot({
+    purpose: input.purpose,
+    now: input.now,
+    seed: input.seed,
+    evaluation: input.evaluation,
+    consentOf: (s) => input.consent.get(s),
+    trainingSubjects: input.items.map((r) => r.subjectId),
+    evaluationSubjects: [],
+  });
+  const head = { ...input, evaluationSets: [], heldOutFraction: input.evaluation.fraction };
+  const writer = new SnapshotWriter(head, { listTrainItems: true, expectedItems: input.items.length });
+  const reader = new SetItemsCopyReader(input.annotationSets[0].setId, plan.training, writer);
+  for (const m of messages) reader.push(m);
+  expect(reader.end()).toBe(input.items.length);
+  return writer.finish();
+}
 
 describe('supervisedPairs', () => {
   it('learns a caption under the synthetic data set’s prompt, each question/answer pair, and a label', () => {
@@ -529,6 +588,31 @@ describe('freezeSnapshot and assembleSnapshot against the rules read plainly', (
     expect(escaped).toBeGreaterThan(10);
   });
 
+  it('places one set read as a binary COPY as the rules give, for 300 random runs, however the COPY is cut into pushes', async () => {
+    let escaped = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const random = randomInput(seed);
+      const set = random.annotationSets[0];
+      // The set's rows once each, in item order, as the COPY reads them; their text as stored.
+      const items = [...new Map(random.items.filter((r) => r.setId === set.setId).map((r) => [r.itemId, storedAsUtf8(r)])).values()];
+      const input = { ...random, annotationSets: [set], items, evaluation: { kind: 'held-out' as const, fraction: 0.25 } };
+      const { manifest, bytes } = plainSnapshot(input);
+      if (/\\|[^\x20-\x7e]/.test(bytes)) escaped++;
+      const messages = binaryCopy(items);
+      const cuts = [messages, [Buffer.concat(messages)], [messages[0].subarray(0, 19), messages[0].subarray(19), ...messages.slice(1)]];
+      for (const pushes of cuts) {
+        const assembled = placedFromCopy(input, pushes);
+        const streamed = await collect(manifestStream(assembled, merkleRootOfLeafBuffer(assembled.leaves, Infinity)));
+        expect(streamed.equals(Buffer.from(bytes, 'utf8'))).toBe(true);
+        const { merkleRoot: root, ...counts } = snapshotCounts(manifest);
+        expect(assembled.counts).toEqual(counts);
+        expect(streamed.toString('utf8')).toContain(`"merkleRoot":"${root}"`);
+        expect(assembled.trainItems).toEqual(manifest.items.filter((i) => i.split === 'train').map(({ setId: s, itemId }) => ({ setId: s, itemId })));
+      }
+    }
+    expect(escaped).toBeGreaterThan(10);
+  });
+
   it('starts a new piece of the stored bytes for an item bigger than what is left of one', async () => {
     const consent = new Map([1, 2].map((n): [string, SubjectConsentState] => [subject(n), new Consent(subject(n)).permit().state()]));
     const big = { ...row(2, 2), imageKey: `curated/${'\u00e9'.repeat(400_000)}` };
@@ -547,6 +631,72 @@ describe('freezeSnapshot and assembleSnapshot against the rules read plainly', (
     expect(assembled.itemBytes[0].toString('utf8')).toBe(canonicalJson([freezeSnapshot(input).items[0]]).slice(1, -1));
     const { manifest, bytes } = plainSnapshot(input);
     expect((await collect(manifestStream(assembled, Promise.resolve(manifest.merkleRoot)))).toString('utf8')).toBe(bytes);
+  });
+});
+
+describe(SetItemsCopyReader.name, () => {
+  const consent = new Map([1, 2, 3].map((n): [string, SubjectConsentState] => [subject(n), new Consent(subject(n)).permit().state()]));
+  consent.set(subject(3), new Consent(subject(3)).permit().withdraw().state());
+  const input = (items: SetItemRow[]) => ({
+    runId: 'r',
+    purpose: 'model-training' as const,
+    now,
+    seed: 3,
+    annotationSets: [ref],
+    items,
+    evaluation: { kind: 'held-out' as const, fraction: 0.5 },
+    consent,
+  });
+  const rows = [row(1, 1), row(2, 3), row(3, 2), row(4, 1)];
+  const failure = (items: SetItemRow[], messages: Buffer[], planned = items) => {
+    try {
+      placedFromCopy({ ...input(planned), items: planned }, messages);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return null;
+  };
+
+  it('places rows of subjects who come again, excluded ones between', () => {
+    const { manifest, bytes } = plainSnapshot(input(rows));
+    const assembled = placedFromCopy(input(rows), binaryCopy(rows));
+    expect(Buffer.concat(assembled.itemBytes).toString('utf8')).toBe(canonicalJson(manifest.items).slice(1, -1));
+    expect(assembled.manifest.excluded).toEqual(manifest.excluded);
+    expect(bytes).toContain('consent-withdrawn');
+  });
+
+  it('refuses rows out of item order, naming the items', () => {
+    expect(failure(rows, binaryCopy([row(1, 1), row(3, 2), row(2, 3)]))).toBe(
+      `the items of set ${setId} did not arrive in item order (${item(2)} after ${item(3)})`,
+    );
+    expect(failure(rows, binaryCopy([row(1, 1), row(1, 2)]))).toMatch(/did not arrive in item order/);
+  });
+
+  it('refuses an item whose subject was not planned for, or whose leaf hash is not 32 bytes, naming the item, not the subject', () => {
+    expect(failure(rows, binaryCopy([row(1, 1), row(5, 4)]))).toBe(`item ${item(5)} of set ${setId} has a subject the snapshot was not planned for`);
+    const short = (r: SetItemRow) => Buffer.from(r.leafSha256, 'hex').subarray(0, r.itemId === item(3) ? 31 : 32);
+    expect(failure(rows, binaryCopy(rows, short))).toBe(`item ${item(3)} of set ${setId} has no valid leaf hash`);
+    // An excluded item's leaf is not read, as with rows read as text.
+    const excludedShort = (r: SetItemRow) => Buffer.from(r.leafSha256, 'hex').subarray(0, r.itemId === item(2) ? 31 : 32);
+    expect(failure(rows, binaryCopy(rows, excludedShort))).toBeNull();
+  });
+
+  it('refuses data that is not a whole binary COPY of the six columns', () => {
+    const messages = binaryCopy(rows);
+    expect(failure(rows, messages.slice(0, -1))).toBe(`the COPY of the items of set ${setId} ended before its last row`);
+    expect(failure(rows, [Buffer.from('item\tsubject\n'), ...messages.slice(1)])).toMatch(/does not start as a binary COPY$/);
+    expect(failure(rows, [messages[0].subarray(0, messages[0].length - 3), ...messages.slice(1)])).toMatch(/has a row cut short$/);
+    expect(failure(rows, [...messages, messages[1]])).toMatch(/has data after its end or a row cut short$/);
+    const fiveColumns = Buffer.from(messages[1]);
+    fiveColumns.writeInt16BE(5, 0);
+    expect(failure(rows, [messages[0], fiveColumns, ...messages.slice(2)])).toMatch(/has a row of 5 columns$/);
+    const noKey = Buffer.concat([messages[1].subarray(0, messages[1].length - 4 - Buffer.byteLength(rows[1].imageKey)), Buffer.from([255, 255, 255, 255])]);
+    expect(failure(rows, [messages[0], noKey, ...messages.slice(2)])).toMatch(/has a row without image_key$/);
+  });
+
+  it('puts only a set id written as a uuid into the COPY', () => {
+    expect(setItemsCopySql(setId)).toContain(`WHERE set_id = '${setId}' ORDER BY item_id`);
+    expect(() => setItemsCopySql(`${setId}' OR true --`)).toThrow('not a set id');
   });
 });
 

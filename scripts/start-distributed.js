@@ -9,7 +9,9 @@
 // service starts (and owns) before the other four connect to it.
 //
 // A gateway on TRELLIS_PORT_BASE routes each API path to the service that serves it, so the CLI
-// and the demo need one TRELLIS_URL; a service that dies is started again.
+// and the demo need one TRELLIS_URL; a service that dies is started again. If this launcher itself
+// is killed (even with SIGKILL), its services notice through their IPC channel and stop; Kafka and
+// S3, if it started them, keep running and the next start uses them.
 //
 // Env: TRELLIS_DATA_DIR [.trellis/distributed], TRELLIS_PORT_BASE [3000] (gateway; services on base+1..+5),
 // KAFKA_PORT [9092], S3_PORT [8333], TRELLIS_INFRA_DATA_DIR [TRELLIS_DATA_DIR] (where infra/
@@ -96,10 +98,11 @@ let stopping = false;
 
 function startService(name, i) {
   const port = base + 1 + i;
-  const child = spawn(process.execPath, ['-r', './scripts/register-paths.js', `dist/services/${name}/src/main.js`], {
+  const child = spawn(process.execPath, ['-r', './scripts/register-paths.js', '-r', './scripts/exit-with-launcher.js', `dist/services/${name}/src/main.js`], {
     cwd: root,
     env: { ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel tells the service when this launcher is gone (scripts/exit-with-launcher.js).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // Its own process group: a terminal's Ctrl-C reaches this script, which stops the services in
     // order with one SIGTERM each (a second signal would make a service exit without waiting).
     detached: true,

@@ -224,4 +224,46 @@ describe('npm run start:distributed', () => {
     for (const name of SERVICES) expect(output).toMatch(new RegExp(`\\[${name}\\] .*SIGTERM: shutting down`));
     for (let i = 0; i <= 5; i++) await expect(fetch(`http://127.0.0.1:${base + i}/health`)).rejects.toThrow();
   }, 1_500_000);
+
+  it('stops its services when the launcher itself is killed with SIGKILL, leaving no port held', async () => {
+    dataDir ??= mkdtempSync(join(ROOT, '.trellis', 'test-data', 'distributed-'));
+    const base = await freeBase();
+    const env = {
+      ...process.env,
+      TRELLIS_DATA_DIR: dataDir,
+      TRELLIS_PG_PORT: String(await freePort()),
+      TRELLIS_PORT_BASE: String(base),
+      KAFKA_BROKERS: '',
+      S3_ENDPOINT: '',
+      DATABASE_URL: '',
+      TRELLIS_MESSAGING: '',
+    };
+    output = '';
+    launcher = spawn('npm', ['run', 'start:distributed'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    launcher.stdout!.on('data', (d) => (output += d));
+    launcher.stderr!.on('data', (d) => (output += d));
+    await eventually(async () => output.includes('all five services are up'), 420_000, 500).catch((err: Error) => {
+      throw new Error(`${err.message}\n${output}`);
+    });
+    for (let i = 1; i <= 5; i++) expect((await fetch(`http://127.0.0.1:${base + i}/health`)).status).toBe(200);
+    // npm and the launcher, which cannot handle this signal; the services run in their own groups.
+    process.kill(-launcher.pid!, 'SIGKILL');
+    await eventually(
+      async () => {
+        const open = await Promise.all(
+          [1, 2, 3, 4, 5].map((i) =>
+            fetch(`http://127.0.0.1:${base + i}/health`).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
+        return open.every((o) => !o);
+      },
+      120_000,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`services still listening after the launcher was killed: ${err.message}`);
+    });
+  }, 600_000);
 });

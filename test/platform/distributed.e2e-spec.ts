@@ -35,6 +35,36 @@ describe('npm run start:distributed', () => {
   let output = '';
   let dataDir: string;
 
+  /**
+   * `npm run start:distributed` as the README writes it, in its own process group, with Kafka and S3
+   * named by port, not URL (the launcher asks infra/, which finds the suite's running), the embedded
+   * PostgreSQL in dataDir, and the gateway on `base`; resolves once all five services are up.
+   */
+  async function startLauncher(base: number, extra: Record<string, string> = {}): Promise<{ env: NodeJS.ProcessEnv; closed: Promise<number | null> }> {
+    dataDir ??= mkdtempSync(join(ROOT, '.trellis', 'test-data', 'distributed-'));
+    const env = {
+      ...process.env,
+      TRELLIS_DATA_DIR: dataDir,
+      TRELLIS_PG_PORT: String(await freePort()),
+      TRELLIS_PORT_BASE: String(base),
+      KAFKA_BROKERS: '',
+      S3_ENDPOINT: '',
+      DATABASE_URL: '',
+      TRELLIS_MESSAGING: '',
+      ...extra,
+    };
+    output = '';
+    const started = spawn('npm', ['run', 'start:distributed'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    launcher = started;
+    started.stdout!.on('data', (d) => (output += d));
+    started.stderr!.on('data', (d) => (output += d));
+    const closed = new Promise<number | null>((resolve) => started.once('close', (code) => resolve(code)));
+    await eventually(async () => output.includes('all five services are up'), 420_000, 500).catch((err: Error) => {
+      throw new Error(`${err.message}\n${output}`);
+    });
+    return { env, closed };
+  }
+
   afterAll(async () => {
     if (replica?.pid && replica.exitCode === null && replica.signalCode === null) process.kill(-replica.pid, 'SIGKILL');
     // After a failed run: ask the launcher to stop its services (they run in their own process
@@ -55,30 +85,9 @@ describe('npm run start:distributed', () => {
 
   it('runs the five services as five processes over Kafka and S3, carries an event across them, survives SIGKILL of each during the journey, and stops them all on SIGINT', async () => {
     const suite = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, S3_ENDPOINT: process.env.S3_ENDPOINT };
-    dataDir = mkdtempSync(join(ROOT, '.trellis', 'test-data', 'distributed-'));
     const base = await freeBase();
-    const env = {
-      ...process.env,
-      TRELLIS_DATA_DIR: dataDir,
-      TRELLIS_PG_PORT: String(await freePort()),
-      TRELLIS_PORT_BASE: String(base),
-      // Kafka and S3 by port, not URL: the launcher asks infra/ (they already run for the suite).
-      KAFKA_BROKERS: '',
-      S3_ENDPOINT: '',
-      DATABASE_URL: '',
-      TRELLIS_MESSAGING: '',
-      // A killed trainer's run and a killed registry's evaluation are taken over once their lease lapses.
-      TRAINER_LEASE_SECONDS: '8',
-      REGISTRY_EVALUATION_LEASE_SECONDS: '8',
-    };
-    launcher = spawn('npm', ['run', 'start:distributed'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    launcher.stdout!.on('data', (d) => (output += d));
-    launcher.stderr!.on('data', (d) => (output += d));
-    const closed = new Promise<number | null>((resolve) => launcher!.once('close', (code) => resolve(code)));
-
-    await eventually(async () => output.includes('all five services are up'), 420_000, 500).catch((err: Error) => {
-      throw new Error(`${err.message}\n${output}`);
-    });
+    // A killed trainer's run and a killed registry's evaluation are taken over once their lease lapses.
+    const { env, closed } = await startLauncher(base, { TRAINER_LEASE_SECONDS: '8', REGISTRY_EVALUATION_LEASE_SECONDS: '8' });
     // Kafka and S3 were running: the launcher says so and will not stop them.
     expect(output).not.toMatch(/\[kafka\] started|\[s3\] started/);
     // Each on Kafka; a service answers /health while its Kafka clients may still be connecting.
@@ -218,7 +227,7 @@ describe('npm run start:distributed', () => {
 
     // As a terminal's Ctrl-C: SIGINT to the foreground group (npm and the launcher). npm itself
     // ends by the signal (null) or with the launcher's code (0).
-    process.kill(-launcher.pid!, 'SIGINT');
+    process.kill(-launcher!.pid!, 'SIGINT');
     expect([0, null]).toContain(await closed);
     expect(output).toMatch(/\[distributed\] stopped/);
     for (const name of SERVICES) expect(output).toMatch(new RegExp(`\\[${name}\\] .*SIGTERM: shutting down`));
@@ -226,28 +235,11 @@ describe('npm run start:distributed', () => {
   }, 1_500_000);
 
   it('stops its services when the launcher itself is killed with SIGKILL, leaving no port held', async () => {
-    dataDir ??= mkdtempSync(join(ROOT, '.trellis', 'test-data', 'distributed-'));
     const base = await freeBase();
-    const env = {
-      ...process.env,
-      TRELLIS_DATA_DIR: dataDir,
-      TRELLIS_PG_PORT: String(await freePort()),
-      TRELLIS_PORT_BASE: String(base),
-      KAFKA_BROKERS: '',
-      S3_ENDPOINT: '',
-      DATABASE_URL: '',
-      TRELLIS_MESSAGING: '',
-    };
-    output = '';
-    launcher = spawn('npm', ['run', 'start:distributed'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    launcher.stdout!.on('data', (d) => (output += d));
-    launcher.stderr!.on('data', (d) => (output += d));
-    await eventually(async () => output.includes('all five services are up'), 420_000, 500).catch((err: Error) => {
-      throw new Error(`${err.message}\n${output}`);
-    });
+    await startLauncher(base);
     for (let i = 1; i <= 5; i++) expect((await fetch(`http://127.0.0.1:${base + i}/health`)).status).toBe(200);
     // npm and the launcher, which cannot handle this signal; the services run in their own groups.
-    process.kill(-launcher.pid!, 'SIGKILL');
+    process.kill(-launcher!.pid!, 'SIGKILL');
     await eventually(
       async () => {
         const open = await Promise.all(

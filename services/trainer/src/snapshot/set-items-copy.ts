@@ -20,7 +20,7 @@ const COLUMNS = ['item_id', 'subject_id', 'image_sha256', 'text_sha256', 'leaf_s
 
 /**
  * Places the items of one set, read as PostgreSQL's binary COPY of setItemsCopySql, into a
- * writer by their subject's decision (planSnapshot), as placeValues does with rows read as text:
+ * writer by their subject's decision (planSnapshot), as placeRow does with rows read as text:
  * the same bytes, but none of the row's values is made a string (only a subject's id, once for
  * each run of rows of one subject, to find its decision). `push` takes the COPY's data as it
  * comes, a whole number of rows at a time (PostgreSQL sends a row per message, the header with
@@ -117,7 +117,7 @@ export class SetItemsCopyReader {
     }
     const d = this.decision;
     if (isSplit(d)) {
-      // As placeValues: only an included item's leaf is read.
+      // As placeRow: only an included item's leaf is read.
       if (lengths[4] !== 32) throw new Error(`item ${uuidText(data, at.itemId)} of set ${this.setId} has no valid leaf hash`);
       this.to.includeBinary(this.setId, data, at, this.subjectId, d);
     } else this.to.exclude({ setId: this.setId, itemId: uuidText(data, at.itemId), subjectId: this.subjectId }, d);

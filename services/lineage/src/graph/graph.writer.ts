@@ -2,6 +2,8 @@ import type { QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '@trellis/contracts';
 import type { GraphChange } from './graph-changes';
 
+const byKey = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
+
 /**
  * Writes an event's graph changes in the consumer's transaction. Every row carries the event's
  * time and its log position. Writes are idempotent and do not depend on the order in which the
@@ -14,8 +16,12 @@ export async function writeGraphChanges(tx: QueryRunner, envelope: EventEnvelope
   const at = envelope.occurredAt;
   // One row per key and statement: an upsert may not touch the same row twice (an event may name
   // an agent twice, e.g. the ingestion service as actor and as de-identifier).
-  const nodes = [...new Map(changes.flatMap((c) => (c.kind === 'node' ? [[c.id, c] as const] : [])).reverse()).values()];
-  const edges = [...new Map(changes.flatMap((c) => (c.kind === 'edge' ? [[`${c.from}\u0000${c.type}\u0000${c.to}`, c] as const] : [])).reverse()).values()];
+  // Rows go in key order: consumers of different logs upsert the same nodes (a person, a
+  // service) at the same time, and rows locked in one order by all cannot deadlock each other.
+  const nodes = [...new Map(changes.flatMap((c) => (c.kind === 'node' ? [[c.id, c] as const] : [])).reverse())].sort(byKey).map(([, n]) => n);
+  const edges = [...new Map(changes.flatMap((c) => (c.kind === 'edge' ? [[`${c.from}\u0000${c.type}\u0000${c.to}`, c] as const] : [])).reverse())]
+    .sort(byKey)
+    .map(([, e]) => e);
   const states = changes.filter((c) => c.kind === 'state');
   if (nodes.length > 0) {
     await tx.query(

@@ -21,6 +21,7 @@ import { AppendRowsAsJson1765100000000 } from './1765100000000-AppendRowsAsJson'
 import { AnnotationSentToAdjudicationBy1765200000000 } from './1765200000000-AnnotationSentToAdjudicationBy';
 import { AppendRowsStreamLookupByIndex1765300000000 } from './1765300000000-AppendRowsStreamLookupByIndex';
 import { AppendRowsGenericPlan1765300000100 } from './1765300000100-AppendRowsGenericPlan';
+import { TrainerSetSubjectsAndRoot1765400000000 } from './1765400000000-TrainerSetSubjectsAndRoot';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   AnnotationSentToAdjudicationBy1765200000000,
   AppendRowsStreamLookupByIndex1765300000000,
   AppendRowsGenericPlan1765300000100,
+  TrainerSetSubjectsAndRoot1765400000000,
 ];

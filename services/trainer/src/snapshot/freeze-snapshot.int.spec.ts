@@ -13,6 +13,7 @@ import { RunEvents } from '../runs/run-events.fixture';
 import { RunStreams } from '../runs/run.streams';
 import { TrainerAppModule } from '../trainer-app.module';
 import { TRAINER_STORAGE } from '../trainer.tokens';
+import { keepAnnotationSet } from '../annotation-sets/annotation-set.repository';
 import { FreezeSnapshotUseCase, setItems } from './freeze-snapshot.usecase';
 import { MerkleRootWorker, WORKER_MIN_LEAVES } from './merkle-root';
 import { answerSha256, itemLeafHash, snapshotCounts } from './snapshot';
@@ -43,18 +44,13 @@ describe(FreezeSnapshotUseCase.name, () => {
   let moduleRef: TestingModule;
   let storage: ObjectStorage;
 
-  /** A published set as the trainer keeps it, written straight into its tables; `leafOf` may spoil a leaf. */
+  /** A published set as the trainer keeps it (keepAnnotationSet), its subjects given CONSENTS in turn, or all `consents` one kind. */
   async function insertSet(
     items: number,
     subjects: number,
-    leafOf = (leaf: Buffer, _n: number) => leaf,
+    consents: readonly ((subjectId: string) => SubjectConsentState | null)[] = CONSENTS,
   ): Promise<{ ref: AnnotationSetRef; subjectIds: string[] }> {
     const ref = { setId: uuidv7(), projectId: uuidv7(), version: 1, contentSha256: 'b'.repeat(64) };
-    await ds.query(
-      `INSERT INTO trainer_annotation_sets (set_id, project_id, version, content_sha256, artifact_key, artifact_sha256, item_count, published_at)
-       VALUES ($1, $2, 1, $3, 'test', $3, $4, now())`,
-      [ref.setId, ref.projectId, ref.contentSha256, items],
-    );
     const subjectIds = Array.from({ length: subjects }, () => uuidv7());
     const rows = Array.from({ length: items }, (_, n) => {
       const answer = { kind: 'caption' as const, caption: `caption ${n}` };
@@ -62,29 +58,13 @@ describe(FreezeSnapshotUseCase.name, () => {
       // A few keys JSON must escape or that are not ASCII, as any text a set may hold.
       const imageKey = n % 997 === 5 ? `curated/"caf\u00e9"\\${n}` : `curated/${imageSha256}`;
       const row = { setId: ref.setId, itemId: uuidv7(), subjectId: subjectIds[n % subjects], imageKey, imageSha256, textSha256: answerSha256(answer), answer };
-      return { ...row, leaf: leafOf(itemLeafHash(row), n) };
+      return { ...row, leafSha256: itemLeafHash(row) };
     });
-    for (let i = 0; i < rows.length; i += 5000) {
-      const b = rows.slice(i, i + 5000);
-      await ds.query(
-        `INSERT INTO trainer_set_items (set_id, item_id, subject_id, image_key, image_sha256, text_sha256, leaf_sha256, answer)
-         SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::jsonb[])`,
-        [
-          ref.setId,
-          b.map((r) => r.itemId),
-          b.map((r) => r.subjectId),
-          b.map((r) => r.imageKey),
-          b.map((r) => r.imageSha256),
-          b.map((r) => r.textSha256),
-          b.map((r) => r.leaf),
-          b.map((r) => JSON.stringify(r.answer)),
-        ],
-      );
-    }
-    const consents = subjectIds.map((s, i) => [s, CONSENTS[i % CONSENTS.length](s)] as const).filter(([, state]) => state !== null);
+    await withTransaction(ds, (tx) => keepAnnotationSet(tx, { ...ref, artifactKey: 'test', artifactSha256: ref.contentSha256, publishedAt: new Date() }, rows));
+    const states = subjectIds.map((s, i) => [s, consents[i % consents.length](s)] as const).filter(([, state]) => state !== null);
     await ds.query('INSERT INTO trainer_subject_consents (subject_id, state) SELECT * FROM unnest($1::uuid[], $2::jsonb[])', [
-      consents.map(([s]) => s),
-      consents.map(([, state]) => JSON.stringify(state)),
+      states.map(([s]) => s),
+      states.map(([, state]) => JSON.stringify(state)),
     ]);
     return { ref, subjectIds };
   }
@@ -170,6 +150,35 @@ describe(FreezeSnapshotUseCase.name, () => {
       expect(manifest.excluded.map((e) => e.reason)).toEqual(expect.arrayContaining(['consent-withdrawn', 'subject-erased', 'unknown-subject']));
     });
 
+    it('takes the root kept with the set when every subject of its one set may be used (no root worker), the root the rules give', async () => {
+      const { ref } = await insertSet(WORKER_MIN_LEAVES + 1000, 1500, [permit]);
+      const evaluation = { kind: 'held-out' as const, fraction: 0.25 };
+      const state = await requestRun([ref], evaluation);
+      const started = jest.spyOn(MerkleRootWorker.prototype, 'add');
+      const now = new Date();
+      await moduleRef.get(FreezeSnapshotUseCase).freeze(state, now);
+
+      const frozen = (await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot!;
+      const { manifest, bytes } = await expected(state.runId!, now, [ref], evaluation);
+      expect(manifest.excluded).toEqual([]);
+      expect(frozen.snapshot.merkleRoot).toBe(manifest.merkleRoot);
+      expect((await storage.getBuffer('artifacts', frozen.snapshot.manifest.key)).toString('utf8')).toBe(bytes);
+      expect(started).not.toHaveBeenCalled();
+    });
+
+    it('takes the root from the leaves for a set kept before roots were kept with sets', async () => {
+      const { ref } = await insertSet(300, 40, [permit]);
+      await ds.query('UPDATE trainer_annotation_sets SET items_merkle_root = NULL WHERE set_id = $1', [ref.setId]);
+      const evaluation = { kind: 'held-out' as const, fraction: 0.25 };
+      const state = await requestRun([ref], evaluation);
+      const now = new Date();
+      await moduleRef.get(FreezeSnapshotUseCase).freeze(state, now);
+
+      const frozen = (await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot!;
+      const { manifest } = await expected(state.runId!, now, [ref], evaluation);
+      expect(frozen.snapshot.merkleRoot).toBe(manifest.merkleRoot);
+    });
+
     it('merges sets read whole (two training sets, one also an evaluation set, and another) as the rules give', async () => {
       const a = await insertSet(300, 40);
       const b = await insertSet(200, 30);
@@ -187,13 +196,13 @@ describe(FreezeSnapshotUseCase.name, () => {
     });
 
     it('fails on a bad row mid-stream leaving nothing: no manifest stored, no event, the root worker stopped, the connection reusable', async () => {
-      let good: Buffer = Buffer.alloc(0);
-      const spoil = (leaf: Buffer, n: number) => {
-        if (n !== 6000) return leaf;
-        good = leaf;
-        return leaf.subarray(0, 31);
-      };
-      const { ref, subjectIds } = await insertSet(WORKER_MIN_LEAVES + 1000, 1500, spoil);
+      const { ref, subjectIds } = await insertSet(WORKER_MIN_LEAVES + 1000, 1500);
+      // The 6,000th item's leaf cut to 31 bytes.
+      const [{ item_id: spoiled, leaf_sha256: good }]: { item_id: string; leaf_sha256: Buffer }[] = await ds.query(
+        'SELECT item_id, leaf_sha256 FROM trainer_set_items WHERE set_id = $1 ORDER BY item_id OFFSET 6000 LIMIT 1',
+        [ref.setId],
+      );
+      await ds.query('UPDATE trainer_set_items SET leaf_sha256 = $3 WHERE set_id = $1 AND item_id = $2', [ref.setId, spoiled, good.subarray(0, 31)]);
       const state = await requestRun([ref], { kind: 'held-out', fraction: 0.25 });
       const put = jest.spyOn(storage, 'putStream');
       const stop = jest.spyOn(MerkleRootWorker.prototype, 'stop');
@@ -205,7 +214,7 @@ describe(FreezeSnapshotUseCase.name, () => {
           () => null,
           (e: unknown) => e as Error,
         );
-      expect(err?.message).toMatch(new RegExp(`^item [0-9a-f-]{36} of set ${ref.setId} has no valid leaf hash$`));
+      expect(err?.message).toBe(`item ${spoiled} of set ${ref.setId} has no valid leaf hash`);
       // It names the item and the set, nobody's subject id.
       expect(subjectIds.some((s) => err!.message.includes(s))).toBe(false);
       expect(put).not.toHaveBeenCalled();
@@ -213,7 +222,7 @@ describe(FreezeSnapshotUseCase.name, () => {
       expect((await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot).toBeNull();
 
       // The same run freezes once the row is mended, on the pool's connections as they were left.
-      await ds.query('UPDATE trainer_set_items SET leaf_sha256 = $2 WHERE set_id = $1 AND length(leaf_sha256) = 31', [ref.setId, good]);
+      await ds.query('UPDATE trainer_set_items SET leaf_sha256 = $3 WHERE set_id = $1 AND item_id = $2', [ref.setId, spoiled, good]);
       jest.restoreAllMocks();
       await moduleRef.get(FreezeSnapshotUseCase).freeze(state, new Date());
       expect((await moduleRef.get(RunStreams).load(state.runId!)).state.snapshot).not.toBeNull();

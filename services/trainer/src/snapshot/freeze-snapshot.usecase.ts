@@ -14,9 +14,11 @@ import { TRAINER_SERVICE_ACTOR } from '../trainer.actors';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
 import { TRAINER_STORAGE } from '../trainer.tokens';
 import { MerkleRootWorker, merkleRootOfLeafBuffer, WORKER_MIN_LEAVES } from './merkle-root';
+import { keptItemsRoot } from '../annotation-sets/annotation-set.repository';
 import { SetItemsCopyReader, setItemsCopySql } from './set-items-copy';
 import {
   freezeRetrainSnapshot,
+  isSplit,
   manifestStream,
   placeItems,
   planSnapshot,
@@ -127,26 +129,109 @@ class CopyOutQuery extends Query {
 }
 
 /**
- * The items of one set placed into `writer` by their subjects' decisions as pg reads them, in
- * item order (checked): a binary COPY of the rows (setItemsCopySql), whose values are written
- * into the manifest from the bytes pg read (SetItemsCopyReader). Rows read whole (setItems) are
- * all alive until the last arrives; rows read as text are six strings each; at 100,000 items
- * either costs more than all the rest of the reading and writing. Binary also spares PostgreSQL
- * writing uuids and the leaf hash as text (a third of its time for the rows). On the
- * transaction's own connection (TypeORM has no COPY).
+ * A binary COPY's data kept until its reader is known, then handed on as it comes. pg reuses the
+ * buffer a message was read from, so what is kept is copied, into one growing buffer (the rows of
+ * a 100,000-item set are some 29 MB: one copy each, no object per row).
  */
-export async function streamSetItems(db: QueryRunner, setId: string, decisions: Map<string, SubjectDecision>, writer: SnapshotWriter): Promise<number> {
-  const client = (await db.connect()) as PoolClient;
-  await db.query('SET LOCAL enable_sort = off');
-  const reader = new SetItemsCopyReader(setId, decisions, writer);
-  const query = new CopyOutQuery(setItemsCopySql(setId), reader);
-  await new Promise<void>((resolve, reject) => {
-    client.query(query);
-    query.on('error', reject);
-    query.on('end', () => (query.failure !== null ? reject(query.failure) : resolve()));
-  });
-  await db.query('SET LOCAL enable_sort = on');
-  return reader.end();
+class HeldCopyData {
+  private held = Buffer.allocUnsafe(1 << 16);
+  private heldBytes = 0;
+  private reader: { push(data: Buffer): void } | null = null;
+  private dropped = false;
+
+  push(data: Buffer): void {
+    if (this.dropped) return;
+    if (this.reader) return this.reader.push(data);
+    if (this.heldBytes + data.length > this.held.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.held.length, this.heldBytes + data.length));
+      this.held.copy(grown, 0, 0, this.heldBytes);
+      this.held = grown;
+    }
+    // TypedArray set, not Buffer.copy: for a row's few hundred bytes the call is what costs.
+    this.held.set(data, this.heldBytes);
+    this.heldBytes += data.length;
+  }
+
+  /** Hands what is held to `reader` (whole rows: each message is), and what comes after as it comes. */
+  handTo(reader: { push(data: Buffer): void }): void {
+    const held = this.held.subarray(0, this.heldBytes);
+    this.held = Buffer.alloc(0);
+    this.heldBytes = 0;
+    if (held.length > 0) reader.push(held);
+    this.reader = reader;
+  }
+
+  /** Nothing more is wanted: what is held and what comes is let go. */
+  drop(): void {
+    this.dropped = true;
+    this.held = Buffer.alloc(0);
+  }
+}
+
+/**
+ * The items of one set in item order, as PostgreSQL's binary COPY of setItemsCopySql, started
+ * before the freeze knows its subjects' decisions: PostgreSQL reads and sends the rows on a
+ * connection of their own while the freeze's transaction reads the subjects' consent and judges
+ * it (together half a freeze, and there is a second core). The rows wait (HeldCopyData) until
+ * `placeInto` gives them their reader, which writes each item's manifest JSON from the row's
+ * bytes (SetItemsCopyReader): rows read whole are all alive until the last arrives, rows read as
+ * text are six strings each, and at 100,000 items either costs more than the rest of the freeze.
+ * Reading outside the freeze's transaction reads the same rows: a set's items are written once,
+ * with the set, and never changed. Must not be called while holding a transaction's connection
+ * (it takes a second one from the pool); the connection goes back when the COPY ends, whether
+ * or not anybody placed its rows (the pool refuses a second connection inside a transaction).
+ */
+export class SetItemsCopy {
+  private readonly data = new HeldCopyData();
+  private readonly done: Promise<void>;
+
+  private constructor(
+    private readonly setId: string,
+    runner: QueryRunner,
+  ) {
+    this.done = this.run(runner);
+    // Awaited by placeInto; unread when the freeze fails first (abandon).
+    this.done.catch(() => undefined);
+  }
+
+  static start(dataSource: DataSource, setId: string): SetItemsCopy {
+    return new SetItemsCopy(setId, dataSource.createQueryRunner());
+  }
+
+  private async run(runner: QueryRunner): Promise<void> {
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      await runner.startTransaction();
+      // The planner sorts 100,000 rows (spilling to disk) while a new set's statistics are
+      // missing; the primary key already holds them in item order. For this transaction only.
+      await runner.query('SET LOCAL enable_sort = off');
+      const query = new CopyOutQuery(setItemsCopySql(this.setId), this.data);
+      await new Promise<void>((resolve, reject) => {
+        client.query(query);
+        query.on('error', reject);
+        query.on('end', () => (query.failure !== null ? reject(query.failure) : resolve()));
+      });
+      await runner.commitTransaction();
+    } catch (err) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Places the rows into `writer` by their subjects' decisions; answers how many there were. */
+  async placeInto(decisions: Map<string, SubjectDecision>, writer: SnapshotWriter): Promise<number> {
+    const reader = new SetItemsCopyReader(this.setId, decisions, writer);
+    this.data.handTo(reader);
+    await this.done;
+    return reader.end();
+  }
+
+  /** The freeze failed before placing the rows: they are let go as they come. */
+  abandon(): void {
+    this.data.drop();
+  }
 }
 
 /** How many items the sets hold together, as recorded when each arrived. */
@@ -232,8 +317,10 @@ export class FreezeSnapshotUseCase {
    * A new snapshot. Its subjects and their consent are read first (after `now`, so a withdrawal
    * committed before it is seen), and the rules applied to them; then the items are placed as
    * they are read. One set (the usual run, held out by fraction) is streamed row by row, already
-   * in manifest order; several are read whole and merged. With many items the root's worker
-   * thread is started first and fed each piece of leaves as it is written.
+   * in manifest order, its COPY started beside the consent read (SetItemsCopy); several are read
+   * whole and merged. A snapshot that keeps every item of its one set has the root kept with the
+   * set (keepAnnotationSet); otherwise, with many items, the root's worker thread is started once
+   * the subjects are judged and fed each piece of leaves as it is written.
    */
   private async prepareNew(request: NonNullable<RunState['request']>, now: Date, clock: PhaseClock): Promise<PreparedSnapshot> {
     const evaluation = request.evaluation;
@@ -249,10 +336,12 @@ export class FreezeSnapshotUseCase {
       heldOutFraction: evaluation.kind === 'held-out' ? evaluation.fraction : null,
     };
     let rootWorker: MerkleRootWorker | undefined;
+    const copy = request.annotationSets.length === 1 && evalSets.length === 0 ? SetItemsCopy.start(this.dataSource, request.annotationSets[0].setId) : null;
     try {
-      const assembled = await withTransaction(this.dataSource, async (tx) => {
-        const expectedItems = await itemCount(tx, allSets);
-        if (expectedItems >= WORKER_MIN_LEAVES) rootWorker = new MerkleRootWorker();
+      const { assembled, keptRoot } = await withTransaction(this.dataSource, async (tx) => {
+        // One set: its row gives the count and the root kept with it, in one read.
+        const kept = copy ? await keptItemsRoot(tx, request.annotationSets[0].setId) : null;
+        const expectedItems = kept ? kept.itemCount : await itemCount(tx, allSets);
         const subjects = await subjectsOfSets(
           tx,
           request.annotationSets.map((s) => s.setId),
@@ -272,27 +361,31 @@ export class FreezeSnapshotUseCase {
           evaluationSubjects: subjects.evaluation,
         });
         clock.lap('judge consent, split subjects');
+        // Every subject of the one set may be used: the snapshot keeps every item, in the set's
+        // item order, so its root is the one kept with the set (checked against the count below).
+        const everyItem = kept?.root != null && [...plan.training.values()].every(isSplit) ? kept : null;
+        if (!everyItem && expectedItems >= WORKER_MIN_LEAVES) rootWorker = new MerkleRootWorker();
         const worker = rootWorker;
         const writer = new SnapshotWriter(head, {
           listTrainItems: request.hyperparameters.steps === null,
           expectedItems,
           onLeaves: worker && ((leaves) => worker.add(leaves)),
         });
-        if (request.annotationSets.length === 1 && evalSets.length === 0) {
-          const setId = request.annotationSets[0].setId;
-          await streamSetItems(tx, setId, plan.training, writer);
-        } else {
+        if (copy) await copy.placeInto(plan.training, writer);
+        else {
           placeItems(await setItems(tx, request.annotationSets), await setItems(tx, evalSets), plan, writer);
         }
         clock.lap('read and place items, write their JSON');
-        return writer.finish();
+        const finished = writer.finish();
+        return { assembled: finished, keptRoot: everyItem && finished.counts.includedItems === everyItem.itemCount ? everyItem.root : null };
       });
       const root = clock.beside(
         'Merkle root, from the last item on',
-        rootWorker ? rootWorker.root() : merkleRootOfLeafBuffer(assembled.leaves, WORKER_MIN_LEAVES),
+        keptRoot !== null ? Promise.resolve(keptRoot) : rootWorker ? rootWorker.root() : merkleRootOfLeafBuffer(assembled.leaves, WORKER_MIN_LEAVES),
       );
       return { bytes: manifestStream(assembled, root), root, counts: assembled.counts, trainItems: assembled.trainItems, replaces: null };
     } catch (err) {
+      copy?.abandon();
       rootWorker?.stop();
       throw err;
     }

@@ -41,6 +41,8 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
   private wake: (() => void) | null = null;
   /** A worker forked ahead, loading its modules while idle, for the next run (see takeWorker). */
   private spare: ChildProcess | null = null;
+  /** Settles once the spare has said it is ready (or has gone). */
+  private spareReadiness: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -209,10 +211,23 @@ export class RunExecutor implements OnApplicationBootstrap, OnApplicationShutdow
   private prepareSpare(): void {
     if (this.stopping || this.spare) return;
     const spare = forkTrainingWorker();
+    this.spareReadiness = new Promise((resolve) => {
+      spare.on('message', (m: WorkerMessage) => m.type === 'ready' && resolve());
+      spare.once('exit', () => resolve());
+    });
     spare.once('exit', () => {
       if (this.spare === spare) this.spare = null;
     });
     this.spare = spare;
+  }
+
+  /**
+   * Settles once the worker forked for the next run has loaded and initialised its ML backend,
+   * at once when there is none. What bench:trainer waits for before a run it measures in the
+   * steady state of a trainer that has trained before.
+   */
+  spareReady(): Promise<void> {
+    return this.spareReadiness;
   }
 
   /** Runs the worker and turns its reports into events, in order, one at a time. */

@@ -5,6 +5,7 @@
  * training on; the run is resumed from its last checkpoint by whichever trainer takes it over.
  */
 import 'reflect-metadata';
+import { initMlBackend } from '@trellis/ml';
 import { runBaseModelJob } from './base-model-job';
 import { JobHost, runTrainingJob } from './training-job';
 import type { TrainerMessage, WorkerMessage } from './worker-protocol';
@@ -18,6 +19,17 @@ function send(message: WorkerMessage): Promise<void> {
   });
 }
 
+/**
+ * The default ML backend, initialised while the worker waits for a job (a spare worker waits
+ * between runs): loading native TensorFlow takes some hundreds of milliseconds a run would
+ * otherwise wait for. A job that names another backend (a resumed run keeps its own) switches
+ * to it; a failure here is the job's to report, when it initialises its own.
+ */
+const warm = initMlBackend().then(
+  () => send({ type: 'ready' }),
+  () => undefined,
+);
+
 process.on('disconnect', () => process.exit(3));
 process.on('message', (raw: TrainerMessage) => {
   if (raw.type === 'cancel') {
@@ -30,7 +42,8 @@ process.on('message', (raw: TrainerMessage) => {
     cancelRequested: () => cancelled,
     yield: () => new Promise((resolve) => setImmediate(resolve)),
   };
-  void (raw.type === 'job' ? runTrainingJob(raw.job, host) : runBaseModelJob(raw.job, host))
+  void warm
+    .then(() => (raw.type === 'job' ? runTrainingJob(raw.job, host) : runBaseModelJob(raw.job, host)))
     .then(() => Promise.all(pending))
     .then(
       () => process.exit(0),

@@ -62,6 +62,8 @@ export interface BaseModelReady {
 }
 
 export type WorkerMessage =
+  /** Loaded, with the default ML backend initialised: a job would start at once (sent once, before any job). */
+  | { type: 'ready' }
   | { type: 'started'; backend: string; device: string; notes: string[] }
   | { type: 'progress'; progress: ProgressReport }
   | { type: 'checkpoint'; step: number; dir: string; files: string[] }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '@trellis/common';
 
@@ -42,4 +42,43 @@ export function printTable(title: string, lines: string[][]): void {
     console.log(l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
+}
+
+/** CPU milliseconds used so far by this process, PostgreSQL's processes and the Kafka broker (a JVM). */
+export interface CpuSample {
+  bench: number;
+  postgres: number;
+  kafka: number;
+}
+
+/**
+ * Reads /proc (Linux; elsewhere null): which process the CPU goes to tells a wait from work, on
+ * a machine where the benchmark, PostgreSQL and the broker share the cores.
+ */
+export function cpuSample(): CpuSample | null {
+  if (!existsSync('/proc/self/stat')) return null;
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  const sample: CpuSample = { bench: 0, postgres: 0, kafka: 0 };
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(fields[11]) + Number(fields[12])) * tick; // utime + stime
+      if (Number(pid) === process.pid) sample.bench += ms;
+      else if (comm === 'postgres') sample.postgres += ms;
+      else if (comm === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka')) sample.kafka += ms;
+    } catch {
+      // The process ended while it was read.
+    }
+  }
+  return sample;
+}
+
+/** Microseconds of CPU per event between two samples, per process and in all. */
+export function cpuPerEvent(from: CpuSample | null, to: CpuSample | null, events: number): (CpuSample & { total: number }) | null {
+  if (!from || !to) return null;
+  const per = (k: keyof CpuSample) => Math.round(((to[k] - from[k]) * 1000) / events);
+  const out = { bench: per('bench'), postgres: per('postgres'), kafka: per('kafka') };
+  return { ...out, total: out.bench + out.postgres + out.kafka };
 }

@@ -19,7 +19,7 @@ import { MIGRATIONS } from '../migrations';
 import { AppendContext, EventContractRegistry, EventEnvelope } from '@trellis/contracts';
 import { LogNotifier, PostgresEventStore } from '@trellis/event-store';
 import { Inbox, KafkaDelivery, toKafkaMessage } from '@trellis/messaging';
-import { benchKafka, benchPostgres, percentile, printTable } from './bench-services';
+import { benchKafka, benchPostgres, cpuPerEvent, cpuSample, percentile, printTable } from './bench-services';
 import { loadPlatformaticKafka, PLATFORMATIC_KAFKA_VERSION, type PlatformaticKafka } from './peers/platformatic-kafka.peer';
 
 const N = Number(process.env.BENCH_EVENTS || 10_000);
@@ -37,6 +37,8 @@ interface Result {
   events: number;
   eps: number;
   latencies: number[];
+  /** CPU per event (µs) of this process, PostgreSQL and the broker from the first offer to the last event handled; null off Linux. */
+  cpu: ReturnType<typeof cpuPerEvent>;
   /** The platform's: per event, ms spent in each stage (see STAGES). */
   stages?: Record<Stage, number[]>;
 }
@@ -103,6 +105,7 @@ async function rawKafkajs(kafka: Kafka, count: number, rate: number, sample: str
   // Let the group settle before timing, as the platform's consumer also joins before its phase.
   await new Promise((r) => setTimeout(r, 3000));
   const t0 = Date.now();
+  const cpu0 = cpuSample();
   await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 500, async (from, n) => {
     const now = String(Date.now());
     await producer.send({
@@ -116,8 +119,9 @@ async function rawKafkajs(kafka: Kafka, count: number, rate: number, sample: str
     });
   });
   await done;
+  const cpu = cpuPerEvent(cpu0, cpuSample(), count);
   await Promise.all([producer.disconnect(), consumer.disconnect()]);
-  return { scenario: 'raw kafkajs', events: count, eps: count / ((last - t0) / 1000), latencies };
+  return { scenario: 'raw kafkajs', events: count, eps: count / ((last - t0) / 1000), latencies, cpu };
 }
 
 /** The same raw produce -> consume as rawKafkajs, through @platformatic/kafka. */
@@ -174,7 +178,7 @@ async function rawPlatformatic(pk: PlatformaticKafka, brokers: string[], count: 
   ]).finally(() => clearTimeout(timer));
   await stream.close();
   await Promise.all([producer.close(), consumer.close(true)]);
-  return { scenario: `raw @platformatic/kafka ${PLATFORMATIC_KAFKA_VERSION}`, events: count, eps: count / ((last - t0) / 1000), latencies };
+  return { scenario: `raw @platformatic/kafka ${PLATFORMATIC_KAFKA_VERSION}`, events: count, eps: count / ((last - t0) / 1000), latencies, cpu: null };
 }
 
 async function platform(ds: import('typeorm').DataSource, brokers: string[], notifier: LogNotifier, count: number, rate: number): Promise<Result> {
@@ -255,6 +259,7 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
   await delivery.ready();
   await new Promise((r) => setTimeout(r, 3000));
   const t0 = Date.now();
+  const cpu0 = cpuSample();
   await offer(count, rate, rate > 0 ? Math.max(1, Math.round(rate / 100)) : 100, async (from, n) => {
     const start = Date.now();
     const appended = await store.append(
@@ -273,13 +278,14 @@ async function platform(ds: import('typeorm').DataSource, brokers: string[], not
     }
   });
   await done;
+  const cpu = cpuPerEvent(cpu0, cpuSample(), count);
   await delivery.stop();
   const stages = Object.fromEntries(Object.keys(STAGES).map((k) => [k, [] as number[]])) as Record<Stage, number[]>;
   for (const m of marks.values()) {
     if (Object.keys(m).length < 6) continue; // an event redelivered or not yet seen at every point
     for (const [k, of] of Object.entries(STAGES)) stages[k as Stage].push(of(m));
   }
-  return { scenario: 'platform (append -> relay -> Kafka -> inbox + effect)', events: count, eps: count / ((last - t0) / 1000), latencies, stages };
+  return { scenario: 'platform (append -> relay -> Kafka -> inbox + effect)', events: count, eps: count / ((last - t0) / 1000), latencies, cpu, stages };
 }
 
 async function main(): Promise<void> {
@@ -355,6 +361,14 @@ async function main(): Promise<void> {
       ...breakdown(platPaced),
     ]);
     printTable(`... and saturated`, [['stage', 'events', 'p50 ms', 'p99 ms'], ...breakdown(platSat)]);
+    const cpuRow = (r: Result) => [r.scenario, ...(['bench', 'postgres', 'kafka', 'total'] as const).map((k) => String(r.cpu?.[k] ?? 'n/a'))];
+    // Saturated, everything shares the machine's cores: what each side costs in CPU per event
+    // tells how far a faster pipeline could go before the cores, not a wait, are the limit.
+    printTable(`CPU per event, saturated (µs; the bench process runs the appender, the relay and the consumer in one Node.js thread)`, [
+      ['scenario', 'bench process', 'PostgreSQL', 'Kafka broker', 'total'],
+      cpuRow(rawSat),
+      cpuRow(platSat),
+    ]);
     const stageP = (r: Result, q: number) =>
       Object.fromEntries(
         Object.entries(r.stages!).map(([k, xs]) => [
@@ -385,6 +399,7 @@ async function main(): Promise<void> {
         platformatic_throughput_eps: pkSat ? Math.round(pkSat.eps) : null,
         platformatic_p50_ms: pkPaced ? p(pkPaced, 50) : null,
         platformatic_p99_ms: pkPaced ? p(pkPaced, 99) : null,
+        cpu_us_per_event_saturated: { raw_kafkajs: rawSat.cpu, platform: platSat.cpu },
         paced_stage_p50_ms: stageP(platPaced, 50),
         paced_stage_p99_ms: stageP(platPaced, 99),
       }),

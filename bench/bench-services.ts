@@ -44,11 +44,12 @@ export function printTable(title: string, lines: string[][]): void {
   }
 }
 
-/** CPU milliseconds used so far by this process, PostgreSQL's processes and the Kafka broker (a JVM). */
+/** CPU milliseconds used so far by this process (all its threads), PostgreSQL's processes, the Kafka broker (a JVM) and SeaweedFS. */
 export interface CpuSample {
   bench: number;
   postgres: number;
   kafka: number;
+  s3: number;
 }
 
 /**
@@ -58,7 +59,7 @@ export interface CpuSample {
 export function cpuSample(): CpuSample | null {
   if (!existsSync('/proc/self/stat')) return null;
   const tick = 1000 / 100; // USER_HZ is 100 on Linux
-  const sample: CpuSample = { bench: 0, postgres: 0, kafka: 0 };
+  const sample: CpuSample = { bench: 0, postgres: 0, kafka: 0, s3: 0 };
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -68,6 +69,7 @@ export function cpuSample(): CpuSample | null {
       if (Number(pid) === process.pid) sample.bench += ms;
       else if (comm === 'postgres') sample.postgres += ms;
       else if (comm === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka')) sample.kafka += ms;
+      else if (comm === 'weed') sample.s3 += ms;
     } catch {
       // The process ended while it was read.
     }
@@ -79,6 +81,6 @@ export function cpuSample(): CpuSample | null {
 export function cpuPerEvent(from: CpuSample | null, to: CpuSample | null, events: number): (CpuSample & { total: number }) | null {
   if (!from || !to) return null;
   const per = (k: keyof CpuSample) => Math.round(((to[k] - from[k]) * 1000) / events);
-  const out = { bench: per('bench'), postgres: per('postgres'), kafka: per('kafka') };
-  return { ...out, total: out.bench + out.postgres + out.kafka };
+  const out = { bench: per('bench'), postgres: per('postgres'), kafka: per('kafka'), s3: per('s3') };
+  return { ...out, total: out.bench + out.postgres + out.kafka + out.s3 };
 }

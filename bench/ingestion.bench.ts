@@ -28,7 +28,7 @@ import { ConsentUseCases } from '../services/ingestion/src/consents/consent.usec
 import { ingestionConfigFromEnv } from '../services/ingestion/src/ingestion.config';
 import { SubjectUseCases } from '../services/ingestion/src/subjects/subject.usecases';
 import { ingestionTestingModule } from '../test/ingestion/ingestion-harness';
-import { benchPostgres, printTable } from './bench-services';
+import { benchPostgres, cpuPerEvent, cpuSample, printTable } from './bench-services';
 
 const IMAGES = Number(process.env.BENCH_IMAGES || 1000);
 const SIZE = 512;
@@ -121,15 +121,18 @@ async function main(): Promise<void> {
     // Baseline: the same bytes, one putObject each, same concurrency, same server.
     const bucket = 'trellis-bench-baseline';
     if (!(await storage.client.bucketExists(bucket))) await storage.client.makeBucket(bucket, 'us-east-1');
+    const cpu0 = cpuSample();
     const baselineSeconds = await pool(files, CONCURRENCY, async (f, i) => {
       await storage.client.putObject(bucket, `${run}/${i}.jpg`, f.bytes, f.bytes.length, { 'Content-Type': 'image/jpeg' });
     });
 
+    const cpu1 = cpuSample();
     let duplicates = 0;
     const platformSeconds = await pool(files, CONCURRENCY, async (f) => {
       const r = await ingest.ingest({ subject: subjectIds[f.subjectIndex], declaredMimeType: 'image/jpeg', bytes: f.bytes }, steward);
       if (r.duplicate) duplicates += 1;
     });
+    const cpu2 = cpuSample();
     if (duplicates > 0) throw new Error(`${duplicates} images came back as duplicates: the bench must ingest distinct files`);
     // The processing workers are threads that would keep the process alive.
     await module.close();
@@ -173,6 +176,17 @@ async function main(): Promise<void> {
       ['stage', 'ms/image'],
       ...Object.entries(stages).map(([k, v]) => [k, v.toFixed(2)]),
     ]);
+    // Both paths share the machine's cores with the S3 server and PostgreSQL: CPU per image says
+    // how many images a second the cores could carry at best, whatever the waits.
+    const cpu = { baseline: cpuPerEvent(cpu0, cpu1, files.length), ingest: cpuPerEvent(cpu1, cpu2, files.length) };
+    const cpuMs = (c: typeof cpu.ingest, k: 'bench' | 'postgres' | 's3' | 'total') => (c ? (c[k] / 1000).toFixed(2) : 'n/a');
+    printTable(`CPU per image (ms; the bench process includes its processing worker threads; /proc, Linux only)`, [
+      ['path', 'bench process', 'PostgreSQL', 'S3 server', 'total'],
+      ...(['baseline', 'ingest'] as const).map((k) => [
+        k === 'baseline' ? 'minio putObject (baseline)' : 'ingest (full path)',
+        ...(['bench', 'postgres', 's3', 'total'] as const).map((f) => cpuMs(cpu[k], f)),
+      ]),
+    ]);
     const codec = imageCodecInfo();
     printTable(
       `Ingestion: ${files.length} JPEGs ${SIZE}x${SIZE} (mean ${(totalBytes / files.length / 1024).toFixed(1)} KiB), concurrency ${CONCURRENCY}, ${WORKERS} processing workers, ` +
@@ -195,6 +209,9 @@ async function main(): Promise<void> {
         ingest_images_per_s: +(files.length / platformSeconds).toFixed(2),
         ingest_mb_per_s: +(mb / platformSeconds).toFixed(3),
         stage_ms_per_image: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, +v.toFixed(2)])),
+        cpu_ms_per_image: Object.fromEntries(
+          Object.entries(cpu).map(([k, c]) => [k, c && { bench: c.bench / 1000, postgres: c.postgres / 1000, s3: c.s3 / 1000, total: c.total / 1000 }]),
+        ),
         throughput_ratio_vs_put: +(baselineSeconds / platformSeconds).toFixed(3),
       }),
     );

@@ -22,6 +22,7 @@ import { AnnotationSentToAdjudicationBy1765200000000 } from './1765200000000-Ann
 import { AppendRowsStreamLookupByIndex1765300000000 } from './1765300000000-AppendRowsStreamLookupByIndex';
 import { AppendRowsGenericPlan1765300000100 } from './1765300000100-AppendRowsGenericPlan';
 import { TrainerSetSubjectsAndRoot1765400000000 } from './1765400000000-TrainerSetSubjectsAndRoot';
+import { AuditTrailOffTheAppendPath1765500000000 } from './1765500000000-AuditTrailOffTheAppendPath';
 
 /** Listed explicitly so that ts-jest, ts-node and the compiled dist/ all find the same set. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   AppendRowsStreamLookupByIndex1765300000000,
   AppendRowsGenericPlan1765300000100,
   TrainerSetSubjectsAndRoot1765400000000,
+  AuditTrailOffTheAppendPath1765500000000,
 ];

@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
 import { EVENTS_CHANNEL } from './postgres-event-store';
 
+/** The emitter's key for listeners to every log (a symbol: no log name can collide with it). */
+const ANY_LOG = Symbol('any log');
+
 /**
  * One LISTEN connection per process, waking every subscription of a log when an append to it
  * commits. Notifications are only a hint: subscriptions also poll, so a dropped connection
@@ -38,6 +41,12 @@ export class LogNotifier {
     return () => this.emitter.off(log, listener);
   }
 
+  /** Calls `listener` with the log's name at every append to any log, until the returned function is called. */
+  subscribeAll(listener: (log: string) => void): () => void {
+    this.emitter.on(ANY_LOG, listener);
+    return () => this.emitter.off(ANY_LOG, listener);
+  }
+
   /** Resolves at the next append to `log`, or after `timeoutMs`, whichever comes first. */
   wait(log: string, timeoutMs: number): { promise: Promise<void>; cancel: () => void } {
     let timer: NodeJS.Timeout | undefined;
@@ -64,7 +73,9 @@ export class LogNotifier {
   private async connect(): Promise<void> {
     const client = new Client({ connectionString: this.url });
     client.on('notification', (msg) => {
-      if (msg.channel === EVENTS_CHANNEL && msg.payload) this.emitter.emit(msg.payload);
+      if (msg.channel !== EVENTS_CHANNEL || !msg.payload) return;
+      this.emitter.emit(msg.payload);
+      this.emitter.emit(ANY_LOG, msg.payload);
     });
     // A server that went away (crashed, restarted) ends the connection with an error or just an
     // end; either way LISTEN is off until a new connection is made.

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EVENT_COLUMNS, EventRow, rowToEnvelope } from '@trellis/event-store';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
 import { AuditTrailConnection, toAuditEvent } from './audit.models';
+import { AuditTrailIndexer } from './audit-trail.indexer';
 
 export const AUDIT_TRAIL_DEFAULT_PAGE = 100;
 export const AUDIT_TRAIL_MAX_PAGE = 1000;
@@ -30,6 +31,8 @@ interface Cursor {
   position: number;
 }
 
+/** A timestamptz exactly as PostgreSQL holds it (microseconds), in UTC: a cursor's sort key. */
+const EXACT_AT = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const EXACT_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const CursorShape = z.tuple([z.string().regex(EXACT_UTC), z.string().min(1).max(63), z.number().int().positive()]);
 const DateTime = z.string().datetime({ offset: true });
@@ -60,11 +63,15 @@ function invalid(message: string, field: string, reason?: string): LineageExcept
  * The audit trail: events of every log in trellis_events, newest first, filtered by stream,
  * actor, type and time. Ordered by occurredAt, then log and position (descending), a total order
  * across logs, paged by keyset on that order so that a page costs the same however deep it is
- * (the indexes are in migration AuditTrailIndexes). Events are returned as stored, like eventLog.
+ * (the indexes are on lineage_audit_trail, kept by AuditTrailIndexer; migration
+ * AuditTrailOffTheAppendPath). Events are returned as stored, like eventLog.
  */
 @Injectable()
 export class AuditTrailQuery {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly indexer: AuditTrailIndexer,
+  ) {}
 
   async page(filter: AuditTrailFilter, page: AuditTrailPage): Promise<AuditTrailConnection> {
     const first = page.first ?? AUDIT_TRAIL_DEFAULT_PAGE;
@@ -99,22 +106,36 @@ export class AuditTrailQuery {
       const n = params.length;
       where.push(`(occurred_at, log, position) < ($${n - 2}::timestamptz, $${n - 1}, $${n}::bigint)`);
     }
-    // A stream is found per log through (log, stream_id, stream_version): the logs are listed by a
-    // loose index scan of the primary key (one probe per log; the log heads could be tampered with).
-    const logs = filter.stream
-      ? `WITH RECURSIVE logs(log) AS (
-           SELECT min(log) FROM trellis_events
-           UNION ALL SELECT (SELECT min(e.log) FROM trellis_events e WHERE e.log > logs.log) FROM logs WHERE logs.log IS NOT NULL)`
-      : '';
-    if (filter.stream) where.push('log IN (SELECT log FROM logs)');
     params.push(first + 1);
-    const rows: (EventRow & { at_exact: string })[] = await this.dataSource.query(
-      `${logs} SELECT ${EVENT_COLUMNS}, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_exact
-         FROM trellis_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY occurred_at DESC, log DESC, position DESC
-        LIMIT $${params.length}`,
-      params,
-    );
+    const limit = `$${params.length}`;
+    const filtered = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    let rows: (EventRow & { at_exact: string })[];
+    if (filter.stream) {
+      // A stream is found per log through (log, stream_id, stream_version): the logs are listed by a
+      // loose index scan of the primary key (one probe per log; the log heads could be tampered with).
+      rows = await this.dataSource.query(
+        `WITH RECURSIVE logs(log) AS (
+           SELECT min(log) FROM trellis_events
+           UNION ALL SELECT (SELECT min(e.log) FROM trellis_events e WHERE e.log > logs.log) FROM logs WHERE logs.log IS NOT NULL)
+         SELECT ${EVENT_COLUMNS}, ${EXACT_AT('occurred_at')} AS at_exact
+           FROM trellis_events WHERE ${[...where, 'log IN (SELECT log FROM logs)'].join(' AND ')}
+          ORDER BY occurred_at DESC, log DESC, position DESC
+          LIMIT ${limit}`,
+        params,
+      );
+    } else {
+      // Otherwise the page is found in the trail's copy of the sort and filter columns, once it
+      // holds every event committed before this query, and the events are read by their keys.
+      await this.indexer.catchUp();
+      rows = await this.dataSource.query(
+        `SELECT ${EVENT_COLUMNS}, ${EXACT_AT('page.trail_at')} AS at_exact
+           FROM (SELECT log, position, occurred_at AS trail_at FROM lineage_audit_trail ${filtered}
+                  ORDER BY occurred_at DESC, log DESC, position DESC LIMIT ${limit}) page
+           JOIN trellis_events USING (log, position)
+          ORDER BY page.trail_at DESC, log DESC, position DESC`,
+        params,
+      );
+    }
     const edges = rows.slice(0, first).map((r) => ({
       cursor: encodeCursor({ at: r.at_exact, log: r.log, position: Number(r.position) }),
       node: toAuditEvent(rowToEnvelope(r)),

@@ -7,6 +7,14 @@ import { LogNotifier } from '@trellis/event-store';
 const COALESCE_MS = 200;
 /** A sweep of every log, for appends whose notification was lost (LISTEN down, another database client). */
 const SWEEP_MS = 60_000;
+/**
+ * Every log in trellis_events, by a loose index scan of its primary key (one probe per log; the
+ * log heads could be tampered with, the events are what an auditor is shown).
+ */
+export const ALL_LOGS = `SELECT log FROM (WITH RECURSIVE all_logs(log) AS (
+    SELECT min(log) FROM trellis_events
+    UNION ALL SELECT (SELECT min(e.log) FROM trellis_events e WHERE e.log > all_logs.log) FROM all_logs WHERE all_logs.log IS NOT NULL)
+  SELECT log FROM all_logs WHERE log IS NOT NULL) listed`;
 /** Any constant: the key of the lock that makes catch-ups take turns. */
 const CATCH_UP_LOCK = 7_361_540_221;
 
@@ -67,13 +75,7 @@ export class AuditTrailIndexer implements OnApplicationBootstrap, OnApplicationS
    */
   catchUp(logs?: string[]): Promise<number> {
     if (logs?.length === 0) return Promise.resolve(0);
-    // Every log, listed by a loose index scan of the events' primary key (one probe per log), or the named ones.
-    const source = logs
-      ? 'SELECT unnest($1::text[]) AS log'
-      : `WITH RECURSIVE all_logs(log) AS (
-           SELECT min(log) FROM trellis_events
-           UNION ALL SELECT (SELECT min(e.log) FROM trellis_events e WHERE e.log > all_logs.log) FROM all_logs WHERE all_logs.log IS NOT NULL)
-         SELECT log FROM all_logs WHERE log IS NOT NULL`;
+    const source = logs ? 'SELECT unnest($1::text[]) AS log' : ALL_LOGS;
     return withTransaction(this.dataSource, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [CATCH_UP_LOCK]);
       const copied: { affected?: number } = await tx.query(

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { EVENT_COLUMNS, EventRow, rowToEnvelope } from '@trellis/event-store';
 import { LineageErrorCode, LineageException } from '../lineage.exception';
 import { AuditTrailConnection, toAuditEvent } from './audit.models';
-import { AuditTrailIndexer } from './audit-trail.indexer';
+import { ALL_LOGS, AuditTrailIndexer } from './audit-trail.indexer';
 
 export const AUDIT_TRAIL_DEFAULT_PAGE = 100;
 export const AUDIT_TRAIL_MAX_PAGE = 1000;
@@ -111,14 +111,10 @@ export class AuditTrailQuery {
     const filtered = where.length ? `WHERE ${where.join(' AND ')}` : '';
     let rows: (EventRow & { at_exact: string })[];
     if (filter.stream) {
-      // A stream is found per log through (log, stream_id, stream_version): the logs are listed by a
-      // loose index scan of the primary key (one probe per log; the log heads could be tampered with).
+      // A stream is found per log through (log, stream_id, stream_version), once per log.
       rows = await this.dataSource.query(
-        `WITH RECURSIVE logs(log) AS (
-           SELECT min(log) FROM trellis_events
-           UNION ALL SELECT (SELECT min(e.log) FROM trellis_events e WHERE e.log > logs.log) FROM logs WHERE logs.log IS NOT NULL)
-         SELECT ${EVENT_COLUMNS}, ${EXACT_AT('occurred_at')} AS at_exact
-           FROM trellis_events WHERE ${[...where, 'log IN (SELECT log FROM logs)'].join(' AND ')}
+        `SELECT ${EVENT_COLUMNS}, ${EXACT_AT('occurred_at')} AS at_exact
+           FROM trellis_events WHERE ${[...where, `log IN (${ALL_LOGS})`].join(' AND ')}
           ORDER BY occurred_at DESC, log DESC, position DESC
           LIMIT ${limit}`,
         params,

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
@@ -303,6 +303,32 @@ describe('Registry end to end', () => {
         [1, null],
         [2, 1],
       ]);
+
+      // This model's promotions alone, newest first, also by status; another model's, newer, stays out
+      // (its rows written straight into the read model: only the list is under test here).
+      const other = { modelId: randomUUID(), promotionId: randomUUID() };
+      await t.dataSource.query(`INSERT INTO registry_models (model_id, name, created_by, created_at) VALUES ($1, $2, 'prn-test', now())`, [
+        other.modelId,
+        `${modelName}-other`,
+      ]);
+      await t.dataSource.query(
+        `INSERT INTO registry_promotions (promotion_id, model_id, alias, model_version_id, tolerance, requested_by, reason, status, requested_at)
+         VALUES ($1, $2, 'champion', $3, 0, 'prn-test', 'other model', 'approved', now())`,
+        [other.promotionId, other.modelId, randomUUID()],
+      );
+      const ids = (list: { promotionId: string; modelId: string }[]) => list.map((p) => p.promotionId);
+      const ofModel = ok(await http.get(`/registry/promotions?model=${modelName}`).set(as('auditor')));
+      expect(ids(ofModel)).toEqual([second.promotionId, first.promotionId, refused.promotionId]);
+      expect(ids(ok(await http.get(`/registry/promotions?model=${modelName}&status=approved&limit=1`).set(as('auditor'))))).toEqual([second.promotionId]);
+      const [{ count: others }] = await t.dataSource.query('SELECT count(*)::int AS count FROM registry_promotions WHERE model_id <> $1', [ofModel[0].modelId]);
+      const everyModel = ok(await http.get('/registry/promotions?limit=1000').set(as('auditor')));
+      expect(everyModel).toHaveLength(others + 3);
+      expect(ids(everyModel)[0]).toBe(other.promotionId);
+      expect((await http.get('/registry/promotions?model=no-such-model').set(as('auditor'))).status).toBe(404);
+      const badName = await http.get('/registry/promotions?model=Not%20a%20name').set(as('auditor'));
+      expect([badName.status, badName.body.fields]).toEqual([400, ['query.model']]);
+      await t.dataSource.query('DELETE FROM registry_promotions WHERE promotion_id = $1', [other.promotionId]);
+      await t.dataSource.query('DELETE FROM registry_models WHERE model_id = $1', [other.modelId]);
     },
     LONG,
   );

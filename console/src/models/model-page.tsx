@@ -25,10 +25,7 @@ export function ModelPage({ name }: { name: string }) {
     // The history comes from the lineage graph, which follows the registry's log a moment later.
     5000,
   );
-  const promotions = useLoad(
-    async () => (await session.api.get<PromotionView[]>('/registry/promotions?limit=1000')).filter((p) => p.modelId === model.data?.modelId),
-    [session, model.data?.modelId],
-  );
+  const promotions = useLoad(() => session.api.get<PromotionView[]>(`/registry/promotions?model=${encodeURIComponent(name)}&limit=1000`), [session, name]);
   const reload = () => {
     model.reload();
     versions.reload();

@@ -363,10 +363,11 @@ export async function findPromotion(db: Db, promotionId: string): Promise<Promot
   return rows[0] ? toPromotion(rows[0]) : null;
 }
 
-export async function listPromotions(db: Db, status: string | null, limit: number): Promise<PromotionView[]> {
+export async function listPromotions(db: Db, filter: { status: string | null; modelId: string | null }, limit: number): Promise<PromotionView[]> {
   const rows: PromotionRow[] = await db.query(
-    'SELECT * FROM registry_promotions WHERE ($1::text IS NULL OR status = $1) ORDER BY requested_at DESC, promotion_id LIMIT $2',
-    [status, limit],
+    `SELECT * FROM registry_promotions WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR model_id = $2)
+      ORDER BY requested_at DESC, promotion_id LIMIT $3`,
+    [filter.status, filter.modelId, limit],
   );
   return rows.map(toPromotion);
 }

@@ -102,10 +102,12 @@ export class PromotionUseCases {
     return (await findPromotion(this.dataSource, id)) ?? fail(RegistryErrorCode.PromotionNotFound, `no promotion ${id}`);
   }
 
-  list(status: string | undefined, limit: string | undefined): Promise<PromotionView[]> {
+  async list(status: string | undefined, limit: string | undefined, model: string | undefined): Promise<PromotionView[]> {
     if (status !== undefined && !PROMOTION_STATUSES.includes(status))
       fail(RegistryErrorCode.InvalidRequest, `query.status: one of ${PROMOTION_STATUSES.join(', ')}`, ['query.status']);
-    return listPromotions(this.dataSource, status ?? null, limitParam(limit));
+    const max = limitParam(limit);
+    const modelId = model === undefined ? null : (await requireModelByName(this.dataSource, requireModelName(model, 'query.model'))).modelId;
+    return listPromotions(this.dataSource, { status: status ?? null, modelId }, max);
   }
 
   private async decide(

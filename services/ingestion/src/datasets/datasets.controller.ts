@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CurrentActor, Roles } from '@trellis/auth';
-import { type Actor, MAX_VERSION, parseVersionNumber } from '@trellis/contracts';
+import { type Actor, MAX_VERSION, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, parseVersionNumber } from '@trellis/contracts';
 import { IngestionErrorCode, IngestionException } from '../ingestion.exception';
-import { DATASET_PAGE_DEFAULT, DATASET_PAGE_MAX, DatasetUseCases } from './dataset.usecases';
+import { DatasetUseCases } from './dataset.usecases';
 
 export class CreateDatasetDto {
   @ApiProperty({ example: 'chest-xray-2026' }) name!: string;
@@ -38,7 +38,7 @@ export class DatasetsController {
   @Get()
   @Roles('steward', 'engineer', 'auditor')
   @ApiOperation({ summary: 'Datasets by name, a page at a time (the next page: after = the last name of this one)' })
-  @ApiQuery({ name: 'limit', required: false, type: Number, description: `1 to ${DATASET_PAGE_MAX}, default ${DATASET_PAGE_DEFAULT}` })
+  @ApiQuery({ name: 'limit', required: false, type: Number, description: `1 to ${PAGE_LIMIT_MAX}, default ${PAGE_LIMIT_DEFAULT}` })
   @ApiQuery({ name: 'after', required: false, type: String, description: 'the last name of the previous page' })
   list(@Query('limit') limit?: string, @Query('after') after?: string) {
     return this.datasets.list(limit, after);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import { Actor, AnnotationSetRef, isUuid, TrainingRequested } from '@trellis/contracts';
+import { Actor, AnnotationSetRef, isUuid, PAGE_LIMIT_MAX, parsePageLimit, TrainingRequested } from '@trellis/contracts';
 import { withTransaction } from '@trellis/common';
 import { retryOnConflict } from '@trellis/event-store';
 import { TrainerErrorCode, TrainerException } from '../trainer.exception';
@@ -135,9 +135,9 @@ export class RunUseCases {
     if (status !== undefined && !RUN_STATUSES.includes(status)) {
       throw new TrainerException(TrainerErrorCode.InvalidRequest, `status must be one of ${RUN_STATUSES.join(', ')}`, ['query.status']);
     }
-    const limit = limitParam === undefined ? 100 : Number(limitParam);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new TrainerException(TrainerErrorCode.InvalidRequest, 'limit must be an integer from 1 to 1000', ['query.limit']);
+    const limit = parsePageLimit(limitParam);
+    if (limit === undefined) {
+      throw new TrainerException(TrainerErrorCode.InvalidRequest, `limit must be an integer from 1 to ${PAGE_LIMIT_MAX}`, ['query.limit']);
     }
     return listRuns(this.dataSource, status, limit);
   }

@@ -165,10 +165,21 @@ describe('Registry end to end', () => {
   }, LONG);
 
   afterAll(async () => {
-    // The database outlives this suite: a webhook left enabled would be sent every later suite's registry events.
-    if (webhookId) ok(await http.delete(`/webhooks/${webhookId}`).set(as('admin')), 200);
-    await t?.close();
-    receiver?.close();
+    try {
+      // The database outlives this suite: a webhook left enabled would be sent every later suite's registry events.
+      if (webhookId) ok(await http.delete(`/webhooks/${webhookId}`).set(as('admin')), 200);
+      // The suite demotes its flagged champion in its last test; should it fail before that, a
+      // flagged champion would stay and the health suite after it would report the registry
+      // degraded. Demoting a free alias is refused (409), as is a model never registered (404);
+      // neither appends.
+      if (http && tokens.approver) {
+        const res = await http.post(`/registry/models/${modelName}/aliases/champion/demote`).set(as('approver')).send({ reason: 'suite cleanup' });
+        expect([200, 404, 409]).toContain(res.status);
+      }
+    } finally {
+      await t?.close();
+      receiver?.close();
+    }
   });
 
   it(

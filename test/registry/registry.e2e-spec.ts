@@ -61,13 +61,14 @@ describe('Registry end to end', () => {
   const as = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
   const version = async (n: number): Promise<Version> => ok(await http.get(`/registry/models/${modelName}/versions/${n}`).set(as('auditor')));
 
-  // Every linear of the language model (and the vision tower's q, k, v, which share the names),
-  // not only q_proj and v_proj (the default): with those two the tiny model kept its base's habit,
-  // learnt from one-word answers, of ending after a colour ("A small white"), and a version whose
-  // every caption stopped short of four words scored BLEU 0 and lost the metrics gate to the
-  // one-step version (once in CI; the split and data order follow the random item and subject
-  // ids). Trained on the same data through the library, over ten random splits and orders, all
-  // seven gave whole captions every time (train loss 0.73 against 1.3 for the two).
+  // Every projection of the language model's layers (the vision tower's q, k, v share the names;
+  // lm_head and the projector stay frozen), not only q_proj and v_proj (the default): with those
+  // two the tiny model kept its base's habit, learnt from one-word answers, of ending after a
+  // colour ("A small white"), and a version whose every caption stopped short of four words
+  // scored BLEU 0 and lost the metrics gate to the one-step version (once in CI; the split and
+  // data order follow the random item and subject ids). Trained on the same data through the
+  // library, over ten random splits and orders, all seven gave whole captions every time (train
+  // loss 0.73 against 1.3 for the two).
   const targetModules = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
   async function train(steps: number): Promise<string> {
